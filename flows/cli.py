@@ -1,0 +1,92 @@
+"""`phakhi` — the command line for DCCE's climate-partner data platform."""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(help="Phakhi (ภาคี): monthly refresh of DCCE's climate-partner reports, GHG reductions and "
+                       "awareness surveys, gated by data-quality checks, published as a bilingual dashboard.",
+                  no_args_is_help=True, add_completion=False)
+pubs_app = typer.Typer(help="List published snapshots or roll `latest` back to an earlier one.", no_args_is_help=True)
+app.add_typer(pubs_app, name="publications")
+
+HomeOpt = typer.Option(None, "--home", envvar="PHAKHI_HOME",
+                       help="Runtime directory (warehouse, landing, quarantine, publications). Default ./var")
+
+
+@app.command()
+def sample(home: Optional[Path] = HomeOpt, force: bool = typer.Option(False, help="Write even if landing is not empty.")):
+    """Write the deterministic SAMPLE data set into the landing area."""
+    from flows.config import use_home
+    from flows.sample import landing_is_empty, write_sample
+
+    paths = use_home(home)
+    if not force and not landing_is_empty(paths.landing):
+        typer.echo(f"landing area {paths.landing} is not empty; use --force to add the sample anyway")
+        raise typer.Exit(1)
+    counts = write_sample(paths.landing)
+    typer.echo(f"SAMPLE data written to {paths.landing}: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+@app.command()
+def refresh(period: Optional[str] = typer.Option(None, help="Month to refresh, YYYY-MM (default: latest month in the data)."),
+            home: Optional[Path] = HomeOpt):
+    """Run the monthly refresh (ingest → dbt → quality gate → drift → publish). Generates SAMPLE data first
+    when the landing area is empty."""
+    from flows.config import use_home
+    from flows.sample import landing_is_empty, write_sample
+
+    paths = use_home(home)
+    if landing_is_empty(paths.landing):
+        typer.echo(f"landing area is empty: writing SAMPLE data to {paths.landing}")
+        write_sample(paths.landing)
+    from flows.pipeline import GateFailed, TransformFailed, monthly_refresh
+
+    started = time.perf_counter()
+    try:
+        publication = monthly_refresh(period=period, home=str(paths.home))
+    except (GateFailed, TransformFailed) as exc:
+        typer.secho(f"\nRefresh FAILED: {exc}", fg="red", err=True)
+        raise typer.Exit(1)
+    except Exception as exc:  # a crash still says what happened in one line before exiting non-zero
+        typer.secho(f"\nRefresh FAILED ({type(exc).__name__}): {exc}", fg="red", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"\nPublished in {time.perf_counter() - started:.0f}s: {publication}")
+    typer.echo(f"Dashboard: {Path(paths.latest, 'index.html')}")
+
+
+@pubs_app.command("list")
+def publications_list(home: Optional[Path] = HomeOpt):
+    """List publications (newest last); * marks the one `latest` points to."""
+    from flows.config import use_home
+    from flows.publish.files import list_publications
+
+    paths = use_home(home)
+    rows = list_publications(paths.publications)
+    if not rows:
+        typer.echo("no publications yet; run `phakhi refresh`")
+    for r in rows:
+        typer.echo(f"{'*' if r['latest'] else ' '} {r['id']}  period={r['period']}  created={r['created_at']}")
+
+
+@pubs_app.command("rollback")
+def publications_rollback(publication_id: str, home: Optional[Path] = HomeOpt):
+    """Point `latest` at an earlier publication (atomic switch; nothing is deleted)."""
+    from flows.config import use_home
+    from flows.publish.files import switch_latest
+
+    paths = use_home(home)
+    try:
+        switch_latest(paths.publications, publication_id)
+    except FileNotFoundError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"latest -> {publication_id}")
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())

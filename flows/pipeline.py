@@ -1,0 +1,166 @@
+"""The monthly refresh, as a Prefect flow: ingest → dbt → quality gate → drift report → publish.
+
+Reads like a table of contents: every task is a thin wrapper around a plain, unit-tested function.
+Write-audit-publish: everything is built into a staging warehouse; only when the gate passes is a new
+publication folder written and `latest` switched to it. A failed gate ends the run Failed and leaves the last
+good publication (and the published warehouse) untouched.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from prefect import flow, get_run_logger, task
+
+from flows import __version__
+from flows.config import REPO_ROOT, Paths, use_home
+from flows.ingest import landing
+from flows.ingest.load import FamilyResult
+
+
+class GateFailed(RuntimeError):
+    """The quality gate blocked publication; the message lists each failing check."""
+
+
+class TransformFailed(RuntimeError):
+    """dbt could not build the warehouse; the message names the failing models."""
+
+
+# ---------------------------------------------------------------- tasks (thin)
+@task(retries=2, retry_delay_seconds=5)
+def ingest_registry(paths: Paths) -> FamilyResult:
+    return landing.ingest_registry(paths)
+
+
+@task(retries=2, retry_delay_seconds=5)
+def ingest_reports(paths: Paths, family: str, partner_ids: set[str]) -> FamilyResult:
+    return landing.ingest_reports(paths, family, partner_ids)
+
+
+@task(retries=2, retry_delay_seconds=5)
+def ingest_survey(paths: Paths) -> FamilyResult:
+    return landing.ingest_survey(paths)
+
+
+@task
+def load_raw(paths: Paths, results: list[FamilyResult]) -> pd.DataFrame:
+    paths.staging_db.unlink(missing_ok=True)       # every refresh writes a fresh staging warehouse
+    return landing.load_raw(paths.staging_db, results)
+
+
+@task
+def build_warehouse(paths: Paths, period: str):
+    from flows.transform import run_dbt
+
+    return run_dbt(paths, period)
+
+
+@task
+def audit(paths: Paths, dbt_outcome) -> "GateResult":
+    from flows.quality.gate import GateResult, run_gate
+
+    # When dbt failed (a model error or a failing dbt test), its downstream marts may not exist: the gate
+    # reports dbt's failures alone.
+    gate = run_gate(paths.staging_db) if dbt_outcome.success else GateResult(checks=[])
+    gate.dbt = {"success": dbt_outcome.success, "counts": dbt_outcome.counts, "failures": dbt_outcome.failures}
+    return gate
+
+
+@task
+def drift(paths: Paths, out_dir: Path):
+    return survey_drift(paths.staging_db, out_dir)
+
+
+@task
+def publish(paths: Paths, period: str, run_id: str, gate, drift_result, ingest_report, results) -> Path:
+    from flows.publish.build import build_publication
+
+    pub = build_publication(paths, period, run_id, gate, drift_result, ingest_report, results)
+    promote_warehouse(paths)
+    return pub
+
+
+# ---------------------------------------------------------------- the flow
+@flow(name="monthly-refresh", log_prints=True)
+def monthly_refresh(period: str | None = None, home: str | None = None) -> str:
+    """Refresh the month `period` (YYYY-MM; default: the latest month in the landed data). Returns the path
+    of the new publication."""
+    paths = use_home(home)
+    logger = get_run_logger()
+    run_id = datetime.now(timezone.utc).strftime("r%Y%m%dT%H%M%SZ")
+
+    registry = ingest_registry(paths)
+    partner_ids = set(registry.loaded["partner_id"].dropna())
+    futures = [ingest_reports.submit(paths, f, partner_ids) for f in ("activity_reports", "ghg_reductions")]
+    futures.append(ingest_survey.submit(paths))
+    results = [registry, *(f.result() for f in futures)]
+    ingest_report = load_raw(paths, results)
+    logger.info("ingested:\n%s", ingest_report.to_string(index=False))
+
+    period = period or latest_period(results)
+    dbt_outcome = build_warehouse(paths, period)
+    if not dbt_outcome.success and not dbt_outcome.counts:
+        raise TransformFailed(_dbt_summary(dbt_outcome))
+    gate = audit(paths, dbt_outcome)
+    run_dir = paths.runs / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "gate.json").write_text(json.dumps(gate.to_dict(), default=str, indent=1), encoding="utf-8")
+    if not gate.passed:
+        raise GateFailed(f"quality gate failed for {period}; nothing published, "
+                         f"the last good publication stays live.\n{gate.summary()}\n(details: {run_dir / 'gate.json'})")
+    drift_result = drift(paths, run_dir / "drift")
+    pub = publish(paths, period, run_id, gate, drift_result, ingest_report, results)
+    logger.info("published %s", pub)
+    return str(pub)
+
+
+# ---------------------------------------------------------------- plain helpers
+def latest_period(results: list[FamilyResult]) -> str:
+    periods = [p for r in results if "period" in r.loaded for p in r.loaded["period"].dropna()]
+    if not periods:
+        raise ValueError("no activity or GHG report in the landing area carries a month; pass --period YYYY-MM")
+    return max(periods)
+
+
+def survey_drift(db_path: Path, out_dir: Path):
+    """Baseline (earliest) wave vs the latest wave, per core item."""
+    from flows.drift import drift_report
+    from flows.ingest.contracts import load_instrument
+
+    inst = load_instrument()
+    items = [i["code"] for i in inst["items"] if i.get("core")]
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        waves = [w for (w,) in con.execute("select distinct wave from raw.survey_waves order by wave").fetchall()]
+        if len(waves) < 2:
+            return None
+        frames = {w: con.execute(f"select {', '.join(items)} from raw.survey_waves where wave = ?", [w]).df()
+                  for w in (waves[0], waves[-1])}
+    return drift_report(frames[waves[0]], frames[waves[-1]], items, {int(c) for c in inst["missing_codes"]},
+                        out_dir, waves[0], waves[-1])
+
+
+def promote_warehouse(paths: Paths) -> None:
+    """The audited staging warehouse becomes the published one (copy aside, then atomic replace)."""
+    tmp = paths.published_db.with_suffix(".duckdb.tmp")
+    shutil.copyfile(paths.staging_db, tmp)
+    tmp.replace(paths.published_db)
+
+
+def code_version() -> str:
+    try:
+        out = subprocess.run(["git", "-C", str(REPO_ROOT), "describe", "--always", "--dirty"], capture_output=True,
+                             text=True, timeout=10)
+        if out.returncode == 0:
+            return f"{__version__}+{out.stdout.strip()}"
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return __version__
+
+
+def _dbt_summary(outcome) -> str:
+    return "dbt build failed:\n" + "\n".join(f"- {f['node']}: {f['message'][:400]}" for f in outcome.failures)

@@ -1,0 +1,108 @@
+"""Run the great-expectations checkpoint over the staging warehouse and decide whether it may be published.
+
+Each suite file in expectations/ names the warehouse table (or a SQL query, for cross-table reconciliations)
+it checks, and each expectation carries a severity: `critical` blocks publication, `warning` is reported.
+GX validates pandas DataFrames read from DuckDB: GX through duckdb-engine returns empty results.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from flows.config import EXPECTATIONS_DIR
+
+
+@dataclass
+class Check:
+    suite: str
+    expectation: str
+    column: str | None
+    severity: str
+    success: bool
+    element_count: int | None = None
+    unexpected_count: int | None = None
+    sample: list = field(default_factory=list)
+    observed: object = None
+    kwargs: dict = field(default_factory=dict)
+
+
+@dataclass
+class GateResult:
+    checks: list[Check]
+    dbt: dict = field(default_factory=dict)      # dbt build outcome summary (tests are part of the gate)
+
+    @property
+    def blocking(self) -> list[Check]:
+        return [c for c in self.checks if not c.success and c.severity == "critical"]
+
+    @property
+    def warnings(self) -> list[Check]:
+        return [c for c in self.checks if not c.success and c.severity != "critical"]
+
+    @property
+    def passed(self) -> bool:
+        return not self.blocking and self.dbt.get("success", True)
+
+    def summary(self) -> str:
+        """A reason a person can act on: each failing expectation with sample failing values."""
+        lines = []
+        for f in self.dbt.get("failures", []):
+            lines.append(f"dbt {f['status']}: {f['node']}: {f['message'][:300]}")
+        for c in self.blocking:
+            where = f"{c.suite}.{c.column}" if c.column else c.suite
+            counts = f" ({c.unexpected_count} of {c.element_count} rows)" if c.unexpected_count is not None else ""
+            sample = f"; e.g. {c.sample[:5]}" if c.sample else ""
+            lines.append(f"{c.expectation} failed on {where}{counts}{sample}; expected {c.kwargs}")
+        return "\n".join(lines) or "all checks passed"
+
+    def to_dict(self) -> dict:
+        return {"passed": self.passed, "blocking": len(self.blocking), "warnings": len(self.warnings),
+                "checks": [c.__dict__ for c in self.checks], "dbt": self.dbt}
+
+
+def load_suites(folder: Path = EXPECTATIONS_DIR) -> list[dict]:
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
+
+
+def frame_for(con: duckdb.DuckDBPyConnection, suite: dict) -> pd.DataFrame:
+    sql = suite.get("query") or f"select * from {suite['table']}"
+    return con.execute(sql).df()
+
+
+def run_gate(warehouse: Path, suites: list[dict] | None = None) -> GateResult:
+    import great_expectations as gx
+
+    suites = load_suites() if suites is None else suites
+    ctx = gx.get_context(mode="ephemeral")
+    ctx.variables.progress_bars = {"globally": False, "metric_calculations": False}
+    source = ctx.data_sources.add_pandas("phakhi_warehouse")
+    definitions, frames = [], {}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for spec in suites:
+            frames[spec["name"]] = frame_for(con, spec)
+    for spec in suites:
+        suite = ctx.suites.add(gx.ExpectationSuite(name=spec["name"], expectations=spec["expectations"]))
+        batch = source.add_dataframe_asset(spec["name"]).add_batch_definition_whole_dataframe("all_rows")
+        definitions.append(ctx.validation_definitions.add(
+            gx.ValidationDefinition(name=spec["name"], data=batch, suite=suite)))
+    checks: list[Check] = []
+    for vd in definitions:
+        # One checkpoint run per suite: each suite has its own DataFrame batch parameter.
+        checkpoint = gx.Checkpoint(name=f"gate_{vd.name}", validation_definitions=[vd],
+                                   result_format={"result_format": "SUMMARY", "partial_unexpected_count": 10})
+        result = checkpoint.run(batch_parameters={"dataframe": frames[vd.name]})
+        for run in result.run_results.values():
+            for r in run.to_json_dict()["results"]:
+                cfg, res = r["expectation_config"], r.get("result", {})
+                kwargs = {k: v for k, v in cfg["kwargs"].items() if k not in ("batch_id",)}
+                checks.append(Check(
+                    suite=vd.name, expectation=cfg["type"], column=kwargs.get("column"),
+                    severity=str(cfg.get("severity") or "critical").lower(), success=bool(r["success"]),
+                    element_count=res.get("element_count"), unexpected_count=res.get("unexpected_count"),
+                    sample=res.get("partial_unexpected_list") or [], observed=res.get("observed_value"),
+                    kwargs=kwargs))
+    return GateResult(checks)
