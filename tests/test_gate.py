@@ -1,0 +1,35 @@
+import duckdb
+
+from flows.quality.gate import load_suites, run_gate
+
+
+def test_gate_blocks_on_critical_and_reports_warnings_with_sample_rows(tmp_path):
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema marts; create table marts.t as select * from (values (1, 0.5), (2, 7.0), (3, 0.2)) v(id, share)")
+    suites = [{"name": "t", "table": "marts.t", "expectations": [
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "id"}, "severity": "critical"},
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "share", "min_value": 0, "max_value": 1},
+         "severity": "critical"},
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "share", "min_value": 0, "max_value": 0.4},
+         "severity": "warning"},
+    ]}, {"name": "q", "query": "select count(*) as n from marts.t", "expectations": [
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "n", "min_value": 3, "max_value": 3},
+         "severity": "critical"}]}]
+    gate = run_gate(db, suites)
+    assert not gate.passed
+    assert [(c.suite, c.column) for c in gate.blocking] == [("t", "share")]
+    assert gate.blocking[0].sample == [7.0] and gate.blocking[0].unexpected_count == 1
+    assert len(gate.warnings) == 1
+    assert "share" in gate.summary() and "7.0" in gate.summary()
+    gate.dbt = {"success": True}
+    assert gate.to_dict()["blocking"] == 1
+
+
+def test_every_suite_file_is_well_formed():
+    suites = load_suites()
+    assert suites, "expectations/ holds the gate's suites"
+    for s in suites:
+        assert s["name"] and (s.get("table") or s.get("query")), s
+        for e in s["expectations"]:
+            assert e["type"].startswith("expect_") and e["severity"] in ("critical", "warning"), e

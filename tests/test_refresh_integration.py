@@ -1,0 +1,139 @@
+"""The whole monthly refresh on the SAMPLE data, checked against figures computed here independently
+from the landing files (not from the warehouse), and the gate's promise: a failed audit publishes nothing."""
+import csv
+import hashlib
+import os
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from flows.sample import write_sample
+
+pytestmark = pytest.mark.integration
+
+THAI_ABBR = ["ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค."]
+PREVIOUS_GRID_FACTOR = 0.4999   # kgCO2e/kWh, the factor in force during the sample year 2025
+
+
+@pytest.fixture(scope="module")
+def refreshed(tmp_path_factory):
+    from flows.config import use_home
+    from flows.pipeline import monthly_refresh
+
+    paths = use_home(tmp_path_factory.mktemp("refresh") / "home")
+    write_sample(paths.landing)
+    publication = monthly_refresh(home=str(paths.home))
+    return paths, publication
+
+
+def _ghg_by_partner(landing):
+    totals = {}
+    for path in sorted((landing / "ghg_reductions").glob("*.csv")):
+        with path.open(encoding="cp874") as fh:
+            for row in csv.DictReader(fh):
+                month, year = row["เดือน"].split()
+                assert int(year) - 543 == 2025 and month in THAI_ABBR
+                direct = row["ปริมาณก๊าซที่ลดได้ (tCO2e)"].replace(",", "")
+                kwh = row["ข้อมูลกิจกรรม"].replace(",", "")
+                t = float(direct) if direct else float(kwh) * PREVIOUS_GRID_FACTOR / 1000
+                totals[row["รหัสภาคี"]] = totals.get(row["รหัสภาคี"], 0.0) + t
+    return totals
+
+
+def _required_path(reg_row, year=2025):
+    base = int(reg_row["pledge_base_year"])
+    base = base - 543 if base > 2400 else base
+    share = min(max((year - base) / (int(reg_row["target_year"]) - base), 0), 1)
+    return float(reg_row["baseline_tco2e"]) * float(reg_row["reduction_pct"]) / 100 * share
+
+
+def _awareness(wave_csv):
+    """Per-respondent index (instrument rules) and the design-based mean with its linearised SE, from scratch."""
+    df = pd.read_csv(wave_csv)
+    dims = {"k": ["k1", "k2", "k3", "k4"], "c": ["c1", "c2", "c3", "c4"], "b": ["b1", "b2", "b3", "b4"]}
+    scores = []
+    for items in dims.values():
+        x = df[items].astype(float).where(df[items].isin([1, 2, 3, 4, 5]))
+        for rev in {"k4", "c4"} & set(items):
+            x[rev] = 6 - x[rev]
+        s = ((x - 1) / 4 * 100).mean(axis=1)
+        scores.append(s.where(x.notna().sum(axis=1) >= 2))
+    y = (scores[0] + scores[1] + scores[2]) / 3
+    ok = y.notna()
+    w = df["weight"].where(ok, 0.0)
+    mean = float((w * y.fillna(0)).sum() / w.sum())
+    z = w * (y.fillna(0) - mean) / w.sum()
+    psu_tot = z.groupby([df["stratum"], df["psu"]]).sum()
+    var = 0.0
+    for _, g in psu_tot.groupby(level=0):
+        n = len(g)
+        var += n / (n - 1) * ((g - g.mean()) ** 2).sum()
+    return mean, float(np.sqrt(var)), int(ok.sum())
+
+
+def test_partner_progress_matches_independent_computation(refreshed):
+    paths, publication = refreshed
+    expected = _ghg_by_partner(paths.landing)
+    reg = pd.read_csv(paths.landing / "partner_registry" / "partner_registry.csv", encoding="utf-8-sig",
+                      dtype=str).set_index("partner_id")
+    mart = pd.read_csv(os.path.join(publication, "data", "partner_progress.csv"), encoding="utf-8-sig").set_index("partner_id")
+    assert len(mart) == 60
+    for pid, row in mart.iterrows():
+        assert row["reductions_12m_tco2e"] == pytest.approx(expected.get(pid, 0.0), rel=1e-9, abs=1e-9), pid
+        req = _required_path(reg.loc[pid])
+        assert row["required_path_tco2e"] == pytest.approx(req, rel=1e-9), pid
+        status = "no_data" if expected.get(pid, 0) == 0 else ("on_track" if expected[pid] >= req else "off_track")
+        assert row["track_status"] == status, pid
+    assert set(mart["track_status"]) >= {"on_track", "off_track"}
+
+
+def test_awareness_mart_matches_independent_design_based_estimate(refreshed):
+    paths, publication = refreshed
+    mean, se, n = _awareness(paths.landing / "survey_waves" / "wave_2023.csv")
+    mart = pd.read_csv(os.path.join(publication, "data", "awareness_by_wave.csv"), encoding="utf-8-sig")
+    row = mart[(mart.wave == 2023) & (mart.measure == "awareness_index") & (mart.domain == "overall")].iloc[0]
+    assert row["estimate"] == pytest.approx(mean, rel=1e-9)
+    assert row["se"] == pytest.approx(se, rel=1e-6)
+    assert row["n"] == n
+    assert row["ci_low"] == pytest.approx(mean - 1.959964 * se, rel=1e-5)
+
+
+def test_publication_shows_real_numbers_and_is_complete(refreshed):
+    paths, publication = refreshed
+    assert os.path.realpath(paths.latest) == os.path.realpath(publication)
+    html = (paths.latest / "index.html").read_text(encoding="utf-8")
+    mart = pd.read_csv(paths.latest / "data" / "partner_progress.csv", encoding="utf-8-sig").set_index("partner_id")
+    assert f"{mart.loc['P001', 'reductions_12m_tco2e']:,.1f}" in html
+    assert "SAMPLE" in html and 'lang="th"' in html
+    for rel in ("drift/drift_report.html", "drift/drift_report.json", "manifest.json", "quality/gate.json",
+                "data/awareness_by_wave.parquet"):
+        assert (paths.latest / rel).is_file(), rel
+
+
+def _tree_digest(folder):
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            h.update(str(p.relative_to(folder)).encode() + p.read_bytes())
+    return h.hexdigest()
+
+
+def test_broken_source_fails_the_gate_and_previous_publication_survives(refreshed):
+    from flows.pipeline import GateFailed, monthly_refresh
+
+    paths, publication = refreshed
+    before_link, before_tree = os.readlink(paths.latest), _tree_digest(paths.latest.resolve())
+    warehouse_before = hashlib.sha256(paths.published_db.read_bytes()).hexdigest()
+    # A partner reports a month's reduction larger than its whole annual baseline: plausible to a parser,
+    # impossible in reality. The gate's distribution bound must stop it.
+    with (paths.landing / "ghg_reductions" / "ghg_2025-12.csv").open("a", encoding="cp874", newline="") as fh:
+        csv.writer(fh).writerow(["P002", "P002-G9", "ของเสีย", "ธ.ค. 2568", "99,999,999", "", "", "LESS", "", "ทวนสอบแล้ว"])
+    with pytest.raises(GateFailed) as err:
+        monthly_refresh(home=str(paths.home))
+    assert "share_of_baseline" in str(err.value) and "nothing published" in str(err.value)
+    assert os.readlink(paths.latest) == before_link
+    assert _tree_digest(paths.latest.resolve()) == before_tree
+    assert hashlib.sha256(paths.published_db.read_bytes()).hexdigest() == warehouse_before
+    assert len([p for p in paths.publications.iterdir() if not p.name.startswith(".") and p.name != "latest"]) == 1
