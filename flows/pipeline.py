@@ -85,6 +85,17 @@ def publish(paths: Paths, period: str, run_id: str, gate, drift_result, ingest_r
     return pub
 
 
+@task
+def report_run(ingest_report, gate, run_id: str, period: str, publication_id: str | None) -> None:
+    """A markdown summary of the run, visible in the Prefect UI as an artifact."""
+    from prefect.artifacts import create_markdown_artifact
+
+    from flows.publish.run_summary import run_summary_markdown
+
+    create_markdown_artifact(key=f"refresh-{period.replace('-', '')}", description=f"Phakhi refresh {period} ({run_id})",
+                             markdown=run_summary_markdown(ingest_report, gate, run_id, period, publication_id))
+
+
 # ---------------------------------------------------------------- the flow
 @flow(name="monthly-refresh", log_prints=True)
 def monthly_refresh(period: str | None = None, home: str | None = None) -> str:
@@ -110,11 +121,15 @@ def monthly_refresh(period: str | None = None, home: str | None = None) -> str:
     run_dir = paths.runs / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "gate.json").write_text(json.dumps(gate.to_dict(), default=str, indent=1), encoding="utf-8")
+    if gate.data_docs is not None:
+        shutil.copytree(gate.data_docs, run_dir / "data_docs", dirs_exist_ok=True)
+    report_run(ingest_report, gate, run_id, period, None)
     if not gate.passed:
         raise GateFailed(f"quality gate failed for {period}; nothing published, "
                          f"the last good publication stays live.\n{gate.summary()}\n(details: {run_dir / 'gate.json'})")
     drift_result = drift(paths, run_dir / "drift")
     pub = publish(paths, period, run_id, gate, drift_result, ingest_report, results)
+    report_run(ingest_report, gate, run_id, period, pub.name)
     logger.info("published %s", pub)
     return str(pub)
 

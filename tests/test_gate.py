@@ -7,7 +7,7 @@ def test_gate_blocks_on_critical_and_reports_warnings_with_sample_rows(tmp_path)
     db = tmp_path / "w.duckdb"
     with duckdb.connect(str(db)) as con:
         con.execute("create schema marts; create table marts.t as select * from (values (1, 0.5), (2, 7.0), (3, 0.2)) v(id, share)")
-    suites = [{"name": "t", "table": "marts.t", "expectations": [
+    suites = [{"name": "t", "table": "marts.t", "row_id": ["id"], "expectations": [
         {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "id"}, "severity": "critical"},
         {"type": "expect_column_values_to_be_between", "kwargs": {"column": "share", "min_value": 0, "max_value": 1},
          "severity": "critical"},
@@ -20,10 +20,16 @@ def test_gate_blocks_on_critical_and_reports_warnings_with_sample_rows(tmp_path)
     assert not gate.passed
     assert [(c.suite, c.column) for c in gate.blocking] == [("t", "share")]
     assert gate.blocking[0].sample == [7.0] and gate.blocking[0].unexpected_count == 1
+    assert gate.blocking[0].sample_rows == [{"share": 7.0, "id": 2}]
     assert len(gate.warnings) == 1
     assert "share" in gate.summary() and "7.0" in gate.summary()
     gate.dbt = {"success": True}
     assert gate.to_dict()["blocking"] == 1
+    # Data Docs are built and made to render offline
+    from flows.quality.data_docs import remote_loads
+    pages = list(gate.data_docs.rglob("*.html"))
+    assert pages and all(remote_loads(p.read_text(encoding="utf-8")) == [] for p in pages)
+    assert (gate.data_docs / "static" / "vendor" / "vega.min.js").is_file()
 
 
 def test_every_suite_file_is_well_formed():

@@ -24,6 +24,13 @@ def refreshed(tmp_path_factory):
 
     paths = use_home(tmp_path_factory.mktemp("refresh") / "home")
     write_sample(paths.landing)
+    # A spreadsheet-formula payload in a partner's name must reach the open data as text, never as a formula.
+    reg = paths.landing / "partner_registry" / "partner_registry.csv"
+    with reg.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    rows[1][1] = '=HYPERLINK("http://evil.example","x")' + rows[1][1]
+    with reg.open("w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows(rows)
     publication = monthly_refresh(home=str(paths.home))
     return paths, publication
 
@@ -120,6 +127,88 @@ def _tree_digest(folder):
     return h.hexdigest()
 
 
+def test_no_page_of_the_publication_loads_anything_from_the_internet(refreshed):
+    from flows.quality.data_docs import remote_loads
+
+    paths, _ = refreshed
+    pages = list(paths.latest.resolve().rglob("*.html"))
+    assert len(pages) > 5    # dashboard, drift report, Data Docs pages
+    for page in pages:
+        assert remote_loads(page.read_text(encoding="utf-8")) == [], page
+    assert (paths.latest / "quality" / "data_docs" / "static" / "vendor" / "bootstrap.min.css").is_file()
+
+
+def test_manifest_hashes_match_the_inputs_and_datapackage_lists_the_open_data(refreshed):
+    import json
+
+    paths, _ = refreshed
+    manifest = json.loads((paths.latest / "manifest.json").read_text(encoding="utf-8"))
+    assert len(manifest["inputs"]) == sum(1 for f in ("partner_registry", "activity_reports", "ghg_reductions", "survey_waves")
+                                          for p in (paths.landing / f).rglob("*") if p.is_file())
+    for entry in manifest["inputs"][::10]:
+        assert hashlib.sha256((paths.landing / entry["file"]).read_bytes()).hexdigest() == entry["file_hash"], entry
+    assert manifest["gate"]["passed"] and manifest["code_version"]
+    package = json.loads((paths.latest / "datapackage.json").read_text(encoding="utf-8"))
+    for res in package["resources"]:
+        assert (paths.latest / res["path"]).is_file()
+        header = (paths.latest / res["path"]).read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+        assert header == [f["name"] for f in res["schema"]["fields"]]
+
+
+def test_formula_payloads_are_neutralised_in_every_csv(refreshed):
+    paths, _ = refreshed
+    csvs = list(paths.latest.resolve().rglob("*.csv"))
+    assert csvs
+    planted = 0
+    for path in csvs:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            for row in csv.reader(fh):
+                for cell in row:
+                    planted += "HYPERLINK" in cell
+                    if cell[:1] in ("=", "+", "@") or (cell[:1] == "-" and not _is_number(cell)):
+                        raise AssertionError(f"{path.name}: formula-like cell {cell!r}")
+    assert planted >= 1
+
+
+def _is_number(text):
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _normalised(folder, pub_id):
+    """A publication's files with run metadata taken out: the manifest, GX's timestamped Data Docs, and the
+    random widget ids evidently writes into its HTML."""
+    import re
+
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        rel = str(p.relative_to(folder))
+        if not p.is_file() or rel == "manifest.json" or rel.startswith("quality/data_docs"):
+            continue
+        data = p.read_bytes()
+        if p.suffix in (".html", ".json"):
+            text = data.decode("utf-8").replace(pub_id, "<pub>").replace(pub_id.lower(), "<pub>")
+            text = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32}", "<id>", text)
+            data = text.encode()
+        out[rel] = hashlib.sha256(data).hexdigest()
+    return out
+
+
+def test_two_refreshes_on_the_same_inputs_publish_the_same_thing(refreshed):
+    from flows.pipeline import monthly_refresh
+
+    paths, first = refreshed
+    second = monthly_refresh(home=str(paths.home))
+    assert second != first
+    a = _normalised(paths.publications / os.path.basename(first), os.path.basename(first))
+    b = _normalised(paths.publications / os.path.basename(second), os.path.basename(second))
+    assert a.keys() == b.keys()
+    assert [k for k in a if a[k] != b[k]] == []
+
+
 def test_broken_source_fails_the_gate_and_previous_publication_survives(refreshed):
     from flows.pipeline import GateFailed, monthly_refresh
 
@@ -136,4 +225,4 @@ def test_broken_source_fails_the_gate_and_previous_publication_survives(refreshe
     assert os.readlink(paths.latest) == before_link
     assert _tree_digest(paths.latest.resolve()) == before_tree
     assert hashlib.sha256(paths.published_db.read_bytes()).hexdigest() == warehouse_before
-    assert len([p for p in paths.publications.iterdir() if not p.name.startswith(".") and p.name != "latest"]) == 1
+    assert len([p for p in paths.publications.iterdir() if not p.name.startswith(".") and p.name != "latest"]) == 2

@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 
 from flows.config import Paths
+from flows.publish.datapackage import descriptor, model_docs
 from flows.publish.files import discard_building, finalise, staging_dir, write_table
 from flows.publish.site import render_site
 
@@ -51,7 +52,15 @@ def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result
     ingest_report.to_csv(quality / "ingest_report.csv", index=False, encoding="utf-8-sig")
     quarantine = pd.concat([r.quarantine for r in results], ignore_index=True)
     write_table(quarantine, quality, "quarantine")
-    (quality / "gate.json").write_text(json.dumps(gate.to_dict(), default=str, indent=1, ensure_ascii=False), encoding="utf-8")
+    gate_doc = gate.to_dict()
+    if gate.data_docs is not None and gate.data_docs.exists():
+        shutil.copytree(gate.data_docs, quality / "data_docs")
+        gate_doc["data_docs"] = "quality/data_docs/index.html"   # relative: the build's temp folder is gone
+    (quality / "gate.json").write_text(json.dumps(gate_doc, default=str, indent=1, ensure_ascii=False), encoding="utf-8")
+    is_sample = (paths.landing / "SAMPLE_README.txt").exists()
+    package = descriptor(pub_id, period, {name: (table.split(".")[-1], marts[name]) for table, name in PUBLISHED.items()},
+                         model_docs(paths.dbt_work / "target" / "manifest.json"), is_sample)
+    (out / "datapackage.json").write_text(json.dumps(package, indent=1, ensure_ascii=False), encoding="utf-8")
 
     drift_ctx = None
     if drift_result is not None:
@@ -70,7 +79,7 @@ def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result
     y, m = map(int, period.split("-"))
     render_site(out, {
         "period": period, "period_th": f"{m:02d}/{y + 543}", "pub_id": pub_id,
-        "is_sample": (paths.landing / "SAMPLE_README.txt").exists(),
+        "is_sample": is_sample,
         "progress": progress.to_dict("records"),
         "status_counts": progress["track_status"].value_counts().to_dict(),
         "awareness_headline": headline, "waves": waves, "awareness_rows": aw_rows, "drift": drift_ctx,

@@ -26,6 +26,7 @@ class Check:
     element_count: int | None = None
     unexpected_count: int | None = None
     sample: list = field(default_factory=list)
+    sample_rows: list = field(default_factory=list)    # ids of failing rows (the suite's row_id columns)
     observed: object = None
     kwargs: dict = field(default_factory=dict)
 
@@ -34,6 +35,7 @@ class Check:
 class GateResult:
     checks: list[Check]
     dbt: dict = field(default_factory=dict)      # dbt build outcome summary (tests are part of the gate)
+    data_docs: Path | None = None                # GX Data Docs site built by the checkpoint (offline-ready)
 
     @property
     def blocking(self) -> list[Check]:
@@ -56,11 +58,13 @@ class GateResult:
             where = f"{c.suite}.{c.column}" if c.column else c.suite
             counts = f" ({c.unexpected_count} of {c.element_count} rows)" if c.unexpected_count is not None else ""
             sample = f"; e.g. {c.sample[:5]}" if c.sample else ""
+            if c.sample_rows:
+                sample += f"; failing rows {c.sample_rows[:5]}"
             lines.append(f"{c.expectation} failed on {where}{counts}{sample}; expected {c.kwargs}")
         return "\n".join(lines) or "all checks passed"
 
     def to_dict(self) -> dict:
-        return {"passed": self.passed, "blocking": len(self.blocking), "warnings": len(self.warnings),
+        return {"passed": self.passed, "data_docs": str(self.data_docs) if self.data_docs else None, "blocking": len(self.blocking), "warnings": len(self.warnings),
                 "checks": [c.__dict__ for c in self.checks], "dbt": self.dbt}
 
 
@@ -90,10 +94,15 @@ def run_gate(warehouse: Path, suites: list[dict] | None = None) -> GateResult:
         definitions.append(ctx.validation_definitions.add(
             gx.ValidationDefinition(name=spec["name"], data=batch, suite=suite)))
     checks: list[Check] = []
+    row_ids = {spec["name"]: spec.get("row_id") for spec in suites}
     for vd in definitions:
         # One checkpoint run per suite: each suite has its own DataFrame batch parameter.
+        result_format = {"result_format": "SUMMARY", "partial_unexpected_count": 10}
+        if row_ids.get(vd.name):
+            result_format["unexpected_index_column_names"] = row_ids[vd.name]
         checkpoint = gx.Checkpoint(name=f"gate_{vd.name}", validation_definitions=[vd],
-                                   result_format={"result_format": "SUMMARY", "partial_unexpected_count": 10})
+                                   actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
+                                   result_format=result_format)
         result = checkpoint.run(batch_parameters={"dataframe": frames[vd.name]})
         for run in result.run_results.values():
             for r in run.to_json_dict()["results"]:
@@ -104,5 +113,12 @@ def run_gate(warehouse: Path, suites: list[dict] | None = None) -> GateResult:
                     severity=str(cfg.get("severity") or "critical").lower(), success=bool(r["success"]),
                     element_count=res.get("element_count"), unexpected_count=res.get("unexpected_count"),
                     sample=res.get("partial_unexpected_list") or [], observed=res.get("observed_value"),
+                    sample_rows=(res.get("partial_unexpected_index_list") or [])[:10],
                     kwargs=kwargs))
-    return GateResult(checks)
+    site = ctx.get_docs_sites_urls()[0].get("site_url")
+    docs = Path(site.removeprefix("file://")).parent if site else None
+    if docs is not None:
+        from flows.quality.data_docs import make_offline
+
+        make_offline(docs)
+    return GateResult(checks, data_docs=docs)
