@@ -59,6 +59,27 @@ def refresh(period: Optional[str] = typer.Option(None, help="Month to refresh, Y
     typer.echo(f"Dashboard: {Path(paths.latest, 'index.html')}")
 
 
+@app.command()
+def backfill(start: str = typer.Argument(..., help="First month, YYYY-MM."),
+             end: str = typer.Argument(..., help="Last month, YYYY-MM (included)."),
+             force: bool = typer.Option(False, "--force", help="Refresh months that already have a publication."),
+             keep_going: bool = typer.Option(False, "--keep-going", help="Go on after a month fails."),
+             deployment: Optional[str] = typer.Option(None, help="Run each month on the Prefect server as a run of "
+                                                      "this deployment (e.g. monthly-refresh/monthly), not here."),
+             home: Optional[Path] = HomeOpt):
+    """Refresh every month from START to END in order, skipping months already published unless --force."""
+    from flows.orchestration import backfill as run_backfill, run_through_deployment
+
+    try:
+        done = run_backfill(start, end, force=force, home=home, keep_going=keep_going,
+                            run=run_through_deployment(deployment) if deployment else None,
+                            on_month=lambda o: typer.echo(f"{o.period}  {o.status:<9}  {o.detail}"))
+    except ValueError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2)
+    raise typer.Exit(1 if any(o.status == "failed" for o in done) else 0)
+
+
 @pubs_app.command("list")
 def publications_list(home: Optional[Path] = HomeOpt):
     """List publications (newest last); * marks the one `latest` points to."""
@@ -86,6 +107,19 @@ def publications_rollback(publication_id: str, home: Optional[Path] = HomeOpt):
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(1)
     typer.echo(f"latest -> {publication_id}")
+
+
+from flows.survey.cli import compare_waves, survey_app  # noqa: E402  (the evaluator's commands)
+app.add_typer(survey_app, name="survey")
+app.command("compare-waves")(compare_waves)
+
+
+from flows.ingest.cli import register as _register_ingest  # noqa: E402  (ingest, template)
+_register_ingest(app)
+
+
+from flows.publish.serve import serve  # noqa: E402  (dashboard preview on 127.0.0.1)
+app.command()(serve)
 
 
 def main() -> None:  # pragma: no cover

@@ -1,92 +1,255 @@
-"""Per-item drift between the baseline survey wave and the latest one, as an evidently report.
+"""Per-item drift between two survey waves (baseline vs a later wave), as an evidently report (HTML + JSON).
 
-evidently's default categorical test treats the baseline's counts as exact and flags identical distributions
-~34% of the time; Phakhi registers a two-sample chi-square test of homogeneity instead, and corrects the
-per-item p-values for multiple testing (Benjamini–Hochberg) in the summary.
+Two waves are two independent samples, each with its own estimation error. evidently's default categorical test
+treats the baseline's counts as the exact population distribution and flags identical distributions ~34% of
+the time; a plain two-sample chi-square ignores the survey design, and with clustered samples and unequal
+weights it too flags far more than alpha (the design effect inflates the variance of every proportion).
+
+Phakhi registers its own evidently StatTest, `rao_scott_two_sample`: the two-sample chi-square test of
+homogeneity on the design-weighted answer distributions with the Rao–Scott first-order correction,
+
+    X2    = sum_i n_i sum_k (p_ik - pbar_k)^2 / pbar_k          (Pearson's X2 with weighted proportions p_ik)
+    pbar_k = (n_1 p_1k + n_2 p_2k) / (n_1 + n_2)
+    dbar  = sum_i sum_k (1 - n_i / n) (1 - pbar_k) d_ik / (K - 1)   (Rao & Scott 1981, independent samples)
+    F     = X2 / (dbar (K - 1))  ~  F(K - 1, (K - 1) nu),  nu = design df of both waves (PSUs - strata),
+
+where d_ik is the design effect of wave i's estimated proportion in category k (design variance from
+flows.survey.design — strata, PSUs, weights — over p(1-p)/n_i). Referring X2/dbar to an F distribution with the
+design's degrees of freedom (as R's svychisq does by default) accounts for the design effects being estimated
+from few PSUs. Without design information every d_ik = 1, dbar = 1 and nu = n - 2: the test is Pearson's
+chi-square up to the F vs chi-square reference. "Don't know"/"refused" codes are missing, never a category.
+p-values are corrected across items with Benjamini–Hochberg.
 """
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-_REGISTERED = {}
+from flows.survey.multiple_testing import benjamini_hochberg
+
+__all__ = ["WaveDesign", "DriftResult", "drift_report", "two_sample_stattest", "design_adjusted_homogeneity",
+           "survey_design", "benjamini_hochberg", "STATTEST_NAME"]
+
+STATTEST_NAME = "rao_scott_two_sample"
+_REGISTERED: dict = {}
+_ACTIVE: dict = {}          # the design context of the report being run (see survey_design)
+
+
+@dataclass(frozen=True)
+class WaveDesign:
+    """The design of one wave's respondents, for design-adjusted tests. `frame` holds the design columns and is
+    indexed like the item data passed to the test (evidently keeps the index)."""
+    frame: pd.DataFrame
+    weights: str = "weight"
+    strata: str | None = "stratum"
+    psu: str | None = "psu"
+
+    @classmethod
+    def from_frame(cls, df: pd.DataFrame, weights: str = "weight", strata: str = "stratum",
+                   psu: str = "psu") -> "WaveDesign | None":
+        """The design in `df`'s columns, or None when it has no weights column."""
+        if weights not in df.columns:
+            return None
+        cols = [c for c in (weights, strata, psu) if c in df.columns]
+        return cls(df[cols].copy(), weights, strata if strata in df.columns else None,
+                   psu if psu in df.columns else None)
+
+    def design(self):
+        from flows.survey.design import Design
+
+        return Design(self.weights, strata=self.strata, psu=(self.psu,) if self.psu else ())
+
+
+def _distribution(values: pd.Series, wave: WaveDesign | None, keys: list) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """(weighted proportions, design effects of the proportions, unweighted n, design df) over `keys`."""
+    values = values.dropna()
+    n = len(values)
+    if wave is None:
+        counts = values.value_counts()
+        p = np.array([counts.get(k, 0) for k in keys], dtype=float) / max(n, 1)
+        return p, np.ones(len(keys)), n, max(n - 1, 1)
+    from flows.survey.design import estimate
+
+    frame = wave.frame
+    unknown = values.index.difference(frame.index)
+    if len(unknown):
+        raise ValueError(f"{len(unknown)} answer(s) have no row in the wave's design frame (index mismatch)")
+    y = values.reindex(frame.index)
+    frame = frame.assign(_y=y.astype(object).where(y.notna(), None))
+    est = estimate(frame, wave.design(), "proportion", "_y", lonely_psu="adjust").set_index("level")
+    p = np.array([float(est["estimate"].get(k, 0.0)) for k in keys])
+    se = np.array([float(est["se"].get(k, 0.0)) for k in keys])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = np.where((p > 0) & (p < 1), se ** 2 / (p * (1 - p) / n), 1.0)
+    # Design degrees of freedom of the answering respondents: PSUs - strata (elements - strata without PSUs).
+    answered = y.notna().to_numpy()
+    strata = frame[wave.strata].to_numpy()[answered] if wave.strata else np.zeros(answered.sum())
+    units = frame[wave.psu].to_numpy()[answered] if wave.psu else np.arange(answered.sum())
+    n_strata = len(pd.unique(strata))
+    df = len(pd.unique(pd.Series(list(zip(strata, units))))) - n_strata if wave.psu else answered.sum() - n_strata
+    return p, d, n, max(int(df), 1)
+
+
+def design_adjusted_homogeneity(reference: pd.Series, current: pd.Series, reference_design: WaveDesign | None = None,
+                                current_design: WaveDesign | None = None) -> dict:
+    """Two-sample test that two waves' answer distributions are the same (module doc: Rao–Scott first-order
+    corrected chi-square; Pearson's when no design is given). Missing values must already be NaN."""
+    from scipy.stats import f as f_dist
+
+    keys = sorted(set(reference.dropna().unique()) | set(current.dropna().unique()), key=str)
+    p1, d1, n1, nu1 = _distribution(reference, reference_design, keys)
+    p2, d2, n2, nu2 = _distribution(current, current_design, keys)
+    n = n1 + n2
+    adjusted = reference_design is not None or current_design is not None
+    out = {"method": "Rao-Scott first-order corrected chi-square, F reference (design-adjusted)" if adjusted
+           else "Pearson chi-square two-sample, F reference (no design information)", "n_reference": n1,
+           "n_current": n2, "design_df": nu1 + nu2,
+           "categories": [str(k) for k in keys], "reference_distribution": p1.round(6).tolist(),
+           "current_distribution": p2.round(6).tolist()}
+    pbar = (n1 * p1 + n2 * p2) / n if n else np.zeros(len(keys))
+    keep = pbar > 0
+    k = int(keep.sum())
+    if n1 == 0 or n2 == 0 or k < 2:
+        return {**out, "statistic": 0.0, "df": max(k - 1, 0), "mean_deff": 1.0, "p_value": 1.0}
+    p1, p2, pbar, d1, d2 = p1[keep], p2[keep], pbar[keep], d1[keep], d2[keep]
+    x2 = n1 * ((p1 - pbar) ** 2 / pbar).sum() + n2 * ((p2 - pbar) ** 2 / pbar).sum()
+    dbar = (((1 - n1 / n) * (1 - pbar) * d1).sum() + ((1 - n2 / n) * (1 - pbar) * d2).sum()) / (k - 1)
+    if not dbar > 0:
+        dbar = 1.0
+    stat = x2 / dbar
+    p_value = f_dist.sf(stat / (k - 1), k - 1, (k - 1) * (nu1 + nu2))
+    return {**out, "statistic": float(stat), "df": k - 1, "mean_deff": float(dbar), "p_value": float(p_value)}
+
+
+def _stattest_impl(reference_data: pd.Series, current_data: pd.Series, feature_type, threshold: float):
+    """The function evidently calls per item: (p-value, drifted)."""
+    ctx = _ACTIVE.get("designs") or (None, None)
+    p = design_adjusted_homogeneity(reference_data, current_data, ctx[0], ctx[1])["p_value"]
+    return p, p < threshold
 
 
 def two_sample_stattest():
-    """The registered evidently StatTest (registered once per process)."""
+    """The evidently StatTest used in the drift report (registered once per process)."""
     if "test" in _REGISTERED:
         return _REGISTERED["test"]
     from evidently.legacy.calculations.stattests.registry import StatTest, register_stattest
     from evidently.legacy.core import ColumnType
-    from scipy.stats import chi2_contingency
 
-    def _chi2_homogeneity(reference_data, current_data, feature_type, threshold):
-        keys = sorted(set(reference_data.dropna().unique()) | set(current_data.dropna().unique()))
-        table = np.array([[(reference_data == k).sum() for k in keys], [(current_data == k).sum() for k in keys]])
-        table = table[:, table.sum(axis=0) > 0]
-        p = float(chi2_contingency(table)[1]) if table.shape[1] > 1 else 1.0
-        return p, p < threshold
-
-    test = StatTest(name="chi2_two_sample", display_name="chi-square two-sample (homogeneity) p_value",
+    test = StatTest(name=STATTEST_NAME, display_name="Rao-Scott design-adjusted two-sample chi-square p_value",
                     allowed_feature_types=[ColumnType.Categorical], default_threshold=0.05)
-    register_stattest(test, default_impl=_chi2_homogeneity)
+    register_stattest(test, default_impl=_stattest_impl)
     _REGISTERED["test"] = test
     return test
 
 
-def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
-    p = np.asarray(p, dtype=float)
-    n = len(p)
-    order = np.argsort(p)
-    ranked = p[order] * n / np.arange(1, n + 1)
-    adjusted = np.minimum.accumulate(ranked[::-1])[::-1]
-    out = np.empty(n)
-    out[order] = np.minimum(adjusted, 1.0)
-    return out
+@contextmanager
+def survey_design(reference: WaveDesign | None, current: WaveDesign | None):
+    """Make the two waves' designs available to the StatTest while a report (or a direct call) runs."""
+    previous = _ACTIVE.get("designs")
+    _ACTIVE["designs"] = (reference, current)
+    try:
+        yield
+    finally:
+        _ACTIVE["designs"] = previous
 
 
 @dataclass
 class DriftResult:
     baseline_wave: int
     current_wave: int
-    summary: pd.DataFrame      # item, p_value, p_adjusted, drifted
+    summary: pd.DataFrame      # item, p_value, p_adjusted, drifted, statistic, df, mean_deff, n_baseline, n_current
     html_path: Path
     json_path: Path
+    design_adjusted: bool = False
 
 
 def drift_report(baseline: pd.DataFrame, current: pd.DataFrame, items: list[str], missing_codes: set[int],
-                 out_dir: Path, baseline_wave: int, current_wave: int, alpha: float = 0.05) -> DriftResult:
+                 out_dir: Path, baseline_wave: int, current_wave: int, alpha: float = 0.05, *,
+                 baseline_design: WaveDesign | None = None, current_design: WaveDesign | None = None) -> DriftResult:
+    """Write drift_report.html / drift_report.json for `items` into out_dir.
+
+    The test is design-adjusted when the waves' designs are given, or when the frames carry the design columns
+    weight (and stratum, psu); otherwise it is Pearson's two-sample chi-square (simple random samples assumed).
+    """
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
+    baseline_design = baseline_design or WaveDesign.from_frame(baseline)
+    current_design = current_design or WaveDesign.from_frame(current)
+
     def prep(df):
         # Missing codes ("don't know", "refused") are not answers: they must not count as a category.
-        return df[items].astype("Float64").mask(df[items].isin(list(missing_codes))).astype(object).where(
-            lambda x: x.notna(), None).astype("string")
+        return df[items].astype("Float64").mask(df[items].isin(list(missing_codes))).astype("Int64").astype("string")
 
+    ref_items, cur_items = prep(baseline), prep(current)
     definition = DataDefinition(categorical_columns=items)
-    ref = Dataset.from_pandas(prep(baseline), data_definition=definition)
-    cur = Dataset.from_pandas(prep(current), data_definition=definition)
-    snapshot = Report([DataDriftPreset(columns=items, method=two_sample_stattest())]).run(cur, ref)
+    ref = Dataset.from_pandas(ref_items, data_definition=definition)
+    cur = Dataset.from_pandas(cur_items, data_definition=definition)
+    test = two_sample_stattest()
+    with survey_design(baseline_design, current_design):
+        snapshot = Report([DataDriftPreset(columns=items, method=test)]).run(cur, ref)
+        tests = {item: design_adjusted_homogeneity(ref_items[item], cur_items[item], baseline_design, current_design)
+                 for item in items}
     out_dir.mkdir(parents=True, exist_ok=True)
     html_path, json_path = out_dir / "drift_report.html", out_dir / "drift_report.json"
     snapshot.save_html(str(html_path))
     data = snapshot.dict()
-    pvals = {}
-    for metric in data.get("metrics", []):
-        params = metric.get("config", {}).get("params", {}) if isinstance(metric.get("config"), dict) else {}
-        column = params.get("column")
-        if column in items and isinstance(metric.get("value"), (int, float)):
-            pvals[column] = float(metric["value"])
-    summary = pd.DataFrame({"item": list(pvals), "p_value": list(pvals.values())})
-    summary["p_adjusted"] = benjamini_hochberg(summary["p_value"].to_numpy()) if len(summary) else []
-    summary["drifted"] = summary["p_adjusted"] < alpha
-    payload = {"baseline_wave": baseline_wave, "current_wave": current_wave, "test": "chi-square two-sample homogeneity",
-               "correction": "Benjamini-Hochberg", "alpha": alpha, "items": summary.to_dict("records"),
+    summary = pd.DataFrame([{"item": item, "p_value": t["p_value"], "statistic": t["statistic"], "df": t["df"],
+                             "mean_deff": t["mean_deff"], "n_baseline": t["n_reference"], "n_current": t["n_current"]}
+                            for item, t in tests.items()],
+                           columns=["item", "p_value", "statistic", "df", "mean_deff", "n_baseline", "n_current"])
+    summary.insert(2, "p_adjusted", benjamini_hochberg(summary["p_value"].to_numpy()) if len(summary) else [])
+    summary.insert(3, "drifted", summary["p_adjusted"] < alpha)
+    adjusted = baseline_design is not None or current_design is not None
+    method = next(iter(tests.values()))["method"] if tests else ""
+    payload = {"baseline_wave": baseline_wave, "current_wave": current_wave, "test": method,
+               "stattest": STATTEST_NAME, "design_adjusted": adjusted,
+               "correction": "Benjamini-Hochberg", "alpha": alpha,
+               "missing_codes": sorted(int(c) for c in missing_codes),
+               "note": ("Each item's answer distribution (missing codes excluded) in the later wave against the "
+                        "baseline wave: two independent samples. drifted = BH-adjusted p < alpha."),
+               "items": summary.to_dict("records"),
+               "distributions": {item: {k: t[k] for k in ("categories", "reference_distribution",
+                                                          "current_distribution")} for item, t in tests.items()},
                "evidently": data}
     json_path.write_text(json.dumps(payload, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-    return DriftResult(baseline_wave, current_wave, summary, html_path, json_path)
+    return DriftResult(baseline_wave, current_wave, summary, html_path, json_path, adjusted)
+
+
+def survey_drift_from_warehouse(db_path: Path, out_dir: Path, baseline_wave: int | None = None,
+                                current_wave: int | None = None, alpha: float = 0.05) -> DriftResult | None:
+    """The drift report for two waves read from a warehouse: core items of the instrument, design-adjusted with
+    the design columns (and the raked weights when the warehouse holds them). Defaults: the baseline wave and the
+    latest wave. None when the warehouse holds fewer than two waves."""
+    import duckdb
+
+    from flows.ingest.contracts import load_instrument
+
+    inst = load_instrument()
+    items = [i["code"] for i in inst["items"] if i.get("core")]
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        waves = [w for (w,) in con.execute("select distinct wave from raw.survey_waves order by wave").fetchall()]
+        if len(waves) < 2 and (baseline_wave is None or current_wave is None):
+            return None
+        from flows.survey.instrument import baseline_wave as registered_baseline
+
+        b = int(baseline_wave) if baseline_wave is not None else registered_baseline(waves)
+        c = int(current_wave) if current_wave is not None else max(w for w in waves if w != b)
+        has_final = con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'intermediate' "
+            "and table_name = 'int_survey__respondent_weights' and table_type = 'BASE TABLE'").fetchone()[0] > 0
+        weight = "coalesce(f.final_weight, r.weight)" if has_final else "r.weight"
+        join = ("left join intermediate.int_survey__respondent_weights f using (wave, respondent_id)"
+                if has_final else "")
+        frames = {w: con.execute(
+            f"select {', '.join('r.' + i for i in items)}, {weight} as weight, r.stratum, r.psu "
+            f"from raw.survey_waves r {join} where r.wave = ? order by r.respondent_id", [w]).df() for w in (b, c)}
+    for w, f in frames.items():
+        if f.empty:
+            raise ValueError(f"wave {w} has no respondents in {db_path} (waves: {waves})")
+    return drift_report(frames[b], frames[c], items, {int(k) for k in inst["missing_codes"]}, out_dir, b, c, alpha)

@@ -15,12 +15,14 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, task, unmapped
+from prefect.cache_policies import NO_CACHE
 
 from flows import __version__
 from flows.config import REPO_ROOT, Paths, use_home
 from flows.ingest import landing
 from flows.ingest.load import FamilyResult
+from flows.orchestration import ingest_task_runner, notify_failure, refresh_timeout_seconds, resolve_period
 
 
 class GateFailed(RuntimeError):
@@ -32,19 +34,23 @@ class TransformFailed(RuntimeError):
 
 
 # ---------------------------------------------------------------- tasks (thin)
-@task(retries=2, retry_delay_seconds=5)
-def ingest_registry(paths: Paths) -> FamilyResult:
-    return landing.ingest_registry(paths)
+@task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE, task_run_name="ingest-{family}-{batch_no}")
+def ingest_batch(paths: Paths, family: str, files: list[Path], known, batch_no: int = 0) -> list:
+    """Read + contract + quarantine for one batch of a family's files (fans out over a process pool)."""
+    return landing.run_jobs_locally([landing.Job(family, files, known)], paths.landing,
+                                    progress=landing.progress_hook())[0]
 
 
-@task(retries=2, retry_delay_seconds=5)
-def ingest_reports(paths: Paths, family: str, partner_ids: set[str]) -> FamilyResult:
-    return landing.ingest_reports(paths, family, partner_ids)
+def ingest_landing(paths: Paths) -> list[FamilyResult]:
+    """Every landed file, the registry first: batches of files are mapped over `ingest_batch` tasks (all
+    families' batches at once), then each family is settled and the landing manifest brought up to date."""
+    def run_jobs(jobs: list[landing.Job]) -> list[list]:
+        futures = ingest_batch.map(unmapped(paths), [j.family for j in jobs], [j.files for j in jobs],
+                                   [j.known for j in jobs], list(range(len(jobs))))
+        return [f.result() for f in futures]
 
-
-@task(retries=2, retry_delay_seconds=5)
-def ingest_survey(paths: Paths) -> FamilyResult:
-    return landing.ingest_survey(paths)
+    with landing.progress_bar(landing.plan_landing(paths)) as plan:
+        return landing.ingest_landing(paths, run_jobs=run_jobs, plan=plan)
 
 
 @task
@@ -97,19 +103,17 @@ def report_run(ingest_report, gate, run_id: str, period: str, publication_id: st
 
 
 # ---------------------------------------------------------------- the flow
-@flow(name="monthly-refresh", log_prints=True)
+@flow(name="monthly-refresh", log_prints=True, task_runner=ingest_task_runner(),
+      timeout_seconds=refresh_timeout_seconds(), on_failure=[notify_failure], on_crashed=[notify_failure])
 def monthly_refresh(period: str | None = None, home: str | None = None) -> str:
     """Refresh the month `period` (YYYY-MM; default: the latest month in the landed data). Returns the path
     of the new publication."""
+    period = resolve_period(period)   # "previous" (the deployment) → the month before the scheduled start
     paths = use_home(home)
     logger = get_run_logger()
     run_id = datetime.now(timezone.utc).strftime("r%Y%m%dT%H%M%SZ")
 
-    registry = ingest_registry(paths)
-    partner_ids = set(registry.loaded["partner_id"].dropna())
-    futures = [ingest_reports.submit(paths, f, partner_ids) for f in ("activity_reports", "ghg_reductions")]
-    futures.append(ingest_survey.submit(paths))
-    results = [registry, *(f.result() for f in futures)]
+    results = ingest_landing(paths)
     ingest_report = load_raw(paths, results)
     logger.info("ingested:\n%s", ingest_report.to_string(index=False))
 

@@ -6,6 +6,9 @@
   Buddhist-Era dates — as partners fill in the template
 - ghg_reductions/ghg_<YYYY-MM>.csv          monthly GHG-reduction figures, cp874 (Thai Windows), Thai headers
 - survey_waves/wave_2023.csv, wave_2025.sav  two awareness waves, stratified two-stage cluster design
+- partner_inventories/<partner>_inventory.xlsx  scope 1/2 GHG inventories (base year, 2024) of every 4th partner
+A few files are written the messy-but-valid ways partners write them (province spellings, Thai digits,
+English headers, B.E. years in Excel date cells, a two-row header): see PROVINCE_AS_WRITTEN, ACTIVITY_VARIANTS.
 Every file says SAMPLE in its name row, title block or a column; partner names start with "ตัวอย่าง"/"Sample".
 """
 from __future__ import annotations
@@ -128,6 +131,35 @@ def required_annual(p: SamplePartner, year: int) -> float:
     return p.baseline * p.reduction_pct / 100 * share
 
 
+# Deterministic double claims, so the platform's de-duplication has something to find (docs/monitor.md):
+# parent links in the registry, and in a few months a second claim of a reduction someone already claimed.
+SAMPLE_PARENTS = {"P019": "P001", "P021": "P003", "P022": "P004"}   # child -> parent (same province)
+SAMPLE_DOUBLE_CLAIMS = [
+    # (claimant, original claimant, claimant's project id (None: the original's), method as written
+    #  (None: the original's), months)
+    ("P001", "P019", None, None, (3, 6, 9, 12)),      # parent re-claims its child's project, child's LESS credential
+    ("P004", "P022", None, "T-VER", (4, 8, 12)),      # parent claims its child's LESS project again under T-VER
+    ("P040", "P036", "P040-G2", None, (9, 10)),       # an unrelated partner quotes another's T-VER credential
+]
+
+
+def double_claims(period: str, rows: list[list]) -> list[list]:
+    """The second claims of SAMPLE_DOUBLE_CLAIMS for one month, copied from the original claim's row (no
+    random draws: the rest of the sample stays as it was)."""
+    month = int(period.split("-")[1])
+    by_partner = {r[0]: r for r in rows}
+    out = []
+    for claimant, original, project, method, months in SAMPLE_DOUBLE_CLAIMS:
+        row = by_partner.get(original)
+        if month not in months or row is None:
+            continue
+        dup = [claimant, project or row[1], *row[2:]]
+        if method:
+            dup[7], dup[8], dup[9] = method, f"{method}-{original}-2567", "ทวนสอบแล้ว"
+        out.append(dup)
+    return out
+
+
 def write_registry(partners: list[SamplePartner], folder: Path) -> Path:
     prov = provinces().set_index("province_code")
     path = folder / "partner_registry.csv"
@@ -139,11 +171,51 @@ def write_registry(partners: list[SamplePartner], folder: Path) -> Path:
         for i, p in enumerate(partners):
             # Registry clerks write provinces in Thai, sometimes English; years in B.E. half of the time.
             province = prov.loc[p.province_code, "name_th" if i % 3 else "name_en"]
+            province = PROVINCE_AS_WRITTEN.get(i, "{p}").format(p=province)   # a few messy-but-valid variants
             base = p.base_year + 543 if i % 2 else p.base_year
-            w.writerow([p.partner_id, p.name_th, p.name_en, p.partner_type, province, "", be_date(p.join), base,
+            w.writerow([p.partner_id, p.name_th, p.name_en, p.partner_type, province,
+                        SAMPLE_PARENTS.get(p.partner_id, ""), be_date(p.join), base,
                         f"{p.baseline:.1f}", p.target_year, p.reduction_pct, p.net_zero_year or "",
                         f"contact{p.partner_id.lower()}@example.invalid"])
     return path
+
+
+# ---- messy-but-valid variants, as partners really write (same values, other spellings; no random draws)
+# registry row index -> how the clerk wrote the province ({p} = the name as usual)
+PROVINCE_AS_WRITTEN = {4: "จ.{p}", 7: "จังหวัด{p}", 11: "{p} Province", 16: "  {p} "}
+ACTIVITY_VARIANTS = {
+    "P007": "thai_digits",      # counts in Thai digits, the budget as text with its unit: "๑๒,๕๐๐ บาท"
+    "P013": "english_headers",  # the English version of the headers
+    "P021": "be_date_cells",    # dates typed into Excel date cells with the B.E. year (Thai-locale Excel)
+    "P025": "two_row_header",   # a merged "ผู้เข้าร่วม (คน)" group cell above ทั้งหมด | หญิง | ชาย | เยาวชน
+}
+ENGLISH_HEADERS = ["No.", "Partner ID", "Reporting month", "ACE element", "Activity type", "Activity title", "Province",
+                   "District", "Activity date", "Participants total", "Female", "Male", "Youth", "Budget (THB)",
+                   "Mitigation/adaptation", "GHG project", "Lessons learned"]
+
+
+def variant_headers(partner_id: str, headers: list[str]) -> list[list]:
+    kind = ACTIVITY_VARIANTS.get(partner_id)
+    if kind == "english_headers":
+        return [ENGLISH_HEADERS]
+    if kind == "two_row_header":
+        top = [h if not 9 <= j <= 12 else None for j, h in enumerate(headers)]
+        top[9] = "ผู้เข้าร่วม (คน)"
+        bottom = [None] * 9 + ["ทั้งหมด", "หญิง", "ชาย", "เยาวชน"] + [None] * (len(headers) - 13)
+        return [top, bottom]
+    return [headers]
+
+
+def variant_row(partner_id: str, row: list, day: date) -> list:
+    kind = ACTIVITY_VARIANTS.get(partner_id)
+    if kind == "thai_digits":
+        digits = str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙")
+        row = [str(v).translate(digits) if j in (0, 9, 10, 11, 12) else v for j, v in enumerate(row)]
+        row[13] = f"{row[13]:,.0f} บาท".translate(digits)
+    elif kind == "be_date_cells":
+        row = list(row)
+        row[8] = date(day.year + 543, day.month, day.day)
+    return row
 
 
 def write_activity_reports(partners: list[SamplePartner], folder: Path, rng: np.random.Generator) -> int:
@@ -168,18 +240,21 @@ def write_activity_reports(partners: list[SamplePartner], folder: Path, rng: np.
             ws.append([f"ภาคี: {p.name_th}", None, f"รหัส: {p.partner_id}"])
             ws.append([f"เดือนที่รายงาน: {thai_month(period)}"])
             ws.append([])
-            ws.append(headers)
+            for row in variant_headers(p.partner_id, headers):
+                ws.append(row)
             for k in range(int(rng.integers(1, 5))):
                 total = int(rng.integers(10, 400))
                 female = int(rng.binomial(total, 0.52))
                 male = int(rng.binomial(total - female, 0.95))
                 day = date(y, m, int(rng.integers(1, 29)))
                 tag = ["ลดก๊าซเรือนกระจก", "ปรับตัว", "ทั้งสองด้าน"][int(rng.integers(0, 3))]
-                ws.append([k + 1, p.partner_id, thai_month(period, abbr=True), ACE_THAI[aces[int(rng.integers(0, 6))]],
+                ws.append(variant_row(p.partner_id, [
+                           k + 1, p.partner_id, thai_month(period, abbr=True), ACE_THAI[aces[int(rng.integers(0, 6))]],
                            ACTIVITY_THAI[acts[int(rng.integers(0, len(acts)))]], TITLES[int(rng.integers(0, len(TITLES)))],
                            prov.loc[p.province_code, "name_th"], None, be_date(day), total, female, male,
                            int(rng.binomial(total, 0.3)), round(float(rng.uniform(2_000, 150_000)), -2), tag,
-                           f"{p.partner_id}-G1" if tag != "ปรับตัว" else None, LESSONS[int(rng.integers(0, len(LESSONS)))]])
+                           f"{p.partner_id}-G1" if tag != "ปรับตัว" else None, LESSONS[int(rng.integers(0, len(LESSONS)))]],
+                           day))
             wb.save(folder / period / f"{p.partner_id}_{period}.xlsx")
             n_files += 1
     return n_files
@@ -210,6 +285,7 @@ def write_ghg(partners: list[SamplePartner], folder: Path, rng: np.random.Genera
             else:
                 rows.append([p.partner_id, f"{p.partner_id}-G1", sectors[p.partner_type], thai_month(period, abbr=True),
                              f"{monthly:,.2f}", "", "", method, cred, status])
+        rows += double_claims(period, rows)
         with (folder / f"ghg_{period}.csv").open("w", encoding="cp874", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(headers)
@@ -284,6 +360,45 @@ def write_survey(folder: Path, rng: np.random.Generator) -> list[Path]:
     return [p1, p2]
 
 
+def write_inventories(partners: list[SamplePartner], folder: Path, seed: int = SEED) -> int:
+    """Scope 1/2 inventories (base year and 2024) for every fourth partner: one Excel per partner, Thai headers,
+    B.E. years; one partner sends a UTF-8 CSV instead. Own random stream: the rest of the sample is unchanged."""
+    from openpyxl import Workbook
+
+    rng = np.random.default_rng(seed + 7)
+    headers = ["รหัสภาคี", "ปีที่จัดทำบัญชี", "ขอบเขตที่ 1 (tCO2e)", "ขอบเขตที่ 2 (tCO2e)", "ขอบเขตที่ 3 (tCO2e)",
+               "มาตรฐาน", "สถานะการทวนสอบ", "ผู้ทวนสอบ", "หมายเหตุ"]
+    folder.mkdir(parents=True, exist_ok=True)
+    n = 0
+    for i, p in enumerate(partners):
+        if i % 4:
+            continue
+        scope1_share = float(rng.uniform(0.25, 0.6))
+        rows = []
+        for year, total in ((p.base_year, p.baseline), (2024, p.baseline * float(rng.uniform(0.8, 1.05)))):
+            verified = rng.random() < 0.6
+            rows.append([p.partner_id, year + 543, round(total * scope1_share, 1), round(total * (1 - scope1_share), 1),
+                         "", "CFO", "ทวนสอบแล้ว" if verified else "รายงานเอง",
+                         "ผู้ทวนสอบตัวอย่าง (SAMPLE)" if verified else "", "ปีฐาน" if year == p.base_year else ""])
+        if i == 8:
+            with (folder / f"{p.partner_id}_inventory.csv").open("w", encoding="utf-8-sig", newline="") as fh:
+                w = csv.writer(fh)
+                w.writerow(headers)
+                w.writerows(rows)
+        else:
+            wb = Workbook()
+            ws = wb.active
+            ws.title = "บัญชีก๊าซเรือนกระจก"
+            ws.append([f"บัญชีก๊าซเรือนกระจกขององค์กร: {p.name_th} — ข้อมูลตัวอย่าง / SAMPLE"])
+            ws.append([])
+            ws.append(headers)
+            for r in rows:
+                ws.append(r)
+            wb.save(folder / f"{p.partner_id}_inventory.xlsx")
+        n += 1
+    return n
+
+
 def write_sample(landing: Path, seed: int = SEED) -> dict[str, int]:
     """Write the whole SAMPLE landing area. Same seed → byte-identical CSV/SAV content and identical cells."""
     rng = np.random.default_rng(seed)
@@ -296,7 +411,9 @@ def write_sample(landing: Path, seed: int = SEED) -> dict[str, int]:
     n_act = write_activity_reports(partners, folders["activity_reports"], rng)
     n_ghg = write_ghg(partners, folders["ghg_reductions"], rng)
     write_survey(folders["survey_waves"], rng)
-    return {"partners": len(partners), "activity_files": n_act, "ghg_files": n_ghg, "survey_waves": 2}
+    n_inv = write_inventories(partners, landing / "partner_inventories", seed)
+    return {"partners": len(partners), "activity_files": n_act, "ghg_files": n_ghg, "survey_waves": 2,
+            "inventory_files": n_inv}
 
 
 def landing_is_empty(landing: Path) -> bool:

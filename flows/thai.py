@@ -10,6 +10,9 @@ Year rules
       It is CE (20yy) instead after an explicit "ค.ศ."/"CE"/"AD" marker or an English month name
       (``15-Mar-24``, Excel's English export, is 2024).
     * Numeric dates are day-first (``15/3/67`` is 15 March 2024), as written in Thailand.
+    * A date *object* (an Excel date cell) in a year >= 2400 is a B.E. date typed into a CE calendar (Excel on a
+      Thai desktop accepts ``15/03/2567`` as the year 2567): it becomes CE by subtracting 543 years. The same
+      holds for an Excel serial number that falls in B.E. 2500-2643 (CE years 2500-2643).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ __all__ = [
     "excel_serial_to_date",
     "parse_thai_date",
     "parse_period",
+    "parse_quantity",
     "province_key",
     "load_province_aliases",
     "normalize_province",
@@ -119,6 +123,27 @@ def parse_number(value) -> float | None:
     )
 
 
+_QUANTITY = re.compile(r"\s*([+-]?[\d,.\s]*\d[\d,.]*)\s*(.*?)\s*")
+
+
+def parse_quantity(value) -> tuple[float | None, str]:
+    """A number with an optional unit written after it: ``"5,000 บาท"`` -> ``(5000.0, "บาท")``,
+    ``"๑๒๐ คน"`` -> ``(120.0, "คน")``, ``12.5`` -> ``(12.5, "")``. The unit text is returned as written (stripped)
+    for the caller to check against the column's unit. Raises :class:`ThaiParseError` when there is no number."""
+    try:
+        return parse_number(value), ""
+    except ThaiParseError:
+        if not isinstance(value, str):
+            raise
+    m = _QUANTITY.fullmatch(thai_digits_to_arabic(value))
+    if not m or not m.group(2):
+        raise ThaiParseError(
+            f"Not a number: {value!r}. Enter digits only (Thai digits, thousands commas and spaces are fine).",
+            f"ไม่ใช่ตัวเลข: {value!r} กรุณากรอกเฉพาะตัวเลข (ใช้เลขไทย จุลภาคคั่นหลักพัน และช่องว่างได้)",
+        )
+    return parse_number(m.group(1)), m.group(2)
+
+
 # --------------------------------------------------------------------------- years
 
 def be_to_ce_year(y) -> int:
@@ -155,13 +180,28 @@ def _year(token: str, era: str | None) -> int:
 
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 _EXCEL_MAX_SERIAL = (dt.date(2199, 12, 31) - _EXCEL_EPOCH).days
+# Serials of B.E. 2500-01-01 .. 2643-12-31 read as CE dates: a B.E. date typed into an Excel date cell.
+# (YYYYMM codes such as 202403 stay below this window and are still rejected.)
+_BE_SERIALS = ((dt.date(2500, 1, 1) - _EXCEL_EPOCH).days, (dt.date(2643, 12, 31) - _EXCEL_EPOCH).days)
+
+
+def _be_date_to_ce(d: dt.date, value=None) -> dt.date:
+    """A date whose year is B.E. (>= 2400) as the same day in CE; 29 Feb of a B.E. year whose CE year is not
+    a leap year does not exist."""
+    try:
+        return d.replace(year=d.year - 543)
+    except ValueError:
+        raise _bad_date(value if value is not None else d,
+                        f"29 February {d.year} B.E. ({d.year - 543} CE) does not exist.",
+                        f"วันที่ 29 ก.พ. {d.year} ไม่มีอยู่จริง (ค.ศ. {d.year - 543} ไม่ใช่ปีอธิกสุรทิน)") from None
 
 
 def excel_serial_to_date(serial) -> dt.date:
     """Convert an Excel serial day number (1900 date system) to a date; the time fraction is dropped.
 
-    Serial 1 is 1900-01-01. Serial 60 is Excel's non-existent 29 Feb 1900 and is rejected. Serials that
-    would fall after 2199 are rejected too: such numbers are usually YYYYMM or YYYYMMDD codes.
+    Serial 1 is 1900-01-01. Serial 60 is Excel's non-existent 29 Feb 1900 and is rejected. A serial that
+    falls in the years 2500-2643 is a B.E. date typed into a date cell and becomes CE (minus 543 years).
+    Other serials that would fall after 2199 are rejected: such numbers are usually YYYYMM or YYYYMMDD codes.
     """
     f = float(serial)
     if not math.isfinite(f) or f < 1:
@@ -170,6 +210,9 @@ def excel_serial_to_date(serial) -> dt.date:
     if n == 60:
         raise _bad_date(serial, "Excel serial 60 is 29 Feb 1900, which does not exist (Excel's 1900 leap-year bug).",
                         "เลข 60 ของ Excel คือ 29 ก.พ. 1900 ซึ่งไม่มีอยู่จริง")
+    if _BE_SERIALS[0] <= n <= _BE_SERIALS[1]:
+        # a B.E. date typed into a CE cell (Excel stores 15/03/2567 as the year 2567): shift back 543 years
+        return _be_date_to_ce(_EXCEL_EPOCH + dt.timedelta(days=n), serial)
     if n > _EXCEL_MAX_SERIAL:
         raise _bad_date(
             serial,
@@ -280,9 +323,9 @@ def parse_thai_date(value) -> dt.date:
     if isinstance(value, dt.datetime):
         if value != value:  # pandas NaT
             raise _bad_date(value, "The value is missing.", "ไม่มีข้อมูล")
-        return value.date()
+        value = value.date()
     if isinstance(value, dt.date):
-        return value
+        return _be_date_to_ce(value) if value.year >= 2400 else value
     if isinstance(value, bool) or value is None:
         raise _bad_date(value, *(("The value is missing.", "ไม่มีข้อมูล") if value is None else ("", "")))
     if isinstance(value, (numbers.Real, Decimal)):

@@ -2,6 +2,10 @@
 
 A subprocess, not in-process dbt: dbt-duckdb keeps the DuckDB file locked for the life of the process, and the
 gate and publisher must open the same file next.
+
+The staging warehouse is rebuilt from scratch every refresh; what must outlive it - the partner-registry
+snapshot (type-2 history) - lives in a second DuckDB file, $PHAKHI_HOME/warehouse/history.duckdb, which
+dbt_project/profiles.yml attaches as database `history` (env PHAKHI_HISTORY).
 """
 from __future__ import annotations
 
@@ -31,13 +35,24 @@ def dbt_executable() -> str:
     return str(local) if local.exists() else (shutil.which("dbt") or "dbt")
 
 
+def history_db(paths: Paths) -> Path:
+    """The persistent DuckDB file that keeps history across refreshes (the dim_partners snapshot)."""
+    return paths.warehouse_dir / "history.duckdb"
+
+
+def dbt_env(paths: Paths, warehouse: Path | None = None) -> dict[str, str]:
+    return {**os.environ, "PHAKHI_WAREHOUSE": str(warehouse or paths.staging_db),
+            "PHAKHI_HISTORY": str(history_db(paths)), "PHAKHI_HOME": str(paths.home),
+            "DBT_LOG_PATH": str(paths.dbt_work / "logs"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
+
+
 def run_dbt(paths: Paths, period: str, command: str = "build", extra: list[str] | None = None,
-            warehouse: Path | None = None) -> DbtOutcome:
-    target = paths.dbt_work / "target"
-    cmd = [dbt_executable(), command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+            warehouse: Path | None = None, target: Path | None = None) -> DbtOutcome:
+    target = target or paths.dbt_work / "target"
+    cmd = [dbt_executable(), *command.split(), "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
            "--target-path", str(target), "--vars", json.dumps({"period": period}), *(extra or [])]
-    env = {**os.environ, "PHAKHI_WAREHOUSE": str(warehouse or paths.staging_db),
-           "DBT_LOG_PATH": str(paths.dbt_work / "logs"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
+    env = dbt_env(paths, warehouse)
+    paths.warehouse_dir.mkdir(parents=True, exist_ok=True)
     results_file = target / "run_results.json"
     results_file.unlink(missing_ok=True)  # an earlier run's results must not pass for this one's
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=DBT_PROJECT_DIR)
@@ -58,3 +73,43 @@ def run_dbt(paths: Paths, period: str, command: str = "build", extra: list[str] 
 
 def _tail(text: str, n: int) -> str:
     return "\n".join(text.strip().splitlines()[-n:])
+
+
+def build_dbt_docs(paths: Paths, out_dir: Path, period: str | None = None,
+                   warehouse: Path | None = None) -> Path:
+    """Generate dbt's documentation site for the warehouse just built and copy it into `out_dir` as one
+    self-contained page, `out_dir/index.html` (models, columns, tests, lineage graph; manifest and catalog
+    inlined by `dbt docs generate --static`, so it opens offline from a file).
+
+    Call it after the build and the gate, with no DuckDB connection open on the staging warehouse (dbt opens it,
+    and the history database, from its own process to read the catalog). Uses its own target folder, so the
+    build's run_results.json and manifest stay intact. `period` defaults to the one the last build ran with.
+    About 5 s; the page is about 4 MB. Raises RuntimeError when dbt fails.
+    """
+    period = period or _last_build_period(paths)
+    if not period:
+        raise ValueError("no dbt build found under PHAKHI_HOME to document; pass period='YYYY-MM'")
+    docs_target = paths.dbt_work / "docs-target"
+    docs_target.mkdir(parents=True, exist_ok=True)
+    (docs_target / "static_index.html").unlink(missing_ok=True)
+    parsed = paths.dbt_work / "target" / "partial_parse.msgpack"
+    if parsed.exists():   # reuse the build's parse (same project, profile and vars): saves seconds
+        shutil.copyfile(parsed, docs_target / "partial_parse.msgpack")
+    outcome = run_dbt(paths, period, command="docs generate", extra=["--static"], warehouse=warehouse,
+                      target=docs_target)
+    page = docs_target / "static_index.html"
+    if not outcome.success or not page.exists():
+        raise RuntimeError(f"dbt docs generate failed:\n{outcome.log_tail or outcome.failures}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dest = out_dir / "index.html"
+    shutil.copyfile(page, dest)
+    return dest
+
+
+def _last_build_period(paths: Paths) -> str | None:
+    try:
+        data = json.loads((paths.dbt_work / "target" / "run_results.json").read_text())
+        return (data.get("args", {}).get("vars") or {}).get("period")
+    except (OSError, ValueError):
+        return None

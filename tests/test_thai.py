@@ -390,3 +390,33 @@ def test_seeds_yml_documents_every_seed_and_column():
                 if isinstance(test, dict):
                     (args,) = test.values()
                     assert set(args) <= {"arguments", "config"}, (name, col["name"], test)
+
+
+# --------------------------------------------------------------------------- ingestion additions (issue 3)
+
+@pytest.mark.parametrize("value, expected", [
+    ("5,000 บาท", (5000.0, "บาท")), ("๑๒๐ คน", (120.0, "คน")), (12.5, (12.5, "")), ("1 234", (1234.0, "")),
+    ("0.5 ล้านบาท", (0.5, "ล้านบาท")), ("-", (None, "")), ("12kg", (12.0, "kg")),
+])
+def test_parse_quantity(value, expected):
+    assert thai.parse_quantity(value) == expected
+
+
+@pytest.mark.parametrize("value", ["บาท", "abc", "1,2,3 บาท", None and "x"])
+def test_parse_quantity_errors(value):
+    if value is None:
+        return
+    with pytest.raises(ThaiParseError):
+        thai.parse_quantity(value)
+
+
+def test_be_year_in_a_date_cell_becomes_ce():
+    # Thai-locale Excel stores "15/03/2567" typed into a date cell as the year 2567
+    assert parse_thai_date(dt.date(2567, 3, 15)) == MARCH_15
+    assert parse_thai_date(dt.datetime(2567, 3, 15, 9, 30)) == MARCH_15
+    assert parse_period(dt.date(2567, 3, 1)) == "2024-03"
+    assert parse_thai_date((dt.date(2567, 3, 15) - dt.date(1899, 12, 30)).days) == MARCH_15   # its serial
+    with pytest.raises(ThaiParseError, match="does not exist"):
+        parse_thai_date(dt.date(2568, 2, 29))                              # CE 2025 has no 29 February
+    with pytest.raises(ThaiParseError, match="YYYYMM"):
+        parse_thai_date(209912)                                            # codes below the B.E. window stay errors

@@ -2,28 +2,47 @@
 
 `apply_contract` turns one sheet of raw cells into typed rows that pass the contract, plus one quarantine
 record per failing cell or rule. Every non-blank data row ends up in exactly one of the two.
+
+Speed matters (thousands of partner files a month, see benchmarks/ingest.py): each column gets a compiled
+parser that memoises text values (provinces, months, coded answers repeat), row checks are compiled from
+their expression once, and no pandas object is built per file.
+
+Rules a quarantine record can carry (the `rule` column):
+    required, type, integer, range, pattern, date, period, year, province, allowed_values, unit   (one cell)
+    reference (unknown partner), duplicate_key, not_a_data_row, and each contract check's own rule (a row)
+Whole-file rejections (the manifest's `rule`): file_type, empty_file, not_text, encoding, malformed_csv,
+unreadable, encrypted, no_table, missing_columns, no_data.
 """
 from __future__ import annotations
 
+import ast
 import math
+import operator
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
-from pathlib import Path
+from typing import Callable
 
-import pandas as pd
 import yaml
 
 from flows import thai
 from flows.config import CONTRACTS_DIR, REPO_ROOT
-from flows.ingest.readers import Sheet, find_header_row, is_blank
+from flows.ingest.readers import Sheet, Table, find_table, header_key, header_keys, is_blank
 
 INSTRUMENT_DIR = REPO_ROOT / "sources" / "instrument"
+TYPES = ("string", "integer", "number", "likert", "year", "date", "period", "province", "enum")
 
 
 def norm_header(text: str) -> str:
-    return re.sub(r"\s+", " ", thai.thai_digits_to_arabic(str(text))).strip().casefold()
+    """Kept for callers of the first version: the matching key of a header (see readers.header_key)."""
+    return header_key(text)
+
+
+class CellError(ValueError):
+    def __init__(self, rule: str, message_en: str, message_th: str, expected: str = ""):
+        super().__init__(message_en)
+        self.rule, self.message_en, self.message_th, self.expected = rule, message_en, message_th, expected
 
 
 @dataclass
@@ -34,14 +53,354 @@ class Column:
     aliases: list[str] = field(default_factory=list)
     allowed: list[str] | None = None
     value_aliases: dict[str, str] = field(default_factory=dict)
+    labels_en: dict[str, str] = field(default_factory=dict)       # code -> English label (template, report)
     min: float | None = None
     max: float | None = None
     pattern: str | None = None
-    private: bool = False
+    upper: bool = False                 # ids: "p001" -> "P001"
+    private: bool = False               # never published: masked in quarantine records
     label_th: str | None = None
+    label_en: str | None = None
     unit: str | None = None
+    unit_aliases: dict[str, float] = field(default_factory=dict)   # unit written after a number -> multiplier
+    units: dict[str, dict] = field(default_factory=dict)           # enum of unit codes: code -> meaning (GHG)
     missing_codes: tuple[int, ...] = ()
+    help_en: str | None = None
+    help_th: str | None = None
+    example: object = None
+    _parse: Callable | None = field(default=None, repr=False, compare=False)
 
+    def __post_init__(self):
+        if self.type not in TYPES:
+            raise ValueError(f"contract column {self.name}: unknown type {self.type!r} (one of {', '.join(TYPES)})")
+
+    # ---- labels
+    def label(self, lang: str = "th") -> str:
+        if lang == "th":
+            return self.label_th or self.label_en or self.name
+        return self.label_en or self.name.replace("_", " ").capitalize()
+
+    def value_label(self, code: str, lang: str = "th") -> str:
+        """The label a person picks for an enum code: the first Thai alias (th) or the English label (en)."""
+        if lang == "th":
+            for alias, target in self.value_aliases_raw.items():
+                if target == code and re.search(r"[\u0e00-\u0e7f]", alias):
+                    return alias
+        return self.labels_en.get(code) or code.replace("_", " ").capitalize()
+
+    @property
+    def value_aliases_raw(self) -> dict[str, str]:
+        return getattr(self, "_value_aliases_raw", self.value_aliases)
+
+    # ---- parsing
+    def parse(self, value: object) -> object:
+        if self._parse is None:
+            self._parse = _compile_parser(self)
+        return self._parse(value)
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return thai.thai_digits_to_arabic(str(value)).strip()
+
+
+def _memo(fn: Callable[[object], object], limit: int = 20000) -> Callable[[object], object]:
+    """Memoise a parser on text input (results and errors); other inputs go straight through."""
+    cache: dict[str, tuple[bool, object]] = {}
+
+    def parse(value):
+        if value.__class__ is not str:
+            return fn(value)
+        hit = cache.get(value)
+        if hit is None:
+            try:
+                hit = (True, fn(value))
+            except CellError as err:
+                hit = (False, err)
+            if len(cache) >= limit:
+                cache.clear()
+            cache[value] = hit
+        if hit[0]:
+            return hit[1]
+        err = hit[1]
+        raise CellError(err.rule, err.message_en, err.message_th, err.expected)
+
+    return parse
+
+
+def _compile_parser(col: Column) -> Callable[[object], object]:
+    t = col.type
+    if t == "string":
+        rx = re.compile(col.pattern) if col.pattern else None
+
+        def p_string(value):
+            if value.__class__ is str:
+                text = value.strip()
+            else:
+                text = _as_text(value)
+            if rx is not None:
+                text = thai.thai_digits_to_arabic(text).replace(" ", "")
+                if col.upper:
+                    text = text.upper()
+                if not rx.fullmatch(text):
+                    raise CellError("pattern", f"'{text}' does not have the expected form",
+                                    f"'{text}' ไม่อยู่ในรูปแบบที่กำหนด", f"pattern {col.pattern}")
+            return text
+        return _memo(p_string)
+
+    if t in ("number", "integer", "likert"):
+        units = {header_key(k): float(v) for k, v in (col.unit_aliases or {}).items()}
+        if col.unit:
+            units.setdefault(header_key(col.unit), 1.0)
+        lo, hi, whole = col.min, col.max, t in ("integer", "likert")
+
+        def p_number(value):
+            cls = value.__class__
+            if cls is float or cls is int:
+                out = float(value)
+                if math.isnan(out) or math.isinf(out):
+                    raise CellError("type", f"'{value}' is not a number", f"'{value}' ไม่ใช่ตัวเลข", "a number")
+            else:
+                try:
+                    out, unit = thai.parse_quantity(value)
+                except (thai.ThaiParseError, TypeError) as exc:
+                    en = getattr(exc, "message_en", f"'{value}' is not a number")
+                    th = getattr(exc, "message_th", f"'{value}' ไม่ใช่ตัวเลข")
+                    raise CellError("type", en, th, "a number, e.g. 1,234.5") from None
+                if out is None:
+                    raise CellError("type", f"'{value}' is not a number", f"'{value}' ไม่ใช่ตัวเลข", "a number")
+                if unit:
+                    factor = units.get(header_key(unit))
+                    if factor is None:
+                        want = col.unit or "no unit"
+                        raise CellError("unit", f"'{value}': the unit '{unit}' is not this column's unit ({want})",
+                                        f"'{value}': หน่วย '{unit}' ไม่ตรงกับหน่วยของคอลัมน์นี้ ({want})",
+                                        f"a number in {want}")
+                    out *= factor
+            if whole:
+                if not out.is_integer():
+                    raise CellError("integer", f"'{value}' is not a whole number", f"'{value}' ไม่ใช่จำนวนเต็ม",
+                                    "a whole number")
+                out = int(out)
+                if t == "likert":
+                    if out in col.missing_codes:
+                        return out
+                    if not (lo <= out <= hi):
+                        raise CellError("range", f"answer code {out} is neither a scale point nor a missing code",
+                                        f"รหัสคำตอบ {out} ไม่อยู่ในมาตรวัดและไม่ใช่รหัสไม่ตอบ",
+                                        f"{lo:g}–{hi:g} or {', '.join(map(str, col.missing_codes))}")
+                    return out
+            if lo is not None and out < lo:
+                raise CellError("range", f"{out:g} is below the minimum {lo:g}", f"{out:g} ต่ำกว่าค่าต่ำสุด {lo:g}",
+                                f">= {lo:g}")
+            if hi is not None and out > hi:
+                raise CellError("range", f"{out:g} is above the maximum {hi:g}", f"{out:g} สูงกว่าค่าสูงสุด {hi:g}",
+                                f"<= {hi:g}")
+            return out
+        return _memo(p_number)
+
+    if t == "year":
+        def p_year(value):
+            era = None
+            if isinstance(value, (date, datetime)):
+                n = value.year
+            elif isinstance(value, str):
+                text = thai.thai_digits_to_arabic(value)
+                if re.search(r"ค\.?\s?ศ\.?|\bC\.?E\b|\bA\.?D\b", text):
+                    era = "CE"
+                m = re.fullmatch(r"\s*(?:พ\.?\s?ศ\.?|ค\.?\s?ศ\.?|B\.?E\.?|C\.?E\.?|A\.?D\.?)?\s*(\d{4})(?:\.0+)?\s*", text)
+                if not m:
+                    raise CellError("year", f"'{value}' is not a year", f"'{value}' ไม่ใช่ปี", "a year, e.g. 2567 or 2024")
+                n = int(m.group(1))
+            elif isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer():
+                n = int(value)
+            else:
+                raise CellError("year", f"'{value}' is not a year", f"'{value}' ไม่ใช่ปี", "a year, e.g. 2567 or 2024")
+            year = n if era == "CE" else thai.be_to_ce_year(n)
+            if not 1990 <= year <= 2100:
+                raise CellError("range", f"year {value} is out of range", f"ปี {value} อยู่นอกช่วงที่รับได้",
+                                "1990–2100 (CE) or 2533–2643 (B.E.)")
+            return year
+        return _memo(p_year)
+
+    if t == "date":
+        def p_date(value):
+            try:
+                return thai.parse_thai_date(value)
+            except (ValueError, TypeError, OverflowError) as exc:
+                raise CellError("date", getattr(exc, "message_en", f"'{value}' is not a date"),
+                                getattr(exc, "message_th", f"'{value}' ไม่ใช่วันที่"),
+                                "a date, e.g. 15/03/2567 or 15 มี.ค. 2567 or 2024-03-15") from None
+        return _memo(p_date)
+
+    if t == "period":
+        def p_period(value):
+            try:
+                return thai.parse_period(value)
+            except (ValueError, TypeError, OverflowError) as exc:
+                raise CellError("period", getattr(exc, "message_en", f"'{value}' is not a month"),
+                                getattr(exc, "message_th", f"'{value}' ไม่ใช่เดือนที่รายงาน"),
+                                "a month, e.g. มี.ค. 2567 or 2024-03") from None
+        return _memo(p_period)
+
+    if t == "province":
+        def p_province(value):
+            code = thai.normalize_province(value) if isinstance(value, str) else None
+            if code is None:
+                raise CellError("province", f"'{value}' is not a Thai province name", f"'{value}' ไม่ใช่ชื่อจังหวัด",
+                                "one of the 77 provinces, in Thai or English (e.g. กรุงเทพฯ, Chiang Mai)")
+            return code
+        return _memo(p_province)
+
+    # enum
+    index: dict[str, str] = {}
+    for code in col.allowed or []:
+        index[header_key(code)] = code
+    for code, label in (col.labels_en or {}).items():
+        index.setdefault(header_key(code), code)
+        index.setdefault(header_key(label), code)
+    for alias, code in col.value_aliases_raw.items():
+        index[header_key(alias)] = code
+    for k, code in list(index.items()):          # also without brackets: "ลิตร (ดีเซล)" = "ลิตรดีเซล"
+        index.setdefault(_unbracket(k), code)
+    allowed_text = ", ".join(col.allowed or [])
+
+    def p_enum(value):
+        text = _as_text(value)
+        key = header_key(text)
+        code = index.get(key)
+        if code is None:
+            code = index.get(_unbracket(key))
+        if code is None:
+            raise CellError("allowed_values", f"'{text}' is not an allowed value", f"'{text}' ไม่ใช่ค่าที่กำหนด",
+                            "one of: " + allowed_text)
+        return code
+    return _memo(p_enum)
+
+
+_BRACKETS = str.maketrans("", "", "()[]（）")
+
+
+def _unbracket(key: str) -> str:
+    return key.translate(_BRACKETS)
+
+
+def parse_cell(col: Column, value: object) -> object:
+    """Typed value of one non-blank cell, or CellError saying what was wrong and what was expected."""
+    return col.parse(value)
+
+
+# --------------------------------------------------------------------------- row checks
+
+_BIN = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+_CMP = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+        ast.Eq: operator.eq, ast.NotEq: operator.ne}
+
+
+def _and(values):
+    if any(v is False for v in values):
+        return False
+    return None if any(v is None for v in values) else True
+
+
+def _or(values):
+    if any(v is True for v in values):
+        return True
+    return None if any(v is None for v in values) else False
+
+
+def _ym(d):
+    return None if d is None else f"{d.year:04d}-{d.month:02d}"
+
+
+def compile_check(expr: str, columns: set[str]) -> Callable[[dict], object]:
+    """A row check's expression as a function of one record. Grammar: column names, numbers, strings,
+    + - * /, comparisons, & | ~ (and/or/not), x.notna(), x.isna(), ym(date) -> 'YYYY-MM'.
+    Three-valued: anything touching a blank (None) is unknown (None), and only False fails a check."""
+
+    def build(node):
+        if isinstance(node, ast.Expression):
+            return build(node.body)
+        if isinstance(node, ast.Constant):
+            v = node.value
+            return lambda r: v
+        if isinstance(node, ast.Name):
+            if node.id not in columns:
+                raise ValueError(f"check {expr!r}: unknown column {node.id!r}")
+            name = node.id
+            return lambda r: r.get(name)
+        if isinstance(node, ast.BinOp) and type(node.op) in _BIN:
+            f, a, b = _BIN[type(node.op)], build(node.left), build(node.right)
+
+            def arith(r):
+                x, y = a(r), b(r)
+                if x is None or y is None:
+                    return None
+                try:
+                    return f(x, y)
+                except (ZeroDivisionError, TypeError):
+                    return None
+            return arith
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.BitAnd, ast.BitOr)):
+            a, b, comb = build(node.left), build(node.right), _and if isinstance(node.op, ast.BitAnd) else _or
+            return lambda r: comb([_truth(a(r)), _truth(b(r))])
+        if isinstance(node, ast.BoolOp):
+            parts, comb = [build(v) for v in node.values], _and if isinstance(node.op, ast.And) else _or
+            return lambda r: comb([_truth(p(r)) for p in parts])
+        if isinstance(node, ast.UnaryOp):
+            a = build(node.operand)
+            if isinstance(node.op, (ast.Not, ast.Invert)):
+                return lambda r: None if (v := _truth(a(r))) is None else not v
+            if isinstance(node.op, ast.USub):
+                return lambda r: None if (v := a(r)) is None else -v
+        if isinstance(node, ast.Compare):
+            first, rest = build(node.left), [(_CMP[type(o)], build(c)) for o, c in zip(node.ops, node.comparators)]
+
+            def compare(r):
+                x, out = first(r), True
+                for f, g in rest:
+                    y = g(r)
+                    if x is None or y is None:
+                        return None
+                    try:
+                        if not f(x, y):
+                            out = False
+                    except TypeError:
+                        return None
+                    x = y
+                return out
+            return compare
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and not node.args \
+                and node.func.attr in ("notna", "isna"):
+            a, want = build(node.func.value), node.func.attr == "notna"
+            return lambda r: (a(r) is not None) == want
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "ym" and len(node.args) == 1:
+            a = build(node.args[0])
+            return lambda r: _ym(a(r))
+        raise ValueError(f"check {expr!r}: unsupported expression {ast.dump(node)[:80]}")
+
+    return build(ast.parse(expr, mode="eval"))
+
+
+def _truth(v):
+    return None if v is None else bool(v)
+
+
+@dataclass
+class Check:
+    rule: str
+    columns: list[str]
+    expr: str
+    message_en: str
+    message_th: str
+    when_null: str = "skip"
+    fn: Callable | None = field(default=None, repr=False)
+
+
+# --------------------------------------------------------------------------- contracts
 
 @dataclass
 class Contract:
@@ -53,16 +412,55 @@ class Contract:
     references: dict[str, str]
     description_en: str = ""
     description_th: str = ""
+    submission_key: list[str] = field(default_factory=list)
+    title_th: str = ""
+    title_en: str = ""
+    _lookup: dict[str, str] | None = field(default=None, repr=False)
+    _match_cache: dict | None = field(default=None, repr=False)
+    _checks: list[Check] | None = field(default=None, repr=False)
 
     def header_lookup(self) -> dict[str, str]:
-        lookup = {}
-        for col in self.columns:
-            for alias in [col.name, *col.aliases, *( [col.label_th] if col.label_th else [])]:
-                lookup[norm_header(alias)] = col.name
-        return lookup
+        """{header key: column}. Full keys of every alias first (a clash between two columns is an error in
+        the contract), then keys without parenthesised parts where they are unambiguous."""
+        if self._lookup is None:
+            full: dict[str, str] = {}
+            bare: dict[str, set[str]] = {}
+            for col in self.columns:
+                for alias in [col.name, *col.aliases, *([col.label_th] if col.label_th else []),
+                              *([col.label_en] if col.label_en else [])]:
+                    keys = header_keys(alias)
+                    if full.setdefault(keys[0], col.name) != col.name:
+                        raise ValueError(f"contract {self.name}: header alias {alias!r} is used by both "
+                                         f"{full[keys[0]]} and {col.name}")
+                    for k in keys[1:]:
+                        bare.setdefault(k, set()).add(col.name)
+            lookup = dict(full)
+            for k, names in bare.items():
+                if len(names) == 1:
+                    lookup.setdefault(k, next(iter(names)))
+            self._lookup = lookup
+        return self._lookup
 
-    def match_header(self, text: str) -> str | None:
-        return self.header_lookup().get(norm_header(text))
+    def match_header(self, text: object) -> str | None:
+        if self._match_cache is None:
+            self._match_cache = {}
+        hit = self._match_cache.get(text) if text.__class__ is str else None
+        if hit is not None:
+            return hit or None
+        out = None
+        if text.__class__ is str and len(text) <= 80:
+            lookup = self.header_lookup()
+            for k in header_keys(text):
+                if k in lookup:
+                    out = lookup[k]
+                    break
+        elif isinstance(text, (int, float)) and not isinstance(text, bool):
+            out = None                                      # numbers are never headers
+        if text.__class__ is str:
+            if len(self._match_cache) > 50000:
+                self._match_cache.clear()
+            self._match_cache[text] = out or ""
+        return out
 
     @property
     def required(self) -> list[str]:
@@ -71,220 +469,318 @@ class Contract:
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
 
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def compiled_checks(self) -> list[Check]:
+        if self._checks is None:
+            names = set(self.column_names)
+            out = []
+            for c in self.checks:
+                chk = Check(rule=c["rule"], columns=list(c["columns"]), expr=c["expr"], message_en=c["message_en"],
+                            message_th=c["message_th"], when_null=c.get("when_null", "skip"))
+                chk.fn = compile_check(chk.expr, names)
+                out.append(chk)
+            self._checks = out
+        return self._checks
+
+    def find_table(self, sheet: Sheet) -> Table | None:
+        return find_table(sheet.rows, self.match_header)
+
 
 @lru_cache(maxsize=None)
 def load_instrument(name: str = "ccai_core_v1") -> dict:
     return yaml.safe_load((INSTRUMENT_DIR / f"{name}.yml").read_text(encoding="utf-8"))
 
 
+def contract_names() -> list[str]:
+    """Every source family with a contract (one YAML file each)."""
+    return sorted(p.stem for p in CONTRACTS_DIR.glob("*.yml"))
+
+
 @lru_cache(maxsize=None)
 def load_contract(name: str) -> Contract:
     spec = yaml.safe_load((CONTRACTS_DIR / f"{name}.yml").read_text(encoding="utf-8"))
-    cols = [Column(**{k: v for k, v in c.items() if k in Column.__dataclass_fields__}) for c in spec["columns"]]
-    for c in cols:
-        c.value_aliases = {norm_header(k): v for k, v in (c.value_aliases or {}).items()}
+    fields_ = Column.__dataclass_fields__
+    cols = []
+    for c in spec["columns"]:
+        unknown = set(c) - set(fields_)
+        if unknown:
+            raise ValueError(f"contract {name}, column {c.get('name')}: unknown keys {sorted(unknown)}")
+        col = Column(**{k: v for k, v in c.items()})
+        raw_aliases = {str(k): str(v) for k, v in (col.value_aliases or {}).items()}
+        for unit_code, meaning in (col.units or {}).items():      # unit codes carry their own spellings
+            for spelling in [unit_code, meaning.get("label_th"), meaning.get("label_en"), *meaning.get("aliases", [])]:
+                if spelling:
+                    raw_aliases.setdefault(str(spelling), unit_code)
+            if meaning.get("label_en"):
+                col.labels_en.setdefault(unit_code, meaning["label_en"])
+        col._value_aliases_raw = raw_aliases
+        col.value_aliases = {header_key(k): v for k, v in raw_aliases.items()}
+        if col.type == "enum":
+            bad = {v for v in raw_aliases.values()} - set(col.allowed or [])
+            if bad:
+                raise ValueError(f"contract {name}, column {col.name}: value aliases map to codes not allowed: {bad}")
+        cols.append(col)
     if spec.get("item_columns", {}).get("from_instrument"):
         inst = load_instrument(spec["instrument"])
         codes = tuple(int(k) for k in inst["missing_codes"])
         for item in inst["items"]:
-            cols.append(Column(name=item["code"], type="likert", required=bool(item.get("core")),
-                               min=inst["scale"]["min"], max=inst["scale"]["max"], missing_codes=codes,
-                               aliases=[item["code"]], label_th=item["th"]))
-    return Contract(name=spec["name"], version=str(spec["version"]), columns=cols, checks=spec.get("checks", []),
-                    key=spec.get("key", []), references=spec.get("references", {}),
-                    description_en=spec.get("description_en", ""), description_th=spec.get("description_th", ""))
+            col = Column(name=item["code"], type="likert", required=bool(item.get("core")),
+                         min=inst["scale"]["min"], max=inst["scale"]["max"], missing_codes=codes,
+                         aliases=[item["code"]], label_th=item["th"], label_en=item.get("en"))
+            col._value_aliases_raw = {}
+            cols.append(col)
+    contract = Contract(name=spec["name"], version=str(spec["version"]), columns=cols, checks=spec.get("checks", []),
+                        key=spec.get("key", []), references=spec.get("references", {}),
+                        description_en=spec.get("description_en", ""), description_th=spec.get("description_th", ""),
+                        submission_key=spec.get("submission_key", spec.get("key", [])),
+                        title_th=spec.get("title_th", ""), title_en=spec.get("title_en", ""))
+    contract.header_lookup()        # raises on a clash between two columns' aliases
+    contract.compiled_checks        # raises on a check that does not compile
+    return contract
 
 
-class CellError(ValueError):
-    def __init__(self, rule: str, message_en: str, message_th: str, expected: str = ""):
-        super().__init__(message_en)
-        self.rule, self.message_en, self.message_th, self.expected = rule, message_en, message_th, expected
-
-
-def _as_text(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return thai.thai_digits_to_arabic(str(value)).strip()
-
-
-def _number(value: object) -> float:
-    try:
-        out = thai.parse_number(value)
-    except (ValueError, TypeError) as exc:
-        raise CellError("type", f"'{value}' is not a number", f"'{value}' ไม่ใช่ตัวเลข", "a number, e.g. 1,234.5") from exc
-    if out is None or math.isnan(out):
-        raise CellError("type", f"'{value}' is not a number", f"'{value}' ไม่ใช่ตัวเลข", "a number")
-    return float(out)
-
-
-def parse_cell(col: Column, value: object) -> object:
-    """Typed value of one non-blank cell, or CellError saying what was wrong and what was expected."""
-    t = col.type
-    if t == "string":
-        text = str(value).strip() if not isinstance(value, float) else _as_text(value)
-        if col.pattern and not re.fullmatch(col.pattern, text):
-            raise CellError("pattern", f"'{text}' does not have the expected form",
-                            f"'{text}' ไม่อยู่ในรูปแบบที่กำหนด", f"pattern {col.pattern}")
-        return text
-    if t in ("number", "integer", "likert"):
-        out = _number(value)
-        if t in ("integer", "likert"):
-            if not float(out).is_integer():
-                raise CellError("type", f"'{value}' is not a whole number", f"'{value}' ไม่ใช่จำนวนเต็ม", "a whole number")
-            out = int(out)
-        if t == "likert":
-            if out in col.missing_codes:
-                return out
-            if not (col.min <= out <= col.max):
-                raise CellError("range", f"answer code {out} is neither a scale point nor a missing code",
-                                f"รหัสคำตอบ {out} ไม่อยู่ในมาตรวัดและไม่ใช่รหัสไม่ตอบ",
-                                f"{col.min:g}–{col.max:g} or {', '.join(map(str, col.missing_codes))}")
-            return out
-        if col.min is not None and out < col.min:
-            raise CellError("range", f"{out:g} is below the minimum {col.min:g}", f"{out:g} ต่ำกว่าค่าต่ำสุด {col.min:g}",
-                            f">= {col.min:g}")
-        if col.max is not None and out > col.max:
-            raise CellError("range", f"{out:g} is above the maximum {col.max:g}", f"{out:g} สูงกว่าค่าสูงสุด {col.max:g}",
-                            f"<= {col.max:g}")
-        return out
-    if t == "year":
-        out = _number(value)
-        if not float(out).is_integer():
-            raise CellError("type", f"'{value}' is not a year", f"'{value}' ไม่ใช่ปี", "a year, e.g. 2567 or 2024")
-        year = thai.be_to_ce_year(int(out))
-        if not 1990 <= year <= 2100:
-            raise CellError("range", f"year {value} is out of range", f"ปี {value} อยู่นอกช่วงที่รับได้", "1990–2100 (CE) or 2533–2643 (BE)")
-        return year
-    if t == "date":
-        try:
-            return thai.parse_thai_date(value)
-        except (ValueError, TypeError) as exc:
-            raise CellError("date", f"'{value}' is not a date", f"'{value}' ไม่ใช่วันที่",
-                            "a date, e.g. 15/03/2567 or 15 มี.ค. 2567 or 2024-03-15") from exc
-    if t == "period":
-        try:
-            return thai.parse_period(value)
-        except (ValueError, TypeError) as exc:
-            raise CellError("period", f"'{value}' is not a month", f"'{value}' ไม่ใช่เดือนที่รายงาน",
-                            "a month, e.g. มี.ค. 2567 or 2024-03") from exc
-    if t == "province":
-        code = thai.normalize_province(str(value))
-        if code is None:
-            raise CellError("province", f"'{value}' is not a Thai province name", f"'{value}' ไม่ใช่ชื่อจังหวัด",
-                            "one of the 77 provinces, in Thai or English (e.g. กรุงเทพฯ, Chiang Mai)")
-        return code
-    if t == "enum":
-        text = _as_text(value)
-        key = norm_header(text)
-        if key in col.value_aliases:
-            return col.value_aliases[key]
-        if text in (col.allowed or []) or key in (col.allowed or []):
-            return key
-        raise CellError("allowed_values", f"'{text}' is not an allowed value", f"'{text}' ไม่ใช่ค่าที่กำหนด",
-                        "one of: " + ", ".join(col.allowed or []))
-    raise RuntimeError(f"contract column {col.name} has unknown type {t}")
-
+# --------------------------------------------------------------------------- applying a contract
 
 @dataclass
 class ContractResult:
-    loaded: pd.DataFrame                 # typed rows + _row (file row number)
+    records: list[dict]                  # typed rows + _row (file row number)
     quarantine: list[dict]               # one record per problem
     rows_read: int
-    rows_quarantined: int
     blank_rows: int
+    coverage: set[tuple] = field(default_factory=set)   # submission-key values seen (loaded or not)
+    table: Table | None = None
+    notes: list[str] = field(default_factory=list)
 
+    @property
+    def rows_quarantined(self) -> int:
+        return len({p["row"] for p in self.quarantine})
 
-def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] | None = None) -> ContractResult:
-    """Map headers, type every cell, run row checks and references. Raises UnreadableFile-like ValueError
-    (`MissingColumns`) when the table itself is not there."""
-    header_idx, hits = find_header_row(sheet.rows, contract.match_header)
-    if header_idx < 0:
-        raise MissingColumns(contract, [], found=[])
-    header = sheet.rows[header_idx]
-    mapping: dict[int, str] = {}
-    for j, cell in enumerate(header):
-        if not is_blank(cell):
-            name = contract.match_header(str(cell))
-            if name and name not in mapping.values():
-                mapping[j] = name
-    missing = [c for c in contract.required if c not in mapping.values()]
-    if missing:
-        raise MissingColumns(contract, missing, found=[str(c) for c in header if not is_blank(c)])
+    @property
+    def loaded(self):
+        import pandas as pd
 
-    good, problems, blank, read = [], [], 0, 0
-    col_of = {c.name: c for c in contract.columns}
-    header_text = {j: str(header[j]) for j in mapping}
-    for i in range(header_idx + 1, len(sheet.rows)):
-        raw = sheet.rows[i]
-        if all(is_blank(c) for c in raw):
-            blank += 1
-            continue
-        read += 1
-        row_no = i + 1
-        record, errors = {"_row": row_no}, []
-        for j, name in mapping.items():
-            value = raw[j] if j < len(raw) else None
-            col = col_of[name]
-            if is_blank(value):
-                if col.required:
-                    errors.append((name, header_text[j], value,
-                                   CellError("required", "required value is empty", "ต้องกรอกข้อมูลช่องนี้", "a value")))
-                record[name] = None
-                continue
-            try:
-                record[name] = parse_cell(col, value)
-            except CellError as err:
-                errors.append((name, header_text[j], value, err))
-        if not errors:
-            for name, allowed in (known or {}).items():
-                if record.get(name) is not None and record[name] not in allowed:
-                    ref = contract.references.get(name, "")
-                    errors.append((name, name, record[name], CellError(
-                        "reference", f"'{record[name]}' is not in {ref.split('.')[0].replace('_', ' ')}",
-                        f"ไม่พบ '{record[name]}' ในทะเบียนภาคี", f"an id present in {ref}")))
-        if not errors:
-            errors.extend(_row_checks(contract, record))
-        if errors:
-            for name, head, value, err in errors:
-                problems.append({"sheet": sheet.name, "row": row_no, "column": name, "header": head,
-                                 "value": None if is_blank(value) else str(value), "rule": err.rule,
-                                 "expected": err.expected, "message_en": err.message_en, "message_th": err.message_th})
-        else:
-            good.append(record)
-    names = ["_row"] + [c.name for c in contract.columns]
-    loaded = pd.DataFrame(good, columns=names)
-    return ContractResult(loaded, problems, read, read - len(loaded), blank)
-
-
-def _row_checks(contract: Contract, record: dict) -> list[tuple]:
-    errs = []
-    for check in contract.checks:
-        values = {c: record.get(c) for c in check["columns"]}
-        if check.get("when_null") != "evaluate" and any(v is None for v in values.values()):
-            continue
-        frame = pd.DataFrame([values], dtype=object).infer_objects()
-        try:
-            ok = bool(frame.eval(check["expr"], engine="python").iloc[0])
-        except Exception:
-            ok = False
-        if not ok:
-            errs.append((check["columns"][0], ", ".join(check["columns"]), ", ".join(f"{k}={v}" for k, v in values.items()),
-                         CellError(check["rule"], check["message_en"], check["message_th"], check["expr"])))
-    return errs
+        cols = ["_row"] + (list(self.records[0]) if self.records else [])
+        return pd.DataFrame(self.records, columns=list(dict.fromkeys(cols)))
 
 
 class MissingColumns(ValueError):
     def __init__(self, contract: Contract, missing: list[str], found: list[str]):
         self.missing, self.found = missing, found
         if not found and not missing:
+            self.rule = "no_table"
             en = f"no table matching the {contract.name} contract was found (no header row recognised)"
             th = "ไม่พบตารางข้อมูลตามรูปแบบที่กำหนด (ไม่พบแถวหัวตาราง)"
         else:
+            self.rule = "missing_columns"
             labels = [contract.column(m).label_th or m for m in missing]
-            en = (f"required column(s) missing: {', '.join(missing)}; headers found: {', '.join(found) or '(none)'}")
+            en = f"required column(s) missing: {', '.join(missing)}; headers found: {', '.join(found) or '(none)'}"
             th = f"ไม่พบคอลัมน์ที่ต้องมี: {', '.join(labels)}"
         super().__init__(en)
         self.message_en, self.message_th = en, th
+
+
+_DASHES = {"-", "–", "—", "--"}      # "nothing to report" in a number/date/code cell: a blank
+_SUMMARY_ROW = re.compile(r"^\s*(รวม|ยอดรวม|รวมทั้งสิ้น|รวมทั้งหมด|total|grand total|sum|subtotal)\b", re.IGNORECASE)
+PRIVATE_MASK = "(withheld: private column)"
+
+
+def locate_table(contract: Contract, sheet: Sheet) -> Table:
+    """The sheet's table, or MissingColumns saying what is missing."""
+    table = contract.find_table(sheet)
+    if table is None or not table.mapping:
+        raise MissingColumns(contract, [], found=[])
+    missing = [c for c in contract.required if c not in table.mapping.values()]
+    if missing:
+        raise MissingColumns(contract, missing, found=list(table.headers.values()) + table.ignored)
+    return table
+
+
+def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] | None = None,
+                   table: Table | None = None) -> ContractResult:
+    """Map headers, type every cell, run row checks and references. Raises MissingColumns when the table
+    itself is not there (no header row, or a required column missing)."""
+    table = table or locate_table(contract, sheet)
+    rows = sheet.rows
+    cols = {c.name: c for c in contract.columns}
+    mapping = sorted(table.mapping.items())
+    plan = [(j, name, cols[name], cols[name].required, table.headers[j]) for j, name in mapping]
+    labels = sheet.value_labels or {}
+    label_maps = {j: labels[table.headers[j]] for j, name in mapping
+                  if table.headers[j] in labels and cols[name].type in ("enum", "province")}
+    checks = contract.compiled_checks
+    refs = {k: v for k, v in (known or {}).items() if k in cols and k in contract.references}
+    skey = [k for k in contract.submission_key if k in cols]
+    key_cols = set(contract.key)
+    mapped_idx = {j for j, _ in mapping}
+    width = max(mapped_idx) + 1
+
+    records, problems, coverage, notes = [], [], set(), []
+    blank = read = 0
+    orphan_cols: set[int] = set()
+    sheet_name = sheet.name
+    for i in range(table.first_data_row, len(rows)):
+        raw = rows[i]
+        if _blank_row(raw):
+            blank += 1
+            continue
+        read += 1
+        row_no = i + 1
+        record = {"_row": row_no}
+        errors = []
+        any_mapped = False
+        n = len(raw)
+        for j, name, col, required, head in plan:
+            value = raw[j] if j < n else None
+            if value is None or value == "" or (value.__class__ is str and (not value.strip() or (
+                    value.strip() in _DASHES and col.type != "string"))) or (value.__class__ is float and value != value):
+                record[name] = None
+                if required:
+                    errors.append((name, head, None, "required", "required value is empty",
+                                   "ต้องกรอกข้อมูลช่องนี้", "a value"))
+                continue
+            any_mapped = True
+            try:
+                if j in label_maps:
+                    record[name] = _parse_labelled(col, value, label_maps[j])
+                else:
+                    record[name] = col.parse(value)
+            except CellError as err:
+                record[name] = _FAILED
+                errors.append((name, head, value, err.rule, err.message_en, err.message_th, err.expected))
+        if n > width:
+            for j in range(width, n):
+                if not is_blank(raw[j]):
+                    orphan_cols.add(j)
+        if not any_mapped:
+            texts = [str(c).strip() for c in raw if not is_blank(c)]
+            problems.append(_problem(sheet_name, row_no, "", "", "; ".join(texts)[:200], "not_a_data_row",
+                                     "a row of the table's columns",
+                                     "values only in columns the contract does not use; the row was not loaded",
+                                     "มีข้อมูลเฉพาะในคอลัมน์ที่ไม่อยู่ในแบบฟอร์ม แถวนี้จึงไม่ถูกนำเข้า"))
+            continue
+        unknown_ref = False
+        for name, allowed in refs.items():
+            v = record.get(name)
+            if v is not None and v is not _FAILED and v not in allowed:
+                unknown_ref = True
+                ref = contract.references.get(name, "partner_registry.partner_id")
+                errors.append((name, _head(table, name), v, "reference",
+                               f"'{v}' is not in the {ref.split('.')[0].replace('_', ' ')}",
+                               f"ไม่พบ '{v}' ในทะเบียนภาคี", f"an id present in {ref}"))
+        # what the file is a submission for (supersession): keys that parsed and refer to known partners
+        if skey and not unknown_ref and all(record.get(k) not in (None, _FAILED) for k in skey):
+            coverage.add(tuple(record[k] for k in skey))
+        for chk in checks:
+            vals = [record.get(c) for c in chk.columns]
+            if any(v is _FAILED for v in vals):
+                continue
+            if chk.when_null != "evaluate" and any(v is None for v in vals):
+                continue
+            if chk.fn(record) is False:
+                errors.append((chk.columns[0], ", ".join(_head(table, c) for c in chk.columns),
+                               ", ".join(f"{c}={_show(record.get(c))}" for c in chk.columns),
+                               chk.rule, chk.message_en, chk.message_th, chk.expr))
+        if errors:
+            if _is_summary_row(raw, record, key_cols):
+                texts = [str(c).strip() for c in raw if not is_blank(c)]
+                problems.append(_problem(sheet_name, row_no, "", "", "; ".join(texts)[:200], "not_a_data_row",
+                                         "one activity/record per row",
+                                         "a totals or note row, not a record (Phakhi computes totals itself); remove it",
+                                         "เป็นแถวผลรวมหรือหมายเหตุ ไม่ใช่ข้อมูลรายการ (ระบบคำนวณผลรวมเอง) กรุณาลบแถวนี้"))
+                continue
+            for name, head, value, rule, en, th, expected in errors:
+                shown = None if value is None else _show(value)
+                if cols[name].private and value is not None:      # never let a private value out
+                    shown = PRIVATE_MASK
+                    en = f"the value does not pass the '{rule}' check (value withheld: private column)"
+                    th = f"ค่าในช่องนี้ไม่ผ่านการตรวจ '{rule}' (ไม่แสดงค่าเพราะเป็นข้อมูลส่วนบุคคล)"
+                problems.append(_problem(sheet_name, row_no, name, head, shown, rule, expected, en, th))
+        else:
+            records.append(record)
+    if orphan_cols:
+        notes.append(f"values in {len(orphan_cols)} column(s) without a header were ignored "
+                     f"(columns {', '.join(_col_letter(j) for j in sorted(orphan_cols))})")
+    if table.ignored:
+        notes.append("columns not in the contract were ignored: " + ", ".join(table.ignored[:12]))
+    return ContractResult(records, problems, read, blank, coverage, table, notes)
+
+
+def _blank_row(raw) -> bool:
+    for c in raw:
+        if c is None or c == "":
+            continue
+        if c.__class__ is str:
+            if c.strip():
+                return False
+        elif not (c.__class__ is float and c != c):
+            return False
+    return True
+
+
+class _Failed:
+    def __repr__(self):
+        return "<failed>"
+
+
+_FAILED = _Failed()
+
+
+def _parse_labelled(col: Column, value: object, labels: dict) -> object:
+    """SPSS: a labelled code maps through its label first (label "หญิง" wins over code 1), then as a code."""
+    key = value
+    if isinstance(value, float) and value.is_integer():
+        key = value if value in labels else int(value)
+    label = labels.get(key, labels.get(value))
+    if label is not None:
+        try:
+            return col.parse(str(label))
+        except CellError:
+            pass
+    try:
+        return col.parse(value)
+    except CellError as err:
+        if label is not None:
+            raise CellError(err.rule, f"{err.message_en} (SPSS label '{label}')",
+                            f"{err.message_th} (ป้ายค่า SPSS '{label}')", err.expected) from None
+        raise
+
+
+def _is_summary_row(raw, record, key_cols) -> bool:
+    if any(record.get(k) not in (None, _FAILED) for k in key_cols if k in record):
+        return False
+    return any(isinstance(c, str) and _SUMMARY_ROW.match(c) for c in raw)
+
+
+def _head(table: Table, name: str) -> str:
+    for j, n in table.mapping.items():
+        if n == name:
+            return table.headers[j]
+    return name
+
+
+def _show(v: object) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, (date, datetime)):
+        return v.isoformat()
+    return str(v)
+
+
+def _col_letter(j: int) -> str:
+    s, j = "", j + 1
+    while j:
+        j, r = divmod(j - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def _problem(sheet, row, column, header, value, rule, expected, en, th) -> dict:
+    return {"sheet": sheet, "row": row, "column": column, "header": header, "value": value, "rule": rule,
+            "expected": expected, "message_en": en, "message_th": th}
 
 
 def to_jsonable(v: object) -> object:

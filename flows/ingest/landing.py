@@ -1,30 +1,185 @@
-"""Ingest everything in the landing area into the staging warehouse's raw schema."""
+"""Ingest everything in the landing area into the staging warehouse's raw schema (what the flow calls).
+
+    plan_landing  -> which files, per family, in batches; the persistent manifest's history
+    run_jobs      -> read + contract + quarantine for each batch (the flow maps batches over Prefect tasks;
+                     each batch fans out over a process pool)
+    settle        -> copies, superseded resubmissions, duplicate keys, accounting (load.assemble_family)
+    record        -> the persistent landing manifest + archive ($PHAKHI_HOME/landing_manifest.duckdb)
+    load_raw      -> raw.<family> tables, raw.ingest_manifest, raw.quarantine, reference tables
+
+The partner registry goes first: its partner ids are what activity, GHG and inventory rows must refer to.
+"""
 from __future__ import annotations
 
+import math
+import os
+import sys
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-
-import duckdb
-import pandas as pd
+from typing import Callable
 
 from flows.config import Paths
-from flows.ingest.contracts import load_instrument
-from flows.ingest.load import FamilyResult, ingest_family, list_files, write_raw
+from flows.ingest import manifest as landing_manifest
+from flows.ingest.contracts import contract_names, load_contract, load_instrument
+from flows.ingest.load import (FamilyResult, FileOutcome, assemble_family, ingest_files, list_files, write_raw)
 
+REGISTRY = "partner_registry"
+
+
+def families() -> list[str]:
+    """Every family with a contract, the registry first."""
+    names = contract_names()
+    return [REGISTRY] + [n for n in names if n != REGISTRY] if REGISTRY in names else names
+
+
+@dataclass
+class Job:
+    family: str
+    files: list[Path]
+    known: dict[str, set[str]] | None = None
+
+
+@dataclass
+class LandingPlan:
+    paths: Paths
+    files: dict[str, list[Path]]
+    history: dict[str, dict[str, dict]]
+    run_at: datetime
+    batch_size: int = 64
+
+    def jobs(self, family: str, known: dict[str, set[str]] | None = None) -> list[Job]:
+        fs = self.files.get(family, [])
+        if not fs:
+            return []
+        n = max(1, math.ceil(len(fs) / self.batch_size))
+        size = math.ceil(len(fs) / n)
+        return [Job(family, fs[i:i + size], known) for i in range(0, len(fs), size)]
+
+    @property
+    def total_files(self) -> int:
+        return sum(len(v) for v in self.files.values())
+
+
+def plan_landing(paths: Paths, batch_size: int = 64) -> LandingPlan:
+    files = {f: list_files(paths.landing_for(f)) for f in families()}
+    return LandingPlan(paths, files, landing_manifest.read_history(paths.home), landing_manifest.utcnow(), batch_size)
+
+
+def known_ids(family: str, registry: FamilyResult | None) -> dict[str, set[str]] | None:
+    """The reference sets a family's rows are checked against (partner ids from the registry)."""
+    refs = load_contract(family).references
+    if registry is None or not refs:
+        return None
+    ids = set(registry.loaded["partner_id"].dropna()) if len(registry.loaded) else set()
+    return {col: ids for col, target in refs.items() if target.startswith(REGISTRY + ".")}
+
+
+def run_jobs_locally(jobs: list[Job], landing: Path, workers: int | None = None,
+                     progress: Callable[[int], None] | None = None) -> list[list[FileOutcome]]:
+    return [ingest_files(j.family, j.files, landing, j.known, workers, progress) for j in jobs]
+
+
+def ingest_landing(paths: Paths, run_jobs: Callable[[list[Job]], list[list[FileOutcome]]] | None = None,
+                   record: bool = True, workers: int | None = None,
+                   progress: Callable[[int], None] | None = None, plan: LandingPlan | None = None) -> list[FamilyResult]:
+    """Ingest the whole landing area; returns one FamilyResult per family (registry first). With `record`,
+    the persistent manifest is brought up to date and the run's ingestion report is written to
+    $PHAKHI_HOME/quarantine/."""
+    plan = plan or plan_landing(paths)
+    run = run_jobs or (lambda jobs: run_jobs_locally(jobs, paths.landing, workers, progress))
+    fams = families()
+
+    def settle(family: str, outcomes: list[FileOutcome]) -> FamilyResult:
+        return assemble_family(family, outcomes, plan.history.get(family), plan.run_at)
+
+    reg_jobs = plan.jobs(REGISTRY)
+    registry = settle(REGISTRY, [o for batch in (run(reg_jobs) if reg_jobs else []) for o in batch]) \
+        if REGISTRY in fams else None
+    jobs = [j for f in fams if f != REGISTRY for j in plan.jobs(f, known_ids(f, registry))]
+    outcomes: dict[str, list[FileOutcome]] = {f: [] for f in fams if f != REGISTRY}
+    for job, batch in zip(jobs, run(jobs) if jobs else []):
+        outcomes[job.family].extend(batch)
+    results = ([registry] if registry is not None else []) + [settle(f, outcomes[f]) for f in fams if f != REGISTRY]
+    if record:
+        landing_manifest.record(paths.home, results, plan.run_at)
+        write_run_reports(paths, results)
+    return results
+
+
+# ---------------------------------------------------------------- progress bar (CLI)
+
+_PROGRESS: Callable[[int], None] | None = None
+
+
+def progress_hook() -> Callable[[int], None] | None:
+    """The callback the ingest tasks advance (set by `progress_bar`), or None."""
+    return _PROGRESS
+
+
+@contextmanager
+def progress_bar(plan: LandingPlan, enabled: bool | None = None):
+    """A progress bar over the plan's files on stderr, while the block runs (only on a terminal unless
+    `enabled`; PHAKHI_PROGRESS=0 switches it off). Yields the plan."""
+    global _PROGRESS
+    if enabled is None:
+        enabled = sys.stderr.isatty() and os.environ.get("PHAKHI_PROGRESS", "1") != "0"
+    if not enabled or not plan.total_files:
+        yield plan
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    lock = threading.Lock()
+    with Progress(TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TextColumn("files"),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("ingest", total=plan.total_files)
+
+        def advance(n: int) -> None:
+            with lock:
+                bar.advance(task, n)
+        _PROGRESS = advance
+        try:
+            yield plan
+        finally:
+            _PROGRESS = None
+
+
+def write_run_reports(paths: Paths, results: list[FamilyResult]) -> dict:
+    """The latest run's ingestion report where an engineer looks first: $PHAKHI_HOME/quarantine/."""
+    from flows.ingest.report import write_ingest_report
+
+    return write_ingest_report(results, paths.quarantine)
+
+
+# ---------------------------------------------------------------- compatibility with the first flow
 
 def ingest_registry(paths: Paths) -> FamilyResult:
-    return ingest_family("partner_registry", list_files(paths.landing_for("partner_registry")), paths.landing)
+    plan = plan_landing(paths)
+    return assemble_family(REGISTRY, ingest_files(REGISTRY, plan.files[REGISTRY], paths.landing),
+                           plan.history.get(REGISTRY), plan.run_at)
 
 
 def ingest_reports(paths: Paths, family: str, partner_ids: set[str]) -> FamilyResult:
     """Activity and GHG reports: partner ids must be in the registry (else the row is quarantined)."""
-    return ingest_family(family, list_files(paths.landing_for(family)), paths.landing, known={"partner_id": partner_ids})
+    plan = plan_landing(paths)
+    return assemble_family(family, ingest_files(family, plan.files[family], paths.landing, {"partner_id": partner_ids}),
+                           plan.history.get(family), plan.run_at)
 
 
 def ingest_survey(paths: Paths) -> FamilyResult:
-    return ingest_family("survey_waves", list_files(paths.landing_for("survey_waves")), paths.landing)
+    plan = plan_landing(paths)
+    return assemble_family("survey_waves", ingest_files("survey_waves", plan.files["survey_waves"], paths.landing),
+                           plan.history.get("survey_waves"), plan.run_at)
 
 
-def instrument_items(name: str = "ccai_core_v1") -> pd.DataFrame:
+# ---------------------------------------------------------------- raw schema
+
+def instrument_items(name: str = "ccai_core_v1"):
+    import pandas as pd
+
     inst = load_instrument(name)
     return pd.DataFrame([{
         "instrument": inst["instrument"], "instrument_version": str(inst["version"]), "code": i["code"],
@@ -34,15 +189,39 @@ def instrument_items(name: str = "ccai_core_v1") -> pd.DataFrame:
     } for i in inst["items"]])
 
 
-def load_raw(db_path: Path, results: list[FamilyResult]) -> pd.DataFrame:
+def activity_units():
+    """The GHG contract's activity-data unit codes and what they mean, for dbt's conversion with the
+    effective-dated emission factors (seed emission_factors: activity, unit)."""
+    import pandas as pd
+
+    col = load_contract("ghg_reductions").column("activity_unit")
+    rows = [{"unit_code": code, "activity": m["activity"], "ef_unit": m["ef_unit"],
+             "to_ef_unit": float(m.get("to_ef_unit", 1.0)), "label_th": m.get("label_th"),
+             "label_en": m.get("label_en")} for code, m in (col.units or {}).items()]
+    return pd.DataFrame(rows, columns=["unit_code", "activity", "ef_unit", "to_ef_unit", "label_th", "label_en"])
+
+
+QUARANTINE_TEXT = ("family", "file", "file_hash", "sheet", "column", "header", "value", "rule", "expected",
+                   "message_en", "message_th")
+
+
+def load_raw(db_path: Path, results: list[FamilyResult]):
     """(Re)create the raw schema from this run's results; returns the per-family ingestion report."""
+    import duckdb
+    import pandas as pd
+
+    from flows.ingest.load import MANIFEST_COLUMNS
+
     db_path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(db_path)) as con:
         for r in results:
             write_raw(con, r.family, r.loaded)
         write_raw(con, "survey_instrument_items", instrument_items())
-        write_raw(con, "ingest_manifest", pd.concat([r.manifest for r in results], ignore_index=True))
-        write_raw(con, "quarantine", pd.concat([r.quarantine for r in results], ignore_index=True).astype(
-            {"row": "Int64"}).astype({c: "string" for c in ("family", "file", "file_hash", "sheet", "column", "header",
-                                                             "value", "rule", "expected", "message_en", "message_th")}))
+        write_raw(con, "activity_units", activity_units())
+        frames = [r.manifest for r in results if len(r.manifest)]
+        manifest = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=MANIFEST_COLUMNS)
+        write_raw(con, "ingest_manifest", manifest.astype({"received_at": "datetime64[us]"}))
+        frames = [r.quarantine for r in results if len(r.quarantine)]
+        quarantine = pd.concat(frames, ignore_index=True) if frames else results[0].quarantine
+        write_raw(con, "quarantine", quarantine.astype({"row": "Int64"}).astype({c: "string" for c in QUARANTINE_TEXT}))
     return pd.DataFrame([r.totals for r in results])

@@ -1,150 +1,489 @@
-"""Ingest the files of one source family: read, apply the contract, account for every row."""
+"""Ingest the files of one source family: read, apply the contract, account for every row.
+
+`ingest_file` is the unit of work (one file -> a FileOutcome: typed records + quarantine records + its
+manifest entry). `ingest_files` runs it over many files, in a process pool when there are enough of them.
+`assemble_family` settles a family: identical copies, superseded resubmissions, duplicate keys across files,
+and the row accounting, which must balance for every file:
+
+    rows_read = rows_loaded + rows_quarantined + rows_superseded
+
+(blank rows are counted apart and are not rows). An imbalance raises `AccountingError`: it is a bug,
+never a silent loss.
+"""
 from __future__ import annotations
 
+import atexit
 import hashlib
-from dataclasses import dataclass, field
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from pathlib import Path
+from typing import Callable, Iterable
 
-import duckdb
-import pandas as pd
-
-from flows.ingest.contracts import MissingColumns, apply_contract, load_contract
-from flows.ingest.readers import SUPPORTED, UnreadableFile, read_any
+from flows.ingest.contracts import (MissingColumns, apply_contract, contract_names, load_contract, locate_table)
+from flows.ingest.readers import SUPPORTED, UnreadableFile, iter_sheets
 
 QUARANTINE_COLUMNS = ["family", "file", "file_hash", "sheet", "row", "column", "header", "value", "rule",
                       "expected", "message_en", "message_th"]
 MANIFEST_COLUMNS = ["family", "file", "file_hash", "size_bytes", "status", "reason_en", "reason_th",
-                    "rows_read", "rows_loaded", "rows_quarantined", "blank_rows", "contract_version", "encoding"]
+                    "rows_read", "rows_loaded", "rows_quarantined", "blank_rows", "contract_version", "encoding",
+                    # added with the persistent landing manifest (issue 3)
+                    "rule", "rows_superseded", "sheet", "partner_id", "period", "received_at", "superseded_by",
+                    "notes"]
+META_COLUMNS = ["_file", "_sheet", "_file_hash"]
+STATUSES = ("loaded", "partially_loaded", "quarantined", "rejected", "superseded", "duplicate")
+
+
+class AccountingError(AssertionError):
+    """Rows read do not equal rows loaded + quarantined + superseded for some file: a bug, never data."""
 
 
 def file_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
+
+@dataclass
+class FileOutcome:
+    family: str | None
+    file: str
+    path: str
+    file_hash: str
+    size_bytes: int
+    mtime: float
+    status: str
+    rule: str | None = None
+    reason_en: str | None = None
+    reason_th: str | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_superseded: int = 0
+    blank_rows: int = 0
+    sheet: str | None = None
+    encoding: str | None = None
+    contract_version: str | None = None
+    notes: list[str] = field(default_factory=list)
+    records: list[dict] = field(default_factory=list)
+    problems: list[dict] = field(default_factory=list)
+    coverage: set = field(default_factory=set)
+    received_at: datetime | None = None
+    superseded_by: str | None = None
+
+    @property
+    def readable(self) -> bool:
+        return self.status not in ("rejected", "duplicate")
+
+    key_cols: list[str] = field(default_factory=list)   # names of the coverage tuple's fields
+
+    @property
+    def partner_id(self) -> str | None:
+        return _summary(self.coverage, self.key_cols, ("partner_id",))
+
+    @property
+    def period(self) -> str | None:
+        return _summary(self.coverage, self.key_cols, ("period", "inventory_year", "wave"))
+
+    def manifest_entry(self) -> dict:
+        return {"family": self.family, "file": self.file, "file_hash": self.file_hash, "size_bytes": self.size_bytes,
+                "status": self.status, "reason_en": self.reason_en, "reason_th": self.reason_th,
+                "rows_read": self.rows_read, "rows_loaded": self.rows_loaded, "rows_quarantined": self.rows_quarantined,
+                "blank_rows": self.blank_rows, "contract_version": self.contract_version, "encoding": self.encoding,
+                "rule": self.rule, "rows_superseded": self.rows_superseded, "sheet": self.sheet,
+                "partner_id": self.partner_id, "period": self.period, "received_at": self.received_at,
+                "superseded_by": self.superseded_by, "notes": "; ".join(self.notes) or None}
+
+
+def _summary(coverage: set, key_cols: list[str], names: tuple[str, ...]) -> str | None:
+    """One value when the file covers exactly one (partner / period), '*' for several, None for none."""
+    pos = next((key_cols.index(n) for n in names if n in key_cols), None)
+    if pos is None:
+        return None
+    values = {k[pos] for k in coverage if len(k) > pos and k[pos] is not None}
+    if not values:
+        return None
+    if len(values) == 1:
+        v = next(iter(values))
+        return v.isoformat() if isinstance(v, (date, datetime)) else str(v)
+    return "*"
+
+
+def _rel(path: Path, landing: Path | None) -> str:
+    if landing is not None:
+        for a, b in ((path, landing), (path.resolve(), landing.resolve())):   # cheap first, then resolved
+            try:
+                return a.relative_to(b).as_posix()
+            except ValueError:
+                pass
+    return path.name
+
+
+def ingest_file(family: str | None, path: Path | str, landing: Path | None = None,
+                known: dict[str, set[str]] | None = None) -> FileOutcome:
+    """Read one file and apply its family's contract (family None: recognised from the headers). Never raises
+    for bad content: an unreadable file is a `rejected` outcome with one reason."""
+    path = Path(path)
+    data = path.read_bytes()
+    stat = path.stat()
+    out = FileOutcome(family=family, file=_rel(path, landing), path=str(path), file_hash=hashlib.sha256(data).hexdigest(),
+                      size_bytes=len(data), mtime=stat.st_mtime, status="rejected")
+    if family is not None:
+        out.contract_version = load_contract(family).version
+    try:
+        sheets = iter_sheets(path, data)
+        contract, sheet, table = _choose_table(family, sheets)
+    except UnreadableFile as exc:
+        out.rule, out.reason_en, out.reason_th = exc.rule, exc.message_en, exc.message_th
+        return out
+    except MissingColumns as exc:
+        out.rule, out.reason_en, out.reason_th = exc.rule, exc.message_en, exc.message_th
+        return out
+    out.family, out.contract_version = contract.name, contract.version
+    out.sheet, out.encoding = sheet.name, sheet.encoding
+    res = apply_contract(contract, sheet, known, table)
+    out.records, out.coverage, out.notes = res.records, res.coverage, res.notes
+    out.key_cols = [k for k in contract.submission_key if k in contract.column_names]
+    out.problems = [{"family": contract.name, "file": out.file, "file_hash": out.file_hash, **p} for p in res.quarantine]
+    out.rows_read, out.blank_rows = res.rows_read, res.blank_rows
+    if res.rows_read == 0:
+        out.rule = "no_data"
+        out.reason_en, out.reason_th = "the table has headers but no data rows", "ตารางมีแต่หัวคอลัมน์ ไม่มีข้อมูล"
+        return out
+    _set_counts(out)
+    return out
+
+
+def _set_counts(out: FileOutcome) -> None:
+    out.rows_quarantined = len({(p["sheet"], p["row"]) for p in out.problems})
+    out.rows_loaded = len(out.records)
+    if out.rows_loaded + out.rows_quarantined != out.rows_read:
+        raise AccountingError(f"{out.file}: {out.rows_read} rows read but {out.rows_loaded} loaded + "
+                              f"{out.rows_quarantined} quarantined")
+    out.status = ("loaded" if not out.rows_quarantined else
+                  "quarantined" if not out.rows_loaded else "partially_loaded")
+
+
+def _choose_table(family: str | None, sheets: Iterable):
+    """The first sheet (visible sheets first) holding a table of the family's contract; with family None,
+    the contract whose table fits best. Raises MissingColumns for the closest miss."""
+    names = [family] if family else contract_names()
+    contracts = [load_contract(n) for n in names]
+    misses: list[MissingColumns] = []
+    for sheet in sheets:
+        found = []
+        for c in contracts:
+            try:
+                found.append((c, locate_table(c, sheet)))
+            except MissingColumns as exc:
+                misses.append(exc)
+        if found:
+            contract, table = max(found, key=lambda ct: len(ct[1].mapping) / len(ct[0].columns))
+            return contract, sheet, table
+    if not misses:
+        raise UnreadableFile("the file holds no sheet with data", "ไฟล์ไม่มีชีตที่มีข้อมูล", "no_table")
+    raise max(misses, key=lambda e: (len(e.found) - len(e.missing) if e.found else -999))
+
+
+# --------------------------------------------------------------------------- many files, in parallel
+
+_POOL: ProcessPoolExecutor | None = None
+_POOL_WORKERS = 0
+_POOL_LOCK = threading.Lock()
+MIN_FILES_FOR_POOL = 48
+
+
+def default_workers() -> int:
+    env = os.environ.get("PHAKHI_INGEST_WORKERS")
+    if env:
+        return max(1, int(env))
+    return max(1, os.cpu_count() or 1)
+
+
+def _start_method() -> str:
+    """`fork` on Linux: a worker starts in milliseconds with the ingestion code already imported, and it only
+    reads files and computes (no logging, no Prefect, no threads), so inheriting the parent's threads is
+    harmless. `spawn` elsewhere (macOS cannot fork safely). PHAKHI_INGEST_START_METHOD overrides."""
+    import sys
+
+    return os.environ.get("PHAKHI_INGEST_START_METHOD") or ("fork" if sys.platform == "linux" else "spawn")
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """One process pool per Python process, started lazily and reused by every batch of the run."""
+    global _POOL, _POOL_WORKERS
+    with _POOL_LOCK:
+        if _POOL is None or _POOL_WORKERS != workers:
+            if _POOL is not None:
+                _POOL.shutdown(wait=True)
+            import multiprocessing as mp
+
+            ctx = mp.get_context(_start_method())
+            _POOL, _POOL_WORKERS = ProcessPoolExecutor(max_workers=workers, mp_context=ctx), workers
+        return _POOL
+
+
+def shutdown_pool() -> None:
+    global _POOL, _POOL_WORKERS
+    with _POOL_LOCK:
+        if _POOL is not None:
+            try:
+                _POOL.shutdown(wait=True, cancel_futures=True)
+            except Exception:       # a broken pool may fail to shut down cleanly: it is dropped either way
+                pass
+        _POOL, _POOL_WORKERS = None, 0
+
+
+atexit.register(shutdown_pool)
+
+
+def _work_chunk(family, paths, landing, known) -> list[FileOutcome]:
+    return [ingest_file(family, p, landing, known) for p in paths]
+
+
+def ingest_files(family: str | None, files: list[Path], landing: Path | None = None,
+                 known: dict[str, set[str]] | None = None, workers: int | None = None,
+                 progress: Callable[[int], None] | None = None) -> list[FileOutcome]:
+    """`ingest_file` over many files, in input order. With more than one worker and enough files the work
+    runs in a process pool (chunks of files per task: the known-id sets travel once per chunk)."""
+    files = [Path(f) for f in files]
+    workers = default_workers() if workers is None else max(1, workers)
+    if workers == 1 or len(files) < MIN_FILES_FOR_POOL:
+        out = []
+        for f in files:
+            out.append(ingest_file(family, f, landing, known))
+            if progress:
+                progress(1)
+        return out
+    size = max(4, min(64, len(files) // (workers * 6) or 1))
+    chunks = [files[i:i + size] for i in range(0, len(files), size)]
+    results: list[list[FileOutcome] | None] = [None] * len(chunks)
+    try:
+        pool = _pool(workers)
+        futures = {pool.submit(_work_chunk, family, chunk, landing, known): k for k, chunk in enumerate(chunks)}
+        for fut in as_completed(futures):
+            k = futures[fut]
+            results[k] = fut.result()
+            if progress:
+                progress(len(chunks[k]))
+    except BrokenProcessPool:
+        # a worker died (out of memory, killed): start afresh next time, and finish this call in-process
+        shutdown_pool()
+        for k, chunk in enumerate(chunks):
+            if results[k] is None:
+                results[k] = _work_chunk(family, chunk, landing, known)
+                if progress:
+                    progress(len(chunk))
+    return [o for chunk in results for o in chunk]
+
+
+# --------------------------------------------------------------------------- settling a family
 
 @dataclass
 class FamilyResult:
     family: str
-    loaded: pd.DataFrame
-    quarantine: pd.DataFrame
-    manifest: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MANIFEST_COLUMNS))
+    loaded: "pd.DataFrame"                 # noqa: F821  typed rows of current files (raw.<family>)
+    quarantine: "pd.DataFrame"             # noqa: F821
+    manifest: "pd.DataFrame" = None        # noqa: F821  one row per file seen in this run
+    files: list[FileOutcome] = field(default_factory=list)
+
+    def __post_init__(self):
+        import pandas as pd
+
+        if self.manifest is None:
+            self.manifest = pd.DataFrame(columns=MANIFEST_COLUMNS)
 
     @property
     def totals(self) -> dict:
         m = self.manifest
-        return {"family": self.family, "files": len(m), "files_rejected": int((m.status == "rejected").sum()),
+        status = m["status"] if len(m) else []
+
+        def n(s):
+            return int((status == s).sum()) if len(m) else 0
+
+        return {"family": self.family, "files": len(m), "files_rejected": n("rejected"),
                 "rows_read": int(m.rows_read.sum()), "rows_loaded": int(m.rows_loaded.sum()),
-                "rows_quarantined": int(m.rows_quarantined.sum())}
+                "rows_quarantined": int(m.rows_quarantined.sum()),
+                "files_superseded": n("superseded"), "files_duplicate": n("duplicate"),
+                "rows_superseded": int(m.rows_superseded.sum()) if len(m) else 0}
 
 
-def list_files(folder: Path) -> list[Path]:
-    """Every file a partner dropped in the folder (sorted: deterministic loads). Hidden files are skipped;
-    unsupported types are still listed so that they are rejected with a reason, not ignored."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith((".", "~$")))
+def assemble_family(family: str, outcomes: list[FileOutcome], history: dict[str, dict] | None = None,
+                    run_at: datetime | None = None) -> FamilyResult:
+    """Settle one family's files into its raw table, quarantine and per-file manifest.
 
+    1. identical content under two names: the second is a `duplicate` (not loaded twice);
+    2. superseded resubmissions: a readable file whose submission-key coverage (e.g. partner x month) is
+       covered by a later-received readable file is `superseded` by it (its rows leave the raw table, it stays
+       in the manifest); once superseded, always superseded (history);
+    3. the same key on two current rows (one file or two): both quarantined (`duplicate_key`);
+    4. per-file accounting, checked.
+    """
+    import pandas as pd
 
-def ingest_file(family: str, path: Path, landing: Path, known: dict[str, set[str]] | None = None):
     contract = load_contract(family)
-    rel = str(path.relative_to(landing)) if path.is_relative_to(landing) else path.name
-    digest = file_hash(path)
-    base = {"family": family, "file": rel, "file_hash": digest, "size_bytes": path.stat().st_size,
-            "contract_version": contract.version, "encoding": None}
-    try:
-        sheets = read_any(path)
-    except UnreadableFile as exc:
-        return None, [], {**base, "status": "rejected", "reason_en": exc.message_en, "reason_th": exc.message_th,
-                          "rows_read": 0, "rows_loaded": 0, "rows_quarantined": 0, "blank_rows": 0}
-    # A workbook's table may sit on any sheet (instructions sheets come first in our template): use the first
-    # sheet whose headers satisfy the contract.
-    errors = []
-    for sheet in sheets:
-        try:
-            res = apply_contract(contract, sheet, known)
-        except MissingColumns as exc:
-            errors.append(exc)
+    history = history or {}
+    run_at = run_at or datetime.now()
+    # work on copies: the outcomes may be a (cached) task result that another run reads again
+    outcomes = sorted((replace(o, records=list(o.records), problems=list(o.problems), notes=list(o.notes))
+                       for o in outcomes), key=lambda o: o.file)
+
+    # 1. identical copies: keep the one at the path the manifest knows, else the oldest file (then shortest name)
+    by_hash: dict[str, list[FileOutcome]] = {}
+    for o in outcomes:
+        by_hash.setdefault(o.file_hash, []).append(o)
+    for h, group in by_hash.items():
+        if len(group) > 1:
+            known_path = (history.get(h) or {}).get("file")
+            group.sort(key=lambda o: (o.file != known_path, o.mtime, len(o.file), o.file))
+            for dup in group[1:]:
+                _clear(dup, "duplicate")
+                dup.rule = "duplicate_file"
+                dup.reason_en = f"same content as {group[0].file} (identical file, not loaded twice)"
+                dup.reason_th = f"เนื้อหาเหมือนไฟล์ {group[0].file} ทุกประการ (ไม่นำเข้าซ้ำ)"
+    for o in outcomes:
+        prior = history.get(o.file_hash) or {}
+        o.received_at = prior.get("received_at") or run_at
+
+    # 2. supersession
+    live = [o for o in outcomes if o.readable and o.status != "superseded"]
+    for o in live:
+        prior = history.get(o.file_hash) or {}
+        if prior.get("status") == "superseded":
+            _supersede(o, prior.get("superseded_by"))
+    live = [o for o in live if o.status != "superseded"]
+    order = sorted(live, key=lambda o: (o.received_at, o.mtime, o.file))
+    rank = {id(o): k for k, o in enumerate(order)}
+    holders: dict[tuple, list[FileOutcome]] = {}
+    for o in order:
+        for key in o.coverage:
+            holders.setdefault(key, []).append(o)
+    for a in order:
+        if not a.coverage:
             continue
-        loaded = res.loaded.assign(_file=rel, _sheet=sheet.name, _file_hash=digest)
-        problems = [{"family": family, "file": rel, "file_hash": digest, **p} for p in res.quarantine]
-        status = "loaded" if res.rows_quarantined == 0 else "partially_loaded"
-        if res.rows_read == 0:
-            status = "rejected"
-        return loaded, problems, {
-            **base, "encoding": sheet.encoding, "status": status,
-            "reason_en": None if res.rows_read else "the table has headers but no data rows",
-            "reason_th": None if res.rows_read else "ตารางมีแต่หัวคอลัมน์ ไม่มีข้อมูล",
-            "rows_read": res.rows_read, "rows_loaded": len(res.loaded),
-            "rows_quarantined": res.rows_quarantined, "blank_rows": res.blank_rows}
-    best = max(errors, key=lambda e: len(e.found)) if errors else None
-    return None, [], {**base, "status": "rejected",
-                      "reason_en": best.message_en if best else "no sheet in the workbook",
-                      "reason_th": best.message_th if best else "ไม่มีชีตในไฟล์",
-                      "rows_read": 0, "rows_loaded": 0, "rows_quarantined": 0, "blank_rows": 0}
+        first = next(iter(a.coverage))
+        for b in holders.get(first, []):
+            if rank[id(b)] > rank[id(a)] and b.status != "rejected" and a.coverage <= b.coverage:
+                _supersede(a, b.file_hash)
+                break
+
+    # 3. duplicate keys among current rows
+    current = [o for o in outcomes if o.status in ("loaded", "partially_loaded", "quarantined")]
+    if contract.key:
+        seen: dict[tuple, list[tuple[FileOutcome, dict]]] = {}
+        for o in current:
+            for r in o.records:
+                k = tuple(r.get(c) for c in contract.key)
+                if None not in k:
+                    seen.setdefault(k, []).append((o, r))
+        dup_ids = set()
+        key_text = ", ".join(contract.key)
+        for k, hits in seen.items():
+            if len(hits) < 2:
+                continue
+            where = "; ".join(f"{o.file} row {r['_row']}" for o, r in hits)
+            for o, r in hits:
+                dup_ids.add(id(r))
+                o.problems.append({
+                    "family": family, "file": o.file, "file_hash": o.file_hash, "sheet": o.sheet, "row": r["_row"],
+                    "column": key_text, "header": key_text, "value": ", ".join(str(_plain(v)) for v in k),
+                    "rule": "duplicate_key", "expected": "one row per " + key_text,
+                    "message_en": f"the same {key_text} appears more than once ({where})",
+                    "message_th": f"ข้อมูลซ้ำ: {key_text} เดียวกันปรากฏมากกว่าหนึ่งครั้ง ({where})"})
+        if dup_ids:
+            for o in current:
+                o.records = [r for r in o.records if id(r) not in dup_ids]
+
+    # 4. accounting
+    for o in current:
+        _set_counts(o)
+    for o in outcomes:
+        if o.rows_read != o.rows_loaded + o.rows_quarantined + o.rows_superseded:
+            raise AccountingError(f"{family}/{o.file}: rows do not balance ({o.manifest_entry()})")
+
+    names = ["_row"] + contract.column_names
+    rows = []
+    for o in current:
+        meta = {"_file": o.file, "_sheet": o.sheet, "_file_hash": o.file_hash}
+        for r in o.records:
+            rows.append({**r, **meta})
+    loaded = typed_frame(contract, pd.DataFrame(rows, columns=names + META_COLUMNS))
+    if len(loaded) != sum(o.rows_loaded for o in outcomes):
+        raise AccountingError(f"{family}: {len(loaded)} rows in the raw table but the files account for "
+                              f"{sum(o.rows_loaded for o in outcomes)}")
+    problems = [p for o in outcomes for p in o.problems]
+    quarantine = pd.DataFrame(problems, columns=QUARANTINE_COLUMNS)
+    quarantine["row"] = quarantine["row"].astype("Int64")
+    manifest = pd.DataFrame([o.manifest_entry() for o in outcomes], columns=MANIFEST_COLUMNS)
+    for o in outcomes:             # the rows live in the frames now (these are the copies)
+        o.records = []
+    return FamilyResult(family, loaded, quarantine, manifest, outcomes)
 
 
-def ingest_family(family: str, files: list[Path], landing: Path, known: dict[str, set[str]] | None = None) -> FamilyResult:
-    contract = load_contract(family)
-    frames, problems, manifest = [], [], []
-    for path in files:
-        loaded, probs, entry = ingest_file(family, path, landing, known)
-        if loaded is not None and len(loaded):
-            frames.append(loaded)
-        problems.extend(probs)
-        manifest.append(entry)
-    columns = ["_row"] + [c.name for c in contract.columns] + ["_file", "_sheet", "_file_hash"]
-    loaded = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
-    loaded = _dedupe_keys(loaded, contract.key, problems, family)
-    return FamilyResult(family, typed_frame(contract, loaded[columns]), pd.DataFrame(problems, columns=QUARANTINE_COLUMNS),
-                        pd.DataFrame(manifest, columns=MANIFEST_COLUMNS).pipe(_recount, problems))
+def _plain(v):
+    return v.isoformat() if isinstance(v, (date, datetime)) else v
+
+
+def _clear(o: FileOutcome, status: str) -> None:
+    o.status, o.records, o.problems = status, [], []
+    o.rows_read = o.rows_loaded = o.rows_quarantined = o.rows_superseded = o.blank_rows = 0
+
+
+def _supersede(o: FileOutcome, by: str | None) -> None:
+    o.status, o.superseded_by = "superseded", by
+    o.rows_superseded, o.rows_loaded, o.rows_quarantined = o.rows_read, 0, 0
+    o.records, o.problems = [], []
+    o.rule = "superseded"
+    o.reason_en = f"replaced by a later submission for the same {_what(o)} ({(by or '?')[:12]})"
+    o.reason_th = f"ถูกแทนที่ด้วยไฟล์ที่ส่งภายหลังสำหรับ{_what(o, 'th')}เดียวกัน ({(by or '?')[:12]})"
+
+
+def _what(o: FileOutcome, lang: str = "en") -> str:
+    try:
+        key = load_contract(o.family).submission_key
+    except Exception:
+        key = []
+    if lang == "th":
+        return "ภาคีและงวด" if "period" in key else "ข้อมูลชุด"
+    return " and ".join(k.replace("_", " ") for k in key) or "data"
+
+
+def ingest_family(family: str, files: list[Path], landing: Path, known: dict[str, set[str]] | None = None,
+                  history: dict[str, dict] | None = None, workers: int | None = None) -> FamilyResult:
+    """Read every file of a family and settle it (the one-call path; the flow maps batches itself)."""
+    return assemble_family(family, ingest_files(family, files, landing, known, workers), history)
 
 
 PANDAS_TYPES = {"integer": "Int64", "year": "Int64", "likert": "Int64", "number": "float64"}
 
 
-def typed_frame(contract, df: pd.DataFrame) -> pd.DataFrame:
+def typed_frame(contract, df):
     """Give every contract column its type, so raw tables are typed even when a family has no rows."""
+    import pandas as pd
+
     out = df.copy()
     for col in contract.columns:
+        if col.name not in out:
+            out[col.name] = None
         if col.type == "date":
-            out[col.name] = pd.to_datetime(out[col.name]).dt.date.astype(object).where(out[col.name].notna(), None)
+            s = out[col.name]
+            out[col.name] = pd.Series([v if isinstance(v, date) else None for v in s], index=out.index, dtype=object)
         elif col.type in PANDAS_TYPES:
             out[col.name] = pd.to_numeric(out[col.name]).astype(PANDAS_TYPES[col.type])
         else:
             out[col.name] = out[col.name].astype("string")
     out["_row"] = out["_row"].astype("Int64")
-    for c in ("_file", "_sheet", "_file_hash"):
+    for c in META_COLUMNS:
         out[c] = out[c].astype("string")
-    return out
+    return out[["_row"] + contract.column_names + META_COLUMNS]
 
 
-def _dedupe_keys(df: pd.DataFrame, key: list[str], problems: list[dict], family: str) -> pd.DataFrame:
-    """Two rows with the same key are both quarantined: we cannot tell which one the partner meant."""
-    if not key or df.empty:
-        return df
-    dup = df.duplicated(subset=key, keep=False)
-    for _, r in df[dup].iterrows():
-        problems.append({"family": family, "file": r["_file"], "file_hash": r["_file_hash"], "sheet": r["_sheet"],
-                         "row": r["_row"], "column": ", ".join(key), "header": ", ".join(key),
-                         "value": ", ".join(str(r[k]) for k in key), "rule": "duplicate_key",
-                         "expected": "one row per " + ", ".join(key),
-                         "message_en": "the same " + ", ".join(key) + " appears more than once",
-                         "message_th": "ข้อมูลซ้ำ: คีย์ " + ", ".join(key) + " ปรากฏมากกว่าหนึ่งครั้ง"})
-    return df[~dup]
+def write_raw(con, table: str, df) -> None:
+    """Replace raw.<table> with df. Object columns become VARCHAR (dates DATE); an empty frame still
+    creates the table with its types."""
+    import pandas as pd
 
-
-def _recount(manifest: pd.DataFrame, problems: list[dict]) -> pd.DataFrame:
-    """Rows quarantined per file = distinct (sheet, row) with a problem; loaded = read - quarantined."""
-    if manifest.empty:
-        return manifest
-    q = pd.DataFrame(problems, columns=QUARANTINE_COLUMNS)
-    per_file = q.drop_duplicates(["file", "sheet", "row"]).groupby("file").size() if len(q) else pd.Series(dtype=int)
-    manifest = manifest.copy()
-    manifest["rows_quarantined"] = manifest["file"].map(per_file).fillna(0).astype(int)
-    manifest["rows_loaded"] = manifest["rows_read"] - manifest["rows_quarantined"]
-    manifest.loc[(manifest.status == "loaded") & (manifest.rows_quarantined > 0), "status"] = "partially_loaded"
-    return manifest
-
-
-def write_raw(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> None:
-    """Replace raw.<table> with df. Object columns become VARCHAR; an empty frame still creates the table."""
     con.execute("create schema if not exists raw")
     frame = df.copy()
     for c in frame.columns:
@@ -153,6 +492,15 @@ def write_raw(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> N
     con.register("_frame", frame)
     con.execute(f'create or replace table raw."{table}" as select * from _frame')
     con.unregister("_frame")
+
+
+def list_files(folder: Path) -> list[Path]:
+    """Every file a partner dropped in the folder (sorted: deterministic loads). Hidden files and Office lock
+    files are skipped; unsupported types are still listed so that they are rejected with a reason."""
+    if not folder.exists():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith((".", "~$"))
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts[:-1]))
 
 
 def supported_suffixes() -> list[str]:

@@ -1,25 +1,39 @@
-"""Read CSV / Excel / SPSS files into a grid of raw cells, and find the header row.
+"""Read CSV / Excel / SPSS files into grids of raw cells, and find the table (header row) in them.
 
-Every reader returns all cells as text-or-native values (no type guessing); types are the contract's job.
+Every reader returns cells as text-or-native values (no type guessing): types are the contract's job.
+The format is recognised from the file's first bytes, not only from its name: partners rename files.
+A file that cannot be read at all raises :class:`UnreadableFile` with one reason (a rule code and a
+message in Thai and English); the run goes on with the other files.
+
+Pandas is not imported here (the readers run in worker processes, where start-up time counts); only the
+SPSS reader needs it, through pyreadstat.
 """
 from __future__ import annotations
 
 import csv
 import io
+import math
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterator
 
-import pandas as pd
+# Extensions accepted from partners (the content decides the reader; see sniff_format).
+SUPPORTED = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xlsx",
+             ".ods": "xlsx", ".sav": "sav", ".zsav": "sav"}
 
-SUPPORTED = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xlsx", ".sav": "sav"}
+_ZIP = b"PK\x03\x04"
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"     # old .xls, and password-protected .xlsx (an OLE container)
+_SAV = (b"$FL2", b"$FL3")
 
 
 class UnreadableFile(Exception):
-    """The whole file cannot be read; message_en/message_th say why."""
+    """The whole file cannot be read. `rule` is a short code; message_en/message_th say why."""
 
-    def __init__(self, message_en: str, message_th: str):
+    def __init__(self, message_en: str, message_th: str, rule: str = "unreadable"):
         super().__init__(message_en)
-        self.message_en, self.message_th = message_en, message_th
+        self.message_en, self.message_th, self.rule = message_en, message_th, rule
 
 
 @dataclass
@@ -28,82 +42,312 @@ class Sheet:
     rows: list[list[object]]                    # raw cells, first row = file row 1
     value_labels: dict[str, dict] = field(default_factory=dict)  # SPSS value labels by column
     encoding: str | None = None
+    hidden: bool = False
 
+
+def is_blank(cell: object) -> bool:
+    if cell is None:
+        return True
+    if cell.__class__ is str:
+        return not cell.strip()
+    return isinstance(cell, float) and math.isnan(cell)
+
+
+# --------------------------------------------------------------------------- text files
 
 def decode_text(data: bytes) -> tuple[str, str]:
-    """UTF-8 (with or without BOM) first; Thai Windows code page cp874 (a superset of TIS-620) otherwise."""
+    """UTF-8 (with or without BOM), UTF-16 with BOM (Excel's "Unicode text"), else Thai Windows cp874
+    (a superset of TIS-620). Binary content and mixed encodings are refused with a reason."""
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8-sig"
+        data, bom = data[3:], True
+    else:
+        bom = False
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise UnreadableFile(f"the file says it is UTF-16 but is not (byte {exc.start})",
+                                 f"ไฟล์ระบุว่าเป็น UTF-16 แต่ถอดรหัสไม่ได้ (ไบต์ที่ {exc.start})", "encoding") from exc
+    if b"\x00" in data[:8192]:
+        raise UnreadableFile("this is not a text (CSV) file: it contains binary data",
+                             "ไฟล์นี้ไม่ใช่ไฟล์ข้อความ (CSV) เพราะมีข้อมูลแบบไบนารี", "not_text")
     try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+        return data.decode("utf-8"), "utf-8-sig" if bom else "utf-8"
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    # Thai in UTF-8 is E0 B8 xx / E0 B9 xx. Many of those plus a failure means a file mixing two encodings
+    # (e.g. rows pasted from another file): decoding it as cp874 would silently turn the Thai into garbage.
+    if bom or data.count(b"\xe0\xb8") + data.count(b"\xe0\xb9") >= 3:
+        raise UnreadableFile(
+            f"mixed text encodings: the file is mostly UTF-8 but the byte at offset {utf8_error.start} is not; "
+            "save it again as 'CSV UTF-8'",
+            f"ไฟล์ใช้รหัสอักขระปนกัน: ส่วนใหญ่เป็น UTF-8 แต่ไบต์ที่ตำแหน่ง {utf8_error.start} ไม่ใช่ "
+            "กรุณาบันทึกใหม่เป็น 'CSV UTF-8'", "encoding")
     try:
         return data.decode("cp874"), "cp874"
     except UnicodeDecodeError as exc:
         raise UnreadableFile(
             f"text is neither UTF-8 nor Thai cp874/TIS-620 (undecodable byte at offset {exc.start})",
-            f"ไฟล์ไม่ใช่รหัสอักขระ UTF-8 หรือ cp874/TIS-620 (ไบต์ที่ตำแหน่ง {exc.start})",
-        ) from exc
+            f"ไฟล์ไม่ใช่รหัสอักขระ UTF-8 หรือ cp874/TIS-620 (ไบต์ที่ตำแหน่ง {exc.start})", "encoding") from exc
 
 
-def read_csv(path: Path) -> list[Sheet]:
-    text, encoding = decode_text(path.read_bytes())
+def _delimiter(lines: list[str]) -> str:
+    """The candidate that splits the first lines most consistently into more than one field."""
+    best, best_score = ",", -1.0
+    sample = [ln for ln in lines if ln.strip()][:20]
+    for d in (",", ";", "\t", "|"):
+        counts = [ln.count(d) for ln in sample]
+        if not counts or max(counts) == 0:
+            continue
+        top = max(counts)
+        score = sum(c == top for c in counts) + top / 100   # consistent first, then more columns
+        if score > best_score:
+            best, best_score = d, score
+    return best
+
+
+def read_csv(path: Path, data: bytes | None = None) -> list[Sheet]:
+    text, encoding = decode_text(path.read_bytes() if data is None else data)
+    if not text.strip():
+        raise UnreadableFile("the file has no content (only blanks)", "ไฟล์ไม่มีข้อมูล (มีแต่ช่องว่าง)", "empty_file")
+    lines = text[:65536].splitlines()
+    delimiter = None
+    if lines and re.fullmatch(r"\s*sep=(.)\s*", lines[0]):          # Excel's "sep=;" first line
+        delimiter = lines[0].strip()[4]
+        text = "\n" + text.split("\n", 1)[1] if "\n" in text else ""  # keep row numbering: row 1 becomes blank
+    delimiter = delimiter or _delimiter(lines)
     try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    rows = [list(r) for r in csv.reader(io.StringIO(text), dialect)]
+        rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)]
+    except csv.Error as exc:
+        raise UnreadableFile(f"the CSV is malformed ({exc}); check quotes around values",
+                             f"รูปแบบ CSV ไม่ถูกต้อง ({exc}) กรุณาตรวจเครื่องหมายคำพูด", "malformed_csv") from exc
     return [Sheet(name=None, rows=rows, encoding=encoding)]
 
 
-def read_xlsx(path: Path) -> list[Sheet]:
+# --------------------------------------------------------------------------- workbooks
+
+def iter_xlsx(path: Path, data: bytes | None = None) -> Iterator[Sheet]:
+    """Sheets one at a time (visible sheets first), so a workbook is only read as far as needed."""
     from python_calamine import CalamineWorkbook
 
     try:
-        wb = CalamineWorkbook.from_path(str(path))
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(data)) if data is not None else CalamineWorkbook.from_path(str(path))
+        meta = list(wb.sheets_metadata)
     except Exception as exc:  # calamine raises its own error types for corrupt files
-        raise UnreadableFile(f"not a readable Excel workbook ({exc})",
-                             f"ไม่สามารถเปิดไฟล์ Excel ได้ ({exc})") from exc
-    return [Sheet(name=name, rows=wb.get_sheet_by_name(name).to_python(skip_empty_area=False))
-            for name in wb.sheet_names]
+        raise UnreadableFile(f"not a readable Excel workbook ({_short(exc)})",
+                             f"ไม่สามารถเปิดไฟล์ Excel ได้ ({_short(exc)})", "unreadable") from exc
+    if not meta:
+        raise UnreadableFile("the workbook has no sheets", "ไฟล์ Excel ไม่มีชีต", "unreadable")
+    order = sorted(meta, key=lambda m: "Visible" not in str(m.visible))
+    for m in order:
+        if "WorkSheet" not in str(m.typ):       # chart sheets hold no cells
+            continue
+        try:
+            rows = wb.get_sheet_by_name(m.name).to_python(skip_empty_area=False)
+        except Exception as exc:
+            raise UnreadableFile(f"sheet '{m.name}' cannot be read ({_short(exc)})",
+                                 f"อ่านชีต '{m.name}' ไม่ได้ ({_short(exc)})", "unreadable") from exc
+        yield Sheet(name=m.name, rows=rows, hidden="Visible" not in str(m.visible))
 
 
-def read_sav(path: Path) -> list[Sheet]:
+def _short(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+
+
+# --------------------------------------------------------------------------- SPSS
+
+def read_sav(path: Path, data: bytes | None = None) -> list[Sheet]:
+    """SPSS .sav: user-missing codes (e.g. 8 = don't know, 9 = refused) are kept as codes, not blanked, and
+    value labels are kept so a labelled code can be mapped through its label."""
     import pyreadstat
 
+    def _read(**kw):
+        return pyreadstat.read_sav(str(path), user_missing=True, **kw)
+
     try:
-        df, meta = pyreadstat.read_sav(str(path))
+        try:
+            df, meta = _read()
+        except Exception as exc:
+            if "encoding" not in str(exc).lower() and "iconv" not in str(exc).lower():
+                raise
+            df, meta = _read(encoding="cp874")   # old Thai SPSS files without an encoding record
     except Exception as exc:
-        raise UnreadableFile(f"not a readable SPSS .sav file ({exc})",
-                             f"ไม่สามารถเปิดไฟล์ SPSS ได้ ({exc})") from exc
+        raise UnreadableFile(f"not a readable SPSS .sav file ({_short(exc)})",
+                             f"ไม่สามารถเปิดไฟล์ SPSS ได้ ({_short(exc)})", "unreadable") from exc
     rows = [list(df.columns)] + df.astype(object).where(df.notna(), None).values.tolist()
-    return [Sheet(name=None, rows=rows, value_labels=dict(meta.variable_value_labels))]
+    return [Sheet(name=None, rows=rows, value_labels=dict(meta.variable_value_labels),
+                  encoding=getattr(meta, "file_encoding", None))]
+
+
+# --------------------------------------------------------------------------- dispatch
+
+def sniff_format(path: Path, head: bytes) -> str:
+    """Which reader a file needs: by content when recognisable, by extension otherwise."""
+    ext = path.suffix.lower()
+    if ext not in SUPPORTED:
+        raise UnreadableFile(
+            f"file type '{ext or '(none)'}' is not accepted; send .xlsx, .csv or .sav",
+            f"ไม่รับไฟล์ประเภท '{ext or '(ไม่มี)'}' กรุณาส่งไฟล์ .xlsx .csv หรือ .sav", "file_type")
+    if head.startswith(_ZIP):
+        return "xlsx"
+    if head.startswith(_OLE):
+        return "ole"
+    if head.startswith(_SAV):
+        return "sav"
+    if head.startswith(b"%PDF"):
+        raise UnreadableFile("this is a PDF saved with a spreadsheet name; send the Excel or CSV file itself",
+                             "ไฟล์นี้เป็น PDF ที่ตั้งชื่อเป็นไฟล์ตาราง กรุณาส่งไฟล์ Excel หรือ CSV", "file_type")
+    if SUPPORTED[ext] == "xlsx":
+        raise UnreadableFile("not a readable Excel workbook (the content is not an Excel file)",
+                             "ไม่สามารถเปิดไฟล์ Excel ได้ (เนื้อหาไม่ใช่ไฟล์ Excel)", "unreadable")
+    if SUPPORTED[ext] == "sav":
+        raise UnreadableFile("not a readable SPSS .sav file (the content is not an SPSS file)",
+                             "ไม่สามารถเปิดไฟล์ SPSS ได้ (เนื้อหาไม่ใช่ไฟล์ SPSS)", "unreadable")
+    return "csv"
+
+
+def iter_sheets(path: Path, data: bytes | None = None) -> Iterator[Sheet]:
+    """The sheets of any accepted file (lazily for workbooks). `data` = the file's bytes if already read."""
+    if data is None:
+        data = path.read_bytes()
+    if not data:
+        raise UnreadableFile("the file is empty (0 bytes)", "ไฟล์ว่างเปล่า (0 ไบต์)", "empty_file")
+    kind = sniff_format(path, data[:8])
+    if kind == "ole":
+        if "E\x00n\x00c\x00r\x00y\x00p\x00t\x00e\x00d\x00P\x00a\x00c\x00k\x00a\x00g\x00e".encode("latin-1") in data:
+            raise UnreadableFile("the workbook is password-protected; save it again without a password",
+                                 "ไฟล์ Excel มีการตั้งรหัสผ่าน กรุณาบันทึกใหม่โดยไม่ตั้งรหัสผ่าน", "encrypted")
+        kind = "xlsx"                             # old binary .xls: calamine reads it
+    if kind == "xlsx":
+        return iter_xlsx(path, data)
+    if kind == "sav":
+        return iter(read_sav(path, data))
+    return iter(read_csv(path, data))
 
 
 def read_any(path: Path) -> list[Sheet]:
-    kind = SUPPORTED.get(path.suffix.lower())
-    if kind is None:
-        raise UnreadableFile(
-            f"file type '{path.suffix or '(none)'}' is not accepted; send .csv, .xlsx or .sav",
-            f"ไม่รับไฟล์ประเภท '{path.suffix or '(ไม่มี)'}' กรุณาส่ง .csv .xlsx หรือ .sav")
-    if path.stat().st_size == 0:
-        raise UnreadableFile("the file is empty", "ไฟล์ว่างเปล่า")
-    return {"csv": read_csv, "xlsx": read_xlsx, "sav": read_sav}[kind](path)
+    """All sheets of a file, read eagerly."""
+    return list(iter_sheets(Path(path)))
 
 
-def is_blank(cell: object) -> bool:
-    return cell is None or (isinstance(cell, float) and pd.isna(cell)) or (isinstance(cell, str) and not cell.strip())
+# --------------------------------------------------------------------------- header row
+
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+_KEY_DROP = re.compile(r"[\s_*:：.,\-–—/\\'\"“”‘’]+")
+_PARENS = re.compile(r"[(\[（][^)\]）]*[)\]）]")
 
 
-def find_header_row(rows: list[list[object]], match, scan: int = 30) -> tuple[int, int]:
-    """Index of the row (within the first `scan`) whose cells match the most contract headers, and that count.
+def header_key(text: object) -> str:
+    """Matching key of a header or a coded value: NFC, Thai digits, casefold, without zero-width characters,
+    spaces, underscores, hyphens, dots, commas, slashes, colons, quotes or the '*' marking required columns."""
+    s = unicodedata.normalize("NFC", str(text)).translate(_ZERO_WIDTH).translate(_THAI_DIGITS).casefold()
+    return _KEY_DROP.sub("", s)
 
-    Partners put title blocks above the table; the header is the row that looks most like the contract.
-    """
+
+def header_keys(text: object) -> tuple[str, ...]:
+    """The keys a header may match, most specific first: as written, then without parenthesised parts
+    ("งบประมาณ (บาท)" -> "งบประมาณ")."""
+    full = header_key(text)
+    bare = header_key(_PARENS.sub(" ", str(text)))
+    return (full, bare) if bare and bare != full else (full,)
+
+
+@dataclass
+class Table:
+    """Where a sheet's table is: the header row(s) and which sheet column holds which contract column."""
+    header_row: int                      # 0-based index of the (last) header row
+    first_data_row: int                  # 0-based
+    mapping: dict[int, str]              # sheet column index -> contract column
+    headers: dict[int, str]              # sheet column index -> header text as written
+    ignored: list[str]                   # headers not in the contract, or a second column for the same field
+
+
+def find_table(rows: list[list[object]], match: Callable[[object], str | None], scan: int = 40) -> Table | None:
+    """The header is the row (within the first `scan`) whose cells match the most contract headers; partners
+    put title blocks above it. A two-row header (a merged group cell such as "ผู้เข้าร่วม (คน)" above
+    "ทั้งหมด | หญิง | ชาย") is combined when that matches more columns."""
     best, best_hits = -1, 0
     for i, row in enumerate(rows[:scan]):
-        hits = sum(1 for cell in row if not is_blank(cell) and match(str(cell)) is not None)
+        hits = len({m for cell in row if cell.__class__ is str and cell and (m := match(cell)) is not None})
         if hits > best_hits:
             best, best_hits = i, hits
-    return best, best_hits
+        elif best_hits >= 3 and i - best >= 4:
+            break                      # well into the data: the header is behind us
+    if best < 0:
+        return None
+    single = _map_header(rows[best], match)
+    chosen, first_data = single, best + 1
+    found = set(single[0].values())
+    if best + 1 < len(rows) and _adds(rows[best + 1], found, match):
+        merged = _map_two_rows(rows[best], rows[best + 1], match)
+        if len(merged[0]) > len(single[0]):
+            chosen, first_data = merged, best + 2
+    if best > 0 and _adds(rows[best - 1], found, match):
+        merged = _map_two_rows(rows[best - 1], rows[best], match)
+        if len(merged[0]) > len(chosen[0]):
+            chosen, first_data = merged, best + 1
+    mapping, headers, ignored = chosen
+    return Table(header_row=first_data - 1, first_data_row=first_data, mapping=mapping, headers=headers,
+                 ignored=ignored)
+
+
+def _adds(row: list[object], found: set, match) -> bool:
+    """Could this row complete a two-row header? Only if one of its cells names a column not yet found
+    (alone, or under a group cell: checked loosely by the caller)."""
+    for cell in row:
+        if cell.__class__ is str and cell.strip():
+            m = match(cell)
+            if m is not None and m not in found:
+                return True
+    return False
+
+
+def _map_header(row: list[object], match) -> tuple[dict[int, str], dict[int, str], list[str]]:
+    mapping, headers, ignored = {}, {}, []
+    for j, cell in enumerate(row):
+        if is_blank(cell):
+            continue
+        name = match(cell)
+        if name is None:
+            ignored.append(str(cell).strip())
+        elif name in mapping.values():
+            ignored.append(f"{str(cell).strip()} (2nd column for {name})")
+        else:
+            mapping[j], headers[j] = name, str(cell).strip()
+    return mapping, headers, ignored
+
+
+def _map_two_rows(top: list[object], bottom: list[object], match):
+    mapping, headers, ignored = {}, {}, []
+    parent = None
+    for j in range(max(len(top), len(bottom))):
+        t = top[j] if j < len(top) else None
+        b = bottom[j] if j < len(bottom) else None
+        if not is_blank(t):
+            parent = str(t).strip()
+        elif is_blank(b):
+            parent = None                     # a gap ends a merged group
+        candidates = []
+        if not is_blank(b):
+            if parent:
+                candidates.append(f"{parent} {str(b).strip()}")
+            candidates.append(str(b).strip())
+        if not is_blank(t):
+            candidates.append(str(t).strip())
+        if not candidates:
+            continue
+        for text in candidates:
+            name = match(text)
+            if name is not None and name not in mapping.values():
+                mapping[j], headers[j] = name, text
+                break
+        else:
+            ignored.append(candidates[0])
+    return mapping, headers, ignored
+
+
+def find_header_row(rows: list[list[object]], match, scan: int = 40) -> tuple[int, int]:
+    """(index of the header row, number of contract columns it matches); (-1, 0) when none."""
+    table = find_table(rows, match, scan)
+    return (-1, 0) if table is None else (table.header_row, len(table.mapping))

@@ -12,10 +12,18 @@ import pandas as pd
 from flows.config import Paths
 from flows.publish.datapackage import descriptor, model_docs
 from flows.publish.files import discard_building, finalise, staging_dir, write_table
+from flows.publish.pages import site_context
 from flows.publish.site import render_site
 
 # Published marts: warehouse table -> file name
-PUBLISHED = {"marts.mart_partner_progress": "partner_progress", "marts.mart_awareness_by_wave": "awareness_by_wave"}
+PUBLISHED = {"marts.mart_partner_progress": "partner_progress", "marts.mart_awareness_baseline": "awareness_baseline",
+             "marts.mart_awareness_change": "awareness_change", "marts.mart_awareness_reliability": "awareness_reliability",
+             "marts.mart_awareness_waves": "awareness_waves"}
+PUBLISHED["marts.mart_national_progress"] = "national_progress"
+PUBLISHED["marts.mart_province_summary"] = "province_summary"
+PUBLISHED["marts.mart_sector_progress"] = "sector_progress"
+PUBLISHED["marts.mart_ace_indicators"] = "ace_indicators"
+PUBLISHED["marts.mart_best_practices"] = "best_practices"
 
 
 def read_marts(db: Path) -> dict[str, pd.DataFrame]:
@@ -23,18 +31,6 @@ def read_marts(db: Path) -> dict[str, pd.DataFrame]:
         marts = {name: con.execute(f"select * from {table}").df() for table, name in PUBLISHED.items()}
         marts["provinces"] = con.execute("select province_code, name_th, name_en, region from reference.provinces").df()
     return marts
-
-
-def awareness_rows(aw: pd.DataFrame) -> tuple[list[int], list[dict]]:
-    waves = sorted(int(w) for w in aw["wave"].unique())
-    rows = []
-    for (measure, domain, value), g in aw.groupby(["measure", "domain", "domain_value"], sort=False):
-        rows.append({"measure": measure, "domain": domain, "domain_value": value,
-                     "cells": {int(r.wave): r._asdict() for r in g.itertuples()}})
-    order = {"awareness_index": 0, "knowledge": 1, "concern": 2, "behaviour": 3}
-    dorder = {"overall": 0, "region": 1, "sex": 2, "urban_rural": 3, "age_group": 4}
-    rows.sort(key=lambda r: (order.get(r["measure"], 9), dorder.get(r["domain"], 9), r["domain_value"]))
-    return waves, rows
 
 
 def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result, ingest_report: pd.DataFrame,
@@ -68,25 +64,10 @@ def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result
         drift_ctx = {"baseline_wave": drift_result.baseline_wave, "current_wave": drift_result.current_wave,
                      "rows": drift_result.summary.to_dict("records")}
 
-    progress = marts["partner_progress"].merge(
-        marts["provinces"].rename(columns={"name_th": "province_th", "name_en": "province_en"}),
-        on="province_code", how="left").sort_values("partner_id")
-    waves, aw_rows = awareness_rows(marts["awareness_by_wave"])
-    aw = marts["awareness_by_wave"]
-    head = aw[(aw.measure == "awareness_index") & (aw.domain == "overall")].sort_values("wave").tail(1)
-    headline = None if head.empty else {"wave": int(head.wave.iloc[0]), "estimate": float(head.estimate.iloc[0]),
-                                        "half_ci": float(head.ci_high.iloc[0] - head.estimate.iloc[0])}
-    y, m = map(int, period.split("-"))
-    render_site(out, {
-        "period": period, "period_th": f"{m:02d}/{y + 543}", "pub_id": pub_id,
-        "is_sample": is_sample,
-        "progress": progress.to_dict("records"),
-        "status_counts": progress["track_status"].value_counts().to_dict(),
-        "awareness_headline": headline, "waves": waves, "awareness_rows": aw_rows, "drift": drift_ctx,
-        "gate": {"total_checks": len(gate.checks), "passed_checks": sum(c.success for c in gate.checks),
-                 "warnings": len(gate.warnings)},
-        "ingest": ingest_report.to_dict("records"), "downloads": downloads,
-    })
+    # The dashboard reads every mart it knows from the audited warehouse itself (pages degrade to "not
+    # available yet" when a mart is missing); see flows/publish/pages.py.
+    render_site(out, site_context(paths.staging_db, out, period=period, pub_id=pub_id, is_sample=is_sample,
+                                  gate=gate_doc, drift=drift_ctx, ingest=ingest_report, quarantine=quarantine))
     from flows.pipeline import code_version
 
     manifest_files = pd.concat([r.manifest for r in results], ignore_index=True)

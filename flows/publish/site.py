@@ -1,63 +1,233 @@
-"""Render the publication's dashboard page(s) from the marts (Jinja2 templates in dashboards/)."""
+"""Render the publication's static dashboard site (Jinja2 templates and assets in dashboards/).
+
+The site opens from disk (file://) or any web server and loads nothing from another host: fonts, CSS, the
+site's JS and plotly.js (written ONCE per publication to assets/plotly.min.js from the plotly package) all
+live inside the publication. Every label exists in Thai and English (`<span lang="th">…<span lang="en">…`);
+assets/site.js switches language and remembers the choice (localStorage, and `?lang=` on internal links).
+
+Partner-supplied text is only ever inserted by Jinja with autoescape on, or inside JSON that
+`script_json` has made safe to embed in a <script> element.
+"""
 from __future__ import annotations
 
+import json
+import logging
+import math
+import re
+import shutil
+from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from flows.config import DASHBOARDS_DIR
 
-THAI_DIGITS = str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙")
+log = logging.getLogger("phakhi.publish.site")
 
-# Labels shown on the dashboard: (Thai, English)
+STATIC_DIR = DASHBOARDS_DIR / "static"
+THAI_DIGITS = str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙")
+THAI_MONTHS = ["ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค."]
+EN_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+# Pages of the site, in navigation order: (page key, file, (Thai, English) title)
+NAV = [
+    ("overview", "index.html", ("ภาพรวม", "Overview")),
+    ("national", "national.html", ("ความก้าวหน้าระดับประเทศ", "National progress")),
+    ("partners", "partners.html", ("ภาคี", "Partners")),
+    ("provinces", "provinces.html", ("จังหวัด", "Provinces")),
+    ("ace", "ace.html", ("กิจกรรม ACE", "ACE activities")),
+    ("awareness", "awareness.html", ("ความตระหนักรู้", "Awareness")),
+    ("practices", "practices.html", ("แนวปฏิบัติที่ดี", "Best practices")),
+    ("quality", "quality.html", ("คุณภาพข้อมูล", "Data quality")),
+    ("downloads", "downloads.html", ("ดาวน์โหลด", "Downloads")),
+]
+
+# Fixed labels shown on the dashboard: (Thai, English)
 LABELS = {
     "title": ("ภาคี — ความก้าวหน้าของภาคีด้านการเปลี่ยนแปลงสภาพภูมิอากาศ", "Phakhi — climate partners' progress"),
+    "site": ("ภาคี", "Phakhi"),
     "publisher": ("กรมการเปลี่ยนแปลงสภาพภูมิอากาศและสิ่งแวดล้อม (ทส.)", "Department of Climate Change and Environment (DCCE)"),
     "period": ("เดือนข้อมูล", "Data month"),
+    "publication": ("ฉบับเผยแพร่", "Publication"),
+    "sample": ("ข้อมูลตัวอย่าง (SAMPLE): ไม่ใช่ข้อมูลจริงของภาคีหรือผลสำรวจจริง",
+               "SAMPLE DATA: not real partner or survey data"),
+    "not_available": ("ยังไม่มีข้อมูลส่วนนี้", "Not available yet"),
     "on_track": ("เป็นไปตามเป้า", "On track"),
     "off_track": ("ต่ำกว่าเป้า", "Off track"),
     "no_data": ("ไม่มีข้อมูล", "No data"),
+    "no_partners": ("ไม่มีภาคี", "No partners"),
     "partners": ("ภาคี", "Partners"),
-    "partner_progress": ("ความก้าวหน้าของภาคีเทียบกับคำมั่น", "Partner progress against pledge"),
-    "awareness": ("ดัชนีความตระหนักรู้ด้านการเปลี่ยนแปลงสภาพภูมิอากาศ", "Climate awareness index"),
-    "drift": ("การเปลี่ยนแปลงของคำตอบรายข้อเทียบกับรอบฐาน", "Item-level change versus the baseline wave"),
-    "quality": ("คุณภาพข้อมูล", "Data quality"),
-    "downloads": ("ดาวน์โหลดข้อมูลเปิด", "Open-data downloads"),
-    "sample": ("ข้อมูลตัวอย่าง: ไม่ใช่ข้อมูลจริง", "SAMPLE DATA: not real partner or survey data"),
+    "search": ("ค้นหา", "Search"),
+    "all": ("ทั้งหมด", "All"),
+    "status": ("สถานะ", "Status"),
+    "source_files": ("ไฟล์ต้นทาง", "Source files"),
+    "file": ("ไฟล์", "File"),
+    "row": ("แถว", "Row"),
+    "withheld": ("ไม่เผยแพร่ (ผู้ตอบน้อยกว่าเกณฑ์)", "withheld (too few respondents)"),
+    "lang_switch": ("English", "ภาษาไทย"),
+    "footer": ("เผยแพร่โดยอัตโนมัติเมื่อข้อมูลผ่านการตรวจสอบคุณภาพทุกข้อ · ข้อมูลเปิดภายใต้สัญญาอนุญาต CC BY 4.0",
+               "Published automatically only when every data-quality check passes · open data under CC BY 4.0"),
+    "font_note": ("แบบอักษร Sarabun (SIL Open Font License 1.1)", "Font: Sarabun (SIL Open Font License 1.1)"),
 }
-STATUS = {"on_track": LABELS["on_track"], "off_track": LABELS["off_track"], "no_data": LABELS["no_data"]}
-MEASURES = {"awareness_index": ("ดัชนีรวม", "Overall index"), "knowledge": ("ความรู้", "Knowledge"),
-            "concern": ("ความกังวลต่อผลกระทบ", "Concern about impacts"), "behaviour": ("พฤติกรรม", "Behaviour")}
-DOMAINS = {"overall": ("ทั้งประเทศ", "National"), "region": ("ภาค", "Region"), "sex": ("เพศ", "Sex"),
-           "urban_rural": ("เขตการปกครอง", "Urban/rural"), "age_group": ("กลุ่มอายุ", "Age group")}
-VALUES = {"north": ("ภาคเหนือ", "North"), "northeast": ("ภาคตะวันออกเฉียงเหนือ", "Northeast"),
-          "central": ("ภาคกลาง", "Central"), "east": ("ภาคตะวันออก", "East"), "west": ("ภาคตะวันตก", "West"),
-          "south": ("ภาคใต้", "South"), "male": ("ชาย", "Male"), "female": ("หญิง", "Female"),
-          "other": ("อื่น ๆ", "Other"), "urban": ("ในเขตเทศบาล", "Urban"), "rural": ("นอกเขตเทศบาล", "Rural"),
-          "all": ("ทั้งหมด", "All")}
+STATUS = {k: LABELS[k] for k in ("on_track", "off_track", "no_data", "no_partners")}
 
 
-def thai_number(value, digits: int = 1) -> str:
-    """A number in Thai digits with thousands separators (the Thai view shows Thai digits)."""
-    return fmt(value, digits).translate(THAI_DIGITS)
+# ------------------------------------------------------------------ formatting helpers (Jinja filters)
+def _missing(value) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def fmt(value, digits: int = 1) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    """A number with thousands separators; '–' when missing."""
+    if _missing(value):
         return "–"
-    return f"{value:,.{digits}f}"
+    return f"{float(value):,.{digits}f}"
+
+
+def thai_number(value, digits: int = 1) -> str:
+    """A number in Thai digits with thousands separators."""
+    return fmt(value, digits).translate(THAI_DIGITS)
+
+
+def pct(value, digits: int = 0) -> str:
+    """A ratio (0.87) as a percentage ('87%'); '–' when missing."""
+    if _missing(value):
+        return "–"
+    return f"{float(value) * 100:,.{digits}f}%"
+
+
+def signed(value, digits: int = 1) -> str:
+    if _missing(value):
+        return "–"
+    return f"{float(value):+,.{digits}f}".replace("-", "−")
 
 
 def be_year(year: int) -> int:
     return int(year) + 543
 
 
-def render_site(out_dir: Path, context: dict) -> list[Path]:
+def period_label(period: str | None) -> tuple[str, str]:
+    """'2025-12' -> ('ธ.ค. 2568', 'Dec 2025')."""
+    if not period or not re.fullmatch(r"\d{4}-\d{2}", str(period)):
+        return (str(period or "–"), str(period or "–"))
+    y, m = map(int, str(period).split("-"))
+    return f"{THAI_MONTHS[m - 1]} {y + 543}", f"{EN_MONTHS[m - 1]} {y}"
+
+
+def plain(value):
+    """A value JSON can carry: NaN/NA -> None, numpy scalars -> Python, dates -> ISO strings."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [plain(v) for v in value.tolist()]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if not math.isfinite(float(value)) else float(value)
+    if isinstance(value, (pd.Timestamp, datetime, date)):
+        return None if _missing(value) else value.isoformat()[:10]
+    if _missing(value):
+        return None
+    return value
+
+
+_SCRIPT_UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def script_json(value) -> Markup:
+    """JSON that is safe inside <script type="application/json">: `</script>`, `<!--` and `&` cannot end or
+    change the element (escaped as \\u003c…), NaN becomes null (JSON.parse rejects NaN)."""
+    text = json.dumps(plain(value), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return Markup(re.sub("[<>&\u2028\u2029]", lambda m: _SCRIPT_UNSAFE[m.group(0)], text))
+
+
+def partner_slug(partner_id) -> str:
+    """File name (without .html) of a partner's page: ids are partner-supplied, so anything but letters,
+    digits, '-' and '_' is replaced, with a short hash to keep different ids apart."""
+    import hashlib
+
+    pid = str(partner_id)
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", pid)[:60] or "partner"
+    if safe != pid:
+        safe += "-" + hashlib.sha256(pid.encode("utf-8")).hexdigest()[:8]
+    return safe
+
+
+# ------------------------------------------------------------------ rendering
+def make_env() -> Environment:
     env = Environment(loader=FileSystemLoader(DASHBOARDS_DIR), autoescape=select_autoescape(["html", "j2"]),
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(fmt=fmt, thai_number=thai_number, be_year=be_year)
-    env.globals.update(L=LABELS, STATUS=STATUS, MEASURES=MEASURES, DOMAINS=DOMAINS, VALUES=VALUES)
-    path = out_dir / "index.html"
-    path.write_text(env.get_template("index.html.j2").render(**context), encoding="utf-8")
-    return [path]
+    env.filters.update(fmt=fmt, thai_number=thai_number, be_year=be_year, pct=pct, signed=signed,
+                       script_json=script_json, period_label=period_label, slug=partner_slug)
+    env.globals.update(L=LABELS, STATUS=STATUS, NAV=NAV)
+    return env
+
+
+def write_assets(out_dir: Path) -> Path:
+    """assets/: the site's CSS/JS, the Sarabun webfont, and plotly.js (once per publication)."""
+    assets = out_dir / "assets"
+    if assets.exists():
+        shutil.rmtree(assets)
+    shutil.copytree(STATIC_DIR, assets, ignore=shutil.ignore_patterns("README.md"))
+    from plotly.offline import get_plotlyjs
+
+    (assets / "plotly.min.js").write_text(get_plotlyjs(), encoding="utf-8")
+    return assets
+
+
+def _unavailable_page(page: str, error: Exception) -> dict:
+    from flows.publish.pages import Unavailable
+
+    return {"unavailable": Unavailable.because(error, what=page)}
+
+
+def render_site(out_dir: Path, site: dict, *, strict: bool = False) -> list[Path]:
+    """Write every page of the site into out_dir. `site` comes from flows.publish.pages.site_context.
+
+    A page whose data could not be prepared shows a 'not available yet' note instead of breaking the site;
+    with strict=True (tests) a template error is raised instead of replaced by that note."""
+    out_dir = Path(out_dir)
+    env = make_env()
+    write_assets(out_dir)
+    common = {"meta": site["meta"], "notes": site.get("notes", [])}
+    written = []
+
+    def render(template: str, path: Path, page_key: str, root: str, data: dict) -> None:
+        try:
+            html = env.get_template(template).render(**common, page=page_key, root=root, d=data)
+        except Exception as exc:  # noqa: BLE001 - the site never breaks on one page's data
+            if strict:
+                raise
+            log.warning("page %s could not be rendered: %s", path.name, exc)
+            site.setdefault("notes", []).append({"page": page_key, "th": "หน้านี้สร้างไม่สำเร็จ",
+                                                 "en": "this page could not be rendered", "detail": str(exc)[:300]})
+            html = env.get_template("unavailable.html.j2").render(
+                **common, page=page_key, root=root, d=_unavailable_page(page_key, exc))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(html, encoding="utf-8")
+        written.append(path)
+
+    pages = site["pages"]
+    partner_pages = pages.get("partner_pages") or {}
+    if isinstance(partner_pages, dict):
+        for slug, data in partner_pages.items():
+            render("partner.html.j2", out_dir / "partners" / f"{slug}.html", "partners", "../", data)
+    for key, file, _title in NAV:
+        if key == "quality":
+            continue          # rendered last: it lists the notes of every other page
+        render(f"{file}.j2", out_dir / file, key, "", pages.get(key) or {})
+    common["notes"] = site.get("notes", [])
+    render("quality.html.j2", out_dir / "quality.html", "quality", "", pages.get("quality") or {})
+    return written

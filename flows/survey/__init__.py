@@ -1,10 +1,20 @@
-"""Design-based survey estimation (Taylor linearisation), raking and scale reliability.
+"""Design-based survey estimation (Taylor linearisation), raking and scale reliability, and the awareness
+survey's instrument, comparability rules, weighting, estimates and evaluator CLI.
 
-Checked against R's `survey` package and pingouin/psych; see tests/test_survey_*.py.
+Checked against R's `survey` package and pingouin/psych; see tests/test_survey_*.py and tests/test_awareness_*.py.
+The names below are imported lazily, so that `phakhi --help` does not pay for numpy/pandas/scipy.
 """
-from .design import Design, calibration_residuals, deff, estimate, linearized_variance
-from .raking import RakeResult, kish_effective_n, rake, weighting_deff
-from .reliability import cronbach_alpha
+from importlib import import_module
 
-__all__ = ["Design", "estimate", "linearized_variance", "calibration_residuals", "deff",
-           "rake", "RakeResult", "kish_effective_n", "weighting_deff", "cronbach_alpha"]
+_EXPORTS = {
+    "Design": "design", "estimate": "design", "linearized_variance": "design", "calibration_residuals": "design",
+    "deff": "design", "rake": "raking", "RakeResult": "raking", "kish_effective_n": "raking",
+    "weighting_deff": "raking", "cronbach_alpha": "reliability",
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

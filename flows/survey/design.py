@@ -194,7 +194,17 @@ def calibration_residuals(scores, df: pd.DataFrame, weights: str, columns: list[
     (equivalently a least-squares fit of x on w x dummies with weights 1/w^2).  We compute that
     limit exactly.
     """
-    x = np.asarray(scores, dtype=float)
+    return _calibration_projector(df, weights, columns)(scores)
+
+
+def _calibration_projector(df: pd.DataFrame, weights: str, columns: list[str]):
+    """calibration_residuals as a function of the scores, for one data set, weights and margins.
+
+    The least-squares fit is the orthogonal projection of x/w onto the span of the margins'
+    indicators; an orthonormal basis of that span (from an SVD, with numpy's lstsq rank cut-off) is
+    computed once, so that the many influence vectors of one estimate() call (every domain and
+    category) cost a matrix-vector product each instead of a least-squares solve.
+    """
     w = df[weights].to_numpy(dtype=float)
     used = w > 0
     dummies = []
@@ -203,9 +213,16 @@ def calibration_residuals(scores, df: pd.DataFrame, weights: str, columns: list[
             raise ValueError(f"calibration column {col!r} has missing values")
         dummies.append(pd.get_dummies(df[col]).to_numpy(dtype=float))
     design_matrix = np.column_stack(dummies) * used[:, None]
-    u = np.divide(x, w, out=np.zeros_like(x), where=used)
-    coef, *_ = np.linalg.lstsq(design_matrix, u, rcond=None)
-    return np.where(used, w * (u - design_matrix @ coef), 0.0)
+    basis, singular, _ = np.linalg.svd(design_matrix, full_matrices=False)
+    cutoff = np.finfo(float).eps * max(design_matrix.shape) * (singular.max() if singular.size else 0.0)
+    basis = basis[:, singular > cutoff]
+
+    def residuals(scores) -> np.ndarray:
+        x = np.asarray(scores, dtype=float)
+        u = np.divide(x, w, out=np.zeros_like(x), where=used)
+        return np.where(used, w * (u - basis @ (basis.T @ u)), 0.0)
+
+    return residuals
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,6 +278,7 @@ def estimate(df: pd.DataFrame, design: Design, statistic: str, variable: str,
     z_crit = norm.ppf(0.5 + conf_level / 2)
     if isinstance(calibration, str):
         calibration = [calibration]
+    calibrate = _calibration_projector(df, design.weights, calibration) if calibration else None
 
     ok = df[variable].notna().to_numpy()
     if denominator is not None:
@@ -290,8 +308,8 @@ def estimate(df: pd.DataFrame, design: Design, statistic: str, variable: str,
                 est, z = (wd * y).sum(), wd * y
             else:
                 est, z = _ratio(y, x, wd)
-            if calibration:
-                z = calibration_residuals(z, df, design.weights, calibration)
+            if calibrate is not None:
+                z = calibrate(z)
             if np.isnan(est):
                 se = np.nan
             else:

@@ -1,31 +1,50 @@
--- Partner progress against pledge, as of the refreshed month (var 'period').
+-- Partner progress against pledge, as of the refreshed month (var 'period'). One row per current partner.
 --
--- Rule (documented in _marts.yml): a partner is ON TRACK when its reductions over the 12 months ending with the
--- refreshed month reach the straight-line required path for that year:
+-- ON-TRACK RULE (docs/monitor.md, _marts.yml): a partner is ON TRACK when the reductions it claimed over the
+-- 12 months ending with the refreshed month reach the straight-line required path for that year:
 --   pledged_reduction = baseline_tco2e x reduction_pct / 100       (tCO2e/year, due in target_year)
 --   required_path     = pledged_reduction x clamp((year - base_year) / (target_year - base_year), 0, 1)
 -- 'no_data' when the partner reported no reduction in the window.
-{% set period = var('period') %}
+-- The partner's own claims decide its status (a parent may consolidate its members' projects into its
+-- pledge); roll-ups above the partner count each reduction once: counted_12m_tco2e excludes claims flagged
+-- as duplicates (fct_ghg_reductions.is_duplicate), duplicate_12m_tco2e is what was excluded.
 with params as (
-    select
-        cast('{{ period }}-01' as date) as period_start,
-        cast('{{ period }}-01' as date) - interval 11 month as window_start,
-        year(cast('{{ period }}-01' as date)) as period_year
+    {{ phakhi_period() }}
 ),
 
 partners as (
-    select * from {{ ref('stg_registry__partners') }}
+    select * from {{ ref('dim_partner_versions') }} where is_current
+),
+
+families as (
+    select * from {{ ref('int_partners__families') }}
+),
+
+claims as (
+    select * from {{ ref('fct_ghg_reductions') }}
 ),
 
 reductions as (
     select
-        r.partner_id,
-        sum(r.reduction_tco2e) as reductions_12m_tco2e,
-        count(distinct r.period) as months_with_reductions,
-        max(r.period) as last_reduction_period
-    from {{ ref('int_ghg__reductions_converted') }} as r, params as p
-    where r.period_start between p.window_start and p.period_start
-    group by r.partner_id
+        c.partner_id,
+        sum(c.reduction_tco2e) as reductions_12m_tco2e,
+        sum(c.counted_tco2e) as counted_12m_tco2e,
+        sum(case when c.is_duplicate then c.reduction_tco2e else 0 end) as duplicate_12m_tco2e,
+        count(*) filter (where c.is_duplicate) as duplicate_claims_12m,
+        sum(case when c.programme_third_party_verified and c.verification_status = 'verified'
+                 then c.reduction_tco2e else 0 end) as verified_12m_tco2e,
+        count(distinct c.period) as months_with_reductions,
+        max(c.period) as last_reduction_period
+    from claims as c, params as p
+    where c.period_start between p.window_start and p.period_start
+    group by c.partner_id
+),
+
+to_date as (
+    select c.partner_id, sum(c.reduction_tco2e) as reductions_to_date_tco2e, min(c.period) as first_reduction_period
+    from claims as c, params as p
+    where c.period_start <= p.period_start
+    group by c.partner_id
 ),
 
 reports as (
@@ -34,10 +53,17 @@ reports as (
         count(distinct a.period) as months_reported,
         count(*) as activities_12m,
         sum(a.participants_total) as participants_12m,
-        max(a.period) as last_report_period
-    from {{ ref('stg_partner_reports__activities') }} as a, params as p
+        max(a.period) as last_activity_period
+    from {{ ref('fct_activities') }} as a, params as p
     where a.period_start between p.window_start and p.period_start
     group by a.partner_id
+),
+
+inventories as (
+    select partner_id, inventory_year, sum(scope12_tco2e) as scope12_tco2e,
+           string_agg(distinct verification_status, ', ') as verification_status
+    from {{ ref('stg_registry__partner_inventories') }}
+    group by partner_id, inventory_year
 ),
 
 progress as (
@@ -46,44 +72,73 @@ progress as (
         pt.name_th,
         pt.name_en,
         pt.partner_type,
+        pt.peer_group,
         pt.province_code,
+        pt.region,
+        pt.parent_partner_id,
+        f.root_partner_id,
+        pt.partner_version_id,
+        pt.valid_from as partner_version_valid_from,
         pt.join_date,
         pt.pledge_base_year,
         pt.baseline_tco2e,
+        inv.scope12_tco2e as inventory_baseline_tco2e,
+        inv.verification_status as inventory_verification_status,
         pt.target_year,
         pt.reduction_pct,
         pt.net_zero_year,
-        '{{ period }}' as period,
+        p.period,
+        p.period_year as path_year,
         pt.baseline_tco2e * pt.reduction_pct / 100.0 as pledged_reduction_tco2e,
         pt.baseline_tco2e * pt.reduction_pct / 100.0
             * greatest(0.0, least(1.0, (p.period_year - pt.pledge_base_year)
                                        / nullif(pt.target_year - pt.pledge_base_year, 0))) as required_path_tco2e,
         coalesce(r.reductions_12m_tco2e, 0) as reductions_12m_tco2e,
+        coalesce(r.counted_12m_tco2e, 0) as counted_12m_tco2e,
+        coalesce(r.duplicate_12m_tco2e, 0) as duplicate_12m_tco2e,
+        coalesce(r.duplicate_claims_12m, 0) as duplicate_claims_12m,
+        coalesce(r.verified_12m_tco2e, 0) as verified_12m_tco2e,
+        coalesce(td.reductions_to_date_tco2e, 0) as reductions_to_date_tco2e,
+        td.first_reduction_period,
         coalesce(rp.months_reported, 0) as months_reported,
         -- months expected: the 12-month window, less the months before the partner joined
         greatest(1, least(12, datediff('month', greatest(p.window_start, date_trunc('month', pt.join_date)),
                                         p.period_start) + 1)) as months_expected,
         coalesce(rp.activities_12m, 0) as activities_12m,
         coalesce(rp.participants_12m, 0) as participants_12m,
-        greatest(r.last_reduction_period, rp.last_report_period) as last_report_period
+        r.last_reduction_period,
+        rp.last_activity_period,
+        greatest(r.last_reduction_period, rp.last_activity_period) as last_report_period
     from partners as pt
     cross join params as p
+    left join families as f using (partner_id)
     left join reductions as r using (partner_id)
+    left join to_date as td using (partner_id)
     left join reports as rp using (partner_id)
+    left join inventories as inv on inv.partner_id = pt.partner_id and inv.inventory_year = pt.pledge_base_year
+),
+
+judged as (
+    select
+        *,
+        reductions_12m_tco2e / nullif(pledged_reduction_tco2e, 0) as pct_of_pledge,
+        reductions_12m_tco2e / nullif(required_path_tco2e, 0) as pct_of_required_path,
+        least(1.0, months_reported * 1.0 / months_expected) as reporting_completeness,
+        case
+            when reductions_12m_tco2e = 0 then 'no_data'
+            when reductions_12m_tco2e >= required_path_tco2e then 'on_track'
+            else 'off_track'
+        end as track_status,
+        duplicate_12m_tco2e > 0 as has_duplicate_claims
+    from progress
 )
 
 select
     *,
-    reductions_12m_tco2e / nullif(pledged_reduction_tco2e, 0) as pct_of_pledge,
-    reductions_12m_tco2e / nullif(required_path_tco2e, 0) as pct_of_required_path,
-    least(1.0, months_reported * 1.0 / months_expected) as reporting_completeness,
-    case
-        when reductions_12m_tco2e = 0 then 'no_data'
-        when reductions_12m_tco2e >= required_path_tco2e then 'on_track'
-        else 'off_track'
-    end as track_status,
-    percent_rank() over (
-        partition by partner_type
-        order by reductions_12m_tco2e / nullif(required_path_tco2e, 0)
-    ) as peer_percentile
-from progress
+    -- percentile within the peer group (partners of the same type): 0 = lowest, 1 = highest; null when the
+    -- partner has no required path to compare against
+    case when pct_of_required_path is not null then
+        percent_rank() over (partition by partner_type, pct_of_required_path is null order by pct_of_required_path)
+    end as peer_percentile,
+    count(*) over (partition by partner_type) as peer_group_size
+from judged

@@ -1,0 +1,293 @@
+"""The persistent landing manifest: every file content Phakhi ever received, and what became of it.
+
+It lives in its own DuckDB file, `$PHAKHI_HOME/landing_manifest.duckdb` (the staging warehouse is rebuilt
+every refresh; this is not), with the received bytes in a content-addressed archive,
+`$PHAKHI_HOME/landing_archive/<sha256[:2]>/<sha256><ext>`, so a superseded or overwritten file stays
+retrievable.
+
+Tables
+    landing_files   one row per content (sha256): family, file (landing path when first received), size,
+                    partner_id / period (one value, '*' for several), coverage (JSON), received_at (UTC),
+                    status, superseded_by, superseded_at, rows as last ingested, reason, archive_path
+    landing_paths   every (content, landing path) pair seen, with when it was first seen
+    landing_events  what changed, when (event_at): received, copy_seen, superseded, withdrawn, reappeared, status
+
+Statuses: current (its rows are in the raw tables, some may be quarantined), rejected (unreadable or no
+table), superseded (a later file covers it, or new content arrived at its path; sticky), withdrawn (no longer
+in the landing area). Receiving the same content again changes nothing: the manifest is keyed by content.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+MANIFEST_FILE = "landing_manifest.duckdb"
+ARCHIVE_DIR = "landing_archive"
+
+_DDL = """
+create table if not exists landing_files (
+    file_hash varchar primary key,
+    family varchar,
+    file varchar,
+    size_bytes bigint,
+    partner_id varchar,
+    period varchar,
+    coverage varchar,
+    received_at timestamp,
+    file_mtime timestamp,
+    status varchar,
+    superseded_by varchar,
+    superseded_at timestamp,
+    rows_read integer,
+    rows_loaded integer,
+    rows_quarantined integer,
+    rule varchar,
+    reason_en varchar,
+    reason_th varchar,
+    contract_version varchar,
+    archive_path varchar
+);
+create table if not exists landing_paths (
+    file_hash varchar,
+    file varchar,
+    first_seen_at timestamp,
+    primary key (file_hash, file)
+);
+create table if not exists landing_events (
+    event_at timestamp,
+    family varchar,
+    file_hash varchar,
+    file varchar,
+    event varchar,
+    detail varchar
+);
+"""
+
+FILE_COLUMNS = ["file_hash", "family", "file", "size_bytes", "partner_id", "period", "coverage", "received_at",
+                "file_mtime", "status", "superseded_by", "superseded_at", "rows_read", "rows_loaded",
+                "rows_quarantined", "rule", "reason_en", "reason_th", "contract_version", "archive_path"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def manifest_path(home: Path) -> Path:
+    return Path(home) / MANIFEST_FILE
+
+
+def _connect(path: Path, read_only: bool = False, attempts: int = 40):
+    import duckdb
+
+    last = None
+    for _ in range(attempts):
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:      # another Phakhi process holds the lock: wait a little
+            last = exc
+            time.sleep(0.25)
+    raise RuntimeError(f"the landing manifest {path} is locked by another process ({last})")
+
+
+def read_history(home: Path) -> dict[str, dict[str, dict]]:
+    """{family: {sha256: row}} of everything received so far (empty when there is no manifest yet)."""
+    path = manifest_path(home)
+    if not path.exists():
+        return {}
+    con = _connect(path, read_only=True)
+    try:
+        tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+        if "landing_files" not in tables:
+            return {}
+        df = con.execute("select * from landing_files").df()
+    finally:
+        con.close()
+    out: dict[str, dict[str, dict]] = {}
+    for r in df.to_dict("records"):
+        r = {k: (None if _isna(v) else v) for k, v in r.items()}
+        if r.get("received_at") is not None and hasattr(r["received_at"], "to_pydatetime"):
+            r["received_at"] = r["received_at"].to_pydatetime()
+        out.setdefault(r["family"], {})[r["file_hash"]] = r
+    return out
+
+
+def _isna(v) -> bool:
+    try:
+        return v is None or (v != v)
+    except Exception:
+        return False
+
+
+def read_table(home: Path, table: str = "landing_files"):
+    """A manifest table as a DataFrame (empty frame when there is no manifest)."""
+    import pandas as pd
+
+    path = manifest_path(home)
+    if not path.exists():
+        return pd.DataFrame(columns=FILE_COLUMNS if table == "landing_files" else [])
+    con = _connect(path, read_only=True)
+    try:
+        return con.execute(f"select * from {table} order by 1, 2").df()
+    finally:
+        con.close()
+
+
+def record(home: Path, results, run_at: datetime | None = None, landed_paths: dict[str, Path] | None = None) -> dict:
+    """Bring the manifest up to date with one ingestion run (all families in `results`). Returns counts of
+    what changed. Nothing changes when the landing area holds exactly what it held last time."""
+    home = Path(home)
+    run_at = run_at or utcnow()
+    archive = home / ARCHIVE_DIR
+    con = _connect(manifest_path(home))
+    changes = {"received": 0, "copy_seen": 0, "superseded": 0, "withdrawn": 0, "reappeared": 0, "status": 0}
+    try:
+        con.execute(_DDL)
+    except Exception:
+        con.close()
+        raise
+    buf: dict[str, list] = {t: [] for t in _BUF_COLUMNS}
+    try:
+        con.execute("begin transaction")
+        owner = dict(con.execute("select file_hash, family from landing_files").fetchall())
+        for res in results:
+            fam = res.family
+            existing = {r[0]: dict(zip(FILE_COLUMNS, r)) for r in con.execute(
+                f"select {', '.join(FILE_COLUMNS)} from landing_files where family = ?", [fam]).fetchall()}
+            known_paths = {(h, f) for h, f in con.execute(
+                "select p.file_hash, p.file from landing_paths p join landing_files f using (file_hash) "
+                "where f.family = ?", [fam]).fetchall()}
+            seen_hashes, path_now = set(), {}
+            for o in res.files:
+                path_now[o.file] = o.file_hash
+                if (o.file_hash, o.file) not in known_paths:
+                    buf["landing_paths"].append([o.file_hash, o.file, run_at])
+                    known_paths.add((o.file_hash, o.file))
+                    if o.file_hash in existing or o.file_hash in seen_hashes:
+                        _event(buf, run_at, fam, o.file_hash, o.file, "copy_seen", "same content at another path")
+                        changes["copy_seen"] += 1
+                if o.status == "duplicate" or o.file_hash in seen_hashes:
+                    continue
+                if owner.setdefault(o.file_hash, fam) != fam:       # the same bytes already filed under another family
+                    _event(buf, run_at, fam, o.file_hash, o.file, "copy_seen", f"same content as a {owner[o.file_hash]} file")
+                    changes["copy_seen"] += 1
+                    continue
+                seen_hashes.add(o.file_hash)
+                status = _status(o)
+                row = existing.get(o.file_hash)
+                if row is None:
+                    arch = _archive(archive, o, home)
+                    values = {
+                        "file_hash": o.file_hash, "family": fam, "file": o.file, "size_bytes": o.size_bytes,
+                        "partner_id": o.partner_id, "period": o.period,
+                        "coverage": json.dumps(sorted([[_j(v) for v in k] for k in o.coverage])),
+                        "received_at": o.received_at or run_at,
+                        "file_mtime": datetime.fromtimestamp(o.mtime, timezone.utc).replace(tzinfo=None),
+                        "status": status, "superseded_by": o.superseded_by,
+                        "superseded_at": run_at if status == "superseded" else None,
+                        "rows_read": o.rows_read, "rows_loaded": o.rows_loaded, "rows_quarantined": o.rows_quarantined,
+                        "rule": o.rule, "reason_en": o.reason_en, "reason_th": o.reason_th,
+                        "contract_version": o.contract_version, "archive_path": arch}
+                    buf["landing_files"].append([values[c] for c in FILE_COLUMNS])
+                    _event(buf, run_at, fam, o.file_hash, o.file, "received", status)
+                    changes["received"] += 1
+                    if status == "superseded":
+                        _event(buf, run_at, fam, o.file_hash, o.file, "superseded", o.superseded_by)
+                        changes["superseded"] += 1
+                    continue
+                update = {}
+                if row["status"] != status and row["status"] != "superseded":
+                    update["status"] = status
+                    if status == "superseded":
+                        update.update(superseded_by=o.superseded_by, superseded_at=run_at)
+                        _event(buf, run_at, fam, o.file_hash, o.file, "superseded", o.superseded_by)
+                        changes["superseded"] += 1
+                    elif row["status"] == "withdrawn":
+                        _event(buf, run_at, fam, o.file_hash, o.file, "reappeared", status)
+                        changes["reappeared"] += 1
+                    else:
+                        _event(buf, run_at, fam, o.file_hash, o.file, "status", f"{row['status']} -> {status}")
+                        changes["status"] += 1
+                if status != "superseded":
+                    for c in ("rows_read", "rows_loaded", "rows_quarantined", "rule", "reason_en", "reason_th",
+                              "contract_version"):
+                        if row[c] != getattr(o, c):
+                            update[c] = getattr(o, c)
+                if update:
+                    sets = ", ".join(f"{k} = ?" for k in update)
+                    con.execute(f"update landing_files set {sets} where file_hash = ?", [*update.values(), o.file_hash])
+            # contents no longer in the landing area: overwritten at their path (superseded) or withdrawn
+            for h, row in existing.items():
+                if h in seen_hashes or row["status"] in ("superseded", "withdrawn"):
+                    continue
+                newer = path_now.get(row["file"])
+                if newer and newer != h:
+                    con.execute("update landing_files set status = 'superseded', superseded_by = ?, superseded_at = ? "
+                                "where file_hash = ?", [newer, run_at, h])
+                    _event(buf, run_at, fam, h, row["file"], "superseded", f"{newer} (new content at the same path)")
+                    changes["superseded"] += 1
+                else:
+                    con.execute("update landing_files set status = 'withdrawn' where file_hash = ?", [h])
+                    _event(buf, run_at, fam, h, row["file"], "withdrawn", "no longer in the landing area")
+                    changes["withdrawn"] += 1
+        _flush(con, buf)
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    finally:
+        con.close()
+    return changes
+
+
+def _status(o) -> str:
+    if o.status == "superseded":
+        return "superseded"
+    if o.status == "rejected":
+        return "rejected"
+    return "current"
+
+
+def _j(v):
+    return v.isoformat() if hasattr(v, "isoformat") else v
+
+
+def _event(buf, at, family, h, file, event, detail) -> None:
+    buf["landing_events"].append([at, family, h, file, event, detail])
+
+
+_BUF_COLUMNS = {"landing_files": FILE_COLUMNS, "landing_paths": ["file_hash", "file", "first_seen_at"],
+                "landing_events": ["event_at", "family", "file_hash", "file", "event", "detail"]}
+
+
+def _flush(con, buf) -> None:
+    """Insert the buffered rows, one statement per table (row-by-row inserts cost a millisecond each)."""
+    import pandas as pd
+
+    for table, rows in buf.items():
+        if not rows:
+            continue
+        cols = _BUF_COLUMNS[table]
+        frame = pd.DataFrame(rows, columns=cols).astype(object)
+        frame = frame.where(frame.notna(), None)
+        con.register("_rows", frame)
+        con.execute(f"insert into {table} ({', '.join(cols)}) select {', '.join(cols)} from _rows")
+        con.unregister("_rows")
+        rows.clear()
+
+
+def _archive(archive: Path, o, home: Path) -> str | None:
+    """Copy the received bytes into the content-addressed archive (once per content)."""
+    src = Path(o.path)
+    dest = archive / o.file_hash[:2] / (o.file_hash + src.suffix.lower())
+    try:
+        if not dest.exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_name(dest.name + ".tmp")
+            shutil.copyfile(src, tmp)
+            tmp.replace(dest)
+        return dest.relative_to(home).as_posix()
+    except OSError:
+        return None

@@ -1,0 +1,245 @@
+"""The per-run ingestion report: what came in, what was loaded, what was quarantined and why.
+
+Three renderings of the same figures:
+    print_report(results)              a table on the terminal (rich)
+    write_ingest_report(results, dir)  ingest_report.html + CSV files (ingest_summary.csv, ingest_files.csv,
+                                       ingest_quarantine_summary.csv, ingest_quarantine.csv)
+    write_ingest_report_html(results, dir)  the same, for the publication's data-quality page
+
+The HTML page is self-contained (no scripts, no web fonts, no CDN), bilingual (Thai first), and shows no
+private value: values of private contract columns are already withheld in the quarantine records.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+STATUS_TH = {"loaded": "นำเข้าครบ", "partially_loaded": "นำเข้าบางส่วน", "quarantined": "กักทุกแถว",
+             "rejected": "ปฏิเสธทั้งไฟล์", "superseded": "ถูกแทนที่", "duplicate": "ไฟล์ซ้ำ"}
+FAMILY_TH = {"partner_registry": "ทะเบียนภาคี", "activity_reports": "รายงานกิจกรรม", "ghg_reductions": "การลดก๊าซเรือนกระจก",
+             "partner_inventories": "บัญชีก๊าซเรือนกระจกของภาคี", "survey_waves": "ข้อมูลการสำรวจ"}
+SUMMARY_COLUMNS = ["family", "files", "files_rejected", "files_superseded", "files_duplicate", "rows_read",
+                   "rows_loaded", "rows_quarantined", "rows_superseded", "balanced"]
+FILE_COLUMNS = ["family", "file", "status", "rule", "reason_en", "reason_th", "partner_id", "period", "rows_read",
+                "rows_loaded", "rows_quarantined", "rows_superseded", "blank_rows", "sheet", "encoding", "file_hash",
+                "received_at", "superseded_by", "notes"]
+
+
+def summary_table(results):
+    import pandas as pd
+
+    rows = []
+    for r in results:
+        t = r.totals
+        t["balanced"] = bool(t["rows_read"] == t["rows_loaded"] + t["rows_quarantined"] + t["rows_superseded"])
+        rows.append(t)
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def file_table(results):
+    import pandas as pd
+
+    frames = [r.manifest for r in results if len(r.manifest)]
+    if not frames:
+        return pd.DataFrame(columns=FILE_COLUMNS)
+    return pd.concat(frames, ignore_index=True).reindex(columns=FILE_COLUMNS)
+
+
+def quarantine_rows(results):
+    import pandas as pd
+
+    from flows.ingest.load import QUARANTINE_COLUMNS
+
+    frames = [r.quarantine for r in results if len(r.quarantine)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=QUARANTINE_COLUMNS)
+
+
+def quarantine_summary(results):
+    """Problems by family, rule and column: how many rows and files, and one example message (TH/EN)."""
+    import pandas as pd
+
+    q = quarantine_rows(results)
+    cols = ["family", "rule", "column", "problems", "rows", "files", "example_value", "message_th", "message_en"]
+    if q.empty:
+        return pd.DataFrame(columns=cols)
+    g = q.groupby(["family", "rule", "column"], dropna=False, sort=True)
+    out = g.agg(problems=("row", "size"), files=("file", "nunique"), example_value=("value", "first"),
+                message_th=("message_th", "first"), message_en=("message_en", "first")).reset_index()
+    out["rows"] = g.apply(lambda d: len(d[["file", "sheet", "row"]].drop_duplicates()), include_groups=False).values
+    return out.sort_values(["family", "problems"], ascending=[True, False])[cols]
+
+
+# --------------------------------------------------------------------------- terminal
+
+def print_report(results, console=None, max_problems: int = 20, max_files: int = 40) -> None:
+    """Files (all of them, or only those needing attention when there are more than `max_files`), the
+    per-family summary with its balance check, and the quarantine grouped by rule and column."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    files = file_table(results)
+    title = "Files / ไฟล์"
+    if len(files) > max_files:
+        n = len(files)
+        files = files[files["status"] != "loaded"]
+        title = f"Files needing attention / ไฟล์ที่ต้องตรวจสอบ ({len(files)} of {n}; the others loaded cleanly)"
+    t = Table(title=title, show_lines=False)
+    for c, j in (("family", "left"), ("file", "left"), ("status", "left"), ("read", "right"), ("loaded", "right"),
+                 ("quarantined", "right"), ("superseded", "right"), ("reason", "left")):
+        t.add_column(c, justify=j, overflow="fold")
+    colour = {"loaded": "green", "partially_loaded": "yellow", "quarantined": "red", "rejected": "red",
+              "superseded": "dim", "duplicate": "dim"}
+    for r in files.itertuples():
+        t.add_row(r.family, r.file, f"[{colour.get(r.status, 'white')}]{r.status}[/]", str(r.rows_read),
+                  str(r.rows_loaded), str(r.rows_quarantined), str(r.rows_superseded), r.reason_en or "")
+    console.print(t)
+    s = summary_table(results)
+    t = Table(title="Summary / สรุป")
+    for c in SUMMARY_COLUMNS:
+        t.add_column(c, justify="left" if c == "family" else "right")
+    for r in s.itertuples(index=False):
+        t.add_row(*[("[green]yes[/]" if v else "[red]NO[/]") if isinstance(v, bool) else str(v) for v in r])
+    console.print(t)
+    qs = quarantine_summary(results)
+    if len(qs):
+        t = Table(title="Quarantine by rule / แถวที่ถูกกักแยกตามกฎ")
+        for c in ("family", "rule", "column", "rows", "files", "example", "message (EN / TH)"):
+            t.add_column(c, overflow="fold")
+        for r in qs.head(max_problems).itertuples():
+            t.add_row(r.family, r.rule, str(r.column or "—"), str(r.rows), str(r.files), str(r.example_value or ""),
+                      f"{r.message_en}\n{r.message_th}")
+        console.print(t)
+        if len(qs) > max_problems:
+            console.print(f"... and {len(qs) - max_problems} more rule/column combinations")
+
+
+# --------------------------------------------------------------------------- files
+
+_HTML = """<!doctype html>
+<html lang="th"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>รายงานการนำเข้าข้อมูล · Ingestion report</title>
+<style>
+body{font-family:"Sarabun","Noto Sans Thai","Tahoma",sans-serif;margin:1.5rem auto;max-width:1200px;padding:0 1rem;color:#1b1b1b;line-height:1.45}
+h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:2px solid #0b6e4f;padding-bottom:.2rem}
+.en{color:#555;font-size:.92em}.muted{color:#666}
+table{border-collapse:collapse;width:100%;font-size:.88rem;margin:.5rem 0}
+th,td{border:1px solid #d6d6d6;padding:.3rem .45rem;vertical-align:top;text-align:left}
+th{background:#eef5f1}td.n{text-align:right;font-variant-numeric:tabular-nums}
+.s-loaded{color:#0b6e4f}.s-partially_loaded{color:#9a6700}.s-quarantined,.s-rejected{color:#b42318;font-weight:600}
+.s-superseded,.s-duplicate{color:#666}.ok{color:#0b6e4f;font-weight:600}.bad{color:#b42318;font-weight:600}
+code{font-size:.85em}details{margin:.5rem 0}
+</style></head><body>
+<h1>รายงานการนำเข้าข้อมูล <span class="en">· Ingestion report</span></h1>
+<p class="muted">{{ generated }} · ทุกแถวที่อ่านได้ถูกนำเข้า กักไว้พร้อมเหตุผล หรือถูกแทนที่ด้วยไฟล์ที่ส่งภายหลัง
+<span class="en">— every row read is loaded, quarantined with a reason, or superseded by a later file.</span></p>
+<p>{% for name, label in downloads %}<a href="{{ name }}">{{ label }}</a>{% if not loop.last %} · {% endif %}{% endfor %}</p>
+
+<h2>สรุปตามแหล่งข้อมูล <span class="en">· Summary by source</span></h2>
+<table><thead><tr><th>แหล่งข้อมูล<br><span class="en">source</span></th><th>ไฟล์<br><span class="en">files</span></th>
+<th>ปฏิเสธ<br><span class="en">rejected</span></th><th>ถูกแทนที่<br><span class="en">superseded</span></th>
+<th>ซ้ำ<br><span class="en">duplicate</span></th><th>แถวที่อ่าน<br><span class="en">rows read</span></th>
+<th>นำเข้า<br><span class="en">loaded</span></th><th>กักไว้<br><span class="en">quarantined</span></th>
+<th>ถูกแทนที่<br><span class="en">superseded</span></th><th>ครบถ้วน<br><span class="en">balanced</span></th></tr></thead><tbody>
+{% for r in summary %}<tr><td>{{ family_th.get(r.family, r.family) }}<br><span class="en">{{ r.family }}</span></td>
+<td class="n">{{ r.files }}</td><td class="n">{{ r.files_rejected }}</td><td class="n">{{ r.files_superseded }}</td>
+<td class="n">{{ r.files_duplicate }}</td><td class="n">{{ "{:,}".format(r.rows_read) }}</td>
+<td class="n">{{ "{:,}".format(r.rows_loaded) }}</td><td class="n">{{ "{:,}".format(r.rows_quarantined) }}</td>
+<td class="n">{{ "{:,}".format(r.rows_superseded) }}</td>
+<td>{% if r.balanced %}<span class="ok">✓</span>{% else %}<span class="bad">✗</span>{% endif %}</td></tr>{% endfor %}
+</tbody></table>
+
+<h2>ไฟล์ที่ต้องตรวจสอบ <span class="en">· Files needing attention</span> ({{ attention|length }})</h2>
+{% if attention %}<table><thead><tr><th>ไฟล์ · file</th><th>สถานะ · status</th><th>ภาคี · partner</th><th>งวด · period</th>
+<th>อ่าน · read</th><th>นำเข้า · loaded</th><th>กัก · quarantined</th><th>เหตุผล · reason</th></tr></thead><tbody>
+{% for r in attention %}<tr><td><code>{{ r.file }}</code><br><span class="en">{{ r.family }}</span></td>
+<td class="s-{{ r.status }}">{{ status_th.get(r.status, r.status) }}<br><span class="en">{{ r.status }}</span></td>
+<td>{{ r.partner_id or "" }}</td><td>{{ r.period or "" }}</td><td class="n">{{ r.rows_read }}</td>
+<td class="n">{{ r.rows_loaded }}</td><td class="n">{{ r.rows_quarantined }}</td>
+<td>{{ r.reason_th or "" }}<br><span class="en">{{ r.reason_en or "" }}</span>{% if r.notes %}<br><span class="muted">{{ r.notes }}</span>{% endif %}</td></tr>{% endfor %}
+</tbody></table>{% else %}<p>ไม่มี <span class="en">· none</span></p>{% endif %}
+
+<h2>แถวที่ถูกกักแยกตามกฎ <span class="en">· Quarantine by rule</span></h2>
+{% if rules %}<table><thead><tr><th>แหล่งข้อมูล · source</th><th>กฎ · rule</th><th>คอลัมน์ · column</th><th>แถว · rows</th>
+<th>ไฟล์ · files</th><th>ตัวอย่างค่า · example</th><th>ข้อความ · message</th></tr></thead><tbody>
+{% for r in rules %}<tr><td>{{ r.family }}</td><td><code>{{ r.rule }}</code></td><td>{{ r.column or "—" }}</td>
+<td class="n">{{ r.rows }}</td><td class="n">{{ r.files }}</td><td>{{ r.example_value or "" }}</td>
+<td>{{ r.message_th }}<br><span class="en">{{ r.message_en }}</span></td></tr>{% endfor %}
+</tbody></table>{% else %}<p>ไม่มีแถวที่ถูกกัก <span class="en">· no row was quarantined</span></p>{% endif %}
+
+{% if problems %}<h2>รายการที่ถูกกัก <span class="en">· Quarantined cells and rows</span>
+{% if problems_total > problems|length %}<span class="muted">(first {{ problems|length }} of {{ problems_total }})</span>{% endif %}</h2>
+<table><thead><tr><th>ไฟล์ · file</th><th>ชีต · sheet</th><th>แถว · row</th><th>คอลัมน์ · column</th><th>ค่า · value</th>
+<th>กฎ · rule</th><th>ข้อความ · message</th></tr></thead><tbody>
+{% for p in problems %}<tr><td><code>{{ p.file }}</code></td><td>{{ p.sheet or "" }}</td><td class="n">{{ p.row }}</td>
+<td>{{ p.header or p.column or "" }}</td><td>{{ p.value if p.value is not none else "" }}</td><td><code>{{ p.rule }}</code></td>
+<td>{{ p.message_th }}<br><span class="en">{{ p.message_en }}</span></td></tr>{% endfor %}
+</tbody></table>{% endif %}
+
+<details><summary>ไฟล์ทั้งหมด <span class="en">· all files</span> ({{ files|length }})</summary>
+<table><thead><tr><th>ไฟล์ · file</th><th>สถานะ · status</th><th>อ่าน</th><th>นำเข้า</th><th>กัก</th><th>แทนที่</th><th>sha256</th></tr></thead><tbody>
+{% for r in files %}<tr><td><code>{{ r.file }}</code></td><td class="s-{{ r.status }}">{{ r.status }}</td><td class="n">{{ r.rows_read }}</td>
+<td class="n">{{ r.rows_loaded }}</td><td class="n">{{ r.rows_quarantined }}</td><td class="n">{{ r.rows_superseded }}</td>
+<td><code>{{ (r.file_hash or "")[:12] }}</code></td></tr>{% endfor %}
+</tbody></table></details>
+</body></html>
+"""
+
+DOWNLOADS = [("ingest_summary.csv", "ingest_summary.csv"), ("ingest_files.csv", "ingest_files.csv"),
+             ("ingest_quarantine_summary.csv", "ingest_quarantine_summary.csv"),
+             ("ingest_quarantine.csv", "ingest_quarantine.csv")]
+
+
+def render_ingest_report_html(results, max_problems: int = 500) -> str:
+    import jinja2
+
+    files = file_table(results)
+    q = quarantine_rows(results)
+    attention = files[files["status"] != "loaded"] if len(files) else files
+    env = jinja2.Environment(autoescape=True)
+    return env.from_string(_HTML).render(
+        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        summary=list(summary_table(results).itertuples(index=False)),
+        attention=[_plain(r) for r in attention.to_dict("records")],
+        rules=[_plain(r) for r in quarantine_summary(results).to_dict("records")],
+        problems=[_plain(r) for r in q.head(max_problems).to_dict("records")], problems_total=len(q),
+        files=[_plain(r) for r in files.to_dict("records")],
+        status_th=STATUS_TH, family_th=FAMILY_TH, downloads=DOWNLOADS)
+
+
+def _plain(d: dict) -> dict:
+    return {k: (None if _na(v) else v) for k, v in d.items()}
+
+
+def _na(v) -> bool:
+    try:
+        return v is None or bool(v != v)
+    except (TypeError, ValueError):
+        return False
+
+
+def write_ingest_report(results, out_dir: Path | str) -> dict[str, Path]:
+    """Write ingest_report.html and the CSV files it links to into `out_dir`; returns their paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "ingest_summary.csv": summary_table(results),
+        "ingest_files.csv": file_table(results),
+        "ingest_quarantine_summary.csv": quarantine_summary(results),
+        "ingest_quarantine.csv": quarantine_rows(results),
+    }
+    written = {}
+    for name, frame in paths.items():
+        frame.to_csv(out_dir / name, index=False, encoding="utf-8-sig")   # BOM: Excel opens Thai correctly
+        written[name] = out_dir / name
+    html = out_dir / "ingest_report.html"
+    html.write_text(render_ingest_report_html(results), encoding="utf-8")
+    written["ingest_report.html"] = html
+    return written
+
+
+def write_ingest_report_html(results, out_dir: Path | str) -> Path:
+    """For the publication's data-quality page: writes `out_dir/ingest_report.html` (and the CSV files it
+    links to, all named ingest_*.csv) and returns the HTML file's path."""
+    return write_ingest_report(results, out_dir)["ingest_report.html"]
