@@ -16,13 +16,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 from prefect import flow, get_run_logger, task, unmapped
-from prefect.cache_policies import NO_CACHE
+from prefect.tasks import exponential_backoff
 
 from flows import __version__
 from flows.config import REPO_ROOT, Paths, use_home
 from flows.ingest import landing
 from flows.ingest.load import FamilyResult
-from flows.orchestration import ingest_task_runner, notify_failure, refresh_timeout_seconds, resolve_period
+from flows.orchestration import ingest_cache_key, ingest_task_runner, notify_failure, refresh_timeout_seconds, resolve_period
 
 
 class GateFailed(RuntimeError):
@@ -34,7 +34,10 @@ class TransformFailed(RuntimeError):
 
 
 # ---------------------------------------------------------------- tasks (thin)
-@task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE, task_run_name="ingest-{family}-{batch_no}")
+# Retries back off (a network share or object store may be briefly unavailable); an unchanged batch of files
+# (same content, code and contracts) is not read again: its result is cached under a key of their hashes.
+@task(retries=2, retry_delay_seconds=exponential_backoff(backoff_factor=5), retry_jitter_factor=0.5,
+      cache_key_fn=ingest_cache_key, task_run_name="ingest-{family}-{batch_no}")
 def ingest_batch(paths: Paths, family: str, files: list[Path], known, batch_no: int = 0) -> list:
     """Read + contract + quarantine for one batch of a family's files (fans out over a process pool)."""
     return landing.run_jobs_locally([landing.Job(family, files, known)], paths.landing,
@@ -147,20 +150,10 @@ def latest_period(results: list[FamilyResult]) -> str:
 
 
 def survey_drift(db_path: Path, out_dir: Path):
-    """Baseline (earliest) wave vs the latest wave, per core item."""
-    from flows.drift import drift_report
-    from flows.ingest.contracts import load_instrument
+    """Baseline (earliest) wave vs the latest wave, per core item, design-adjusted (Rao-Scott)."""
+    from flows.drift import survey_drift_from_warehouse
 
-    inst = load_instrument()
-    items = [i["code"] for i in inst["items"] if i.get("core")]
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        waves = [w for (w,) in con.execute("select distinct wave from raw.survey_waves order by wave").fetchall()]
-        if len(waves) < 2:
-            return None
-        frames = {w: con.execute(f"select {', '.join(items)} from raw.survey_waves where wave = ?", [w]).df()
-                  for w in (waves[0], waves[-1])}
-    return drift_report(frames[waves[0]], frames[waves[-1]], items, {int(c) for c in inst["missing_codes"]},
-                        out_dir, waves[0], waves[-1])
+    return survey_drift_from_warehouse(db_path, out_dir)
 
 
 def promote_warehouse(paths: Paths) -> None:

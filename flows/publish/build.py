@@ -11,7 +11,7 @@ import pandas as pd
 
 from flows.config import Paths
 from flows.publish.datapackage import descriptor, model_docs
-from flows.publish.files import discard_building, finalise, staging_dir, write_table
+from flows.publish.files import discard_building, stable_frame, finalise, staging_dir, write_table
 from flows.publish.pages import site_context
 from flows.publish.site import render_site
 
@@ -28,7 +28,7 @@ PUBLISHED["marts.mart_best_practices"] = "best_practices"
 
 def read_marts(db: Path) -> dict[str, pd.DataFrame]:
     with duckdb.connect(str(db), read_only=True) as con:
-        marts = {name: con.execute(f"select * from {table}").df() for table, name in PUBLISHED.items()}
+        marts = {name: stable_frame(con.execute(f"select * from {table} order by all").df()) for table, name in PUBLISHED.items()}
         marts["provinces"] = con.execute("select province_code, name_th, name_en, region from reference.provinces").df()
     return marts
 

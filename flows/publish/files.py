@@ -22,6 +22,14 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def stable_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Round floats to 9 decimals: DuckDB's parallel sums differ in the last bits from run to run, and what is
+    published must not change when the inputs did not."""
+    floats = df.select_dtypes("float").columns
+    df[floats] = df[floats].round(9)
+    return df
+
+
 def write_table(df: pd.DataFrame, folder: Path, name: str) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     csv_path, parquet_path = folder / f"{name}.csv", folder / f"{name}.parquet"

@@ -20,6 +20,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from flows.publish.files import stable_frame
+
 from flows.publish.site import LABELS, STATUS, partner_slug, period_label, plain
 
 log = logging.getLogger("phakhi.publish.pages")
@@ -193,7 +195,7 @@ def read_warehouse(db: Path) -> Warehouse:
                             "table_name = ?", table.split(".")).fetchall()}
                         cols = [c for c in cols if c in have]
                     select = ", ".join(f'"{c}"' for c in cols) if cols else "*"
-                    frames[name] = con.execute(f"select {select} from {table}").df()
+                    frames[name] = stable_frame(con.execute(f"select {select} from {table} order by all").df())
                     sources[name] = table
                 except duckdb.Error as exc:        # e.g. a view over a table another model is rebuilding
                     log.warning("could not read %s: %s", table, exc)

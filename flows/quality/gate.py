@@ -73,7 +73,8 @@ def load_suites(folder: Path = EXPECTATIONS_DIR) -> list[dict]:
 
 
 def frame_for(con: duckdb.DuckDBPyConnection, suite: dict) -> pd.DataFrame:
-    sql = suite.get("query") or f"select * from {suite['table']}"
+    # ordered: sample failing rows in reports must not depend on DuckDB's parallel scan order
+    sql = f"select * from ({suite['query']}) order by all" if suite.get("query") else f"select * from {suite['table']} order by all"
     return con.execute(sql).df()
 
 
