@@ -334,8 +334,12 @@ def test_a_dead_worker_does_not_lose_the_batch(many_files, monkeypatch):
     root, files = many_files
     expected = load.ingest_files("activity_reports", files, root, KNOWN3, workers=1)
     load.shutdown_pool()
+    # The patched worker function only reaches the children through fork (a fork server re-imports the module);
+    # this test has no threads running, so fork is safe here.
+    monkeypatch.setenv("PHAKHI_INGEST_START_METHOD", "fork")
     monkeypatch.setattr(load, "_REAL_WORK_CHUNK", load._work_chunk, raising=False)
     monkeypatch.setattr(load, "_work_chunk", _dying_chunk)
     out = load.ingest_files("activity_reports", files, root, KNOWN3, workers=2)
     assert [o.records for o in out] == [o.records for o in expected]
     assert load._POOL is None                                  # the broken pool was dropped
+    load.shutdown_pool()
