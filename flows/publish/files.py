@@ -23,10 +23,10 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def stable_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """Round floats to 9 decimals: DuckDB's parallel sums differ in the last bits from run to run, and what is
-    published must not change when the inputs did not."""
-    floats = df.select_dtypes("float").columns
-    df[floats] = df[floats].round(9)
+    """Round floats to 15 significant digits: DuckDB's parallel sums differ in the last bits from run to run, and
+    what is published must not change when the inputs did not."""
+    for c in df.select_dtypes("float").columns:
+        df[c] = df[c].map(lambda v: float(f"{v:.15g}") if pd.notna(v) else v).astype("float64")
     return df
 
 
