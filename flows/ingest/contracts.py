@@ -226,25 +226,19 @@ def _compile_parser(col: Column) -> Callable[[object], object]:
             return year
         return _memo(p_year)
 
-    if t == "date":
-        def p_date(value):
-            try:
-                return thai.parse_thai_date(value)
-            except (ValueError, TypeError, OverflowError) as exc:
-                raise CellError("date", getattr(exc, "message_en", f"'{value}' is not a date"),
-                                getattr(exc, "message_th", f"'{value}' ไม่ใช่วันที่"),
-                                "a date, e.g. 15/03/2567 or 15 มี.ค. 2567 or 2024-03-15") from None
-        return _memo(p_date)
+    if t in ("date", "period"):
+        parse, what_en, what_th, expected = {
+            "date": (thai.parse_thai_date, "a date", "วันที่", "a date, e.g. 15/03/2567 or 15 มี.ค. 2567 or 2024-03-15"),
+            "period": (thai.parse_period, "a month", "เดือนที่รายงาน", "a month, e.g. มี.ค. 2567 or 2024-03"),
+        }[t]
 
-    if t == "period":
-        def p_period(value):
+        def p_thai_date(value):
             try:
-                return thai.parse_period(value)
+                return parse(value)
             except (ValueError, TypeError, OverflowError) as exc:
-                raise CellError("period", getattr(exc, "message_en", f"'{value}' is not a month"),
-                                getattr(exc, "message_th", f"'{value}' ไม่ใช่เดือนที่รายงาน"),
-                                "a month, e.g. มี.ค. 2567 or 2024-03") from None
-        return _memo(p_period)
+                raise CellError(t, getattr(exc, "message_en", f"'{value}' is not {what_en}"),
+                                getattr(exc, "message_th", f"'{value}' ไม่ใช่{what_th}"), expected) from None
+        return _memo(p_thai_date)
 
     if t == "province":
         def p_province(value):

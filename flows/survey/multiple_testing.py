@@ -4,37 +4,35 @@ from __future__ import annotations
 import numpy as np
 
 
-def benjamini_hochberg(p) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values (R: p.adjust(p, "BH")); NaNs stay NaN and are not counted."""
+def _adjust_finite(p, adjust) -> np.ndarray:
+    """Apply `adjust` (sorted p-values -> adjusted, same order) to the non-NaN p-values; NaNs stay NaN and are
+    not counted in n."""
     p = np.asarray(p, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)
     q = p[ok]
-    n = len(q)
-    if n:
+    if len(q):
         order = np.argsort(q)
-        ranked = q[order] * n / np.arange(1, n + 1)
-        adjusted = np.minimum.accumulate(ranked[::-1])[::-1]
-        res = np.empty(n)
-        res[order] = np.minimum(adjusted, 1.0)
+        res = np.empty(len(q))
+        res[order] = np.minimum(adjust(q[order]), 1.0)
         out[ok] = res
     return out
+
+
+def benjamini_hochberg(p) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values (R: p.adjust(p, "BH"))."""
+    def bh(sorted_p):
+        n = len(sorted_p)
+        return np.minimum.accumulate((sorted_p * n / np.arange(1, n + 1))[::-1])[::-1]
+    return _adjust_finite(p, bh)
 
 
 def holm(p) -> np.ndarray:
-    """Holm's step-down adjusted p-values (R: p.adjust(p, "holm")); NaNs stay NaN and are not counted."""
-    p = np.asarray(p, dtype=float)
-    out = np.full(p.shape, np.nan)
-    ok = ~np.isnan(p)
-    q = p[ok]
-    n = len(q)
-    if n:
-        order = np.argsort(q)
-        stepped = np.maximum.accumulate((n - np.arange(n)) * q[order])
-        res = np.empty(n)
-        res[order] = np.minimum(stepped, 1.0)
-        out[ok] = res
-    return out
+    """Holm's step-down adjusted p-values (R: p.adjust(p, "holm"))."""
+    def step_down(sorted_p):
+        n = len(sorted_p)
+        return np.maximum.accumulate((n - np.arange(n)) * sorted_p)
+    return _adjust_finite(p, step_down)
 
 
 METHODS = {"BH": benjamini_hochberg, "holm": holm}
