@@ -19,7 +19,7 @@ COPY pyproject.toml constraints.txt README.md ./
 RUN pip install --no-cache-dir uv \
  && uv pip install --system --no-cache --compile-bytecode -c constraints.txt -r pyproject.toml
 
-# Then the code. Editable install: dbt_project/, sources/, expectations/ and dashboards/ are found beside flows/.
+# Then the code. Editable install: dbt_project/, sources/, expectations/ and dashboards/ are found beside phakhi/ and flows/.
 COPY . .
 RUN uv pip install --system --no-cache --compile-bytecode --no-deps -e . \
  && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin phakhi \

@@ -8,7 +8,7 @@ B.E. dates, Thai month names); about 2% carry a bad row (an unknown partner or a
 quarantine path runs too. They are generated once into --dir and reused.
 
     baseline   for each file: pd.read_excel(path, engine="openpyxl")          (reading only)
-    phakhi     flows.ingest.load.ingest_files + assemble_family               (the refresh's code path: read
+    phakhi     phakhi.ingest.files.ingest_files + assemble_family               (the refresh's code path: read
                with calamine, fingerprint, find the header, apply the contract, quarantine, settle and account)
 
 Timings are wall-clock and include Phakhi's process-pool start. Phakhi is also timed on one process, where
@@ -91,7 +91,7 @@ def time_openpyxl(files: list[Path]) -> tuple[float, float]:
 def time_phakhi(files: list[Path], root: Path, workers: int) -> tuple[float, float, dict]:
     """(wall seconds, CPU seconds of this process, totals). With one worker all the work is in this process,
     so its CPU time is the work's; with several, wall time is what counts."""
-    from flows.ingest.load import assemble_family, ingest_files, shutdown_pool
+    from phakhi.ingest.files import assemble_family, ingest_files, shutdown_pool
 
     shutdown_pool()                                  # the pool's start-up is part of the measured time
     known = {"partner_id": set(PARTNERS)}
@@ -110,8 +110,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = ap.parse_args(argv)
 
-    import flows  # noqa: F401  (telemetry opt-outs)
-    from flows.ingest.load import default_workers
+    import phakhi  # noqa: F401  (telemetry opt-outs)
+    from phakhi.ingest.files import default_workers
 
     workers = args.workers or default_workers()
     folder = args.dir or Path(os.environ.get("TMPDIR", "/tmp")) / f"phakhi-bench-ingest-{args.n}"

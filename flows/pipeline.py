@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -18,11 +17,13 @@ import pandas as pd
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.tasks import exponential_backoff
 
-from flows import __version__
-from flows.config import REPO_ROOT, Paths, use_home
-from flows.ingest import landing
-from flows.ingest.load import FamilyResult
-from flows.orchestration import ingest_cache_key, ingest_task_runner, notify_failure, refresh_timeout_seconds, resolve_period
+from phakhi.settings import Paths, use_home
+from phakhi.ingest import landing
+from phakhi.ingest.files import FamilyResult
+from phakhi.ingest.cache import ingest_cache_key
+from phakhi.notify import notify_failure
+from phakhi.periods import resolve_period
+from phakhi.task_runners import ingest_task_runner, refresh_timeout_seconds
 
 
 class GateFailed(RuntimeError):
@@ -64,14 +65,14 @@ def load_raw(paths: Paths, results: list[FamilyResult]) -> pd.DataFrame:
 
 @task
 def build_warehouse(paths: Paths, period: str):
-    from flows.transform import run_dbt
+    from phakhi.transform import run_dbt
 
     return run_dbt(paths, period)
 
 
 @task
 def audit(paths: Paths, dbt_outcome) -> "GateResult":
-    from flows.quality.gate import GateResult, run_gate
+    from phakhi.quality.gate import GateResult, run_gate
 
     # When dbt failed (a model error or a failing dbt test), its downstream marts may not exist: the gate
     # reports dbt's failures alone.
@@ -87,7 +88,7 @@ def drift(paths: Paths, out_dir: Path):
 
 @task
 def publish(paths: Paths, period: str, run_id: str, gate, drift_result, ingest_report, results) -> Path:
-    from flows.publish.build import build_publication
+    from phakhi.publish.build import build_publication
 
     pub = build_publication(paths, period, run_id, gate, drift_result, ingest_report, results)
     promote_warehouse(paths)
@@ -99,7 +100,7 @@ def report_run(ingest_report, gate, run_id: str, period: str, publication_id: st
     """A markdown summary of the run, visible in the Prefect UI as an artifact."""
     from prefect.artifacts import create_markdown_artifact
 
-    from flows.publish.run_summary import run_summary_markdown
+    from phakhi.publish.run_summary import run_summary_markdown
 
     create_markdown_artifact(key=f"refresh-{period.replace('-', '')}", description=f"Phakhi refresh {period} ({run_id})",
                              markdown=run_summary_markdown(ingest_report, gate, run_id, period, publication_id))
@@ -151,7 +152,7 @@ def latest_period(results: list[FamilyResult]) -> str:
 
 def survey_drift(db_path: Path, out_dir: Path):
     """Baseline (earliest) wave vs the latest wave, per core item, design-adjusted (Rao-Scott)."""
-    from flows.drift import survey_drift_from_warehouse
+    from phakhi.drift import survey_drift_from_warehouse
 
     return survey_drift_from_warehouse(db_path, out_dir)
 
@@ -161,17 +162,6 @@ def promote_warehouse(paths: Paths) -> None:
     tmp = paths.published_db.with_suffix(".duckdb.tmp")
     shutil.copyfile(paths.staging_db, tmp)
     tmp.replace(paths.published_db)
-
-
-def code_version() -> str:
-    try:
-        out = subprocess.run(["git", "-C", str(REPO_ROOT), "describe", "--always", "--dirty"], capture_output=True,
-                             text=True, timeout=10)
-        if out.returncode == 0:
-            return f"{__version__}+{out.stdout.strip()}"
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return __version__
 
 
 def _dbt_summary(outcome) -> str:

@@ -10,7 +10,7 @@ os.environ.setdefault("PREFECT_HOME", str(_SESSION_DIR / "prefect"))
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ["PHAKHI_HOME"] = str(_SESSION_DIR / "home")
 
-import flows  # noqa: E402,F401  (sets telemetry opt-outs before Prefect/dbt/GX/evidently are imported)
+import phakhi  # noqa: E402,F401  (sets telemetry opt-outs before Prefect/dbt/GX/evidently are imported)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -18,7 +18,7 @@ SHARED = REPO.parent / "shared"
 
 @pytest.fixture
 def home(tmp_path):
-    from flows.config import use_home
+    from phakhi.settings import use_home
 
     return use_home(tmp_path / "home")
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from flows.cli import app
+from phakhi.cli import app
 
 REF = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "survey-api"
 runner = CliRunner()
@@ -138,8 +138,8 @@ def test_cli_missing_or_unreadable_file(tmp_path):
 # ------------------------------------------------------------------------------------------- compare-waves
 @pytest.fixture(scope="module")
 def estimates():
-    from flows.survey.awareness import baseline_table
-    from flows.survey.simulate import synthetic_wave
+    from phakhi.survey.awareness import baseline_table
+    from phakhi.survey.simulate import synthetic_wave
 
     frame = pd.concat([synthetic_wave(2023), synthetic_wave(2025, shift=5.0)], ignore_index=True)
     return baseline_table(frame, min_n=30, instruments={2023: "ccai_core_v1", 2025: "ccai_core_v1"})
@@ -198,7 +198,7 @@ def test_compare_waves_reads_the_latest_publication_when_the_warehouse_is_gone(t
 
 
 def test_compare_waves_refuses_a_wave_with_a_changed_core_item(tmp_path, estimates, monkeypatch):
-    from flows.survey import instrument
+    from phakhi.survey import instrument
 
     folder = tmp_path / "instrument"
     folder.mkdir()

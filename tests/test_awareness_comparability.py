@@ -4,9 +4,9 @@ import copy
 import pytest
 import yaml
 
-from flows.survey.awareness import change_table
-from flows.survey.comparability import NotComparable, check_waves, compare_instruments
-from flows.survey.instrument import INSTRUMENT_DIR, core_fingerprint, load_instrument, load_registry, wave_instrument
+from phakhi.survey.awareness import change_table
+from phakhi.survey.comparability import NotComparable, check_waves, compare_instruments
+from phakhi.survey.instrument import INSTRUMENT_DIR, core_fingerprint, load_instrument, load_registry, wave_instrument
 
 
 @pytest.fixture

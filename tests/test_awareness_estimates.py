@@ -7,14 +7,14 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from flows.survey.awareness import (MEASURES, baseline_table, change_table, logit_ci, reliability_table,
+from phakhi.survey.awareness import (MEASURES, baseline_table, change_table, logit_ci, reliability_table,
                                     wave_estimates)
-from flows.survey.design import Design, estimate
-from flows.survey.multiple_testing import benjamini_hochberg, holm
-from flows.survey.raking import kish_effective_n, weighting_deff
-from flows.survey.reliability import cronbach_alpha
-from flows.survey.simulate import synthetic_wave
-from flows.survey.weighting import Margin, margins_from_table, parse_trim, rake_to_margins
+from phakhi.survey.design import Design, estimate
+from phakhi.survey.multiple_testing import benjamini_hochberg, holm
+from phakhi.survey.raking import kish_effective_n, weighting_deff
+from phakhi.survey.reliability import cronbach_alpha
+from phakhi.survey.simulate import synthetic_wave
+from phakhi.survey.weighting import Margin, margins_from_table, parse_trim, rake_to_margins
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "dbt_project" / "seeds" / "survey_population_margins.csv"

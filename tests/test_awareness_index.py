@@ -12,8 +12,8 @@ import jinja2
 import pandas as pd
 import pytest
 
-from flows.ingest.landing import instrument_items
-from flows.survey.instrument import index_levels, load_instrument
+from phakhi.ingest.landing import instrument_items
+from phakhi.survey.instrument import index_levels, load_instrument
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = REPO / "dbt_project" / "models"

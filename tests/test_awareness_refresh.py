@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from flows.sample import write_sample
+from phakhi.sample import write_sample
 
 pytestmark = pytest.mark.integration
 
@@ -19,7 +19,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.fixture(scope="module")
 def refreshed(tmp_path_factory):
-    from flows.config import use_home
+    from phakhi.settings import use_home
     from flows.pipeline import monthly_refresh
 
     paths = use_home(tmp_path_factory.mktemp("awareness") / "home")
@@ -31,8 +31,8 @@ def refreshed(tmp_path_factory):
 def _independent_overall_index(paths, wave: int):
     """A wave's national awareness index from its landing file: scores from the instrument's rules, design weights
     raked to the seed's margins (cells built here), calibrated Taylor SE."""
-    from flows.survey.design import Design, estimate
-    from flows.survey.raking import rake
+    from phakhi.survey.design import Design, estimate
+    from phakhi.survey.raking import rake
 
     folder = paths.landing / "survey_waves"
     if (folder / f"wave_{wave}.csv").is_file():
@@ -123,7 +123,7 @@ def test_published_rows_carry_thai_and_english_labels(refreshed):
 
 
 def test_compare_waves_on_the_refreshed_home(refreshed):
-    from flows.cli import app
+    from phakhi.cli import app
 
     paths, _ = refreshed
     result = CliRunner().invoke(app, ["compare-waves", "--baseline", "2023", "--wave", "2025",

@@ -3,15 +3,15 @@
 A synthetic population with a known truth (4 strata x 300 PSUs, ~96,000 persons, PSU effects, a domain
 variable and a raking variable) and 1,000 independent stratified two-stage samples from it (12 PSUs per stratum,
 8 persons per PSU; drawn in one vectorised step). Each replicate is estimated exactly as the marts do:
-flows.survey.design.estimate with strata and PSUs (and, for the raked estimator, the raked weights with
+phakhi.survey.design.estimate with strata and PSUs (and, for the raked estimator, the raked weights with
 calibration-aware SEs). Coverage must lie between 93% and 97%.
 """
 import numpy as np
 import pytest
 
-from flows.survey.design import Design, estimate
-from flows.survey.raking import rake
-from flows.survey.simulate import population, samples
+from phakhi.survey.design import Design, estimate
+from phakhi.survey.raking import rake
+from phakhi.survey.simulate import population, samples
 
 REPLICATES = 1000
 DESIGN = Design("weight", strata="stratum", psu=("psu",))

@@ -2,8 +2,8 @@ import json
 
 from typer.testing import CliRunner
 
-from flows.cli import app
-from flows.publish.files import current_latest, finalise, staging_dir
+from phakhi.cli import app
+from phakhi.publish.files import current_latest, finalise, staging_dir
 
 runner = CliRunner()
 

@@ -185,7 +185,7 @@ def test_commands_named_exist_with_their_options():
 def test_phakhi_subcommands_named_in_docs_and_stack_exist():
     from typer.main import get_command
 
-    from flows.cli import app
+    from phakhi.cli import app
 
     top = get_command(app).commands
     texts = [ENTRYPOINT.read_text(), (REPO / "docker-compose.yml").read_text()]
@@ -284,6 +284,6 @@ def test_cron_fires_at_0200_bangkok_on_the_5th():
     fires = [next(it) for _ in range(3)]
     assert [f.strftime("%Y-%m-%d %H:%M") for f in fires] == ["2026-01-05 02:00", "2026-02-05 02:00",
                                                                "2026-03-05 02:00"]
-    from flows.orchestration import previous_month
+    from phakhi.periods import previous_month
 
     assert [previous_month(f) for f in fires] == ["2025-12", "2026-01", "2026-02"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.sample import write_sample
+from phakhi.sample import write_sample
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +30,7 @@ PAGES = ["index", "national", "partners", "provinces", "ace", "awareness", "prac
 
 @pytest.fixture(scope="module")
 def publication(tmp_path_factory):
-    from flows.config import use_home
+    from phakhi.settings import use_home
     from flows.pipeline import monthly_refresh
 
     paths = use_home(tmp_path_factory.mktemp("dashboard") / "home")
@@ -262,7 +262,7 @@ def test_partner_supplied_text_is_shown_as_text_never_run(publication, page):
 
 
 def test_the_site_works_through_phakhi_serve(publication, page):
-    from flows.publish.serve import make_server
+    from phakhi.publish.serve import make_server
 
     server = make_server(publication["dir"], port=0, verbose=False)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

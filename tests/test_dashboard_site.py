@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flows.publish import pages as P
-from flows.publish.site import (NAV, fmt, partner_slug, pct, period_label, plain, render_site, script_json,
+from phakhi.publish import pages as P
+from phakhi.publish.site import (NAV, fmt, partner_slug, pct, period_label, plain, render_site, script_json,
                                 signed)
 
 XSS = "<script>alert(1)</script>"
@@ -220,7 +220,7 @@ def test_read_warehouse_reads_what_exists_and_falls_back_to_the_old_awareness_ma
 
 
 def test_serve_previews_a_publication_over_http(tmp_path):
-    from flows.publish.serve import make_server
+    from phakhi.publish.serve import make_server
 
     (tmp_path / "assets" / "fonts").mkdir(parents=True)
     (tmp_path / "index.html").write_text("<!doctype html><title>x</title>ภาคี", encoding="utf-8")

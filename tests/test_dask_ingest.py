@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from prefect import flow, task
 
-from flows.orchestration import ingest_task_runner
-from flows.sample import write_sample
+from phakhi.task_runners import ingest_task_runner
+from phakhi.sample import write_sample
 
 pytestmark = pytest.mark.integration
 cloudpickle.register_pickle_by_value(sys.modules[__name__])   # the probe task below travels to Dask workers
@@ -23,7 +23,7 @@ def where() -> int:
 
 @flow(name="ingest-only")
 def ingest_only(home: str) -> dict:
-    from flows.config import use_home
+    from phakhi.settings import use_home
     from flows.pipeline import ingest_landing
 
     paths = use_home(home)

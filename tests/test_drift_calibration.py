@@ -1,8 +1,8 @@
 """The drift report's test is calibrated for two survey samples: across item pairs drawn from ONE population, it
 flags about alpha of them.
 
-The test calls the very function registered as the evidently StatTest (flows.drift._stattest_impl, with the
-waves' designs made available by flows.drift.survey_design, exactly as drift_report does): the Rao-Scott first-order corrected chi-square, referred to F with the design's
+The test calls the very function registered as the evidently StatTest (phakhi.drift._stattest_impl, with the
+waves' designs made available by phakhi.drift.survey_design, exactly as drift_report does): the Rao-Scott first-order corrected chi-square, referred to F with the design's
 degrees of freedom. The pairs are two
 independent stratified cluster samples (10 PSUs x 10 persons per stratum, weights varying with PSU size) of a
 5-point item with intra-PSU correlation 0.15, i.e. a design effect around 2: a test that ignores the design flags
@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flows.drift import WaveDesign, _stattest_impl, design_adjusted_homogeneity, survey_design
-from flows.survey.simulate import population, samples
+from phakhi.drift import WaveDesign, _stattest_impl, design_adjusted_homogeneity, survey_design
+from phakhi.survey.simulate import population, samples
 
 PAIRS = 500
 ALPHA = 0.05

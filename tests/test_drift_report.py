@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flows.drift import STATTEST_NAME, _stattest_impl, drift_report, two_sample_stattest
+from phakhi.drift import STATTEST_NAME, _stattest_impl, drift_report, two_sample_stattest
 
 pytestmark = pytest.mark.integration     # evidently takes ~7 s to import
 

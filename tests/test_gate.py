@@ -1,6 +1,6 @@
 import duckdb
 
-from flows.quality.gate import load_suites, run_gate
+from phakhi.quality.gate import load_suites, run_gate
 
 
 def test_gate_blocks_on_critical_and_reports_warnings_with_sample_rows(tmp_path):
@@ -26,7 +26,7 @@ def test_gate_blocks_on_critical_and_reports_warnings_with_sample_rows(tmp_path)
     gate.dbt = {"success": True}
     assert gate.to_dict()["blocking"] == 1
     # Data Docs are built and made to render offline
-    from flows.quality.data_docs import remote_loads
+    from phakhi.quality.data_docs import remote_loads
     pages = list(gate.data_docs.rglob("*.html"))
     assert pages and all(remote_loads(p.read_text(encoding="utf-8")) == [] for p in pages)
     assert (gate.data_docs / "static" / "vendor" / "vega.min.js").is_file()

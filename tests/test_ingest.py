@@ -10,8 +10,8 @@ import io
 
 import pytest
 
-from flows.ingest.contracts import load_contract
-from flows.ingest.load import assemble_family, ingest_file
+from phakhi.ingest.contracts import load_contract
+from phakhi.ingest.files import assemble_family, ingest_file
 
 KNOWN = {"partner_id": {"P001", "P002", "P003"}}
 
@@ -443,7 +443,7 @@ def test_sav_value_labels_map_codes_and_user_missing_codes_are_kept(tmp_path):
 # --------------------------------------------------------------------------- contracts
 
 def test_every_contract_loads_and_has_bilingual_labels():
-    from flows.ingest.contracts import contract_names
+    from phakhi.ingest.contracts import contract_names
 
     assert set(contract_names()) == {"partner_registry", "activity_reports", "ghg_reductions", "partner_inventories",
                                      "survey_waves"}
@@ -474,7 +474,7 @@ def test_contract_details_the_brief_asks_for():
 
 
 def test_row_check_expressions_are_three_valued():
-    from flows.ingest.contracts import compile_check
+    from phakhi.ingest.contracts import compile_check
 
     f = compile_check("a.notna() | (b.notna() & c.notna())", {"a", "b", "c"})
     assert f({"a": 1}) is True and f({"b": 1, "c": 2}) is True and f({"b": 1}) is False

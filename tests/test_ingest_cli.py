@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import app
-from flows.config import use_home
-from flows.ingest import manifest
+from phakhi.cli import app
+from phakhi.settings import use_home
+from phakhi.ingest import manifest
 
 from test_ingest import REG_GOOD, REG_HEAD, REG_NAMES, rows_for, write_csv, write_xlsx
 
@@ -75,7 +75,7 @@ def test_prefect_maps_ingest_batches(tmp_path):
     from prefect import flow
 
     from flows.pipeline import ingest_landing
-    from flows.sample import write_sample
+    from phakhi.sample import write_sample
 
     paths = use_home(tmp_path / "home")
     write_sample(paths.landing)

@@ -11,9 +11,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from flows.config import use_home
-from flows.ingest import landing, manifest
-from flows.ingest.load import ingest_files
+from phakhi.settings import use_home
+from phakhi.ingest import landing, manifest
+from phakhi.ingest.files import ingest_files
 
 from test_ingest import REG_HEAD, REG_GOOD, REG_NAMES, rows_for, write_csv, write_xlsx
 
@@ -103,7 +103,7 @@ def test_corrected_resubmission_supersedes_and_both_stay_in_history(home):
         ("superseded", 2, 2, 0)
     # both contents are archived
     for h in (old_hash, new_hash):
-        assert (home.home / manifest.ARCHIVE_DIR / h[:2] / f"{h}.xlsx").is_file()
+        assert (home.landing_archive / h[:2] / f"{h}.xlsx").is_file()
     # history survives: a later run (fresh plan, fresh staging warehouse) still excludes the old file
     res3 = _run(home)["activity_reports"]
     assert len(res3.loaded[res3.loaded.partner_id == "P001"]) == 3
@@ -194,7 +194,7 @@ def test_unknown_partner_is_checked_against_the_landed_registry(home):
 
 
 def test_raw_tables_and_their_columns(home):
-    from flows.ingest.contracts import load_contract
+    from phakhi.ingest.contracts import load_contract
 
     _activity(home, "P001.xlsx")
     results = landing.ingest_landing(home, workers=1)
@@ -230,7 +230,7 @@ def test_run_report_files_are_written_for_the_engineer(home):
 
 
 def test_private_values_never_reach_quarantine_records(home):
-    from flows.ingest.contracts import PRIVATE_MASK, load_contract
+    from phakhi.ingest.contracts import PRIVATE_MASK, load_contract
 
     reg = load_contract("partner_registry")
     col = reg.column("contact_email")
@@ -250,7 +250,7 @@ def test_private_values_never_reach_quarantine_records(home):
 
 @pytest.fixture(scope="module")
 def sample_home(tmp_path_factory):
-    from flows.sample import write_sample
+    from phakhi.sample import write_sample
 
     paths = use_home(tmp_path_factory.mktemp("sample") / "home")
     write_sample(paths.landing)
@@ -320,8 +320,8 @@ _MAIN_PID = os.getpid()
 
 
 def _dying_chunk(family, paths, landing_dir, known_ids):
-    """Stands in for load._work_chunk: a worker process dies (as if killed for memory); in-process it works."""
-    from flows.ingest import load
+    """Stands in for files._work_chunk: a worker process dies (as if killed for memory); in-process it works."""
+    from phakhi.ingest import files as load
 
     if os.getpid() != _MAIN_PID:
         os._exit(1)
@@ -329,7 +329,7 @@ def _dying_chunk(family, paths, landing_dir, known_ids):
 
 
 def test_a_dead_worker_does_not_lose_the_batch(many_files, monkeypatch):
-    from flows.ingest import load
+    from phakhi.ingest import files as load
 
     root, files = many_files
     expected = load.ingest_files("activity_reports", files, root, KNOWN3, workers=1)

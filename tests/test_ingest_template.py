@@ -8,10 +8,10 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from flows.cli import app
-from flows.ingest.contracts import load_contract
-from flows.ingest.load import assemble_family, ingest_file
-from flows.ingest.template import FIRST_DATA_ROW, template_columns, write_template
+from phakhi.cli import app
+from phakhi.ingest.contracts import load_contract
+from phakhi.ingest.files import assemble_family, ingest_file
+from phakhi.ingest.template import FIRST_DATA_ROW, template_columns, write_template
 
 KNOWN = {"partner_id": {"P001", "P002"}}
 

@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from flows.sample import write_sample
+from phakhi.sample import write_sample
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +34,7 @@ SEEDS = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds"
 # ------------------------------------------------------------------ the refresh and the landing files
 @pytest.fixture(scope="module")
 def refreshed(tmp_path_factory):
-    from flows.config import use_home
+    from phakhi.settings import use_home
     from flows.pipeline import monthly_refresh
 
     paths = use_home(tmp_path_factory.mktemp("netzero") / "home")
@@ -302,7 +302,7 @@ def test_new_marts_are_published_and_documented(refreshed):
 
 
 def test_dbt_docs_build_into_one_offline_page(refreshed, tmp_path):
-    from flows.transform import build_dbt_docs
+    from phakhi.transform import build_dbt_docs
 
     paths, _ = refreshed
     page = build_dbt_docs(paths, tmp_path / "dbt-docs")
@@ -315,13 +315,13 @@ def test_dbt_docs_build_into_one_offline_page(refreshed, tmp_path):
 
 # ------------------------------------------------------------------ incremental == full refresh
 def test_incremental_facts_equal_a_full_refresh(refreshed, tmp_path):
-    from flows.config import Paths
-    from flows.transform import history_db, run_dbt
+    from phakhi.settings import Paths
+    from phakhi.transform import run_dbt
 
     paths, _ = refreshed
     work = Paths(tmp_path / "home").ensure()
     shutil.copyfile(paths.staging_db, work.staging_db)
-    shutil.copyfile(history_db(paths), history_db(work))
+    shutil.copyfile(paths.history_db, work.history_db)
     facts = ["--select", "fct_ghg_reductions", "fct_activities"]
 
     def run(*extra):
@@ -368,13 +368,13 @@ def test_incremental_facts_equal_a_full_refresh(refreshed, tmp_path):
 
 def test_a_mid_year_refresh_judges_against_the_target_then_in_force(refreshed, tmp_path):
     """As of June 2025 NDC 2.0 was in force (NDC 3.0 came on 4 Nov 2025); the year is half over."""
-    from flows.config import Paths
-    from flows.transform import history_db, run_dbt
+    from phakhi.settings import Paths
+    from phakhi.transform import run_dbt
 
     paths, _ = refreshed
     work = Paths(tmp_path / "home").ensure()
     shutil.copyfile(paths.staging_db, work.staging_db)
-    shutil.copyfile(history_db(paths), history_db(work))
+    shutil.copyfile(paths.history_db, work.history_db)
     outcome = run_dbt(work, "2025-06", "build", extra=["--select", "dim_targets+", "--exclude", "fct_*"])
     assert outcome.success, outcome.failures
     with duckdb.connect(str(work.staging_db), read_only=True) as con:
@@ -398,7 +398,6 @@ def test_a_mid_year_refresh_judges_against_the_target_then_in_force(refreshed, t
 # ------------------------------------------------------------------ snapshot history (runs last: refreshes again)
 def test_a_registry_change_across_two_refreshes_makes_two_versions(refreshed):
     from flows.pipeline import monthly_refresh
-    from flows.transform import history_db
 
     paths, _ = refreshed
     reg_file = paths.landing / "partner_registry" / "partner_registry.csv"
@@ -412,7 +411,7 @@ def test_a_registry_change_across_two_refreshes_makes_two_versions(refreshed):
 
     publication = Path(monthly_refresh(period=PERIOD, home=str(paths.home)))
 
-    with duckdb.connect(str(history_db(paths)), read_only=True) as con:
+    with duckdb.connect(str(paths.history_db), read_only=True) as con:
         versions = con.execute("select partner_id, baseline_tco2e, dbt_valid_from, dbt_valid_to "
                                "from snapshots.dim_partners order by partner_id, dbt_valid_from").df()
     p005 = versions[versions.partner_id == "P005"]

@@ -148,12 +148,12 @@ def test_snapshot_lives_in_the_persistent_history_database():
     assert snap["name"] == "dim_partners" and snap["config"]["database"] == "history"
     assert snap["config"]["unique_key"] == "partner_id"
 
-    from flows.config import Paths
-    from flows.transform import dbt_env, history_db
+    from phakhi.settings import Paths
+    from phakhi.transform import dbt_env
 
     paths = Paths(Path("/tmp/phakhi-home"))
     env = dbt_env(paths)
-    assert env["PHAKHI_HISTORY"] == str(history_db(paths)) == "/tmp/phakhi-home/warehouse/history.duckdb"
+    assert env["PHAKHI_HISTORY"] == str(paths.history_db) == "/tmp/phakhi-home/warehouse/history.duckdb"
     assert env["PHAKHI_WAREHOUSE"] == str(paths.staging_db)   # rebuilt each refresh: not where history lives
 
 
@@ -165,7 +165,7 @@ def test_incremental_facts_have_a_full_refresh_path():
 
 
 def test_sample_double_claims_copy_the_original_claim():
-    from flows.sample import SAMPLE_DOUBLE_CLAIMS, SAMPLE_PARENTS, double_claims
+    from phakhi.sample import SAMPLE_DOUBLE_CLAIMS, SAMPLE_PARENTS, double_claims
 
     rows = [["P019", "P019-G1", "เกษตร", "ธ.ค. 2568", "51.80", "", "", "LESS", "LESS-P019-2567", "ทวนสอบแล้ว"],
             ["P022", "P022-G1", "เกษตร", "ธ.ค. 2568", "68.82", "", "", "LESS", "LESS-P022-2567", "ทวนสอบแล้ว"],

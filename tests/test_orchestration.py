@@ -1,4 +1,4 @@
-"""Orchestration helpers (flows/orchestration.py): period resolution, backfill, the ingest cache key, the failure
+"""Orchestration helpers (phakhi/task_runners.py): period resolution, backfill, the ingest cache key, the failure
 webhook and the task-runner setting. Plain functions: no Prefect server, no refresh."""
 import json
 import threading
@@ -11,10 +11,12 @@ from uuid import uuid4
 import pytest
 from typer.testing import CliRunner
 
-from flows import orchestration as orch
-from flows.cli import app
-from flows.config import Paths
-from flows.publish.files import finalise, staging_dir
+from flows import backfill as backfill_flow
+from phakhi import notify, periods, task_runners
+from phakhi.ingest import cache
+from phakhi.cli import app
+from phakhi.settings import Paths
+from phakhi.publish.files import finalise, staging_dir
 
 BKK = timezone(timedelta(hours=7))
 
@@ -28,32 +30,32 @@ BKK = timezone(timedelta(hours=7))
     (datetime(2025, 7, 10, 12, 0), "2025-06"),                        # naive: taken as UTC
 ])
 def test_previous_month_is_the_calendar_month_before_in_bangkok(at, expected):
-    assert orch.previous_month(at) == expected
+    assert periods.previous_month(at) == expected
 
 
 def test_resolve_period():
     at = datetime(2026, 1, 5, 2, 0, tzinfo=BKK)
-    assert orch.resolve_period("previous", at=at) == "2025-12"
-    assert orch.resolve_period(" PREVIOUS ", at=at) == "2025-12"
-    assert orch.resolve_period("2024-07", at=at) == "2024-07"
+    assert periods.resolve_period("previous", at=at) == "2025-12"
+    assert periods.resolve_period(" PREVIOUS ", at=at) == "2025-12"
+    assert periods.resolve_period("2024-07", at=at) == "2024-07"
     for latest in (None, "", "latest"):
-        assert orch.resolve_period(latest, at=at) is None          # the flow picks the latest month in the data
+        assert periods.resolve_period(latest, at=at) is None          # the flow picks the latest month in the data
     for bad in ("2025-13", "2025-1", "25-01", "last", "2025-00"):
         with pytest.raises(ValueError, match="YYYY-MM"):
-            orch.resolve_period(bad, at=at)
+            periods.resolve_period(bad, at=at)
 
 
 def test_previous_outside_a_flow_run_is_relative_to_now():
     now = datetime.now(timezone.utc)
-    assert orch.resolve_period("previous") == orch.previous_month(now)
+    assert periods.resolve_period("previous") == periods.previous_month(now)
 
 
 def test_months_inclusive_and_in_order():
-    assert orch.months("2023-11", "2024-02") == ["2023-11", "2023-12", "2024-01", "2024-02"]
-    assert len(orch.months("2023-01", "2024-12")) == 24
-    assert orch.months("2024-05", "2024-05") == ["2024-05"]
+    assert periods.months("2023-11", "2024-02") == ["2023-11", "2023-12", "2024-01", "2024-02"]
+    assert len(periods.months("2023-01", "2024-12")) == 24
+    assert periods.months("2024-05", "2024-05") == ["2024-05"]
     with pytest.raises(ValueError, match="before it starts"):
-        orch.months("2024-02", "2024-01")
+        periods.months("2024-02", "2024-01")
 
 
 # ---------------------------------------------------------------- backfill
@@ -78,47 +80,47 @@ def test_backfill_runs_in_order_and_skips_published_months(tmp_path):
     home = tmp_path / "home"
     _publish(home / "publications", "2024-02-rold", "2024-02")
     calls = []
-    out = orch.backfill("2024-01", "2024-04", home=home, run=_fake_run(calls))
+    out = backfill_flow.backfill("2024-01", "2024-04", home=home, run=_fake_run(calls))
     assert calls == ["2024-01", "2024-03", "2024-04"]
     assert [(o.period, o.status) for o in out] == [("2024-01", "published"), ("2024-02", "skipped"),
                                                    ("2024-03", "published"), ("2024-04", "published")]
     calls.clear()
-    assert {o.status for o in orch.backfill("2024-01", "2024-04", home=home, run=_fake_run(calls))} == {"skipped"}
+    assert {o.status for o in backfill_flow.backfill("2024-01", "2024-04", home=home, run=_fake_run(calls))} == {"skipped"}
     assert calls == []
-    out = orch.backfill("2024-01", "2024-04", home=home, force=True, run=_fake_run(calls))
+    out = backfill_flow.backfill("2024-01", "2024-04", home=home, force=True, run=_fake_run(calls))
     assert calls == ["2024-01", "2024-02", "2024-03", "2024-04"] and {o.status for o in out} == {"published"}
 
 
 def test_backfill_stops_at_the_first_failure_unless_keep_going(tmp_path):
     calls = []
-    out = orch.backfill("2024-01", "2024-04", home=tmp_path / "a", run=_fake_run(calls, fail={"2024-02"}))
+    out = backfill_flow.backfill("2024-01", "2024-04", home=tmp_path / "a", run=_fake_run(calls, fail={"2024-02"}))
     assert calls == ["2024-01", "2024-02"]
     assert [o.status for o in out] == ["published", "failed", "not run", "not run"]
     assert out[1].detail == "RuntimeError: quality gate failed for 2024-02"
     calls.clear()
-    out = orch.backfill("2024-01", "2024-04", home=tmp_path / "b", keep_going=True,
+    out = backfill_flow.backfill("2024-01", "2024-04", home=tmp_path / "b", keep_going=True,
                         run=_fake_run(calls, fail={"2024-02"}))
     assert calls == ["2024-01", "2024-02", "2024-03", "2024-04"]
     assert [o.status for o in out] == ["published", "failed", "published", "published"]
 
 
 def test_backfill_of_older_months_leaves_the_live_publication_live(tmp_path):
-    from flows.publish.files import current_latest
+    from phakhi.publish.files import current_latest
 
     home = tmp_path / "home"
     _publish(home / "publications", "2025-12-rlive", "2025-12")
-    out = orch.backfill("2024-01", "2024-02", home=home, run=_fake_run([]))
+    out = backfill_flow.backfill("2024-01", "2024-02", home=home, run=_fake_run([]))
     assert current_latest(home / "publications") == "2025-12-rlive"
     assert [(o.period, o.status) for o in out][-1] == ("2025-12", "live")
     # a backfill that covers the live month publishes it anew: the new one is live
-    out = orch.backfill("2025-11", "2025-12", home=home, force=True, run=_fake_run([]))
+    out = backfill_flow.backfill("2025-11", "2025-12", home=home, force=True, run=_fake_run([]))
     now_live = current_latest(home / "publications")
     assert now_live.startswith("2025-12-r") and now_live != "2025-12-rlive" and out[-1].status == "published"
 
 
 def test_backfill_cli(tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(orch, "run_locally", _fake_run(calls, fail={"2024-03"}))
+    monkeypatch.setattr(backfill_flow, "run_locally", _fake_run(calls, fail={"2024-03"}))
     home = tmp_path / "home"
     _publish(home / "publications", "2024-01-rold", "2024-01")
     runner = CliRunner()
@@ -149,7 +151,7 @@ def _landing(tmp_path):
 
 def test_ingest_cache_key_follows_the_family_files(tmp_path):
     paths = _landing(tmp_path)
-    key = lambda name="ingest_reports", **kw: orch.ingest_cache_key(  # noqa: E731
+    key = lambda name="ingest_reports", **kw: cache.ingest_cache_key(  # noqa: E731
         _ctx(name), {"paths": paths, "family": "ghg_reductions", "partner_ids": {"P001", "P002"}, **kw})
     k0 = key()
     assert k0 == key() and k0.startswith("phakhi-ingest-ghg_reductions-")
@@ -175,26 +177,26 @@ def test_ingest_cache_key_follows_the_family_files(tmp_path):
 
 def test_ingest_cache_key_family_from_task_name_and_code(tmp_path, monkeypatch):
     paths = _landing(tmp_path)
-    reg = orch.ingest_cache_key(_ctx("ingest_registry"), {"paths": paths})
+    reg = cache.ingest_cache_key(_ctx("ingest_registry"), {"paths": paths})
     assert reg.startswith("phakhi-ingest-partner_registry-")
-    assert orch.ingest_cache_key(_ctx("something_else"), {"paths": paths}) is None   # cannot tell: no caching
-    assert orch.ingest_cache_key(_ctx("ingest_reports"), {"family": "x"}) is None
-    monkeypatch.setattr(orch, "ingest_code_fingerprint", lambda: "other code")
-    assert orch.ingest_cache_key(_ctx("ingest_registry"), {"paths": paths}) != reg
+    assert cache.ingest_cache_key(_ctx("something_else"), {"paths": paths}) is None   # cannot tell: no caching
+    assert cache.ingest_cache_key(_ctx("ingest_reports"), {"family": "x"}) is None
+    monkeypatch.setattr(cache, "ingest_code_fingerprint", lambda: "other code")
+    assert cache.ingest_cache_key(_ctx("ingest_registry"), {"paths": paths}) != reg
 
 
 def test_ingest_cache_key_for_a_batch_job(tmp_path):
     paths = _landing(tmp_path)
     files = sorted(paths.landing_for("ghg_reductions").rglob("*.csv"))
     job = SimpleNamespace(family="ghg_reductions", files=files, known={"partner_id": {"P001"}})
-    k = orch.ingest_cache_key(_ctx("ingest_batch"), {"job": job, "paths": paths})
+    k = cache.ingest_cache_key(_ctx("ingest_batch"), {"job": job, "paths": paths})
     assert k.startswith("phakhi-ingest-ghg_reductions-")
-    assert orch.ingest_cache_key(_ctx("ingest_batch"), {"job": SimpleNamespace(**{**vars(job), "files": files[:1]}),
+    assert cache.ingest_cache_key(_ctx("ingest_batch"), {"job": SimpleNamespace(**{**vars(job), "files": files[:1]}),
                                                        "paths": paths}) != k
-    assert orch.ingest_cache_key(_ctx("ingest_batch"), {"job": SimpleNamespace(
+    assert cache.ingest_cache_key(_ctx("ingest_batch"), {"job": SimpleNamespace(
         **{**vars(job), "known": {"partner_id": {"P002"}}}), "paths": paths}) != k
     files[0].write_text("changed")
-    assert orch.ingest_cache_key(_ctx("ingest_batch"), {"job": job, "paths": paths}) != k
+    assert cache.ingest_cache_key(_ctx("ingest_batch"), {"job": job, "paths": paths}) != k
 
 
 def test_ingest_cache_key_for_a_batch_task(tmp_path):
@@ -203,7 +205,7 @@ def test_ingest_cache_key_for_a_batch_task(tmp_path):
     files = sorted(paths.landing_for("ghg_reductions").rglob("*.csv"))
     params = {"paths": paths, "family": "ghg_reductions", "files": files, "known": {"partner_id": {"P001"}},
               "batch_no": 3}
-    key = lambda **kw: orch.ingest_cache_key(_ctx("ingest_batch"), {**params, **kw})  # noqa: E731
+    key = lambda **kw: cache.ingest_cache_key(_ctx("ingest_batch"), {**params, **kw})  # noqa: E731
     k = key()
     assert k.startswith("phakhi-ingest-ghg_reductions-") and key(batch_no=0) == k   # the run's name only
     assert key(files=files[:1]) != k and key(known={"partner_id": {"P002"}}) != k
@@ -214,9 +216,9 @@ def test_ingest_cache_key_for_a_batch_task(tmp_path):
 
 
 def test_code_fingerprint_covers_ingest_code_and_contracts():
-    covered = {p.name for p in orch.INGEST_CODE}
+    covered = {p.name for p in cache.INGEST_CODE}
     assert {"ingest", "contracts", "instrument"} <= covered
-    assert all(p.is_dir() for p in orch.INGEST_CODE)
+    assert all(p.is_dir() for p in cache.INGEST_CODE)
 
 
 # ---------------------------------------------------------------- failure webhook
@@ -258,7 +260,7 @@ def test_notify_failure_posts_a_json_summary(webhook, monkeypatch):
     monkeypatch.delenv("PHAKHI_NOTIFY_SECRET", raising=False)
     monkeypatch.setenv("PREFECT_UI_URL", "http://127.0.0.1:4200")
     flow, run, state = _failed_run()
-    orch.notify_failure(flow, run, state)
+    notify.notify_failure(flow, run, state)
     assert len(received) == 1
     headers, body = received[0]
     payload = json.loads(body)
@@ -269,25 +271,25 @@ def test_notify_failure_posts_a_json_summary(webhook, monkeypatch):
     assert payload["ui_url"] == f"http://127.0.0.1:4200/runs/flow-run/{run.id}"
     assert "period=2025-12" in payload["text"] and "quality gate failed" in payload["text"]
     assert headers["Content-Type"].startswith("application/json")
-    assert orch.SIGNATURE_HEADER not in headers
+    assert notify.SIGNATURE_HEADER not in headers
 
 
 def test_notify_failure_signs_when_a_secret_is_set(webhook, monkeypatch):
     url, received = webhook
     monkeypatch.setenv("PHAKHI_NOTIFY_WEBHOOK", url)
     monkeypatch.setenv("PHAKHI_NOTIFY_SECRET", "s3cret")
-    orch.notify_failure(*_failed_run())
+    notify.notify_failure(*_failed_run())
     headers, body = received[0]
-    assert headers[orch.SIGNATURE_HEADER] == orch.sign(body, "s3cret")
-    assert headers[orch.SIGNATURE_HEADER] != orch.sign(body, "old-secret")
+    assert headers[notify.SIGNATURE_HEADER] == notify.sign(body, "s3cret")
+    assert headers[notify.SIGNATURE_HEADER] != notify.sign(body, "old-secret")
 
 
 def test_notify_failure_is_off_by_default(webhook, monkeypatch):
     url, received = webhook
     monkeypatch.delenv("PHAKHI_NOTIFY_WEBHOOK", raising=False)
-    orch.notify_failure(*_failed_run())
+    notify.notify_failure(*_failed_run())
     monkeypatch.setenv("PHAKHI_NOTIFY_WEBHOOK", "  ")
-    orch.notify_failure(*_failed_run())
+    notify.notify_failure(*_failed_run())
     assert received == []
 
 
@@ -300,9 +302,9 @@ def test_notify_failure_never_raises(monkeypatch, caplog):
     port = s.getsockname()[1]
     s.close()
     monkeypatch.setenv("PHAKHI_NOTIFY_WEBHOOK", f"http://127.0.0.1:{port}/T0KEN-in-path")
-    orch.notify_failure(*_failed_run())
+    notify.notify_failure(*_failed_run())
     monkeypatch.setenv("PHAKHI_NOTIFY_WEBHOOK", "ftp://127.0.0.1/x")
-    orch.notify_failure(*_failed_run())
+    notify.notify_failure(*_failed_run())
     assert "T0KEN" not in caplog.text
 
 
@@ -312,28 +314,28 @@ def test_task_runner_setting(monkeypatch):
     from prefect_dask import DaskTaskRunner
 
     monkeypatch.delenv("PHAKHI_TASK_RUNNER", raising=False)
-    assert isinstance(orch.ingest_task_runner(), ThreadPoolTaskRunner)
-    assert orch.ingest_task_runner("threads:3")._max_workers == 3
-    local = orch.ingest_task_runner("dask:2")
+    assert isinstance(task_runners.ingest_task_runner(), ThreadPoolTaskRunner)
+    assert task_runners.ingest_task_runner("threads:3")._max_workers == 3
+    local = task_runners.ingest_task_runner("dask:2")
     assert isinstance(local, DaskTaskRunner) and local.address is None
     assert local.cluster_kwargs["n_workers"] == 2 and local.cluster_kwargs["processes"] is True
-    remote = orch.ingest_task_runner("dask:tcp://127.0.0.1:8786")
+    remote = task_runners.ingest_task_runner("dask:tcp://127.0.0.1:8786")
     assert remote.address == "tcp://127.0.0.1:8786"
-    assert orch.ingest_task_runner("dask:127.0.0.1:8786").address == "tcp://127.0.0.1:8786"
+    assert task_runners.ingest_task_runner("dask:127.0.0.1:8786").address == "tcp://127.0.0.1:8786"
     monkeypatch.setenv("PHAKHI_TASK_RUNNER", "dask")
-    assert isinstance(orch.ingest_task_runner(), DaskTaskRunner)
+    assert isinstance(task_runners.ingest_task_runner(), DaskTaskRunner)
     with pytest.raises(ValueError, match="PHAKHI_TASK_RUNNER"):
-        orch.ingest_task_runner("ray")
+        task_runners.ingest_task_runner("ray")
 
 
 def test_refresh_timeout_setting(monkeypatch):
     monkeypatch.delenv("PHAKHI_REFRESH_TIMEOUT_SECONDS", raising=False)
-    assert orch.refresh_timeout_seconds() == 7200
-    assert orch.refresh_timeout_seconds("600") == 600 and orch.refresh_timeout_seconds("0") is None
+    assert task_runners.refresh_timeout_seconds() == 7200
+    assert task_runners.refresh_timeout_seconds("600") == 600 and task_runners.refresh_timeout_seconds("0") is None
     monkeypatch.setenv("PHAKHI_REFRESH_TIMEOUT_SECONDS", "90")
-    assert orch.refresh_timeout_seconds() == 90
+    assert task_runners.refresh_timeout_seconds() == 90
     with pytest.raises(ValueError):
-        orch.refresh_timeout_seconds("-1")
+        task_runners.refresh_timeout_seconds("-1")
     from flows.pipeline import monthly_refresh   # the flow carries the limit, the hooks and the runner
 
     assert monthly_refresh.timeout_seconds and monthly_refresh.on_failure_hooks and monthly_refresh.on_crashed_hooks

@@ -90,8 +90,8 @@ def base_env(prefect_home: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    from flows.config import Paths
-    from flows.sample import write_sample
+    from phakhi.settings import Paths
+    from phakhi.sample import write_sample
 
     tmp = tmp_path_factory.mktemp("prefect-server")
     home = Paths(tmp / "phakhi-home").ensure()

@@ -3,7 +3,7 @@ import os
 import pandas as pd
 import pytest
 
-from flows.publish.files import (current_latest, finalise, list_publications, neutralise_formulas, staging_dir,
+from phakhi.publish.files import (current_latest, finalise, list_publications, neutralise_formulas, staging_dir,
                                  switch_latest, write_table)
 
 

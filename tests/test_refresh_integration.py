@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flows.sample import write_sample
+from phakhi.sample import write_sample
 
 pytestmark = pytest.mark.integration
 
@@ -19,7 +19,7 @@ PREVIOUS_GRID_FACTOR = 0.4999   # kgCO2e/kWh, the factor in force during the sam
 
 @pytest.fixture(scope="module")
 def refreshed(tmp_path_factory):
-    from flows.config import use_home
+    from phakhi.settings import use_home
     from flows.pipeline import monthly_refresh
 
     paths = use_home(tmp_path_factory.mktemp("refresh") / "home")
@@ -138,7 +138,7 @@ def _tree_digest(folder):
 
 
 def test_no_page_of_the_publication_loads_anything_from_the_internet(refreshed):
-    from flows.quality.data_docs import remote_loads
+    from phakhi.quality.data_docs import remote_loads
 
     paths, _ = refreshed
     pages = list(paths.latest.resolve().rglob("*.html"))

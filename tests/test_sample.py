@@ -3,7 +3,7 @@ import hashlib
 import pandas as pd
 from python_calamine import CalamineWorkbook
 
-from flows.sample import PERIODS, write_sample
+from phakhi.sample import PERIODS, write_sample
 
 
 def _digest(path):

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from flows.survey.design import Design, deff, estimate, linearized_variance
+from phakhi.survey.design import Design, deff, estimate, linearized_variance
 
 REF = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "survey-api"
 

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flows.survey.design import Design, calibration_residuals, estimate, linearized_variance
-from flows.survey.raking import kish_effective_n, rake, weighting_deff
+from phakhi.survey.design import Design, calibration_residuals, estimate, linearized_variance
+from phakhi.survey.raking import kish_effective_n, rake, weighting_deff
 
 REF = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "survey-api"
 

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flows.survey.reliability import cronbach_alpha
+from phakhi.survey.reliability import cronbach_alpha
 
 REF = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "survey-api"
 

@@ -1,4 +1,4 @@
-"""Tests for flows/thai.py and the consistency of the reference seeds in dbt_project/seeds."""
+"""Tests for phakhi/thai.py and the consistency of the reference seeds in dbt_project/seeds."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from flows import thai
-from flows.thai import (
+from phakhi import thai
+from phakhi.thai import (
     ThaiParseError,
     be_to_ce_year,
     normalize_province,

@@ -1,7 +1,7 @@
 """Final (raked) survey weights, one row per respondent and wave, with the calibration cells used.
 
 Each wave's design weights are raked separately to the population margins in the seed survey_population_margins
-(flows/survey/weighting.py: iterative proportional fitting, R survey::rake's algorithm). Optional trimming of the
+(phakhi/survey/weighting.py: iterative proportional fitting, R survey::rake's algorithm). Optional trimming of the
 adjustment factor: var('survey_weight_trim'), e.g. "0.3,3" (default none). Per-wave diagnostics (convergence,
 iterations, largest margin gap, Kish effective n, weighting design effect) are repeated on every row of the wave
 and summarised in mart_awareness_waves.
@@ -11,7 +11,7 @@ import pandas as pd
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from flows.survey.weighting import margins_from_table, parse_trim, rake_to_margins
+    from phakhi.survey.weighting import margins_from_table, parse_trim, rake_to_margins
 
     trim = parse_trim(dbt.config.get("survey_weight_trim"))
     margins = margins_from_table(dbt.ref("survey_population_margins").df())

@@ -5,14 +5,14 @@ each awareness level (low/medium/high). Domains: national, region, province, sex
 education. Each estimate keeps the wave's full stratified cluster design (strata, PSUs), uses the raked weights of
 int_survey__respondent_weights with calibration-aware Taylor-linearised SEs, and comes with a 95% CI (logit CI for
 shares), unweighted n, Kish effective n and the design effect. Cells with n < var('min_cell_n') are withheld
-(estimate/se/ci null, suppressed = true). Logic: flows/survey/awareness.py; guide: docs/evaluator.md.
+(estimate/se/ci null, suppressed = true). Logic: phakhi/survey/awareness.py; guide: docs/evaluator.md.
 """
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from flows.survey.awareness import MEAN_MEASURES, baseline_table
-    from flows.survey.instrument import wave_instrument
+    from phakhi.survey.awareness import MEAN_MEASURES, baseline_table
+    from phakhi.survey.instrument import wave_instrument
 
     min_n = int(dbt.config.get("min_cell_n") or 30)
     weights = dbt.ref("int_survey__respondent_weights").df()

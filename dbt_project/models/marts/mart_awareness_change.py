@@ -3,7 +3,7 @@
 difference = wave - baseline; the waves are independent samples, so SE(difference) = sqrt(SE_baseline^2 +
 SE_wave^2); 95% CI = difference +/- 1.96 SE; two-sided normal p-value; Benjamini-Hochberg adjusted p-values within
 each family (one wave pair x one domain variable, all measures); significant = p_adjusted < 0.05. Waves are
-compared only when their instruments' core items and scales match (flows/survey/comparability.py); otherwise the
+compared only when their instruments' core items and scales match (phakhi/survey/comparability.py); otherwise the
 rows say comparable = false and name the differences, with every number null. A cell withheld in either wave is
 withheld here too. Baseline: sources/instrument/waves.yml baseline_wave (else the earliest wave).
 """
@@ -11,9 +11,9 @@ withheld here too. Baseline: sources/instrument/waves.yml baseline_wave (else th
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from flows.survey.awareness import change_table
-    from flows.survey.comparability import check_waves
-    from flows.survey.instrument import baseline_wave
+    from phakhi.survey.awareness import change_table
+    from phakhi.survey.comparability import check_waves
+    from phakhi.survey.instrument import baseline_wave
 
     estimates = dbt.ref("mart_awareness_baseline").df()
     waves = sorted(int(w) for w in estimates["wave"].unique())

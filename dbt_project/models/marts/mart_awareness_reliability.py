@@ -8,7 +8,7 @@ Respondents with fewer than two answered items of the dimension are left out. ac
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from flows.survey.awareness import reliability_table
+    from phakhi.survey.awareness import reliability_table
 
     items = dbt.ref("int_survey__item_scores").df()
     return reliability_table(items, dimensions=["knowledge", "concern", "behaviour"])

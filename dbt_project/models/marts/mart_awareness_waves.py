@@ -19,9 +19,9 @@ COLUMNS = ["wave", "is_baseline", "instrument", "instrument_version", "instrumen
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from flows.survey.comparability import check_waves
-    from flows.survey.instrument import baseline_wave, wave_instrument
-    from flows.survey.raking import kish_effective_n, weighting_deff
+    from phakhi.survey.comparability import check_waves
+    from phakhi.survey.instrument import baseline_wave, wave_instrument
+    from phakhi.survey.raking import kish_effective_n, weighting_deff
 
     weights = dbt.ref("int_survey__respondent_weights").df()
     responses = dbt.ref("stg_survey__responses").df()

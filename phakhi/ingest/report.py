@@ -48,7 +48,7 @@ def file_table(results):
 def quarantine_rows(results):
     import pandas as pd
 
-    from flows.ingest.load import QUARANTINE_COLUMNS
+    from phakhi.ingest.files import QUARANTINE_COLUMNS
 
     frames = [r.quarantine for r in results if len(r.quarantine)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=QUARANTINE_COLUMNS)

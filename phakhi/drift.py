@@ -14,7 +14,7 @@ homogeneity on the design-weighted answer distributions with the Rao–Scott fir
     F     = X2 / (dbar (K - 1))  ~  F(K - 1, (K - 1) nu),  nu = design df of both waves (PSUs - strata),
 
 where d_ik is the design effect of wave i's estimated proportion in category k (design variance from
-flows.survey.design — strata, PSUs, weights — over p(1-p)/n_i). Referring X2/dbar to an F distribution with the
+phakhi.survey.design — strata, PSUs, weights — over p(1-p)/n_i). Referring X2/dbar to an F distribution with the
 design's degrees of freedom (as R's svychisq does by default) accounts for the design effects being estimated
 from few PSUs. Without design information every d_ik = 1, dbar = 1 and nu = n - 2: the test is Pearson's
 chi-square up to the F vs chi-square reference. "Don't know"/"refused" codes are missing, never a category.
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from flows.survey.multiple_testing import benjamini_hochberg
+from phakhi.survey.multiple_testing import benjamini_hochberg
 
 __all__ = ["WaveDesign", "DriftResult", "drift_report", "two_sample_stattest", "design_adjusted_homogeneity",
            "survey_design", "benjamini_hochberg", "STATTEST_NAME"]
@@ -60,7 +60,7 @@ class WaveDesign:
                    psu if psu in df.columns else None)
 
     def design(self):
-        from flows.survey.design import Design
+        from phakhi.survey.design import Design
 
         return Design(self.weights, strata=self.strata, psu=(self.psu,) if self.psu else ())
 
@@ -73,7 +73,7 @@ def _distribution(values: pd.Series, wave: WaveDesign | None, keys: list) -> tup
         counts = values.value_counts()
         p = np.array([counts.get(k, 0) for k in keys], dtype=float) / max(n, 1)
         return p, np.ones(len(keys)), n, max(n - 1, 1)
-    from flows.survey.design import estimate
+    from phakhi.survey.design import estimate
 
     frame = wave.frame
     unknown = values.index.difference(frame.index)
@@ -228,7 +228,7 @@ def survey_drift_from_warehouse(db_path: Path, out_dir: Path, baseline_wave: int
     latest wave. None when the warehouse holds fewer than two waves."""
     import duckdb
 
-    from flows.ingest.contracts import load_instrument
+    from phakhi.ingest.contracts import load_instrument
 
     inst = load_instrument()
     items = [i["code"] for i in inst["items"] if i.get("core")]
@@ -236,7 +236,7 @@ def survey_drift_from_warehouse(db_path: Path, out_dir: Path, baseline_wave: int
         waves = [w for (w,) in con.execute("select distinct wave from raw.survey_waves order by wave").fetchall()]
         if len(waves) < 2 and (baseline_wave is None or current_wave is None):
             return None
-        from flows.survey.instrument import baseline_wave as registered_baseline
+        from phakhi.survey.instrument import baseline_wave as registered_baseline
 
         b = int(baseline_wave) if baseline_wave is not None else registered_baseline(waves)
         c = int(current_wave) if current_wave is not None else max(w for w in waves if w != b)

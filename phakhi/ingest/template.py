@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flows.ingest.contracts import Column, Contract, load_contract
+from phakhi.ingest.contracts import Column, Contract, load_contract
 
 FAMILY_ALIASES = {"activity": "activity_reports", "activities": "activity_reports", "ghg": "ghg_reductions",
                   "inventory": "partner_inventories", "inventories": "partner_inventories",
@@ -71,7 +71,7 @@ def choices(col: Column, lang: str) -> list[str]:
     if col.type == "province":
         import csv
 
-        from flows.config import SEEDS_DIR
+        from phakhi.settings import SEEDS_DIR
 
         with open(SEEDS_DIR / "provinces.csv", encoding="utf-8", newline="") as fh:
             rows = list(csv.DictReader(fh))

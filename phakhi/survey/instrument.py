@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from flows.config import REPO_ROOT
+from phakhi.settings import REPO_ROOT
 
 INSTRUMENT_DIR = REPO_ROOT / "sources" / "instrument"
 REGISTRY_FILE = "waves.yml"

@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flows.config import DBT_PROJECT_DIR, Paths
+from phakhi.settings import DBT_PROJECT_DIR, Paths
 
 
 @dataclass
@@ -35,14 +35,9 @@ def dbt_executable() -> str:
     return str(local) if local.exists() else (shutil.which("dbt") or "dbt")
 
 
-def history_db(paths: Paths) -> Path:
-    """The persistent DuckDB file that keeps history across refreshes (the dim_partners snapshot)."""
-    return paths.warehouse_dir / "history.duckdb"
-
-
 def dbt_env(paths: Paths, warehouse: Path | None = None) -> dict[str, str]:
     return {**os.environ, "PHAKHI_WAREHOUSE": str(warehouse or paths.staging_db),
-            "PHAKHI_HISTORY": str(history_db(paths)), "PHAKHI_HOME": str(paths.home),
+            "PHAKHI_HISTORY": str(paths.history_db), "PHAKHI_HOME": str(paths.home),
             "DBT_LOG_PATH": str(paths.dbt_work / "logs"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
 
 

@@ -1,9 +1,15 @@
-"""Where Phakhi keeps things. All runtime state lives under one directory, PHAKHI_HOME (default ./var)."""
+"""Phakhi's settings and the one map of its home folder.
+
+`Settings` (pydantic-settings) reads every `PHAKHI_*` environment variable, and only this module reads them.
+`Paths` owns every location under PHAKHI_HOME (default ./var); no other module joins a file name onto the home.
+"""
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -15,13 +21,31 @@ SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 FAMILIES = ("partner_registry", "activity_reports", "ghg_reductions", "survey_waves")
 
 
+class Settings(BaseSettings):
+    """Every PHAKHI_* variable, typed. Read afresh by `settings()` so a changed environment takes effect."""
+    model_config = SettingsConfigDict(env_prefix="PHAKHI_", extra="ignore")
+
+    home: Path | None = None                   # PHAKHI_HOME: all runtime state (default ./var)
+    progress: bool = True                      # PHAKHI_PROGRESS=0: no progress bar on a terminal
+    ingest_workers: int | None = None          # PHAKHI_INGEST_WORKERS: ingest processes (default: one per core)
+    ingest_start_method: str | None = None     # PHAKHI_INGEST_START_METHOD: forkserver (Linux) | spawn
+    task_runner: str = ""                      # PHAKHI_TASK_RUNNER: threads[:N] | dask[:N] | dask:tcp://host:port
+    refresh_timeout_seconds: str = ""          # PHAKHI_REFRESH_TIMEOUT_SECONDS: default 2 h, 0 = none
+    notify_webhook: str = ""                   # PHAKHI_NOTIFY_WEBHOOK: POST a summary of a failed refresh
+    notify_secret: str = ""                    # PHAKHI_NOTIFY_SECRET: HMAC-SHA256 signature of that POST
+
+
+def settings() -> Settings:
+    return Settings()
+
+
 @dataclass(frozen=True)
 class Paths:
     home: Path
 
     @classmethod
     def from_env(cls, home: str | os.PathLike | None = None) -> "Paths":
-        root = Path(home or os.environ.get("PHAKHI_HOME") or Path.cwd() / "var")
+        root = Path(home or settings().home or Path.cwd() / "var")
         return cls(root.expanduser().resolve())
 
     @property
@@ -48,6 +72,20 @@ class Paths:
     def published_db(self) -> Path:
         """The warehouse as of the last publication that passed the gate."""
         return self.warehouse_dir / "phakhi.duckdb"
+
+    @property
+    def history_db(self) -> Path:
+        """Persistent history across refreshes (the dim_partners snapshot)."""
+        return self.warehouse_dir / "history.duckdb"
+
+    @property
+    def landing_manifest(self) -> Path:
+        """The persistent landing manifest: every file ever landed, its hash, status and supersede history."""
+        return self.home / "landing_manifest.duckdb"
+
+    @property
+    def landing_archive(self) -> Path:
+        return self.home / "landing_archive"
 
     @property
     def publications(self) -> Path:

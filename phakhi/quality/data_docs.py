@@ -6,7 +6,7 @@ import re
 import shutil
 from pathlib import Path
 
-from flows.config import EXPECTATIONS_DIR
+from phakhi.settings import EXPECTATIONS_DIR
 
 VENDOR_DIR = EXPECTATIONS_DIR / "data_docs_vendor"
 # CDN address (prefix match) -> file under static/vendor/

@@ -241,8 +241,8 @@ def run_estimate(data: Path, *, weights: str, strata=None, psu=None, fpc=None, m
     wanted.update({"--by": by} if by else {})
     _check_columns(df, wanted, Path(data).name)
 
-    from flows.survey.design import Design, estimate
-    from flows.survey.raking import kish_effective_n, rake as rake_weights, weighting_deff
+    from phakhi.survey.design import Design, estimate
+    from phakhi.survey.raking import kish_effective_n, rake as rake_weights, weighting_deff
 
     df = df.copy()
     codes = [float(c) for c in _split(na_codes)]
@@ -275,7 +275,7 @@ def run_estimate(data: Path, *, weights: str, strata=None, psu=None, fpc=None, m
             df[key] = _category(df[column]).fillna("<missing>")
             margins[key] = targets
         try:
-            from flows.survey.weighting import parse_trim
+            from phakhi.survey.weighting import parse_trim
 
             bounds = parse_trim(trim)
             res = rake_weights(df, weights, margins, trim=bounds)
@@ -319,7 +319,7 @@ def load_published(home: Optional[Path]):
     import duckdb
     import pandas as pd
 
-    from flows.config import Paths
+    from phakhi.settings import Paths
 
     paths = Paths.from_env(home)
     db = paths.published_db
@@ -367,10 +367,10 @@ def compare_waves(
 
 
 def run_compare_waves(baseline, wave, measures, domains, out, drift, fmt, home) -> int:
-    from flows.config import Paths
-    from flows.survey.awareness import ADJUSTMENT_NAME, ADJUSTMENT, DOMAINS, MEASURES, change_table
-    from flows.survey.comparability import check_waves
-    from flows.survey.instrument import baseline_wave
+    from phakhi.settings import Paths
+    from phakhi.survey.awareness import ADJUSTMENT_NAME, ADJUSTMENT, DOMAINS, MEASURES, change_table
+    from phakhi.survey.comparability import check_waves
+    from phakhi.survey.instrument import baseline_wave
 
     if fmt not in ("table", "json", "csv"):
         raise CliError(f"--format must be table, json or csv, not {fmt!r}")
@@ -449,7 +449,7 @@ def _write_drift(db: Optional[Path], folder: Path, b: int, w: int) -> str:
         typer.echo("drift report skipped: the latest publication holds no microdata (it needs the published "
                    "warehouse)", err=True)
         return ""
-    from flows.drift import survey_drift_from_warehouse
+    from phakhi.drift import survey_drift_from_warehouse
 
     try:
         result = survey_drift_from_warehouse(db, folder, b, w)

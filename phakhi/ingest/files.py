@@ -23,8 +23,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, Iterable
 
-from flows.ingest.contracts import (MissingColumns, apply_contract, contract_names, load_contract, locate_table)
-from flows.ingest.readers import SUPPORTED, UnreadableFile, iter_sheets
+from phakhi.ingest.contracts import (MissingColumns, apply_contract, contract_names, load_contract, locate_table)
+from phakhi.ingest.readers import SUPPORTED, UnreadableFile, iter_sheets
 
 QUARANTINE_COLUMNS = ["family", "file", "file_hash", "sheet", "row", "column", "header", "value", "rule",
                       "expected", "message_en", "message_th"]
@@ -195,9 +195,11 @@ MIN_FILES_FOR_POOL = 48
 
 
 def default_workers() -> int:
-    env = os.environ.get("PHAKHI_INGEST_WORKERS")
+    from phakhi.settings import settings
+
+    env = settings().ingest_workers
     if env:
-        return max(1, int(env))
+        return max(1, env)
     return max(1, os.cpu_count() or 1)
 
 
@@ -208,7 +210,9 @@ def _start_method() -> str:
     PHAKHI_INGEST_START_METHOD overrides."""
     import sys
 
-    return os.environ.get("PHAKHI_INGEST_START_METHOD") or ("forkserver" if sys.platform == "linux" else "spawn")
+    from phakhi.settings import settings
+
+    return settings().ingest_start_method or ("forkserver" if sys.platform == "linux" else "spawn")
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
@@ -222,7 +226,7 @@ def _pool(workers: int) -> ProcessPoolExecutor:
 
             ctx = mp.get_context(_start_method())
             if ctx.get_start_method() == "forkserver":
-                ctx.set_forkserver_preload(["flows.ingest.load"])
+                ctx.set_forkserver_preload(["phakhi.ingest.files"])
             _POOL, _POOL_WORKERS = ProcessPoolExecutor(max_workers=workers, mp_context=ctx), workers
         return _POOL
 

@@ -2,7 +2,7 @@
 
 Margins come as a long table (the dbt seed survey_population_margins): `margin` names the respondent columns
 it cross-classifies joined by '*' (e.g. "region*sex*age_group"), `category` the cell as those columns' values
-joined by '|', `population` the total. Raking itself is flows.survey.raking.rake (checked against R).
+joined by '|', `population` the total. Raking itself is phakhi.survey.raking.rake (checked against R).
 
 What happens when the sample does not fit the margins, in this order (each step is recorded in `notes`):
 1. A respondent whose cell is not in a margin (e.g. sex = "other", which population tables do not carry) is

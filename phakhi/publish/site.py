@@ -15,6 +15,7 @@ import logging
 import math
 import re
 import shutil
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -23,11 +24,44 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from flows.config import DASHBOARDS_DIR
+from phakhi.settings import DASHBOARDS_DIR
 
 log = logging.getLogger("phakhi.publish.site")
 
 STATIC_DIR = DASHBOARDS_DIR / "static"
+
+
+# ------------------------------------------------------------------ "not available yet"
+@dataclass
+class Unavailable:
+    """A page or section whose data is not in this publication: shown as a note, never as an error."""
+    th: str
+    en: str
+    detail: str = ""
+
+    @classmethod
+    def missing(cls, *tables: str) -> "Unavailable":
+        names = ", ".join(tables)
+        return cls(f"ตาราง {names} ยังไม่มีในคลังข้อมูลของฉบับนี้", f"{names} is not in this publication's warehouse yet")
+
+    @classmethod
+    def because(cls, error: Exception, what: str = "") -> "Unavailable":
+        if isinstance(error, MissingData):
+            return cls.missing(*error.tables)
+        return cls("ข้อมูลส่วนนี้ยังเตรียมไม่ได้ (โครงสร้างตารางอาจกำลังเปลี่ยน)",
+                   "this section's data could not be prepared (its table may be changing)",
+                   f"{what}: {type(error).__name__}: {str(error)[:240]}")
+
+    @property
+    def unavailable(self) -> bool:      # templates: `{% if x.unavailable %}`
+        return True
+
+
+class MissingData(LookupError):
+    def __init__(self, *tables: str):
+        self.tables = tables
+        super().__init__(", ".join(tables) + " missing")
+
 THAI_DIGITS = str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙")
 THAI_MONTHS = ["ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค."]
 EN_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -188,13 +222,11 @@ def write_assets(out_dir: Path) -> Path:
 
 
 def _unavailable_page(page: str, error: Exception) -> dict:
-    from flows.publish.pages import Unavailable
-
     return {"unavailable": Unavailable.because(error, what=page)}
 
 
 def render_site(out_dir: Path, site: dict, *, strict: bool = False) -> list[Path]:
-    """Write every page of the site into out_dir. `site` comes from flows.publish.pages.site_context.
+    """Write every page of the site into out_dir. `site` comes from phakhi.publish.pages.site_context.
 
     A page whose data could not be prepared shows a 'not available yet' note instead of breaking the site;
     with strict=True (tests) a template error is raised instead of replaced by that note."""

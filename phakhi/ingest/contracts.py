@@ -26,9 +26,9 @@ from typing import Callable
 
 import yaml
 
-from flows import thai
-from flows.config import CONTRACTS_DIR, REPO_ROOT
-from flows.ingest.readers import Sheet, Table, find_table, header_key, header_keys, is_blank
+from phakhi import thai
+from phakhi.settings import CONTRACTS_DIR, REPO_ROOT
+from phakhi.ingest.readers import Sheet, Table, find_table, header_key, header_keys, is_blank
 
 INSTRUMENT_DIR = REPO_ROOT / "sources" / "instrument"
 TYPES = ("string", "integer", "number", "likert", "year", "date", "period", "province", "enum")

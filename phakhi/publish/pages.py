@@ -20,9 +20,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from flows.publish.files import stable_frame
+from phakhi.publish.files import stable_frame
 
-from flows.publish.site import LABELS, STATUS, partner_slug, period_label, plain
+from phakhi.publish.site import LABELS, STATUS, MissingData, Unavailable, partner_slug, period_label, plain
 
 log = logging.getLogger("phakhi.publish.pages")
 
@@ -126,38 +126,6 @@ def short_label(pair: tuple[str, str]) -> tuple[str, str]:
 def bi(th, en) -> dict:
     """A bilingual text for a chart (site.js shows the reader's language)."""
     return {"th": "" if th is None else str(th), "en": "" if en is None else str(en)}
-
-
-# ------------------------------------------------------------------ "not available yet"
-@dataclass
-class Unavailable:
-    """A page or section whose data is not in this publication: shown as a note, never as an error."""
-    th: str
-    en: str
-    detail: str = ""
-
-    @classmethod
-    def missing(cls, *tables: str) -> "Unavailable":
-        names = ", ".join(tables)
-        return cls(f"ตาราง {names} ยังไม่มีในคลังข้อมูลของฉบับนี้", f"{names} is not in this publication's warehouse yet")
-
-    @classmethod
-    def because(cls, error: Exception, what: str = "") -> "Unavailable":
-        if isinstance(error, MissingData):
-            return cls.missing(*error.tables)
-        return cls("ข้อมูลส่วนนี้ยังเตรียมไม่ได้ (โครงสร้างตารางอาจกำลังเปลี่ยน)",
-                   "this section's data could not be prepared (its table may be changing)",
-                   f"{what}: {type(error).__name__}: {str(error)[:240]}")
-
-    @property
-    def unavailable(self) -> bool:      # templates: `{% if x.unavailable %}`
-        return True
-
-
-class MissingData(LookupError):
-    def __init__(self, *tables: str):
-        self.tables = tables
-        super().__init__(", ".join(tables) + " missing")
 
 
 # ------------------------------------------------------------------ reading the warehouse

@@ -21,8 +21,8 @@ HomeOpt = typer.Option(None, "--home", envvar="PHAKHI_HOME",
 @app.command()
 def sample(home: Optional[Path] = HomeOpt, force: bool = typer.Option(False, help="Write even if landing is not empty.")):
     """Write the deterministic SAMPLE data set into the landing area."""
-    from flows.config import use_home
-    from flows.sample import landing_is_empty, write_sample
+    from phakhi.settings import use_home
+    from phakhi.sample import landing_is_empty, write_sample
 
     paths = use_home(home)
     if not force and not landing_is_empty(paths.landing):
@@ -37,8 +37,8 @@ def refresh(period: Optional[str] = typer.Option(None, help="Month to refresh, Y
             home: Optional[Path] = HomeOpt):
     """Run the monthly refresh (ingest → dbt → quality gate → drift → publish). Generates SAMPLE data first
     when the landing area is empty."""
-    from flows.config import use_home
-    from flows.sample import landing_is_empty, write_sample
+    from phakhi.settings import use_home
+    from phakhi.sample import landing_is_empty, write_sample
 
     paths = use_home(home)
     if landing_is_empty(paths.landing):
@@ -68,7 +68,7 @@ def backfill(start: str = typer.Argument(..., help="First month, YYYY-MM."),
                                                       "this deployment (e.g. monthly-refresh/monthly), not here."),
              home: Optional[Path] = HomeOpt):
     """Refresh every month from START to END in order, skipping months already published unless --force."""
-    from flows.orchestration import backfill as run_backfill, run_through_deployment
+    from flows.backfill import backfill as run_backfill, run_through_deployment
 
     try:
         done = run_backfill(start, end, force=force, home=home, keep_going=keep_going,
@@ -83,8 +83,8 @@ def backfill(start: str = typer.Argument(..., help="First month, YYYY-MM."),
 @pubs_app.command("list")
 def publications_list(home: Optional[Path] = HomeOpt):
     """List publications (newest last); * marks the one `latest` points to."""
-    from flows.config import use_home
-    from flows.publish.files import list_publications
+    from phakhi.settings import use_home
+    from phakhi.publish.files import list_publications
 
     paths = use_home(home)
     rows = list_publications(paths.publications)
@@ -97,8 +97,8 @@ def publications_list(home: Optional[Path] = HomeOpt):
 @pubs_app.command("rollback")
 def publications_rollback(publication_id: str, home: Optional[Path] = HomeOpt):
     """Point `latest` at an earlier publication (atomic switch; nothing is deleted)."""
-    from flows.config import use_home
-    from flows.publish.files import switch_latest
+    from phakhi.settings import use_home
+    from phakhi.publish.files import switch_latest
 
     paths = use_home(home)
     try:
@@ -109,16 +109,16 @@ def publications_rollback(publication_id: str, home: Optional[Path] = HomeOpt):
     typer.echo(f"latest -> {publication_id}")
 
 
-from flows.survey.cli import compare_waves, survey_app  # noqa: E402  (the evaluator's commands)
+from phakhi.survey.cli import compare_waves, survey_app  # noqa: E402  (the evaluator's commands)
 app.add_typer(survey_app, name="survey")
 app.command("compare-waves")(compare_waves)
 
 
-from flows.ingest.cli import register as _register_ingest  # noqa: E402  (ingest, template)
+from phakhi.ingest.cli import register as _register_ingest  # noqa: E402  (ingest, template)
 _register_ingest(app)
 
 
-from flows.publish.serve import serve  # noqa: E402  (dashboard preview on 127.0.0.1)
+from phakhi.publish.serve import serve  # noqa: E402  (dashboard preview on 127.0.0.1)
 app.command()(serve)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from flows.config import EXPECTATIONS_DIR
+from phakhi.settings import EXPECTATIONS_DIR
 
 
 @dataclass
@@ -119,7 +119,7 @@ def run_gate(warehouse: Path, suites: list[dict] | None = None) -> GateResult:
     site = ctx.get_docs_sites_urls()[0].get("site_url")
     docs = Path(site.removeprefix("file://")).parent if site else None
     if docs is not None:
-        from flows.quality.data_docs import make_offline
+        from phakhi.quality.data_docs import make_offline
 
         make_offline(docs)
     return GateResult(checks, data_docs=docs)

@@ -21,10 +21,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from flows.config import Paths
-from flows.ingest import manifest as landing_manifest
-from flows.ingest.contracts import contract_names, load_contract, load_instrument
-from flows.ingest.load import (FamilyResult, FileOutcome, assemble_family, ingest_files, list_files, write_raw)
+from phakhi.settings import Paths, settings
+from phakhi.ingest import manifest as landing_manifest
+from phakhi.ingest.contracts import contract_names, load_contract, load_instrument
+from phakhi.ingest.files import (FamilyResult, FileOutcome, assemble_family, ingest_files, list_files, write_raw)
 
 REGISTRY = "partner_registry"
 
@@ -125,7 +125,7 @@ def progress_bar(plan: LandingPlan, enabled: bool | None = None):
     `enabled`; PHAKHI_PROGRESS=0 switches it off). Yields the plan."""
     global _PROGRESS
     if enabled is None:
-        enabled = sys.stderr.isatty() and os.environ.get("PHAKHI_PROGRESS", "1") != "0"
+        enabled = sys.stderr.isatty() and settings().progress
     if not enabled or not plan.total_files:
         yield plan
         return
@@ -149,7 +149,7 @@ def progress_bar(plan: LandingPlan, enabled: bool | None = None):
 
 def write_run_reports(paths: Paths, results: list[FamilyResult]) -> dict:
     """The latest run's ingestion report where an engineer looks first: $PHAKHI_HOME/quarantine/."""
-    from flows.ingest.report import write_ingest_report
+    from phakhi.ingest.report import write_ingest_report
 
     return write_ingest_report(results, paths.quarantine)
 
@@ -210,7 +210,7 @@ def load_raw(db_path: Path, results: list[FamilyResult]):
     import duckdb
     import pandas as pd
 
-    from flows.ingest.load import MANIFEST_COLUMNS
+    from phakhi.ingest.files import MANIFEST_COLUMNS
 
     db_path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(db_path)) as con:

@@ -9,11 +9,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from flows.config import Paths
-from flows.publish.datapackage import descriptor, model_docs
-from flows.publish.files import discard_building, stable_frame, finalise, staging_dir, write_table
-from flows.publish.pages import site_context
-from flows.publish.site import render_site
+from phakhi.settings import Paths
+from phakhi.publish.datapackage import descriptor, model_docs
+from phakhi.publish.files import discard_building, stable_frame, finalise, staging_dir, write_table
+from phakhi.publish.pages import site_context
+from phakhi.publish.site import render_site
 
 # Published marts: warehouse table -> file name
 PUBLISHED = {"marts.mart_partner_progress": "partner_progress", "marts.mart_awareness_baseline": "awareness_baseline",
@@ -65,10 +65,10 @@ def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result
                      "rows": drift_result.summary.to_dict("records")}
 
     # The dashboard reads every mart it knows from the audited warehouse itself (pages degrade to "not
-    # available yet" when a mart is missing); see flows/publish/pages.py.
+    # available yet" when a mart is missing); see phakhi/publish/pages.py.
     render_site(out, site_context(paths.staging_db, out, period=period, pub_id=pub_id, is_sample=is_sample,
                                   gate=gate_doc, drift=drift_ctx, ingest=ingest_report, quarantine=quarantine))
-    from flows.pipeline import code_version
+    from phakhi.version import code_version
 
     manifest_files = pd.concat([r.manifest for r in results], ignore_index=True)
     (out / "manifest.json").write_text(json.dumps({

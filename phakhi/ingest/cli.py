@@ -1,4 +1,4 @@
-"""`phakhi ingest` and `phakhi template`: the ingestion commands (registered in flows/cli.py by `register`).
+"""`phakhi ingest` and `phakhi template`: the ingestion commands (registered in phakhi/cli.py by `register`).
 
     phakhi ingest FILE_OR_FOLDER...   read + check the given files against their contract, print the report
                                       (and write it as HTML/CSV); --land copies them into the landing area so
@@ -34,14 +34,14 @@ def ingest(files: Optional[List[Path]] = typer.Argument(None, help="Files or fol
     Exit code 0: every row loaded; 1: some rows quarantined or a file rejected; 2: nothing to do."""
     from rich.console import Console
 
-    from flows.config import use_home
-    from flows.ingest import landing
-    from flows.ingest.report import print_report, write_ingest_report
+    from phakhi.settings import use_home
+    from phakhi.ingest import landing
+    from phakhi.ingest.report import print_report, write_ingest_report
 
     paths = use_home(home)
     console = Console() if sys.stdout.isatty() else Console(width=160)   # piped / CI: wide enough for the table
     if family:
-        from flows.ingest.template import FAMILY_ALIASES
+        from phakhi.ingest.template import FAMILY_ALIASES
 
         family = FAMILY_ALIASES.get(family, family)
         if family not in landing.families():
@@ -69,7 +69,7 @@ def ingest(files: Optional[List[Path]] = typer.Argument(None, help="Files or fol
 
 
 def _expand(items: list[Path]) -> list[Path]:
-    from flows.ingest.load import list_files
+    from phakhi.ingest.files import list_files
 
     out = []
     for p in items:
@@ -94,8 +94,8 @@ def _ingest_files(paths, targets: list[Path], family: str | None, land: bool, wo
     """Ingest the given files (checked against the registry in the landing area); with `land`, copy the
     readable ones into the landing area and ingest the whole landing area so supersession and the manifest
     are settled against everything already received."""
-    from flows.ingest import landing
-    from flows.ingest.load import assemble_family, ingest_files
+    from phakhi.ingest import landing
+    from phakhi.ingest.files import assemble_family, ingest_files
 
     fams = landing.families()
     groups: dict[str | None, list[Path]] = {}
@@ -162,7 +162,7 @@ def _rejected_only(outcomes):
     """Files no contract recognised: a pseudo-family holding only their manifest rows."""
     import pandas as pd
 
-    from flows.ingest.load import MANIFEST_COLUMNS, QUARANTINE_COLUMNS, FamilyResult
+    from phakhi.ingest.files import MANIFEST_COLUMNS, QUARANTINE_COLUMNS, FamilyResult
 
     for o in outcomes:
         o.family = o.family or "(unrecognised)"
@@ -174,7 +174,7 @@ def _only(results, focus: set[str] | None):
     """Results restricted to the files of interest (those just landed), or all of them."""
     if focus is None:
         return results
-    from flows.ingest.load import FamilyResult
+    from phakhi.ingest.files import FamilyResult
 
     out = []
     for r in results:
@@ -190,7 +190,7 @@ def template(family: str = typer.Argument("activity", help="activity | ghg | inv
              lang: str = typer.Option("th", "--lang", help="th (Thai headers) or en"),
              out: Optional[Path] = typer.Option(None, "--out", "-o", help="File to write (default: ./phakhi_<family>_template_<lang>.xlsx)")):
     """Write the Excel template partners fill in: headers, drop-down lists, an instructions sheet."""
-    from flows.ingest.template import default_name, write_template
+    from phakhi.ingest.template import default_name, write_template
 
     if lang not in ("th", "en"):
         typer.secho("--lang must be th or en", fg="red", err=True)

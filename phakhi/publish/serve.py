@@ -56,7 +56,7 @@ def serve(port: int = typer.Option(DEFAULT_PORT, "--port", "-p", help="Port on 1
           home: Optional[Path] = typer.Option(None, "--home", envvar="PHAKHI_HOME",
                                               help="Runtime directory (default ./var).")):
     """Preview the latest publication at http://127.0.0.1:PORT/ (Ctrl-C to stop)."""
-    from flows.config import use_home
+    from phakhi.settings import use_home
 
     paths = use_home(home)
     try:

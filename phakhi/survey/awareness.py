@@ -3,7 +3,7 @@ mart_awareness_change and mart_awareness_reliability (dbt python models call the
 
 Estimation (docs/evaluator.md has the formulas):
 - every estimate uses the full stratified cluster design of its wave (strata, PSUs) and the raked weights, with
-  calibration-aware Taylor-linearised SEs (flows.survey.design.estimate(..., calibration=[margin cells]));
+  calibration-aware Taylor-linearised SEs (phakhi.survey.design.estimate(..., calibration=[margin cells]));
   domains (region, province, sex, ...) are estimated by zeroing influence values outside the domain;
 - means of 0-100 scores get normal 95% CIs; shares (%) get logit-transformed CIs (R's svyciprop(method="logit")),
   which stay inside 0-100;

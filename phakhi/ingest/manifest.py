@@ -24,8 +24,6 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-MANIFEST_FILE = "landing_manifest.duckdb"
-ARCHIVE_DIR = "landing_archive"
 
 _DDL = """
 create table if not exists landing_files (
@@ -76,7 +74,9 @@ def utcnow() -> datetime:
 
 
 def manifest_path(home: Path) -> Path:
-    return Path(home) / MANIFEST_FILE
+    from phakhi.settings import Paths
+
+    return Paths(Path(home)).landing_manifest
 
 
 def _connect(path: Path, read_only: bool = False, attempts: int = 40):
@@ -140,7 +140,9 @@ def record(home: Path, results, run_at: datetime | None = None, landed_paths: di
     what changed. Nothing changes when the landing area holds exactly what it held last time."""
     home = Path(home)
     run_at = run_at or utcnow()
-    archive = home / ARCHIVE_DIR
+    from phakhi.settings import Paths
+
+    archive = Paths(Path(home)).landing_archive
     con = _connect(manifest_path(home))
     changes = {"received": 0, "copy_seen": 0, "superseded": 0, "withdrawn": 0, "reappeared": 0, "status": 0}
     try:
