@@ -20,8 +20,8 @@ from scipy.stats import norm
 
 from .raking import kish_effective_n, weighting_deff
 
-__all__ = ["Design", "estimate", "linearized_variance", "calibration_residuals", "deff",
-           "kish_effective_n", "weighting_deff"]
+__all__ = ["Design", "estimate", "influence_values", "Influence", "linearized_variance", "calibration_residuals",
+           "deff", "degf", "kish_effective_n", "weighting_deff"]
 
 STATISTICS = ("mean", "total", "proportion", "ratio")
 LONELY_PSU = ("fail", "adjust", "remove")
@@ -245,63 +245,77 @@ def _ratio(y: np.ndarray, x: np.ndarray, wd: np.ndarray) -> tuple[float, np.ndar
     return r, wd * (y - r * x) / denom
 
 
-def estimate(df: pd.DataFrame, design: Design, statistic: str, variable: str,
-             denominator: str | None = None, by: str | None = None,
-             conf_level: float = 0.95, *, calibration: list[str] | str | None = None,
-             lonely_psu: str = "fail") -> pd.DataFrame:
-    """Design-based estimate with Taylor-linearised standard error and normal-quantile CI.
+@dataclass
+class Influence:
+    """One estimate and its influence values: the linearised form every variance, contrast and test uses."""
+    domain: str
+    level: object            # category for proportions and category totals, else None
+    estimate: float
+    z: np.ndarray            # influence values per row (0 outside the domain), calibration-adjusted
+    in_domain: np.ndarray    # rows used (domain x complete cases)
 
-    statistic: "mean", "total", "proportion" (one row per category of `variable`) or "ratio"
-    (sum of variable / sum of denominator).  by: one row per domain, estimated by zeroing the
-    influence values outside the domain (the full design is kept, as R's svyby).  Missing values
-    of the variable (or denominator) are dropped as R's na.rm=TRUE, also as a domain.
-    calibration: the margin columns the weights were raked/post-stratified to; the SE then uses
-    calibration residuals (R's svymean on a rake()d design).  lonely_psu: "fail" (R's default),
-    "adjust" or "remove" for strata with a single PSU.
 
-    Returns columns domain, statistic, variable, level, estimate, se, ci_low, ci_high, n, where n
-    is the unweighted number of rows used.
-    """
+def _is_categorical(series: pd.Series) -> bool:
+    return not pd.api.types.is_numeric_dtype(series)    # bool counts as numeric 0/1 (its total is a count)
+
+
+def analysis_rows(df: pd.DataFrame, columns) -> np.ndarray:
+    """Rows with every one of `columns` present: complete cases, used as a domain (R's na.rm=TRUE), never dropped."""
+    ok = np.ones(len(df), dtype=bool)
+    for col in columns:
+        if col not in df.columns:
+            raise ValueError(f"complete-case column {col!r} is not in the data")
+        ok &= df[col].notna().to_numpy()
+    return ok
+
+
+def domains(df: pd.DataFrame, by: str | None, ok: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """(name, rows) of each domain of `by` (all rows when None), restricted to the analysis rows `ok`."""
+    if by is None:
+        return [("overall", ok)]
+    by_values = df[by]
+    return [(f"{by}={value}", ok & (by_values == value).to_numpy()) for value in sorted(pd.unique(by_values.dropna()))]
+
+
+def _series(df: pd.DataFrame, statistic: str, variable: str, ok: np.ndarray, categorical: bool):
+    """[(level, values)]: one 0/1 indicator per category for proportions and category totals, else the column."""
+    if statistic == "proportion" or (statistic == "total" and (categorical or _is_categorical(df[variable]))):
+        levels = sorted(pd.unique(df.loc[ok, variable]))
+        values = df[variable].to_numpy()
+        # Plain Python category labels in the output (not numpy scalars).
+        return [(level.item() if isinstance(level, np.generic) else level, (values == level).astype(float))
+                for level in levels]
+    return [(None, np.where(ok, _numeric(df, variable, statistic), 0.0))]
+
+
+def calibration_projector(df: pd.DataFrame, weights: str, calibration):
+    """The influence-value adjustment for calibrated weights: None, margin columns (raking) or a callable
+    (e.g. phakhi.survey.calibration.Calibration.residuals for GREG)."""
+    if calibration is None or callable(calibration):
+        return calibration
+    if isinstance(calibration, str):
+        calibration = [calibration]
+    return _calibration_projector(df, weights, list(calibration)) if calibration else None
+
+
+def influence_values(df: pd.DataFrame, design: Design, statistic: str, variable: str,
+                     denominator: str | None = None, by: str | None = None, *, calibration=None,
+                     complete=(), categorical: bool = False, _projector=None) -> list[Influence]:
+    """Point estimates with their influence values, one per domain (and category): see `estimate`."""
     if statistic not in STATISTICS:
         raise ValueError(f"statistic must be one of {STATISTICS}, not {statistic!r}")
     if (statistic == "ratio") != (denominator is not None):
         raise ValueError("statistic='ratio' needs a denominator column (and only ratio takes one)")
-    if not 0 < conf_level < 1:
-        raise ValueError(f"conf_level must be in (0, 1), not {conf_level}")
-    if lonely_psu not in LONELY_PSU:
-        raise ValueError(f"lonely_psu must be one of {LONELY_PSU}, not {lonely_psu!r}")
-
     w = df[design.weights].to_numpy(dtype=float)
     if np.isnan(w).any() or (w < 0).any():
         raise ValueError(f"weights column {design.weights!r} has missing or negative values")
-    stages = _stages(df, design)
-    z_crit = norm.ppf(0.5 + conf_level / 2)
-    if isinstance(calibration, str):
-        calibration = [calibration]
-    calibrate = _calibration_projector(df, design.weights, calibration) if calibration else None
-
-    ok = df[variable].notna().to_numpy()
-    if denominator is not None:
-        ok &= df[denominator].notna().to_numpy()
-    if statistic == "proportion":
-        levels = sorted(pd.unique(df.loc[ok, variable]))
-        values = df[variable].to_numpy()
-        # Plain Python category labels in the output (not numpy scalars).
-        series = [(level.item() if isinstance(level, np.generic) else level, (values == level).astype(float))
-                  for level in levels]
-    else:
-        series = [(None, np.where(ok, _numeric(df, variable, statistic), 0.0))]
+    calibrate = _projector or calibration_projector(df, design.weights, calibration)
+    ok = analysis_rows(df, [variable, *([denominator] if denominator else []), *complete])
+    series = _series(df, statistic, variable, ok, categorical)
     x = np.where(ok, _numeric(df, denominator, statistic), 0.0) if denominator is not None else np.ones(len(df))
 
-    if by is None:
-        domains = [("overall", ok)]
-    else:
-        by_values = df[by]
-        domains = [(f"{by}={value}", ok & (by_values == value).to_numpy())
-                   for value in sorted(pd.unique(by_values.dropna()))]
-
-    rows = []
-    for name, in_domain in domains:
+    out = []
+    for name, in_domain in domains(df, by, ok):
         wd = w * in_domain
         for level, y in series:
             if statistic == "total":
@@ -310,15 +324,54 @@ def estimate(df: pd.DataFrame, design: Design, statistic: str, variable: str,
                 est, z = _ratio(y, x, wd)
             if calibrate is not None:
                 z = calibrate(z)
-            if np.isnan(est):
-                se = np.nan
-            else:
-                se = np.sqrt(linearized_variance(z, df, design, lonely_psu=lonely_psu,
-                                                 present=in_domain, _stages_cache=stages))
-            rows.append({"domain": name, "statistic": statistic, "variable": variable, "level": level,
-                         "estimate": est, "se": se, "ci_low": est - z_crit * se,
-                         "ci_high": est + z_crit * se, "n": int(in_domain.sum())})
+            out.append(Influence(name, level, est, z, in_domain))
+    return out
+
+
+def estimate(df: pd.DataFrame, design: Design, statistic: str, variable: str,
+             denominator: str | None = None, by: str | None = None,
+             conf_level: float = 0.95, *, calibration=None, lonely_psu: str = "fail",
+             complete=(), categorical: bool = False) -> pd.DataFrame:
+    """Design-based estimate with Taylor-linearised standard error and normal-quantile CI.
+
+    statistic: "mean", "total", "proportion" (one row per category of `variable`) or "ratio"
+    (sum of variable / sum of denominator).  A total of a categorical column (text, or any
+    column with categorical=True) is one row per category: the estimated number of population
+    units in it (R's svytotal(~factor)); a bool column's total is the count of True.  by: one row per domain, estimated by zeroing the
+    influence values outside the domain (the full design is kept, as R's svyby).  Missing values
+    of the variable (or denominator) are dropped as R's na.rm=TRUE, also as a domain; complete:
+    further columns that must all be present (complete cases over several variables, same domain
+    semantics).  calibration: the margin columns the weights were raked/post-stratified to (the SE
+    then uses calibration residuals, R's svymean on a rake()d design), or a residual function such
+    as Calibration.residuals from phakhi.survey.calibration (GREG).  lonely_psu: "fail" (R's
+    default), "adjust" or "remove" for strata with a single PSU.
+
+    Returns columns domain, statistic, variable, level, estimate, se, ci_low, ci_high, n, where n
+    is the unweighted number of rows used.
+    """
+    if not 0 < conf_level < 1:
+        raise ValueError(f"conf_level must be in (0, 1), not {conf_level}")
+    if lonely_psu not in LONELY_PSU:
+        raise ValueError(f"lonely_psu must be one of {LONELY_PSU}, not {lonely_psu!r}")
+    values = influence_values(df, design, statistic, variable, denominator, by, calibration=calibration,
+                              complete=complete, categorical=categorical)
+    stages = _stages(df, design)
+    z_crit = norm.ppf(0.5 + conf_level / 2)
+    rows = []
+    for inf in values:
+        est = inf.estimate
+        se = np.nan if np.isnan(est) else np.sqrt(linearized_variance(
+            inf.z, df, design, lonely_psu=lonely_psu, present=inf.in_domain, _stages_cache=stages))
+        rows.append({"domain": inf.domain, "statistic": statistic, "variable": variable, "level": inf.level,
+                     "estimate": est, "se": se, "ci_low": est - z_crit * se,
+                     "ci_high": est + z_crit * se, "n": int(inf.in_domain.sum())})
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def degf(df: pd.DataFrame, design: Design) -> int:
+    """Design degrees of freedom: first-stage PSUs minus strata (rows minus strata without clusters), R's degf."""
+    stage = _stages(df, design)[0]
+    return int(len(np.unique(stage.cluster)) - len(np.unique(stage.stratum)))
 
 
 def deff(df: pd.DataFrame, design: Design, variable: str, *, replace: bool = False,
