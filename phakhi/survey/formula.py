@@ -4,7 +4,8 @@ Only what calibration needs, coded exactly as R's model.matrix with treatment co
 and population totals read the same as in R: an intercept "(Intercept)" unless "- 1"/"+ 0"; a numeric column
 as itself; a categorical column (text, or wrapped in factor()) as one 0/1 column per category except the first
 (sorted) one, named column+category ("stypeH"); "a:b" the products of a's and b's columns ("stypeH:sch.wideYes");
-"a*b" = a + b + a:b. Without an intercept the first factor keeps all its categories, as in R.
+"a*b" = a + b + a:b. A category variable is coded in full (all categories) where R does so: without an
+intercept for the first factor, and in an interaction whose other part is not in the model ("~a:x" without x).
 """
 from __future__ import annotations
 
@@ -81,15 +82,20 @@ def variables(formula: str) -> list[str]:
 
 
 def model_matrix(df: pd.DataFrame, formula: str) -> pd.DataFrame:
-    """R's model.matrix(formula, df) with treatment contrasts (see the module doc). Missing values are refused."""
+    """R's model.matrix(formula, df) with treatment contrasts (see the module doc). Missing values are refused.
+
+    As R: terms in order of their degree; a categorical variable in a term is coded by contrasts (first category
+    dropped) when the term without it is in the model (the intercept for a main effect), else by all categories.
+    """
     terms, intercept = parse(formula)
+    terms = sorted(terms, key=lambda t: len(t.variables))          # stable: R orders terms by degree
     blocks: dict[str, tuple[pd.DataFrame, pd.DataFrame | None]] = {}
-    full_dummies_used = intercept     # without an intercept, the first factor keeps every level
+    present = {frozenset()} if intercept else set()
     columns: dict[str, np.ndarray] = {}
     if intercept:
         columns[INTERCEPT] = np.ones(len(df))
     for term in terms:
-        parts = []
+        block = None
         for v in term.variables:
             col, forced = column_of(v)
             if col not in df.columns:
@@ -98,14 +104,11 @@ def model_matrix(df: pd.DataFrame, formula: str) -> pd.DataFrame:
                 raise ValueError(f"formula variable {col!r} has {int(df[col].isna().sum())} missing value(s)")
             if v not in blocks:
                 blocks[v] = _block(df[col], v, forced)
-            parts.append(v)
-        block = None
-        for v in parts:
-            b, full = blocks[v]
-            if full is not None and len(term.variables) == 1 and not full_dummies_used:
-                b = full
-                full_dummies_used = True
-            block = b if block is None else _product(block, b)
+            coded, full = blocks[v]
+            if full is not None and frozenset(term.variables) - {v} not in present:
+                coded = full
+            block = coded if block is None else _product(block, coded)
+        present.add(frozenset(term.variables))
         for name in block.columns:
             columns[name] = block[name].to_numpy(dtype=float)
     return pd.DataFrame(columns, index=df.index)
@@ -134,5 +137,6 @@ def _label(x: float) -> str:
 
 
 def _product(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({f"{ca}:{cb}": a[ca].to_numpy() * b[cb].to_numpy() for ca in a.columns for cb in b.columns},
+    # R varies the first factor fastest.
+    return pd.DataFrame({f"{ca}:{cb}": a[ca].to_numpy() * b[cb].to_numpy() for cb in b.columns for ca in a.columns},
                         index=a.index)
