@@ -143,6 +143,8 @@ def _fmt(x) -> str:
     x = float(x)
     if x == 0:
         return "0"
+    if abs(x) < 1e-4:
+        return f"{x:.4g}"        # p-values and other tiny numbers: significant digits, not a row of zeros
     digits = max(0, 6 - (int(math.floor(math.log10(abs(x)))) + 1))
     return f"{x:,.{digits}f}"
 
@@ -152,7 +154,7 @@ def _table(rows: list[dict], columns: list[str]) -> str:
              for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) if cells else len(c) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
-    lines += ["  ".join(v.rjust(w) if columns[i] not in ("domain", "statistic", "variable", "level") else v.ljust(w)
+    lines += ["  ".join(v.rjust(w) if columns[i] not in ("domain", "statistic", "variable", "level", "contrast") else v.ljust(w)
                         for i, (v, w) in enumerate(zip(row, widths))) for row in cells]
     return "\n".join(lines)
 
@@ -167,59 +169,233 @@ def _jsonable(v):
     return v
 
 
-@survey_app.command("estimate")
+HELP_EPILOG = """Examples (R's survey package results in brackets; data from R's api data sets):
+
+  phakhi survey estimate apistrat.csv --weights pw --strata stype --fpc fpc --mean api00    [662.29, SE 9.4089]
+
+  GREG calibration to N and the total of api99 (R: calibrate(dclus1, ~api99, c(6194, 3914069))):
+  phakhi survey estimate apiclus1.csv --weights pw --psu dnum --fpc fpc --mean api00 --calibrate "~api99" --population N=6194,api99=3914069    [666.72, SE 3.2959]
+
+  Jackknife replicates built from the design (R: svymean(~api00, as.svrepdesign(dclus1))):
+  phakhi survey estimate apiclus1.csv --weights pw --psu dnum --fpc fpc --mean api00 --replicates jk1    [644.17, SE 26.329]
+
+  Difference of two items on the same schools (R: svycontrast(svymean(~api00+api99, dclus1), c(1,-1))):
+  phakhi survey estimate apiclus1.csv --weights pw --psu dnum --fpc fpc --contrast "diff=api00-api99"    [37.191, SE 3.0852]
+
+  Two-group t-test (R: svyttest(api00 ~ sch.wide, dclus1)):
+  phakhi survey estimate apiclus1.csv --weights pw --psu dnum --fpc fpc --ttest api00 --group sch.wide
+
+  Totals of a category, complete cases, a file's own replicate weights:
+  phakhi survey estimate apiclus1.csv --weights pw --psu dnum --fpc fpc --total stype    [E 4873.97, SE 1333.32]
+  phakhi survey estimate apiclus2.csv --weights pw --psu dnum,snum --fpc fpc1,fpc2 --mean api00 --na complete:enroll
+  phakhi survey estimate file.csv --weights wt --repweights "repw*" --rep-type Fay --rho 0.5 --mean y
+"""
+
+
+@survey_app.command("estimate", epilog=HELP_EPILOG)
 def estimate_command(
     data: Path = typer.Argument(..., help="Survey microdata: CSV, XLSX, SAV (SPSS), DTA or Parquet."),
-    weights: str = typer.Option(..., "--weights", help="Weight column (design or already-calibrated weights)."),
-    strata: Optional[str] = typer.Option(None, "--strata", help="Stratum column."),
-    psu: Optional[str] = typer.Option(None, "--psu", help="Cluster column(s): PSU, or PSU,SSU for two stages."),
+    weights: str = typer.Option(..., "--weights", help="Weight column (design or already-calibrated weights), "
+                                                       "e.g. --weights pw."),
+    strata: Optional[str] = typer.Option(None, "--strata", help="Stratum column, e.g. --strata stype."),
+    psu: Optional[str] = typer.Option(None, "--psu", help="Cluster column(s): PSU, or PSU,SSU for two stages, e.g. "
+                                                          "--psu dnum,snum."),
     fpc: Optional[str] = typer.Option(None, "--fpc", help="Finite-population correction column(s), one per stage: "
-                                                          "population sizes or sampling fractions."),
-    mean: Optional[str] = typer.Option(None, "--mean", help="Estimate the mean of this column."),
-    total: Optional[str] = typer.Option(None, "--total", help="Estimate the population total of this column."),
-    proportion: Optional[str] = typer.Option(None, "--proportion", help="Estimate the share of each category."),
-    ratio: Optional[str] = typer.Option(None, "--ratio", help="NUM/DEN: ratio of the totals of two columns."),
-    by: Optional[str] = typer.Option(None, "--by", help="Domain column: one estimate per category, full design kept."),
+                                                          "population sizes or sampling fractions, e.g. --fpc fpc1,fpc2."),
+    mean: Optional[str] = typer.Option(None, "--mean", help="Estimate the mean of this column, e.g. --mean api00."),
+    total: Optional[str] = typer.Option(None, "--total", help="Estimate the population total of this column; a text "
+                                        "column (or --categorical) gives the total of every category, e.g. --total stype."),
+    proportion: Optional[str] = typer.Option(None, "--proportion", help="Estimate the share of each category, "
+                                                                        "e.g. --proportion stype."),
+    ratio: Optional[str] = typer.Option(None, "--ratio", help="NUM/DEN: ratio of the totals of two columns, e.g. "
+                                                              "--ratio api.stu/enroll."),
+    contrast: Optional[List[str]] = typer.Option(None, "--contrast", help="A linear combination of the means (or "
+                                                 "totals, --contrast-of total) of items answered by the same "
+                                                 "respondents, with its SE (R's svycontrast); repeatable, e.g. "
+                                                 "--contrast \"diff=api00-api99\" --contrast \"avg=0.5*k1+0.5*k2\"."),
+    contrast_of: str = typer.Option("mean", "--contrast-of", help="What --contrast combines: mean | total."),
+    ttest: Optional[str] = typer.Option(None, "--ttest", help="Design-based two-group t-test of this column's mean "
+                                        "between the two categories of --group (R's svyttest: df = PSUs - strata - 1), "
+                                        "e.g. --ttest api00 --group sch.wide."),
+    group: Optional[str] = typer.Option(None, "--group", help="The two-category column of --ttest."),
+    categorical: bool = typer.Option(False, "--categorical", help="Treat the --total column's codes as categories "
+                                                                  "(R's factor()), e.g. --total region --categorical."),
+    by: Optional[str] = typer.Option(None, "--by", help="Domain column: one estimate per category, full design kept, "
+                                                        "e.g. --by stype."),
+    na: Optional[str] = typer.Option(None, "--na", help="Missing values: 'available' (default: each analysis "
+                                     "variable's own missing rows are left out) or 'complete[:COL,COL]' (only rows "
+                                     "with every analysis variable and the listed columns present, kept as a domain "
+                                     "with the full design, as R's na.rm=TRUE), e.g. --na complete:api99,enroll."),
     rake: Optional[List[str]] = typer.Option(None, "--rake", help="COL=MARGINS.csv: rake the weights to these "
-                                                                  "population totals (repeatable); SEs account for it."),
-    trim: Optional[str] = typer.Option(None, "--trim", help="LOW,HIGH bounds on the raking adjustment factor."),
+                                             "population totals (repeatable); SEs account for it, e.g. "
+                                             "--rake stype=stype.csv."),
+    trim: Optional[str] = typer.Option(None, "--trim", help="LOW,HIGH bounds on the raking adjustment factor, "
+                                                            "e.g. --trim 0.3,3."),
+    calibrate: Optional[str] = typer.Option(None, "--calibrate", help="Calibrate the weights to population totals of "
+                                            "this R-style formula's model columns (GREG; numeric columns, categories, "
+                                            "a*b interactions), SEs from the calibration residuals as R's calibrate(), "
+                                            "e.g. --calibrate \"~api99\" or \"~stype*sch.wide\"."),
+    population: Optional[str] = typer.Option(None, "--population", help="Totals for --calibrate: NAME=TOTAL,... with "
+                                             "R's column names (N for the intercept; a category as stypeH, or every "
+                                             "category), e.g. --population N=6194,api99=3914069; or a CSV/Excel file "
+                                             "with columns term,total."),
+    calfun: str = typer.Option("linear", "--calfun", help="Calibration function: linear (GREG) | raking (raking to "
+                                                          "the formula's margins or joint cells)."),
+    bounds: Optional[str] = typer.Option(None, "--bounds", help="LOW,HIGH bounds on the calibration factor g = "
+                                                                "calibrated/design weight, e.g. --bounds 0.5,2."),
+    replicates: Optional[str] = typer.Option(None, "--replicates", help="Replicate variance from replicates built "
+                                             "from the design: jk1 (unstratified) | jkn | bootstrap, e.g. "
+                                             "--replicates jk1 (R's as.svrepdesign)."),
+    bootstrap_replicates: int = typer.Option(200, "--bootstrap-replicates", help="Number of bootstrap replicates, "
+                                                                                  "e.g. --bootstrap-replicates 500."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed of the bootstrap, e.g. --seed 2025."),
+    repweights: Optional[str] = typer.Option(None, "--repweights", help="The file's replicate weight columns (full "
+                                             "weights): a comma list or a pattern, e.g. --repweights \"repw*\"."),
+    rep_type: Optional[str] = typer.Option(None, "--rep-type", help="Type of --repweights: JK1 | JKn | BRR | Fay | "
+                                                                    "bootstrap | other, e.g. --rep-type BRR."),
+    rho: Optional[float] = typer.Option(None, "--rho", help="Fay's rho of --rep-type Fay, e.g. --rho 0.5."),
+    scale: Optional[float] = typer.Option(None, "--scale", help="Overall variance scale of the replicates (default "
+                                          "by type as R: BRR 1/R, Fay 1/(R(1-rho)^2), bootstrap 1/(R-1), JK1 (R-1)/R), "
+                                          "e.g. --scale 0.05."),
+    rscales: Optional[str] = typer.Option(None, "--rscales", help="Per-replicate scales (JKn: (n_h-1)/n_h): a comma "
+                                          "list or a one-column CSV, e.g. --rscales rscales.csv."),
+    mse: bool = typer.Option(False, "--mse/--no-mse", help="Replicate variance about the full-sample estimate "
+                             "(--mse) or about the mean of the replicates (default), as R's survey.replicates.mse."),
     na_codes: Optional[str] = typer.Option(None, "--na-codes", help="Codes meaning missing in the analysis "
-                                                                    "variable(s), e.g. 8,9 (don't know, refused)."),
-    conf_level: float = typer.Option(0.95, "--conf-level", help="Confidence level of the intervals."),
+                                                                    "variable(s), e.g. --na-codes 8,9."),
+    conf_level: float = typer.Option(0.95, "--conf-level", help="Confidence level of the intervals, e.g. 0.9."),
     lonely_psu: str = typer.Option("fail", "--lonely-psu", help="Single-PSU strata: fail | adjust | remove."),
     sheet: Optional[str] = typer.Option(None, "--sheet", help="Excel sheet (default: the first)."),
     fmt: str = typer.Option("table", "--format", help="table | json"),
 ):
-    """Design-based estimate (mean, total, proportion or ratio) with Taylor-linearised SE and CI.
+    """Design-based estimate (mean, total, proportion, ratio), contrast or t-test with its SE and CI: Taylor
+    linearisation, or replicate weights; optionally after raking or GREG calibration. Checked against R's survey.
 
     Example: phakhi survey estimate apistrat.csv --weights pw --strata stype --fpc fpc --mean api00
     """
     try:
-        rows, notes = run_estimate(data, weights=weights, strata=strata, psu=psu, fpc=fpc, mean=mean, total=total,
-                                   proportion=proportion, ratio=ratio, by=by, rake=rake or [], trim=trim,
-                                   na_codes=na_codes, conf_level=conf_level, lonely_psu=lonely_psu, sheet=sheet,
-                                   fmt=fmt)
+        rows, notes = run_estimate(
+            data, weights=weights, strata=strata, psu=psu, fpc=fpc, mean=mean, total=total, proportion=proportion,
+            ratio=ratio, contrast=contrast or [], contrast_of=contrast_of, ttest=ttest, group=group,
+            categorical=categorical, by=by, na=na, rake=rake or [], trim=trim, calibrate=calibrate,
+            population=population, calfun=calfun, bounds=bounds, replicates=replicates,
+            bootstrap_replicates=bootstrap_replicates, seed=seed, repweights=repweights, rep_type=rep_type, rho=rho,
+            scale=scale, rscales=rscales, mse=mse, na_codes=na_codes, conf_level=conf_level, lonely_psu=lonely_psu,
+            sheet=sheet, fmt=fmt)
     except CliError as exc:
         _fail(str(exc))
     for note in notes:
         typer.echo(note, err=True)
     if fmt == "json":
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+    elif rows and "t" in rows[0] and "group" in rows[0]:
+        typer.echo(rows[0]["text"])
     else:
-        typer.echo(_table(rows, OUTPUT_KEYS))
+        typer.echo(_table(rows, list(rows[0]) if rows else OUTPUT_KEYS))
+
+
+def _bounds(value: Optional[str], option: str):
+    if not value:
+        return None
+    try:
+        low, high = (float(v) for v in value.replace(";", ",").split(","))
+    except ValueError:
+        raise CliError(f"{option} {value!r}: expected LOW,HIGH, e.g. 0.5,2") from None
+    if not low <= 1 <= high:
+        raise CliError(f"{option} {value!r}: the bounds must satisfy LOW <= 1 <= HIGH")
+    return low, high
+
+
+def read_population(spec: str) -> dict:
+    """--population NAME=TOTAL,... or a CSV/Excel file with a column of names (term/name/variable or the first
+    column) and one of totals (total/population/N/Freq/count or the last numeric column)."""
+    import pandas as pd
+
+    path = Path(spec)
+    if "=" not in spec or path.suffix.lower() in READABLE and path.is_file():
+        table = read_survey(path)
+        names = {str(c).lower(): c for c in table.columns}
+        name_col = next((names[k] for k in ("term", "name", "variable", "column") if k in names), table.columns[0])
+        total_col = next((names[k] for k in ("total", "population", "n", "freq", "count", "pop")
+                          if k in names and names[k] != name_col), None)
+        if total_col is None:
+            numeric = [c for c in table.columns if c != name_col and pd.api.types.is_numeric_dtype(table[c])]
+            if not numeric:
+                raise CliError(f"{path.name}: no column of population totals (name one total or population)")
+            total_col = numeric[-1]
+        if table[name_col].isna().any() or table[name_col].duplicated().any():
+            raise CliError(f"{path.name}: the names column {name_col!r} has empty or repeated names")
+        return dict(zip(table[name_col].astype(str).str.strip(), table[total_col].astype(float)))
+    out = {}
+    for part in (p.strip() for p in spec.split(",") if p.strip()):
+        name, sep, value = part.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise CliError(f"--population {part!r}: expected NAME=TOTAL, e.g. N=6194,api99=3914069") from None
+        if not sep:
+            raise CliError(f"--population {part!r}: expected NAME=TOTAL, e.g. N=6194,api99=3914069")
+    return out
+
+
+def _replicate_columns(df, spec: str) -> list[str]:
+    from fnmatch import fnmatchcase
+
+    columns = [str(c) for c in df.columns]
+    if any(ch in spec for ch in "*?["):
+        found = [c for c in columns if fnmatchcase(c, spec)]
+        if not found:
+            raise CliError(f"--repweights {spec!r} matches no column. Available columns: {', '.join(columns)}")
+        return found
+    found = list(_split(spec))
+    _check_columns(df, {f"--repweights[{i + 1}]": c for i, c in enumerate(found)}, "the data")
+    return found
+
+
+def _rscales(spec: Optional[str]):
+    if not spec:
+        return None
+    path = Path(spec)
+    if path.suffix.lower() in READABLE and path.is_file():
+        table = read_survey(path)
+        return table.select_dtypes("number").iloc[:, -1].astype(float).to_numpy()
+    try:
+        return [float(v) for v in _split(spec)]
+    except ValueError:
+        raise CliError(f"--rscales {spec!r}: expected numbers separated by commas, or a CSV file") from None
+
+
+def _na_columns(na: Optional[str]) -> tuple[bool, tuple[str, ...]]:
+    """--na -> (complete cases?, extra columns)."""
+    if na in (None, "", "available"):
+        return False, ()
+    if na == "complete":
+        return True, ()
+    if na.startswith("complete:"):
+        cols = _split(na.split(":", 1)[1])
+        if not cols:
+            raise CliError("--na complete: give the columns after the colon, e.g. --na complete:api99,enroll")
+        return True, cols
+    raise CliError(f"--na must be 'available', 'complete' or 'complete:COL,COL', not {na!r}")
 
 
 def run_estimate(data: Path, *, weights: str, strata=None, psu=None, fpc=None, mean=None, total=None,
-                 proportion=None, ratio=None, by=None, rake=(), trim=None, na_codes=None, conf_level=0.95,
+                 proportion=None, ratio=None, contrast=(), contrast_of="mean", ttest=None, group=None,
+                 categorical=False, by=None, na=None, rake=(), trim=None, calibrate=None, population=None,
+                 calfun="linear", bounds=None, replicates=None, bootstrap_replicates=200, seed=None, repweights=None,
+                 rep_type=None, rho=None, scale=None, rscales=None, mse=False, na_codes=None, conf_level=0.95,
                  lonely_psu="fail", sheet=None, fmt="table") -> tuple[list[dict], list[str]]:
-    """The estimate command without the terminal: (rows as dicts with OUTPUT_KEYS, notes for stderr)."""
+    """The estimate command without the terminal: (rows as dicts, notes for stderr). Rows have OUTPUT_KEYS for
+    estimates, phakhi.survey.contrasts.CONTRAST_COLUMNS for contrasts, and one row of t-test fields for --ttest."""
     import numpy as np
 
     if fmt not in ("table", "json"):
         raise CliError(f"--format must be table or json, not {fmt!r}")
-    chosen = {k: v for k, v in {"mean": mean, "total": total, "proportion": proportion, "ratio": ratio}.items() if v}
+    chosen = {k: v for k, v in {"mean": mean, "total": total, "proportion": proportion, "ratio": ratio,
+                                "contrast": list(contrast) or None, "ttest": ttest}.items() if v}
     if len(chosen) != 1:
-        raise CliError("give exactly one of --mean COL, --total COL, --proportion COL, --ratio NUM/DEN"
+        raise CliError("give exactly one of --mean COL, --total COL, --proportion COL, --ratio NUM/DEN, "
+                       "--contrast EXPR, --ttest COL"
                        + (f" (got {', '.join('--' + k for k in chosen)})" if chosen else ""))
     statistic, target = next(iter(chosen.items()))
     denominator = None
@@ -229,44 +405,87 @@ def run_estimate(data: Path, *, weights: str, strata=None, psu=None, fpc=None, m
         target, denominator = (s.strip() for s in target.split("/"))
     if lonely_psu not in ("fail", "adjust", "remove"):
         raise CliError(f"--lonely-psu must be fail, adjust or remove, not {lonely_psu!r}")
+    if (ttest is None) != (group is None):
+        raise CliError("--ttest COL and --group COL go together")
+    if contrast_of not in ("mean", "total"):
+        raise CliError(f"--contrast-of must be mean or total, not {contrast_of!r}")
+    if categorical and statistic != "total":
+        raise CliError("--categorical applies to --total (the total of every category)")
+    complete_cases, complete_cols = _na_columns(na)
+
+    from phakhi.survey.contrasts import parse_contrast
+
+    parsed = []
+    if statistic == "contrast":
+        try:
+            parsed = [parse_contrast(c) for c in contrast]
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
+        items = list(dict.fromkeys(v for _, coefs in parsed for v in coefs))
+        analysis = items
+    elif statistic == "ttest":
+        analysis = [target]
+    else:
+        analysis = [target] + ([denominator] if denominator else [])
 
     df = read_survey(Path(data), sheet)
     psu_cols, fpc_cols = _split(psu), _split(fpc)
-    wanted = {"--weights": weights, f"--{statistic}": target}
+    wanted = {"--weights": weights}
+    wanted.update({f"--{statistic}" + (f"[{i + 1}]" if statistic == "contrast" else ""): c
+                   for i, c in enumerate(analysis[:len(analysis) if statistic == "contrast" else 1])})
     if denominator:
         wanted["--ratio denominator"] = denominator
+    wanted.update({"--group": group} if group else {})
     wanted.update({"--strata": strata} if strata else {})
     wanted.update({f"--psu[{i + 1}]": c for i, c in enumerate(psu_cols)})
     wanted.update({f"--fpc[{i + 1}]": c for i, c in enumerate(fpc_cols)})
     wanted.update({"--by": by} if by else {})
+    wanted.update({f"--na complete[{i + 1}]": c for i, c in enumerate(complete_cols)})
     _check_columns(df, wanted, Path(data).name)
 
+    from phakhi.survey import replicates as rep_mod
     from phakhi.survey.design import Design, estimate
     from phakhi.survey.raking import kish_effective_n, rake as rake_weights, weighting_deff
 
     df = df.copy()
     codes = [float(c) for c in _split(na_codes)]
-    for col in filter(None, (target, denominator)):
+    for col in analysis:
         if codes and df[col].dtype.kind in "iuf":
             df[col] = df[col].mask(df[col].isin(codes))
-    if statistic == "proportion":
+    categories = statistic == "proportion" or (statistic == "total" and (categorical or not _numeric(df[target])))
+    if categories:
         df[target] = _category(df[target]).astype(object).where(df[target].notna(), None)
-    for col in filter(None, (target, denominator)):
-        if statistic != "proportion" and not _numeric(df[col]):
+    for col in analysis:
+        if categories:
+            continue
+        if not _numeric(df[col]):
             raise CliError(f"--{statistic} needs a numeric column; {col!r} holds text (e.g. "
                            f"{df[col].dropna().astype(str).head(3).tolist()}); use --proportion for categories")
-        if statistic != "proportion":
-            df[col] = df[col].astype("Float64").astype(float)
-    if by:
-        df[by] = _category(df[by])
-        if df[by].isna().any():
+        df[col] = df[col].astype("Float64").astype(float)
+    for col in filter(None, (by, group)):
+        df[col] = _category(df[col])
+        if col == by and df[by].isna().any():
             raise CliError(f"--by column {by!r} has {int(df[by].isna().sum())} missing value(s); recode them first")
+    complete = tuple(dict.fromkeys([*(analysis if complete_cases else []), *complete_cols]))
 
-    notes, calibration = [], []
+    notes, calibration = [], None
     w = df[weights]
     if not _numeric(w) or w.isna().any() or (w.astype(float) < 0).any():
         raise CliError(f"--weights column {weights!r} must be numeric, non-negative and complete")
     df[weights] = w.astype(float)
+    if rake and calibrate:
+        raise CliError("--rake and --calibrate both adjust the weights: use one (--calibrate with --calfun raking "
+                       "rakes on a formula)")
+    if rake and (replicates or repweights):
+        raise CliError("replicate designs are calibrated with --calibrate (e.g. --calfun raking), not --rake")
+    if repweights and (strata or psu_cols or fpc_cols or replicates):
+        raise CliError("--repweights is a complete replicate design: leave out --strata/--psu/--fpc/--replicates")
+    if (rep_type or rho is not None or scale is not None or rscales) and not repweights:
+        raise CliError("--rep-type, --rho, --scale and --rscales describe the file's --repweights")
+    if mse and not (replicates or repweights):
+        raise CliError("--mse applies to replicate designs (--replicates or --repweights)")
+    if (population or bounds or calfun != "linear") and not calibrate:
+        raise CliError("--population, --bounds and --calfun go with --calibrate")
     if rake:
         margins = {}
         for spec in rake:
@@ -277,8 +496,7 @@ def run_estimate(data: Path, *, weights: str, strata=None, psu=None, fpc=None, m
         try:
             from phakhi.survey.weighting import parse_trim
 
-            bounds = parse_trim(trim)
-            res = rake_weights(df, weights, margins, trim=bounds)
+            res = rake_weights(df, weights, margins, trim=parse_trim(trim))
         except ValueError as exc:
             raise CliError(f"raking failed: {str(exc).replace('__rake__', '')}") from exc
         raked = f"{weights}__raked"
@@ -294,16 +512,85 @@ def run_estimate(data: Path, *, weights: str, strata=None, psu=None, fpc=None, m
 
     try:
         design = Design(weights, strata=strata, psu=psu_cols, fpc=fpc_cols)
-        result = estimate(df, design, statistic, target, denominator=denominator, by=by, conf_level=conf_level,
-                          calibration=calibration or None, lonely_psu=lonely_psu)
+        cal = None
+        if calibrate:
+            if not population:
+                raise CliError("--calibrate needs --population (NAME=TOTAL,... or a file of totals)")
+            from phakhi.survey.calibration import calibrate as calibrate_weights
+
+            cal = calibrate_weights(df, design, calibrate, read_population(population), calfun=calfun,
+                                    bounds=_bounds(bounds, "--bounds"))
+            df[cal.weights.name] = cal.weights
+            notes.append(f"calibrated {weights} to {calibrate} ({calfun}{', bounds ' + bounds if bounds else ''}): "
+                         f"{len(cal.names)} totals reproduced (largest gap {cal.max_abs_gap:.3g}) in "
+                         f"{cal.iterations} iteration(s); g from {cal.g.min():.3f} to {cal.g.max():.3f}; Kish "
+                         f"effective n {kish_effective_n(df[weights]):.1f} -> {kish_effective_n(cal.weights):.1f}")
+            calibration = cal.residuals
+            design = Design(cal.weights.name, strata=strata, psu=psu_cols, fpc=fpc_cols)
+        if repweights:
+            if not rep_type:
+                raise CliError("--repweights needs --rep-type (JK1, JKn, BRR, Fay, bootstrap or other)")
+            types = {t.lower(): t for t in rep_mod.TYPES}
+            if rep_type.lower() not in types:
+                raise CliError(f"--rep-type must be one of {', '.join(rep_mod.TYPES)}, not {rep_type!r}")
+            design = rep_mod.from_columns(df, weights, _replicate_columns(df, repweights), types[rep_type.lower()],
+                                          rho=rho, scale=scale, rscales=_rscales(rscales), mse=mse)
+        elif replicates:
+            kind = replicates.lower()
+            base = Design(weights, strata=strata, psu=psu_cols, fpc=fpc_cols)
+            if kind == "jk1":
+                design = rep_mod.jk1(df, base, mse=mse)
+            elif kind == "jkn":
+                design = rep_mod.jkn(df, base, mse=mse)
+            elif kind == "bootstrap":
+                design = rep_mod.bootstrap(df, base, bootstrap_replicates, seed=seed, mse=mse)
+            else:
+                raise CliError(f"--replicates must be jk1, jkn or bootstrap, not {replicates!r}")
+        if isinstance(design, rep_mod.ReplicateDesign):
+            if cal is not None:
+                design = rep_mod.calibrate_replicates(design, df, cal)
+            notes.append(f"replicate design: {design.n_replicates} {design.type} replicates, scale {design.scale:.6g}, "
+                         f"{'MSE' if design.mse else 'variance about the replicate mean'}; degrees of freedom "
+                         f"{design.degf()}")
+            calibration = None       # the replicates carry the calibration
+        rows = _analyse(df, design, statistic, target, denominator, by, parsed, contrast_of, group, conf_level,
+                        calibration, complete, categorical, lonely_psu)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     if denominator:
-        result["variable"] = f"{target}/{denominator}"
-    rows = [{k: _jsonable(r[k]) for k in OUTPUT_KEYS} for r in result.to_dict("records")]
-    if not np.isfinite([r["se"] for r in rows if r["se"] is not None] or [0]).all():
+        for r in rows:
+            r["variable"] = f"{target}/{denominator}"
+    if rows and "se" in rows[0] and not np.isfinite([r["se"] for r in rows if r["se"] is not None] or [0]).all():
         notes.append("note: some standard errors are not finite")
     return rows, notes
+
+
+def _analyse(df, design, statistic, target, denominator, by, parsed, contrast_of, group, conf_level, calibration,
+             complete, categorical, lonely_psu) -> list[dict]:
+    from phakhi.survey import replicates as rep_mod
+    from phakhi.survey.contrasts import CONTRAST_COLUMNS, contrast as one_contrast, joint, ttest as svyttest
+    from phakhi.survey.design import estimate
+
+    if statistic == "contrast":
+        items = list(dict.fromkeys(v for _, coefs in parsed for v in coefs))
+        rows = []
+        for est in joint(df, design, contrast_of, items, by=by, calibration=calibration,
+                         complete=[c for c in complete if c not in items], lonely_psu=lonely_psu):
+            rows += [one_contrast(est, coefs, name, conf_level) for name, coefs in parsed]
+        return [{k: _jsonable(r[k]) for k in CONTRAST_COLUMNS} for r in rows]
+    if statistic == "ttest":
+        res = svyttest(df, design, target, group, conf_level=conf_level, calibration=calibration,
+                       lonely_psu=lonely_psu)
+        return [{"variable": res.variable, "group": res.group, "levels": [str(v) for v in res.levels],
+                 "means": list(res.means), "difference": res.difference, "se": res.se, "t": res.t, "df": res.df,
+                 "p_value": res.p_value, "conf_level": res.conf_level, "ci_low": res.ci_low, "ci_high": res.ci_high,
+                 "n": res.n, "text": res.text()}]
+    kwargs = dict(denominator=denominator, by=by, conf_level=conf_level, complete=complete, categorical=categorical)
+    if isinstance(design, rep_mod.ReplicateDesign):
+        result = rep_mod.estimate(df, design, statistic, target, **kwargs)
+    else:
+        result = estimate(df, design, statistic, target, calibration=calibration, lonely_psu=lonely_psu, **kwargs)
+    return [{k: _jsonable(r[k]) for k in OUTPUT_KEYS} for r in result.to_dict("records")]
 
 
 def _numeric(series) -> bool:
