@@ -154,8 +154,10 @@ def _table(rows: list[dict], columns: list[str]) -> str:
              for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) if cells else len(c) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
-    lines += ["  ".join(v.rjust(w) if columns[i] not in ("domain", "statistic", "variable", "level", "contrast") else v.ljust(w)
-                        for i, (v, w) in enumerate(zip(row, widths))) for row in cells]
+    text = {c for c in columns if any(isinstance(r[c], str) for r in rows)} | {"domain", "statistic", "variable",
+                                                                               "level"}
+    lines += ["  ".join(v.ljust(w) if columns[i] in text else v.rjust(w)
+                        for i, (v, w) in enumerate(zip(row, widths))).rstrip() for row in cells]
     return "\n".join(lines)
 
 
@@ -639,6 +641,10 @@ def compare_waves(
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default PHAKHI_HOME/reports/"
                                                            "compare-<baseline>-<wave>)."),
     drift: bool = typer.Option(True, "--drift/--no-drift", help="Also write the per-item drift report (evidently)."),
+    contrast: Optional[List[str]] = typer.Option(None, "--contrast", help="Contrast of item scores (0-100) answered by "
+                                                 "the same respondents, in each wave, its change between the waves, "
+                                                 "and on respondents present in both waves (panel); repeatable, e.g. "
+                                                 "--contrast \"gap=k1-b1\" --contrast \"kc=0.5*k1+0.5*k2-0.5*c1-0.5*c2\"."),
     fmt: str = typer.Option("table", "--format", help="table | json | csv (what is printed)."),
     home: Optional[Path] = typer.Option(None, "--home", envvar="PHAKHI_HOME",
                                         help="Runtime directory holding the published warehouse. Default ./var"),
@@ -646,14 +652,14 @@ def compare_waves(
     """Compare a survey wave with the baseline: differences, SEs, 95% CIs, p-values (BH-adjusted) per measure and
     domain, refusing waves whose core questionnaire differs. Prints the table and writes a report folder."""
     try:
-        code = run_compare_waves(baseline, wave, measure or [], domain or [], out, drift, fmt, home)
+        code = run_compare_waves(baseline, wave, measure or [], domain or [], out, drift, fmt, home, contrast or [])
     except CliError as exc:
         _fail(str(exc))
     if code:
         raise typer.Exit(code)
 
 
-def run_compare_waves(baseline, wave, measures, domains, out, drift, fmt, home) -> int:
+def run_compare_waves(baseline, wave, measures, domains, out, drift, fmt, home, contrasts=()) -> int:
     from phakhi.settings import Paths
     from phakhi.survey.awareness import ADJUSTMENT_NAME, ADJUSTMENT, DOMAINS, MEASURES, change_table
     from phakhi.survey.comparability import check_waves
@@ -664,6 +670,14 @@ def run_compare_waves(baseline, wave, measures, domains, out, drift, fmt, home) 
     bad = [m for m in measures if m not in MEASURES] + [d for d in domains if d not in DOMAINS]
     if bad:
         raise CliError(f"unknown measure/domain {bad}; measures: {', '.join(MEASURES)}; domains: {', '.join(DOMAINS)}")
+    if contrasts:
+        from phakhi.ingest.contracts import load_instrument
+        from phakhi.survey.item_contrasts import check_specs
+
+        try:
+            check_specs(list(contrasts), load_instrument())
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
     estimates, waves_table, source, db = load_published(home)
     available = sorted(int(w) for w in estimates["wave"].unique())
     b = int(baseline) if baseline is not None else baseline_wave(available)
@@ -702,6 +716,19 @@ def run_compare_waves(baseline, wave, measures, domains, out, drift, fmt, home) 
     drift_note = ""
     if drift:
         drift_note = _write_drift(db, folder / "drift", b, w)
+    items_text = ""
+    if contrasts:
+        items = _item_contrasts(db, b, w, list(contrasts))
+        items.to_csv(folder / "item_contrasts.csv", index=False, encoding="utf-8-sig")
+        item_records = [{k: _jsonable(v) for k, v in r.items()} for r in items.to_dict("records")]
+        (folder / "item_contrasts.json").write_text(json.dumps(item_records, ensure_ascii=False, indent=1),
+                                                    encoding="utf-8")
+        items_text = ("\nItem contrasts (scores 0-100; design-based SEs with the items' covariance; within a wave "
+                      "complete cases over the contrast's items):\n" + _table(
+                          item_records, ["kind", "wave", "contrast", "estimate", "se", "ci_low", "ci_high", "p_value",
+                                         "n", "note"]))
+        drift_note += ", item_contrasts.csv, item_contrasts.json"
+        records = {"change": records, "item_contrasts": item_records}
     if fmt == "json":
         typer.echo(json.dumps(records, ensure_ascii=False, indent=1, default=str))
     elif fmt == "csv":
@@ -710,6 +737,8 @@ def run_compare_waves(baseline, wave, measures, domains, out, drift, fmt, home) 
         typer.echo(header)
         typer.echo(comp.message())
         typer.echo(text)
+        if items_text:
+            typer.echo(items_text)
     typer.echo(f"\nReport written to {folder} (change.csv, change.json, README.md{drift_note})", err=True)
     return 0
 
@@ -729,6 +758,38 @@ def _change_text(table, b: int, w: int) -> str:
     out = ["  ".join(h.ljust(wd) for h, wd in zip(head, widths))]
     out += ["  ".join(c.ljust(wd) for c, wd in zip(x, widths)).rstrip() for x in lines]
     return "\n".join(out)
+
+
+def _item_contrasts(db: Optional[Path], b: int, w: int, specs: list[str]):
+    """Within-wave and panel item contrasts from the published warehouse's respondents (raked weights)."""
+    import duckdb
+
+    from phakhi.ingest.contracts import load_instrument
+    from phakhi.survey.item_contrasts import item_contrast_table
+
+    if db is None:
+        raise CliError("--contrast needs the respondents of the published warehouse; only the latest publication's "
+                       "estimates were found (run `phakhi refresh`)")
+    instrument = load_instrument()
+    items = [i["code"] for i in instrument["items"]]
+    with duckdb.connect(str(db), read_only=True) as con:
+        present = {c for (c,) in con.execute("select column_name from information_schema.columns where "
+                                             "table_schema = 'raw' and table_name = 'survey_waves'").fetchall()}
+        if not present:
+            raise CliError(f"{db} holds no respondents (raw.survey_waves): --contrast cannot be computed")
+        weights = con.execute("select column_name from information_schema.columns where table_schema = "
+                              "'intermediate' and table_name = 'int_survey__respondent_weights'").fetchall()
+        cal = [c for (c,) in weights if c.startswith("cal_")]
+        join, weight = ("left join intermediate.int_survey__respondent_weights f using (wave, respondent_id)",
+                        "coalesce(f.final_weight, r.weight)") if weights else ("", "r.weight")
+        cols = ", ".join([f"r.{i}" for i in items if i in present] + [f"f.{c}" for c in cal])
+        frames = {x: con.execute(f"select r.respondent_id, r.stratum, r.psu, {weight} as weight, {cols} "
+                                 f"from raw.survey_waves r {join} where r.wave = ? order by r.respondent_id",
+                                 [x]).df() for x in (b, w)}
+    try:
+        return item_contrast_table(frames, specs, instrument, b, w, min_n=30)   # nothing below n = 30 published
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
 
 
 def _write_drift(db: Optional[Path], folder: Path, b: int, w: int) -> str:
