@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.stats import norm
 
 from .design import COLUMNS, STATISTICS, Design, _numeric, _series, _stages, _units_per_stratum, analysis_rows, domains
@@ -222,13 +223,15 @@ def replicate_values(df: pd.DataFrame, rep: ReplicateDesign, statistic: str, var
     cells = [(name, level, y, dom) for name, dom in domains(df, by, ok) for level, y in series]
     if not cells:
         return []
-    num = np.column_stack([y * dom for _, _, y, dom in cells])
-    all_w = np.column_stack([w, rep.replicates])           # full sample first
-    totals = all_w.T @ num                                   # (1 + R) x cells
+    def weighted_totals(columns):
+        # Each cell's column is zero outside its domain: a sparse product costs rows x replicates, not x cells.
+        m = sparse.csr_matrix(np.column_stack(columns).T)
+        return np.vstack([m @ w, (m @ rep.replicates).T])      # (1 + R) x cells, full sample first
+
+    totals = weighted_totals([y * dom for _, _, y, dom in cells])
     if statistic != "total":
-        den = np.column_stack([x * dom for *_, dom in cells])
         with np.errstate(divide="ignore", invalid="ignore"):
-            totals = totals / (all_w.T @ den)
+            totals = totals / weighted_totals([x * dom for *_, dom in cells])
     return [ReplicateEstimate(name, level, float(totals[0, j]), totals[1:, j], dom)
             for j, (name, level, _, dom) in enumerate(cells)]
 
