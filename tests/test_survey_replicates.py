@@ -139,3 +139,9 @@ def test_calibrated_replicates_hit_the_totals_in_every_replicate(data):
     assert row["estimate"] == pytest.approx(666.72, rel=1e-4)
     # The replicate SE of the GREG mean is near the linearised 3.2959 (15 clusters: within 20%).
     assert row["se"] == pytest.approx(3.2959, rel=0.2)
+
+
+def test_replicates_refuse_to_exhaust_memory(data, monkeypatch):
+    monkeypatch.setattr(rep, "MAX_CELLS", 1000)
+    with pytest.raises(ValueError, match="use the bootstrap with a few hundred replicates"):
+        rep.jk1(data["apiclus1"], DCLUS1)          # 183 rows x 15 replicates > 1000

@@ -546,6 +546,9 @@ def run_estimate(data: Path, *, weights: str, strata=None, psu=None, fpc=None, m
                 design = rep_mod.jkn(df, base, mse=mse)
             elif kind == "bootstrap":
                 design = rep_mod.bootstrap(df, base, bootstrap_replicates, seed=seed, mse=mse)
+                if fpc_cols:
+                    notes.append("note: the bootstrap resamples PSUs with replacement and ignores --fpc "
+                                 "(use --replicates jk1/jkn to keep the finite-population correction)")
             else:
                 raise CliError(f"--replicates must be jk1, jkn or bootstrap, not {replicates!r}")
         if isinstance(design, rep_mod.ReplicateDesign):

@@ -71,6 +71,15 @@ class ReplicateDesign:
 
 
 # ---------------------------------------------------------------------------------------------- builders
+MAX_CELLS = 50_000_000      # rows x replicates held in memory (400 MB of float64)
+
+
+def _check_size(rows: int, replicates: int, kind: str) -> None:
+    if rows * replicates > MAX_CELLS:
+        raise ValueError(f"{kind} would need {replicates:,} replicates of {rows:,} rows ({rows * replicates * 8 / 1e9:.1f} "
+                         "GB): use the bootstrap with a few hundred replicates, or Taylor linearisation")
+
+
 def _fpc_factor(df: pd.DataFrame, design: Design):
     """Per-row stage-1 (1 - f) and the stage-1 structure."""
     stage = _stages(df, design)[0]
@@ -90,6 +99,7 @@ def jk1(df: pd.DataFrame, design: Design, *, mse: bool = False) -> ReplicateDesi
     n = psu.max() + 1
     if n < 2:
         raise ValueError("the jackknife needs at least two PSUs")
+    _check_size(len(df), n, "the JK1 jackknife")
     reps = np.where(psu[:, None] == np.arange(n)[None, :], 0.0, w[:, None] * n / (n - 1))
     return ReplicateDesign(design.weights, reps, "JK1", float(f[0] * (n - 1) / n), np.ones(n), mse)
 
@@ -105,6 +115,7 @@ def jkn(df: pd.DataFrame, design: Design, *, mse: bool = False) -> ReplicateDesi
     if ((n_h == 1) & (f > 0)).any():
         bad = stage.labels[int(np.flatnonzero((n_h == 1) & (f > 0))[0])]
         raise ValueError(f"Stratum ({bad}) has only one PSU: the jackknife cannot drop it; collapse strata")
+    _check_size(len(df), int((f[psu_stratum] > 0).sum()), "the JKn jackknife")
     cols, rscales = [], []
     for unit in range(len(psu_stratum)):
         h = psu_stratum[unit]
@@ -124,6 +135,7 @@ def bootstrap(df: pd.DataFrame, design: Design, replicates: int = 50, *, seed: i
     """Rao-Wu rescaled bootstrap of the PSUs within strata (R's as.svrepdesign(design, type="bootstrap"))."""
     if replicates < 2:
         raise ValueError("the bootstrap needs at least 2 replicates")
+    _check_size(len(df), replicates, "the bootstrap")
     stage = _stages(df, design)[0]
     w = df[design.weights].to_numpy(dtype=float)
     rng = np.random.default_rng(seed)
