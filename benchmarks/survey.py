@@ -11,8 +11,8 @@ column with 50 categories that cut across PSUs, 20 items scored 0-100 with PSU e
                      by zeroed influence values, missing values as a domain)
     phakhi bootstrap the same with 200 bootstrap replicate weights (phakhi.survey.replicates): one matrix product
                      for all domains of an item
-    samplics         samplics.estimation.TaylorEstimator(PopParam.mean).estimate(y, weights, stratum, psu, domain=...) per
-                     item, in its own interpreter (a throwaway venv: samplics is not a Phakhi dependency); its
+    samplics         samplics.estimation.TaylorEstimator(PopParam.mean).estimate(y, weights, stratum, psu,
+                     domain=...) per item, in its own interpreter (a throwaway venv: samplics is not a Phakhi dependency); its
                      estimates and SEs are compared with Phakhi's (they must agree)
 
 Wall-clock seconds, best of --repeat runs, on whatever else the machine is running.

@@ -338,8 +338,8 @@ def estimate(df: pd.DataFrame, design: Design, statistic: str, variable: str,
     statistic: "mean", "total", "proportion" (one row per category of `variable`) or "ratio"
     (sum of variable / sum of denominator).  A total of a categorical column (text, or any
     column with categorical=True) is one row per category: the estimated number of population
-    units in it (R's svytotal(~factor)); a bool column's total is the count of True.  by: one row per domain, estimated by zeroing the
-    influence values outside the domain (the full design is kept, as R's svyby).  Missing values
+    units in it (R's svytotal(~factor)); a bool column's total is the count of True.  by: one row
+    per domain, estimated by zeroing the influence values outside the domain (the full design is kept, as R's svyby).  Missing values
     of the variable (or denominator) are dropped as R's na.rm=TRUE, also as a domain; complete:
     further columns that must all be present (complete cases over several variables, same domain
     semantics).  calibration: the margin columns the weights were raked/post-stratified to (the SE

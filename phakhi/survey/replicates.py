@@ -76,8 +76,9 @@ MAX_CELLS = 50_000_000      # rows x replicates held in memory (400 MB of float6
 
 def _check_size(rows: int, replicates: int, kind: str) -> None:
     if rows * replicates > MAX_CELLS:
-        raise ValueError(f"{kind} would need {replicates:,} replicates of {rows:,} rows ({rows * replicates * 8 / 1e9:.1f} "
-                         "GB): use the bootstrap with a few hundred replicates, or Taylor linearisation")
+        size = rows * replicates * 8 / 1e9
+        raise ValueError(f"{kind} would need {replicates:,} replicates of {rows:,} rows ({size:.1f} GB): "
+                         "use the bootstrap with a few hundred replicates, or Taylor linearisation")
 
 
 def _fpc_factor(df: pd.DataFrame, design: Design):
