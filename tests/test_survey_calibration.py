@@ -135,3 +135,31 @@ def test_model_matrix_codes_like_r(clus1):
         ["(Intercept)", "sch.wideYes", "sch.wideNo:api99", "sch.wideYes:api99"]   # R codes sch.wide in full here
     assert list(model_matrix(clus1, "~stype:sch.wide").columns)[1:4] == \
         ["stypeE:sch.wideNo", "stypeH:sch.wideNo", "stypeM:sch.wideNo"]
+
+
+def test_bounded_calibration_matches_r_caleg(clus1):
+    # survey's tests/caleg.Rout.save: pop <- colSums(cbind(1, apipop$enroll), na.rm=TRUE);
+    # calibrate(dclus1, ~enroll, pop): range(g) 0.7906782 1.7891164; with bounds=c(.6,1.5): 0.7198751 1.5000000.
+    pop = pd.read_csv(REF / "apipop.csv")
+    totals = [len(pop), pop.enroll.sum()]
+    free = calibrate(clus1, DCLUS1, "~enroll", totals)
+    assert (free.g.min(), free.g.max()) == (pytest.approx(0.7906782, rel=1e-6), pytest.approx(1.7891164, rel=1e-6))
+    bounded = calibrate(clus1, DCLUS1, "~enroll", totals, bounds=(0.6, 1.5))
+    assert (bounded.g.min(), bounded.g.max()) == (pytest.approx(0.7198751, rel=1e-6), pytest.approx(1.5, rel=1e-9))
+
+
+def test_ratio_estimator_by_calibration_matches_r_caleg():
+    # caleg.Rout.save: dstratg <- calibrate(dstrat, ~enroll-1, total.enroll, variance=1);
+    # svytotal(~api.stu, dstratg) = 3190038, SE 29566 (= predict(svyratio(~api.stu, ~enroll, dstrat), total)).
+    if not REF.is_dir():
+        pytest.skip(f"R survey reference data not found at {REF}")
+    strat = pd.read_csv(REF / "apistrat.csv")
+    total_enroll = pd.read_csv(REF / "apipop.csv").enroll.sum()
+    dstrat = Design("pw", strata="stype", fpc=("fpc",))
+    cal = calibrate(strat, dstrat, "~enroll - 1", [total_enroll], variance=1)
+    row = estimate(strat.assign(wcal=cal.weights), Design("wcal", strata="stype", fpc=("fpc",)), "total", "api.stu",
+                   calibration=cal.residuals).iloc[0]
+    assert row["estimate"] == pytest.approx(3190038, rel=1e-6)
+    assert row["se"] == pytest.approx(29566, rel=1e-4)
+    with pytest.raises(ValueError, match="linear calibration without bounds"):
+        calibrate(strat, dstrat, "~enroll - 1", [total_enroll], variance=1, calfun="raking")

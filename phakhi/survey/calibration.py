@@ -43,13 +43,14 @@ class Calibration:
     weights: pd.Series               # calibrated weights, aligned with the data
     iterations: int
     _matrix: np.ndarray
-    _basis: np.ndarray               # orthonormal basis of the columns of X sqrt(d)
-    _whalf: np.ndarray               # sqrt(d)
+    _basis: np.ndarray               # orthonormal basis of the columns of X sqrt(d / sigma2)
+    _scale: np.ndarray               # g sqrt(d sigma2): R's caldata$w
+    variance: object = None          # working-variance coefficients lambda, or None (constant)
 
     def residuals(self, scores) -> np.ndarray:
         """Calibration-adjusted influence values (see the module doc)."""
         x = np.asarray(scores, dtype=float)
-        scale = self.g * self._whalf
+        scale = self._scale
         used = scale > 0
         u = np.divide(x, scale, out=np.zeros_like(x), where=used)
         return np.where(used, (u - self._basis @ (self._basis.T @ u)) * scale, 0.0)
@@ -155,34 +156,51 @@ def grake(matrix: np.ndarray, weights: np.ndarray, population: np.ndarray, calfu
 
 
 def calibrate(df: pd.DataFrame, design: Design, formula: str, population, *, calfun: str = "linear",
-              bounds: tuple[float, float] | None = None, epsilon: float = 1e-7, maxit: int = 50) -> Calibration:
+              bounds: tuple[float, float] | None = None, variance=None, epsilon: float = 1e-7,
+              maxit: int = 50) -> Calibration:
     """Calibrate design.weights to population totals of `formula`'s model columns (see the module doc).
 
-    R: calibrate(design, formula, population, calfun=, bounds=). population: {column name: total} (R's names;
-    "N" for the intercept) or a sequence in model-matrix order.
+    R: calibrate(design, formula, population, calfun=, bounds=, variance=). population: {column name: total}
+    (R's names; "N" for the intercept) or a sequence in model-matrix order. variance: coefficients lambda of a
+    heteroscedastic working model, var_i proportional to x_i' lambda (e.g. variance=1 on "~enroll - 1" gives the
+    ratio estimator); linear calibration without bounds only, as R.
     """
     d = df[design.weights].to_numpy(dtype=float)
     if np.isnan(d).any() or (d < 0).any():
         raise ValueError(f"weights column {design.weights!r} has missing or negative values")
     mm = model_matrix(df, formula)
     names = list(mm.columns)
-    if INTERCEPT not in names:
-        # R: "Calibration models with constant variance must have an intercept" (or a full set of categories).
-        x = mm.to_numpy()
-        fit = np.linalg.lstsq(x, np.ones(len(df)), rcond=None)[0]
-        if not np.allclose(x @ fit, 1.0, atol=1e-7):
-            raise ValueError(f"calibration formula {formula!r} needs an intercept (or a full set of categories)")
-    pop = population_vector(df, formula, names, population)
     x = mm.to_numpy(dtype=float)
+    if variance is None:
+        sigma2 = np.ones(len(df))
+        if INTERCEPT not in names:
+            # R: "Calibration models with constant variance must have an intercept" (or a full set of categories).
+            fit = np.linalg.lstsq(x, np.ones(len(df)), rcond=None)[0]
+            if not np.allclose(x @ fit, 1.0, atol=1e-7):
+                raise ValueError(f"calibration formula {formula!r} needs an intercept (or a full set of categories)")
+    else:
+        if calfun != "linear" or bounds is not None:
+            raise ValueError("variance= is for linear calibration without bounds (R's regcalibrate)")
+        lam = np.broadcast_to(np.asarray(variance, dtype=float).ravel(), (x.shape[1],))
+        sigma2 = x @ lam
+        if not (sigma2[d > 0] > 0).all():
+            raise ValueError("the working variance x'lambda must be positive for every sampled row")
+    pop = population_vector(df, formula, names, population)
     sample_totals = x.T @ d
     empty = [n for n, s, p in zip(names, sample_totals, pop) if s == 0 and p != 0]
     if empty:
         raise ValueError(f"no sample weight in {', '.join(empty)}, which has a non-zero population total")
-    g, iterations = grake(x, d, pop, calfun, bounds, epsilon, maxit)
+    if variance is None:
+        g, iterations = grake(x, d, pop, calfun, bounds, epsilon, maxit)
+    else:
+        tmat = (x * (d / sigma2)[:, None]).T @ x
+        g, iterations = 1 + (x @ np.linalg.solve(tmat, pop - sample_totals)) / sigma2, 1
     whalf = np.sqrt(d)
-    # Orthonormal basis of the column space of X sqrt(d) (an SVD copes with redundant columns, as R's pivoting QR).
-    basis, singular, _ = np.linalg.svd(x * whalf[:, None], full_matrices=False)
+    root = np.sqrt(sigma2)
+    scaled = x * (whalf / root)[:, None]
+    # Orthonormal basis of the column space (an SVD copes with redundant columns, as R's pivoting QR).
+    basis, singular, _ = np.linalg.svd(scaled, full_matrices=False)
     keep = singular > np.finfo(float).eps * max(x.shape) * (singular.max() if singular.size else 0.0)
     return Calibration(formula, calfun, bounds, names, pop, sample_totals, g,
                        pd.Series(d * g, index=df.index, name=f"{design.weights}_cal"), iterations, x,
-                       basis[:, keep], whalf)
+                       basis[:, keep], g * whalf * root, variance)

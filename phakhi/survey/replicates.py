@@ -200,6 +200,8 @@ def calibrate_replicates(rep: ReplicateDesign, df: pd.DataFrame, calibration) ->
     be in df under rep.weights's calibrated name) and every replicate calibrated to the same totals."""
     from .calibration import grake
 
+    if calibration.variance is not None:
+        raise ValueError("replicate designs are calibrated with constant working variance only")
     x = calibration._matrix
     cols = []
     for r in range(rep.n_replicates):
