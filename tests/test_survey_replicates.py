@@ -145,3 +145,23 @@ def test_replicates_refuse_to_exhaust_memory(data, monkeypatch):
     monkeypatch.setattr(rep, "MAX_CELLS", 1000)
     with pytest.raises(ValueError, match="use the bootstrap with a few hundred replicates"):
         rep.jk1(data["apiclus1"], DCLUS1)          # 183 rows x 15 replicates > 1000
+
+
+def test_post_stratified_replicates_match_r_api_example(data):
+    # survey's tests/api.Rout.save: rclus1 <- as.svrepdesign(dclus1); svytotal(~enroll, rclus1) = 3404940 (932235);
+    # dclus1p / rclus1p <- postStratify(., ~stype, pop.types): svymean(~api00) 642.31 (23.921) / 642.31 (26.934),
+    # svytotal(~enroll) 3680893 (406293) / 3680893 (473431). Post-stratification = GREG on ~stype.
+    df = data["apiclus1"]
+    jk = rep.jk1(df, DCLUS1)
+    total = rep.estimate(df, jk, "total", "enroll").iloc[0]
+    assert (total["estimate"], total["se"]) == (pytest.approx(3404940, rel=1e-6), pytest.approx(932235, rel=1e-6))
+    cal = calibrate(df, DCLUS1, "~stype", {"stypeE": 4421, "stypeH": 755, "stypeM": 1018})
+    frame = df.assign(**{cal.weights.name: cal.weights})
+    taylor = Design(cal.weights.name, psu=("dnum",), fpc=("fpc",))
+    replicated = rep.calibrate_replicates(jk, df, cal)
+    for variable, statistic, est, se_taylor, se_rep in [("api00", "mean", 642.31, 23.921, 26.934),
+                                                        ("enroll", "total", 3680893, 406293, 473431)]:
+        lin = estimate(frame, taylor, statistic, variable, calibration=cal.residuals).iloc[0]
+        assert (lin["estimate"], lin["se"]) == (pytest.approx(est, rel=1e-4), pytest.approx(se_taylor, rel=1e-4))
+        row = rep.estimate(frame, replicated, statistic, variable).iloc[0]
+        assert (row["estimate"], row["se"]) == (pytest.approx(est, rel=1e-4), pytest.approx(se_rep, rel=1e-4))
