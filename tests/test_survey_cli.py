@@ -62,6 +62,12 @@ def test_replicates_from_the_design_and_from_the_file(ref, tmp_path):
     [mse] = rows(tmp_path / "withrep.csv", "--weights", "pw", "--repweights", "repw*", "--rep-type", "jk1",
                  "--scale", str((757 - 15) / 757 * 14 / 15), "--mean", "api00", "--mse")
     assert mse["se"] > file_jk["se"]
+    # The same replicates as factors of the full-sample weights (R's combined.weights=FALSE)
+    factors = df.assign(**{f"repw{r + 1}": df[f"repw{r + 1}"] / df.pw for r in range(15)})
+    factors.to_csv(tmp_path / "factors.csv", index=False)
+    [as_factors] = rows(tmp_path / "factors.csv", "--weights", "pw", "--repweights", "repw*", "--rep-type", "JK1",
+                        "--rep-factors", "--scale", str((757 - 15) / 757 * 14 / 15), "--mean", "api00")
+    assert as_factors["se"] == pytest.approx(file_jk["se"], rel=1e-12)
 
 
 def test_contrast_ttest_category_totals_and_complete_cases(ref):

@@ -261,6 +261,9 @@ def estimate_command(
                                           "e.g. --scale 0.05."),
     rscales: Optional[str] = typer.Option(None, "--rscales", help="Per-replicate scales (JKn: (n_h-1)/n_h): a comma "
                                           "list or a one-column CSV, e.g. --rscales rscales.csv."),
+    rep_factors: bool = typer.Option(False, "--rep-factors", help="The --repweights columns are factors that "
+                                     "multiply --weights (R's combined.weights=FALSE), not full replicate weights, "
+                                     "e.g. BRR columns of 0 and 2."),
     mse: bool = typer.Option(False, "--mse/--no-mse", help="Replicate variance about the full-sample estimate "
                              "(--mse) or about the mean of the replicates (default), as R's survey.replicates.mse."),
     na_codes: Optional[str] = typer.Option(None, "--na-codes", help="Codes meaning missing in the analysis "
@@ -282,7 +285,8 @@ def estimate_command(
             categorical=categorical, by=by, na=na, rake=rake or [], trim=trim, calibrate=calibrate,
             population=population, calfun=calfun, bounds=bounds, replicates=replicates,
             bootstrap_replicates=bootstrap_replicates, seed=seed, repweights=repweights, rep_type=rep_type, rho=rho,
-            scale=scale, rscales=rscales, mse=mse, na_codes=na_codes, conf_level=conf_level, lonely_psu=lonely_psu,
+            scale=scale, rscales=rscales, rep_factors=rep_factors, mse=mse, na_codes=na_codes,
+            conf_level=conf_level, lonely_psu=lonely_psu,
             sheet=sheet, fmt=fmt)
     except CliError as exc:
         _fail(str(exc))
@@ -385,8 +389,8 @@ def run_estimate(data: Path, *, weights: str, strata=None, psu=None, fpc=None, m
                  proportion=None, ratio=None, contrast=(), contrast_of="mean", ttest=None, group=None,
                  categorical=False, by=None, na=None, rake=(), trim=None, calibrate=None, population=None,
                  calfun="linear", bounds=None, replicates=None, bootstrap_replicates=200, seed=None, repweights=None,
-                 rep_type=None, rho=None, scale=None, rscales=None, mse=False, na_codes=None, conf_level=0.95,
-                 lonely_psu="fail", sheet=None, fmt="table") -> tuple[list[dict], list[str]]:
+                 rep_type=None, rho=None, scale=None, rscales=None, rep_factors=False, mse=False, na_codes=None,
+                 conf_level=0.95, lonely_psu="fail", sheet=None, fmt="table") -> tuple[list[dict], list[str]]:
     """The estimate command without the terminal: (rows as dicts, notes for stderr). Rows have OUTPUT_KEYS for
     estimates, phakhi.survey.contrasts.CONTRAST_COLUMNS for contrasts, and one row of t-test fields for --ttest."""
     import numpy as np
@@ -482,8 +486,8 @@ def run_estimate(data: Path, *, weights: str, strata=None, psu=None, fpc=None, m
         raise CliError("replicate designs are calibrated with --calibrate (e.g. --calfun raking), not --rake")
     if repweights and (strata or psu_cols or fpc_cols or replicates):
         raise CliError("--repweights is a complete replicate design: leave out --strata/--psu/--fpc/--replicates")
-    if (rep_type or rho is not None or scale is not None or rscales) and not repweights:
-        raise CliError("--rep-type, --rho, --scale and --rscales describe the file's --repweights")
+    if (rep_type or rho is not None or scale is not None or rscales or rep_factors) and not repweights:
+        raise CliError("--rep-type, --rho, --scale, --rscales and --rep-factors describe the file's --repweights")
     if mse and not (replicates or repweights):
         raise CliError("--mse applies to replicate designs (--replicates or --repweights)")
     if (population or bounds or calfun != "linear") and not calibrate:
@@ -536,7 +540,8 @@ def run_estimate(data: Path, *, weights: str, strata=None, psu=None, fpc=None, m
             if rep_type.lower() not in types:
                 raise CliError(f"--rep-type must be one of {', '.join(rep_mod.TYPES)}, not {rep_type!r}")
             design = rep_mod.from_columns(df, weights, _replicate_columns(df, repweights), types[rep_type.lower()],
-                                          rho=rho, scale=scale, rscales=_rscales(rscales), mse=mse)
+                                          rho=rho, scale=scale, rscales=_rscales(rscales), mse=mse,
+                                          combined=not rep_factors)
         elif replicates:
             kind = replicates.lower()
             base = Design(weights, strata=strata, psu=psu_cols, fpc=fpc_cols)

@@ -157,8 +157,10 @@ def bootstrap(df: pd.DataFrame, design: Design, replicates: int = 50, *, seed: i
 
 
 def from_columns(df: pd.DataFrame, weights: str, columns: list[str], type: str, *, rho: float | None = None,
-                 scale: float | None = None, rscales=None, mse: bool = False) -> ReplicateDesign:
-    """A file's own replicate weights (full replicate weights, R's svrepdesign(combined.weights=TRUE)).
+                 scale: float | None = None, rscales=None, mse: bool = False,
+                 combined: bool = True) -> ReplicateDesign:
+    """A file's own replicate weights: full replicate weights (R's svrepdesign(combined.weights=TRUE)), or with
+    combined=False replicate factors that multiply the full-sample weights (combined.weights=FALSE).
 
     Default scales as R: BRR 1/R, Fay 1/(R (1 - rho)^2), bootstrap 1/(R - 1), JK1 (R - 1)/R (the delete-one
     jackknife without fpc; give scale when the file's documentation says otherwise). JKn needs rscales
@@ -175,6 +177,8 @@ def from_columns(df: pd.DataFrame, weights: str, columns: list[str], type: str, 
     if np.isnan(reps).any():
         bad = columns[int(np.flatnonzero(np.isnan(reps).any(axis=0))[0])]
         raise ValueError(f"replicate weight column {bad!r} has missing or non-numeric values")
+    if not combined:
+        reps = reps * df[weights].to_numpy(dtype=float)[:, None]
     r = len(columns)
     if type == "Fay":
         if rho is None or not 0 <= rho < 1:
