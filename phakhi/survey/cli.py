@@ -450,7 +450,7 @@ def run_estimate(data: Path, *, weights: str, strata=None, psu=None, fpc=None, m
     _check_columns(df, wanted, Path(data).name)
 
     from phakhi.survey import replicates as rep_mod
-    from phakhi.survey.design import Design, estimate
+    from phakhi.survey.design import Design
     from phakhi.survey.raking import kish_effective_n, rake as rake_weights, weighting_deff
 
     df = df.copy()
