@@ -47,6 +47,13 @@ def test_greg_calibration_from_the_command_line(ref, tmp_path):
     assert raked["estimate"] == pytest.approx(641.23, rel=1e-4) and raked["se"] == pytest.approx(23.704, rel=1e-4)
 
 
+def test_ratio_estimator_by_calibration_from_the_command_line(ref):
+    # survey's tests/caleg.Rout.save: svytotal(~api.stu, calibrate(dstrat, ~enroll-1, total.enroll, variance=1))
+    [row] = rows(ref / "apistrat.csv", "--weights", "pw", "--strata", "stype", "--fpc", "fpc", "--total", "api.stu",
+                 "--calibrate", "~enroll-1", "--population", "enroll=3811472", "--cal-variance", "1")
+    assert row["estimate"] == pytest.approx(3190038, rel=1e-6) and row["se"] == pytest.approx(29566, rel=1e-4)
+
+
 def test_replicates_from_the_design_and_from_the_file(ref, tmp_path):
     [jk] = rows(ref / "apiclus1.csv", *CLUS1, "--mean", "api00", "--replicates", "jk1")
     assert jk["estimate"] == pytest.approx(644.17, rel=1e-4) and jk["se"] == pytest.approx(26.329, rel=1e-4)

@@ -245,6 +245,10 @@ def estimate_command(
                                                           "the formula's margins or joint cells)."),
     bounds: Optional[str] = typer.Option(None, "--bounds", help="LOW,HIGH bounds on the calibration factor g = "
                                                                 "calibrated/design weight, e.g. --bounds 0.5,2."),
+    cal_variance: Optional[str] = typer.Option(None, "--cal-variance", help="Working-variance coefficients of the "
+                                               "calibration model, var_i ~ x_i'lambda (R's calibrate(variance=)); the "
+                                               "ratio estimator: --calibrate \"~enroll-1\" --population "
+                                               "enroll=3811472 --cal-variance 1."),
     replicates: Optional[str] = typer.Option(None, "--replicates", help="Replicate variance from replicates built "
                                              "from the design: jk1 (unstratified) | jkn | bootstrap, e.g. "
                                              "--replicates jk1 (R's as.svrepdesign)."),
@@ -283,7 +287,7 @@ def estimate_command(
             data, weights=weights, strata=strata, psu=psu, fpc=fpc, mean=mean, total=total, proportion=proportion,
             ratio=ratio, contrast=contrast or [], contrast_of=contrast_of, ttest=ttest, group=group,
             categorical=categorical, by=by, na=na, rake=rake or [], trim=trim, calibrate=calibrate,
-            population=population, calfun=calfun, bounds=bounds, replicates=replicates,
+            population=population, calfun=calfun, bounds=bounds, cal_variance=cal_variance, replicates=replicates,
             bootstrap_replicates=bootstrap_replicates, seed=seed, repweights=repweights, rep_type=rep_type, rho=rho,
             scale=scale, rscales=rscales, rep_factors=rep_factors, mse=mse, na_codes=na_codes,
             conf_level=conf_level, lonely_psu=lonely_psu,
@@ -388,7 +392,8 @@ def _na_columns(na: Optional[str]) -> tuple[bool, tuple[str, ...]]:
 def run_estimate(data: Path, *, weights: str, strata=None, psu=None, fpc=None, mean=None, total=None,
                  proportion=None, ratio=None, contrast=(), contrast_of="mean", ttest=None, group=None,
                  categorical=False, by=None, na=None, rake=(), trim=None, calibrate=None, population=None,
-                 calfun="linear", bounds=None, replicates=None, bootstrap_replicates=200, seed=None, repweights=None,
+                 calfun="linear", bounds=None, cal_variance=None, replicates=None, bootstrap_replicates=200, seed=None,
+                 repweights=None,
                  rep_type=None, rho=None, scale=None, rscales=None, rep_factors=False, mse=False, na_codes=None,
                  conf_level=0.95, lonely_psu="fail", sheet=None, fmt="table") -> tuple[list[dict], list[str]]:
     """The estimate command without the terminal: (rows as dicts, notes for stderr). Rows have OUTPUT_KEYS for
@@ -490,8 +495,8 @@ def run_estimate(data: Path, *, weights: str, strata=None, psu=None, fpc=None, m
         raise CliError("--rep-type, --rho, --scale, --rscales and --rep-factors describe the file's --repweights")
     if mse and not (replicates or repweights):
         raise CliError("--mse applies to replicate designs (--replicates or --repweights)")
-    if (population or bounds or calfun != "linear") and not calibrate:
-        raise CliError("--population, --bounds and --calfun go with --calibrate")
+    if (population or bounds or calfun != "linear" or cal_variance) and not calibrate:
+        raise CliError("--population, --bounds, --calfun and --cal-variance go with --calibrate")
     if rake:
         margins = {}
         for spec in rake:
@@ -524,8 +529,12 @@ def run_estimate(data: Path, *, weights: str, strata=None, psu=None, fpc=None, m
                 raise CliError("--calibrate needs --population (NAME=TOTAL,... or a file of totals)")
             from phakhi.survey.calibration import calibrate as calibrate_weights
 
+            try:
+                lam = [float(v) for v in _split(cal_variance)] if cal_variance else None
+            except ValueError:
+                raise CliError(f"--cal-variance {cal_variance!r}: expected numbers, e.g. 1") from None
             cal = calibrate_weights(df, design, calibrate, read_population(population), calfun=calfun,
-                                    bounds=_bounds(bounds, "--bounds"))
+                                    bounds=_bounds(bounds, "--bounds"), variance=lam)
             df[cal.weights.name] = cal.weights
             notes.append(f"calibrated {weights} to {calibrate} ({calfun}{', bounds ' + bounds if bounds else ''}): "
                          f"{len(cal.names)} totals reproduced (largest gap {cal.max_abs_gap:.3g}) in "
