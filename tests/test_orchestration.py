@@ -16,7 +16,7 @@ from phakhi import notify, periods, task_runners
 from phakhi.ingest import cache
 from phakhi.cli import app
 from phakhi.settings import Paths
-from phakhi.publish.files import finalise, staging_dir
+from phakhi.publish.files import finalise, building_dir
 
 BKK = timezone(timedelta(hours=7))
 
@@ -60,7 +60,7 @@ def test_months_inclusive_and_in_order():
 
 # ---------------------------------------------------------------- backfill
 def _publish(pubs, pub_id, period):
-    b = staging_dir(pubs, pub_id)
+    b = building_dir(pubs, pub_id)
     (b / "manifest.json").write_text(json.dumps({"period": period, "created_at": "2026-01-05T02:00:00+00:00"}))
     finalise(pubs, b, pub_id)
 
@@ -171,7 +171,7 @@ def test_ingest_cache_key_follows_the_family_files(tmp_path):
     (paths.landing_for("ghg_reductions") / ".hidden").write_text("x")
     assert key() != k1                                               # never a stale hit
     # the history the results are settled against
-    (paths.home / "landing_manifest.duckdb").write_bytes(b"history")
+    paths.landing_ledger.write_bytes(b"history")
     assert key() != k1
 
 

@@ -75,7 +75,7 @@ def ingest_cache_key(context, parameters: dict[str, Any]) -> str | None:
     which decide what is quarantined). Two task shapes are understood:
 
     - a family task, `(paths, family=…)` or a task named ingest_registry / ingest_survey: every file in
-      landing/<family>/, plus the persistent landing manifest when there is one (a result also depends on the
+      landing/<family>/, plus the landing ledger when there is one (a result also depends on the
       history it settles against);
     - a batch task, `(paths, family, files, known, batch_no)` (flows/pipeline.py:ingest_batch) or one with a `job`
       parameter carrying `.family` and `.files` (phakhi.ingest.landing.Job): only those files, so an unchanged
@@ -101,8 +101,8 @@ def ingest_cache_key(context, parameters: dict[str, Any]) -> str | None:
         family = parameters.get("family") or FAMILY_OF_TASK.get(task_name)
         if paths is None or not family or not hasattr(paths, "landing_for"):
             return None
-        manifest = paths.landing_manifest
-        files_digest = fingerprint([paths.landing_for(family)]) + ":" + _file_digests([manifest], paths.home)
+        ledger = paths.landing_ledger
+        files_digest = fingerprint([paths.landing_for(family)]) + ":" + _file_digests([ledger], paths.home)
         skip, extra = {"paths"}, {"home": str(paths.home)}
     others = {k: v for k, v in parameters.items() if k not in skip}
     h = hashlib.sha256()

@@ -10,7 +10,7 @@ their expression once, and no pandas object is built per file.
 Rules a quarantine record can carry (the `rule` column):
     required, type, integer, range, pattern, date, period, year, province, allowed_values, unit   (one cell)
     reference (unknown partner), duplicate_key, not_a_data_row, and each contract check's own rule (a row)
-Whole-file rejections (the manifest's `rule`): file_type, empty_file, not_text, encoding, malformed_csv,
+Whole-file rejections (the file report's `rule`): file_type, empty_file, not_text, encoding, malformed_csv,
 unreadable, encrypted, no_table, missing_columns, no_data.
 """
 from __future__ import annotations
