@@ -34,11 +34,6 @@ INSTRUMENT_DIR = REPO_ROOT / "sources" / "instrument"
 TYPES = ("string", "integer", "number", "likert", "year", "date", "period", "province", "enum")
 
 
-def norm_header(text: str) -> str:
-    """Kept for callers of the first version: the matching key of a header (see readers.header_key)."""
-    return header_key(text)
-
-
 class CellError(ValueError):
     def __init__(self, rule: str, message_en: str, message_th: str, expected: str = ""):
         super().__init__(message_en)
@@ -280,11 +275,6 @@ _BRACKETS = str.maketrans("", "", "()[]（）")
 
 def _unbracket(key: str) -> str:
     return key.translate(_BRACKETS)
-
-
-def parse_cell(col: Column, value: object) -> object:
-    """Typed value of one non-blank cell, or CellError saying what was wrong and what was expected."""
-    return col.parse(value)
 
 
 # --------------------------------------------------------------------------- row checks
@@ -775,9 +765,3 @@ def _col_letter(j: int) -> str:
 def _problem(sheet, row, column, header, value, rule, expected, en, th) -> dict:
     return {"sheet": sheet, "row": row, "column": column, "header": header, "value": value, "rule": rule,
             "expected": expected, "message_en": en, "message_th": th}
-
-
-def to_jsonable(v: object) -> object:
-    if isinstance(v, (date, datetime)):
-        return v.isoformat()
-    return v

@@ -461,12 +461,6 @@ def _what(o: FileOutcome, lang: str = "en") -> str:
     return " and ".join(k.replace("_", " ") for k in key) or "data"
 
 
-def ingest_family(family: str, files: list[Path], landing: Path, known: dict[str, set[str]] | None = None,
-                  history: dict[str, dict] | None = None, workers: int | None = None) -> FamilyResult:
-    """Read every file of a family and settle it (the one-call path; the flow maps batches itself)."""
-    return assemble_family(family, ingest_files(family, files, landing, known, workers), history)
-
-
 PANDAS_TYPES = {"integer": "Int64", "year": "Int64", "likert": "Int64", "number": "float64"}
 
 

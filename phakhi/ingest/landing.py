@@ -3,7 +3,7 @@
     plan_landing  -> which files, per family, in batches; the landing ledger's history
     run_jobs      -> read + contract + quarantine for each batch (the flow maps batches over Prefect tasks;
                      each batch fans out over a process pool)
-    settle        -> copies, superseded resubmissions, duplicate keys, accounting (load.assemble_family)
+    settle        -> copies, superseded resubmissions, duplicate keys, accounting (files.assemble_family)
     record        -> the landing ledger + archive ($PHAKHI_HOME/landing_manifest.duckdb)
     load_raw      -> raw.<family> tables, raw.ingest_manifest (the file report), raw.quarantine, reference tables
 
@@ -152,27 +152,6 @@ def write_run_reports(paths: Paths, results: list[FamilyResult]) -> dict:
     from phakhi.ingest.report import write_ingest_report
 
     return write_ingest_report(results, paths.quarantine)
-
-
-# ---------------------------------------------------------------- compatibility with the first flow
-
-def ingest_registry(paths: Paths) -> FamilyResult:
-    plan = plan_landing(paths)
-    return assemble_family(REGISTRY, ingest_files(REGISTRY, plan.files[REGISTRY], paths.landing),
-                           plan.history.get(REGISTRY), plan.run_at)
-
-
-def ingest_reports(paths: Paths, family: str, partner_ids: set[str]) -> FamilyResult:
-    """Activity and GHG reports: partner ids must be in the registry (else the row is quarantined)."""
-    plan = plan_landing(paths)
-    return assemble_family(family, ingest_files(family, plan.files[family], paths.landing, {"partner_id": partner_ids}),
-                           plan.history.get(family), plan.run_at)
-
-
-def ingest_survey(paths: Paths) -> FamilyResult:
-    plan = plan_landing(paths)
-    return assemble_family("survey_waves", ingest_files("survey_waves", plan.files["survey_waves"], paths.landing),
-                           plan.history.get("survey_waves"), plan.run_at)
 
 
 # ---------------------------------------------------------------- raw schema

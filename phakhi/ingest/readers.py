@@ -225,11 +225,6 @@ def iter_sheets(path: Path, data: bytes | None = None) -> Iterator[Sheet]:
     return iter(read_csv(path, data))
 
 
-def read_any(path: Path) -> list[Sheet]:
-    """All sheets of a file, read eagerly."""
-    return list(iter_sheets(Path(path)))
-
-
 # --------------------------------------------------------------------------- header row
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
@@ -345,9 +340,3 @@ def _map_two_rows(top: list[object], bottom: list[object], match):
         else:
             ignored.append(candidates[0])
     return mapping, headers, ignored
-
-
-def find_header_row(rows: list[list[object]], match, scan: int = 40) -> tuple[int, int]:
-    """(index of the header row, number of contract columns it matches); (-1, 0) when none."""
-    table = find_table(rows, match, scan)
-    return (-1, 0) if table is None else (table.header_row, len(table.mapping))
