@@ -27,10 +27,10 @@ from typing import Callable
 import yaml
 
 from phakhi import thai
-from phakhi.settings import CONTRACTS_DIR, REPO_ROOT
+from phakhi.settings import CONTRACTS_DIR
 from phakhi.ingest.readers import Sheet, Table, find_table, header_key, header_keys, is_blank
+from phakhi.survey.instrument import load_instrument
 
-INSTRUMENT_DIR = REPO_ROOT / "sources" / "instrument"
 TYPES = ("string", "integer", "number", "likert", "year", "date", "period", "province", "enum")
 
 
@@ -475,10 +475,6 @@ class Contract:
 
 
 @lru_cache(maxsize=None)
-def load_instrument(name: str = "ccai_core_v1") -> dict:
-    return yaml.safe_load((INSTRUMENT_DIR / f"{name}.yml").read_text(encoding="utf-8"))
-
-
 def contract_names() -> list[str]:
     """Every source family with a contract (one YAML file each)."""
     return sorted(p.stem for p in CONTRACTS_DIR.glob("*.yml"))

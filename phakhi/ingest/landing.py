@@ -23,7 +23,8 @@ from typing import Callable
 
 from phakhi.settings import Paths, settings
 from phakhi.ingest import ledger
-from phakhi.ingest.contracts import contract_names, load_contract, load_instrument
+from phakhi.ingest.contracts import contract_names, load_contract
+from phakhi.survey.instrument import load_instrument
 from phakhi.ingest.files import (FamilyResult, FileOutcome, assemble_family, ingest_files, list_files, write_raw)
 
 REGISTRY = "partner_registry"
