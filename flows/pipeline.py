@@ -1,7 +1,7 @@
 """The monthly refresh, as a Prefect flow: ingest → dbt → quality gate → drift report → publish.
 
 Reads like a table of contents: every task is a thin wrapper around a plain, unit-tested function.
-Write-audit-publish: everything is built into a staging warehouse; only when the gate passes is a new
+Write-audit-publish: everything is built into a build warehouse; only when the gate passes is a new
 publication folder written and `latest` switched to it. A failed gate ends the run Failed and leaves the last
 good publication (and the published warehouse) untouched.
 """
@@ -47,7 +47,7 @@ def ingest_batch(paths: Paths, family: str, files: list[Path], known, batch_no: 
 
 def ingest_landing(paths: Paths) -> list[FamilyResult]:
     """Every landed file, the registry first: batches of files are mapped over `ingest_batch` tasks (all
-    families' batches at once), then each family is settled and the landing manifest brought up to date."""
+    families' batches at once), then each family is settled and the landing ledger brought up to date."""
     def run_jobs(jobs: list[landing.Job]) -> list[list]:
         futures = ingest_batch.map(unmapped(paths), [j.family for j in jobs], [j.files for j in jobs],
                                    [j.known for j in jobs], list(range(len(jobs))))
@@ -59,8 +59,8 @@ def ingest_landing(paths: Paths) -> list[FamilyResult]:
 
 @task
 def load_raw(paths: Paths, results: list[FamilyResult]) -> pd.DataFrame:
-    paths.staging_db.unlink(missing_ok=True)       # every refresh writes a fresh staging warehouse
-    return landing.load_raw(paths.staging_db, results)
+    paths.build_db.unlink(missing_ok=True)       # every refresh writes a fresh build warehouse
+    return landing.load_raw(paths.build_db, results)
 
 
 @task
@@ -76,14 +76,14 @@ def audit(paths: Paths, dbt_outcome) -> "GateResult":
 
     # When dbt failed (a model error or a failing dbt test), its downstream marts may not exist: the gate
     # reports dbt's failures alone.
-    gate = run_gate(paths.staging_db) if dbt_outcome.success else GateResult(checks=[])
+    gate = run_gate(paths.build_db) if dbt_outcome.success else GateResult(checks=[])
     gate.dbt = {"success": dbt_outcome.success, "counts": dbt_outcome.counts, "failures": dbt_outcome.failures}
     return gate
 
 
 @task
 def drift(paths: Paths, out_dir: Path):
-    return survey_drift(paths.staging_db, out_dir)
+    return survey_drift(paths.build_db, out_dir)
 
 
 @task
@@ -158,9 +158,9 @@ def survey_drift(db_path: Path, out_dir: Path):
 
 
 def promote_warehouse(paths: Paths) -> None:
-    """The audited staging warehouse becomes the published one (copy aside, then atomic replace)."""
+    """The audited build warehouse becomes the published one (copy aside, then atomic replace)."""
     tmp = paths.published_db.with_suffix(".duckdb.tmp")
-    shutil.copyfile(paths.staging_db, tmp)
+    shutil.copyfile(paths.build_db, tmp)
     tmp.replace(paths.published_db)
 
 

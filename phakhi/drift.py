@@ -228,7 +228,7 @@ def survey_drift_from_warehouse(db_path: Path, out_dir: Path, baseline_wave: int
     latest wave. None when the warehouse holds fewer than two waves."""
     import duckdb
 
-    from phakhi.ingest.contracts import load_instrument
+    from phakhi.survey.instrument import load_instrument
 
     inst = load_instrument()
     items = [i["code"] for i in inst["items"] if i.get("core")]

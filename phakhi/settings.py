@@ -64,9 +64,14 @@ class Paths:
         return self.home / "warehouse"
 
     @property
-    def staging_db(self) -> Path:
+    def build_db(self) -> Path:
         """Write: each refresh builds here; nothing published reads it."""
         return self.warehouse_dir / "build.duckdb"
+
+    @property
+    def staging_db(self) -> Path:
+        """Deprecated alias of `build_db`, kept only until publish/build.py (branch `present`) uses the new name."""
+        return self.build_db
 
     @property
     def published_db(self) -> Path:
@@ -79,8 +84,9 @@ class Paths:
         return self.warehouse_dir / "history.duckdb"
 
     @property
-    def landing_manifest(self) -> Path:
-        """The persistent landing manifest: every file ever landed, its hash, status and supersede history."""
+    def landing_ledger(self) -> Path:
+        """The landing ledger: every file ever landed, its hash, status and supersede history."""
+        # the file keeps its first name so existing homes keep their history
         return self.home / "landing_manifest.duckdb"
 
     @property

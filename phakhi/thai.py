@@ -31,6 +31,14 @@ from typing import Mapping
 __all__ = [
     "ThaiParseError",
     "thai_digits_to_arabic",
+    "arabic_to_thai_digits",
+    "THAI_DIGITS",
+    "THAI_TO_ARABIC",
+    "ARABIC_TO_THAI",
+    "MONTHS_TH",
+    "MONTHS_TH_ABBR",
+    "MONTHS_EN",
+    "month_name_th",
     "parse_number",
     "be_to_ce_year",
     "excel_serial_to_date",
@@ -62,12 +70,19 @@ class ThaiParseError(ValueError):
 
 # --------------------------------------------------------------------------- digits and numbers
 
-_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+THAI_DIGITS = "๐๑๒๓๔๕๖๗๘๙"
+THAI_TO_ARABIC = str.maketrans(THAI_DIGITS, "0123456789")
+ARABIC_TO_THAI = str.maketrans("0123456789", THAI_DIGITS)
 
 
 def thai_digits_to_arabic(s: str) -> str:
     """Replace Thai digits ๐–๙ with 0–9; everything else is left as it is."""
-    return s.translate(_THAI_DIGITS)
+    return s.translate(THAI_TO_ARABIC)
+
+
+def arabic_to_thai_digits(s: str) -> str:
+    """Replace 0–9 with Thai digits ๐–๙ (how Thai documents often write numbers)."""
+    return s.translate(ARABIC_TO_THAI)
 
 
 _EMPTY_MARKS = {"", "-", "–", "—"}
@@ -222,16 +237,24 @@ def excel_serial_to_date(serial) -> dt.date:
     return _EXCEL_EPOCH + dt.timedelta(days=n + 1 if n < 60 else n)
 
 
+MONTHS_TH = ["มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน",
+             "กรกฎาคม", "สิงหาคม", "กันยายน", "ตุลาคม", "พฤศจิกายน", "ธันวาคม"]
+MONTHS_TH_ABBR = ["ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.",
+                  "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค."]
+MONTHS_EN = ["January", "February", "March", "April", "May", "June", "July",
+             "August", "September", "October", "November", "December"]
+
+
+def month_name_th(month: int, abbr: bool = False) -> str:
+    """Thai name of month 1-12 (full, or abbreviated as in ม.ค.)."""
+    return (MONTHS_TH_ABBR if abbr else MONTHS_TH)[month - 1]
+
+
 def _month_table() -> dict[str, int]:
-    full_th = ["มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน",
-               "กรกฎาคม", "สิงหาคม", "กันยายน", "ตุลาคม", "พฤศจิกายน", "ธันวาคม"]
-    abbr_th = ["ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.",
-               "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค."]
-    full_en = ["january", "february", "march", "april", "may", "june", "july",
-               "august", "september", "october", "november", "december"]
     table: dict[str, int] = {}
     for i in range(12):
-        for name in (full_th[i], abbr_th[i], full_en[i], full_en[i][:3]):
+        full_en = MONTHS_EN[i].lower()
+        for name in (MONTHS_TH[i], MONTHS_TH_ABBR[i], full_en, full_en[:3]):
             table[_month_key(name)] = i + 1
     table[_month_key("กรกฏาคม")] = 7  # common misspelling (ฏ for ฎ)
     table["sept"] = 9

@@ -1,9 +1,9 @@
-"""Run dbt on the staging warehouse, in its own process.
+"""Run dbt on the build warehouse, in its own process.
 
 A subprocess, not in-process dbt: dbt-duckdb keeps the DuckDB file locked for the life of the process, and the
 gate and publisher must open the same file next.
 
-The staging warehouse is rebuilt from scratch every refresh; what must outlive it - the partner-registry
+The build warehouse is rebuilt from scratch every refresh; what must outlive it - the partner-registry
 snapshot (type-2 history) - lives in a second DuckDB file, $PHAKHI_HOME/warehouse/history.duckdb, which
 dbt_project/profiles.yml attaches as database `history` (env PHAKHI_HISTORY).
 """
@@ -36,7 +36,7 @@ def dbt_executable() -> str:
 
 
 def dbt_env(paths: Paths, warehouse: Path | None = None) -> dict[str, str]:
-    return {**os.environ, "PHAKHI_WAREHOUSE": str(warehouse or paths.staging_db),
+    return {**os.environ, "PHAKHI_WAREHOUSE": str(warehouse or paths.build_db),
             "PHAKHI_HISTORY": str(paths.history_db), "PHAKHI_HOME": str(paths.home),
             "DBT_LOG_PATH": str(paths.dbt_work / "logs"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
 
@@ -76,7 +76,7 @@ def build_dbt_docs(paths: Paths, out_dir: Path, period: str | None = None,
     self-contained page, `out_dir/index.html` (models, columns, tests, lineage graph; manifest and catalog
     inlined by `dbt docs generate --static`, so it opens offline from a file).
 
-    Call it after the build and the gate, with no DuckDB connection open on the staging warehouse (dbt opens it,
+    Call it after the build and the gate, with no DuckDB connection open on the build warehouse (dbt opens it,
     and the history database, from its own process to read the catalog). Uses its own target folder, so the
     build's run_results.json and manifest stay intact. `period` defaults to the one the last build ran with.
     About 5 s; the page is about 4 MB. Raises RuntimeError when dbt fails.

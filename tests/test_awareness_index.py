@@ -17,8 +17,13 @@ from phakhi.survey.instrument import index_levels, load_instrument
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = REPO / "dbt_project" / "models"
-CHAIN = ["staging/stg_survey__responses", "staging/stg_survey__answers", "staging/stg_survey__instrument_items",
-         "intermediate/int_survey__item_scores", "intermediate/int_survey__respondent_scores"]
+
+
+def model_sql(name: str) -> str:
+    """A model's SQL by name, wherever its area folder puts it."""
+    return next(MODELS.rglob(f"{name}.sql")).read_text(encoding="utf-8")
+CHAIN = ["stg_survey__responses", "stg_survey__answers", "stg_survey__instrument_items",
+         "int_survey__item_scores", "int_survey__respondent_scores"]
 CORE = ["k1", "k2", "k3", "k4", "c1", "c2", "c3", "c4", "b1", "b2", "b3", "b4"]
 
 
@@ -50,8 +55,7 @@ def scores(rows: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     con.register("p", pd.read_csv(REPO / "dbt_project" / "seeds" / "provinces.csv", dtype=str))
     con.execute("create table provinces as select * from p")
     for model in CHAIN:
-        sql = render((MODELS / f"{model}.sql").read_text(encoding="utf-8"))
-        con.execute(f"create view {model.split('/')[1]} as {sql}")
+        con.execute(f"create view {model} as {render(model_sql(model))}")
     items = con.execute("select * from int_survey__item_scores order by respondent_id, item_code").df()
     out = con.execute("select * from int_survey__respondent_scores order by respondent_id").df().set_index("respondent_id")
     return items, out
@@ -107,7 +111,7 @@ def test_level_cut_points_are_the_documented_ones():
     inst = load_instrument("ccai_core_v1")
     levels = index_levels(inst)
     assert [(name, lo, hi) for name, lo, hi in levels] == [("low", 0, 50), ("medium", 50, 75), ("high", 75, None)]
-    sql = (MODELS / "intermediate" / "int_survey__respondent_scores.sql").read_text(encoding="utf-8")
+    sql = model_sql("int_survey__respondent_scores")
     assert re.search(r"var\('awareness_level_medium_from',\s*50\)", sql)
     assert re.search(r"var\('awareness_level_high_from',\s*75\)", sql)
     # Boundaries: exactly 50 is medium, exactly 75 is high (even when 75 is reached through thirds).
@@ -127,5 +131,5 @@ def test_optional_items_are_defined_but_never_scored():
     optional = [i for i in inst["items"] if not i.get("core")]
     assert optional and all(i["dimension"] not in inst["index"]["dimensions"] for i in optional)
     assert all(i.get("th") and i.get("en") for i in inst["items"])
-    sql = (MODELS / "intermediate" / "int_survey__respondent_scores.sql").read_text(encoding="utf-8")
+    sql = model_sql("int_survey__respondent_scores")
     assert "where is_core" in sql

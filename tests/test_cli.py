@@ -3,13 +3,13 @@ import json
 from typer.testing import CliRunner
 
 from phakhi.cli import app
-from phakhi.publish.files import current_latest, finalise, staging_dir
+from phakhi.publish.files import current_latest, finalise, building_dir
 
 runner = CliRunner()
 
 
 def _publish(pubs, pub_id, period):
-    b = staging_dir(pubs, pub_id)
+    b = building_dir(pubs, pub_id)
     (b / "manifest.json").write_text(json.dumps({"period": period, "created_at": "2026-01-05T02:00:00+00:00"}))
     finalise(pubs, b, pub_id)
 

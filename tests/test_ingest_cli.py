@@ -1,5 +1,5 @@
 """`phakhi ingest PATH...`: ingest given files without a full refresh and print their report; --land puts them
-into the landing area and the manifest. And the Prefect flow's mapped ingest tasks (integration)."""
+into the landing area and the landing ledger. And the Prefect flow's mapped ingest tasks (integration)."""
 from __future__ import annotations
 
 import pytest
@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from phakhi.cli import app
 from phakhi.settings import use_home
-from phakhi.ingest import manifest
+from phakhi.ingest import ledger
 
 from test_ingest import REG_GOOD, REG_HEAD, REG_NAMES, rows_for, write_csv, write_xlsx
 
@@ -30,7 +30,7 @@ def test_ingest_clean_file_prints_report_and_exits_0(home, tmp_path):
     assert r.exit_code == 0, r.output
     assert "activity_reports" in r.output and "loaded" in r.output
     assert (tmp_path / "rep" / "ingest_report.html").is_file() and (tmp_path / "rep" / "ingest_files.csv").is_file()
-    assert not manifest.manifest_path(home.home).exists()              # a check only: nothing recorded
+    assert not ledger.ledger_path(home.home).exists()              # a check only: nothing recorded
 
 
 def test_ingest_reports_quarantine_and_rejects_with_exit_1(home, tmp_path):
@@ -52,19 +52,19 @@ def test_ingest_recognises_the_family_and_lands_files(home, tmp_path):
     assert "not landed" in r.output
     landed = home.landing_for("activity_reports") / "P002_2025-03.xlsx"
     assert landed.is_file() and not (home.landing_for("activity_reports") / "junk.xlsx").exists()
-    files = manifest.read_table(home.home).set_index("file")
+    files = ledger.read_table(home.home).set_index("file")
     assert files.loc["activity_reports/P002_2025-03.xlsx", "status"] == "current"
     # landing the same content again changes nothing
-    before = manifest.read_table(home.home, "landing_events")
+    before = ledger.read_table(home.home, "landing_events")
     assert _invoke(f, "--land", "--home", home.home, "--out", tmp_path / "rep2").exit_code == 0
-    assert len(manifest.read_table(home.home, "landing_events")) == len(before)
+    assert len(ledger.read_table(home.home, "landing_events")) == len(before)
 
 
 def test_ingest_whole_landing_and_usage_errors(home, tmp_path):
     write_xlsx(home.landing_for("activity_reports") / "a.xlsx", rows_for("activity_reports"))
     r = _invoke("--landing", "--home", home.home, "--out", tmp_path / "rep")
     assert r.exit_code == 0, r.output and "partner_registry" in r.output
-    assert manifest.manifest_path(home.home).exists()
+    assert ledger.ledger_path(home.home).exists()
     assert _invoke("--home", home.home).exit_code == 2
     assert _invoke(tmp_path, "--family", "nonsense", "--home", home.home).exit_code == 2
 
@@ -88,4 +88,4 @@ def test_prefect_maps_ingest_batches(tmp_path):
     by = {r.family: r for r in results}
     assert by["activity_reports"].totals["files"] > 500 and by["activity_reports"].quarantine.empty
     assert by["partner_inventories"].totals["rows_loaded"] == 30
-    assert manifest.read_table(paths.home).shape[0] == sum(r.totals["files"] for r in results)
+    assert ledger.read_table(paths.home).shape[0] == sum(r.totals["files"] for r in results)

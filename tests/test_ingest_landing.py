@@ -1,4 +1,4 @@
-"""The landing area and its persistent manifest: content fingerprints, no-op re-runs, identical copies,
+"""The landing area and its landing ledger: content fingerprints, no-op re-runs, identical copies,
 corrected resubmissions that supersede (both kept in history and in the archive), withdrawals, and the raw
 tables built from the current files only. Plus the whole SAMPLE landing area, sequential and in parallel."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from phakhi.settings import use_home
-from phakhi.ingest import landing, manifest
+from phakhi.ingest import landing, ledger
 from phakhi.ingest.files import ingest_files
 
 from test_ingest import REG_HEAD, REG_GOOD, REG_NAMES, rows_for, write_csv, write_xlsx
@@ -42,7 +42,7 @@ def _run(paths):
 
 
 def _files(paths):
-    return manifest.read_table(paths.home).set_index("file")
+    return ledger.read_table(paths.home).set_index("file")
 
 
 @pytest.fixture
@@ -56,27 +56,27 @@ def test_same_content_again_is_a_no_op(home):
     _activity(home, "P001_2025-03.xlsx")
     _activity(home, "P002_2025-03.xlsx", partner="P002")
     first = _run(home)
-    tables = {t: manifest.read_table(home.home, t) for t in ("landing_files", "landing_paths", "landing_events")}
+    tables = {t: ledger.read_table(home.home, t) for t in ("landing_files", "landing_paths", "landing_events")}
     assert first["activity_reports"].totals["rows_loaded"] == 4
     assert set(tables["landing_events"]["event"]) == {"received"} and len(tables["landing_files"]) == 3
     again = _run(home)
     for t, before in tables.items():
-        pd.testing.assert_frame_equal(manifest.read_table(home.home, t), before)
+        pd.testing.assert_frame_equal(ledger.read_table(home.home, t), before)
     pd.testing.assert_frame_equal(again["activity_reports"].loaded, first["activity_reports"].loaded)
-    assert (manifest.manifest_path(home.home)).exists()
+    assert (ledger.ledger_path(home.home)).exists()
 
 
 def test_identical_copy_under_another_name_is_loaded_once(home):
     src = _activity(home, "P001_2025-03.xlsx")
     shutil.copy(src, src.with_name("P001_2025-03 (1).xlsx"))
     res = _run(home)["activity_reports"]
-    status = res.manifest.set_index("file")["status"]
+    status = res.file_report.set_index("file")["status"]
     assert status["activity_reports/P001_2025-03.xlsx"] == "loaded"
     assert status["activity_reports/P001_2025-03 (1).xlsx"] == "duplicate"
     assert len(res.loaded) == 2 and res.quarantine.empty
-    m = manifest.read_table(home.home)
+    m = ledger.read_table(home.home)
     assert len(m[m.family == "activity_reports"]) == 1                # one content, one row
-    paths = manifest.read_table(home.home, "landing_paths")
+    paths = ledger.read_table(home.home, "landing_paths")
     assert len(paths[paths.file.str.startswith("activity_reports/")]) == 2
 
 
@@ -98,16 +98,16 @@ def test_corrected_resubmission_supersedes_and_both_stay_in_history(home):
     assert (old["partner_id"], old["period"]) == ("P001", "2025-03")
     assert old["received_at"] < files.loc["activity_reports/P001_2025-03_แก้ไข.xlsx", "received_at"]
     # the run's file report accounts for the superseded rows
-    run_row = res.manifest.set_index("file").loc["activity_reports/P001_2025-03.xlsx"]
+    run_row = res.file_report.set_index("file").loc["activity_reports/P001_2025-03.xlsx"]
     assert (run_row["status"], run_row["rows_read"], run_row["rows_superseded"], run_row["rows_loaded"]) == \
         ("superseded", 2, 2, 0)
     # both contents are archived
     for h in (old_hash, new_hash):
         assert (home.landing_archive / h[:2] / f"{h}.xlsx").is_file()
-    # history survives: a later run (fresh plan, fresh staging warehouse) still excludes the old file
+    # history survives: a later run (fresh plan, fresh build warehouse) still excludes the old file
     res3 = _run(home)["activity_reports"]
     assert len(res3.loaded[res3.loaded.partner_id == "P001"]) == 3
-    events = manifest.read_table(home.home, "landing_events")
+    events = ledger.read_table(home.home, "landing_events")
     assert list(events[events.file_hash == old_hash]["event"]) == ["received", "superseded"]
 
 
@@ -118,8 +118,8 @@ def test_new_content_at_the_same_path_supersedes_the_old_one(home):
     _activity(home, "P001_2025-03.xlsx", n=1, title="ใหม่")
     res = _run(home)["activity_reports"]
     assert list(res.loaded["title"]) == ["ใหม่"]
-    m = manifest.read_table(home.home).set_index("file_hash")
-    new_hash = res.manifest.iloc[0]["file_hash"]
+    m = ledger.read_table(home.home).set_index("file_hash")
+    new_hash = res.file_report.iloc[0]["file_hash"]
     assert (m.loc[old_hash, "status"], m.loc[old_hash, "superseded_by"]) == ("superseded", new_hash)
     archived = home.home / m.loc[old_hash, "archive_path"]
     assert archived.read_bytes() != path.read_bytes() and archived.stat().st_size > 0
@@ -130,7 +130,7 @@ def test_an_unreadable_resubmission_does_not_supersede(home):
     _run(home)
     (home.landing_for("activity_reports") / "P001_2025-03_v2.xlsx").write_bytes(b"PK\x03\x04 broken")
     res = _run(home)["activity_reports"]
-    status = res.manifest.set_index("file")["status"]
+    status = res.file_report.set_index("file")["status"]
     assert status["activity_reports/P001_2025-03.xlsx"] == "loaded"
     assert status["activity_reports/P001_2025-03_v2.xlsx"] == "rejected"
     assert len(res.loaded) == 2
@@ -143,7 +143,7 @@ def test_two_new_files_for_the_same_month_in_one_run_the_later_wins(home):
     _activity(home, "b_second.xlsx", n=1, title="บ่าย", mtime=now)
     res = _run(home)["activity_reports"]
     assert list(res.loaded["title"]) == ["บ่าย"]
-    assert res.manifest.set_index("file").loc["activity_reports/a_first.xlsx", "status"] == "superseded"
+    assert res.file_report.set_index("file").loc["activity_reports/a_first.xlsx", "status"] == "superseded"
 
 
 def test_a_file_covering_more_supersedes_but_not_the_other_way(home):
@@ -154,7 +154,7 @@ def test_a_file_covering_more_supersedes_but_not_the_other_way(home):
     rows[2][1] = "P002"
     write_xlsx(home.landing_for("activity_reports") / "both.xlsx", rows)
     res = _run(home)["activity_reports"]
-    st = res.manifest.set_index("file")["status"]
+    st = res.file_report.set_index("file")["status"]
     assert (st["activity_reports/P001.xlsx"], st["activity_reports/both.xlsx"]) == ("superseded", "loaded")
 
 
@@ -170,7 +170,7 @@ def test_same_key_in_two_current_files_quarantines_both_rows(home):
     assert set(q["rule"]) == {"duplicate_key"} and set(q["file"]) == {"activity_reports/a.xlsx", "activity_reports/b.xlsx"}
     assert "a.xlsx row 5" in q.iloc[0]["message_en"] and "b.xlsx row 5" in q.iloc[0]["message_en"]
     assert sorted(res.loaded["partner_id"]) == ["P002", "P003"]
-    m = res.manifest.set_index("file")
+    m = res.file_report.set_index("file")
     assert list(m["rows_quarantined"]) == [1, 1] and list(m["rows_loaded"]) == [1, 1]
 
 
@@ -184,7 +184,7 @@ def test_withdrawn_then_reappearing(home):
     path.write_bytes(keep)
     _run(home)
     assert _files(home).loc["activity_reports/P001_2025-03.xlsx", "status"] == "current"
-    assert "reappeared" in set(manifest.read_table(home.home, "landing_events")["event"])
+    assert "reappeared" in set(ledger.read_table(home.home, "landing_events")["event"])
 
 
 def test_unknown_partner_is_checked_against_the_landed_registry(home):
@@ -198,10 +198,10 @@ def test_raw_tables_and_their_columns(home):
 
     _activity(home, "P001.xlsx")
     results = landing.ingest_landing(home, workers=1)
-    report = landing.load_raw(home.staging_db, results)
+    report = landing.load_raw(home.build_db, results)
     assert list(report["family"]) == ["partner_registry", "activity_reports", "ghg_reductions", "partner_inventories",
                                       "survey_waves"]
-    with duckdb.connect(str(home.staging_db), read_only=True) as con:
+    with duckdb.connect(str(home.build_db), read_only=True) as con:
         tables = {r[0] for r in con.execute("select table_name from information_schema.tables "
                                             "where table_schema = 'raw'").fetchall()}
         assert {"partner_registry", "activity_reports", "ghg_reductions", "partner_inventories", "survey_waves",
@@ -260,7 +260,7 @@ def sample_home(tmp_path_factory):
 def test_sample_landing_ingests_cleanly_and_balances(sample_home):
     results = landing.ingest_landing(sample_home, record=False, workers=1)
     for r in results:
-        m = r.manifest
+        m = r.file_report
         assert (m.rows_read == m.rows_loaded + m.rows_quarantined + m.rows_superseded).all(), r.family
         assert r.quarantine.empty and (m.status == "loaded").all(), (r.family, r.quarantine.head().to_dict("records"))
         assert len(r.loaded) == m.rows_loaded.sum() > 0, r.family
@@ -305,15 +305,15 @@ def test_parallel_ingestion_gives_the_same_result(many_files):
     assert [o.file_hash for o in par] == [o.file_hash for o in seq]
 
 
-def test_the_same_bytes_in_two_family_folders_do_not_break_the_manifest(home):
+def test_the_same_bytes_in_two_family_folders_do_not_break_the_ledger(home):
     src = _activity(home, "P001.xlsx")
     (home.landing_for("ghg_reductions")).mkdir(parents=True, exist_ok=True)
     shutil.copy(src, home.landing_for("ghg_reductions") / "P001.xlsx")      # dropped in the wrong folder too
     res = _run(home)
-    assert res["ghg_reductions"].manifest.iloc[0]["status"] == "rejected"    # not a GHG table
+    assert res["ghg_reductions"].file_report.iloc[0]["status"] == "rejected"    # not a GHG table
     assert len(res["activity_reports"].loaded) == 2
-    m = manifest.read_table(home.home)
-    assert list(m[m.file_hash == res["activity_reports"].manifest.iloc[0]["file_hash"]]["family"]) == ["activity_reports"]
+    m = ledger.read_table(home.home)
+    assert list(m[m.file_hash == res["activity_reports"].file_report.iloc[0]["file_hash"]]["family"]) == ["activity_reports"]
 
 
 _MAIN_PID = os.getpid()

@@ -154,7 +154,7 @@ def test_snapshot_lives_in_the_persistent_history_database():
     paths = Paths(Path("/tmp/phakhi-home"))
     env = dbt_env(paths)
     assert env["PHAKHI_HISTORY"] == str(paths.history_db) == "/tmp/phakhi-home/warehouse/history.duckdb"
-    assert env["PHAKHI_WAREHOUSE"] == str(paths.staging_db)   # rebuilt each refresh: not where history lives
+    assert env["PHAKHI_WAREHOUSE"] == str(paths.build_db)   # rebuilt each refresh: not where history lives
 
 
 def test_incremental_facts_have_a_full_refresh_path():

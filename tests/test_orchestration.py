@@ -16,7 +16,7 @@ from phakhi import notify, periods, task_runners
 from phakhi.ingest import cache
 from phakhi.cli import app
 from phakhi.settings import Paths
-from phakhi.publish.files import finalise, staging_dir
+from phakhi.publish.files import finalise, building_dir
 
 BKK = timezone(timedelta(hours=7))
 
@@ -60,7 +60,7 @@ def test_months_inclusive_and_in_order():
 
 # ---------------------------------------------------------------- backfill
 def _publish(pubs, pub_id, period):
-    b = staging_dir(pubs, pub_id)
+    b = building_dir(pubs, pub_id)
     (b / "manifest.json").write_text(json.dumps({"period": period, "created_at": "2026-01-05T02:00:00+00:00"}))
     finalise(pubs, b, pub_id)
 
@@ -149,40 +149,10 @@ def _landing(tmp_path):
     return paths
 
 
-def test_ingest_cache_key_follows_the_family_files(tmp_path):
+def test_ingest_cache_key_is_none_when_it_cannot_tell_which_files(tmp_path):
     paths = _landing(tmp_path)
-    key = lambda name="ingest_reports", **kw: cache.ingest_cache_key(  # noqa: E731
-        _ctx(name), {"paths": paths, "family": "ghg_reductions", "partner_ids": {"P001", "P002"}, **kw})
-    k0 = key()
-    assert k0 == key() and k0.startswith("phakhi-ingest-ghg_reductions-")
-    assert key(partner_ids={"P002", "P001"}) == k0                   # a set: order does not matter
-    assert key(partner_ids={"P001"}) != k0                           # other known ids: other quarantine
-    # another family's files do not matter; this family's content, names and additions do
-    (paths.landing_for("partner_registry") / "registry.csv").write_text("partner_id\nP009\n")
-    assert key() == k0
-    f = paths.landing_for("ghg_reductions") / "ghg_2025-01.csv"
-    f.write_text("a,b\n1,3\n")
-    k1 = key()
-    assert k1 != k0
-    f.rename(f.with_name("ghg_2025-01-resubmitted.csv"))
-    assert key() not in (k0, k1)
-    f.with_name("ghg_2025-01-resubmitted.csv").rename(f)
-    assert key() == k1
-    (paths.landing_for("ghg_reductions") / ".hidden").write_text("x")
-    assert key() != k1                                               # never a stale hit
-    # the history the results are settled against
-    (paths.home / "landing_manifest.duckdb").write_bytes(b"history")
-    assert key() != k1
-
-
-def test_ingest_cache_key_family_from_task_name_and_code(tmp_path, monkeypatch):
-    paths = _landing(tmp_path)
-    reg = cache.ingest_cache_key(_ctx("ingest_registry"), {"paths": paths})
-    assert reg.startswith("phakhi-ingest-partner_registry-")
+    assert cache.ingest_cache_key(_ctx("ingest_batch"), {"paths": paths, "family": "ghg_reductions"}) is None
     assert cache.ingest_cache_key(_ctx("something_else"), {"paths": paths}) is None   # cannot tell: no caching
-    assert cache.ingest_cache_key(_ctx("ingest_reports"), {"family": "x"}) is None
-    monkeypatch.setattr(cache, "ingest_code_fingerprint", lambda: "other code")
-    assert cache.ingest_cache_key(_ctx("ingest_registry"), {"paths": paths}) != reg
 
 
 def test_ingest_cache_key_for_a_batch_job(tmp_path):
@@ -212,7 +182,22 @@ def test_ingest_cache_key_for_a_batch_task(tmp_path):
     (paths.landing_for("partner_registry") / "registry.csv").write_text("other")  # not in this batch
     assert key() == k
     files[0].write_text("changed")
-    assert key() != k
+    k1 = key()
+    assert k1 != k
+    renamed = files[0].rename(files[0].with_name("resubmitted.csv"))
+    assert key(files=[renamed, *files[1:]]) not in (k, k1)                    # names matter, not only bytes
+    (paths.landing_for("ghg_reductions") / ".hidden").write_text("x")         # not in the batch
+    renamed.rename(files[0])
+    assert key() == k1
+
+
+def test_ingest_cache_key_follows_the_code(tmp_path, monkeypatch):
+    paths = _landing(tmp_path)
+    files = sorted(paths.landing_for("ghg_reductions").rglob("*.csv"))
+    params = {"paths": paths, "family": "ghg_reductions", "files": files, "known": None}
+    k = cache.ingest_cache_key(_ctx("ingest_batch"), params)
+    monkeypatch.setattr(cache, "ingest_code_fingerprint", lambda: "other code")
+    assert cache.ingest_cache_key(_ctx("ingest_batch"), params) != k
 
 
 def test_code_fingerprint_covers_ingest_code_and_contracts():

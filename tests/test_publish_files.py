@@ -3,7 +3,7 @@ import os
 import pandas as pd
 import pytest
 
-from phakhi.publish.files import (current_latest, finalise, list_publications, neutralise_formulas, staging_dir,
+from phakhi.publish.files import (current_latest, finalise, list_publications, neutralise_formulas, building_dir,
                                  switch_latest, write_table)
 
 
@@ -25,17 +25,17 @@ def test_write_table_writes_csv_with_bom_and_parquet(tmp_path):
 
 def test_publications_are_immutable_and_latest_switches_atomically(tmp_path):
     pubs = tmp_path / "publications"
-    b1 = staging_dir(pubs, "2025-11-r1")
+    b1 = building_dir(pubs, "2025-11-r1")
     (b1 / "index.html").write_text("one")
     finalise(pubs, b1, "2025-11-r1")
     assert current_latest(pubs) == "2025-11-r1"
-    b2 = staging_dir(pubs, "2025-12-r2")
+    b2 = building_dir(pubs, "2025-12-r2")
     (b2 / "index.html").write_text("two")
     finalise(pubs, b2, "2025-12-r2")
     assert (pubs / "latest" / "index.html").read_text() == "two"
     assert os.readlink(pubs / "latest") == "2025-12-r2"          # relative link
     with pytest.raises(FileExistsError):
-        finalise(pubs, staging_dir(pubs, "2025-12-r2"), "2025-12-r2")
+        finalise(pubs, building_dir(pubs, "2025-12-r2"), "2025-12-r2")
     switch_latest(pubs, "2025-11-r1")
     assert (pubs / "latest" / "index.html").read_text() == "one"
     assert [p["id"] for p in list_publications(pubs)] == ["2025-11-r1", "2025-12-r2"]

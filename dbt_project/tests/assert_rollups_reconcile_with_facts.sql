@@ -36,6 +36,10 @@ checks as (
            (select sum(reductions_12m_counted_tco2e) from {{ ref('mart_sector_progress') }}),
            (select coalesce(counted, 0) from ghg_window)
     union all
+    select 'sector claimed reductions',
+           (select sum(reductions_12m_claimed_tco2e) from {{ ref('mart_sector_progress') }}),
+           (select coalesce(claimed, 0) from ghg_window)
+    union all
     select 'partner counted reductions',
            (select sum(counted_12m_tco2e) from {{ ref('mart_partner_progress') }}),
            (select coalesce(counted, 0) from ghg_window)

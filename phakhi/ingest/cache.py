@@ -10,7 +10,6 @@ from typing import Any, Iterable
 
 from phakhi.settings import CONTRACTS_DIR, REPO_ROOT
 
-FAMILY_OF_TASK = {"ingest_registry": "partner_registry", "ingest_survey": "survey_waves"}
 # What else decides an ingest result besides the landing files: the ingestion code and the source contracts.
 INGEST_CODE = (REPO_ROOT / "phakhi" / "ingest", CONTRACTS_DIR, REPO_ROOT / "sources" / "instrument")
 
@@ -74,9 +73,6 @@ def ingest_cache_key(context, parameters: dict[str, Any]) -> str | None:
     reads, the ingestion code and contracts, and the task's other parameters (e.g. the registry's partner ids,
     which decide what is quarantined). Two task shapes are understood:
 
-    - a family task, `(paths, family=…)` or a task named ingest_registry / ingest_survey: every file in
-      landing/<family>/, plus the persistent landing manifest when there is one (a result also depends on the
-      history it settles against);
     - a batch task, `(paths, family, files, known, batch_no)` (flows/pipeline.py:ingest_batch) or one with a `job`
       parameter carrying `.family` and `.files` (phakhi.ingest.landing.Job): only those files, so an unchanged
       batch is not read again while another is (`batch_no` only names the run: it is not part of the key).
@@ -98,12 +94,7 @@ def ingest_cache_key(context, parameters: dict[str, Any]) -> str | None:
         skip = {"job", "paths", "landing"}
         extra = {"known": getattr(job, "known", None)}
     else:
-        family = parameters.get("family") or FAMILY_OF_TASK.get(task_name)
-        if paths is None or not family or not hasattr(paths, "landing_for"):
-            return None
-        manifest = paths.landing_manifest
-        files_digest = fingerprint([paths.landing_for(family)]) + ":" + _file_digests([manifest], paths.home)
-        skip, extra = {"paths"}, {"home": str(paths.home)}
+        return None
     others = {k: v for k, v in parameters.items() if k not in skip}
     h = hashlib.sha256()
     h.update(json.dumps({"task": task_name, "family": family, "params": _canonical(others), "extra": _canonical(extra),

@@ -2,7 +2,7 @@
 
     phakhi ingest FILE_OR_FOLDER...   read + check the given files against their contract, print the report
                                       (and write it as HTML/CSV); --land copies them into the landing area so
-                                      the next refresh loads them, and records them in the landing manifest
+                                      the next refresh loads them, and records them in the landing ledger
     phakhi ingest --landing           the same for everything in the landing area (what a refresh ingests)
     phakhi template activity --lang th   the Excel template partners fill in
 """
@@ -63,8 +63,8 @@ def ingest(files: Optional[List[Path]] = typer.Argument(None, help="Files or fol
     written = write_ingest_report(_only(results, focus), out)
     console.print(f"report: {written['ingest_report.html']}")
     shown = _only(results, focus)
-    bad = any(len(r.quarantine) for r in shown) or any((r.manifest["status"] == "rejected").any() for r in shown
-                                                         if len(r.manifest))
+    bad = any(len(r.quarantine) for r in shown) or any((r.file_report["status"] == "rejected").any() for r in shown
+                                                         if len(r.file_report))
     raise typer.Exit(1 if bad else 0)
 
 
@@ -92,7 +92,7 @@ def _family_from_path(p: Path, families: list[str]) -> str | None:
 
 def _ingest_files(paths, targets: list[Path], family: str | None, land: bool, workers, console):
     """Ingest the given files (checked against the registry in the landing area); with `land`, copy the
-    readable ones into the landing area and ingest the whole landing area so supersession and the manifest
+    readable ones into the landing area and ingest the whole landing area so supersession and the ledger
     are settled against everything already received."""
     from phakhi.ingest import landing
     from phakhi.ingest.files import assemble_family, ingest_files
@@ -111,7 +111,7 @@ def _ingest_files(paths, targets: list[Path], family: str | None, land: bool, wo
     else:
         console.print("[yellow]no partner registry in the landing area: partner ids are not checked[/]")
 
-    plan = landing.LandingPlan(paths, {f: v for f, v in groups.items()}, {}, landing.landing_manifest.utcnow())
+    plan = landing.LandingPlan(paths, {f: v for f, v in groups.items()}, {}, landing.ledger.utcnow())
     with landing.progress_bar(plan) as _:
         hook = landing.progress_hook()
         outcomes = []
@@ -125,7 +125,7 @@ def _ingest_files(paths, targets: list[Path], family: str | None, land: bool, wo
         results = landing.ingest_landing(paths, workers=workers)
         refused = [o for o in outcomes if o.status == "rejected" or o.family is None]
         return results + ([_rejected_only(refused)] if refused else []), landed | {o.file for o in refused}
-    history = landing.landing_manifest.read_history(paths.home)
+    history = landing.ledger.read_history(paths.home)
     by_family: dict[str | None, list] = {}
     for o in outcomes:
         by_family.setdefault(o.family, []).append(o)
@@ -159,15 +159,15 @@ def _land(paths, outcomes, console) -> set[str]:
 
 
 def _rejected_only(outcomes):
-    """Files no contract recognised: a pseudo-family holding only their manifest rows."""
+    """Files no contract recognised: a pseudo-family holding only their file-report rows."""
     import pandas as pd
 
-    from phakhi.ingest.files import MANIFEST_COLUMNS, QUARANTINE_COLUMNS, FamilyResult
+    from phakhi.ingest.files import FILE_REPORT_COLUMNS, QUARANTINE_COLUMNS, FamilyResult
 
     for o in outcomes:
         o.family = o.family or "(unrecognised)"
     return FamilyResult("(unrecognised)", pd.DataFrame(), pd.DataFrame(columns=QUARANTINE_COLUMNS),
-                        pd.DataFrame([o.manifest_entry() for o in outcomes], columns=MANIFEST_COLUMNS), outcomes)
+                        pd.DataFrame([o.file_report_row() for o in outcomes], columns=FILE_REPORT_COLUMNS), outcomes)
 
 
 def _only(results, focus: set[str] | None):
@@ -178,7 +178,7 @@ def _only(results, focus: set[str] | None):
 
     out = []
     for r in results:
-        m = r.manifest[r.manifest["file"].isin(focus)]
+        m = r.file_report[r.file_report["file"].isin(focus)]
         if len(m):
             q = r.quarantine[r.quarantine["file"].isin(focus)]
             out.append(FamilyResult(r.family, r.loaded[r.loaded["_file"].isin(focus)], q, m,

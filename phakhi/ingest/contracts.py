@@ -10,7 +10,7 @@ their expression once, and no pandas object is built per file.
 Rules a quarantine record can carry (the `rule` column):
     required, type, integer, range, pattern, date, period, year, province, allowed_values, unit   (one cell)
     reference (unknown partner), duplicate_key, not_a_data_row, and each contract check's own rule (a row)
-Whole-file rejections (the manifest's `rule`): file_type, empty_file, not_text, encoding, malformed_csv,
+Whole-file rejections (the file report's `rule`): file_type, empty_file, not_text, encoding, malformed_csv,
 unreadable, encrypted, no_table, missing_columns, no_data.
 """
 from __future__ import annotations
@@ -27,16 +27,11 @@ from typing import Callable
 import yaml
 
 from phakhi import thai
-from phakhi.settings import CONTRACTS_DIR, REPO_ROOT
+from phakhi.settings import CONTRACTS_DIR
 from phakhi.ingest.readers import Sheet, Table, find_table, header_key, header_keys, is_blank
+from phakhi.survey.instrument import load_instrument
 
-INSTRUMENT_DIR = REPO_ROOT / "sources" / "instrument"
 TYPES = ("string", "integer", "number", "likert", "year", "date", "period", "province", "enum")
-
-
-def norm_header(text: str) -> str:
-    """Kept for callers of the first version: the matching key of a header (see readers.header_key)."""
-    return header_key(text)
 
 
 class CellError(ValueError):
@@ -282,11 +277,6 @@ def _unbracket(key: str) -> str:
     return key.translate(_BRACKETS)
 
 
-def parse_cell(col: Column, value: object) -> object:
-    """Typed value of one non-blank cell, or CellError saying what was wrong and what was expected."""
-    return col.parse(value)
-
-
 # --------------------------------------------------------------------------- row checks
 
 _BIN = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
@@ -485,10 +475,6 @@ class Contract:
 
 
 @lru_cache(maxsize=None)
-def load_instrument(name: str = "ccai_core_v1") -> dict:
-    return yaml.safe_load((INSTRUMENT_DIR / f"{name}.yml").read_text(encoding="utf-8"))
-
-
 def contract_names() -> list[str]:
     """Every source family with a contract (one YAML file each)."""
     return sorted(p.stem for p in CONTRACTS_DIR.glob("*.yml"))
@@ -775,9 +761,3 @@ def _col_letter(j: int) -> str:
 def _problem(sheet, row, column, header, value, rule, expected, en, th) -> dict:
     return {"sheet": sheet, "row": row, "column": column, "header": header, "value": value, "rule": rule,
             "expected": expected, "message_en": en, "message_th": th}
-
-
-def to_jsonable(v: object) -> object:
-    if isinstance(v, (date, datetime)):
-        return v.isoformat()
-    return v

@@ -1,7 +1,7 @@
 """Ingest the files of one source family: read, apply the contract, account for every row.
 
 `ingest_file` is the unit of work (one file -> a FileOutcome: typed records + quarantine records + its
-manifest entry). `ingest_files` runs it over many files, in a process pool when there are enough of them.
+file-report row). `ingest_files` runs it over many files, in a process pool when there are enough of them.
 `assemble_family` settles a family: identical copies, superseded resubmissions, duplicate keys across files,
 and the row accounting, which must balance for every file:
 
@@ -28,11 +28,11 @@ from phakhi.ingest.readers import SUPPORTED, UnreadableFile, iter_sheets
 
 QUARANTINE_COLUMNS = ["family", "file", "file_hash", "sheet", "row", "column", "header", "value", "rule",
                       "expected", "message_en", "message_th"]
-MANIFEST_COLUMNS = ["family", "file", "file_hash", "size_bytes", "status", "reason_en", "reason_th",
-                    "rows_read", "rows_loaded", "rows_quarantined", "blank_rows", "contract_version", "encoding",
-                    # added with the persistent landing manifest (issue 3)
-                    "rule", "rows_superseded", "sheet", "partner_id", "period", "received_at", "superseded_by",
-                    "notes"]
+FILE_REPORT_COLUMNS = ["family", "file", "file_hash", "size_bytes", "status", "reason_en", "reason_th",
+                       "rows_read", "rows_loaded", "rows_quarantined", "blank_rows", "contract_version", "encoding",
+                       # added with the landing ledger (issue 3)
+                       "rule", "rows_superseded", "sheet", "partner_id", "period", "received_at", "superseded_by",
+                       "notes"]
 META_COLUMNS = ["_file", "_sheet", "_file_hash"]
 STATUSES = ("loaded", "partially_loaded", "quarantined", "rejected", "superseded", "duplicate")
 
@@ -86,7 +86,7 @@ class FileOutcome:
     def period(self) -> str | None:
         return _summary(self.coverage, self.key_cols, ("period", "inventory_year", "wave"))
 
-    def manifest_entry(self) -> dict:
+    def file_report_row(self) -> dict:
         return {"family": self.family, "file": self.file, "file_hash": self.file_hash, "size_bytes": self.size_bytes,
                 "status": self.status, "reason_en": self.reason_en, "reason_th": self.reason_th,
                 "rows_read": self.rows_read, "rows_loaded": self.rows_loaded, "rows_quarantined": self.rows_quarantined,
@@ -292,18 +292,23 @@ class FamilyResult:
     family: str
     loaded: "pd.DataFrame"                 # noqa: F821  typed rows of current files (raw.<family>)
     quarantine: "pd.DataFrame"             # noqa: F821
-    manifest: "pd.DataFrame" = None        # noqa: F821  one row per file seen in this run
+    file_report: "pd.DataFrame" = None     # noqa: F821  one row per file seen in this run
     files: list[FileOutcome] = field(default_factory=list)
 
     def __post_init__(self):
         import pandas as pd
 
-        if self.manifest is None:
-            self.manifest = pd.DataFrame(columns=MANIFEST_COLUMNS)
+        if self.file_report is None:
+            self.file_report = pd.DataFrame(columns=FILE_REPORT_COLUMNS)
+
+    @property
+    def manifest(self) -> "pd.DataFrame":    # noqa: F821
+        """Deprecated alias of `file_report`, kept only until publish/build.py (branch `present`) stops reading it."""
+        return self.file_report
 
     @property
     def totals(self) -> dict:
-        m = self.manifest
+        m = self.file_report
         status = m["status"] if len(m) else []
 
         def n(s):
@@ -318,12 +323,12 @@ class FamilyResult:
 
 def assemble_family(family: str, outcomes: list[FileOutcome], history: dict[str, dict] | None = None,
                     run_at: datetime | None = None) -> FamilyResult:
-    """Settle one family's files into its raw table, quarantine and per-file manifest.
+    """Settle one family's files into its raw table, quarantine and file report (one row per file).
 
     1. identical content under two names: the second is a `duplicate` (not loaded twice);
     2. superseded resubmissions: a readable file whose submission-key coverage (e.g. partner x month) is
        covered by a later-received readable file is `superseded` by it (its rows leave the raw table, it stays
-       in the manifest); once superseded, always superseded (history);
+       in the ledger); once superseded, always superseded (history);
     3. the same key on two current rows (one file or two): both quarantined (`duplicate_key`);
     4. per-file accounting, checked.
     """
@@ -336,7 +341,7 @@ def assemble_family(family: str, outcomes: list[FileOutcome], history: dict[str,
     outcomes = sorted((replace(o, records=list(o.records), problems=list(o.problems), notes=list(o.notes))
                        for o in outcomes), key=lambda o: o.file)
 
-    # 1. identical copies: keep the one at the path the manifest knows, else the oldest file (then shortest name)
+    # 1. identical copies: keep the one at the path the ledger knows, else the oldest file (then shortest name)
     by_hash: dict[str, list[FileOutcome]] = {}
     for o in outcomes:
         by_hash.setdefault(o.file_hash, []).append(o)
@@ -407,7 +412,7 @@ def assemble_family(family: str, outcomes: list[FileOutcome], history: dict[str,
         _set_counts(o)
     for o in outcomes:
         if o.rows_read != o.rows_loaded + o.rows_quarantined + o.rows_superseded:
-            raise AccountingError(f"{family}/{o.file}: rows do not balance ({o.manifest_entry()})")
+            raise AccountingError(f"{family}/{o.file}: rows do not balance ({o.file_report_row()})")
 
     names = ["_row"] + contract.column_names
     rows = []
@@ -422,10 +427,10 @@ def assemble_family(family: str, outcomes: list[FileOutcome], history: dict[str,
     problems = [p for o in outcomes for p in o.problems]
     quarantine = pd.DataFrame(problems, columns=QUARANTINE_COLUMNS)
     quarantine["row"] = quarantine["row"].astype("Int64")
-    manifest = pd.DataFrame([o.manifest_entry() for o in outcomes], columns=MANIFEST_COLUMNS)
+    file_report = pd.DataFrame([o.file_report_row() for o in outcomes], columns=FILE_REPORT_COLUMNS)
     for o in outcomes:             # the rows live in the frames now (these are the copies)
         o.records = []
-    return FamilyResult(family, loaded, quarantine, manifest, outcomes)
+    return FamilyResult(family, loaded, quarantine, file_report, outcomes)
 
 
 def _plain(v):
@@ -454,12 +459,6 @@ def _what(o: FileOutcome, lang: str = "en") -> str:
     if lang == "th":
         return "ภาคีและงวด" if "period" in key else "ข้อมูลชุด"
     return " and ".join(k.replace("_", " ") for k in key) or "data"
-
-
-def ingest_family(family: str, files: list[Path], landing: Path, known: dict[str, set[str]] | None = None,
-                  history: dict[str, dict] | None = None, workers: int | None = None) -> FamilyResult:
-    """Read every file of a family and settle it (the one-call path; the flow maps batches itself)."""
-    return assemble_family(family, ingest_files(family, files, landing, known, workers), history)
 
 
 PANDAS_TYPES = {"integer": "Int64", "year": "Int64", "likert": "Int64", "number": "float64"}

@@ -1,11 +1,11 @@
-"""Ingest everything in the landing area into the staging warehouse's raw schema (what the flow calls).
+"""Ingest everything in the landing area into the build warehouse's raw schema (what the flow calls).
 
-    plan_landing  -> which files, per family, in batches; the persistent manifest's history
+    plan_landing  -> which files, per family, in batches; the landing ledger's history
     run_jobs      -> read + contract + quarantine for each batch (the flow maps batches over Prefect tasks;
                      each batch fans out over a process pool)
-    settle        -> copies, superseded resubmissions, duplicate keys, accounting (load.assemble_family)
-    record        -> the persistent landing manifest + archive ($PHAKHI_HOME/landing_manifest.duckdb)
-    load_raw      -> raw.<family> tables, raw.ingest_manifest, raw.quarantine, reference tables
+    settle        -> copies, superseded resubmissions, duplicate keys, accounting (files.assemble_family)
+    record        -> the landing ledger + archive ($PHAKHI_HOME/landing_manifest.duckdb)
+    load_raw      -> raw.<family> tables, raw.ingest_manifest (the file report), raw.quarantine, reference tables
 
 The partner registry goes first: its partner ids are what activity, GHG and inventory rows must refer to.
 """
@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Callable
 
 from phakhi.settings import Paths, settings
-from phakhi.ingest import manifest as landing_manifest
-from phakhi.ingest.contracts import contract_names, load_contract, load_instrument
+from phakhi.ingest import ledger
+from phakhi.ingest.contracts import contract_names, load_contract
+from phakhi.survey.instrument import load_instrument
 from phakhi.ingest.files import (FamilyResult, FileOutcome, assemble_family, ingest_files, list_files, write_raw)
 
 REGISTRY = "partner_registry"
@@ -65,7 +66,7 @@ class LandingPlan:
 
 def plan_landing(paths: Paths, batch_size: int = 64) -> LandingPlan:
     files = {f: list_files(paths.landing_for(f)) for f in families()}
-    return LandingPlan(paths, files, landing_manifest.read_history(paths.home), landing_manifest.utcnow(), batch_size)
+    return LandingPlan(paths, files, ledger.read_history(paths.home), ledger.utcnow(), batch_size)
 
 
 def known_ids(family: str, registry: FamilyResult | None) -> dict[str, set[str]] | None:
@@ -86,7 +87,7 @@ def ingest_landing(paths: Paths, run_jobs: Callable[[list[Job]], list[list[FileO
                    record: bool = True, workers: int | None = None,
                    progress: Callable[[int], None] | None = None, plan: LandingPlan | None = None) -> list[FamilyResult]:
     """Ingest the whole landing area; returns one FamilyResult per family (registry first). With `record`,
-    the persistent manifest is brought up to date and the run's ingestion report is written to
+    the landing ledger is brought up to date and the run's ingestion report is written to
     $PHAKHI_HOME/quarantine/."""
     plan = plan or plan_landing(paths)
     run = run_jobs or (lambda jobs: run_jobs_locally(jobs, paths.landing, workers, progress))
@@ -104,7 +105,7 @@ def ingest_landing(paths: Paths, run_jobs: Callable[[list[Job]], list[list[FileO
         outcomes[job.family].extend(batch)
     results = ([registry] if registry is not None else []) + [settle(f, outcomes[f]) for f in fams if f != REGISTRY]
     if record:
-        landing_manifest.record(paths.home, results, plan.run_at)
+        ledger.record(paths.home, results, plan.run_at)
         write_run_reports(paths, results)
     return results
 
@@ -154,27 +155,6 @@ def write_run_reports(paths: Paths, results: list[FamilyResult]) -> dict:
     return write_ingest_report(results, paths.quarantine)
 
 
-# ---------------------------------------------------------------- compatibility with the first flow
-
-def ingest_registry(paths: Paths) -> FamilyResult:
-    plan = plan_landing(paths)
-    return assemble_family(REGISTRY, ingest_files(REGISTRY, plan.files[REGISTRY], paths.landing),
-                           plan.history.get(REGISTRY), plan.run_at)
-
-
-def ingest_reports(paths: Paths, family: str, partner_ids: set[str]) -> FamilyResult:
-    """Activity and GHG reports: partner ids must be in the registry (else the row is quarantined)."""
-    plan = plan_landing(paths)
-    return assemble_family(family, ingest_files(family, plan.files[family], paths.landing, {"partner_id": partner_ids}),
-                           plan.history.get(family), plan.run_at)
-
-
-def ingest_survey(paths: Paths) -> FamilyResult:
-    plan = plan_landing(paths)
-    return assemble_family("survey_waves", ingest_files("survey_waves", plan.files["survey_waves"], paths.landing),
-                           plan.history.get("survey_waves"), plan.run_at)
-
-
 # ---------------------------------------------------------------- raw schema
 
 def instrument_items(name: str = "ccai_core_v1"):
@@ -210,7 +190,7 @@ def load_raw(db_path: Path, results: list[FamilyResult]):
     import duckdb
     import pandas as pd
 
-    from phakhi.ingest.files import MANIFEST_COLUMNS
+    from phakhi.ingest.files import FILE_REPORT_COLUMNS
 
     db_path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(db_path)) as con:
@@ -218,9 +198,9 @@ def load_raw(db_path: Path, results: list[FamilyResult]):
             write_raw(con, r.family, r.loaded)
         write_raw(con, "survey_instrument_items", instrument_items())
         write_raw(con, "activity_units", activity_units())
-        frames = [r.manifest for r in results if len(r.manifest)]
-        manifest = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=MANIFEST_COLUMNS)
-        write_raw(con, "ingest_manifest", manifest.astype({"received_at": "datetime64[us]"}))
+        frames = [r.file_report for r in results if len(r.file_report)]
+        file_report = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=FILE_REPORT_COLUMNS)
+        write_raw(con, "ingest_manifest", file_report.astype({"received_at": "datetime64[us]"}))
         frames = [r.quarantine for r in results if len(r.quarantine)]
         quarantine = pd.concat(frames, ignore_index=True) if frames else results[0].quarantine
         write_raw(con, "quarantine", quarantine.astype({"row": "Int64"}).astype({c: "string" for c in QUARANTINE_TEXT}))

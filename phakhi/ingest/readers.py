@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
+from phakhi.thai import THAI_TO_ARABIC
+
 # Extensions accepted from partners (the content decides the reader; see sniff_format).
 SUPPORTED = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xlsx",
              ".ods": "xlsx", ".sav": "sav", ".zsav": "sav"}
@@ -156,24 +158,30 @@ def _short(exc: Exception) -> str:
 
 # --------------------------------------------------------------------------- SPSS
 
-def read_sav(path: Path, data: bytes | None = None) -> list[Sheet]:
-    """SPSS .sav: user-missing codes (e.g. 8 = don't know, 9 = refused) are kept as codes, not blanked, and
-    value labels are kept so a labelled code can be mapped through its label."""
+def sav_frame(path: Path, user_missing: bool = True):
+    """pyreadstat's (DataFrame, metadata) of an SPSS .sav: the one SPSS reader, for ingestion and the survey CLI.
+    Old Thai files without an encoding record are read as cp874."""
     import pyreadstat
 
     def _read(**kw):
-        return pyreadstat.read_sav(str(path), user_missing=True, **kw)
+        return pyreadstat.read_sav(str(path), user_missing=user_missing, **kw)
 
     try:
         try:
-            df, meta = _read()
+            return _read()
         except Exception as exc:
             if "encoding" not in str(exc).lower() and "iconv" not in str(exc).lower():
                 raise
-            df, meta = _read(encoding="cp874")   # old Thai SPSS files without an encoding record
+            return _read(encoding="cp874")   # old Thai SPSS files without an encoding record
     except Exception as exc:
         raise UnreadableFile(f"not a readable SPSS .sav file ({_short(exc)})",
                              f"ไม่สามารถเปิดไฟล์ SPSS ได้ ({_short(exc)})", "unreadable") from exc
+
+
+def read_sav(path: Path, data: bytes | None = None) -> list[Sheet]:
+    """SPSS .sav: user-missing codes (e.g. 8 = don't know, 9 = refused) are kept as codes, not blanked, and
+    value labels are kept so a labelled code can be mapped through its label."""
+    df, meta = sav_frame(path)
     rows = [list(df.columns)] + df.astype(object).where(df.notna(), None).values.tolist()
     return [Sheet(name=None, rows=rows, value_labels=dict(meta.variable_value_labels),
                   encoding=getattr(meta, "file_encoding", None))]
@@ -225,15 +233,9 @@ def iter_sheets(path: Path, data: bytes | None = None) -> Iterator[Sheet]:
     return iter(read_csv(path, data))
 
 
-def read_any(path: Path) -> list[Sheet]:
-    """All sheets of a file, read eagerly."""
-    return list(iter_sheets(Path(path)))
-
-
 # --------------------------------------------------------------------------- header row
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
-_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 _KEY_DROP = re.compile(r"[\s_*:：.,\-–—/\\'\"“”‘’]+")
 _PARENS = re.compile(r"[(\[（][^)\]）]*[)\]）]")
 
@@ -241,7 +243,7 @@ _PARENS = re.compile(r"[(\[（][^)\]）]*[)\]）]")
 def header_key(text: object) -> str:
     """Matching key of a header or a coded value: NFC, Thai digits, casefold, without zero-width characters,
     spaces, underscores, hyphens, dots, commas, slashes, colons, quotes or the '*' marking required columns."""
-    s = unicodedata.normalize("NFC", str(text)).translate(_ZERO_WIDTH).translate(_THAI_DIGITS).casefold()
+    s = unicodedata.normalize("NFC", str(text)).translate(_ZERO_WIDTH).translate(THAI_TO_ARABIC).casefold()
     return _KEY_DROP.sub("", s)
 
 
@@ -345,9 +347,3 @@ def _map_two_rows(top: list[object], bottom: list[object], match):
         else:
             ignored.append(candidates[0])
     return mapping, headers, ignored
-
-
-def find_header_row(rows: list[list[object]], match, scan: int = 40) -> tuple[int, int]:
-    """(index of the header row, number of contract columns it matches); (-1, 0) when none."""
-    table = find_table(rows, match, scan)
-    return (-1, 0) if table is None else (table.header_row, len(table.mapping))

@@ -39,7 +39,7 @@ def summary_table(results):
 def file_table(results):
     import pandas as pd
 
-    frames = [r.manifest for r in results if len(r.manifest)]
+    frames = [r.file_report for r in results if len(r.file_report)]
     if not frames:
         return pd.DataFrame(columns=FILE_COLUMNS)
     return pd.concat(frames, ignore_index=True).reindex(columns=FILE_COLUMNS)

@@ -23,11 +23,11 @@ def frictionless_type(dtype) -> str:
     return "string"
 
 
-def model_docs(manifest_path: Path) -> dict[str, dict]:
+def model_docs(dbt_manifest: Path) -> dict[str, dict]:
     """model name -> {description, description_th, columns: {name: {description, label_th, description_th}}}."""
-    if not manifest_path.exists():
+    if not dbt_manifest.exists():
         return {}
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest = json.loads(dbt_manifest.read_text(encoding="utf-8"))
     out = {}
     for node in manifest.get("nodes", {}).values():
         if node.get("resource_type") != "model":

@@ -38,12 +38,15 @@ def write_table(df: pd.DataFrame, folder: Path, name: str) -> list[Path]:
     return [csv_path, parquet_path]
 
 
-def staging_dir(publications: Path, pub_id: str) -> Path:
+def building_dir(publications: Path, pub_id: str) -> Path:
     path = publications / f".building-{pub_id}"
     if path.exists():
         shutil.rmtree(path)
     path.mkdir(parents=True)
     return path
+
+
+staging_dir = building_dir   # deprecated alias, kept only until publish/build.py (branch `present`) uses the new name
 
 
 def finalise(publications: Path, building: Path, pub_id: str) -> Path:

@@ -1,1 +1,1 @@
-"""The audit step of write-audit-publish: great-expectations suites (expectations/*.json) on the staging warehouse."""
+"""The audit step of write-audit-publish: great-expectations suites (expectations/*.json) on the build warehouse."""

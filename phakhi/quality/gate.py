@@ -1,4 +1,4 @@
-"""Run the great-expectations checkpoint over the staging warehouse and decide whether it may be published.
+"""Run the great-expectations checkpoint over the build warehouse and decide whether it may be published.
 
 Each suite file in expectations/ names the warehouse table (or a SQL query, for cross-table reconciliations)
 it checks, and each expectation carries a severity: `critical` blocks publication, `warning` is reported.

@@ -25,6 +25,7 @@ from .design import Design, estimate
 from .multiple_testing import METHODS
 from .raking import kish_effective_n
 from .reliability import cronbach_alpha
+from phakhi.settings import SEEDS_DIR
 
 MEAN_MEASURES = ["awareness_index", "knowledge", "concern", "behaviour"]
 LEVELS = ["low", "medium", "high"]
@@ -40,28 +41,19 @@ MIN_DESIGN_DF = 8
 ADJUSTMENT = "BH"
 ADJUSTMENT_NAME = {"BH": "Benjamini-Hochberg", "holm": "Holm"}
 
-MEASURE_LABELS = {
-    "awareness_index": ("ดัชนีความตระหนักรู้รวม (0-100)", "Awareness index (0-100)"),
-    "knowledge": ("ความรู้ (0-100)", "Knowledge (0-100)"),
-    "concern": ("ความกังวลต่อผลกระทบ (0-100)", "Concern about impacts (0-100)"),
-    "behaviour": ("พฤติกรรม (0-100)", "Behaviour (0-100)"),
-    "share_low": ("ร้อยละผู้มีความตระหนักรู้ระดับต่ำ", "% with low awareness"),
-    "share_medium": ("ร้อยละผู้มีความตระหนักรู้ระดับปานกลาง", "% with medium awareness"),
-    "share_high": ("ร้อยละผู้มีความตระหนักรู้ระดับสูง", "% with high awareness"),
-}
-DOMAIN_LABELS = {"overall": ("ทั้งประเทศ", "National"), "region": ("ภาค", "Region"),
-                 "province": ("จังหวัด", "Province"), "sex": ("เพศ", "Sex"), "age_group": ("กลุ่มอายุ", "Age group"),
-                 "urban_rural": ("เขตการปกครอง", "Urban/rural"), "education": ("ระดับการศึกษา", "Education")}
-VALUE_LABELS = {
-    "all": ("ทั้งหมด", "All"), "unknown": ("ไม่ทราบ", "Unknown"), "male": ("ชาย", "Male"), "female": ("หญิง", "Female"), "other": ("อื่น ๆ", "Other"),
-    "urban": ("ในเขตเทศบาล", "Urban"), "rural": ("นอกเขตเทศบาล", "Rural"),
-    "15-24": ("15-24 ปี", "15-24 years"), "25-39": ("25-39 ปี", "25-39 years"),
-    "40-59": ("40-59 ปี", "40-59 years"), "60+": ("60 ปีขึ้นไป", "60+ years"),
-    "primary_or_less": ("ประถมศึกษาหรือต่ำกว่า", "Primary or less"),
-    "lower_secondary": ("มัธยมศึกษาตอนต้น", "Lower secondary"),
-    "upper_secondary": ("มัธยมศึกษาตอนปลาย", "Upper secondary"), "vocational": ("อาชีวศึกษา", "Vocational"),
-    "bachelor_plus": ("ปริญญาตรีขึ้นไป", "Bachelor's degree or higher"),
-}
+
+def _seed_labels(kind: str) -> dict[str, tuple[str, str]]:
+    """{code: (Thai, English)} of one kind of code, from the seed awareness_labels (the one source of them)."""
+    import csv
+
+    with (SEEDS_DIR / "awareness_labels.csv").open(encoding="utf-8", newline="") as fh:
+        rows = sorted((r for r in csv.DictReader(fh) if r["kind"] == kind), key=lambda r: int(r["sort_order"]))
+    return {r["code"]: (r["label_th"], r["label_en"]) for r in rows}
+
+
+MEASURE_LABELS = _seed_labels("measure")
+DOMAIN_LABELS = _seed_labels("domain")
+VALUE_LABELS = _seed_labels("domain_value")
 BASELINE_COLUMNS = ["wave", "instrument", "measure", "statistic", "unit", "domain", "domain_value", "estimate", "se",
                     "ci_low", "ci_high", "n", "effective_n", "deff", "n_psu", "design_df", "unstable_se", "suppressed",
                     "weighting",

@@ -43,13 +43,14 @@ def read_survey(path: Path, sheet: Optional[str] = None):
     suffix = path.suffix.lower()
     if suffix not in READABLE:
         raise CliError(f"{path.name}: unsupported file type {suffix or '(none)'}; use one of {', '.join(READABLE)}")
+    from phakhi.ingest.readers import decode_text, sav_frame   # the one reader of partner and survey files
+
     try:
         if suffix in (".csv", ".tsv", ".txt"):
-            sep = "\t" if suffix == ".tsv" else ","
-            try:
-                return pd.read_csv(path, sep=sep, encoding="utf-8-sig")
-            except UnicodeDecodeError:
-                return pd.read_csv(path, sep=sep, encoding="cp874")
+            import io
+
+            text, _ = decode_text(path.read_bytes())               # UTF-8 (BOM or not), UTF-16, Thai cp874
+            return pd.read_csv(io.StringIO(text), sep="\t" if suffix == ".tsv" else ",")
         if suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
             sheets = pd.read_excel(path, sheet_name=None, engine="calamine")
             if sheet is None:
@@ -58,9 +59,7 @@ def read_survey(path: Path, sheet: Optional[str] = None):
                 raise CliError(f"{path.name} has no sheet {sheet!r}; sheets: {', '.join(sheets)}")
             return sheets[sheet]
         if suffix in (".sav", ".zsav"):
-            import pyreadstat
-
-            df, _ = pyreadstat.read_sav(str(path))
+            df, _ = sav_frame(path, user_missing=False)   # analysis: user-missing codes are missing
             return _integer_columns(df)
         if suffix == ".dta":
             return pd.read_stata(path, convert_categoricals=False)

@@ -25,7 +25,8 @@ def instrument_dir(folder: Path | None = None) -> Path:
     return Path(folder) if folder is not None else INSTRUMENT_DIR
 
 
-def load_instrument(name: str, folder: Path | None = None) -> dict:
+def load_instrument(name: str = "ccai_core_v1", folder: Path | None = None) -> dict:
+    """The questionnaire `name` (sources/instrument/<name>.yml): the one loader, for ingestion and analysis."""
     path = instrument_dir(folder) / f"{name}.yml"
     if not path.is_file():
         known = sorted(p.stem for p in instrument_dir(folder).glob("*.yml") if p.name != REGISTRY_FILE)

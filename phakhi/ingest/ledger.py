@@ -1,6 +1,6 @@
-"""The persistent landing manifest: every file content Phakhi ever received, and what became of it.
+"""The landing ledger: every file content Phakhi ever received, and what became of it.
 
-It lives in its own DuckDB file, `$PHAKHI_HOME/landing_manifest.duckdb` (the staging warehouse is rebuilt
+It lives in its own DuckDB file, `$PHAKHI_HOME/landing_manifest.duckdb` (the build warehouse is rebuilt
 every refresh; this is not), with the received bytes in a content-addressed archive,
 `$PHAKHI_HOME/landing_archive/<sha256[:2]>/<sha256><ext>`, so a superseded or overwritten file stays
 retrievable.
@@ -14,7 +14,7 @@ Tables
 
 Statuses: current (its rows are in the raw tables, some may be quarantined), rejected (unreadable or no
 table), superseded (a later file covers it, or new content arrived at its path; sticky), withdrawn (no longer
-in the landing area). Receiving the same content again changes nothing: the manifest is keyed by content.
+in the landing area). Receiving the same content again changes nothing: the ledger is keyed by content.
 """
 from __future__ import annotations
 
@@ -73,10 +73,10 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def manifest_path(home: Path) -> Path:
+def ledger_path(home: Path) -> Path:
     from phakhi.settings import Paths
 
-    return Paths(Path(home)).landing_manifest
+    return Paths(Path(home)).landing_ledger
 
 
 def _connect(path: Path, read_only: bool = False, attempts: int = 40):
@@ -89,12 +89,12 @@ def _connect(path: Path, read_only: bool = False, attempts: int = 40):
         except duckdb.IOException as exc:      # another Phakhi process holds the lock: wait a little
             last = exc
             time.sleep(0.25)
-    raise RuntimeError(f"the landing manifest {path} is locked by another process ({last})")
+    raise RuntimeError(f"the landing ledger {path} is locked by another process ({last})")
 
 
 def read_history(home: Path) -> dict[str, dict[str, dict]]:
-    """{family: {sha256: row}} of everything received so far (empty when there is no manifest yet)."""
-    path = manifest_path(home)
+    """{family: {sha256: row}} of everything received so far (empty when there is no ledger yet)."""
+    path = ledger_path(home)
     if not path.exists():
         return {}
     con = _connect(path, read_only=True)
@@ -122,10 +122,10 @@ def _isna(v) -> bool:
 
 
 def read_table(home: Path, table: str = "landing_files"):
-    """A manifest table as a DataFrame (empty frame when there is no manifest)."""
+    """A ledger table as a DataFrame (empty frame when there is no ledger)."""
     import pandas as pd
 
-    path = manifest_path(home)
+    path = ledger_path(home)
     if not path.exists():
         return pd.DataFrame(columns=FILE_COLUMNS if table == "landing_files" else [])
     con = _connect(path, read_only=True)
@@ -136,14 +136,14 @@ def read_table(home: Path, table: str = "landing_files"):
 
 
 def record(home: Path, results, run_at: datetime | None = None, landed_paths: dict[str, Path] | None = None) -> dict:
-    """Bring the manifest up to date with one ingestion run (all families in `results`). Returns counts of
+    """Bring the ledger up to date with one ingestion run (all families in `results`). Returns counts of
     what changed. Nothing changes when the landing area holds exactly what it held last time."""
     home = Path(home)
     run_at = run_at or utcnow()
     from phakhi.settings import Paths
 
     archive = Paths(Path(home)).landing_archive
-    con = _connect(manifest_path(home))
+    con = _connect(ledger_path(home))
     changes = {"received": 0, "copy_seen": 0, "superseded": 0, "withdrawn": 0, "reappeared": 0, "status": 0}
     try:
         con.execute(_DDL)
