@@ -221,17 +221,29 @@ def write_assets(out_dir: Path) -> Path:
     return assets
 
 
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """A small per-page data file (e.g. one partner's claims): UTF-8 with BOM, spreadsheet formulas neutralised."""
+    from phakhi.publish.files import neutralise_formulas
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    neutralise_formulas(frame).to_csv(path, index=False, encoding="utf-8-sig")
+    return path
+
+
 def _unavailable_page(page: str, error: Exception) -> dict:
     return {"unavailable": Unavailable.because(error, what=page)}
 
 
 def render_site(out_dir: Path, site: dict, *, strict: bool = False) -> list[Path]:
-    """Write every page of the site into out_dir. `site` comes from phakhi.publish.pages.site_context.
+    """Write every page of the site into out_dir. `site` comes from phakhi.publish.pages.site_context; its
+    partner pages may be a generator (each page is written as soon as it is built).
 
     A page whose data could not be prepared shows a 'not available yet' note instead of breaking the site;
     with strict=True (tests) a template error is raised instead of replaced by that note."""
     out_dir = Path(out_dir)
     env = make_env()
+    if site.get("status_labels"):          # code meanings from dash_labels (the seeds) win over the fallbacks
+        env.globals["STATUS"] = {**STATUS, **{k: tuple(v) for k, v in site["status_labels"].items()}}
     write_assets(out_dir)
     common = {"meta": site["meta"], "notes": site.get("notes", [])}
     written = []
@@ -252,10 +264,12 @@ def render_site(out_dir: Path, site: dict, *, strict: bool = False) -> list[Path
         written.append(path)
 
     pages = site["pages"]
-    partner_pages = pages.get("partner_pages") or {}
-    if isinstance(partner_pages, dict):
-        for slug, data in partner_pages.items():
-            render("partner.html.j2", out_dir / "partners" / f"{slug}.html", "partners", "../", data)
+    # partner pages stream: each is built, written (with its small data files) and dropped before the next
+    partner_pages = pages.get("partner_pages") or ()
+    for slug, data in (partner_pages.items() if isinstance(partner_pages, dict) else partner_pages):
+        for rel, frame in data.pop("files", []):
+            write_csv(frame, out_dir / rel)
+        render("partner.html.j2", out_dir / "partners" / f"{slug}.html", "partners", "../", data)
     for key, file, _title in NAV:
         if key == "quality":
             continue          # rendered last: it lists the notes of every other page
