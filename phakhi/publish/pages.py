@@ -856,10 +856,13 @@ def quality_page(gate: dict | None, wh: Warehouse, out_dir: Path, codes: Codeboo
         s = suites.setdefault(c.get("suite"), {"suite": c.get("suite"), "checks": [], "passed": 0, "failed": 0})
         s["checks"].append({**plain(c), "severity_label": codes("severity", c.get("severity"))})
         s["passed" if c.get("success") else "failed"] += 1
-    quarantine = wh.get("dash_quality_quarantine")
-    q_by = [{**r, "family_label": codes("family", r.get("family")), "message": (r.get("message_th"), r.get("message_en"))}
-            for r in records(quarantine.sort_values(["family", "problems"], ascending=[True, False], kind="stable"))]
-    ing = [{**r, "family_label": codes("family", r.get("family"))} for r in records(wh.get("dash_quality_ingest"))]
+    # the gate's own results come first: a missing quality mart leaves its table empty, never the page
+    quarantine = wh.opt("dash_quality_quarantine")
+    q_by = [] if quarantine is None else [
+        {**r, "family_label": codes("family", r.get("family")), "message": (r.get("message_th"), r.get("message_en"))}
+        for r in records(quarantine.sort_values(["family", "problems"], ascending=[True, False], kind="stable"))]
+    ingest = wh.opt("dash_quality_ingest")
+    ing = [] if ingest is None else [{**r, "family_label": codes("family", r.get("family"))} for r in records(ingest)]
     dbt = gate.get("dbt") or {}
     return {"passed": gate.get("passed"), "total": len(checks), "passed_checks": sum(bool(c.get("success")) for c in checks),
             "warnings": gate.get("warnings", 0), "blocking": gate.get("blocking", 0),

@@ -56,12 +56,7 @@ select
     s.months,
     s.last3,
     s.prev3,
-    case
-        when s.months = 0 then 'grey'
-        when s.last3 = 0 then 'red'
-        when s.months >= 6 and s.prev3 > 0 and s.last3 < t.ace_fall * s.prev3 then 'amber'
-        else 'green'
-    end as light,
+    {{ phakhi_ace_light('s.months', 's.last3', 's.prev3', 't.ace_fall') }} as light,
     t.ace_fall,
     coalesce(tt.activities_12m, 0) as activities_12m,
     coalesce(tt.participants_12m, 0) as participants_12m,
