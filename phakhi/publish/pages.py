@@ -142,6 +142,12 @@ def axis_months(months: list[str]) -> list[dict]:
     return [bi(*period_label(p)) for p in months]
 
 
+def year_ticks(first: int, last: int, step: int = 1) -> dict:
+    """A year axis labelled B.E. in Thai and C.E. in English (site.js picks the reader's language)."""
+    years = list(range(int(first), int(last) + 1, step))
+    return {"tickmode": "array", "tickvals": years, "ticktext": [bi(str(y + 543), str(y)) for y in years]}
+
+
 def window_label(wh: Warehouse) -> tuple[str, str]:
     p = wh.get("dash_period")
     return period_label(str(p["window_first_period"].iloc[0]))
@@ -381,7 +387,7 @@ def _trajectory_charts(p: dict, months_df: pd.DataFrame | None, years_df: pd.Dat
                       "marker": {"size": 13, "color": COLORS["blue"], "line": {"color": "#fff", "width": 1}},
                       "hovertemplate": "%{x}: %{y:,.1f} tCO2e<extra></extra>"})
         lay = base_layout(("ความก้าวหน้าตลอดช่วงคำมั่น", "Progress over the whole pledge"), ("tCO2e/ปี", "tCO2e/year"))
-        lay["xaxis"] = {"dtick": 1 if len(years) <= 15 else 5, "gridcolor": "#e5e7eb"}
+        lay["xaxis"] = {**year_ticks(years[0], years[-1], 1 if len(years) <= 15 else 5), "gridcolor": "#e5e7eb"}
         pledge_chart = chart("chart-pledge", data2, lay, height=340)
     return {"monthly": monthly_chart, "pledge": pledge_chart, "months": len(months)}
 
@@ -420,7 +426,8 @@ def _emission_chart(nat: pd.DataFrame, basis: str, codes: Codebook, chart_id: st
                      "hovertemplate": "%{x}: %{y:,.1f} MtCO2e<extra></extra>"})
     lay = base_layout(None, ("MtCO2e", "MtCO2e"))
     lay["legend"] = {"orientation": "h", "y": -0.12, "font": {"size": 11}}
-    lay["xaxis"] = {"gridcolor": "#e5e7eb"}
+    first, last = int(rows["year"].min()), int(rows["year"].max())
+    lay["xaxis"] = {**year_ticks(first - first % 5, last, 5 if last - first <= 60 else 10), "gridcolor": "#e5e7eb"}
     in_force_end = tg.loc[tg["target_in_force_at_period"].fillna(False).astype(bool), "year"]
     if len(in_force_end):          # superseded paths that run further stay reachable by zooming out
         lay["xaxis"]["range"] = [float(rows["year"].min()) - 1, float(in_force_end.max()) + 1]
