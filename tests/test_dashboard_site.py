@@ -342,3 +342,22 @@ def test_quality_page_lists_gate_checks_and_quarantined_rows_by_reason(tmp_path)
     assert "not_a_number" in page and "ไม่ใช่ตัวเลข" in page and "1,234" in page
     assert "<script>alert" not in page
     assert "f.csv:3" in page
+
+
+def test_partner_pages_link_small_csv_files_with_formulas_neutralised(tmp_path):
+    frames = tiny_frames()
+    frames["fct_ghg_reductions"].loc[0, "project_id"] = '=HYPERLINK("http://evil.example","x")'
+    _, html = render(tmp_path, frames)
+    path = tmp_path / "data" / "partners" / "P001-claims.csv"
+    rows = pd.read_csv(path, encoding="utf-8-sig")
+    assert len(rows) == 2 and rows.loc[0, "project_id"].startswith("'=")
+    assert 'href="../data/partners/P001-claims.csv"' in html["partners/P001.html"]
+    assert not (tmp_path / "data" / "partners" / f"{partner_slug('P/2')}-claims.csv").exists()   # nothing to list
+
+
+def test_the_peer_chart_is_a_summary_not_every_peer(tmp_path):
+    _, html = render(tmp_path, tiny_frames())
+    spec = json.loads(re.search(r'id="chart-peer-spec">(.*?)</script>', html["partners/P001.html"], re.S).group(1))
+    box, me = spec["data"]
+    assert box["type"] == "box" and box["median"] == [62.0] and "x" not in box      # quantiles only
+    assert me["x"] == [123.5] and me["name"]["en"] == "This partner (rank 1 of 2)"

@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from phakhi.publish.files import stable_frame
+from phakhi.publish.files import neutralise_formulas, stable_frame
 from phakhi.publish.site import MissingData, Unavailable, partner_slug, period_label, plain
 
 log = logging.getLogger("phakhi.publish.pages")
@@ -274,6 +274,8 @@ def partner_pages(wh: Warehouse, codes: Codebook, period: str) -> Iterator[tuple
             children.setdefault(r["parent_partner_id"], []).append(r)
     summary = records(wh.opt("dash_peer_summary")) if wh.has("dash_peer_summary") else None
     claims, acts = by_partner(wh.opt("fct_ghg_reductions")), by_partner(wh.opt("fct_activities"))
+    # the per-partner CSV files: spreadsheet formulas neutralised once per table, then split by partner
+    csv_rows = {k: by_partner(neutralise_formulas(wh.get(k))) for k in ("fct_ghg_reductions", "fct_activities") if wh.has(k)}
     traj, pledge = by_partner(wh.opt("dash_partner_trajectory")), by_partner(wh.opt("dash_partner_pledge_path"))
     files = wh.opt("dash_quality_files")
     hashes = {} if files is None else {str(f): str(h) for f, h in zip(files["file"], files["file_hash"]) if isinstance(h, str)}
@@ -287,9 +289,9 @@ def partner_pages(wh: Warehouse, codes: Codebook, period: str) -> Iterator[tuple
         a = acts.get(pid, empty)
         page["claims"] = _safe(_partner_claims, c if wh.has("fct_ghg_reductions") else None, codes)
         page["activities"] = _safe(_partner_activities, a if wh.has("fct_activities") else None, codes)
-        for key, frame, model in (("claims", c, "fct_ghg_reductions"), ("activities", a, "fct_activities")):
-            if wh.has(model) and len(frame):
-                page["files"].append((f"data/partners/{slug}-{key}.csv", frame))
+        for key, model in (("claims", "fct_ghg_reductions"), ("activities", "fct_activities")):
+            if pid in csv_rows.get(model, {}):
+                page["files"].append((f"data/partners/{slug}-{key}.csv", csv_rows[model][pid]))
         page["claims_csv"] = f"../data/partners/{slug}-claims.csv" if len(c) else None
         page["activities_csv"] = f"../data/partners/{slug}-activities.csv" if len(a) else None
         page["trajectory"] = _safe(_trajectory_charts, r, traj.get(pid) if wh.has("dash_partner_trajectory") else None,

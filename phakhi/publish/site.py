@@ -222,11 +222,10 @@ def write_assets(out_dir: Path) -> Path:
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    """A small per-page data file (e.g. one partner's claims): UTF-8 with BOM, spreadsheet formulas neutralised."""
-    from phakhi.publish.files import neutralise_formulas
-
+    """A small per-page data file (e.g. one partner's claims), UTF-8 with BOM. The caller has neutralised
+    spreadsheet formulas (pages.partner_pages does it once per table, not once per partner)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    neutralise_formulas(frame).to_csv(path, index=False, encoding="utf-8-sig")
+    frame.to_csv(path, index=False, encoding="utf-8-sig")
     return path
 
 
