@@ -460,46 +460,22 @@ def _targets_table(wh: Warehouse, nat: pd.DataFrame | None, codes: Codebook) -> 
 
 
 def national_headline(wh: Warehouse, codes: Codebook, period: str) -> dict:
-    """The target in force that is due soonest, where the latest inventory on its basis stands against its
-    path, and the share of the gap that partners' counted reductions close."""
-    nat = wh.get("mart_national_progress")
-    tg = nat[(nat["series_kind"] == "target") & nat["target_in_force_at_period"].fillna(False).astype(bool)]
-    if tg.empty:
-        raise MissingData("mart_national_progress (target in force)")
-    ends = tg.groupby("target_id")["year"].max()
-    current = int(period[:4])
-    due = ends[ends >= current]
-    target_id = (due if len(due) else ends).sort_values(kind="stable").index[0]
-    path = tg[tg["target_id"] == target_id].sort_values("year")
-    basis = path["basis"].iloc[0]
-    tinfo = {}
-    t = wh.opt("dim_targets")
-    if t is not None and "target_id" in t.columns:
-        hit = t[t["target_id"] == target_id]
-        if len(hit):
-            tinfo = records(hit)[0]
-    inv = nat[(nat["series_kind"] == "observed") & (nat["measure"] == "emissions") & (nat["basis"] == basis)]
-    btr = inv[inv["source"].astype(str).str.upper().str.startswith("BTR")]
-    inv = btr if len(btr) else inv
-    latest = records(inv.sort_values(["year", "series_id"]).tail(1))
-    latest = latest[0] if latest else None
-    path_at = None
-    if latest:
-        hit = path[path["year"] == latest["year"]]
-        path_at = num(hit["value"].iloc[0]) if len(hit) else None
-    gap = nat[(nat["measure"] == "gap_share") & (nat["target_id"] == target_id)].sort_values("year")
-    counted = nat[nat["series_id"] == "partner_reductions_counted"].sort_values("year")
-    return {
-        "target_id": target_id,
-        "name": (tinfo.get("name_th") or path["series_label_th"].iloc[0], tinfo.get("name_en") or path["series_label_en"].iloc[0]),
-        "basis": (tinfo.get("basis_label_th") or codes("basis", basis)[0], tinfo.get("basis_label_en") or codes("basis", basis)[1]),
-        "target_year": tinfo.get("target_year") or int(path["year"].max()),
-        "target_value": tinfo.get("target_value_mtco2e") if tinfo else num(path["value"].iloc[-1]),
-        "source": tinfo.get("source") or path["source"].iloc[0],
-        "latest": latest, "path_at_latest": path_at,
-        "gap_share": records(gap.tail(1))[0] if len(gap) else None,
-        "partner_counted": records(counted.tail(1))[0] if len(counted) else None,
-    }
+    """The headline the mart dash_national_headline chose: the target in force due soonest, the latest
+    inventory on its basis against its path, and the share of the gap partners' counted reductions close."""
+    hit = records(wh.get("dash_national_headline"))
+    if not hit:
+        raise MissingData("dash_national_headline (target in force)")
+    h = hit[0]
+
+    def part(prefix, *cols):
+        return {c: h.get(f"{prefix}_{c}") for c in cols} if h.get(f"{prefix}_year") is not None else None
+
+    return {"target_id": h["target_id"], "name": (h.get("name_th"), h.get("name_en")),
+            "basis": (h.get("basis_th"), h.get("basis_en")), "target_year": h.get("target_year"),
+            "target_value": h.get("target_value_mtco2e"), "source": h.get("source"),
+            "latest": part("latest", "year", "value", "source"), "path_at_latest": h.get("path_at_latest"),
+            "gap_share": part("gap_share", "year", "value", "source_detail"),
+            "partner_counted": part("partner_counted", "year", "value")}
 
 
 def national_page(wh: Warehouse, codes: Codebook, period: str) -> dict:
