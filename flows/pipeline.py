@@ -87,10 +87,10 @@ def drift(paths: Paths, out_dir: Path):
 
 
 @task
-def publish(paths: Paths, period: str, run_id: str, gate, drift_result, ingest_report, results) -> Path:
+def publish(paths: Paths, period: str, run_id: str, gate, drift_result) -> Path:
     from phakhi.publish.build import build_publication
 
-    pub = build_publication(paths, period, run_id, gate, drift_result, ingest_report, results)
+    pub = build_publication(paths, period, run_id, gate, drift_result)
     promote_warehouse(paths)
     return pub
 
@@ -136,7 +136,7 @@ def monthly_refresh(period: str | None = None, home: str | None = None) -> str:
         raise GateFailed(f"quality gate failed for {period}; nothing published, "
                          f"the last good publication stays live.\n{gate.summary()}\n(details: {run_dir / 'gate.json'})")
     drift_result = drift(paths, run_dir / "drift")
-    pub = publish(paths, period, run_id, gate, drift_result, ingest_report, results)
+    pub = publish(paths, period, run_id, gate, drift_result)
     report_run(ingest_report, gate, run_id, period, pub.name)
     logger.info("published %s", pub)
     return str(pub)

@@ -69,11 +69,6 @@ class Paths:
         return self.warehouse_dir / "build.duckdb"
 
     @property
-    def staging_db(self) -> Path:
-        """Deprecated alias of `build_db`, kept only until publish/build.py (branch `present`) uses the new name."""
-        return self.build_db
-
-    @property
     def published_db(self) -> Path:
         """The warehouse as of the last publication that passed the gate."""
         return self.warehouse_dir / "phakhi.duckdb"

@@ -50,26 +50,75 @@ def test_partner_slug_is_a_safe_distinct_file_name():
     assert partner_slug("P/1") != partner_slug("P 1")
 
 
-def test_traffic_light_rules():
-    assert P.progress_light("on_track", 1.2) == "green"
-    assert P.progress_light("off_track", 0.8) == "amber"
-    assert P.progress_light("off_track", 0.5) == "red"
-    assert P.progress_light("off_track", None) == "red"
-    assert P.progress_light("no_data", None) == "grey"
-    assert P.ace_light([5, 5, 5, 5, 5, 5]) == "green"
-    assert P.ace_light([10, 10, 10, 5, 5, 5]) == "amber"       # fell by half
-    assert P.ace_light([10, 10, 10, 0, 0, 0]) == "red"
-    assert P.ace_light([0, 0, 3]) == "green"                    # short history, activity this quarter
-    assert P.ace_light([]) == "grey"
+def _macro(file: str, name: str):
+    """A dbt macro of dbt_project/macros rendered with plain Jinja (these macros use no dbt context)."""
+    from jinja2 import Environment
+
+    from phakhi.settings import DBT_PROJECT_DIR
+
+    text = (DBT_PROJECT_DIR / "macros" / file).read_text(encoding="utf-8")
+    return getattr(Environment().from_string(text).module, name)
 
 
-def test_required_path_matches_the_mart_rule_and_month_helpers():
-    assert P.required_path(100, 2020, 2030, 2025) == pytest.approx(50)
-    assert P.required_path(100, 2020, 2030, 2040) == pytest.approx(100)
-    assert P.required_path(100, 2020, 2030, 2010) == 0
-    assert P.required_path(100, 2030, 2030, 2030) is None
-    assert P.months_back("2025-02", 3) == ["2024-12", "2025-01", "2025-02"]
-    assert P.month_range("2024-11", "2025-02") == ["2024-11", "2024-12", "2025-01", "2025-02"]
+def test_traffic_light_rules_are_the_dbt_macros():
+    progress = _macro("phakhi_lights.sql", "phakhi_progress_light")
+    ace = _macro("phakhi_lights.sql", "phakhi_ace_light")
+
+    def light(status, pct, amber_from=0.75):
+        return duckdb.execute(f"select {progress('s', 'p', 'a')} from (select $1::varchar as s, $2::double as p, "
+                              f"$3::double as a)", [status, pct, amber_from]).fetchone()[0]
+
+    assert light("on_track", 1.2) == "green"
+    assert light("off_track", 0.8) == "amber"
+    assert light("off_track", 0.5) == "red"
+    assert light("off_track", None) == "red"
+    assert light("no_data", None) == "grey"
+    assert light("off_track", 0.8, amber_from=0.9) == "red"          # the threshold comes from the seed
+
+    def ace_light(monthly, fall=0.9):
+        last3, prev3 = sum(monthly[-3:]), sum(monthly[-6:-3])
+        return duckdb.execute(f"select {ace('m', 'l', 'p', 'f')} from (select $1::int as m, $2::double as l, "
+                              f"$3::double as p, $4::double as f)", [len(monthly), last3, prev3, fall]).fetchone()[0]
+
+    assert ace_light([5, 5, 5, 5, 5, 5]) == "green"
+    assert ace_light([10, 10, 10, 5, 5, 5]) == "amber"       # fell by half
+    assert ace_light([10, 10, 10, 0, 0, 0]) == "red"
+    assert ace_light([0, 0, 3]) == "green"                    # short history, activity this quarter
+    assert ace_light([]) == "grey"
+
+
+def test_required_path_is_one_dbt_macro_used_by_the_mart_and_the_trajectory():
+    from phakhi.settings import DBT_PROJECT_DIR
+
+    path = _macro("phakhi_required_path.sql", "phakhi_required_path")
+
+    def required(pledged, base, target, year):
+        return duckdb.execute(f"select {path('p', 'b', 't', 'y')} from (select $1::double as p, $2::int as b, "
+                              f"$3::int as t, $4::int as y)", [pledged, base, target, year]).fetchone()[0]
+
+    assert required(100, 2020, 2030, 2025) == pytest.approx(50)
+    assert required(100, 2020, 2030, 2040) == pytest.approx(100)
+    assert required(100, 2020, 2030, 2010) == 0
+    # base year = target year: DuckDB's least()/greatest() skip the NULL ratio, so the whole pledge is due
+    assert required(100, 2030, 2030, 2030) == pytest.approx(100)
+    for model in ("marts/mart_partner_progress.sql", "marts/dashboard/dash_partner_trajectory.sql",
+                  "marts/dashboard/dash_partner_pledge_path.sql"):
+        sql = next((DBT_PROJECT_DIR / "models").rglob(model.split("/")[-1])).read_text(encoding="utf-8")
+        assert "phakhi_required_path(" in sql and "greatest(0.0" not in sql, model
+
+
+def test_publish_code_holds_no_threshold_and_reads_no_raw_or_reference_table():
+    import inspect
+    import re as _re
+
+    from phakhi.publish import build, pages, site
+
+    for module in (pages, site, build):
+        src = inspect.getsource(module)
+        code = "\n".join(line for line in src.splitlines() if not line.lstrip().startswith("#"))
+        code = _re.sub(r'"""(.|\n)*?"""', "", code)
+        assert not _re.search(r"\b(raw|reference|staging)\.[a-z_]+", code), module.__name__
+        assert not _re.search(r"AMBER_FROM|ACE_FALL|0\.75|0\.9\b", code), module.__name__
 
 
 def test_short_programme_label():
@@ -77,24 +126,31 @@ def test_short_programme_label():
     assert P.short_label(("ประเมินเอง", "Self-estimate (no programme)")) == ("ประเมินเอง", "Self-estimate")
 
 
-# ------------------------------------------------------------------ a tiny warehouse
+# ------------------------------------------------------------------ a tiny warehouse (presentation marts)
 def tiny_frames() -> dict[str, pd.DataFrame]:
-    progress = pd.DataFrame([
+    """A few rows of each presentation mart, shaped as dbt builds them (dbt_project/models/marts/dashboard)."""
+    partners = pd.DataFrame([
         {"partner_id": "P001", "name_th": XSS, "name_en": QUOTED, "partner_type": "pao", "peer_group": "local_government",
          "province_code": "TH-10", "region": "central", "parent_partner_id": None, "pledge_base_year": 2020,
          "baseline_tco2e": 1000.0, "target_year": 2030, "reduction_pct": 20.0, "pledged_reduction_tco2e": 200.0,
          "required_path_tco2e": 100.0, "reductions_12m_tco2e": 123.456, "counted_12m_tco2e": 123.456,
          "pct_of_pledge": 0.617, "pct_of_required_path": 1.23456, "reporting_completeness": 0.75,
-         "track_status": "on_track", "peer_percentile": 1.0, "period": "2025-12", "months_reported": 9,
-         "months_expected": 12, "duplicate_12m_tco2e": 0.0},
+         "track_status": "on_track", "status": "on_track", "light": "green", "peer_percentile": 1.0,
+         "period": "2025-12", "months_reported": 9, "months_expected": 12, "duplicate_12m_tco2e": 0.0,
+         "rank_in_type": 1, "peers_with_path": 2, "peer_group_size": 2},
         {"partner_id": "P/2", "name_th": "ภาคีสอง", "name_en": "Partner two", "partner_type": "pao",
          "peer_group": "local_government", "province_code": "TH-11", "region": "central", "parent_partner_id": "P001",
          "pledge_base_year": 2020, "baseline_tco2e": 500.0, "target_year": 2030, "reduction_pct": 10.0,
          "pledged_reduction_tco2e": 50.0, "required_path_tco2e": 25.0, "reductions_12m_tco2e": 0.0,
          "counted_12m_tco2e": 0.0, "pct_of_pledge": 0.0, "pct_of_required_path": 0.0, "reporting_completeness": 0.5,
-         "track_status": "no_data", "peer_percentile": 0.0, "period": "2025-12", "months_reported": 6,
-         "months_expected": 12, "duplicate_12m_tco2e": 0.0},
-    ])
+         "track_status": "no_data", "status": "no_data", "light": "grey", "peer_percentile": 0.0, "period": "2025-12",
+         "months_reported": 6, "months_expected": 12, "duplicate_12m_tco2e": 0.0, "rank_in_type": 2,
+         "peers_with_path": 2, "peer_group_size": 2},
+    ]).assign(type_th="องค์การบริหารส่วนจังหวัด", type_en="Provincial Administrative Organisation (PAO)",
+              peer_group_th="องค์กรปกครองส่วนท้องถิ่น", peer_group_en="Local government",
+              province_th=["กรุงเทพมหานคร", "สมุทรปราการ"], province_en=["Krung Thep Maha Nakhon", "Samut Prakan"],
+              region_th="ภาคกลาง", region_en="Central", registry_file="partner_registry/partner_registry.csv",
+              registry_row=[2, 3], registry_file_hash="ab" * 32)
     claims = pd.DataFrame([
         {"partner_id": "P001", "project_id": "G1", "sector": "energy", "period": p, "method": "t_ver",
          "verification_status": "verified", "figure_kind": "reported", "reduction_tco2e": v, "counted_tco2e": v,
@@ -105,28 +161,57 @@ def tiny_frames() -> dict[str, pd.DataFrame]:
          "activity_type": "workshop", "title": TITLE_XSS, "province_code": "TH-10", "participants_total": 10,
          "participants_female": 6, "participants_male": 4, "source_file": "activity_reports/2025-12/P001.xlsx",
          "source_row": 6}])
-    provinces = pd.DataFrame([
-        {"province_code": "TH-10", "name_th": "กรุงเทพมหานคร", "name_en": "Krung Thep Maha Nakhon", "region": "central",
-         "region_th": "ภาคกลาง", "region_en": "Central", "grid_row": 9, "grid_col": 2},
-        {"province_code": "TH-11", "name_th": "สมุทรปราการ", "name_en": "Samut Prakan", "region": "central",
-         "region_th": "ภาคกลาง", "region_en": "Central", "grid_row": 9, "grid_col": 3}])
-    ace = pd.DataFrame([
-        {"period": p, "element_code": e, "element_order": i, "province_code": "TH-10", "activities": a,
-         "participants_total": 10 * a, "participants_female": 6 * a, "participants_male": 4 * a,
-         "participants_unspecified_sex": 0, "participants_youth": a}
+    months = [f"2025-{m:02d}" for m in range(1, 13)]
+    monthly = {"2025-06": 60.0, "2025-12": 63.456}
+    trajectory = pd.DataFrame([
+        {"partner_id": pid, "period": m, "reduced_tco2e": monthly.get(m, 0.0) if pid == "P001" else 0.0,
+         "counted_tco2e": monthly.get(m, 0.0) if pid == "P001" else 0.0,
+         "rolling_12m_tco2e": sum(v for k, v in monthly.items() if k <= m) if pid == "P001" else 0.0,
+         "required_path_tco2e": 100.0 if pid == "P001" else 25.0}
+        for pid in ("P001", "P/2") for m in months])
+    pledge = pd.DataFrame([{"partner_id": "P001", "year": y, "required_path_tco2e": 200.0 * (y - 2020) / 10,
+                            "reduced_in_year_tco2e": None, "is_target_year": y == 2030} for y in range(2020, 2031)])
+    peers = pd.DataFrame([{"partner_type": "pao", "type_th": "องค์การบริหารส่วนจังหวัด",
+                           "type_en": "Provincial Administrative Organisation (PAO)", "partners": 2, "on_track": 1,
+                           "partners_with_path": 2, "pct_path_min": 0.0, "pct_path_q1": 0.31, "pct_path_median": 0.62,
+                           "pct_path_q3": 0.93, "pct_path_max": 1.23456, "completeness_median": 0.625}])
+    overview = pd.DataFrame([{"partners": 2, "on_track": 1, "off_track": 0, "no_data": 1, "counted_12m_tco2e": 123.456,
+                              "required_path_tco2e": 125.0, "mean_reporting_completeness": 0.625}])
+    ace_monthly = pd.DataFrame([
+        {"element_code": e, "element_order": i, "period": p, "months_before_period": 12 - int(p[5:]), "activities": a}
         for i, e in enumerate(["education", "training"]) for p, a in [("2025-11", 2), ("2025-12", 1 + i)]])
+    ace_elements = pd.DataFrame([
+        {"element_code": e, "element_order": i, "element_th": th, "element_en": en, "months": 2, "last3": 3.0 + i,
+         "prev3": 0.0, "light": "green", "ace_fall": 0.9, "activities_12m": 3.0 + i, "participants_12m": 30.0 + 10 * i,
+         "participants_female_12m": 18.0 + 6 * i, "participants_male_12m": 12.0 + 4 * i,
+         "participants_unspecified_12m": 0.0, "participants_youth_12m": 3.0 + i, "female_share_12m": 0.6,
+         "provinces_12m": 1, "partners_12m": 1}
+        for i, (e, th, en) in enumerate([("education", "การศึกษา", "Education"), ("training", "การฝึกอบรม", "Training")])])
+    labels = pd.DataFrame([
+        ("track_status", "on_track", "เป็นไปตามเป้า", "On track"), ("track_status", "off_track", "ต่ำกว่าเป้า", "Off track"),
+        ("track_status", "no_data", "ไม่มีข้อมูล", "No data"), ("track_status", "no_partners", "ไม่มีภาคี", "No partners"),
+        ("programme", "t_ver", "โครงการลดก๊าซเรือนกระจกภาคสมัครใจ (T-VER)", "T-VER (Thailand Voluntary Emission Reduction Program)"),
+        ("verification", "verified", "ทวนสอบแล้ว", "Verified"), ("activity_type", "workshop", "ประชุมเชิงปฏิบัติการ", "Workshop"),
+        ("family", "ghg_reductions", "รายงานการลดก๊าซเรือนกระจก", "GHG reduction reports"),
+        ("measure", "awareness_index", "ดัชนีความตระหนักรู้", "Awareness index"), ("domain", "overall", "ทั้งประเทศ", "National"),
+        ("domain", "sex", "เพศ", "Sex"), ("domain_value", "all", "ทั้งหมด", "All"), ("domain_value", "female", "หญิง", "Female"),
+        ("domain_value", "other", "อื่น ๆ", "Other")], columns=["kind", "code", "label_th", "label_en"])
     awareness = pd.DataFrame([
         {"wave": w, "measure": "awareness_index", "domain": d, "domain_value": v, "estimate": e, "se": 1.0,
          "ci_low": None if e is None else e - 1.96, "ci_high": None if e is None else e + 1.96, "n": n,
          "suppressed": n < 30}
         for w, base in ((2023, 55.0), (2025, 58.0))
         for d, v, e, n in (("overall", "all", base, 2000), ("sex", "female", base + 1, 1000), ("sex", "other", None, 12))])
-    return {"partner_progress": progress, "ghg_claims": claims, "activities": activities, "provinces": provinces,
-            "ace_indicators": ace, "awareness": awareness}
+    return {"dash_partners": partners, "fct_ghg_reductions": claims, "fct_activities": activities,
+            "dash_partner_trajectory": trajectory, "dash_partner_pledge_path": pledge, "dash_peer_summary": peers,
+            "dash_overview": overview, "dash_ace_monthly": ace_monthly, "dash_ace_elements": ace_elements,
+            "dash_labels": labels, "dash_period": pd.DataFrame([{"period": "2025-12", "window_first_period": "2025-01"}]),
+            "mart_awareness_baseline": awareness}
 
 
 def render(tmp_path, frames, **kw):
     wh = P.Warehouse(frames, {k: f"marts.{k}" for k in frames})
+    kw.setdefault("gate", None)
     ctx = P.site_context(tmp_path / "unused.duckdb", tmp_path, period="2025-12", pub_id="2025-12-rtest", is_sample=True,
                          warehouse=wh, **kw)
     render_site(tmp_path, ctx, strict=True)
@@ -197,26 +282,24 @@ def test_suppressed_awareness_cells_are_shown_as_withheld(tmp_path):
 
 def test_a_changed_mart_shape_degrades_one_section_not_the_site(tmp_path):
     frames = tiny_frames()
-    frames["ace_indicators"] = frames["ace_indicators"].drop(columns=["activities"])     # a column renamed upstream
+    frames["dash_ace_monthly"] = frames["dash_ace_monthly"].drop(columns=["activities"])     # a column renamed upstream
     ctx, html = render(tmp_path, frames)
     assert "could not be prepared" in html["ace.html"]
     assert "123.5" in html["index.html"]
     assert any(n["page"] == "ace" and "KeyError" in n["detail"] for n in ctx["notes"])
 
 
-def test_read_warehouse_reads_what_exists_and_falls_back_to_the_old_awareness_mart(tmp_path):
+def test_read_warehouse_reads_only_the_tables_it_is_given(tmp_path):
     db = tmp_path / "w.duckdb"
     with duckdb.connect(str(db)) as con:
         con.execute("create schema marts; create schema raw")
-        con.execute("create table marts.mart_awareness_by_wave as select 2023 as wave, 'awareness_index' as measure")
-        con.execute("create table raw.partner_registry as select 'P001' as partner_id, 'x@y' as contact_email, "
-                    "'f.csv' as _file, 2 as _row")
-    wh = P.read_warehouse(db)
-    assert wh.sources["awareness"] == "marts.mart_awareness_by_wave"
-    assert list(wh.get("registry_rows").columns) == ["partner_id", "_file", "_row"]    # never contact e-mails
-    assert not wh.has("partner_progress")
+        con.execute("create table marts.dash_overview as select 3 as partners")
+        con.execute("create table raw.partner_registry as select 'P001' as partner_id, 'x@y' as contact_email")
+    wh = P.read_warehouse(db, {"dash_overview": "marts.dash_overview", "dash_partners": "marts.dash_partners"})
+    assert wh.sources == {"dash_overview": "marts.dash_overview"}          # listed and present; raw never read
+    assert not wh.has("dash_partners")
     with pytest.raises(P.MissingData):
-        wh.get("partner_progress")
+        wh.get("dash_partners")
 
 
 def test_serve_previews_a_publication_over_http(tmp_path):
@@ -247,13 +330,34 @@ def test_quality_page_lists_gate_checks_and_quarantined_rows_by_reason(tmp_path)
                        {"suite": "stg_x", "expectation": "expect_column_values_to_be_between", "column": "b",
                         "severity": "warning", "success": False, "unexpected_count": 2, "element_count": 10,
                         "sample_rows": ["f.csv:3", "f.csv:9"]}]}
-    quarantine = pd.DataFrame([{"family": "ghg_reductions", "rule": "not_a_number", "value": XSS,
-                                "message_en": "not a number", "message_th": "ไม่ใช่ตัวเลข"}] * 3)
-    ingest = pd.DataFrame([{"family": "ghg_reductions", "files": 1, "files_rejected": 0, "rows_read": 1234,
-                            "rows_loaded": 1231, "rows_quarantined": 3}])
-    _, html = render(tmp_path, tiny_frames(), gate=gate, quarantine=quarantine, ingest=ingest)
+    frames = tiny_frames()
+    frames["dash_quality_quarantine"] = pd.DataFrame([{
+        "family": "ghg_reductions", "rule": "not_a_number", "column_name": "reduction_tco2e", "problems": 3, "rows": 3,
+        "files": 1, "example_value": XSS, "message_en": "not a number", "message_th": "ไม่ใช่ตัวเลข"}])
+    frames["dash_quality_ingest"] = pd.DataFrame([{"family": "ghg_reductions", "files": 1, "files_rejected": 0,
+                                                   "rows_read": 1234, "rows_loaded": 1231, "rows_quarantined": 3}])
+    _, html = render(tmp_path, frames, gate=gate)
     page = html["quality.html"]
     assert re.search(r"<b>1/2</b>", page)                                   # 1 of 2 checks passed
     assert "not_a_number" in page and "ไม่ใช่ตัวเลข" in page and "1,234" in page
     assert "<script>alert" not in page
     assert "f.csv:3" in page
+
+
+def test_partner_pages_link_small_csv_files_with_formulas_neutralised(tmp_path):
+    frames = tiny_frames()
+    frames["fct_ghg_reductions"].loc[0, "project_id"] = '=HYPERLINK("http://evil.example","x")'
+    _, html = render(tmp_path, frames)
+    path = tmp_path / "data" / "partners" / "P001-claims.csv"
+    rows = pd.read_csv(path, encoding="utf-8-sig")
+    assert len(rows) == 2 and rows.loc[0, "project_id"].startswith("'=")
+    assert 'href="../data/partners/P001-claims.csv"' in html["partners/P001.html"]
+    assert not (tmp_path / "data" / "partners" / f"{partner_slug('P/2')}-claims.csv").exists()   # nothing to list
+
+
+def test_the_peer_chart_is_a_summary_not_every_peer(tmp_path):
+    _, html = render(tmp_path, tiny_frames())
+    spec = json.loads(re.search(r'id="chart-peer-spec">(.*?)</script>', html["partners/P001.html"], re.S).group(1))
+    box, me = spec["data"]
+    assert box["type"] == "box" and box["median"] == [62.0] and "x" not in box      # quantiles only
+    assert me["x"] == [123.5] and me["name"]["en"] == "This partner (rank 1 of 2)"

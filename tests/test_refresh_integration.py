@@ -219,6 +219,31 @@ def test_two_refreshes_on_the_same_inputs_publish_the_same_thing(refreshed):
     assert [k for k in a if a[k] != b[k]] == []
 
 
+def test_a_bad_value_in_a_presentation_mart_fails_the_gate_and_publishes_nothing(refreshed, monkeypatch):
+    """dbt builds the presentation marts; a wrong light planted right after (an off-track partner painted
+    green) is caught by the gate's dash_* suites and nothing is published."""
+    import flows.pipeline as pipeline
+    from prefect import task
+
+    paths, _ = refreshed
+    before_link = os.readlink(paths.latest)
+    real = pipeline.build_warehouse
+
+    @task(name="build_warehouse")
+    def build_and_plant(paths, period):
+        outcome = real.fn(paths, period)
+        with duckdb.connect(str(paths.build_db)) as con:
+            assert con.execute("select count(*) from marts.dash_partners where status = 'off_track'").fetchone()[0]
+            con.execute("update marts.dash_partners set light = 'green' where status = 'off_track'")
+        return outcome
+
+    monkeypatch.setattr(pipeline, "build_warehouse", build_and_plant)
+    with pytest.raises(pipeline.GateFailed) as err:
+        pipeline.monthly_refresh(home=str(paths.home))
+    assert "dash_partners" in str(err.value) and "nothing published" in str(err.value)
+    assert os.readlink(paths.latest) == before_link
+
+
 def test_broken_source_fails_the_gate_and_previous_publication_survives(refreshed):
     from flows.pipeline import GateFailed, monthly_refresh
 
@@ -236,3 +261,4 @@ def test_broken_source_fails_the_gate_and_previous_publication_survives(refreshe
     assert _tree_digest(paths.latest.resolve()) == before_tree
     assert hashlib.sha256(paths.published_db.read_bytes()).hexdigest() == warehouse_before
     assert len([p for p in paths.publications.iterdir() if not p.name.startswith(".") and p.name != "latest"]) == 2
+

@@ -302,11 +302,6 @@ class FamilyResult:
             self.file_report = pd.DataFrame(columns=FILE_REPORT_COLUMNS)
 
     @property
-    def manifest(self) -> "pd.DataFrame":    # noqa: F821
-        """Deprecated alias of `file_report`, kept only until publish/build.py (branch `present`) stops reading it."""
-        return self.file_report
-
-    @property
     def totals(self) -> dict:
         m = self.file_report
         status = m["status"] if len(m) else []

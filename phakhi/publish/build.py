@@ -1,4 +1,9 @@
-"""Assemble one publication: dashboard, open data (CSV + Parquet), drift report, quality reports, manifest."""
+"""Assemble one publication: dashboard, open data (CSV + Parquet), drift report, quality reports, manifest.
+
+What is published is what dbt declares: the exposures in dbt_project/models/marts/dashboard/_exposures.yml
+(read from dbt's target/manifest.json by phakhi.publish.exposures). The audited warehouse, the gate result
+and the drift result are the only inputs: nothing travels here from ingestion.
+"""
 from __future__ import annotations
 
 import json
@@ -9,53 +14,43 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from phakhi.settings import Paths
 from phakhi.publish.datapackage import descriptor, model_docs
-from phakhi.publish.files import discard_building, stable_frame, finalise, staging_dir, write_table
+from phakhi.publish.exposures import dashboard_tables, published_tables
+from phakhi.publish.files import building_dir, discard_building, finalise, stable_frame, write_table
 from phakhi.publish.pages import site_context
 from phakhi.publish.site import render_site
-
-# Published marts: warehouse table -> file name
-PUBLISHED = {"marts.mart_partner_progress": "partner_progress", "marts.mart_awareness_baseline": "awareness_baseline",
-             "marts.mart_awareness_change": "awareness_change", "marts.mart_awareness_reliability": "awareness_reliability",
-             "marts.mart_awareness_waves": "awareness_waves"}
-PUBLISHED["marts.mart_national_progress"] = "national_progress"
-PUBLISHED["marts.mart_province_summary"] = "province_summary"
-PUBLISHED["marts.mart_sector_progress"] = "sector_progress"
-PUBLISHED["marts.mart_ace_indicators"] = "ace_indicators"
-PUBLISHED["marts.mart_best_practices"] = "best_practices"
+from phakhi.settings import Paths
 
 
-def read_marts(db: Path) -> dict[str, pd.DataFrame]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        marts = {name: stable_frame(con.execute(f"select * from {table} order by all").df()) for table, name in PUBLISHED.items()}
-        marts["provinces"] = con.execute("select province_code, name_th, name_en, region from reference.provinces").df()
-    return marts
+def read_table(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
+    return stable_frame(con.execute(f"select * from {table} order by all").df())
 
 
-def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result, ingest_report: pd.DataFrame,
-                      results) -> Path:
+def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result) -> Path:
     pub_id = f"{period}-{run_id}"
+    dbt_manifest = paths.dbt_work / "target" / "manifest.json"
+    published = published_tables(dbt_manifest)
     discard_building(paths.publications)
-    out = staging_dir(paths.publications, pub_id)
-    marts = read_marts(paths.staging_db)
-    downloads = []
-    for name in PUBLISHED.values():
-        downloads += [str(p.relative_to(out)) for p in write_table(marts[name], out / "data", name)]
+    out = building_dir(paths.publications, pub_id)
+    open_data = {}
+    with duckdb.connect(str(paths.build_db), read_only=True) as con:
+        for item in published:
+            frame = read_table(con, item.table)
+            write_table(frame, out / item.folder, item.name)
+            if item.folder == "data":
+                open_data[item.name] = (item.model, frame)
+        inputs = con.execute("select family, file, file_hash, status, rows_read, rows_loaded, rows_quarantined "
+                             "from marts.dash_quality_files order by family, file").df()
 
     quality = out / "quality"
-    quality.mkdir()
-    ingest_report.to_csv(quality / "ingest_report.csv", index=False, encoding="utf-8-sig")
-    quarantine = pd.concat([r.quarantine for r in results], ignore_index=True)
-    write_table(quarantine, quality, "quarantine")
+    quality.mkdir(exist_ok=True)
     gate_doc = gate.to_dict()
     if gate.data_docs is not None and gate.data_docs.exists():
         shutil.copytree(gate.data_docs, quality / "data_docs")
         gate_doc["data_docs"] = "quality/data_docs/index.html"   # relative: the build's temp folder is gone
     (quality / "gate.json").write_text(json.dumps(gate_doc, default=str, indent=1, ensure_ascii=False), encoding="utf-8")
     is_sample = (paths.landing / "SAMPLE_README.txt").exists()
-    package = descriptor(pub_id, period, {name: (table.split(".")[-1], marts[name]) for table, name in PUBLISHED.items()},
-                         model_docs(paths.dbt_work / "target" / "manifest.json"), is_sample)
+    package = descriptor(pub_id, period, open_data, model_docs(dbt_manifest), is_sample)
     (out / "datapackage.json").write_text(json.dumps(package, indent=1, ensure_ascii=False), encoding="utf-8")
 
     drift_ctx = None
@@ -64,19 +59,17 @@ def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result
         drift_ctx = {"baseline_wave": drift_result.baseline_wave, "current_wave": drift_result.current_wave,
                      "rows": drift_result.summary.to_dict("records")}
 
-    # The dashboard reads every mart it knows from the audited warehouse itself (pages degrade to "not
-    # available yet" when a mart is missing); see phakhi/publish/pages.py.
-    render_site(out, site_context(paths.staging_db, out, period=period, pub_id=pub_id, is_sample=is_sample,
-                                  gate=gate_doc, drift=drift_ctx, ingest=ingest_report, quarantine=quarantine))
+    # The dashboard reads the models the `dashboard` exposure lists, from the audited warehouse (pages degrade
+    # to "not available yet" when one is missing); see phakhi/publish/pages.py.
+    render_site(out, site_context(paths.build_db, out, period=period, pub_id=pub_id, is_sample=is_sample,
+                                  tables=dashboard_tables(dbt_manifest), gate=gate_doc, drift=drift_ctx))
     from phakhi.version import code_version
 
-    manifest_files = pd.concat([r.manifest for r in results], ignore_index=True)
     (out / "manifest.json").write_text(json.dumps({
         "publication_id": pub_id, "period": period, "run_id": run_id,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "code_version": code_version(),
-        "inputs": manifest_files[["family", "file", "file_hash", "status", "rows_read", "rows_loaded",
-                                  "rows_quarantined"]].to_dict("records"),
+        "inputs": inputs.to_dict("records"),
         "dbt": gate.dbt, "gate": {"passed": gate.passed, "checks": len(gate.checks), "warnings": len(gate.warnings)},
     }, indent=1, default=str, ensure_ascii=False), encoding="utf-8")
     return finalise(paths.publications, out, pub_id)

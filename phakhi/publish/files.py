@@ -46,9 +46,6 @@ def building_dir(publications: Path, pub_id: str) -> Path:
     return path
 
 
-staging_dir = building_dir   # deprecated alias, kept only until publish/build.py (branch `present`) uses the new name
-
-
 def finalise(publications: Path, building: Path, pub_id: str) -> Path:
     """Rename the finished folder into place, then point `latest` at it. Readers see the old or the new
     publication, never a half-written one."""

@@ -1,10 +1,14 @@
-"""Per-page data for the dashboard site, prepared from whatever marts the warehouse holds.
+"""Per-page data for the dashboard site, shaped from the presentation marts (dbt_project/models/marts/dashboard).
 
-`read_warehouse(db)` reads the marts, facts and reference tables that exist (new marts are added while
-the platform grows; a missing one is simply absent). `site_context(...)` turns them into one dict per page.
+Every number, light and label comes from a dbt model the `dashboard` exposure declares and the gate checks
+(phakhi.publish.exposures); this module only reads those tables, shapes rows into page dicts and chart specs.
+It holds no threshold and no business rule and reads no raw./reference. table.
+
 Each page - and each section of the overview - is prepared on its own: when its mart is missing, or its
 columns are not what this code expects, it becomes an `Unavailable` note ("not available yet") and the
-rest of the site is still published.
+rest of the site is still published. Partner pages are produced one at a time (`partner_pages` is a
+generator): their data is split by partner with one groupby per table and each page is written as soon as
+it is built.
 
 Charts are plain plotly figure dicts whose text leaves may be bilingual {"th": …, "en": …}; assets/site.js
 picks the reader's language before plotting (`bi()` below makes such a pair).
@@ -13,103 +17,23 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 
-from phakhi.publish.files import stable_frame
-
-from phakhi.publish.site import LABELS, STATUS, MissingData, Unavailable, partner_slug, period_label, plain
+from phakhi.publish.files import neutralise_formulas, stable_frame
+from phakhi.publish.site import MissingData, Unavailable, partner_slug, period_label, plain
 
 log = logging.getLogger("phakhi.publish.pages")
 
-# name -> warehouse tables to try, first found wins (the awareness marts were renamed; both are read)
-TABLES = {
-    "partner_progress": ["marts.mart_partner_progress"],
-    "national_progress": ["marts.mart_national_progress"],
-    "targets": ["marts.dim_targets"],
-    "province_summary": ["marts.mart_province_summary"],
-    "sector_progress": ["marts.mart_sector_progress"],
-    "ace_indicators": ["marts.mart_ace_indicators"],
-    "best_practices": ["marts.mart_best_practices"],
-    "awareness": ["marts.mart_awareness_baseline", "marts.mart_awareness_by_wave"],
-    "awareness_change": ["marts.mart_awareness_change"],
-    "awareness_waves": ["marts.mart_awareness_waves"],
-    "ghg_claims": ["marts.fct_ghg_reductions"],
-    "activities": ["marts.fct_activities"],
-    "provinces": ["marts.dim_provinces", "reference.provinces"],
-    "partner_types": ["reference.partner_types"],
-    "sectors": ["reference.ipcc_sectors"],
-    "ace_elements": ["reference.ace_elements"],
-    "programmes": ["reference.ghg_programmes"],
-    "registry_rows": ["raw.partner_registry"],
-    "ingest_manifest": ["raw.ingest_manifest"],
-    "survey_items": ["raw.survey_instrument_items"],
-}
-# only these columns of the (possibly large) raw registry: never contact e-mails
-COLUMNS = {"registry_rows": ["partner_id", "_file", "_row", "_sheet"],
-           "ingest_manifest": ["file", "file_hash"]}
-
-AMBER_FROM = 0.75          # off track but at least 75% of the required path: amber, below: red
-ACE_FALL = 0.9             # ACE element amber when the last 3 months fall below 90% of the 3 months before
 COLORS = {"green": "#15803d", "amber": "#d97706", "red": "#b91c1c", "grey": "#9ca3af", "blue": "#1d4ed8",
           "baseline": "#64748b", "latest": "#047857"}
-
-# Code meanings not held in a reference table: (Thai, English)
-CODES = {
-    "peer_group": {"local_government": ("องค์กรปกครองส่วนท้องถิ่น", "Local government"),
-                   "private_sector": ("ภาคเอกชน", "Private sector"), "agriculture": ("ภาคเกษตร", "Agriculture"),
-                   "education": ("สถานศึกษา", "Education"), "civil_society": ("ภาคประชาสังคม", "Civil society"),
-                   "public_sector": ("ภาครัฐ", "Public sector")},
-    "activity_type": {"workshop": ("ประชุมเชิงปฏิบัติการ", "Workshop"), "training_course": ("หลักสูตรอบรม", "Training course"),
-                      "campaign": ("รณรงค์", "Campaign"), "site_visit": ("ศึกษาดูงาน", "Site visit"),
-                      "school_program": ("กิจกรรมโรงเรียน", "School programme"),
-                      "community_project": ("โครงการชุมชน", "Community project"),
-                      "media": ("สื่อ/ประชาสัมพันธ์", "Media"), "conference": ("ประชุมวิชาการ", "Conference")},
-    "climate_tag": {"mitigation": ("ลดก๊าซเรือนกระจก", "Mitigation"), "adaptation": ("ปรับตัว", "Adaptation"),
-                    "both": ("ทั้งสองด้าน", "Both")},
-    "verification": {"verified": ("ทวนสอบแล้ว", "Verified"), "pending": ("รอทวนสอบ", "Pending verification"),
-                     "self_reported": ("รายงานเอง", "Self-reported")},
-    "figure_kind": {"reported": ("รายงานเป็น tCO2e", "Reported in tCO2e"),
-                    "converted": ("คำนวณจากข้อมูลกิจกรรม", "Converted from activity data")},
-    "region": {"north": ("ภาคเหนือ", "North"), "northeast": ("ภาคตะวันออกเฉียงเหนือ", "Northeast"),
-               "central": ("ภาคกลาง", "Central"), "east": ("ภาคตะวันออก", "East"), "west": ("ภาคตะวันตก", "West"),
-               "south": ("ภาคใต้", "South")},
-    "measure": {"awareness_index": ("ดัชนีความตระหนักรู้", "Awareness index"), "knowledge": ("ความรู้", "Knowledge"),
-                "concern": ("ความกังวลต่อผลกระทบ", "Concern about impacts"), "behaviour": ("พฤติกรรม", "Behaviour"),
-                "share_low": ("ร้อยละผู้มีความตระหนักรู้ระดับต่ำ", "% with low awareness"),
-                "share_medium": ("ร้อยละผู้มีความตระหนักรู้ระดับกลาง", "% with medium awareness"),
-                "share_high": ("ร้อยละผู้มีความตระหนักรู้ระดับสูง", "% with high awareness")},
-    "domain": {"overall": ("ทั้งประเทศ", "National"), "region": ("ภาค", "Region"), "province": ("จังหวัด", "Province"),
-               "sex": ("เพศ", "Sex"), "age_group": ("กลุ่มอายุ", "Age group"),
-               "urban_rural": ("เขตการปกครอง", "Urban/rural"), "education": ("การศึกษา", "Education")},
-    "domain_value": {"all": ("ทั้งหมด", "All"), "male": ("ชาย", "Male"), "female": ("หญิง", "Female"),
-                     "other": ("อื่น ๆ", "Other"), "urban": ("ในเขตเทศบาล", "Urban"), "rural": ("นอกเขตเทศบาล", "Rural"),
-                     "primary_or_less": ("ประถมศึกษาหรือต่ำกว่า", "Primary or less"),
-                     "lower_secondary": ("มัธยมศึกษาตอนต้น", "Lower secondary"),
-                     "upper_secondary": ("มัธยมศึกษาตอนปลาย", "Upper secondary"),
-                     "vocational": ("อาชีวศึกษา", "Vocational"), "bachelor_plus": ("ปริญญาตรีขึ้นไป", "Bachelor or higher")},
-    "basis": {"gross_excl_lulucf": ("การปล่อยรวม ไม่รวมภาคป่าไม้และการใช้ที่ดิน (LULUCF)", "Gross emissions, excluding LULUCF"),
-              "net_incl_lulucf": ("การปล่อยสุทธิ รวมภาคป่าไม้และการใช้ที่ดิน (LULUCF)", "Net emissions, including LULUCF"),
-              "energy_co2": ("CO2 จากภาคพลังงาน", "Energy-related CO2"),
-              "reductions_vs_bau": ("ปริมาณที่ลดได้เทียบกับกรณีปกติ (BAU)", "Reductions versus business-as-usual"),
-              "partner_claims": ("รายงานของภาคี", "Partner reports")},
-    "series_kind": {"observed": ("ค่าที่สังเกตได้", "observed"), "projected": ("ค่าประมาณการ", "projected"),
-                    "target": ("เป้าหมาย", "target")},
-    "target_status": {"in_force": ("มีผลบังคับใช้", "in force"), "superseded": ("ถูกแทนที่แล้ว", "superseded"),
-                      "not_yet_in_force": ("ยังไม่มีผล", "not yet in force")},
-    "severity": {"critical": ("ร้ายแรง (หยุดการเผยแพร่)", "critical (blocks publication)"),
-                 "warning": ("คำเตือน", "warning")},
-    "family": {"partner_registry": ("ทะเบียนภาคี", "Partner registry"),
-               "activity_reports": ("รายงานกิจกรรม", "Activity reports"),
-               "ghg_reductions": ("รายงานการลดก๊าซเรือนกระจก", "GHG reduction reports"),
-               "survey_waves": ("ข้อมูลการสำรวจ", "Survey waves")},
-}
 DOMAIN_ORDER = ["overall", "region", "sex", "age_group", "urban_rural", "education", "province"]
 MEASURE_ORDER = ["awareness_index", "knowledge", "concern", "behaviour", "share_low", "share_medium", "share_high"]
+INLINE_ROWS = 20        # claims/activities shown on a partner page; the full list is a per-partner CSV
 
 
 def short_label(pair: tuple[str, str]) -> tuple[str, str]:
@@ -128,70 +52,52 @@ def bi(th, en) -> dict:
     return {"th": "" if th is None else str(th), "en": "" if en is None else str(en)}
 
 
+
 # ------------------------------------------------------------------ reading the warehouse
 @dataclass
 class Warehouse:
-    frames: dict[str, pd.DataFrame]
-    sources: dict[str, str]          # name -> warehouse table it was read from
+    frames: dict[str, pd.DataFrame]      # dbt model name -> its rows
+    sources: dict[str, str]              # dbt model name -> warehouse table it was read from
 
     def has(self, name: str) -> bool:
         return name in self.frames
 
     def get(self, name: str) -> pd.DataFrame:
         if name not in self.frames:
-            raise MissingData(TABLES.get(name, [name])[0].split(".")[-1])
+            raise MissingData(name)
         return self.frames[name]
 
     def opt(self, name: str) -> pd.DataFrame | None:
         return self.frames.get(name)
 
 
-def read_warehouse(db: Path) -> Warehouse:
+def read_warehouse(db: Path, tables: dict[str, str]) -> Warehouse:
+    """Read the tables the dashboard exposure lists (model -> schema.table); a missing one is simply absent."""
     frames, sources = {}, {}
     with duckdb.connect(str(db), read_only=True) as con:
         present = {f"{s}.{t}" for s, t in con.execute(
             "select table_schema, table_name from information_schema.tables").fetchall()}
-        for name, candidates in TABLES.items():
-            for table in candidates:
-                if table not in present:
-                    continue
-                try:
-                    cols = COLUMNS.get(name)
-                    if cols:
-                        have = {c for (c,) in con.execute(
-                            "select column_name from information_schema.columns where table_schema = ? and "
-                            "table_name = ?", table.split(".")).fetchall()}
-                        cols = [c for c in cols if c in have]
-                    select = ", ".join(f'"{c}"' for c in cols) if cols else "*"
-                    frames[name] = stable_frame(con.execute(f"select {select} from {table} order by all").df())
-                    sources[name] = table
-                except duckdb.Error as exc:        # e.g. a view over a table another model is rebuilding
-                    log.warning("could not read %s: %s", table, exc)
-                    continue
-                break
+        for model, table in tables.items():
+            if table not in present:
+                continue
+            try:
+                frames[model] = stable_frame(con.execute(f"select * from {table} order by all").df())
+                sources[model] = table
+            except duckdb.Error as exc:        # e.g. a view over a table another model is rebuilding
+                log.warning("could not read %s: %s", table, exc)
     return Warehouse(frames, sources)
 
 
 # ------------------------------------------------------------------ code meanings
 class Codebook:
-    """(Thai, English) meaning of every code shown: reference tables first, then CODES above."""
+    """(Thai, English) label of every code shown, from dash_labels (the seeds)."""
 
     def __init__(self, wh: Warehouse):
-        self.maps: dict[str, dict] = {k: dict(v) for k, v in CODES.items()}
-
-        def load(kind, name, code_col, th="name_th", en="name_en"):
-            df = wh.opt(name)
-            if df is not None and {code_col, th, en} <= set(df.columns):
-                self.maps.setdefault(kind, {}).update(
-                    {str(r[code_col]): (r[th], r[en]) for r in df[[code_col, th, en]].to_dict("records")})
-
-        load("partner_type", "partner_types", "code")
-        load("sector", "sectors", "sector_code")
-        load("ace_element", "ace_elements", "element_code")
-        load("programme", "programmes", "programme_code")
-        load("province", "provinces", "province_code")
-        load("region", "provinces", "region", "region_th", "region_en")
-        self.maps["status"] = dict(STATUS)
+        self.maps: dict[str, dict] = {}
+        labels = wh.opt("dash_labels")
+        if labels is not None:
+            for kind, code, th, en in labels[["kind", "code", "label_th", "label_en"]].itertuples(index=False):
+                self.maps.setdefault(str(kind), {})[str(code)] = (th, en)
 
     def __call__(self, kind: str, code) -> tuple[str, str]:
         if code is None or (isinstance(code, float) and math.isnan(code)):
@@ -217,62 +123,34 @@ def num(v) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
-def progress_light(status, pct_of_path) -> str:
-    """Traffic light of a partner, province or sector: green on track; amber off track but at least
-    AMBER_FROM of the required path; red below; grey without data."""
-    if status == "on_track":
-        return "green"
-    if status == "off_track":
-        p = num(pct_of_path)
-        return "amber" if p is not None and p >= AMBER_FROM else "red"
-    return "grey"
+def by_partner(df: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    """One pass over a table: partner id -> its rows (never a filter of the whole table per partner)."""
+    if df is None or "partner_id" not in df.columns:
+        return {}
+    return {str(pid): g for pid, g in df.groupby("partner_id", sort=False)}
 
 
-def ace_light(monthly: list[float]) -> str:
-    """Traffic light of an ACE element from its monthly activity counts (oldest first, refreshed month last):
-    red without activity in the last 3 months; amber when the last 3 months fell below ACE_FALL of the
-    3 months before; green otherwise (steady or rising)."""
-    if not monthly:
-        return "grey"
-    last3, prev3 = sum(monthly[-3:]), sum(monthly[-6:-3])
-    if last3 == 0:
-        return "red"
-    if len(monthly) >= 6 and prev3 > 0 and last3 < ACE_FALL * prev3:
-        return "amber"
-    return "green"
-
-
-def required_path(pledged, base_year, target_year, year) -> float | None:
-    """The mart's straight-line rule: pledged x clamp((year - base)/(target - base), 0, 1)."""
-    pledged, base_year, target_year = num(pledged), num(base_year), num(target_year)
-    if pledged is None or base_year is None or target_year is None or target_year == base_year:
-        return None
-    return pledged * min(1.0, max(0.0, (year - base_year) / (target_year - base_year)))
-
-
-def months_back(period: str, n: int) -> list[str]:
-    """The n months ending with `period`, oldest first."""
-    y, m = map(int, period.split("-"))
-    out = []
-    for _ in range(n):
-        out.append(f"{y:04d}-{m:02d}")
-        m -= 1
-        if m == 0:
-            y, m = y - 1, 12
-    return out[::-1]
-
-
-def month_range(first: str, last: str) -> list[str]:
-    y, m = map(int, first.split("-"))
-    out = []
-    while f"{y:04d}-{m:02d}" <= last and len(out) < 600:
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
+def lights(wh: Warehouse, scope: str) -> dict[str, str]:
+    df = wh.opt("dash_progress_lights")
+    if df is None:
+        return {}
+    df = df[df["scope"] == scope]
+    return dict(zip(df["code"].astype(str), df["light"]))
 
 
 def axis_months(months: list[str]) -> list[dict]:
     return [bi(*period_label(p)) for p in months]
+
+
+def year_ticks(first: int, last: int, step: int = 1) -> dict:
+    """A year axis labelled B.E. in Thai and C.E. in English (site.js picks the reader's language)."""
+    years = list(range(int(first), int(last) + 1, step))
+    return {"tickmode": "array", "tickvals": years, "ticktext": [bi(str(y + 543), str(y)) for y in years]}
+
+
+def window_label(wh: Warehouse) -> tuple[str, str]:
+    p = wh.get("dash_period")
+    return period_label(str(p["window_first_period"].iloc[0]))
 
 
 def base_layout(title: tuple[str, str] | None = None, y_title: tuple[str, str] | None = None, **extra) -> dict:
@@ -308,23 +186,18 @@ def _safe(fn, *args, **kwargs):
         return Unavailable.because(exc, fn.__name__)
 
 
+
 # ------------------------------------------------------------------ partners
 def partner_rows(wh: Warehouse, codes: Codebook) -> list[dict]:
-    pp = wh.get("partner_progress")
     rows = []
-    for r in records(pp.sort_values("partner_id")):
-        pid = r["partner_id"]
-        pct_path = r.get("pct_of_required_path")
-        if pct_path is None and num(r.get("required_path_tco2e")):
-            pct_path = (r.get("reductions_12m_tco2e") or 0) / r["required_path_tco2e"]
+    for r in records(wh.get("dash_partners").sort_values("partner_id")):
         rows.append({
-            **r, "slug": partner_slug(pid), "pct_path": pct_path,
-            "type": codes("partner_type", r.get("partner_type")),
-            "peer": codes("peer_group", r.get("peer_group")),
-            "province": codes("province", r.get("province_code")),
-            "region_label": codes("region", r.get("region")),
-            "status": r.get("track_status") or "no_data",
-            "light": progress_light(r.get("track_status"), pct_path),
+            **r, "slug": partner_slug(r["partner_id"]), "pct_path": r.get("pct_of_required_path"),
+            "type": (r.get("type_th"), r.get("type_en")) if r.get("type_en") else codes("partner_type", r.get("partner_type")),
+            "peer": (r.get("peer_group_th"), r.get("peer_group_en")) if r.get("peer_group_en") else codes("peer_group", r.get("peer_group")),
+            "province": (r.get("province_th"), r.get("province_en")) if r.get("province_en") else codes("province", r.get("province_code")),
+            "region_label": (r.get("region_th"), r.get("region_en")) if r.get("region_en") else codes("region", r.get("region")),
+            "status": r.get("status") or "no_data", "light": r.get("light") or "grey",
         })
     return rows
 
@@ -336,31 +209,32 @@ def status_counts(rows: list[dict]) -> dict:
     return out
 
 
-def peer_chart(rows: list[dict], chart_id: str, highlight: str | None = None, only_type: str | None = None) -> dict:
-    """% of the required path per partner type (the peer percentile's peer group), one point per partner."""
-    groups: dict[str, list[dict]] = {}
-    for r in rows:
-        if r["pct_path"] is None or (only_type and r.get("partner_type") != only_type):
-            continue
-        groups.setdefault(r.get("partner_type"), []).append(r)
-    data = []
-    for ptype, members in sorted(groups.items(), key=lambda kv: str(kv[0]), reverse=True):
-        label = members[0]["type"]
-        data.append({
-            "type": "box", "orientation": "h", "name": bi(*label), "x": [round(m["pct_path"] * 100, 1) for m in members],
-            "text": [bi(f'{m["partner_id"]} {m.get("name_th") or ""}', f'{m["partner_id"]} {m.get("name_en") or ""}')
-                     for m in members],
-            "boxpoints": "all", "jitter": 0.5, "pointpos": 0, "marker": {"color": COLORS["blue"], "size": 6},
-            "line": {"color": "#94a3b8"}, "fillcolor": "rgba(148,163,184,0.15)", "showlegend": False,
-            "hovertemplate": "%{text}<br>%{x:.0f}%<extra></extra>"})
-    if highlight:
-        me = next((r for r in rows if r["partner_id"] == highlight and r["pct_path"] is not None), None)
-        if me and me.get("partner_type") in groups:
-            data.append({"type": "scatter", "mode": "markers", "y": [bi(*me["type"])],
-                         "x": [round(me["pct_path"] * 100, 1)], "name": bi("ภาคีนี้", "This partner"),
-                         "marker": {"color": COLORS["red"], "size": 15, "symbol": "diamond",
-                                    "line": {"color": "#fff", "width": 1}},
-                         "hovertemplate": "%{x:.0f}%<extra></extra>", "showlegend": True})
+def _peer_box(s: dict) -> dict:
+    """One partner type's distribution of % of the required path, drawn from its quantiles (dash_peer_summary)."""
+    q = [num(s.get(k)) for k in ("pct_path_min", "pct_path_q1", "pct_path_median", "pct_path_q3", "pct_path_max")]
+    name = bi(s.get("type_th") or s.get("partner_type"), s.get("type_en") or s.get("partner_type"))
+    return {"type": "box", "orientation": "h", "name": name, "y": [name],
+            "lowerfence": [round(q[0] * 100, 1)], "q1": [round(q[1] * 100, 1)], "median": [round(q[2] * 100, 1)],
+            "q3": [round(q[3] * 100, 1)], "upperfence": [round(q[4] * 100, 1)],
+            "line": {"color": "#94a3b8"}, "fillcolor": "rgba(148,163,184,0.25)", "showlegend": False,
+            "hoverinfo": "x"}
+
+
+def peer_chart(summary: list[dict], chart_id: str, me: dict | None = None) -> dict:
+    """% of the required path per partner type as box plots of the peers' quantiles; with `me`, only that
+    partner's type, and the partner drawn on top of it with its rank."""
+    groups = [s for s in summary if s.get("partners_with_path") and num(s.get("pct_path_median")) is not None
+              and (me is None or s.get("partner_type") == me.get("partner_type"))]
+    groups.sort(key=lambda s: str(s.get("partner_type")), reverse=True)
+    data = [_peer_box(s) for s in groups]
+    if me is not None and me.get("pct_path") is not None and groups:
+        rank, n = me.get("rank_in_type"), me.get("peers_with_path")
+        data.append({"type": "scatter", "mode": "markers", "y": [data[0]["name"]],
+                     "x": [round(me["pct_path"] * 100, 1)],
+                     "name": bi(f"ภาคีนี้ (อันดับ {rank} จาก {n})", f"This partner (rank {rank} of {n})"),
+                     "marker": {"color": COLORS["red"], "size": 15, "symbol": "diamond",
+                                "line": {"color": "#fff", "width": 1}},
+                     "hovertemplate": "%{x:.0f}%<extra></extra>", "showlegend": True})
     layout = base_layout(None, None,
                          shapes=[{"type": "line", "yref": "paper", "y0": 0, "y1": 1, "x0": 100, "x1": 100,
                                   "line": {"color": COLORS["green"], "dash": "dash", "width": 1.5}}],
@@ -374,69 +248,70 @@ def peer_chart(rows: list[dict], chart_id: str, highlight: str | None = None, on
     return chart(chart_id, data, layout, height=max(220, 60 + 42 * len(groups)))
 
 
-def peer_table(rows: list[dict]) -> list[dict]:
-    out = {}
-    for r in rows:
-        g = out.setdefault(r.get("partner_type"), {"type": r["type"], "partners": 0, "on_track": 0, "paths": [],
-                                                   "completeness": []})
-        g["partners"] += 1
-        g["on_track"] += r["status"] == "on_track"
-        if r["pct_path"] is not None:
-            g["paths"].append(r["pct_path"])
-        if num(r.get("reporting_completeness")) is not None:
-            g["completeness"].append(r["reporting_completeness"])
-    res = []
-    for code, g in sorted(out.items(), key=lambda kv: str(kv[0])):
-        res.append({"code": code, "type": g["type"], "partners": g["partners"], "on_track": g["on_track"],
-                    "median_path": float(np.median(g["paths"])) if g["paths"] else None,
-                    "median_completeness": float(np.median(g["completeness"])) if g["completeness"] else None})
-    return res
+def peer_table(summary: list[dict]) -> list[dict]:
+    return [{"code": s["partner_type"], "type": (s.get("type_th"), s.get("type_en")), "partners": s.get("partners"),
+             "on_track": s.get("on_track"), "median_path": s.get("pct_path_median"),
+             "median_completeness": s.get("completeness_median")}
+            for s in sorted(summary, key=lambda s: str(s["partner_type"]))]
 
 
 def partners_page(wh: Warehouse, codes: Codebook) -> dict:
     rows = partner_rows(wh, codes)
+    summary = records(wh.get("dash_peer_summary"))
     types = sorted({(r.get("partner_type"), r["type"]) for r in rows}, key=lambda x: str(x[0]))
     return {"rows": rows, "counts": status_counts(rows), "types": [{"code": c, "label": lab} for c, lab in types],
-            "peer_chart": peer_chart(rows, "chart-peers"), "peer_table": peer_table(rows)}
+            "peer_chart": peer_chart(summary, "chart-peers"), "peer_table": peer_table(summary)}
 
 
-def _file_hashes(wh: Warehouse) -> dict[str, str]:
-    m = wh.opt("ingest_manifest")
-    if m is None or not {"file", "file_hash"} <= set(m.columns):
-        return {}
-    return {str(f): str(h) for f, h in zip(m["file"], m["file_hash"]) if isinstance(h, str)}
-
-
-def partner_pages(wh: Warehouse, codes: Codebook, period: str) -> dict[str, dict]:
+def partner_pages(wh: Warehouse, codes: Codebook, period: str) -> Iterator[tuple[str, dict]]:
+    """(slug, page) for every partner, one at a time. Each table is split by partner once (by_partner);
+    the page carries its full claims and activities as small CSV files (`files`) and shows the latest rows."""
     rows = partner_rows(wh, codes)
     by_id = {r["partner_id"]: r for r in rows}
-    claims_all = wh.opt("ghg_claims")
-    acts_all = wh.opt("activities")
-    registry = wh.opt("registry_rows")
-    hashes = _file_hashes(wh)
-    pages = {}
+    children: dict[str, list[dict]] = {}
     for r in rows:
-        pid = r["partner_id"]
-        page = {"p": r, "parent": None, "children": [], "hashes": hashes}
-        if r.get("parent_partner_id") in by_id:
-            page["parent"] = by_id[r["parent_partner_id"]]
-        page["children"] = [c for c in rows if c.get("parent_partner_id") == pid]
-        page["claims"] = _safe(_partner_claims, claims_all, pid, codes)
-        page["activities"] = _safe(_partner_activities, acts_all, pid, codes)
-        page["registry"] = [] if registry is None or "partner_id" not in registry.columns else \
-            records(registry[registry["partner_id"] == pid])
-        page["trajectory"] = _safe(_trajectory_charts, r, claims_all, period)
-        page["peer_chart"] = _safe(peer_chart, rows, "chart-peer", highlight=pid, only_type=r.get("partner_type"))
-        page["peers_in_type"] = sum(1 for x in rows if x.get("partner_type") == r.get("partner_type"))
-        pages[r["slug"]] = page
-    return pages
+        if r.get("parent_partner_id"):
+            children.setdefault(r["parent_partner_id"], []).append(r)
+    summary = records(wh.opt("dash_peer_summary")) if wh.has("dash_peer_summary") else None
+    claims, acts = by_partner(wh.opt("fct_ghg_reductions")), by_partner(wh.opt("fct_activities"))
+    # the per-partner CSV files: spreadsheet formulas neutralised once per table, then split by partner
+    csv_rows = {k: by_partner(neutralise_formulas(wh.get(k))) for k in ("fct_ghg_reductions", "fct_activities") if wh.has(k)}
+    traj, pledge = by_partner(wh.opt("dash_partner_trajectory")), by_partner(wh.opt("dash_partner_pledge_path"))
+    files = wh.opt("dash_quality_files")
+    hashes = {} if files is None else {str(f): str(h) for f, h in zip(files["file"], files["file_hash"]) if isinstance(h, str)}
+    empty = pd.DataFrame()
+    for r in rows:
+        pid, slug = r["partner_id"], r["slug"]
+        page = {"p": r, "parent": by_id.get(r.get("parent_partner_id")), "children": children.get(pid, []),
+                "hashes": hashes, "files": [],
+                "registry": [{"_file": r.get("registry_file"), "_row": r.get("registry_row")}] if r.get("registry_file") else []}
+        c = claims.get(pid, empty)
+        a = acts.get(pid, empty)
+        page["claims"] = _safe(_partner_claims, c if wh.has("fct_ghg_reductions") else None, codes)
+        page["activities"] = _safe(_partner_activities, a if wh.has("fct_activities") else None, codes)
+        for key, model in (("claims", "fct_ghg_reductions"), ("activities", "fct_activities")):
+            if pid in csv_rows.get(model, {}):
+                page["files"].append((f"data/partners/{slug}-{key}.csv", csv_rows[model][pid]))
+        page["claims_csv"] = f"../data/partners/{slug}-claims.csv" if len(c) else None
+        page["activities_csv"] = f"../data/partners/{slug}-activities.csv" if len(a) else None
+        page["trajectory"] = _safe(_trajectory_charts, r, traj.get(pid) if wh.has("dash_partner_trajectory") else None,
+                                   pledge.get(pid, empty), period)
+        page["peer_chart"] = _safe(peer_chart, summary, "chart-peer", me=r) if summary is not None \
+            else Unavailable.missing("dash_peer_summary")
+        page["peers_in_type"] = r.get("peer_group_size")
+        yield slug, page
 
 
-def _partner_claims(claims_all: pd.DataFrame | None, pid: str, codes: Codebook) -> list[dict]:
-    if claims_all is None:
+def _latest(rows: list[dict]) -> dict:
+    """The last INLINE_ROWS rows (oldest first) and how many there are in all."""
+    return {"rows": rows[-INLINE_ROWS:], "total": len(rows)}
+
+
+def _partner_claims(c: pd.DataFrame | None, codes: Codebook) -> dict:
+    if c is None:
         raise MissingData("fct_ghg_reductions")
-    c = claims_all[claims_all["partner_id"] == pid].sort_values(
-        [x for x in ("period", "project_id", "source_file", "source_row") if x in claims_all.columns])
+    if len(c):
+        c = c.sort_values([x for x in ("period", "project_id", "source_file", "source_row") if x in c.columns])
     out = []
     for x in records(c):
         out.append({**x, "sector_label": codes("sector", x.get("sector")),
@@ -445,38 +320,31 @@ def _partner_claims(claims_all: pd.DataFrame | None, pid: str, codes: Codebook) 
                     "verification_label": codes("verification", x.get("verification_status")),
                     "kind_label": codes("figure_kind", x.get("figure_kind")),
                     "period_label": period_label(x.get("period"))})
-    return out
+    return _latest(out)
 
 
-def _partner_activities(acts_all: pd.DataFrame | None, pid: str, codes: Codebook) -> list[dict]:
-    if acts_all is None:
+def _partner_activities(a: pd.DataFrame | None, codes: Codebook) -> dict:
+    if a is None:
         raise MissingData("fct_activities")
-    a = acts_all[acts_all["partner_id"] == pid].sort_values(
-        [x for x in ("period", "activity_no", "source_file", "source_row") if x in acts_all.columns])
-    return [{**x, "element_label": codes("ace_element", x.get("ace_element")),
-             "type_label": codes("activity_type", x.get("activity_type")),
-             "province_label": codes("province", x.get("province_code")),
-             "period_label": period_label(x.get("period"))} for x in records(a)]
+    if len(a):
+        a = a.sort_values([x for x in ("period", "activity_no", "source_file", "source_row") if x in a.columns])
+    return _latest([{**x, "element_label": codes("ace_element", x.get("ace_element")),
+                     "type_label": codes("activity_type", x.get("activity_type")),
+                     "province_label": codes("province", x.get("province_code")),
+                     "period_label": period_label(x.get("period"))} for x in records(a)])
 
 
-def _trajectory_charts(p: dict, claims_all: pd.DataFrame | None, period: str) -> dict:
-    """(1) monthly reductions with the rolling 12-month sum against the required path (the on-track rule);
-    (2) the whole pledge: required straight-line path from base year to target year, and what was reduced."""
-    if claims_all is None:
-        raise MissingData("fct_ghg_reductions")
-    c = claims_all[claims_all["partner_id"] == p["partner_id"]]
-    monthly = c.groupby("period")["reduction_tco2e"].sum() if len(c) else pd.Series(dtype=float)
-    counted = c.groupby("period")["counted_tco2e"].sum() if len(c) and "counted_tco2e" in c else None
-    window = months_back(period, 12)
-    first = min([window[0]] + [m for m in monthly.index if m <= period])
-    months = month_range(first, period)
-    vals = [float(monthly.get(m, 0.0)) for m in months]
-    rolling = [sum(vals[max(0, i - 11):i + 1]) for i in range(len(vals))]
-    pledged = num(p.get("pledged_reduction_tco2e"))
-    base, target = p.get("pledge_base_year"), p.get("target_year")
-    req = [required_path(pledged, base, target, int(m[:4])) for m in months]
-    if num(p.get("required_path_tco2e")) is not None:           # the mart's own figure for the refreshed year
-        req = [p["required_path_tco2e"] if m[:4] == period[:4] else v for m, v in zip(months, req)]
+def _trajectory_charts(p: dict, months_df: pd.DataFrame | None, years_df: pd.DataFrame, period: str) -> dict:
+    """(1) monthly reductions with the rolling 12-month sum against the required path (dash_partner_trajectory);
+    (2) the whole pledge: required straight-line path from base year to target year, and what was reduced
+    (dash_partner_pledge_path)."""
+    if months_df is None:
+        raise MissingData("dash_partner_trajectory")
+    t = months_df.sort_values("period")
+    months = t["period"].astype(str).tolist()
+    vals, counted = t["reduced_tco2e"].astype(float).tolist(), t["counted_tco2e"].astype(float).tolist()
+    rolling = t["rolling_12m_tco2e"].astype(float).tolist()
+    req = [num(v) for v in t["required_path_tco2e"]]
     x = axis_months(months)
     data = [
         {"type": "bar", "x": x, "y": vals, "name": bi("ลดได้ในเดือน (ตามที่รายงาน)", "Reduced in the month (claimed)"),
@@ -488,8 +356,8 @@ def _trajectory_charts(p: dict, claims_all: pd.DataFrame | None, period: str) ->
          "name": bi("เส้นทางที่ต้องถึงในปีนั้น", "Required path for the year"),
          "hovertemplate": "%{y:,.1f} tCO2e<extra></extra>"},
     ]
-    if counted is not None and abs(float(counted.sum()) - float(monthly.sum())) > 1e-9:
-        data.insert(1, {"type": "bar", "x": x, "y": [float(counted.get(m, 0.0)) for m in months],
+    if counted != vals:            # some claims were duplicates: show what counts beside what was claimed
+        data.insert(1, {"type": "bar", "x": x, "y": counted,
                         "name": bi("นับแล้ว (ไม่รวมรายการซ้ำ)", "Counted (duplicates excluded)"),
                         "marker": {"color": "#1e40af"}, "hovertemplate": "%{y:,.1f} tCO2e<extra></extra>"})
     monthly_chart = chart("chart-trajectory", data, base_layout(
@@ -497,24 +365,23 @@ def _trajectory_charts(p: dict, claims_all: pd.DataFrame | None, period: str) ->
         ("tCO2e", "tCO2e"), barmode="group"), height=380)
 
     pledge_chart = None
-    b, t = num(base), num(target)
-    if pledged is not None and b is not None and t is not None and t > b:
-        years = list(range(int(b), int(t) + 1))
-        annual = c.groupby(c["period"].str[:4].astype(int))["reduction_tco2e"].sum() if len(c) else pd.Series(dtype=float)
+    if len(years_df):
+        y = years_df.sort_values("year")
+        years = [int(v) for v in y["year"]]
+        target_year, pledged = int(p["target_year"]), num(p.get("pledged_reduction_tco2e"))
+        obs = y[y["reduced_in_year_tco2e"].notna()]
         cur_year = int(period[:4])
-        obs_years = [y for y in years if y in annual.index and y < cur_year]
-        data2 = [{"type": "scatter", "mode": "lines", "x": years,
-                  "y": [required_path(pledged, b, t, y) for y in years],
+        data2 = [{"type": "scatter", "mode": "lines", "x": years, "y": [num(v) for v in y["required_path_tco2e"]],
                   "name": bi("เส้นทางตรงจากปีฐานถึงปีเป้าหมาย", "Straight-line path, base year to target year"),
                   "line": {"color": COLORS["amber"], "dash": "dash"},
                   "hovertemplate": "%{x}: %{y:,.1f} tCO2e<extra></extra>"},
-                 {"type": "scatter", "mode": "markers", "x": [int(t)], "y": [pledged],
+                 {"type": "scatter", "mode": "markers", "x": [target_year], "y": [pledged],
                   "name": bi("คำมั่น (ปีเป้าหมาย)", "Pledge (target year)"),
                   "marker": {"symbol": "star", "size": 16, "color": COLORS["amber"]},
                   "hovertemplate": "%{x}: %{y:,.1f} tCO2e<extra></extra>"}]
-        if obs_years:
-            data2.append({"type": "scatter", "mode": "markers", "x": obs_years,
-                          "y": [float(annual[y]) for y in obs_years], "name": bi("ลดได้ทั้งปี", "Reduced in the year"),
+        if len(obs):
+            data2.append({"type": "scatter", "mode": "markers", "x": [int(v) for v in obs["year"]],
+                          "y": [num(v) for v in obs["reduced_in_year_tco2e"]], "name": bi("ลดได้ทั้งปี", "Reduced in the year"),
                           "marker": {"size": 10, "color": "#60a5fa"},
                           "hovertemplate": "%{x}: %{y:,.1f} tCO2e<extra></extra>"})
         data2.append({"type": "scatter", "mode": "markers", "x": [cur_year], "y": [rolling[-1] if rolling else 0],
@@ -522,7 +389,7 @@ def _trajectory_charts(p: dict, claims_all: pd.DataFrame | None, period: str) ->
                       "marker": {"size": 13, "color": COLORS["blue"], "line": {"color": "#fff", "width": 1}},
                       "hovertemplate": "%{x}: %{y:,.1f} tCO2e<extra></extra>"})
         lay = base_layout(("ความก้าวหน้าตลอดช่วงคำมั่น", "Progress over the whole pledge"), ("tCO2e/ปี", "tCO2e/year"))
-        lay["xaxis"] = {"dtick": 1 if len(years) <= 15 else 5, "gridcolor": "#e5e7eb"}
+        lay["xaxis"] = {**year_ticks(years[0], years[-1], 1 if len(years) <= 15 else 5), "gridcolor": "#e5e7eb"}
         pledge_chart = chart("chart-pledge", data2, lay, height=340)
     return {"monthly": monthly_chart, "pledge": pledge_chart, "months": len(months)}
 
@@ -561,7 +428,8 @@ def _emission_chart(nat: pd.DataFrame, basis: str, codes: Codebook, chart_id: st
                      "hovertemplate": "%{x}: %{y:,.1f} MtCO2e<extra></extra>"})
     lay = base_layout(None, ("MtCO2e", "MtCO2e"))
     lay["legend"] = {"orientation": "h", "y": -0.12, "font": {"size": 11}}
-    lay["xaxis"] = {"gridcolor": "#e5e7eb"}
+    first, last = int(rows["year"].min()), int(rows["year"].max())
+    lay["xaxis"] = {**year_ticks(first - first % 5, last, 5 if last - first <= 60 else 10), "gridcolor": "#e5e7eb"}
     in_force_end = tg.loc[tg["target_in_force_at_period"].fillna(False).astype(bool), "year"]
     if len(in_force_end):          # superseded paths that run further stay reachable by zooming out
         lay["xaxis"]["range"] = [float(rows["year"].min()) - 1, float(in_force_end.max()) + 1]
@@ -569,7 +437,7 @@ def _emission_chart(nat: pd.DataFrame, basis: str, codes: Codebook, chart_id: st
 
 
 def _targets_table(wh: Warehouse, nat: pd.DataFrame | None, codes: Codebook) -> list[dict]:
-    t = wh.opt("targets")
+    t = wh.opt("dim_targets")
     if t is not None:
         names = {r["target_id"]: (r.get("name_th"), r.get("name_en")) for r in records(t)}
         order = [(c, asc) for c, asc in (("in_force_at_period", False), ("target_year", True), ("target_id", True))
@@ -592,50 +460,26 @@ def _targets_table(wh: Warehouse, nat: pd.DataFrame | None, codes: Codebook) -> 
 
 
 def national_headline(wh: Warehouse, codes: Codebook, period: str) -> dict:
-    """The target in force that is due soonest, where the latest inventory on its basis stands against its
-    path, and the share of the gap that partners' counted reductions close."""
-    nat = wh.get("national_progress")
-    tg = nat[(nat["series_kind"] == "target") & nat["target_in_force_at_period"].fillna(False).astype(bool)]
-    if tg.empty:
-        raise MissingData("mart_national_progress (target in force)")
-    ends = tg.groupby("target_id")["year"].max()
-    current = int(period[:4])
-    due = ends[ends >= current]
-    target_id = (due if len(due) else ends).sort_values(kind="stable").index[0]
-    path = tg[tg["target_id"] == target_id].sort_values("year")
-    basis = path["basis"].iloc[0]
-    tinfo = {}
-    t = wh.opt("targets")
-    if t is not None and "target_id" in t.columns:
-        hit = t[t["target_id"] == target_id]
-        if len(hit):
-            tinfo = records(hit)[0]
-    inv = nat[(nat["series_kind"] == "observed") & (nat["measure"] == "emissions") & (nat["basis"] == basis)]
-    btr = inv[inv["source"].astype(str).str.upper().str.startswith("BTR")]
-    inv = btr if len(btr) else inv
-    latest = records(inv.sort_values(["year", "series_id"]).tail(1))
-    latest = latest[0] if latest else None
-    path_at = None
-    if latest:
-        hit = path[path["year"] == latest["year"]]
-        path_at = num(hit["value"].iloc[0]) if len(hit) else None
-    gap = nat[(nat["measure"] == "gap_share") & (nat["target_id"] == target_id)].sort_values("year")
-    counted = nat[nat["series_id"] == "partner_reductions_counted"].sort_values("year")
-    return {
-        "target_id": target_id,
-        "name": (tinfo.get("name_th") or path["series_label_th"].iloc[0], tinfo.get("name_en") or path["series_label_en"].iloc[0]),
-        "basis": (tinfo.get("basis_label_th") or codes("basis", basis)[0], tinfo.get("basis_label_en") or codes("basis", basis)[1]),
-        "target_year": tinfo.get("target_year") or int(path["year"].max()),
-        "target_value": tinfo.get("target_value_mtco2e") if tinfo else num(path["value"].iloc[-1]),
-        "source": tinfo.get("source") or path["source"].iloc[0],
-        "latest": latest, "path_at_latest": path_at,
-        "gap_share": records(gap.tail(1))[0] if len(gap) else None,
-        "partner_counted": records(counted.tail(1))[0] if len(counted) else None,
-    }
+    """The headline the mart dash_national_headline chose: the target in force due soonest, the latest
+    inventory on its basis against its path, and the share of the gap partners' counted reductions close."""
+    hit = records(wh.get("dash_national_headline"))
+    if not hit:
+        raise MissingData("dash_national_headline (target in force)")
+    h = hit[0]
+
+    def part(prefix, *cols):
+        return {c: h.get(f"{prefix}_{c}") for c in cols} if h.get(f"{prefix}_year") is not None else None
+
+    return {"target_id": h["target_id"], "name": (h.get("name_th"), h.get("name_en")),
+            "basis": (h.get("basis_th"), h.get("basis_en")), "target_year": h.get("target_year"),
+            "target_value": h.get("target_value_mtco2e"), "source": h.get("source"),
+            "latest": part("latest", "year", "value", "source"), "path_at_latest": h.get("path_at_latest"),
+            "gap_share": part("gap_share", "year", "value", "source_detail"),
+            "partner_counted": part("partner_counted", "year", "value")}
 
 
 def national_page(wh: Warehouse, codes: Codebook, period: str) -> dict:
-    nat = wh.get("national_progress")
+    nat = wh.get("mart_national_progress")
     charts = []
     for i, basis in enumerate(["net_incl_lulucf", "gross_excl_lulucf"]):
         c = _emission_chart(nat, basis, codes, f"chart-national-{i}")
@@ -666,18 +510,20 @@ def national_page(wh: Warehouse, codes: Codebook, period: str) -> dict:
             "other_observed": records(other.sort_values(["series_id", "year"])), "series": series_rows}
 
 
+
+
 # ------------------------------------------------------------------ provinces
 def provinces_page(wh: Warehouse, codes: Codebook) -> dict:
-    ps = wh.get("province_summary")
+    ps = wh.get("mart_province_summary")
+    light = lights(wh, "province")
     rows = []
     for r in records(ps.sort_values("province_code")):
-        pct_path = r.get("pct_of_required_path")
         total = num(r.get("participants_12m"))
         female = num(r.get("participants_female_12m"))
         rows.append({**r, "name": (r.get("name_th"), r.get("name_en")),
                      "female_share": female / total if total and female is not None else None,
                      "region_label": (r.get("region_th"), r.get("region_en")) if r.get("region_th") else codes("region", r.get("region")),
-                     "status": r.get("track_status") or "no_data", "light": progress_light(r.get("track_status"), pct_path),
+                     "status": r.get("track_status") or "no_data", "light": light.get(str(r["province_code"]), "grey"),
                      "row": int(r["grid_row"]) + 1 if r.get("grid_row") is not None else None,
                      "col": int(r["grid_col"]) + 1 if r.get("grid_col") is not None else None})
     placed = [r for r in rows if r["row"] and r["col"]]
@@ -691,42 +537,27 @@ def provinces_page(wh: Warehouse, codes: Codebook) -> dict:
 
 
 # ------------------------------------------------------------------ ACE
-def ace_summary(wh: Warehouse, codes: Codebook, period: str) -> list[dict]:
-    ace = wh.get("ace_indicators")
-    ace = ace[ace["period"] <= period]
-    months = month_range(min(ace["period"]), period) if len(ace) else []
-    window = set(months_back(period, 12))
-    acts = wh.opt("activities")
+def ace_summary(wh: Warehouse, codes: Codebook) -> list[dict]:
+    el = wh.get("dash_ace_elements").sort_values(["element_order", "element_code"])
+    m = wh.get("dash_ace_monthly")
+    monthly = {str(code): g.sort_values("period")["activities"].astype(float).tolist()
+               for code, g in m.groupby("element_code", sort=False)}
     out = []
-    elements = ace.groupby("element_code", sort=False).agg(order=("element_order", "min")).reset_index() \
-        if "element_order" in ace.columns else ace[["element_code"]].drop_duplicates().assign(order=0)
-    for e in records(elements.sort_values(["order", "element_code"])):
+    for e in records(el):
         code = e["element_code"]
-        g = ace[ace["element_code"] == code]
-        monthly = g.groupby("period")["activities"].sum()
-        series = [float(monthly.get(m, 0)) for m in months]
-        w = g[g["period"].isin(window)]
-        partners = None
-        if acts is not None and {"ace_element", "period", "partner_id"} <= set(acts.columns):
-            aw = acts[(acts["ace_element"] == code) & acts["period"].isin(window)]
-            partners = int(aw["partner_id"].nunique())
-        total = float(w["participants_total"].sum())
-        out.append({"code": code, "label": codes("ace_element", code), "light": ace_light(series),
-                    "last3": sum(series[-3:]), "prev3": sum(series[-6:-3]),
-                    "activities_12m": float(w["activities"].sum()), "participants_12m": total,
-                    "female": float(w["participants_female"].sum()), "male": float(w["participants_male"].sum()),
-                    "unspecified": float(w["participants_unspecified_sex"].sum()) if "participants_unspecified_sex" in w else None,
-                    "youth": float(w["participants_youth"].sum()) if "participants_youth" in w else None,
-                    "female_share": float(w["participants_female"].sum()) / total if total else None,
-                    "provinces": int(w.loc[w["activities"] > 0, "province_code"].nunique()),
-                    "partners": partners, "monthly": series})
+        label = (e.get("element_th"), e.get("element_en")) if e.get("element_en") else codes("ace_element", code)
+        out.append({"code": code, "label": label, "light": e["light"], "last3": e.get("last3"), "prev3": e.get("prev3"),
+                    "activities_12m": e.get("activities_12m"), "participants_12m": e.get("participants_12m"),
+                    "female": e.get("participants_female_12m"), "male": e.get("participants_male_12m"),
+                    "unspecified": e.get("participants_unspecified_12m"), "youth": e.get("participants_youth_12m"),
+                    "female_share": e.get("female_share_12m"), "provinces": e.get("provinces_12m"),
+                    "partners": e.get("partners_12m"), "monthly": monthly.get(code, [])})
     return out
 
 
-def ace_page(wh: Warehouse, codes: Codebook, period: str) -> dict:
-    elements = ace_summary(wh, codes, period)
-    ace = wh.get("ace_indicators")
-    months = month_range(min(ace["period"]), period) if len(ace) else []
+def ace_page(wh: Warehouse, codes: Codebook) -> dict:
+    elements = ace_summary(wh, codes)
+    months = sorted(set(wh.get("dash_ace_monthly")["period"].astype(str)))
     palette = ["#1d4ed8", "#059669", "#d97706", "#db2777", "#7c3aed", "#0891b2"]
     x = axis_months(months)
     lines = [{"type": "scatter", "mode": "lines+markers", "x": x, "y": e["monthly"], "name": bi(*e["label"]),
@@ -747,15 +578,15 @@ def ace_page(wh: Warehouse, codes: Codebook, period: str) -> dict:
     lay["xaxis"] = {"title": {"text": bi("คน", "people")}, "gridcolor": "#e5e7eb"}
     by_sex = chart("chart-ace-sex", bars, lay, height=340)
     return {"elements": elements, "over_time": over_time, "by_sex": by_sex, "months": len(months),
-            "window": period_label(months_back(period, 12)[0])}
+            "window": window_label(wh)}
 
 
 # ------------------------------------------------------------------ sectors
 def sector_lights(wh: Warehouse, codes: Codebook) -> list[dict]:
-    sp = wh.get("sector_progress")
+    sp = wh.get("mart_sector_progress")
+    light = lights(wh, "sector")
     return [{**r, "label": (r.get("name_th") or codes("sector", r["sector"])[0], r.get("name_en") or codes("sector", r["sector"])[1]),
-             "light": progress_light(r.get("track_status"), r.get("pct_of_required_path")),
-             "status": r.get("track_status") or "no_data"}
+             "light": light.get(str(r["sector"]), "grey"), "status": r.get("track_status") or "no_data"}
             for r in records(sp.sort_values("reductions_12m_counted_tco2e", ascending=False, kind="stable"))]
 
 
@@ -787,10 +618,10 @@ def _labelled(df: pd.DataFrame, codes: Codebook, provinces: Codebook) -> pd.Data
 def _waves(wh: Warehouse, aw: pd.DataFrame) -> tuple[int, int]:
     waves = sorted(int(w) for w in aw["wave"].unique())
     base = waves[0]
-    meta = wh.opt("awareness_waves")
+    meta = wh.opt("mart_awareness_waves")
     if meta is not None and "is_baseline" in meta.columns and meta["is_baseline"].fillna(False).any():
         base = int(meta.loc[meta["is_baseline"].fillna(False).astype(bool), "wave"].iloc[0])
-    ch = wh.opt("awareness_change")
+    ch = wh.opt("mart_awareness_change")
     if ch is not None and "baseline_wave" in ch.columns and len(ch):
         base = int(ch["baseline_wave"].iloc[0])
     return base, waves[-1]
@@ -810,7 +641,7 @@ def _ci_trace(rows: pd.DataFrame, name, color, x_of, offset: int) -> dict:
 
 
 def awareness_headline(wh: Warehouse, codes: Codebook) -> dict:
-    aw = wh.get("awareness")
+    aw = wh.get("mart_awareness_baseline")
     base, latest = _waves(wh, aw)
 
     def cell(wave):
@@ -818,7 +649,7 @@ def awareness_headline(wh: Warehouse, codes: Codebook) -> dict:
         return records(hit)[0] if len(hit) else None
 
     change = None
-    ch = wh.opt("awareness_change")
+    ch = wh.opt("mart_awareness_change")
     if ch is not None and base != latest:
         hit = ch[(ch["wave"] == latest) & (ch["measure"] == "awareness_index") & (ch["domain"] == "overall")]
         change = records(hit)[0] if len(hit) else None
@@ -827,7 +658,7 @@ def awareness_headline(wh: Warehouse, codes: Codebook) -> dict:
 
 
 def awareness_page(wh: Warehouse, codes: Codebook, drift: dict | None) -> dict:
-    aw = _labelled(wh.get("awareness"), codes, codes)
+    aw = _labelled(wh.get("mart_awareness_baseline"), codes, codes)
     base, latest = _waves(wh, aw)
     waves = [base] if base == latest else [base, latest]
     main = aw[~aw["domain"].isin(["province"]) & aw["wave"].isin(waves)]
@@ -889,11 +720,11 @@ def awareness_page(wh: Warehouse, codes: Codebook, drift: dict | None) -> dict:
             "overall_chart": c1, "domain_chart": c2, "levels_chart": levels, "table": table,
             "measures": [{"code": m, "label": codes("measure", m)} for m in MEASURE_ORDER if m in set(main["measure"])],
             "provinces": records(prov.sort_values("domain_value")), "change": _safe(awareness_change, wh, codes, latest),
-            "drift": _safe(drift_rows, wh, drift)}
+            "drift": _safe(drift_rows, codes, drift)}
 
 
 def awareness_change(wh: Warehouse, codes: Codebook, latest: int) -> dict:
-    ch = wh.get("awareness_change")
+    ch = wh.get("mart_awareness_change")
     ch = _labelled(ch[ch["wave"] == latest], codes, codes)
     comparable = bool(ch["comparable"].fillna(True).all()) if "comparable" in ch else True
     note = next((n for n in ch.get("comparability_note", pd.Series(dtype=str)).dropna() if n), "")
@@ -942,18 +773,17 @@ def awareness_change(wh: Warehouse, codes: Codebook, latest: int) -> dict:
             "n_tests": int(main["p_value"].notna().sum()) if "p_value" in main else 0}
 
 
-def drift_rows(wh: Warehouse, drift: dict | None) -> dict:
+def drift_rows(codes: "Codebook", drift: dict | None) -> dict:
     if not drift:                       # fewer than two survey waves: nothing to compare yet
         raise MissingData("drift_report")
-    items = wh.opt("survey_items")
-    text = {} if items is None else {r["code"]: (r.get("text_th"), r.get("text_en")) for r in records(items)}
-    rows = [{**r, "text": text.get(r.get("item"))} for r in drift.get("rows", [])]
+    text = codes.maps.get("survey_item", {})
+    rows = [{**r, "text": text.get(str(r.get("item")))} for r in drift.get("rows", [])]
     return {**drift, "rows": rows}
 
 
 # ------------------------------------------------------------------ best practices
 def practices_page(wh: Warehouse, codes: Codebook) -> dict:
-    bp = wh.get("best_practices")
+    bp = wh.get("mart_best_practices")
     sort = [c for c in ("partner_type", "rank_in_peer_group", "partner_id") if c in bp.columns]
     cases = []
     for r in records(bp.sort_values(sort)):
@@ -965,19 +795,27 @@ def practices_page(wh: Warehouse, codes: Codebook) -> dict:
                       "climate": codes.tags("climate_tag", r.get("climate_tags")),
                       "programmes": codes.tags("programme", r.get("programme_tags")),
                       "lessons": [s.strip() for s in str(r.get("lessons_learned") or "").split(" | ") if s.strip()],
-                      "status_label": STATUS.get(r.get("track_status"), LABELS["no_data"])})
+                      "status_label": codes("track_status", r.get("track_status") or "no_data")})
     sectors = sorted({(s["code"], (s["th"], s["en"])) for c in cases for s in c["sectors"]})
     types = sorted({(c.get("partner_type"), c["type"]) for c in cases}, key=lambda x: str(x[0]))
     return {"cases": cases, "sectors": [{"code": c, "label": l} for c, l in sectors],
             "types": [{"code": c, "label": l} for c, l in types]}
 
 
+
+
 # ------------------------------------------------------------------ overview
+def overview_cards(wh: Warehouse) -> dict:
+    o = records(wh.get("dash_overview"))[0]
+    return {"partners": o["partners"], "counts": {k: o[k] for k in ("on_track", "off_track", "no_data")},
+            "counted_12m": o["counted_12m_tco2e"], "required_12m": o["required_path_tco2e"],
+            "completeness": o["mean_reporting_completeness"]}
+
+
 def overview_page(wh: Warehouse, codes: Codebook, period: str) -> dict:
     partners = _safe(partner_rows, wh, codes)
     board = partners
     attention = partners
-    cards = partners
     if not isinstance(partners, Unavailable):
         groups: dict[str, dict] = {}
         for r in partners:
@@ -989,19 +827,13 @@ def overview_page(wh: Warehouse, codes: Codebook, period: str) -> dict:
         board = [groups[k] for k in sorted(groups)]
         off = [r for r in partners if r["status"] == "off_track" and r["pct_path"] is not None]
         attention = sorted(off, key=lambda r: (r["pct_path"], r["partner_id"]))[:5]
-        comp = [num(r.get("reporting_completeness")) for r in partners if num(r.get("reporting_completeness")) is not None]
-        cards = {"partners": len(partners), "counts": status_counts(partners),
-                 "counted_12m": sum(num(r.get("counted_12m_tco2e", r.get("reductions_12m_tco2e"))) or 0 for r in partners),
-                 "required_12m": sum(num(r.get("required_path_tco2e")) or 0 for r in partners),
-                 "completeness": float(np.mean(comp)) if comp else None}
-    return {"cards": cards, "board": board, "attention": attention,
-            "ace": _safe(ace_summary, wh, codes, period), "sectors": _safe(sector_lights, wh, codes),
+    return {"cards": _safe(overview_cards, wh), "board": board, "attention": attention,
+            "ace": _safe(ace_summary, wh, codes), "sectors": _safe(sector_lights, wh, codes),
             "national": _safe(national_headline, wh, codes, period), "awareness": _safe(awareness_headline, wh, codes)}
 
 
 # ------------------------------------------------------------------ data quality and downloads
-def quality_page(gate: dict | None, ingest: pd.DataFrame | None, quarantine: pd.DataFrame | None, out_dir: Path,
-                 codes: Codebook, sources: dict[str, str]) -> dict:
+def quality_page(gate: dict | None, wh: Warehouse, out_dir: Path, codes: Codebook) -> dict:
     gate = gate or {}
     checks = gate.get("checks", [])
     suites: dict[str, dict] = {}
@@ -1009,31 +841,25 @@ def quality_page(gate: dict | None, ingest: pd.DataFrame | None, quarantine: pd.
         s = suites.setdefault(c.get("suite"), {"suite": c.get("suite"), "checks": [], "passed": 0, "failed": 0})
         s["checks"].append({**plain(c), "severity_label": codes("severity", c.get("severity"))})
         s["passed" if c.get("success") else "failed"] += 1
-    q_by = []
-    if quarantine is not None and len(quarantine):
-        cols = [c for c in ("family", "rule", "message_en", "message_th") if c in quarantine.columns]
-        g = quarantine.groupby(cols[:2], dropna=False).agg(rows=(cols[0], "size")).reset_index() if cols else None
-        if g is not None:
-            for r in records(g):
-                first = quarantine[(quarantine[cols[0]] == r[cols[0]])]
-                if len(cols) > 1:
-                    first = first[first[cols[1]] == r[cols[1]]]
-                ex = records(first.head(1))[0]
-                q_by.append({**r, "family_label": codes("family", r.get("family")),
-                             "message": (ex.get("message_th"), ex.get("message_en"))})
+    # the gate's own results come first: a missing quality mart leaves its table empty, never the page
+    quarantine = wh.opt("dash_quality_quarantine")
+    q_by = [] if quarantine is None else [
+        {**r, "family_label": codes("family", r.get("family")), "message": (r.get("message_th"), r.get("message_en"))}
+        for r in records(quarantine.sort_values(["family", "problems"], ascending=[True, False], kind="stable"))]
+    ingest = wh.opt("dash_quality_ingest")
     ing = [] if ingest is None else [{**r, "family_label": codes("family", r.get("family"))} for r in records(ingest)]
     dbt = gate.get("dbt") or {}
     return {"passed": gate.get("passed"), "total": len(checks), "passed_checks": sum(bool(c.get("success")) for c in checks),
             "warnings": gate.get("warnings", 0), "blocking": gate.get("blocking", 0),
             "suites": sorted(suites.values(), key=lambda s: (-s["failed"], str(s["suite"]))),
             "dbt": {"success": dbt.get("success"), "counts": dbt.get("counts") or {}, "failures": dbt.get("failures") or []},
-            "ingest": ing, "quarantine": q_by, "quarantine_rows": 0 if quarantine is None else int(len(quarantine)),
+            "ingest": ing, "quarantine": q_by, "quarantine_rows": int(sum(r.get("problems") or 0 for r in q_by)),
             "data_docs": (out_dir / "quality" / "data_docs" / "index.html").is_file(),
             "dbt_docs": (out_dir / "docs" / "dbt" / "index.html").is_file(),
             "drift": (out_dir / "drift" / "drift_report.html").is_file(),
             "files": [p for p in ("quality/gate.json", "quality/ingest_report.csv", "quality/quarantine.csv",
                                   "quality/quarantine.parquet") if (out_dir / p).is_file()] + ["manifest.json"],
-            "sources": sorted(sources.items())}
+            "sources": sorted(wh.sources.items())}
 
 
 def downloads_page(out_dir: Path) -> dict:
@@ -1052,20 +878,21 @@ def downloads_page(out_dir: Path) -> dict:
             "license": (package.get("licenses") or [{}])[0]}
 
 
+
 # ------------------------------------------------------------------ the whole site
-def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample: bool, gate: dict | None = None,
-                 drift: dict | None = None, ingest: pd.DataFrame | None = None,
-                 quarantine: pd.DataFrame | None = None, warehouse: Warehouse | None = None) -> dict:
-    """Everything the templates need, page by page. Pages whose data is missing are `Unavailable`."""
-    wh = warehouse or read_warehouse(db)
+def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample: bool, tables: dict[str, str] | None = None,
+                 gate: dict | None = None, drift: dict | None = None, warehouse: Warehouse | None = None) -> dict:
+    """Everything the templates need, page by page. Pages whose data is missing are `Unavailable`.
+    `tables` is the dashboard exposure's list (phakhi.publish.exposures.dashboard_tables).
+    pages["partner_pages"] is a generator: render_site writes each partner page as it is produced."""
+    wh = warehouse or read_warehouse(db, tables or {})
     codes = Codebook(wh)
     pages = {
         "overview": _safe(overview_page, wh, codes, period),
         "national": _safe(national_page, wh, codes, period),
         "partners": _safe(partners_page, wh, codes),
-        "partner_pages": _safe(partner_pages, wh, codes, period),
         "provinces": _safe(provinces_page, wh, codes),
-        "ace": _safe(ace_page, wh, codes, period),
+        "ace": _safe(ace_page, wh, codes),
         "awareness": _safe(awareness_page, wh, codes, drift),
         "practices": _safe(practices_page, wh, codes),
         "downloads": _safe(downloads_page, out_dir),
@@ -1080,11 +907,13 @@ def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample
         for sub, u in page.items():
             if isinstance(u, Unavailable):
                 notes.append({"page": key, "section": sub, "th": u.th, "en": u.en, "detail": u.detail})
-    if "unavailable" in pages["partner_pages"]:
-        pages["partner_pages"] = {}
-    pages["quality"] = _safe(quality_page, gate, ingest, quarantine, out_dir, codes, wh.sources)
+    pages["partner_pages"] = partner_pages(wh, codes, period) if wh.has("dash_partners") else iter(())
+    pages["quality"] = _safe(quality_page, gate, wh, out_dir, codes)
     if isinstance(pages["quality"], Unavailable):
         pages["quality"] = {"unavailable": pages["quality"]}
+    dp = wh.opt("dash_period")
     return {"meta": {"period": period, "period_label": period_label(period), "pub_id": pub_id, "is_sample": is_sample,
-                     "year": int(period[:4])},
+                     "year": int(period[:4]),
+                     "window_label": period_label(str(dp["window_first_period"].iloc[0])) if dp is not None and len(dp) else None},
+            "status_labels": codes.maps.get("track_status", {}), "light_labels": codes.maps.get("light", {}),
             "pages": pages, "notes": notes}

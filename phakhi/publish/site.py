@@ -24,6 +24,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from phakhi import thai
 from phakhi.settings import DASHBOARDS_DIR
 
 log = logging.getLogger("phakhi.publish.site")
@@ -62,8 +63,6 @@ class MissingData(LookupError):
         self.tables = tables
         super().__init__(", ".join(tables) + " missing")
 
-THAI_DIGITS = str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙")
-THAI_MONTHS = ["ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค."]
 EN_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 # Pages of the site, in navigation order: (page key, file, (Thai, English) title)
@@ -128,7 +127,7 @@ def fmt(value, digits: int = 1) -> str:
 
 def thai_number(value, digits: int = 1) -> str:
     """A number in Thai digits with thousands separators."""
-    return fmt(value, digits).translate(THAI_DIGITS)
+    return fmt(value, digits).translate(thai.ARABIC_TO_THAI)
 
 
 def pct(value, digits: int = 0) -> str:
@@ -153,7 +152,7 @@ def period_label(period: str | None) -> tuple[str, str]:
     if not period or not re.fullmatch(r"\d{4}-\d{2}", str(period)):
         return (str(period or "–"), str(period or "–"))
     y, m = map(int, str(period).split("-"))
-    return f"{THAI_MONTHS[m - 1]} {y + 543}", f"{EN_MONTHS[m - 1]} {y}"
+    return f"{thai.month_name_th(m, abbr=True)} {y + 543}", f"{EN_MONTHS[m - 1]} {y}"
 
 
 def plain(value):
@@ -221,17 +220,28 @@ def write_assets(out_dir: Path) -> Path:
     return assets
 
 
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """A small per-page data file (e.g. one partner's claims), UTF-8 with BOM. The caller has neutralised
+    spreadsheet formulas (pages.partner_pages does it once per table, not once per partner)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False, encoding="utf-8-sig")
+    return path
+
+
 def _unavailable_page(page: str, error: Exception) -> dict:
     return {"unavailable": Unavailable.because(error, what=page)}
 
 
 def render_site(out_dir: Path, site: dict, *, strict: bool = False) -> list[Path]:
-    """Write every page of the site into out_dir. `site` comes from phakhi.publish.pages.site_context.
+    """Write every page of the site into out_dir. `site` comes from phakhi.publish.pages.site_context; its
+    partner pages may be a generator (each page is written as soon as it is built).
 
     A page whose data could not be prepared shows a 'not available yet' note instead of breaking the site;
     with strict=True (tests) a template error is raised instead of replaced by that note."""
     out_dir = Path(out_dir)
     env = make_env()
+    if site.get("status_labels"):          # code meanings from dash_labels (the seeds) win over the fallbacks
+        env.globals["STATUS"] = {**STATUS, **{k: tuple(v) for k, v in site["status_labels"].items()}}
     write_assets(out_dir)
     common = {"meta": site["meta"], "notes": site.get("notes", [])}
     written = []
@@ -252,10 +262,12 @@ def render_site(out_dir: Path, site: dict, *, strict: bool = False) -> list[Path
         written.append(path)
 
     pages = site["pages"]
-    partner_pages = pages.get("partner_pages") or {}
-    if isinstance(partner_pages, dict):
-        for slug, data in partner_pages.items():
-            render("partner.html.j2", out_dir / "partners" / f"{slug}.html", "partners", "../", data)
+    # partner pages stream: each is built, written (with its small data files) and dropped before the next
+    partner_pages = pages.get("partner_pages") or ()
+    for slug, data in (partner_pages.items() if isinstance(partner_pages, dict) else partner_pages):
+        for rel, frame in data.pop("files", []):
+            write_csv(frame, out_dir / rel)
+        render("partner.html.j2", out_dir / "partners" / f"{slug}.html", "partners", "../", data)
     for key, file, _title in NAV:
         if key == "quality":
             continue          # rendered last: it lists the notes of every other page

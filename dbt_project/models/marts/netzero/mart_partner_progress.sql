@@ -90,9 +90,8 @@ progress as (
         p.period,
         p.period_year as path_year,
         pt.baseline_tco2e * pt.reduction_pct / 100.0 as pledged_reduction_tco2e,
-        pt.baseline_tco2e * pt.reduction_pct / 100.0
-            * greatest(0.0, least(1.0, (p.period_year - pt.pledge_base_year)
-                                       / nullif(pt.target_year - pt.pledge_base_year, 0))) as required_path_tco2e,
+        {{ phakhi_required_path('pt.baseline_tco2e * pt.reduction_pct / 100.0', 'pt.pledge_base_year',
+                                'pt.target_year', 'p.period_year') }} as required_path_tco2e,
         coalesce(r.reductions_12m_tco2e, 0) as reductions_12m_tco2e,
         coalesce(r.counted_12m_tco2e, 0) as counted_12m_tco2e,
         coalesce(r.duplicate_12m_tco2e, 0) as duplicate_12m_tco2e,
