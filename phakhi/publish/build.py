@@ -24,6 +24,8 @@ PUBLISHED["marts.mart_province_summary"] = "province_summary"
 PUBLISHED["marts.mart_sector_progress"] = "sector_progress"
 PUBLISHED["marts.mart_ace_indicators"] = "ace_indicators"
 PUBLISHED["marts.mart_best_practices"] = "best_practices"
+PUBLISHED["marts.mart_ghg_ledger"] = "ghg_ledger"          # claim-level ledger (factor, credential, verdict)
+PUBLISHED["marts.mart_credentials"] = "credentials"        # credential ids quoted by claims
 
 
 def read_marts(db: Path) -> dict[str, pd.DataFrame]:
@@ -63,6 +65,11 @@ def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result
         shutil.copytree(drift_result.html_path.parent, out / "drift")
         drift_ctx = {"baseline_wave": drift_result.baseline_wave, "current_wave": drift_result.current_wave,
                      "rows": drift_result.summary.to_dict("records")}
+
+    # dbt's documentation (lineage from source to every published table), offline, linked from the quality page
+    from phakhi.transform import build_dbt_docs
+
+    build_dbt_docs(paths, out / "docs" / "dbt", period)
 
     # The dashboard reads every mart it knows from the audited warehouse itself (pages degrade to "not
     # available yet" when a mart is missing); see phakhi/publish/pages.py.
