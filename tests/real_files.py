@@ -51,5 +51,24 @@ def monthly_files(landing: Path) -> list[Path]:
             write_csv(landing / "activity_reports" / "dcce_ace_2568-06.csv", ACTIVITY_HEADERS, ACTIVITIES)]
 
 
+def survey_waves(landing: Path, seed: int = 13) -> list[Path]:
+    """Two awareness waves (baseline 2023 and 2025) of survey microdata, made up for the test with the SAMPLE
+    generator's survey model but written as DCCE would receive them (no SAMPLE label). Needed because a home
+    without any survey wave does not build yet (the survey Python models fail on no data: see the report)."""
+    import numpy as np
+
+    from phakhi.sample import survey_wave
+
+    rng = np.random.default_rng(seed)
+    folder = landing / "survey_waves"
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for wave in (2023, 2025):
+        path = folder / f"dcce_awareness_{wave}.csv"
+        survey_wave(wave, rng).to_csv(path, index=False, encoding="utf-8")
+        out.append(path)
+    return out
+
+
 def later_month_file(landing: Path) -> Path:
     return write_csv(landing / "ghg_reductions" / "dcce_ghg_2568-08.csv", GHG_HEADERS, GHG_AUGUST, "cp874")

@@ -33,6 +33,7 @@ def real_home(tmp_path_factory):
     change = import_file(paths, rf.registry_upload(root / "inbox"))
     assert change.ok, change.problems
     rf.monthly_files(paths.landing)
+    rf.survey_waves(paths.landing)
     rf.later_month_file(paths.landing)
     paths = use_home(paths.home)
     publication = monthly_refresh(period="2025-06", home=str(paths.home))
