@@ -20,15 +20,14 @@ class NoSymlinkHandler(SimpleHTTPRequestHandler):
     """A plain static server that refuses to follow symlinks (like many object stores and static hosts)."""
 
     def translate_path(self, path):
-        full = super().translate_path(path)
-        root = Path(self.directory).resolve()
-        p = Path(full)
-        for parent in [p, *p.parents]:
-            if parent == root or root not in parent.parents and parent != root:
-                break
-            if parent.is_symlink():
+        full = Path(super().translate_path(path))
+        root = Path(self.directory)
+        step = root
+        for part in full.relative_to(root).parts:      # any symlink on the way: 404
+            step = step / part
+            if step.is_symlink():
                 return str(root / "__symlink_refused__")
-        return full
+        return str(full)
 
     def log_message(self, *args):
         pass
