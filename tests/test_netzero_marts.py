@@ -135,7 +135,7 @@ def duplicates_by_hand(cls: list[dict], reg: dict[str, dict]) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------ partner progress by hand
-@pytest.mark.parametrize("pid", ["P001", "P022", "P031"])
+@pytest.mark.parametrize("pid", ["P001", "P022", "P031", "P040"])
 def test_one_partners_progress_recomputed_by_hand(refreshed, pid):
     paths, publication = refreshed
     reg, cls = registry(paths), claims(paths.landing)
@@ -158,8 +158,10 @@ def test_one_partners_progress_recomputed_by_hand(refreshed, pid):
     assert row["counted_12m_tco2e"] == pytest.approx(claimed - duplicate, rel=1e-9)
     assert row["pledged_reduction_tco2e"] == pytest.approx(pledge, rel=1e-12)
     assert row["required_path_tco2e"] == pytest.approx(required, rel=1e-12)
-    assert row["pct_of_pledge"] == pytest.approx(claimed / pledge, rel=1e-9)
-    assert row["track_status"] == ("no_data" if claimed == 0 else "on_track" if claimed >= required else "off_track")
+    counted = claimed - duplicate        # status, shares and peer rank rest on counted reductions (issue 13)
+    assert row["pct_of_pledge"] == pytest.approx(counted / pledge, rel=1e-9)
+    assert row["claimed_pct_of_required_path"] == pytest.approx(claimed / required, rel=1e-9)
+    assert row["track_status"] == ("no_data" if counted == 0 else "on_track" if counted >= required else "off_track")
     assert row["months_reported"] == len(months) and row["months_expected"] == expected_months
     assert row["reporting_completeness"] == pytest.approx(min(1, len(months) / expected_months))
     assert row["last_report_period"] == max(months + [c["period"] for c in mine])
