@@ -23,6 +23,9 @@ from phakhi.ingest.files import FamilyResult
 from phakhi.ingest.cache import ingest_cache_key
 from phakhi.notify import notify_failure
 from phakhi.periods import resolve_period
+from phakhi.home import check_home
+from phakhi.publish.pointers import record_attempt
+from phakhi.publish.warehouse import make_portable
 from phakhi.task_runners import ingest_task_runner, refresh_timeout_seconds
 
 
@@ -114,6 +117,7 @@ def monthly_refresh(period: str | None = None, home: str | None = None) -> str:
     of the new publication."""
     period = resolve_period(period)   # "previous" (the deployment) → the month before the scheduled start
     paths = use_home(home)
+    check_home(paths)                 # SAMPLE and real files never mix (phakhi/home.py)
     logger = get_run_logger()
     run_id = datetime.now(timezone.utc).strftime("r%Y%m%dT%H%M%SZ")
 
@@ -124,6 +128,7 @@ def monthly_refresh(period: str | None = None, home: str | None = None) -> str:
     period = period or latest_period(results)
     dbt_outcome = build_warehouse(paths, period)
     if not dbt_outcome.success and not dbt_outcome.counts:
+        record_attempt(paths.publications, "blocked", period, run_id, [f"dbt: {f['node']}" for f in dbt_outcome.failures])
         raise TransformFailed(_dbt_summary(dbt_outcome))
     gate = audit(paths, dbt_outcome)
     run_dir = paths.runs / run_id
@@ -133,10 +138,13 @@ def monthly_refresh(period: str | None = None, home: str | None = None) -> str:
         shutil.copytree(gate.data_docs, run_dir / "data_docs", dirs_exist_ok=True)
     report_run(ingest_report, gate, run_id, period, None)
     if not gate.passed:
+        record_attempt(paths.publications, "blocked", period, run_id, gate.summary().splitlines(),
+                       details=str(run_dir / "gate.json"))
         raise GateFailed(f"quality gate failed for {period}; nothing published, "
                          f"the last good publication stays live.\n{gate.summary()}\n(details: {run_dir / 'gate.json'})")
     drift_result = drift(paths, run_dir / "drift")
     pub = publish(paths, period, run_id, gate, drift_result)
+    record_attempt(paths.publications, "published", period, run_id, publication_id=pub.name)
     report_run(ingest_report, gate, run_id, period, pub.name)
     logger.info("published %s", pub)
     return str(pub)
@@ -161,6 +169,7 @@ def promote_warehouse(paths: Paths) -> None:
     """The audited build warehouse becomes the published one (copy aside, then atomic replace)."""
     tmp = paths.published_db.with_suffix(".duckdb.tmp")
     shutil.copyfile(paths.build_db, tmp)
+    make_portable(tmp, build_catalog=paths.build_db.stem)   # views must not point at the build catalog
     tmp.replace(paths.published_db)
 
 

@@ -25,6 +25,12 @@ def sample(home: Optional[Path] = HomeOpt, force: bool = typer.Option(False, hel
     from phakhi.sample import landing_is_empty, write_sample
 
     paths = use_home(home)
+    from phakhi.home import is_real_home
+
+    if is_real_home(paths):
+        typer.secho(f"{paths.home} is a home for REAL data (phakhi init): SAMPLE data is never written into it; "
+                    f"use another --home for SAMPLE data", fg="red", err=True)
+        raise typer.Exit(1)
     if not force and not landing_is_empty(paths.landing):
         typer.echo(f"landing area {paths.landing} is not empty; use --force to add the sample anyway")
         raise typer.Exit(1)
@@ -40,10 +46,20 @@ def refresh(period: Optional[str] = typer.Option(None, help="Month to refresh, Y
     from phakhi.settings import use_home
     from phakhi.sample import landing_is_empty, write_sample
 
+    from phakhi.home import is_real_home, mixing_problems
+
     paths = use_home(home)
     if landing_is_empty(paths.landing):
+        if is_real_home(paths):
+            typer.secho(f"nothing to refresh: the landing area {paths.landing} is empty. Put partner files in its "
+                        f"folders (partner_registry/, activity_reports/, ghg_reductions/, survey_waves/) or add "
+                        f"partners with `phakhi partners add|import`.", fg="red", err=True)
+            raise typer.Exit(1)
         typer.echo(f"landing area is empty: writing SAMPLE data to {paths.landing}")
         write_sample(paths.landing)
+    for problem in mixing_problems(paths):
+        typer.secho(f"Refresh refused: {problem}", fg="red", err=True)
+        raise typer.Exit(1)
     from flows.pipeline import GateFailed, TransformFailed, monthly_refresh
 
     started = time.perf_counter()
@@ -57,6 +73,99 @@ def refresh(period: Optional[str] = typer.Option(None, help="Month to refresh, Y
         raise typer.Exit(2)
     typer.echo(f"\nPublished in {time.perf_counter() - started:.0f}s: {publication}")
     typer.echo(f"Dashboard: {Path(paths.latest, 'index.html')}")
+    typer.echo(f"Publications index (works without symlinks): {paths.publications / 'index.html'}")
+
+
+@app.command()
+def init(home: Optional[Path] = HomeOpt):
+    """Make an empty home for REAL data: no SAMPLE data is ever written into it, and the dashboard shows no
+    SAMPLE banner. Then add partners (`phakhi partners add|import`) and drop files in the landing folders."""
+    from phakhi.home import HomeMixed, init_home
+    from phakhi.settings import Paths
+
+    try:
+        for line in init_home(Paths.from_env(home)):
+            typer.echo(line)
+    except HomeMixed as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(1)
+    typer.echo("next: phakhi partners import FILE (or add), then put monthly files in landing/<family>/ and run "
+               "phakhi refresh --period YYYY-MM")
+
+
+partners_app = typer.Typer(help="Keep the partner registry (through the landing area: contract checks and "
+                                "history apply).", no_args_is_help=True)
+app.add_typer(partners_app, name="partners")
+
+
+def _report_change(change) -> None:
+    from phakhi.partners import describe
+
+    if not change.ok:
+        for p in change.problems:
+            typer.secho(describe(p), fg="red", err=True)
+        typer.secho("registry NOT changed", fg="red", err=True)
+        raise typer.Exit(1)
+    if change.added:
+        typer.echo(f"added: {', '.join(change.added)}")
+    if change.updated:
+        typer.echo(f"updated: {', '.join(change.updated)}")
+    typer.echo(f"registry file written: {change.written} (used from the next refresh)")
+
+
+@partners_app.command("add")
+def partners_add(partner_id: str = typer.Option(..., "--id", help="DCCE partner id, e.g. P001."),
+                 name_th: str = typer.Option(..., "--name-th"), name_en: Optional[str] = typer.Option(None, "--name-en"),
+                 partner_type: str = typer.Option(..., "--type", help="pao, municipality, sao, special_lg, business, "
+                                                  "tourism, agriculture, education, civil_society, government_agency (or Thai)."),
+                 province: str = typer.Option(..., help="Province name (Thai or English) or ISO code."),
+                 join_date: str = typer.Option(..., "--join-date", help="Date joined (2025-01-15 or 15/01/2568)."),
+                 base_year: str = typer.Option(..., "--base-year", help="Pledge base year (CE or B.E.)."),
+                 baseline: float = typer.Option(..., "--baseline", help="Base-year emissions, tCO2e/year."),
+                 target_year: str = typer.Option(..., "--target-year"),
+                 reduction_pct: float = typer.Option(..., "--reduction-pct"),
+                 net_zero_year: Optional[str] = typer.Option(None, "--net-zero-year"),
+                 parent: Optional[str] = typer.Option(None, "--parent", help="Parent partner id, if any."),
+                 email: Optional[str] = typer.Option(None, "--email"),
+                 update: bool = typer.Option(False, "--update", help="Replace an existing partner's row."),
+                 home: Optional[Path] = HomeOpt):
+    """Add (or --update) one partner."""
+    from phakhi.partners import add
+    from phakhi.settings import use_home
+
+    row = {"partner_id": partner_id, "name_th": name_th, "name_en": name_en, "partner_type": partner_type,
+           "province_code": province, "parent_partner_id": parent, "join_date": join_date,
+           "pledge_base_year": base_year, "baseline_tco2e": baseline, "target_year": target_year,
+           "reduction_pct": reduction_pct, "net_zero_year": net_zero_year, "contact_email": email}
+    _report_change(add(use_home(home), row, allow_update=update))
+
+
+@partners_app.command("import")
+def partners_import(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV/Excel/SPSS file of partners."),
+                    update: bool = typer.Option(False, "--update", help="Replace rows of partners already registered."),
+                    home: Optional[Path] = HomeOpt):
+    """Add every partner of a file (registry columns, Thai or English headers); nothing is written if a row
+    fails the partner_registry contract."""
+    from phakhi.partners import import_file
+    from phakhi.settings import use_home
+
+    _report_change(import_file(use_home(home), file, allow_update=update))
+
+
+@partners_app.command("list")
+def partners_list(home: Optional[Path] = HomeOpt):
+    """The registry as the next refresh will load it."""
+    from phakhi.partners import current
+    from phakhi.settings import use_home
+
+    rows = current(use_home(home))
+    if not rows:
+        typer.echo("the registry is empty; add partners with `phakhi partners add` or `phakhi partners import FILE`")
+        return
+    for r in rows:
+        typer.echo(f"{r['partner_id']}  {r['partner_type']:<17} {r['province_code']:<6} {r['name_th']}"
+                   + (f" / {r['name_en']}" if r.get("name_en") else ""))
+    typer.echo(f"{len(rows)} partner(s)")
 
 
 @app.command()

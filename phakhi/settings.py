@@ -56,6 +56,11 @@ class Paths:
         return self.landing / family
 
     @property
+    def home_marker(self) -> Path:
+        """What kind of data the home holds ('real' after `phakhi init`; phakhi/home.py)."""
+        return self.home / "phakhi_home.json"
+
+    @property
     def quarantine(self) -> Path:
         return self.home / "quarantine"
 

@@ -41,11 +41,19 @@ def dbt_env(paths: Paths, warehouse: Path | None = None) -> dict[str, str]:
             "DBT_LOG_PATH": str(paths.dbt_work / "logs"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
 
 
+def dbt_vars(paths: Paths, period: str) -> dict:
+    """The month, and whether the home holds SAMPLE or real data (model publication_origin: the SAMPLE
+    banner is shown only on SAMPLE data)."""
+    from phakhi.home import data_kind
+
+    return {"period": period, "data_kind": data_kind(paths)}
+
+
 def run_dbt(paths: Paths, period: str, command: str = "build", extra: list[str] | None = None,
             warehouse: Path | None = None, target: Path | None = None) -> DbtOutcome:
     target = target or paths.dbt_work / "target"
     cmd = [dbt_executable(), *command.split(), "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-           "--target-path", str(target), "--vars", json.dumps({"period": period}), *(extra or [])]
+           "--target-path", str(target), "--vars", json.dumps(dbt_vars(paths, period)), *(extra or [])]
     env = dbt_env(paths, warehouse)
     paths.warehouse_dir.mkdir(parents=True, exist_ok=True)
     results_file = target / "run_results.json"

@@ -464,7 +464,7 @@ def test_contract_details_the_brief_asks_for():
     assert {"district", "participants_female", "participants_male", "participants_youth", "budget_thb",
             "climate_tag", "ghg_project_id", "lessons_learned"} <= act
     ghg = load_contract("ghg_reductions")
-    assert set(ghg.column("method").allowed) == {"t_ver", "premium_t_ver", "less", "cfo", "self_estimate"}
+    assert set(ghg.column("method").allowed) == {"t_ver", "premium_t_ver", "less", "cfr", "cfo", "cfp", "self_estimate"}
     units = ghg.column("activity_unit").units
     assert units["kwh"]["activity"] == "electricity_grid" and units["litre_diesel"]["activity"] == "diesel"
     assert units["mwh"]["to_ef_unit"] == 1000

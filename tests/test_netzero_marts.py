@@ -135,7 +135,7 @@ def duplicates_by_hand(cls: list[dict], reg: dict[str, dict]) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------ partner progress by hand
-@pytest.mark.parametrize("pid", ["P001", "P022", "P031"])
+@pytest.mark.parametrize("pid", ["P001", "P022", "P031", "P040"])
 def test_one_partners_progress_recomputed_by_hand(refreshed, pid):
     paths, publication = refreshed
     reg, cls = registry(paths), claims(paths.landing)
@@ -158,20 +158,22 @@ def test_one_partners_progress_recomputed_by_hand(refreshed, pid):
     assert row["counted_12m_tco2e"] == pytest.approx(claimed - duplicate, rel=1e-9)
     assert row["pledged_reduction_tco2e"] == pytest.approx(pledge, rel=1e-12)
     assert row["required_path_tco2e"] == pytest.approx(required, rel=1e-12)
-    assert row["pct_of_pledge"] == pytest.approx(claimed / pledge, rel=1e-9)
-    assert row["track_status"] == ("no_data" if claimed == 0 else "on_track" if claimed >= required else "off_track")
+    counted = claimed - duplicate        # status, shares and peer rank rest on counted reductions (issue 13)
+    assert row["pct_of_pledge"] == pytest.approx(counted / pledge, rel=1e-9)
+    assert row["claimed_pct_of_required_path"] == pytest.approx(claimed / required, rel=1e-9)
+    assert row["track_status"] == ("no_data" if counted == 0 else "on_track" if counted >= required else "off_track")
     assert row["months_reported"] == len(months) and row["months_expected"] == expected_months
     assert row["reporting_completeness"] == pytest.approx(min(1, len(months) / expected_months))
     assert row["last_report_period"] == max(months + [c["period"] for c in mine])
     assert bool(row["has_duplicate_claims"]) == (duplicate > 0)
 
-    # percentile within the peer group (same partner type): percent_rank of claims / required path
+    # percentile within the peer group (same partner type): percent_rank of counted claims / required path
     ratio = {}
     for q, r in reg.items():
         if r["partner_type"] == p["partner_type"]:
             pl = float(r["baseline_tco2e"]) * float(r["reduction_pct"]) / 100
             req = pl * min(max((2025 - r["base"]) / (int(r["target_year"]) - r["base"]), 0), 1)
-            ratio[q] = sum(c["tco2e"] for c in cls if c["partner"] == q) / req
+            ratio[q] = sum(c["tco2e"] for c in cls if c["partner"] == q and c["id"] not in dups) / req
     below = sum(v < ratio[pid] for v in ratio.values())
     assert row["peer_percentile"] == pytest.approx(below / (len(ratio) - 1))
 

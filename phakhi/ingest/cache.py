@@ -8,10 +8,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
-from phakhi.settings import CONTRACTS_DIR, REPO_ROOT
+from phakhi.settings import CONTRACTS_DIR, REPO_ROOT, SEEDS_DIR
 
-# What else decides an ingest result besides the landing files: the ingestion code and the source contracts.
-INGEST_CODE = (REPO_ROOT / "phakhi" / "ingest", CONTRACTS_DIR, REPO_ROOT / "sources" / "instrument")
+# What else decides an ingest result besides the landing files: the ingestion code, the source contracts and
+# the seeds they look up (emission factors in force: phakhi/ingest/factors.py).
+INGEST_CODE = (REPO_ROOT / "phakhi" / "ingest", CONTRACTS_DIR, REPO_ROOT / "sources" / "instrument", SEEDS_DIR)
 
 
 def _files_under(folder: Path) -> list[Path]:

@@ -463,15 +463,24 @@ class Contract:
             names = set(self.column_names)
             out = []
             for c in self.checks:
-                chk = Check(rule=c["rule"], columns=list(c["columns"]), expr=c["expr"], message_en=c["message_en"],
-                            message_th=c["message_th"], when_null=c.get("when_null", "skip"))
-                chk.fn = compile_check(chk.expr, names)
+                chk = Check(rule=c["rule"], columns=list(c["columns"]), expr=c.get("expr") or c.get("expected") or c["function"],
+                            message_en=c["message_en"], message_th=c["message_th"], when_null=c.get("when_null", "skip"))
+                chk.fn = _named_check(c["function"]) if c.get("function") else compile_check(chk.expr, names)
                 out.append(chk)
             self._checks = out
         return self._checks
 
     def find_table(self, sheet: Sheet) -> Table | None:
         return find_table(sheet.rows, self.match_header)
+
+
+def _named_check(name: str) -> Callable:
+    """A row check written in Python (a contract's `function:`), e.g. the emission-factor lookup."""
+    from phakhi.ingest.factors import CHECKS
+
+    if name not in CHECKS:
+        raise ValueError(f"contract check function {name!r} is unknown (one of {', '.join(CHECKS)})")
+    return CHECKS[name]
 
 
 @lru_cache(maxsize=None)

@@ -39,6 +39,8 @@ def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result
             write_table(frame, out / item.folder, item.name)
             if item.folder == "data":
                 open_data[item.name] = (item.model, frame)
+        # SAMPLE or real: decided by the home (phakhi init), carried through dbt (model publication_origin)
+        is_sample = bool(con.execute("select is_sample from marts.publication_origin").fetchone()[0])
         inputs = con.execute("select family, file, file_hash, status, rows_read, rows_loaded, rows_quarantined "
                              "from marts.dash_quality_files order by family, file").df()
 
@@ -49,7 +51,6 @@ def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result
         shutil.copytree(gate.data_docs, quality / "data_docs")
         gate_doc["data_docs"] = "quality/data_docs/index.html"   # relative: the build's temp folder is gone
     (quality / "gate.json").write_text(json.dumps(gate_doc, default=str, indent=1, ensure_ascii=False), encoding="utf-8")
-    is_sample = (paths.landing / "SAMPLE_README.txt").exists()
     package = descriptor(pub_id, period, open_data, model_docs(dbt_manifest), is_sample)
     (out / "datapackage.json").write_text(json.dumps(package, indent=1, ensure_ascii=False), encoding="utf-8")
 
@@ -58,6 +59,11 @@ def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result
         shutil.copytree(drift_result.html_path.parent, out / "drift")
         drift_ctx = {"baseline_wave": drift_result.baseline_wave, "current_wave": drift_result.current_wave,
                      "rows": drift_result.summary.to_dict("records")}
+
+    # dbt's documentation (lineage from source to every published table), offline, linked from the quality page
+    from phakhi.transform import build_dbt_docs
+
+    build_dbt_docs(paths, out / "docs" / "dbt", period)
 
     # The dashboard reads the models the `dashboard` exposure lists, from the audited warehouse (pages degrade
     # to "not available yet" when one is missing); see phakhi/publish/pages.py.

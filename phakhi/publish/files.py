@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from phakhi.publish.pointers import write_pointers
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -63,6 +65,7 @@ def switch_latest(publications: Path, pub_id: str) -> None:
     tmp = publications / f".latest-{uuid.uuid4().hex}"
     os.symlink(pub_id, tmp)           # relative: the folder can move as a whole
     os.replace(tmp, publications / "latest")
+    write_pointers(publications, pub_id)   # latest.json / latest.html / index.html: hosts without symlinks
 
 
 def current_latest(publications: Path) -> str | None:

@@ -14,7 +14,9 @@ def _adjust_finite(p, adjust) -> np.ndarray:
     if len(q):
         order = np.argsort(q)
         res = np.empty(len(q))
-        res[order] = np.minimum(adjust(q[order]), 1.0)
+        # an adjusted p-value is never below its raw p-value: clamp away the 1-ulp floating error of p * n / n
+        # (BH's largest p), which the gate's p_adjusted >= p_value check rightly rejects
+        res[order] = np.minimum(np.maximum(adjust(q[order]), q[order]), 1.0)
         out[ok] = res
     return out
 

@@ -1,13 +1,14 @@
 -- Partner progress against pledge, as of the refreshed month (var 'period'). One row per current partner.
 --
--- ON-TRACK RULE (docs/monitor.md, _marts.yml): a partner is ON TRACK when the reductions it claimed over the
+-- ON-TRACK RULE (docs/monitor.md, _marts.yml): a partner is ON TRACK when its COUNTED reductions over the
 -- 12 months ending with the refreshed month reach the straight-line required path for that year:
 --   pledged_reduction = baseline_tco2e x reduction_pct / 100       (tCO2e/year, due in target_year)
 --   required_path     = pledged_reduction x clamp((year - base_year) / (target_year - base_year), 0, 1)
--- 'no_data' when the partner reported no reduction in the window.
--- The partner's own claims decide its status (a parent may consolidate its members' projects into its
--- pledge); roll-ups above the partner count each reduction once: counted_12m_tco2e excludes claims flagged
--- as duplicates (fct_ghg_reductions.is_duplicate), duplicate_12m_tco2e is what was excluded.
+-- 'no_data' when the partner has no counted reduction in the window.
+-- Counted = each reduction once (fct_ghg_reductions.counted_tco2e): a claim flagged as a duplicate (e.g. one
+-- quoting another partner's T-VER credential) changes neither status, percentages nor peer rank.
+-- Shown beside it, labelled: reductions_12m_tco2e = everything the partner CLAIMED, duplicate_12m_tco2e =
+-- what was EXCLUDED as double counting (claimed = counted + excluded).
 with params as (
     {{ phakhi_period() }}
 ),
@@ -41,7 +42,8 @@ reductions as (
 ),
 
 to_date as (
-    select c.partner_id, sum(c.reduction_tco2e) as reductions_to_date_tco2e, min(c.period) as first_reduction_period
+    select c.partner_id, sum(c.reduction_tco2e) as reductions_to_date_tco2e,
+           sum(c.counted_tco2e) as counted_to_date_tco2e, min(c.period) as first_reduction_period
     from claims as c, params as p
     where c.period_start <= p.period_start
     group by c.partner_id
@@ -98,6 +100,7 @@ progress as (
         coalesce(r.duplicate_claims_12m, 0) as duplicate_claims_12m,
         coalesce(r.verified_12m_tco2e, 0) as verified_12m_tco2e,
         coalesce(td.reductions_to_date_tco2e, 0) as reductions_to_date_tco2e,
+        coalesce(td.counted_to_date_tco2e, 0) as counted_to_date_tco2e,
         td.first_reduction_period,
         coalesce(rp.months_reported, 0) as months_reported,
         -- months expected: the 12-month window, less the months before the partner joined
@@ -120,12 +123,13 @@ progress as (
 judged as (
     select
         *,
-        reductions_12m_tco2e / nullif(pledged_reduction_tco2e, 0) as pct_of_pledge,
-        reductions_12m_tco2e / nullif(required_path_tco2e, 0) as pct_of_required_path,
+        counted_12m_tco2e / nullif(pledged_reduction_tco2e, 0) as pct_of_pledge,
+        counted_12m_tco2e / nullif(required_path_tco2e, 0) as pct_of_required_path,
+        reductions_12m_tco2e / nullif(required_path_tco2e, 0) as claimed_pct_of_required_path,
         least(1.0, months_reported * 1.0 / months_expected) as reporting_completeness,
         case
-            when reductions_12m_tco2e = 0 then 'no_data'
-            when reductions_12m_tco2e >= required_path_tco2e then 'on_track'
+            when counted_12m_tco2e = 0 then 'no_data'
+            when counted_12m_tco2e >= required_path_tco2e then 'on_track'
             else 'off_track'
         end as track_status,
         duplicate_12m_tco2e > 0 as has_duplicate_claims

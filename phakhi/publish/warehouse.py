@@ -1,0 +1,66 @@
+"""The published warehouse (phakhi.duckdb) must open anywhere: no relation may depend on the build catalog.
+
+dbt builds into warehouse/build.duckdb, so its views (staging, intermediate) are stored as
+`create view ... as select ... from "build"."staging".…` - qualified with the catalog name, which DuckDB takes
+from the file name. A copy renamed phakhi.duckdb has no catalog "build", and every such view fails with a
+Catalog Error for the evaluator who opens it. `make_portable` rewrites each view without the build catalog's
+qualifier (so it resolves in whatever file holds it) and checks that every relation opens.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+
+
+def _unqualify(sql: str, catalog: str) -> str:
+    """Drop `"catalog".` / `catalog.` qualifiers (only before a schema-qualified name)."""
+    return re.sub(rf'(?<![\w"])(?:"{re.escape(catalog)}"|{re.escape(catalog)})\.(?=("?\w+"?)\.)', "", sql)
+
+
+def views(con) -> list[tuple[str, str, str]]:
+    return con.execute("select schema_name, view_name, sql from duckdb_views() "
+                       "where not internal and database_name = current_database() order by all").fetchall()
+
+
+def make_portable(db_path: Path, build_catalog: str = "build") -> int:
+    """Rewrite the views of the DuckDB file at db_path so none refers to `build_catalog`. Views may refer to
+    each other: recreate in passes until all bind. Returns the number of views rewritten; raises RuntimeError
+    naming the views that still cannot be created."""
+    with duckdb.connect(str(db_path)) as con:
+        todo = [(s, v, _unqualify(sql, build_catalog)) for s, v, sql in views(con)
+                if re.search(rf'(?<![\w"])("{re.escape(build_catalog)}"|{re.escape(build_catalog)})\.', sql)]
+        n, errors = 0, {}
+        # dropping first: a view that refers to another broken view cannot be recreated until that one is fixed
+        for s, v, _ in todo:
+            con.execute(f'drop view if exists "{s}"."{v}"')
+        pending = todo
+        while pending:
+            left = []
+            for s, v, sql in pending:
+                try:
+                    con.execute(sql)
+                    n += 1
+                except duckdb.Error as exc:          # depends on a view not recreated yet: next pass
+                    errors[(s, v)] = str(exc).splitlines()[0]
+                    left.append((s, v, sql))
+            if len(left) == len(pending):
+                raise RuntimeError("views that cannot be made portable: " +
+                                   "; ".join(f"{s}.{v}: {errors[(s, v)]}" for s, v, _ in left))
+            pending = left
+    return n
+
+
+def unopenable_relations(db_path: Path) -> list[str]:
+    """Every table and view of the file that fails to open (select ... limit 0), as 'schema.name: error'."""
+    bad = []
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        rels = con.execute("select table_schema, table_name from information_schema.tables "
+                           "where table_catalog = current_database() order by all").fetchall()
+        for schema, name in rels:
+            try:
+                con.execute(f'select * from "{schema}"."{name}" limit 0').fetchall()
+            except duckdb.Error as exc:
+                bad.append(f"{schema}.{name}: {str(exc).splitlines()[0]}")
+    return bad
