@@ -40,16 +40,24 @@ def refresh(period: Optional[str] = typer.Option(None, help="Month to refresh, Y
     from phakhi.settings import use_home
     from phakhi.sample import landing_is_empty, write_sample
 
+    from phakhi.lock import RefreshLocked, holder, is_locked
+    from phakhi.supervise import run_supervised, supervised
+
     paths = use_home(home)
+    if is_locked(paths.home):                       # say so before starting anything (issue 12)
+        typer.secho(str(RefreshLocked(paths.home, holder(paths.home))), fg="red", err=True)
+        raise typer.Exit(1)
+    if not supervised():          # a native crash must not orphan Prefect's temporary server: run in a group
+        raise typer.Exit(run_supervised(["refresh", "--home", str(paths.home)] + (["--period", period] if period else [])))
     if landing_is_empty(paths.landing):
         typer.echo(f"landing area is empty: writing SAMPLE data to {paths.landing}")
         write_sample(paths.landing)
-    from flows.pipeline import GateFailed, TransformFailed, monthly_refresh
+    from flows.pipeline import GateFailed, PublishFailed, TransformFailed, monthly_refresh
 
     started = time.perf_counter()
     try:
         publication = monthly_refresh(period=period, home=str(paths.home))
-    except (GateFailed, TransformFailed) as exc:
+    except (GateFailed, TransformFailed, PublishFailed, RefreshLocked) as exc:
         typer.secho(f"\nRefresh FAILED: {exc}", fg="red", err=True)
         raise typer.Exit(1)
     except Exception as exc:  # a crash still says what happened in one line before exiting non-zero

@@ -65,6 +65,10 @@ class Column:
     unit_aliases: dict[str, float] = field(default_factory=dict)   # unit written after a number -> multiplier
     units: dict[str, dict] = field(default_factory=dict)           # enum of unit codes: code -> meaning (GHG)
     missing_codes: tuple[int, ...] = ()
+    # plausibility (issue 12): integers must fit the warehouse column (INTEGER = 32 bits unless int_bits: 64);
+    # a year/date/period may be in the future only when allow_future (a pledge target, not an inventory)
+    int_bits: int = 32
+    allow_future: bool = True
     help_en: str | None = None
     help_th: str | None = None
     example: object = None
@@ -156,6 +160,7 @@ def _compile_parser(col: Column) -> Callable[[object], object]:
         if col.unit:
             units.setdefault(header_key(col.unit), 1.0)
         lo, hi, whole = col.min, col.max, t in ("integer", "likert")
+        int_limit = 2 ** (63 if col.int_bits == 64 else 31) - 1
 
         def p_number(value):
             cls = value.__class__
@@ -180,10 +185,17 @@ def _compile_parser(col: Column) -> Callable[[object], object]:
                                         f"'{value}': หน่วย '{unit}' ไม่ตรงกับหน่วยของคอลัมน์นี้ ({want})",
                                         f"a number in {want}")
                     out *= factor
+            if not math.isfinite(out):
+                raise CellError("type", f"'{value}' is not a finite number (it overflows to infinity)",
+                                f"'{value}' ไม่ใช่ตัวเลขที่ใช้ได้ (ค่าใหญ่เกินจนเป็นอนันต์)", "a finite number")
             if whole:
                 if not out.is_integer():
                     raise CellError("integer", f"'{value}' is not a whole number", f"'{value}' ไม่ใช่จำนวนเต็ม",
                                     "a whole number")
+                if abs(out) > int_limit:
+                    raise CellError("range", f"{_show_big(value)} is too large for a count (at most {int_limit:,})",
+                                    f"{_show_big(value)} มีค่าเกินกว่าจำนวนนับที่รับได้ (ไม่เกิน {int_limit:,})",
+                                    f"a whole number up to {int_limit:,}")
                 out = int(out)
                 if t == "likert":
                     if out in col.missing_codes:
@@ -223,6 +235,11 @@ def _compile_parser(col: Column) -> Callable[[object], object]:
             if not 1990 <= year <= 2100:
                 raise CellError("range", f"year {value} is out of range", f"ปี {value} อยู่นอกช่วงที่รับได้",
                                 "1990–2100 (CE) or 2533–2643 (B.E.)")
+            if not col.allow_future and year > date.today().year:
+                this = date.today().year
+                raise CellError("range", f"year {value} ({year} CE) is in the future",
+                                f"ปี {value} (ค.ศ. {year}) เป็นปีในอนาคต",
+                                f"a year up to {this} CE / {this + 543} B.E.")
             return year
         return _memo(p_year)
 
@@ -234,10 +251,12 @@ def _compile_parser(col: Column) -> Callable[[object], object]:
 
         def p_thai_date(value):
             try:
-                return parse(value)
+                out = parse(value)
             except (ValueError, TypeError, OverflowError) as exc:
                 raise CellError(t, getattr(exc, "message_en", f"'{value}' is not {what_en}"),
                                 getattr(exc, "message_th", f"'{value}' ไม่ใช่{what_th}"), expected) from None
+            check_calendar(col, value, out)
+            return out
         return _memo(p_thai_date)
 
     if t == "province":
@@ -273,6 +292,36 @@ def _compile_parser(col: Column) -> Callable[[object], object]:
                             "one of: " + allowed_text)
         return code
     return _memo(p_enum)
+
+
+EARLIEST_YEAR = 1990          # nothing Phakhi receives is dated before the UNFCCC era
+MONTHS_AHEAD = 12            # a month more than a year ahead is a typo (a B.E./C.E. slip), not a plan
+
+
+def check_calendar(col: Column, value: object, out: object) -> None:
+    """A date or month must fall in the calendar range Phakhi can hold: not before 1990 (a B.E. year typed
+    wrong, e.g. 2468 -> 1925) and not more than a year ahead (or not in the future at all unless
+    allow_future). Raises CellError with what was read and what was expected."""
+    year, month = (int(out[:4]), int(out[5:7])) if isinstance(out, str) else (out.year, out.month)
+    today = date.today()
+    ahead = 0 if not col.allow_future else MONTHS_AHEAD
+    limit_y, limit_m = divmod(today.year * 12 + today.month - 1 + ahead, 12)
+    limit_m += 1
+    shown = out if isinstance(out, str) else out.isoformat()
+    if year < EARLIEST_YEAR:
+        raise CellError("range", f"'{value}' reads as {shown} ({year + 543} B.E.), before {EARLIEST_YEAR}: is the "
+                        "year mistyped?", f"'{value}' อ่านได้เป็น {shown} (พ.ศ. {year + 543}) ก่อนปี ค.ศ. {EARLIEST_YEAR} "
+                        "กรุณาตรวจปีที่พิมพ์", f"a date from {EARLIEST_YEAR} (B.E. {EARLIEST_YEAR + 543}) on")
+    if (year, month) > (limit_y, limit_m):
+        raise CellError("range", f"'{value}' reads as {shown}, later than {limit_y:04d}-{limit_m:02d}: is the year "
+                        "mistyped?", f"'{value}' อ่านได้เป็น {shown} ซึ่งเกิน {limit_y:04d}-{limit_m:02d} กรุณาตรวจปีที่พิมพ์",
+                        f"a date up to {limit_y:04d}-{limit_m:02d}")
+
+
+def _show_big(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return f"{int(value):,}"
+    return str(value)[:40]
 
 
 _BRACKETS = str.maketrans("", "", "()[]（）")
@@ -409,6 +458,10 @@ class Contract:
     submission_key: list[str] = field(default_factory=list)
     title_th: str = ""
     title_en: str = ""
+    # a value checked against the partner's own figure in another family (e.g. one month's reduction against
+    # the partner's annual baseline emissions in the registry): [{rule, column, baseline, max_ratio, ...}]
+    baseline_checks: list[dict] = field(default_factory=list)
+    duplicate_keys: str = "quarantine"     # or "latest_wins": the latest version of a keyed entry is used
     _lookup: dict[str, str] | None = field(default=None, repr=False)
     _match_cache: dict | None = field(default=None, repr=False)
     _checks: list[Check] | None = field(default=None, repr=False)
@@ -531,7 +584,9 @@ def load_contract(name: str) -> Contract:
                         key=spec.get("key", []), references=spec.get("references", {}),
                         description_en=spec.get("description_en", ""), description_th=spec.get("description_th", ""),
                         submission_key=spec.get("submission_key", spec.get("key", [])),
-                        title_th=spec.get("title_th", ""), title_en=spec.get("title_en", ""))
+                        title_th=spec.get("title_th", ""), title_en=spec.get("title_en", ""),
+                        baseline_checks=spec.get("baseline_checks", []),
+                        duplicate_keys=spec.get("duplicate_keys", "quarantine"))
     contract.header_lookup()        # raises on a clash between two columns' aliases
     contract.compiled_checks        # raises on a check that does not compile
     return contract
@@ -607,6 +662,8 @@ def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] 
                   if table.headers[j] in labels and cols[name].type in ("enum", "province")}
     checks = contract.compiled_checks
     refs = {k: v for k, v in (known or {}).items() if k in cols and k in contract.references}
+    baselines = [(b, (known or {}).get("@" + b["baseline"])) for b in contract.baseline_checks]
+    baselines = [(b, values) for b, values in baselines if values]
     skey = [k for k in contract.submission_key if k in cols]
     key_cols = set(contract.key)
     mapped_idx = {j for j, _ in mapping}
@@ -665,6 +722,18 @@ def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] 
                 errors.append((name, _head(table, name), v, "reference",
                                f"'{v}' is not in the {ref.split('.')[0].replace('_', ' ')}",
                                f"ไม่พบ '{v}' ในทะเบียนภาคี", f"an id present in {ref}"))
+        for b, values in baselines:
+            v, base = record.get(b["column"]), values.get(record.get(b.get("key", "partner_id")))
+            if isinstance(v, (int, float)) and isinstance(base, (int, float)) and base > 0 \
+                    and v > base * float(b.get("max_ratio", 1.0)):
+                pid = record.get(b.get("key", "partner_id"))
+                errors.append((b["column"], _head(table, b["column"]), v, b["rule"],
+                               f"{v:,.6g} is more than {float(b.get('max_ratio', 1.0)):g} x the partner's "
+                               f"{b['baseline'].split('.')[-1]} ({base:,.6g}) in the registry ({pid}); is a unit or "
+                               "digit wrong?",
+                               f"{v:,.6g} มากกว่า {float(b.get('max_ratio', 1.0)):g} เท่าของค่าฐานของภาคี ({base:,.6g}) "
+                               f"ในทะเบียนภาคี ({pid}) กรุณาตรวจหน่วยหรือจำนวนหลัก",
+                               f"at most {float(b.get('max_ratio', 1.0)) * base:,.6g}"))
         # what the file is a submission for (supersession): keys that parsed and refer to known partners
         if skey and not unknown_ref and all(record.get(k) not in (None, _FAILED) for k in skey):
             coverage.add(tuple(record[k] for k in skey))
