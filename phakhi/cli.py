@@ -117,6 +117,25 @@ def publications_rollback(publication_id: str, home: Optional[Path] = HomeOpt):
     typer.echo(f"latest -> {publication_id}")
 
 
+@app.command()
+def doctor(verbose: bool = typer.Option(False, "--verbose", "-v", help="One line per case.")):
+    """Try the platform against a corpus of malformed and hostile inputs and print what held (cases tried,
+    clear errors, tracebacks, rows lost, publications damaged). Exit 1 when a case fails."""
+    from phakhi.doctor import run_doctor
+
+    report = run_doctor()
+    for r in report.results:
+        if verbose or not r.ok:
+            mark = "ok  " if r.ok else "FAIL"
+            typer.echo(f"{mark} {r.klass:<18} {r.name:<40} {r.detail[:110]}")
+            if r.traceback:
+                typer.echo(r.traceback)
+    typer.echo("classes: " + ", ".join(f"{k}={v}" for k, v in sorted(report.classes().items())))
+    for k, v in report.figures().items():
+        typer.echo(f"{k:<22}{v}")
+    raise typer.Exit(1 if report.failed or report.tracebacks or report.rows_lost or report.publications_damaged else 0)
+
+
 from phakhi.survey.cli import compare_waves, survey_app  # noqa: E402  (the evaluator's commands)
 app.add_typer(survey_app, name="survey")
 app.command("compare-waves")(compare_waves)

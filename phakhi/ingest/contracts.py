@@ -287,6 +287,9 @@ def _compile_parser(col: Column) -> Callable[[object], object]:
         code = index.get(key)
         if code is None:
             code = index.get(_unbracket(key))
+        if code is None:         # "1. การศึกษา (Education)": without its numbering and its bracketed gloss
+            bare = header_key(_ENUM_PARENS.sub(" ", _ENUM_NUMBERING.sub("", text)))
+            code = index.get(bare) if bare else None
         if code is None:
             raise CellError("allowed_values", f"'{text}' is not an allowed value", f"'{text}' ไม่ใช่ค่าที่กำหนด",
                             "one of: " + allowed_text)
@@ -325,6 +328,8 @@ def _show_big(value: object) -> str:
 
 
 _BRACKETS = str.maketrans("", "", "()[]（）")
+_ENUM_NUMBERING = re.compile(r"^\s*[(（]?\s*[0-9๐-๙]{1,2}\s*[.)）]\s*")
+_ENUM_PARENS = re.compile(r"[(\[（][^)\]）]*[)\]）]")
 
 
 def _unbracket(key: str) -> str:
@@ -637,22 +642,108 @@ _SUMMARY_ROW = re.compile(r"^\s*(รวม|ยอดรวม|รวมทั้
 PRIVATE_MASK = "(withheld: private column)"
 
 
-def locate_table(contract: Contract, sheet: Sheet) -> Table:
-    """The sheet's table, or MissingColumns saying what is missing."""
+def locate_table(contract: Contract, sheet: Sheet, known: dict | None = None) -> Table:
+    """The sheet's table, or MissingColumns saying what is missing. A partner id or reporting month missing
+    as a column is taken from the title block above the table when it names them (a local government's
+    report: its Thai name and "มีนาคม พ.ศ. ๒๕๖๗"), the name matched against the registry's Thai names."""
     table = contract.find_table(sheet)
     if table is None or not table.mapping:
         raise MissingColumns(contract, [], found=[])
     missing = [c for c in contract.required if c not in table.mapping.values()]
+    if missing and set(missing) <= TITLE_BLOCK_COLUMNS:
+        table.fill = title_block_values(contract, sheet.rows[:table.header_row], missing, known)
+        missing = [c for c in missing if c not in table.fill]
     if missing:
         raise MissingColumns(contract, missing, found=list(table.headers.values()) + table.ignored)
     return table
+
+
+# --------------------------------------------------------------------------- real report layouts
+
+TITLE_BLOCK_COLUMNS = {"partner_id", "period"}
+_MONTH_IN_TEXT = re.compile(
+    r"(มกราคม|กุมภาพันธ์|มีนาคม|เมษายน|พฤษภาคม|มิถุนายน|กรกฎาคม|สิงหาคม|กันยายน|ตุลาคม|พฤศจิกายน|ธันวาคม|"
+    r"ม\.ค\.|ก\.พ\.|มี\.ค\.|เม\.ย\.|พ\.ค\.|มิ\.ย\.|ก\.ค\.|ส\.ค\.|ก\.ย\.|ต\.ค\.|พ\.ย\.|ธ\.ค\.|"
+    r"January|February|March|April|May|June|July|August|September|October|November|December)"
+    r"\s*((?:พ\.\s?ศ\.|ค\.\s?ศ\.|B\.E\.|C\.E\.)?\s*[0-9๐-๙]{2,4})", re.IGNORECASE)
+_PARTNER_ID_IN_TEXT = re.compile(r"\b(P[0-9]{3,5})\b")
+# the usual short forms of Thai local-government names, both ways (matched on header keys: no spaces or dots)
+_ORG_ABBREVIATIONS = [("องค์การบริหารส่วนจังหวัด", "อบจ"), ("องค์การบริหารส่วนตำบล", "อบต"), ("เทศบาลนคร", "ทน"),
+                      ("เทศบาลเมือง", "ทม"), ("เทศบาลตำบล", "ทต"), ("กรุงเทพมหานคร", "กทม"), ("จังหวัด", "จ"),
+                      ("อำเภอ", "อ"), ("ตำบล", "ต"), ("บริษัท", "บจ"), ("จำกัด(มหาชน)", "จำกัดมหาชน")]
+
+
+def org_key(name: object) -> str:
+    """Matching key of an organisation's name: a header key with the long Thai forms shortened
+    (เทศบาลตำบลบ้านสวน = ทต.บ้านสวน = ทต บ้านสวน)."""
+    k = header_key(name)
+    for long, short in _ORG_ABBREVIATIONS:
+        k = k.replace(header_key(long), short)
+    return k.replace("(", "").replace(")", "")
+
+
+def title_block_values(contract: Contract, rows: list[list[object]], wanted: list[str],
+                       known: dict | None) -> dict[str, object]:
+    """Partner id and reporting month named in the rows above the table (typed as the contract types them)."""
+    texts = [str(c) for r in rows[:40] for c in r if isinstance(c, str) and c.strip()]
+    out: dict[str, object] = {}
+    if "period" in wanted:
+        col = contract.column("period")
+        for t in texts:
+            m = _MONTH_IN_TEXT.search(thai.thai_digits_to_arabic(t))
+            if m:
+                try:
+                    out["period"] = col.parse(f"{m.group(1)} {m.group(2)}")
+                    break
+                except CellError:
+                    continue
+    if "partner_id" in wanted:
+        names = (known or {}).get("@partner_names") or {}
+        ids = set().union(*[v for k, v in (known or {}).items() if k == "partner_id"]) if known else set()
+        for t in texts:
+            m = _PARTNER_ID_IN_TEXT.search(t.upper())
+            if m and (not ids or m.group(1) in ids):
+                out["partner_id"] = m.group(1)
+                break
+        if "partner_id" not in out and names:
+            keys = {org_key(n): pid for n, pid in names.items() if len(org_key(n)) >= 4}
+            for t in texts:
+                tk = org_key(t)
+                hits = {pid for k, pid in keys.items() if k in tk}
+                if len(hits) == 1:
+                    out["partner_id"] = hits.pop()
+                    break
+                if len(hits) > 1:        # several names fit: the longest (most specific) one, if unique
+                    best = max(len(k) for k, pid in keys.items() if k in tk)
+                    top = {pid for k, pid in keys.items() if k in tk and len(k) == best}
+                    if len(top) == 1:
+                        out["partner_id"] = top.pop()
+                        break
+    return out
+
+
+_FOOTER = re.compile(
+    r"^\s*(?:ลงชื่อ|ลงนาม|ผู้รายงาน|ผู้รับรอง|ผู้ตรวจสอบ|ผู้อนุมัติ|ผู้จัดทำ|ผู้บันทึก|ตำแหน่ง|โทรศัพท์|โทร\.|"
+    r"หมายเหตุ|ข้อมูล ณ วันที่|รับรองว่าข้อมูล|ขอรับรอง|signed|signature|prepared by|approved by|certified by|"
+    r"position|remarks?\b|note\b)", re.IGNORECASE)
+_SIGNATURE_LINE = re.compile(r"^[\s.…_\-–—()（）]*$|^\s*[(（][^)）]*[)）]\s*$")
+
+
+def is_footer_row(raw: list[object]) -> bool:
+    """A signature or note line under a table ("ลงชื่อ ........ ผู้รายงาน", "(นายสมชาย ใจดี)", "ตำแหน่ง ...",
+    dotted lines): text only, few cells, every one a footer form. Not data, and not a row."""
+    cells = [c for c in raw if not is_blank(c)]
+    if not cells or len(cells) > 4 or not all(isinstance(c, str) for c in cells):
+        return False
+    return all(_FOOTER.match(c) or _SIGNATURE_LINE.match(c) for c in cells)
 
 
 def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] | None = None,
                    table: Table | None = None) -> ContractResult:
     """Map headers, type every cell, run row checks and references. Raises MissingColumns when the table
     itself is not there (no header row, or a required column missing)."""
-    table = table or locate_table(contract, sheet)
+    table = table or locate_table(contract, sheet, known)
+    fill = dict(table.fill)
     rows = sheet.rows
     cols = {c.name: c for c in contract.columns}
     mapping = sorted(table.mapping.items())
@@ -670,7 +761,7 @@ def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] 
     width = max(mapped_idx) + 1
 
     records, problems, coverage, notes = [], [], set(), []
-    blank = read = 0
+    blank = read = footer = 0
     orphan_cols: set[int] = set()
     sheet_name = sheet.name
     for i in range(table.first_data_row, len(rows)):
@@ -678,9 +769,13 @@ def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] 
         if _blank_row(raw):
             blank += 1
             continue
+        if is_footer_row(raw):               # signature / note lines under the table: not rows
+            blank += 1
+            footer += 1
+            continue
         read += 1
         row_no = i + 1
-        record = {"_row": row_no}
+        record = {"_row": row_no, **fill}
         errors = []
         any_mapped = False
         n = len(raw)
@@ -764,6 +859,10 @@ def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] 
                 problems.append(_problem(sheet_name, row_no, name, head, shown, rule, expected, en, th))
         else:
             records.append(record)
+    if fill:
+        notes.append("taken from the title block: " + ", ".join(f"{k}={_show(v)}" for k, v in fill.items()))
+    if footer:
+        notes.append(f"{footer} signature/note line(s) under the table were not read as data")
     if orphan_cols:
         notes.append(f"values in {len(orphan_cols)} column(s) without a header were ignored "
                      f"(columns {', '.join(_col_letter(j) for j in sorted(orphan_cols))})")

@@ -139,7 +139,7 @@ def ingest_file(family: str | None, path: Path | str, landing: Path | None = Non
         out.contract_version = load_contract(family).version
     try:
         sheets = iter_sheets(path, data)
-        contract, sheet, table = _choose_table(family, sheets)
+        contract, sheet, table = _choose_table(family, sheets, known)
     except UnreadableFile as exc:
         out.rule, out.reason_en, out.reason_th = exc.rule, exc.message_en, exc.message_th
         return out
@@ -202,7 +202,7 @@ def _set_counts(out: FileOutcome) -> None:
                   "quarantined" if not out.rows_loaded else "partially_loaded")
 
 
-def _choose_table(family: str | None, sheets: Iterable):
+def _choose_table(family: str | None, sheets: Iterable, known: dict | None = None):
     """The first sheet (visible sheets first) holding a table of the family's contract; with family None,
     the contract whose table fits best. Raises MissingColumns for the closest miss."""
     names = [family] if family else contract_names()
@@ -213,7 +213,7 @@ def _choose_table(family: str | None, sheets: Iterable):
         found = []
         for c in contracts:
             try:
-                found.append((c, locate_table(c, sheet)))
+                found.append((c, locate_table(c, sheet, known)))
             except MissingColumns as exc:
                 misses.append(exc)
         if found:

@@ -120,6 +120,7 @@ def _delimiter(lines: list[str]) -> str:
 
 
 DELIMITERS = (",", ";", "\t", "|")
+csv.field_size_limit(MAX_FILE_BYTES)        # a long text cell is data (the file's size is bounded already)
 
 
 def _utf16_without_bom(data: bytes) -> str | None:
@@ -461,6 +462,7 @@ class Table:
     mapping: dict[int, str]              # sheet column index -> contract column
     headers: dict[int, str]              # sheet column index -> header text as written
     ignored: list[str]                   # headers not in the contract, or a second column for the same field
+    fill: dict[str, object] = field(default_factory=dict)   # column -> value read from the title block
 
 
 def find_table(rows: list[list[object]], match: Callable[[object], str | None], scan: int = 40) -> Table | None:
