@@ -105,8 +105,9 @@ def check_publication_id(publications: Path, pub_id: str) -> str:
     if bad or folder.is_symlink() or not folder.is_dir() or not any(
             (folder / f).is_file() for f in ("manifest.json", "index.html")):
         known = [p["id"] for p in list_publications(publications)] if publications.is_dir() else []
-        raise NotAPublication(f"{pub_id!r} is not a publication id under {publications}; one of: "
-                              f"{', '.join(known[-5:]) or '(none yet)'}")
+        shown = pub_id if isinstance(pub_id, str) and pub_id.isprintable() else repr(pub_id)
+        raise NotAPublication(f"no publication {shown} under {publications}: rollback takes a publication id, "
+                              f"one of: {', '.join(known[-5:]) or '(none yet)'}")
     return pub_id
 
 
