@@ -39,9 +39,13 @@ def stop_group(pgid: int, grace: float = 5.0) -> None:
 
 def run_supervised(args: list[str]) -> int:
     """`phakhi <args>` in a child process group; returns its exit code (2 after a crash, with a message)."""
+    return run_group([sys.executable, "-c", "from phakhi.cli import main; main()", *args])
+
+
+def run_group(cmd: list[str]) -> int:
+    """Run `cmd` in its own session; afterwards nothing it started is left running."""
     env = {**os.environ, SUPERVISED: "1"}
-    child = subprocess.Popen([sys.executable, "-c", "from phakhi.cli import main; main()", *args], env=env,
-                             start_new_session=True)
+    child = subprocess.Popen(cmd, env=env, start_new_session=True)
 
     def forward(signum, _frame):
         try:

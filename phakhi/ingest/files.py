@@ -330,6 +330,10 @@ def ingest_files(family: str | None, files: list[Path], landing: Path | None = N
     return [o for chunk in results for o in chunk]
 
 
+def _ingest_one_file(family, path, landing, known) -> FileOutcome:
+    return ingest_file(family, path, landing, known)
+
+
 def ingest_isolated(family: str | None, path: Path, landing: Path | None = None,
                     known: dict[str, set[str]] | None = None) -> FileOutcome:
     """`ingest_file` in a single-use worker process: a reader that crashes natively kills only that worker."""
@@ -337,7 +341,7 @@ def ingest_isolated(family: str | None, path: Path, landing: Path | None = None,
 
     with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context(_start_method())) as one:
         try:
-            return one.submit(ingest_file, family, path, landing, known).result()
+            return one.submit(_ingest_one_file, family, path, landing, known).result()
         except BrokenProcessPool:
             return reader_crashed(family, path, landing)
 
