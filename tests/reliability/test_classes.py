@@ -227,3 +227,21 @@ def test_drift_report_withholds_items_and_waves_below_thirty(tmp_path):
     assert list(res.summary["item"]) == ["k1"]
     import json
     assert json.loads(res.json_path.read_text(encoding="utf-8"))["withheld_items_n_below_min"] == ["k2"]
+
+
+# ------------------------------------------------------------------ a single-PSU stratum (Build 2: one wave's stratum never blocks)
+def test_a_single_psu_stratum_is_reported_not_blocking():
+    import numpy as np
+
+    from phakhi.quality.gate import load_suites
+    from phakhi.survey.design import Design, estimate
+
+    suite = next(s for s in load_suites() if s["name"] == "survey_design_psus")
+    assert {e["severity"] for e in suite["expectations"]} == {"warning"}
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"stratum": ["a"] * 40 + ["b"] * 40 + ["lonely"] * 10,
+                       "psu": [f"a{i // 10}" for i in range(40)] + [f"b{i // 10}" for i in range(40)] + ["l0"] * 10,
+                       "weight": 1.0, "y": rng.normal(50, 10, 90)})
+    design = Design(weights="weight", strata="stratum", psu=("psu",))
+    est = estimate(df, design, "mean", "y", lonely_psu="adjust").iloc[0]
+    assert np.isfinite(est["se"]) and est["se"] > 0
