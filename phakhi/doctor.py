@@ -601,9 +601,13 @@ def _probe_read_only_landing(root: Path) -> CaseResult:
     import errno
     from unittest import mock
 
+    import typer
     from typer.testing import CliRunner
 
-    from phakhi.cli import app
+    from phakhi.ingest.cli import register
+
+    app = typer.Typer()
+    register(app)            # the `phakhi ingest` command itself
 
     home = root / "home-ro"
     src = root / "ro-src" / "activity_reports"
