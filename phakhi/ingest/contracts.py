@@ -206,11 +206,11 @@ def _compile_parser(col: Column) -> Callable[[object], object]:
                                         f"{lo:g}–{hi:g} or {', '.join(map(str, col.missing_codes))}")
                     return out
             if lo is not None and out < lo:
-                raise CellError("range", f"{out:g} is below the minimum {lo:g}", f"{out:g} ต่ำกว่าค่าต่ำสุด {lo:g}",
-                                f">= {lo:g}")
+                raise CellError("range", f"{out:,.15g} is below the minimum {lo:,.15g}",
+                                f"{out:,.15g} ต่ำกว่าค่าต่ำสุด {lo:,.15g}", f">= {lo:,.15g}")
             if hi is not None and out > hi:
-                raise CellError("range", f"{out:g} is above the maximum {hi:g}", f"{out:g} สูงกว่าค่าสูงสุด {hi:g}",
-                                f"<= {hi:g}")
+                raise CellError("range", f"{out:,.15g} is above the maximum {hi:,.15g}",
+                                f"{out:,.15g} สูงกว่าค่าสูงสุด {hi:,.15g}", f"<= {hi:,.15g}")
             return out
         return _memo(p_number)
 

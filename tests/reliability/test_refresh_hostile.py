@@ -93,9 +93,9 @@ def test_bad_rows_are_quarantined_and_bad_files_refused_with_reasons(refreshed):
     assert {"range", "type", "above_partner_baseline", "replaced_by_later_entry"} <= set(mine["rule"])
     assert mine["message_en"].str.len().gt(0).all() and mine["message_th"].str.len().gt(0).all()
     by_file = m.set_index("file")
-    assert by_file.loc["hostile/P010_stray_cell.xlsx", "rule"] == "too_large"
-    assert by_file.loc["hostile/passwd.csv", "rule"] == "symlink"
-    assert by_file.loc["hostile/P004_2025-12_pipes.csv", "status"] == "loaded"
+    assert by_file.loc["activity_reports/hostile/P010_stray_cell.xlsx", "rule"] == "too_large"
+    assert by_file.loc["activity_reports/hostile/passwd.csv", "rule"] == "symlink"
+    assert by_file.loc["activity_reports/hostile/P004_2025-12_pipes.csv", "status"] == "loaded"
     assert udon == 2                                                    # title block + official wording
     assert "P001" in partners                                           # repeated in the registry, still there
     balanced = m["rows_read"] == m["rows_loaded"] + m["rows_quarantined"] + m["rows_superseded"]
