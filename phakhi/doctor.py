@@ -116,6 +116,38 @@ def zip_bomb() -> bytes:
     return _patch_xlsx(base, fn)
 
 
+def ods_bytes(rows: list[list], tail: str = "") -> bytes:
+    """A minimal OpenDocument spreadsheet (what LibreOffice saves), with `tail` appended inside the table."""
+    def cell(v):
+        if isinstance(v, (int, float)):
+            return f'<table:table-cell office:value-type="float" office:value="{v}"><text:p>{v}</text:p></table:table-cell>'
+        return f'<table:table-cell office:value-type="string"><text:p>{v}</text:p></table:table-cell>'
+
+    body = "".join("<table:table-row>" + "".join(cell(v) for v in r) + "</table:table-row>" for r in rows)
+    content = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+               'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+               'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+               'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body>'
+               f'<office:spreadsheet><table:table table:name="Sheet1">{body}{tail}</table:table></office:spreadsheet>'
+               '</office:body></office:document-content>')
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet", compress_type=zipfile.ZIP_STORED)
+        z.writestr("META-INF/manifest.xml", '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+                   'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry '
+                   'manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+                   '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+                   '</manifest:manifest>')
+        z.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
+
+
+ODS_PADDING = ('<table:table-row table:number-rows-repeated="1048574"><table:table-cell '
+               'table:number-columns-repeated="1024"/></table:table-row>')
+ODS_BOMB = ('<table:table-row table:number-rows-repeated="1000000"><table:table-cell table:number-columns-repeated='
+            '"16000" office:value-type="float" office:value="1"><text:p>1</text:p></table:table-cell></table:table-row>')
+
+
 @dataclass
 class Case:
     name: str
@@ -164,6 +196,12 @@ def file_cases() -> list[Case]:
         Case("zip_bomb_sheet", "bounded_reads", act, zip_bomb, ".xlsx", ("rejected",), "too_large"),
         Case("wide_but_fine_xlsx", "bounded_reads", act,
              lambda: xlsx_bytes([A, activity_row(1)], {"CV2": "note"}), ".xlsx", ("loaded",), None, 1, 1),
+        Case("ods_repeated_value_run", "bounded_reads", act, lambda: ods_bytes([A, activity_row(1)], ODS_BOMB), ".ods",
+             ("rejected",), "too_large"),
+        Case("ods_libreoffice_padding_is_fine", "bounded_reads", act,
+             lambda: ods_bytes([A, activity_row(1)], ODS_PADDING), ".ods", ("loaded",), None, 1, 1),
+        Case("file_above_100MB", "bounded_reads", act, lambda: b"x" * (100 * 1024 * 1024 + 1), ".csv", ("rejected",),
+             "too_large"),
         # --- 2. crashes on a value
         Case("count_1e19", "value_crash", act, lambda: csv_bytes(A, good + [activity_row(4, participants_total="10000000000000000000")]),
              expect_status=("partially_loaded",), expect_rule="range", data_rows=4, expect_loaded=3),

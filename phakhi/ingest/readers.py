@@ -261,7 +261,7 @@ def check_workbook_bounds(data: bytes) -> None:
         is_ods = name == "content.xml"
         if not (is_sheet or is_ods):
             continue
-        label = name.rsplit("/", 1)[-1].removesuffix(".xml")
+        label = name.rsplit("/", 1)[-1].removesuffix(".xml") if is_sheet else "(spreadsheet)"
         if m.file_size > MAX_SHEET_XML_BYTES or (m.compress_size and m.file_size / max(m.compress_size, 1) > MAX_ZIP_RATIO
                                                  and m.file_size > 10 * 1024 * 1024):
             raise UnreadableFile(
@@ -297,14 +297,16 @@ def check_workbook_bounds(data: bytes) -> None:
                             raise _too_big(label, max_row, max_col, "last used cell")
                     else:
                         for r in _REPEATED.finditer(buf):
-                            n = int(r.group(2))
-                            # LibreOffice pads a sheet with one huge *empty* repeated row/column run; a
-                            # repeated run that large holding a value is what exhausts a reader
-                            after = buf[r.end():r.end() + 200]
-                            if n > MAX_SHEET_ROWS and (b"office:value" in after.split(b">", 1)[0]
-                                                       or b"<text:p" in after[:200].split(b"</table:table-", 1)[0]):
-                                raise _too_big(label, n if r.group(1) == b"rows" else 1,
-                                               n if r.group(1) == b"columns" else 1, "repeated cells")
+                            n, rows_kind = int(r.group(2)), r.group(1) == b"rows"
+                            # LibreOffice pads a sheet with huge *empty* repeated runs (harmless); a repeated
+                            # run beyond the bounds that holds a value is what exhausts a reader
+                            if n <= (MAX_SHEET_CELLS // 10 if rows_kind else MAX_SHEET_COLUMNS):
+                                continue
+                            after = buf[r.end():r.end() + 400]
+                            holds_value = (b"office:value" in after.split(b">", 1)[0]
+                                           or b"<text:p" in after.split(b"</table:table-", 1)[0])
+                            if holds_value:
+                                raise _too_big(label, n if rows_kind else 1, 1 if rows_kind else n, "repeated-cell run")
                     tail = buf[-256:]
         except UnreadableFile:
             raise
