@@ -53,7 +53,12 @@ def run_group(cmd: list[str]) -> int:
         except ProcessLookupError:
             pass
 
-    old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    old = {}
+    for s in (signal.SIGINT, signal.SIGTERM):
+        try:
+            old[s] = signal.signal(s, forward)
+        except ValueError:          # not the main thread: signals stay with the caller
+            pass
     try:
         code = child.wait()
     finally:
