@@ -173,10 +173,9 @@ def _refresh(paths: Paths, period: str | None, run_id: str) -> str:
 
 # ---------------------------------------------------------------- plain helpers
 def latest_period(results: list[FamilyResult]) -> str:
-    periods = [p for r in results if "period" in r.loaded for p in r.loaded["period"].dropna()]
-    if not periods:
-        raise ValueError("no activity or GHG report in the landing area carries a month; pass --period YYYY-MM")
-    return max(periods)
+    """The month a default refresh publishes (see phakhi.periods.publishable_period: never a later month sent
+    by a few partners, never after the current month)."""
+    return publishable_period(None, partners_by_month(results))[0]
 
 
 def partners_by_month(results: list[FamilyResult]) -> dict[str, int]:
