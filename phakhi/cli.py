@@ -49,15 +49,22 @@ def refresh(period: Optional[str] = typer.Option(None, help="Month to refresh, Y
         raise typer.Exit(1)
     if not supervised():          # a native crash must not orphan Prefect's temporary server: run in a group
         raise typer.Exit(run_supervised(["refresh", "--home", str(paths.home)] + (["--period", period] if period else [])))
-    if landing_is_empty(paths.landing):
-        typer.echo(f"landing area is empty: writing SAMPLE data to {paths.landing}")
-        write_sample(paths.landing)
     from flows.pipeline import GateFailed, PublishFailed, TransformFailed, monthly_refresh
+    from phakhi.lock import refresh_lock
 
     started = time.perf_counter()
     try:
-        publication = monthly_refresh(period=period, home=str(paths.home))
-    except (GateFailed, TransformFailed, PublishFailed, RefreshLocked) as exc:
+        # the lock is taken here, before Prefect starts (the flow re-enters it): a second refresh is refused
+        # in one line, and two runs never write the SAMPLE data at once
+        with refresh_lock(paths.home, f"phakhi refresh{' --period ' + period if period else ''}"):
+            if landing_is_empty(paths.landing):
+                typer.echo(f"landing area is empty: writing SAMPLE data to {paths.landing}")
+                write_sample(paths.landing)
+            publication = monthly_refresh(period=period, home=str(paths.home))
+    except RefreshLocked as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(1)
+    except (GateFailed, TransformFailed, PublishFailed) as exc:
         typer.secho(f"\nRefresh FAILED: {exc}", fg="red", err=True)
         raise typer.Exit(1)
     except Exception as exc:  # a crash still says what happened in one line before exiting non-zero
