@@ -139,7 +139,7 @@ def doctor(verbose: bool = typer.Option(False, "--verbose", "-v", help="One line
                 typer.echo(r.traceback)
     typer.echo("classes: " + ", ".join(f"{k}={v}" for k, v in sorted(report.classes().items())))
     for k, v in report.figures().items():
-        typer.echo(f"{k:<22}{v}")
+        typer.echo(f"{k:<25}{v}")
     raise typer.Exit(1 if report.failed or report.tracebacks or report.rows_lost or report.publications_damaged else 0)
 
 

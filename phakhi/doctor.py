@@ -342,6 +342,7 @@ class CaseResult:
     traceback: str | None = None
     rows_lost: int = 0
     detail: str = ""
+    error_case: bool = True        # the case is bad input (vs a valid oddity that must simply load)
 
 
 def registry_known(folder: Path) -> dict:
@@ -396,7 +397,8 @@ def judge(case: Case, got: dict) -> CaseResult:
     detail = (f"{got['status']} rule={got['rule']} rules={got['rules']} read={got['rows_read']} "
               f"loaded={got['rows_loaded']} quarantined={got['rows_quarantined']}"
               + (f" reason={got['reason_en']!r}" if got["reason_en"] else ""))
-    return CaseResult(case.name, case.klass, ok, clear, None, lost, detail)
+    error_case = case.expect_rule is not None or any(st != "loaded" for st in case.expect_status)
+    return CaseResult(case.name, case.klass, ok, clear, None, lost, detail, error_case)
 
 
 def run_file_cases(cases: list[Case] | None = None, workdir: Path | None = None) -> list[CaseResult]:
@@ -477,8 +479,8 @@ def system_probes(root: Path) -> list[CaseResult]:
     damaged = 0
     root.mkdir(parents=True, exist_ok=True)
 
-    def add(name, klass, ok, clear=True, tb=None, detail=""):
-        out.append(CaseResult(name, klass, ok, clear, tb, 0, detail))
+    def add(name, klass, ok, clear=True, tb=None, detail="", error_case=True):
+        out.append(CaseResult(name, klass, ok, clear, tb, 0, detail, error_case))
 
     for target in ("..", ".", "latest", "2025-02-r1/data", "../pubs", "/etc", "", ".building-x", "2025-02-r1/",
                    "nope", "2025-02-r1\0"):
@@ -498,7 +500,7 @@ def system_probes(root: Path) -> list[CaseResult]:
         pubs = root / "pubs-good"
         _two_publications(pubs)
         switch_latest(pubs, "2025-02-r1")
-        add("rollback_valid_id", "rollback", current_latest(pubs) == "2025-02-r1")
+        add("rollback_valid_id", "rollback", current_latest(pubs) == "2025-02-r1", error_case=False)
     except Exception:
         add("rollback_valid_id", "rollback", False, False, traceback.format_exc(limit=3))
 
@@ -524,7 +526,7 @@ def system_probes(root: Path) -> list[CaseResult]:
             holder.kill()
             holder.wait()
         with refresh_lock(home, "r-third"):       # a killed holder leaves no stale lock
-            add("lock_free_after_kill", "lock", True)
+            add("lock_free_after_kill", "lock", True, error_case=False)
     except Exception:
         add("second_refresh_refused", "lock", False, False, traceback.format_exc(limit=3))
 
@@ -584,7 +586,7 @@ def system_probes(root: Path) -> list[CaseResult]:
         p, held = publishable_period(None, {"2025-02": 40, "2025-03": 41, "2026-04": 1})
         add("future_month_held_by_default", "future_month", p == "2025-03" and held == ["2026-04"], True, None, f"{p} {held}")
         p, held = publishable_period("2025-02", {"2025-02": 40, "2025-03": 41})
-        add("requested_month_never_later", "future_month", p == "2025-02" and held == ["2025-03"])
+        add("requested_month_never_later", "future_month", p == "2025-02" and held == ["2025-03"], error_case=False)
     except Exception:
         add("future_month_held_by_default", "future_month", False, False, traceback.format_exc(limit=3))
 
@@ -598,7 +600,8 @@ def system_probes(root: Path) -> list[CaseResult]:
                                    "kwargs": {"column_A": "p_adjusted", "column_B": "p_value", "or_equal": True}}]}
         f = with_tolerance(pd.DataFrame({"p_adjusted": [0.9970038774445091, 0.2], "p_value": [0.9970038774445092, 0.3]}), suite)
         add("gate_tolerates_float_noise", "gate_tolerance",
-            f["p_adjusted"].iloc[0] >= f["p_value"].iloc[0] and f["p_adjusted"].iloc[1] < f["p_value"].iloc[1])
+            f["p_adjusted"].iloc[0] >= f["p_value"].iloc[0] and f["p_adjusted"].iloc[1] < f["p_value"].iloc[1],
+            error_case=False)
     except Exception:
         add("gate_tolerates_float_noise", "gate_tolerance", False, False, traceback.format_exc(limit=3))
 
@@ -632,7 +635,7 @@ def _probe_small_wave() -> CaseResult:
     table = reliability_table(pd.DataFrame(rows), dimensions=["knowledge"])
     ok = bool(table["cronbach_alpha"].isna().all()) and int(table["n_respondents"].max()) == 24
     return CaseResult("reliability_withheld_below_n30", "small_cells", ok, True, None, 0,
-                      f"alpha={table['cronbach_alpha'].tolist()}")
+                      f"alpha={table['cronbach_alpha'].tolist()}", error_case=False)
 
 
 def _probe_read_only_landing(root: Path) -> CaseResult:
@@ -793,8 +796,13 @@ class DoctorReport:
         return len(self.results)
 
     @property
+    def error_cases(self) -> int:
+        return sum(1 for r in self.results if r.error_case)
+
+    @property
     def clear_errors(self) -> int:
-        return sum(1 for r in self.results if r.clear and r.traceback is None)
+        """Bad-input cases reported with a reason a person can act on (no traceback)."""
+        return sum(1 for r in self.results if r.error_case and r.ok and r.clear and r.traceback is None)
 
     @property
     def tracebacks(self) -> int:
@@ -809,7 +817,9 @@ class DoctorReport:
         return [r for r in self.results if not r.ok]
 
     def figures(self) -> dict:
-        return {"cases tried": self.cases, "clear errors": self.clear_errors, "tracebacks": self.tracebacks,
+        return {"cases tried": self.cases, "bad-input cases": self.error_cases, "clear errors": self.clear_errors,
+                "valid oddities accepted": sum(1 for r in self.results if not r.error_case and r.ok),
+                "tracebacks": self.tracebacks,
                 "rows lost": self.rows_lost, "publications damaged": self.publications_damaged,
                 "cases failing": len(self.failed)}
 
