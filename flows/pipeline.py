@@ -8,6 +8,7 @@ good publication (and the published warehouse) untouched.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,7 +23,7 @@ from phakhi.ingest import landing
 from phakhi.ingest.files import FamilyResult
 from phakhi.ingest.cache import ingest_cache_key
 from phakhi.notify import notify_failure
-from phakhi.periods import resolve_period
+from phakhi.periods import publishable_period, resolve_period
 from phakhi.home import check_home
 from phakhi.publish.pointers import record_attempt
 from phakhi.publish.warehouse import make_portable
@@ -35,6 +36,10 @@ class GateFailed(RuntimeError):
 
 class TransformFailed(RuntimeError):
     """dbt could not build the warehouse; the message names the failing models."""
+
+
+class PublishFailed(RuntimeError):
+    """Writing the publication failed (e.g. the disk is full); nothing was published."""
 
 
 # ---------------------------------------------------------------- tasks (thin)
@@ -92,9 +97,24 @@ def drift(paths: Paths, out_dir: Path):
 @task
 def publish(paths: Paths, period: str, run_id: str, gate, drift_result) -> Path:
     from phakhi.publish.build import build_publication
+    from phakhi.publish.files import discard_own
 
-    pub = build_publication(paths, period, run_id, gate, drift_result)
-    promote_warehouse(paths)
+    # The warehouse is switched first, then `latest` (inside build_publication): a crash between the two
+    # leaves the new warehouse under the old site, never the new site over the old warehouse; a failed
+    # build puts the previous warehouse back and removes this run's own building folder (a full disk is
+    # freed at once, not by some later run).
+    previous = promote_warehouse(paths)
+    try:
+        pub = build_publication(paths, period, run_id, gate, drift_result)
+    except BaseException as exc:
+        discard_own(paths.publications, f"{period}-{run_id}")
+        restore_warehouse(paths, previous)
+        if isinstance(exc, OSError):
+            raise PublishFailed(f"publishing {period} failed ({exc.strerror or exc}); nothing was published, the "
+                                "last good publication and its warehouse stay live") from exc
+        raise
+    if previous is not None:
+        previous.unlink(missing_ok=True)
     return pub
 
 
@@ -118,14 +138,23 @@ def monthly_refresh(period: str | None = None, home: str | None = None) -> str:
     period = resolve_period(period)   # "previous" (the deployment) → the month before the scheduled start
     paths = use_home(home)
     check_home(paths)                 # SAMPLE and real files never mix (phakhi/home.py)
-    logger = get_run_logger()
     run_id = datetime.now(timezone.utc).strftime("r%Y%m%dT%H%M%SZ")
+    from phakhi.lock import refresh_lock
 
+    with refresh_lock(paths.home, run_id):        # one refresh per home: a second one fails at once, naming this
+        return _refresh(paths, period, run_id)
+
+
+def _refresh(paths: Paths, period: str | None, run_id: str) -> str:
+    logger = get_run_logger()
     results = ingest_landing(paths)
     ingest_report = load_raw(paths, results)
     logger.info("ingested:\n%s", ingest_report.to_string(index=False))
 
-    period = period or latest_period(results)
+    period, held = publishable_period(period, partners_by_month(results))
+    if held:
+        logger.warning("held for their own month (not published by this run; their files stay in landing): %s",
+                       ", ".join(held))
     dbt_outcome = build_warehouse(paths, period)
     if not dbt_outcome.success and not dbt_outcome.counts:
         record_attempt(paths.publications, "blocked", period, run_id, [f"dbt: {f['node']}" for f in dbt_outcome.failures])
@@ -152,10 +181,21 @@ def monthly_refresh(period: str | None = None, home: str | None = None) -> str:
 
 # ---------------------------------------------------------------- plain helpers
 def latest_period(results: list[FamilyResult]) -> str:
-    periods = [p for r in results if "period" in r.loaded for p in r.loaded["period"].dropna()]
-    if not periods:
-        raise ValueError("no activity or GHG report in the landing area carries a month; pass --period YYYY-MM")
-    return max(periods)
+    """The month a default refresh publishes (see phakhi.periods.publishable_period: never a later month sent
+    by a few partners, never after the current month)."""
+    return publishable_period(None, partners_by_month(results))[0]
+
+
+def partners_by_month(results: list[FamilyResult]) -> dict[str, int]:
+    """How many partners reported for each month (activity and GHG reports) -- what `publishable_period`
+    weighs so one partner's file dated a later month cannot become the country's month."""
+    seen: dict[str, set] = {}
+    for r in results:
+        if "period" in r.loaded and "partner_id" in r.loaded and len(r.loaded):
+            for p, pid in zip(r.loaded["period"], r.loaded["partner_id"]):
+                if isinstance(p, str) and isinstance(pid, str):
+                    seen.setdefault(p, set()).add(pid)
+    return {p: len(v) for p, v in seen.items()}
 
 
 def survey_drift(db_path: Path, out_dir: Path):
@@ -165,12 +205,31 @@ def survey_drift(db_path: Path, out_dir: Path):
     return survey_drift_from_warehouse(db_path, out_dir)
 
 
-def promote_warehouse(paths: Paths) -> None:
-    """The audited build warehouse becomes the published one (copy aside, then atomic replace)."""
+def promote_warehouse(paths: Paths) -> Path | None:
+    """The audited build warehouse becomes the published one (copy aside, then atomic replace). Returns
+    the previous published warehouse, kept aside (hard link) until the publication is in place, or None."""
     tmp = paths.published_db.with_suffix(".duckdb.tmp")
-    shutil.copyfile(paths.build_db, tmp)
-    make_portable(tmp, build_catalog=paths.build_db.stem)   # views must not point at the build catalog
+    previous = None
+    if paths.published_db.exists():
+        previous = paths.published_db.with_suffix(".duckdb.previous")
+        previous.unlink(missing_ok=True)
+        os.link(paths.published_db, previous)
+    try:
+        shutil.copyfile(paths.build_db, tmp)
+        make_portable(tmp, build_catalog=paths.build_db.stem)   # views must not point at the build catalog
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        if previous is not None:
+            previous.unlink(missing_ok=True)
+        raise
     tmp.replace(paths.published_db)
+    return previous
+
+
+def restore_warehouse(paths: Paths, previous: Path | None) -> None:
+    """Put back the warehouse that matches the publication still live (after a failed publish)."""
+    if previous is not None and previous.exists():
+        previous.replace(paths.published_db)
 
 
 def _dbt_summary(outcome) -> str:

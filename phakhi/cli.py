@@ -46,26 +46,41 @@ def refresh(period: Optional[str] = typer.Option(None, help="Month to refresh, Y
     from phakhi.settings import use_home
     from phakhi.sample import landing_is_empty, write_sample
 
+    from phakhi.lock import RefreshLocked, holder, is_locked
+    from phakhi.supervise import run_supervised, supervised
+
     from phakhi.home import is_real_home, mixing_problems
 
     paths = use_home(home)
-    if landing_is_empty(paths.landing):
-        if is_real_home(paths):
-            typer.secho(f"nothing to refresh: the landing area {paths.landing} is empty. Put partner files in its "
-                        f"folders (partner_registry/, activity_reports/, ghg_reductions/, survey_waves/) or add "
-                        f"partners with `phakhi partners add|import`.", fg="red", err=True)
-            raise typer.Exit(1)
-        typer.echo(f"landing area is empty: writing SAMPLE data to {paths.landing}")
-        write_sample(paths.landing)
-    for problem in mixing_problems(paths):
+    if landing_is_empty(paths.landing) and is_real_home(paths):
+        typer.secho(f"nothing to refresh: the landing area {paths.landing} is empty. Put partner files in its "
+                    f"folders (partner_registry/, activity_reports/, ghg_reductions/, survey_waves/) or add "
+                    f"partners with `phakhi partners add|import`.", fg="red", err=True)
+        raise typer.Exit(1)
+    for problem in ([] if landing_is_empty(paths.landing) else mixing_problems(paths)):
         typer.secho(f"Refresh refused: {problem}", fg="red", err=True)
         raise typer.Exit(1)
-    from flows.pipeline import GateFailed, TransformFailed, monthly_refresh
+    if is_locked(paths.home):                       # say so before starting anything (issue 12)
+        typer.secho(str(RefreshLocked(paths.home, holder(paths.home))), fg="red", err=True)
+        raise typer.Exit(1)
+    if not supervised():          # a native crash must not orphan Prefect's temporary server: run in a group
+        raise typer.Exit(run_supervised(["refresh", "--home", str(paths.home)] + (["--period", period] if period else [])))
+    from flows.pipeline import GateFailed, PublishFailed, TransformFailed, monthly_refresh
+    from phakhi.lock import refresh_lock
 
     started = time.perf_counter()
     try:
-        publication = monthly_refresh(period=period, home=str(paths.home))
-    except (GateFailed, TransformFailed) as exc:
+        # the lock is taken here, before Prefect starts (the flow re-enters it): a second refresh is refused
+        # in one line, and two runs never write the SAMPLE data at once
+        with refresh_lock(paths.home, f"phakhi refresh{' --period ' + period if period else ''}"):
+            if landing_is_empty(paths.landing):
+                typer.echo(f"landing area is empty: writing SAMPLE data to {paths.landing}")
+                write_sample(paths.landing)
+            publication = monthly_refresh(period=period, home=str(paths.home))
+    except RefreshLocked as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(1)
+    except (GateFailed, TransformFailed, PublishFailed) as exc:
         typer.secho(f"\nRefresh FAILED: {exc}", fg="red", err=True)
         raise typer.Exit(1)
     except Exception as exc:  # a crash still says what happened in one line before exiting non-zero
@@ -216,6 +231,25 @@ def publications_rollback(publication_id: str, home: Optional[Path] = HomeOpt):
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(1)
     typer.echo(f"latest -> {publication_id}")
+
+
+@app.command()
+def doctor(verbose: bool = typer.Option(False, "--verbose", "-v", help="One line per case.")):
+    """Try the platform against a corpus of malformed and hostile inputs and print what held (cases tried,
+    clear errors, tracebacks, rows lost, publications damaged). Exit 1 when a case fails."""
+    from phakhi.doctor import run_doctor
+
+    report = run_doctor()
+    for r in report.results:
+        if verbose or not r.ok:
+            mark = "ok  " if r.ok else "FAIL"
+            typer.echo(f"{mark} {r.klass:<18} {r.name:<40} {r.detail[:110]}")
+            if r.traceback:
+                typer.echo(r.traceback)
+    typer.echo("classes: " + ", ".join(f"{k}={v}" for k, v in sorted(report.classes().items())))
+    for k, v in report.figures().items():
+        typer.echo(f"{k:<25}{v}")
+    raise typer.Exit(1 if report.failed or report.tracebacks or report.rows_lost or report.publications_damaged else 0)
 
 
 from phakhi.survey.cli import compare_waves, survey_app  # noqa: E402  (the evaluator's commands)

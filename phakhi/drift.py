@@ -36,6 +36,7 @@ __all__ = ["WaveDesign", "DriftResult", "drift_report", "two_sample_stattest", "
            "survey_design", "benjamini_hochberg", "STATTEST_NAME"]
 
 STATTEST_NAME = "rao_scott_two_sample"
+MIN_N = 30                  # the publication rule: no survey figure from fewer than 30 respondents
 _REGISTERED: dict = {}
 _ACTIVE: dict = {}          # the design context of the report being run (see survey_design)
 
@@ -170,7 +171,8 @@ class DriftResult:
 
 def drift_report(baseline: pd.DataFrame, current: pd.DataFrame, items: list[str], missing_codes: set[int],
                  out_dir: Path, baseline_wave: int, current_wave: int, alpha: float = 0.05, *,
-                 baseline_design: WaveDesign | None = None, current_design: WaveDesign | None = None) -> DriftResult:
+                 baseline_design: WaveDesign | None = None, current_design: WaveDesign | None = None,
+                 min_n: int = MIN_N) -> DriftResult | None:
     """Write drift_report.html / drift_report.json for `items` into out_dir.
 
     The test is design-adjusted when the waves' designs are given, or when the frames carry the design columns
@@ -187,6 +189,13 @@ def drift_report(baseline: pd.DataFrame, current: pd.DataFrame, items: list[str]
         return df[items].astype("Float64").mask(df[items].isin(list(missing_codes))).astype("Int64").astype("string")
 
     ref_items, cur_items = prep(baseline), prep(current)
+    # Nothing below n = 30 is published: an item answered by fewer than min_n respondents in either wave is
+    # withheld from the report (its answer counts would be small cells); with no item left, no report at all.
+    withheld = [i for i in items if min(int(ref_items[i].notna().sum()), int(cur_items[i].notna().sum())) < min_n]
+    items = [i for i in items if i not in withheld]
+    if not items:
+        return None
+    ref_items, cur_items = ref_items[items], cur_items[items]
     definition = DataDefinition(categorical_columns=items)
     ref = Dataset.from_pandas(ref_items, data_definition=definition)
     cur = Dataset.from_pandas(cur_items, data_definition=definition)
@@ -211,6 +220,7 @@ def drift_report(baseline: pd.DataFrame, current: pd.DataFrame, items: list[str]
                "stattest": STATTEST_NAME, "design_adjusted": adjusted,
                "correction": "Benjamini-Hochberg", "alpha": alpha,
                "missing_codes": sorted(int(c) for c in missing_codes),
+               "min_n": min_n, "withheld_items_n_below_min": withheld,
                "note": ("Each item's answer distribution (missing codes excluded) in the later wave against the "
                         "baseline wave: two independent samples. drifted = BH-adjusted p < alpha."),
                "items": summary.to_dict("records"),

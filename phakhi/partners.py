@@ -16,7 +16,7 @@ from pathlib import Path
 from phakhi.settings import Paths
 from phakhi.ingest import ledger as landing_ledger
 from phakhi.ingest.contracts import apply_contract, load_contract
-from phakhi.ingest.files import ingest_family, ingest_file, list_files
+from phakhi.ingest.files import assemble_family, ingest_file, ingest_files, list_files
 from phakhi.ingest.readers import Sheet
 
 REGISTRY = "partner_registry"
@@ -45,7 +45,7 @@ def current(paths: Paths) -> list[dict]:
     if not files:
         return []
     history = landing_ledger.read_history(paths.home).get(REGISTRY)
-    result = ingest_family(REGISTRY, files, paths.landing, history=history, workers=1)
+    result = assemble_family(REGISTRY, ingest_files(REGISTRY, files, paths.landing, workers=1), history)
     rows = result.loaded[[c for c in columns() if c in result.loaded.columns]].to_dict("records")
     return sorted(({k: _plain(v) for k, v in r.items()} for r in rows), key=lambda r: r["partner_id"])
 

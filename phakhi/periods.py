@@ -71,3 +71,49 @@ def months(start: str, end: str) -> list[str]:
         out.append(f"{y:04d}-{m:02d}")
         y, m = (y, m + 1) if m < 12 else (y + 1, 1)
     return out
+
+
+# ---------------------------------------------------------------- which month a refresh publishes (issue 12)
+PERIOD_QUORUM = 0.5     # a default month must carry reports from at least half as many partners as the busiest
+
+
+def current_month(at: datetime | None = None, tz: str = SCHEDULE_TZ) -> str:
+    at = at or datetime.now(timezone.utc)
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    local = at.astimezone(ZoneInfo(tz))
+    return f"{local.year:04d}-{local.month:02d}"
+
+
+class NoPublishableMonth(ValueError):
+    """No month in the landed data can be published (none at or before the cap)."""
+
+
+def publishable_period(requested: str | None, partners_by_month: dict[str, int], at: datetime | None = None,
+                       quorum: float = PERIOD_QUORUM) -> tuple[str, list[str]]:
+    """The month a refresh publishes, and the later months it holds back.
+
+    - requested (an explicit YYYY-MM, or "previous" already resolved by `resolve_period`): that month, never a
+      later one; every later month found is held;
+    - none requested: the latest month, not later than the current month (Bangkok), whose reports come from at
+      least `quorum` x the partners of the busiest month -- so one partner's file dated a later month (a typo,
+      or sent early) never becomes the month the whole country is published for.
+
+    Held months are not published by this run; their files stay in the landing area for their own month.
+    `partners_by_month` = {"YYYY-MM": number of partners with reports for that month}.
+    """
+    found = {validate_period(p): n for p, n in partners_by_month.items() if p}
+    if requested:
+        period = validate_period(requested)
+        return period, sorted(p for p in found if p > period)
+    cap = current_month(at)
+    eligible = {p: n for p, n in found.items() if p <= cap}
+    if not eligible:
+        if found:
+            raise NoPublishableMonth(
+                f"every month in the landed data ({', '.join(sorted(found)[:6])}) is later than the current month "
+                f"{cap}; pass --period YYYY-MM")
+        raise NoPublishableMonth("no activity or GHG report in the landing area carries a month; pass --period YYYY-MM")
+    busiest = max(eligible.values())
+    period = max(p for p, n in eligible.items() if n >= quorum * busiest)
+    return period, sorted(p for p in found if p > period)

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from phakhi.cli import app
 from phakhi.home import HomeMixed, check_home, data_kind, init_home, mixing_problems
-from phakhi.ingest.files import ingest_family, list_files
+from phakhi.ingest.files import assemble_family, ingest_files, list_files
 from phakhi.sample import write_sample
 from phakhi.settings import Paths
 
@@ -84,7 +84,7 @@ def test_partners_add_import_list_through_the_landing_area(tmp_path):
     paths = Paths(home)
     files = list_files(paths.landing_for("partner_registry"))
     assert len(files) == 2
-    reg = ingest_family("partner_registry", files, paths.landing, workers=1)
+    reg = assemble_family("partner_registry", ingest_files("partner_registry", files, paths.landing, workers=1))
     assert sorted(reg.loaded["partner_id"]) == ["P101", "P102", "P103"]
     assert set(reg.file_report["status"]) == {"loaded", "superseded"}
 

@@ -261,13 +261,20 @@ def test_broken_source_fails_the_gate_and_previous_publication_survives(refreshe
     paths, publication = refreshed
     before_link, before_tree = os.readlink(paths.latest), _tree_digest(paths.latest.resolve())
     warehouse_before = hashlib.sha256(paths.published_db.read_bytes()).hexdigest()
-    # A partner reports a month's reduction larger than its whole annual baseline: plausible to a parser,
-    # impossible in reality. The gate's distribution bound must stop it.
+    # A partner reports a month's reduction larger than its whole annual baseline. Typed as a tCO2e figure,
+    # the contract sees it and quarantines the row at ingestion (issue 12: one row never blocks the nation);
+    # given as activity data (200 GWh of grid electricity), only the converted figure shows it, and the gate's
+    # distribution bound must stop the publication.
     with (paths.landing / "ghg_reductions" / "ghg_2025-12.csv").open("a", encoding="cp874", newline="") as fh:
         csv.writer(fh).writerow(["P002", "P002-G9", "ของเสีย", "ธ.ค. 2568", "99,999,999", "", "", "LESS", "LESS-P002-G9-2568", "ทวนสอบแล้ว"])
+        csv.writer(fh).writerow(["P002", "P002-G8", "พลังงาน", "ธ.ค. 2568", "", "200,000,000", "kWh", "LESS", "LESS-P002-G8-2568", "ทวนสอบแล้ว"])
     with pytest.raises(GateFailed) as err:
         monthly_refresh(home=str(paths.home))
     assert "share_of_baseline" in str(err.value) and "nothing published" in str(err.value)
+    quarantined = pd.read_csv(paths.quarantine / "ingest_quarantine.csv", encoding="utf-8-sig", dtype=str)
+    assert "P002-G9" not in str(err.value)
+    assert ((quarantined["file"] == "ghg_reductions/ghg_2025-12.csv") & (quarantined["column"] == "reduction_tco2e")
+            & quarantined["rule"].isin(["range", "above_partner_baseline"])).any()
     assert os.readlink(paths.latest) == before_link
     assert _tree_digest(paths.latest.resolve()) == before_tree
     assert hashlib.sha256(paths.published_db.read_bytes()).hexdigest() == warehouse_before

@@ -148,12 +148,18 @@ def _land(paths, outcomes, console) -> set[str]:
             continue
         src = Path(o.path)
         folder = paths.landing_for(o.family)
-        folder.mkdir(parents=True, exist_ok=True)
-        dest = folder / src.name
-        if dest.exists() and hashlib.sha256(dest.read_bytes()).hexdigest() != o.file_hash:
-            dest = folder / f"{src.stem}.{o.file_hash[:8]}{src.suffix}"
-        if src.resolve() != dest.resolve() and not dest.exists():
-            shutil.copy2(src, dest)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            dest = folder / src.name
+            if dest.exists() and hashlib.sha256(dest.read_bytes()).hexdigest() != o.file_hash:
+                dest = folder / f"{src.stem}.{o.file_hash[:8]}{src.suffix}"
+            if src.resolve() != dest.resolve() and not dest.exists():
+                shutil.copy2(src, dest)
+        except OSError as exc:      # a read-only or full landing area: say where and why, no traceback
+            typer.secho(f"cannot land {src.name} into {folder}: {exc.strerror or exc}; check that the landing "
+                        f"area is writable (nothing was landed from here on) / นำไฟล์เข้าพื้นที่รับไฟล์ไม่ได้",
+                        fg="red", err=True)
+            raise typer.Exit(2)
         landed.add(dest.relative_to(paths.landing).as_posix())
     return landed
 

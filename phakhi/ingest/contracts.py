@@ -60,6 +60,10 @@ class Column:
     unit_aliases: dict[str, float] = field(default_factory=dict)   # unit written after a number -> multiplier
     units: dict[str, dict] = field(default_factory=dict)           # enum of unit codes: code -> meaning (GHG)
     missing_codes: tuple[int, ...] = ()
+    # plausibility (issue 12): integers must fit the warehouse column (INTEGER = 32 bits unless int_bits: 64);
+    # a year/date/period may be in the future only when allow_future (a pledge target, not an inventory)
+    int_bits: int = 32
+    allow_future: bool = True
     help_en: str | None = None
     help_th: str | None = None
     example: object = None
@@ -151,6 +155,7 @@ def _compile_parser(col: Column) -> Callable[[object], object]:
         if col.unit:
             units.setdefault(header_key(col.unit), 1.0)
         lo, hi, whole = col.min, col.max, t in ("integer", "likert")
+        int_limit = 2 ** (63 if col.int_bits == 64 else 31) - 1
 
         def p_number(value):
             cls = value.__class__
@@ -175,10 +180,17 @@ def _compile_parser(col: Column) -> Callable[[object], object]:
                                         f"'{value}': หน่วย '{unit}' ไม่ตรงกับหน่วยของคอลัมน์นี้ ({want})",
                                         f"a number in {want}")
                     out *= factor
+            if not math.isfinite(out):
+                raise CellError("type", f"'{value}' is not a finite number (it overflows to infinity)",
+                                f"'{value}' ไม่ใช่ตัวเลขที่ใช้ได้ (ค่าใหญ่เกินจนเป็นอนันต์)", "a finite number")
             if whole:
                 if not out.is_integer():
                     raise CellError("integer", f"'{value}' is not a whole number", f"'{value}' ไม่ใช่จำนวนเต็ม",
                                     "a whole number")
+                if abs(out) > int_limit:
+                    raise CellError("range", f"{_show_big(value)} is too large for a count (at most {int_limit:,})",
+                                    f"{_show_big(value)} มีค่าเกินกว่าจำนวนนับที่รับได้ (ไม่เกิน {int_limit:,})",
+                                    f"a whole number up to {int_limit:,}")
                 out = int(out)
                 if t == "likert":
                     if out in col.missing_codes:
@@ -189,11 +201,11 @@ def _compile_parser(col: Column) -> Callable[[object], object]:
                                         f"{lo:g}–{hi:g} or {', '.join(map(str, col.missing_codes))}")
                     return out
             if lo is not None and out < lo:
-                raise CellError("range", f"{out:g} is below the minimum {lo:g}", f"{out:g} ต่ำกว่าค่าต่ำสุด {lo:g}",
-                                f">= {lo:g}")
+                raise CellError("range", f"{out:,.15g} is below the minimum {lo:,.15g}",
+                                f"{out:,.15g} ต่ำกว่าค่าต่ำสุด {lo:,.15g}", f">= {lo:,.15g}")
             if hi is not None and out > hi:
-                raise CellError("range", f"{out:g} is above the maximum {hi:g}", f"{out:g} สูงกว่าค่าสูงสุด {hi:g}",
-                                f"<= {hi:g}")
+                raise CellError("range", f"{out:,.15g} is above the maximum {hi:,.15g}",
+                                f"{out:,.15g} สูงกว่าค่าสูงสุด {hi:,.15g}", f"<= {hi:,.15g}")
             return out
         return _memo(p_number)
 
@@ -218,6 +230,11 @@ def _compile_parser(col: Column) -> Callable[[object], object]:
             if not 1990 <= year <= 2100:
                 raise CellError("range", f"year {value} is out of range", f"ปี {value} อยู่นอกช่วงที่รับได้",
                                 "1990–2100 (CE) or 2533–2643 (B.E.)")
+            if not col.allow_future and year > date.today().year:
+                this = date.today().year
+                raise CellError("range", f"year {value} ({year} CE) is in the future",
+                                f"ปี {value} (ค.ศ. {year}) เป็นปีในอนาคต",
+                                f"a year up to {this} CE / {this + 543} B.E.")
             return year
         return _memo(p_year)
 
@@ -229,10 +246,12 @@ def _compile_parser(col: Column) -> Callable[[object], object]:
 
         def p_thai_date(value):
             try:
-                return parse(value)
+                out = parse(value)
             except (ValueError, TypeError, OverflowError) as exc:
                 raise CellError(t, getattr(exc, "message_en", f"'{value}' is not {what_en}"),
                                 getattr(exc, "message_th", f"'{value}' ไม่ใช่{what_th}"), expected) from None
+            check_calendar(col, value, out)
+            return out
         return _memo(p_thai_date)
 
     if t == "province":
@@ -263,6 +282,9 @@ def _compile_parser(col: Column) -> Callable[[object], object]:
         code = index.get(key)
         if code is None:
             code = index.get(_unbracket(key))
+        if code is None:         # "1. การศึกษา (Education)": without its numbering and its bracketed gloss
+            bare = header_key(_ENUM_PARENS.sub(" ", _ENUM_NUMBERING.sub("", text)))
+            code = index.get(bare) if bare else None
         if code is None:
             raise CellError("allowed_values", f"'{text}' is not an allowed value", f"'{text}' ไม่ใช่ค่าที่กำหนด",
                             "one of: " + allowed_text)
@@ -270,7 +292,39 @@ def _compile_parser(col: Column) -> Callable[[object], object]:
     return _memo(p_enum)
 
 
+EARLIEST_YEAR = 1990          # nothing Phakhi receives is dated before the UNFCCC era
+MONTHS_AHEAD = 12            # a month more than a year ahead is a typo (a B.E./C.E. slip), not a plan
+
+
+def check_calendar(col: Column, value: object, out: object) -> None:
+    """A date or month must fall in the calendar range Phakhi can hold: not before 1990 (a B.E. year typed
+    wrong, e.g. 2468 -> 1925) and not more than a year ahead (or not in the future at all unless
+    allow_future). Raises CellError with what was read and what was expected."""
+    year, month = (int(out[:4]), int(out[5:7])) if isinstance(out, str) else (out.year, out.month)
+    today = date.today()
+    ahead = 0 if not col.allow_future else MONTHS_AHEAD
+    limit_y, limit_m = divmod(today.year * 12 + today.month - 1 + ahead, 12)
+    limit_m += 1
+    shown = out if isinstance(out, str) else out.isoformat()
+    if year < EARLIEST_YEAR:
+        raise CellError("range", f"'{value}' reads as {shown} ({year + 543} B.E.), before {EARLIEST_YEAR}: is the "
+                        "year mistyped?", f"'{value}' อ่านได้เป็น {shown} (พ.ศ. {year + 543}) ก่อนปี ค.ศ. {EARLIEST_YEAR} "
+                        "กรุณาตรวจปีที่พิมพ์", f"a date from {EARLIEST_YEAR} (B.E. {EARLIEST_YEAR + 543}) on")
+    if (year, month) > (limit_y, limit_m):
+        raise CellError("range", f"'{value}' reads as {shown}, later than {limit_y:04d}-{limit_m:02d}: is the year "
+                        "mistyped?", f"'{value}' อ่านได้เป็น {shown} ซึ่งเกิน {limit_y:04d}-{limit_m:02d} กรุณาตรวจปีที่พิมพ์",
+                        f"a date up to {limit_y:04d}-{limit_m:02d}")
+
+
+def _show_big(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return f"{int(value):,}"
+    return str(value)[:40]
+
+
 _BRACKETS = str.maketrans("", "", "()[]（）")
+_ENUM_NUMBERING = re.compile(r"^\s*[(（]?\s*[0-9๐-๙]{1,2}\s*[.)）]\s*")
+_ENUM_PARENS = re.compile(r"[(\[（][^)\]）]*[)\]）]")
 
 
 def _unbracket(key: str) -> str:
@@ -399,6 +453,10 @@ class Contract:
     submission_key: list[str] = field(default_factory=list)
     title_th: str = ""
     title_en: str = ""
+    # a value checked against the partner's own figure in another family (e.g. one month's reduction against
+    # the partner's annual baseline emissions in the registry): [{rule, column, baseline, max_ratio, ...}]
+    baseline_checks: list[dict] = field(default_factory=list)
+    duplicate_keys: str = "quarantine"     # or "latest_wins": the latest version of a keyed entry is used
     _lookup: dict[str, str] | None = field(default=None, repr=False)
     _match_cache: dict | None = field(default=None, repr=False)
     _checks: list[Check] | None = field(default=None, repr=False)
@@ -526,7 +584,9 @@ def load_contract(name: str) -> Contract:
                         key=spec.get("key", []), references=spec.get("references", {}),
                         description_en=spec.get("description_en", ""), description_th=spec.get("description_th", ""),
                         submission_key=spec.get("submission_key", spec.get("key", [])),
-                        title_th=spec.get("title_th", ""), title_en=spec.get("title_en", ""))
+                        title_th=spec.get("title_th", ""), title_en=spec.get("title_en", ""),
+                        baseline_checks=spec.get("baseline_checks", []),
+                        duplicate_keys=spec.get("duplicate_keys", "quarantine"))
     contract.header_lookup()        # raises on a clash between two columns' aliases
     contract.compiled_checks        # raises on a check that does not compile
     return contract
@@ -577,22 +637,108 @@ _SUMMARY_ROW = re.compile(r"^\s*(รวม|ยอดรวม|รวมทั้
 PRIVATE_MASK = "(withheld: private column)"
 
 
-def locate_table(contract: Contract, sheet: Sheet) -> Table:
-    """The sheet's table, or MissingColumns saying what is missing."""
+def locate_table(contract: Contract, sheet: Sheet, known: dict | None = None) -> Table:
+    """The sheet's table, or MissingColumns saying what is missing. A partner id or reporting month missing
+    as a column is taken from the title block above the table when it names them (a local government's
+    report: its Thai name and "มีนาคม พ.ศ. ๒๕๖๗"), the name matched against the registry's Thai names."""
     table = contract.find_table(sheet)
     if table is None or not table.mapping:
         raise MissingColumns(contract, [], found=[])
     missing = [c for c in contract.required if c not in table.mapping.values()]
+    if missing and set(missing) <= TITLE_BLOCK_COLUMNS:
+        table.fill = title_block_values(contract, sheet.rows[:table.header_row], missing, known)
+        missing = [c for c in missing if c not in table.fill]
     if missing:
         raise MissingColumns(contract, missing, found=list(table.headers.values()) + table.ignored)
     return table
+
+
+# --------------------------------------------------------------------------- real report layouts
+
+TITLE_BLOCK_COLUMNS = {"partner_id", "period"}
+_MONTH_IN_TEXT = re.compile(
+    r"(มกราคม|กุมภาพันธ์|มีนาคม|เมษายน|พฤษภาคม|มิถุนายน|กรกฎาคม|สิงหาคม|กันยายน|ตุลาคม|พฤศจิกายน|ธันวาคม|"
+    r"ม\.ค\.|ก\.พ\.|มี\.ค\.|เม\.ย\.|พ\.ค\.|มิ\.ย\.|ก\.ค\.|ส\.ค\.|ก\.ย\.|ต\.ค\.|พ\.ย\.|ธ\.ค\.|"
+    r"January|February|March|April|May|June|July|August|September|October|November|December)"
+    r"\s*((?:พ\.\s?ศ\.|ค\.\s?ศ\.|B\.E\.|C\.E\.)?\s*[0-9๐-๙]{2,4})", re.IGNORECASE)
+_PARTNER_ID_IN_TEXT = re.compile(r"\b(P[0-9]{3,5})\b")
+# the usual short forms of Thai local-government names, both ways (matched on header keys: no spaces or dots)
+_ORG_ABBREVIATIONS = [("องค์การบริหารส่วนจังหวัด", "อบจ"), ("องค์การบริหารส่วนตำบล", "อบต"), ("เทศบาลนคร", "ทน"),
+                      ("เทศบาลเมือง", "ทม"), ("เทศบาลตำบล", "ทต"), ("กรุงเทพมหานคร", "กทม"), ("จังหวัด", "จ"),
+                      ("อำเภอ", "อ"), ("ตำบล", "ต"), ("บริษัท", "บจ"), ("จำกัด(มหาชน)", "จำกัดมหาชน")]
+
+
+def org_key(name: object) -> str:
+    """Matching key of an organisation's name: a header key with the long Thai forms shortened
+    (เทศบาลตำบลบ้านสวน = ทต.บ้านสวน = ทต บ้านสวน)."""
+    k = header_key(name)
+    for long, short in _ORG_ABBREVIATIONS:
+        k = k.replace(header_key(long), short)
+    return k.replace("(", "").replace(")", "")
+
+
+def title_block_values(contract: Contract, rows: list[list[object]], wanted: list[str],
+                       known: dict | None) -> dict[str, object]:
+    """Partner id and reporting month named in the rows above the table (typed as the contract types them)."""
+    texts = [str(c) for r in rows[:40] for c in r if isinstance(c, str) and c.strip()]
+    out: dict[str, object] = {}
+    if "period" in wanted:
+        col = contract.column("period")
+        for t in texts:
+            m = _MONTH_IN_TEXT.search(thai.thai_digits_to_arabic(t))
+            if m:
+                try:
+                    out["period"] = col.parse(f"{m.group(1)} {m.group(2)}")
+                    break
+                except CellError:
+                    continue
+    if "partner_id" in wanted:
+        names = (known or {}).get("@partner_names") or {}
+        ids = set().union(*[v for k, v in (known or {}).items() if k == "partner_id"]) if known else set()
+        for t in texts:
+            m = _PARTNER_ID_IN_TEXT.search(t.upper())
+            if m and (not ids or m.group(1) in ids):
+                out["partner_id"] = m.group(1)
+                break
+        if "partner_id" not in out and names:
+            keys = {org_key(n): pid for n, pid in names.items() if len(org_key(n)) >= 4}
+            for t in texts:
+                tk = org_key(t)
+                hits = {pid for k, pid in keys.items() if k in tk}
+                if len(hits) == 1:
+                    out["partner_id"] = hits.pop()
+                    break
+                if len(hits) > 1:        # several names fit: the longest (most specific) one, if unique
+                    best = max(len(k) for k, pid in keys.items() if k in tk)
+                    top = {pid for k, pid in keys.items() if k in tk and len(k) == best}
+                    if len(top) == 1:
+                        out["partner_id"] = top.pop()
+                        break
+    return out
+
+
+_FOOTER = re.compile(
+    r"^\s*(?:ลงชื่อ|ลงนาม|ผู้รายงาน|ผู้รับรอง|ผู้ตรวจสอบ|ผู้อนุมัติ|ผู้จัดทำ|ผู้บันทึก|ตำแหน่ง|โทรศัพท์|โทร\.|"
+    r"หมายเหตุ|ข้อมูล ณ วันที่|รับรองว่าข้อมูล|ขอรับรอง|signed|signature|prepared by|approved by|certified by|"
+    r"position|remarks?\b|note\b)", re.IGNORECASE)
+_SIGNATURE_LINE = re.compile(r"^[\s.…_\-–—()（）]*$|^\s*[(（][^)）]*[)）]\s*$")
+
+
+def is_footer_row(raw: list[object]) -> bool:
+    """A signature or note line under a table ("ลงชื่อ ........ ผู้รายงาน", "(นายสมชาย ใจดี)", "ตำแหน่ง ...",
+    dotted lines): text only, few cells, every one a footer form. Not data, and not a row."""
+    cells = [c for c in raw if not is_blank(c)]
+    if not cells or len(cells) > 4 or not all(isinstance(c, str) for c in cells):
+        return False
+    return all(_FOOTER.match(c) or _SIGNATURE_LINE.match(c) for c in cells)
 
 
 def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] | None = None,
                    table: Table | None = None) -> ContractResult:
     """Map headers, type every cell, run row checks and references. Raises MissingColumns when the table
     itself is not there (no header row, or a required column missing)."""
-    table = table or locate_table(contract, sheet)
+    table = table or locate_table(contract, sheet, known)
+    fill = dict(table.fill)
     rows = sheet.rows
     cols = {c.name: c for c in contract.columns}
     mapping = sorted(table.mapping.items())
@@ -602,13 +748,15 @@ def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] 
                   if table.headers[j] in labels and cols[name].type in ("enum", "province")}
     checks = contract.compiled_checks
     refs = {k: v for k, v in (known or {}).items() if k in cols and k in contract.references}
+    baselines = [(b, (known or {}).get("@" + b["baseline"])) for b in contract.baseline_checks]
+    baselines = [(b, values) for b, values in baselines if values]
     skey = [k for k in contract.submission_key if k in cols]
     key_cols = set(contract.key)
     mapped_idx = {j for j, _ in mapping}
     width = max(mapped_idx) + 1
 
     records, problems, coverage, notes = [], [], set(), []
-    blank = read = 0
+    blank = read = footer = 0
     orphan_cols: set[int] = set()
     sheet_name = sheet.name
     for i in range(table.first_data_row, len(rows)):
@@ -616,9 +764,13 @@ def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] 
         if _blank_row(raw):
             blank += 1
             continue
+        if is_footer_row(raw):               # signature / note lines under the table: not rows
+            blank += 1
+            footer += 1
+            continue
         read += 1
         row_no = i + 1
-        record = {"_row": row_no}
+        record = {"_row": row_no, **fill}
         errors = []
         any_mapped = False
         n = len(raw)
@@ -660,6 +812,18 @@ def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] 
                 errors.append((name, _head(table, name), v, "reference",
                                f"'{v}' is not in the {ref.split('.')[0].replace('_', ' ')}",
                                f"ไม่พบ '{v}' ในทะเบียนภาคี", f"an id present in {ref}"))
+        for b, values in baselines:
+            v, base = record.get(b["column"]), values.get(record.get(b.get("key", "partner_id")))
+            if isinstance(v, (int, float)) and isinstance(base, (int, float)) and base > 0 \
+                    and v > base * float(b.get("max_ratio", 1.0)):
+                pid = record.get(b.get("key", "partner_id"))
+                errors.append((b["column"], _head(table, b["column"]), v, b["rule"],
+                               f"{v:,.6g} is more than {float(b.get('max_ratio', 1.0)):g} x the partner's "
+                               f"{b['baseline'].split('.')[-1]} ({base:,.6g}) in the registry ({pid}); is a unit or "
+                               "digit wrong?",
+                               f"{v:,.6g} มากกว่า {float(b.get('max_ratio', 1.0)):g} เท่าของค่าฐานของภาคี ({base:,.6g}) "
+                               f"ในทะเบียนภาคี ({pid}) กรุณาตรวจหน่วยหรือจำนวนหลัก",
+                               f"at most {float(b.get('max_ratio', 1.0)) * base:,.6g}"))
         # what the file is a submission for (supersession): keys that parsed and refer to known partners
         if skey and not unknown_ref and all(record.get(k) not in (None, _FAILED) for k in skey):
             coverage.add(tuple(record[k] for k in skey))
@@ -690,6 +854,10 @@ def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] 
                 problems.append(_problem(sheet_name, row_no, name, head, shown, rule, expected, en, th))
         else:
             records.append(record)
+    if fill:
+        notes.append("taken from the title block: " + ", ".join(f"{k}={_show(v)}" for k, v in fill.items()))
+    if footer:
+        notes.append(f"{footer} signature/note line(s) under the table were not read as data")
     if orphan_cols:
         notes.append(f"values in {len(orphan_cols)} column(s) without a header were ignored "
                      f"(columns {', '.join(_col_letter(j) for j in sorted(orphan_cols))})")

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from phakhi.ingest.contracts import (MissingColumns, apply_contract, contract_names, load_contract, locate_table)
-from phakhi.ingest.readers import SUPPORTED, UnreadableFile, iter_sheets
+from phakhi.ingest.readers import SUPPORTED, UnreadableFile, iter_sheets, read_bounded
 
 QUARANTINE_COLUMNS = ["family", "file", "file_hash", "sheet", "row", "column", "header", "value", "rule",
                       "expected", "message_en", "message_th"]
@@ -125,7 +125,13 @@ def ingest_file(family: str | None, path: Path | str, landing: Path | None = Non
     """Read one file and apply its family's contract (family None: recognised from the headers). Never raises
     for bad content: an unreadable file is a `rejected` outcome with one reason."""
     path = Path(path)
-    data = path.read_bytes()
+    try:
+        data = read_bounded(path)
+    except UnreadableFile as exc:          # a link, a device, or beyond the size bound: refused unread
+        return _refused(family, path, landing, exc)
+    except OSError as exc:
+        return _refused(family, path, landing, UnreadableFile(
+            f"the file cannot be opened ({exc.strerror or exc})", f"เปิดไฟล์ไม่ได้ ({exc.strerror or exc})", "unreadable"))
     stat = path.stat()
     out = FileOutcome(family=family, file=_rel(path, landing), path=str(path), file_hash=hashlib.sha256(data).hexdigest(),
                       size_bytes=len(data), mtime=stat.st_mtime, status="rejected")
@@ -133,7 +139,7 @@ def ingest_file(family: str | None, path: Path | str, landing: Path | None = Non
         out.contract_version = load_contract(family).version
     try:
         sheets = iter_sheets(path, data)
-        contract, sheet, table = _choose_table(family, sheets)
+        contract, sheet, table = _choose_table(family, sheets, known)
     except UnreadableFile as exc:
         out.rule, out.reason_en, out.reason_th = exc.rule, exc.message_en, exc.message_th
         return out
@@ -155,6 +161,37 @@ def ingest_file(family: str | None, path: Path | str, landing: Path | None = Non
     return out
 
 
+def _refused(family: str | None, path: Path, landing: Path | None, exc: UnreadableFile) -> FileOutcome:
+    """A file refused before reading (never followed through a link): hashed by what it is, not by a target."""
+    try:
+        st = os.lstat(path)
+        ident = f"{exc.rule}:{os.readlink(path) if path.is_symlink() else st.st_size}:{path.name}"
+        size, mtime = st.st_size, st.st_mtime
+    except OSError:
+        ident, size, mtime = f"{exc.rule}:{path}", 0, 0.0
+    return FileOutcome(family=family, file=_rel_nofollow(path, landing), path=str(path),
+                       file_hash=hashlib.sha256(ident.encode()).hexdigest(), size_bytes=size, mtime=mtime,
+                       status="rejected", rule=exc.rule, reason_en=exc.message_en, reason_th=exc.message_th)
+
+
+def _rel_nofollow(path: Path, landing: Path | None) -> str:
+    if landing is not None:
+        try:
+            return path.relative_to(landing).as_posix()
+        except ValueError:
+            pass
+    return path.name
+
+
+def reader_crashed(family: str | None, path: Path, landing: Path | None) -> FileOutcome:
+    """The outcome of a file whose reader process died (a native crash or the memory limit)."""
+    return _refused(family, Path(path), landing, UnreadableFile(
+        "reading this file crashed the reader process; the file was set aside (send it again saved as .xlsx "
+        "or CSV, with only the table)",
+        "การอ่านไฟล์นี้ทำให้โปรแกรมอ่านไฟล์หยุดทำงาน จึงแยกไฟล์นี้ไว้ (กรุณาส่งใหม่เป็น .xlsx หรือ CSV ที่มีเฉพาะตาราง)",
+        "reader_crashed"))
+
+
 def _set_counts(out: FileOutcome) -> None:
     out.rows_quarantined = len({(p["sheet"], p["row"]) for p in out.problems})
     out.rows_loaded = len(out.records)
@@ -165,22 +202,28 @@ def _set_counts(out: FileOutcome) -> None:
                   "quarantined" if not out.rows_loaded else "partially_loaded")
 
 
-def _choose_table(family: str | None, sheets: Iterable):
+def _choose_table(family: str | None, sheets: Iterable, known: dict | None = None):
     """The first sheet (visible sheets first) holding a table of the family's contract; with family None,
     the contract whose table fits best. Raises MissingColumns for the closest miss."""
     names = [family] if family else contract_names()
     contracts = [load_contract(n) for n in names]
     misses: list[MissingColumns] = []
+    readings = []              # a text file's readings with each delimiter: the one the contract fits best wins
     for sheet in sheets:
         found = []
         for c in contracts:
             try:
-                found.append((c, locate_table(c, sheet)))
+                found.append((c, locate_table(c, sheet, known)))
             except MissingColumns as exc:
                 misses.append(exc)
         if found:
             contract, table = max(found, key=lambda ct: len(ct[1].mapping) / len(ct[0].columns))
-            return contract, sheet, table
+            if getattr(sheet, "delimiter", None) is None:
+                return contract, sheet, table
+            readings.append((len(table.mapping) / len(contract.columns), -len(readings), contract, sheet, table))
+    if readings:
+        _, _, contract, sheet, table = max(readings, key=lambda r: r[:2])
+        return contract, sheet, table
     if not misses:
         raise UnreadableFile("the file holds no sheet with data", "ไฟล์ไม่มีชีตที่มีข้อมูล", "no_table")
     raise max(misses, key=lambda e: (len(e.found) - len(e.missing) if e.found else -999))
@@ -275,14 +318,32 @@ def ingest_files(family: str | None, files: list[Path], landing: Path | None = N
             if progress:
                 progress(len(chunks[k]))
     except BrokenProcessPool:
-        # a worker died (out of memory, killed): start afresh next time, and finish this call in-process
+        # a worker died (a native crash, out of memory, killed): never retry its files in this process (the
+        # same file would take the refresh down with it); each unfinished file runs alone in a fresh worker,
+        # and a file that kills its worker again is rejected with a reason
         shutdown_pool()
         for k, chunk in enumerate(chunks):
             if results[k] is None:
-                results[k] = _work_chunk(family, chunk, landing, known)
+                results[k] = [ingest_isolated(family, p, landing, known) for p in chunk]
                 if progress:
                     progress(len(chunk))
     return [o for chunk in results for o in chunk]
+
+
+def _ingest_one_file(family, path, landing, known) -> FileOutcome:
+    return ingest_file(family, path, landing, known)
+
+
+def ingest_isolated(family: str | None, path: Path, landing: Path | None = None,
+                    known: dict[str, set[str]] | None = None) -> FileOutcome:
+    """`ingest_file` in a single-use worker process: a reader that crashes natively kills only that worker."""
+    import multiprocessing as mp
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context(_start_method())) as one:
+        try:
+            return one.submit(_ingest_one_file, family, path, landing, known).result()
+        except BrokenProcessPool:
+            return reader_crashed(family, path, landing)
 
 
 # --------------------------------------------------------------------------- settling a family
@@ -386,8 +447,27 @@ def assemble_family(family: str, outcomes: list[FileOutcome], history: dict[str,
                     seen.setdefault(k, []).append((o, r))
         dup_ids = set()
         key_text = ", ".join(contract.key)
+        latest_wins = contract.duplicate_keys == "latest_wins"
         for k, hits in seen.items():
             if len(hits) < 2:
+                continue
+            if latest_wins:
+                # documented rule (the registry): the latest version of an entry wins, i.e. the row of the
+                # file received last (then modified last, then the lower row); every earlier version is
+                # quarantined naming the entry that replaced it -- the partner itself never disappears
+                hits = sorted(hits, key=lambda h: (h[0].received_at or run_at, h[0].mtime, h[0].file, h[1]["_row"]))
+                win_o, win_r = hits[-1]
+                for o, r in hits[:-1]:
+                    dup_ids.add(id(r))
+                    shown = ", ".join(str(_plain(v)) for v in k)
+                    o.problems.append({
+                        "family": family, "file": o.file, "file_hash": o.file_hash, "sheet": o.sheet, "row": r["_row"],
+                        "column": key_text, "header": key_text, "value": shown, "rule": "replaced_by_later_entry",
+                        "expected": "one entry per " + key_text + " (the latest version wins)",
+                        "message_en": f"{key_text} {shown} is listed again in {win_o.file} row {win_r['_row']}; that "
+                                      "later entry is the one used (latest version wins)",
+                        "message_th": f"{shown} มีอยู่อีกครั้งใน {win_o.file} แถว {win_r['_row']} ระบบใช้รายการที่ใหม่กว่านั้น "
+                                      "(ฉบับล่าสุดมีผล)"})
                 continue
             where = "; ".join(f"{o.file} row {r['_row']}" for o, r in hits)
             for o, r in hits:
@@ -500,7 +580,8 @@ def list_files(folder: Path) -> list[Path]:
     files are skipped; unsupported types are still listed so that they are rejected with a reason."""
     if not folder.exists():
         return []
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith((".", "~$"))
+    # symlinks are listed (not followed) so that they are refused with a reason, never silently skipped
+    return sorted(p for p in folder.rglob("*") if (p.is_symlink() or p.is_file()) and not p.name.startswith((".", "~$"))
                   and not any(part.startswith(".") for part in p.relative_to(folder).parts[:-1]))
 
 

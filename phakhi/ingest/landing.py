@@ -75,7 +75,27 @@ def known_ids(family: str, registry: FamilyResult | None) -> dict[str, set[str]]
     if registry is None or not refs:
         return None
     ids = set(registry.loaded["partner_id"].dropna()) if len(registry.loaded) else set()
-    return {col: ids for col, target in refs.items() if target.startswith(REGISTRY + ".")}
+    known = {col: ids for col, target in refs.items() if target.startswith(REGISTRY + ".")}
+    return known | registry_context(family, registry)
+
+
+def registry_context(family: str, registry: FamilyResult | None) -> dict:
+    """What else a family's rows are checked against in the registry (issue 12): each partner's baseline for
+    the contract's baseline checks ("@partner_registry.baseline_tco2e": {partner_id: value}) and the Thai
+    names a report's title block may name its partner by ("@partner_names": {name: partner_id})."""
+    if registry is None or not len(registry.loaded):
+        return {}
+    reg = registry.loaded
+    out: dict = {}
+    for b in load_contract(family).baseline_checks:
+        col = b["baseline"].split(".")[-1]
+        if b["baseline"].startswith(REGISTRY + ".") and col in reg:
+            out["@" + b["baseline"]] = {pid: float(v) for pid, v in zip(reg["partner_id"], reg[col])
+                                        if isinstance(pid, str) and v is not None and v == v}
+    if "name_th" in reg:
+        out["@partner_names"] = {str(n): str(pid) for pid, n in zip(reg["partner_id"], reg["name_th"])
+                                 if isinstance(n, str) and isinstance(pid, str)}
+    return out
 
 
 def run_jobs_locally(jobs: list[Job], landing: Path, workers: int | None = None,

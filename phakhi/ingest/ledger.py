@@ -283,6 +283,8 @@ def _flush(con, buf) -> None:
 def _archive(archive: Path, o, home: Path) -> str | None:
     """Copy the received bytes into the content-addressed archive (once per content)."""
     src = Path(o.path)
+    if o.rule in ("symlink", "file_type", "too_large", "reader_crashed") or src.is_symlink():
+        return None                    # refused unread: a link is never followed into the archive
     dest = archive / o.file_hash[:2] / (o.file_hash + src.suffix.lower())
     try:
         if not dest.exists():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -28,6 +29,18 @@ SUPPORTED = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xls
 _ZIP = b"PK\x03\x04"
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"     # old .xls, and password-protected .xlsx (an OLE container)
 _SAV = (b"$FL2", b"$FL3")
+
+
+# Bounds on what one partner file may cost to read: a file beyond them is rejected with its name and a
+# reason, never handed to a reader that would exhaust memory or time (a stray cell in XFD1048576 makes
+# calamine allocate the whole declared range: hundreds of GB, then SIGABRT). Bytes bound the time of every
+# reader (all are linear in their input); cells bound a workbook's memory.
+MAX_FILE_BYTES = 100 * 1024 * 1024          # one partner file
+MAX_SHEET_XML_BYTES = 400 * 1024 * 1024     # one worksheet's XML, uncompressed
+MAX_ZIP_RATIO = 200                          # uncompressed / compressed: more is a zip bomb, not a report
+MAX_SHEET_CELLS = 5_000_000                  # rows x columns of a sheet's used range
+MAX_SHEET_ROWS = 1_048_576
+MAX_SHEET_COLUMNS = 1_000
 
 
 class UnreadableFile(Exception):
@@ -108,8 +121,36 @@ def _delimiter(lines: list[str]) -> str:
     return best
 
 
+DELIMITERS = (",", ";", "\t", "|")
+csv.field_size_limit(MAX_FILE_BYTES)        # a long text cell is data (the file's size is bounded already)
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """Excel's "Unicode text" saved without its BOM: every other byte is NUL in mostly-ASCII text."""
+    head = data[:4096]
+    if len(head) < 4:
+        return None
+    for enc, zeros in (("utf-16-le", head[1::2]), ("utf-16-be", head[0::2])):
+        if zeros.count(0) >= 0.6 * len(zeros):
+            try:
+                return data.decode(enc)
+            except UnicodeDecodeError:
+                return None
+    return None
+
+
 def read_csv(path: Path, data: bytes | None = None) -> list[Sheet]:
-    text, encoding = decode_text(path.read_bytes() if data is None else data)
+    """The file parsed with the guessed delimiter first, then with every other delimiter that splits it: the
+    caller keeps the reading whose header row matches the contract best (the guess alone picks '|' when two
+    titles hold one, and the good rows were lost)."""
+    data = path.read_bytes() if data is None else data
+    try:
+        text, encoding = decode_text(data)
+    except UnreadableFile as exc:
+        text = _utf16_without_bom(data) if exc.rule == "not_text" else None
+        if text is None:
+            raise
+        encoding = "utf-16"
     if not text.strip():
         raise UnreadableFile("the file has no content (only blanks)", "ไฟล์ไม่มีข้อมูล (มีแต่ช่องว่าง)", "empty_file")
     lines = text[:65536].splitlines()
@@ -117,13 +158,30 @@ def read_csv(path: Path, data: bytes | None = None) -> list[Sheet]:
     if lines and re.fullmatch(r"\s*sep=(.)\s*", lines[0]):          # Excel's "sep=;" first line
         delimiter = lines[0].strip()[4]
         text = "\n" + text.split("\n", 1)[1] if "\n" in text else ""  # keep row numbering: row 1 becomes blank
-    delimiter = delimiter or _delimiter(lines)
-    try:
-        rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)]
-    except csv.Error as exc:
+        candidates = [delimiter]
+    else:
+        guess = _delimiter(lines)
+        sample = "\n".join(lines[:40])
+        candidates = [guess] + [d for d in DELIMITERS if d != guess and d in sample]
+    sheets, first_error = [], None
+    for d in candidates:
+        try:
+            rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=d, strict=True)]
+        except csv.Error as exc:
+            first_error = first_error or exc
+            continue
+        sheets.append(CsvSheet(name=None, rows=rows, encoding=encoding, delimiter=d))
+    if not sheets:
+        exc = first_error
         raise UnreadableFile(f"the CSV is malformed ({exc}); check quotes around values",
                              f"รูปแบบ CSV ไม่ถูกต้อง ({exc}) กรุณาตรวจเครื่องหมายคำพูด", "malformed_csv") from exc
-    return [Sheet(name=None, rows=rows, encoding=encoding)]
+    return sheets
+
+
+@dataclass
+class CsvSheet(Sheet):
+    """One reading of a text file with one delimiter (several readings of one file compete on the contract)."""
+    delimiter: str = ","
 
 
 # --------------------------------------------------------------------------- workbooks
@@ -132,6 +190,10 @@ def iter_xlsx(path: Path, data: bytes | None = None) -> Iterator[Sheet]:
     """Sheets one at a time (visible sheets first), so a workbook is only read as far as needed."""
     from python_calamine import CalamineWorkbook
 
+    if data is None:
+        data = path.read_bytes()
+    if data[:4] == _ZIP:
+        check_workbook_bounds(data)
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(data)) if data is not None else CalamineWorkbook.from_path(str(path))
         meta = list(wb.sheets_metadata)
@@ -150,6 +212,108 @@ def iter_xlsx(path: Path, data: bytes | None = None) -> Iterator[Sheet]:
             raise UnreadableFile(f"sheet '{m.name}' cannot be read ({_short(exc)})",
                                  f"อ่านชีต '{m.name}' ไม่ได้ ({_short(exc)})", "unreadable") from exc
         yield Sheet(name=m.name, rows=rows, hidden="Visible" not in str(m.visible))
+
+
+_CELL_REF = re.compile(rb"<(?:[A-Za-z0-9_]+:)?c\s[^>]*?\br=\"([A-Z]{1,3})([0-9]{1,8})\"")
+_DIMENSION = re.compile(rb"<(?:[A-Za-z0-9_]+:)?dimension\s+ref=\"([A-Z]{0,3})([0-9]{0,8}):?([A-Z]{0,3})([0-9]{0,8})\"")
+_REPEATED = re.compile(rb"number-(rows|columns)-repeated=\"([0-9]+)\"")
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ch - 64)
+    return n
+
+
+def _too_big(name: str, rows: int, cols: int, where: str) -> UnreadableFile:
+    ref = f"{_col_name(cols)}{rows}"
+    return UnreadableFile(
+        f"sheet '{name}' is too large to read safely: its {where} reaches cell {ref} ({rows:,} rows x {cols:,} "
+        f"columns; the limit is {MAX_SHEET_CELLS:,} cells, {MAX_SHEET_COLUMNS:,} columns). Delete the stray "
+        "cells far from the table (Ctrl+End shows the last used cell) and save again",
+        f"ชีต '{name}' มีขนาดใหญ่เกินกว่าจะอ่านได้อย่างปลอดภัย: มีข้อมูลไปถึงเซลล์ {ref} ({rows:,} แถว x {cols:,} "
+        f"คอลัมน์ เกินขีดจำกัด {MAX_SHEET_CELLS:,} เซลล์) กรุณาลบเซลล์ที่อยู่ห่างจากตาราง (กด Ctrl+End เพื่อดูเซลล์สุดท้าย) "
+        "แล้วบันทึกใหม่", "too_large")
+
+
+def _col_name(n: int) -> str:
+    s = ""
+    while n > 0:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s or "A"
+
+
+def check_workbook_bounds(data: bytes) -> None:
+    """Refuse a zipped workbook (.xlsx/.xlsm/.ods) whose reading would exhaust memory: the used range of
+    every worksheet (its largest cell reference, not only the declared <dimension>, which may lie), the
+    uncompressed size of each sheet and the compression ratio (zip bombs). Streams the XML: the file is
+    never fully expanded in memory."""
+    import zipfile
+
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        members = zf.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError):
+        return                                   # not a zip after all: calamine says why
+    for m in members:
+        name = m.filename
+        is_sheet = name.startswith("xl/worksheets/") and name.endswith(".xml")
+        is_ods = name == "content.xml"
+        if not (is_sheet or is_ods):
+            continue
+        label = name.rsplit("/", 1)[-1].removesuffix(".xml") if is_sheet else "(spreadsheet)"
+        if m.file_size > MAX_SHEET_XML_BYTES or (m.compress_size and m.file_size / max(m.compress_size, 1) > MAX_ZIP_RATIO
+                                                 and m.file_size > 10 * 1024 * 1024):
+            raise UnreadableFile(
+                f"sheet '{label}' expands to {m.file_size:,} bytes ({m.compress_size:,} compressed): too large "
+                "or a compressed bomb; send the table alone",
+                f"ชีต '{label}' ขยายเป็น {m.file_size:,} ไบต์ ใหญ่เกินไปหรือเป็นไฟล์บีบอัดที่ผิดปกติ กรุณาส่งเฉพาะตารางข้อมูล",
+                "too_large")
+        max_row = max_col = 0
+        tail = b""
+        try:
+            with zf.open(m) as fh:
+                first = True
+                while True:
+                    chunk = fh.read(1 << 20)
+                    if not chunk:
+                        break
+                    buf = tail + chunk
+                    if first and is_sheet:
+                        first = False
+                        d = _DIMENSION.search(buf[:4096])
+                        if d and d.group(3) and d.group(4):
+                            rows, cols = int(d.group(4)), _col_number(d.group(3))
+                            if cols > MAX_SHEET_COLUMNS or rows > MAX_SHEET_ROWS or rows * cols > MAX_SHEET_CELLS:
+                                raise _too_big(label, rows, cols, "declared size")
+                    if is_sheet:
+                        for c in _CELL_REF.finditer(buf):
+                            col, row = _col_number(c.group(1)), int(c.group(2))
+                            if col > max_col:
+                                max_col = col
+                            if row > max_row:
+                                max_row = row
+                        if max_col > MAX_SHEET_COLUMNS or max_row > MAX_SHEET_ROWS or max_row * max_col > MAX_SHEET_CELLS:
+                            raise _too_big(label, max_row, max_col, "last used cell")
+                    else:
+                        for r in _REPEATED.finditer(buf):
+                            n, rows_kind = int(r.group(2)), r.group(1) == b"rows"
+                            # LibreOffice pads a sheet with huge *empty* repeated runs (harmless); a repeated
+                            # run beyond the bounds that holds a value is what exhausts a reader
+                            if n <= (MAX_SHEET_CELLS // 10 if rows_kind else MAX_SHEET_COLUMNS):
+                                continue
+                            after = buf[r.end():r.end() + 400]
+                            holds_value = (b"office:value" in after.split(b">", 1)[0]
+                                           or b"<text:p" in after.split(b"</table:table-", 1)[0])
+                            if holds_value:
+                                raise _too_big(label, n if rows_kind else 1, 1 if rows_kind else n, "repeated-cell run")
+                    tail = buf[-256:]
+        except UnreadableFile:
+            raise
+        except Exception:          # a corrupt member: calamine reports it with its own reason
+            return
 
 
 def _short(exc: Exception) -> str:
@@ -217,9 +381,11 @@ def sniff_format(path: Path, head: bytes) -> str:
 def iter_sheets(path: Path, data: bytes | None = None) -> Iterator[Sheet]:
     """The sheets of any accepted file (lazily for workbooks). `data` = the file's bytes if already read."""
     if data is None:
-        data = path.read_bytes()
+        data = read_bounded(path)
     if not data:
         raise UnreadableFile("the file is empty (0 bytes)", "ไฟล์ว่างเปล่า (0 ไบต์)", "empty_file")
+    if len(data) > MAX_FILE_BYTES:
+        raise _file_too_big(len(data))
     kind = sniff_format(path, data[:8])
     if kind == "ole":
         if "E\x00n\x00c\x00r\x00y\x00p\x00t\x00e\x00d\x00P\x00a\x00c\x00k\x00a\x00g\x00e".encode("latin-1") in data:
@@ -231,6 +397,43 @@ def iter_sheets(path: Path, data: bytes | None = None) -> Iterator[Sheet]:
     if kind == "sav":
         return iter(read_sav(path, data))
     return iter(read_csv(path, data))
+
+
+def _file_too_big(size: int) -> UnreadableFile:
+    return UnreadableFile(
+        f"the file is {size / 1e6:,.0f} MB, above the {MAX_FILE_BYTES / 1e6:,.0f} MB limit for one report; "
+        "split it or send the table alone",
+        f"ไฟล์มีขนาด {size / 1e6:,.0f} MB เกินขีดจำกัด {MAX_FILE_BYTES / 1e6:,.0f} MB ต่อไฟล์ กรุณาแบ่งไฟล์หรือส่งเฉพาะตาราง",
+        "too_large")
+
+
+def refuse_link(path: Path) -> None:
+    """A symlink (or a non-regular file) in a landing folder is refused: following it would copy whatever it
+    points at (e.g. /etc/passwd) into the archive."""
+    import stat as _stat
+
+    st = os.lstat(path)
+    if _stat.S_ISLNK(st.st_mode):
+        raise UnreadableFile("the file is a symbolic link; links are not followed, copy the file itself",
+                             "ไฟล์นี้เป็นลิงก์ (symbolic link) ระบบไม่ติดตามลิงก์ กรุณาคัดลอกไฟล์จริงมาแทน", "symlink")
+    if not _stat.S_ISREG(st.st_mode):
+        raise UnreadableFile("not a regular file (a device, pipe or folder)",
+                             "ไม่ใช่ไฟล์ปกติ (เป็นอุปกรณ์ ท่อ หรือโฟลเดอร์)", "file_type")
+
+
+def read_bounded(path: Path) -> bytes:
+    """The bytes of a partner file: a regular file (never through a symlink), at most MAX_FILE_BYTES."""
+    path = Path(path)
+    refuse_link(path)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size > MAX_FILE_BYTES:
+            raise _file_too_big(size)
+        data = fh.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise _file_too_big(len(data))
+    return data
 
 
 # --------------------------------------------------------------------------- header row
@@ -263,6 +466,7 @@ class Table:
     mapping: dict[int, str]              # sheet column index -> contract column
     headers: dict[int, str]              # sheet column index -> header text as written
     ignored: list[str]                   # headers not in the contract, or a second column for the same field
+    fill: dict[str, object] = field(default_factory=dict)   # column -> value read from the title block
 
 
 def find_table(rows: list[list[object]], match: Callable[[object], str | None], scan: int = 40) -> Table | None:

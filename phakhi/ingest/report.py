@@ -229,9 +229,12 @@ def write_ingest_report(results, out_dir: Path | str) -> dict[str, Path]:
         "ingest_quarantine_summary.csv": quarantine_summary(results),
         "ingest_quarantine.csv": quarantine_rows(results),
     }
+    from phakhi.publish.files import neutralise_formulas
+
     written = {}
     for name, frame in paths.items():
-        frame.to_csv(out_dir / name, index=False, encoding="utf-8-sig")   # BOM: Excel opens Thai correctly
+        # staff open these in Excel too: a partner's "=HYPERLINK(...)" is shown, never run (as published CSVs)
+        neutralise_formulas(frame).to_csv(out_dir / name, index=False, encoding="utf-8-sig")   # BOM: Excel, Thai
         written[name] = out_dir / name
     html = out_dir / "ingest_report.html"
     html.write_text(render_ingest_report_html(results), encoding="utf-8")

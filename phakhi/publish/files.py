@@ -45,7 +45,41 @@ def building_dir(publications: Path, pub_id: str) -> Path:
     if path.exists():
         shutil.rmtree(path)
     path.mkdir(parents=True)
+    _mark_owner(path)
     return path
+
+
+OWNER_FILE = ".owner"
+
+
+def _mark_owner(path: Path) -> None:
+    """Which process builds this folder: `discard_building` never deletes a folder a live run is writing."""
+    import socket
+
+    (path / OWNER_FILE).write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}), encoding="utf-8")
+
+
+def _owner_alive(path: Path) -> bool:
+    import socket
+
+    try:
+        owner = json.loads((path / OWNER_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if owner.get("host") != socket.gethostname() or owner.get("pid") == os.getpid():
+        return False
+    try:
+        os.kill(int(owner["pid"]), 0)
+    except (ProcessLookupError, ValueError, TypeError, KeyError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def discard_own(publications: Path, pub_id: str) -> None:
+    """Remove this run's own building folder (after a failure, e.g. a full disk): never another run's."""
+    shutil.rmtree(publications / f".building-{pub_id}", ignore_errors=True)
 
 
 def finalise(publications: Path, building: Path, pub_id: str) -> Path:
@@ -54,14 +88,33 @@ def finalise(publications: Path, building: Path, pub_id: str) -> Path:
     final = publications / pub_id
     if final.exists():
         raise FileExistsError(f"publication {pub_id} already exists; publications are immutable")
+    (building / OWNER_FILE).unlink(missing_ok=True)
     os.rename(building, final)
     switch_latest(publications, pub_id)
     return final
 
 
+class NotAPublication(FileNotFoundError):
+    """A rollback target that is not a publication id (a path, '..', 'latest', a sub-folder...)."""
+
+
+def check_publication_id(publications: Path, pub_id: str) -> str:
+    """`pub_id` must name a finished publication: a plain folder name directly under `publications` (no path
+    separator, not '.', '..', 'latest', a hidden building folder or a symlink) holding a publication manifest."""
+    bad = (not isinstance(pub_id, str) or not pub_id or pub_id in (".", "..", "latest") or pub_id.startswith(".")
+           or "/" in pub_id or "\\" in pub_id or "\0" in pub_id or pub_id != pub_id.strip())
+    folder = publications / pub_id if not bad else None
+    if bad or folder.is_symlink() or not folder.is_dir() or not any(
+            (folder / f).is_file() for f in ("manifest.json", "index.html")):
+        known = [p["id"] for p in list_publications(publications)] if publications.is_dir() else []
+        shown = pub_id if isinstance(pub_id, str) and pub_id.isprintable() else repr(pub_id)
+        raise NotAPublication(f"no publication {shown} under {publications}: rollback takes a publication id, "
+                              f"one of: {', '.join(known[-5:]) or '(none yet)'}")
+    return pub_id
+
+
 def switch_latest(publications: Path, pub_id: str) -> None:
-    if not (publications / pub_id).is_dir():
-        raise FileNotFoundError(f"no publication {pub_id} under {publications}")
+    check_publication_id(publications, pub_id)
     tmp = publications / f".latest-{uuid.uuid4().hex}"
     os.symlink(pub_id, tmp)           # relative: the folder can move as a whole
     os.replace(tmp, publications / "latest")
@@ -86,6 +139,8 @@ def list_publications(publications: Path) -> list[dict]:
 
 
 def discard_building(publications: Path) -> None:
-    """Remove folders left by a crashed build (never published, never linked)."""
+    """Remove folders left by a crashed build (never published, never linked); a folder another live run is
+    still writing is left alone (each run cleans only what is its own or abandoned)."""
     for p in publications.glob(".building-*"):
-        shutil.rmtree(p, ignore_errors=True)
+        if not _owner_alive(p):
+            shutil.rmtree(p, ignore_errors=True)

@@ -19,15 +19,37 @@ EXTRA_TYPES = {".woff2": "font/woff2", ".csv": "text/csv; charset=utf-8", ".json
                ".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
 
+# Same policy as deploy/nginx.conf: everything from the publication itself, nothing fetched from or sent to
+# another origin, no plugins, not framed. Inline scripts/styles stay allowed: the evidently drift report and
+# the GX Data Docs embed theirs.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
+                           "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
+                           "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'none'; "
+                           "frame-ancestors 'self'")
+
+
 class PublicationHandler(http.server.SimpleHTTPRequestHandler):
-    """Static files of one publication folder, with correct types for fonts/CSV/Parquet and no caching."""
+    """Static files of one publication folder, with correct types for fonts/CSV/Parquet and no caching.
+    Folders without an index page are not listed (404) and hidden files are never served."""
 
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **EXTRA_TYPES}
 
     def end_headers(self):
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        self.send_header("Referrer-Policy", "no-referrer")
         super().end_headers()
+
+    def list_directory(self, path):          # no directory listings
+        self.send_error(404, "Not found")
+        return None
+
+    def send_head(self):
+        if any(part.startswith(".") for part in self.path.split("?", 1)[0].split("/") if part):
+            self.send_error(404, "Not found")
+            return None
+        return super().send_head()
 
     def log_message(self, fmt, *args):  # quieter than the default: one short line per request
         if getattr(self.server, "verbose", True):

@@ -270,7 +270,7 @@ def change_table(baseline: pd.DataFrame, baseline_wave: int, waves: list[int] | 
 
 # ---------------------------------------------------------------------------------------------- reliability
 def reliability_table(item_scores: pd.DataFrame, dimensions: list[str] | None = None,
-                      nan_policy: str = "pairwise") -> pd.DataFrame:
+                      nan_policy: str = "pairwise", min_n: int = 30) -> pd.DataFrame:
     """Cronbach's alpha of each dimension's core items (and of all core items together) per wave.
 
     item_scores: long table wave, respondent_id, item_code, dimension, is_core, item_score (reverse-coded items
@@ -288,7 +288,7 @@ def reliability_table(item_scores: pd.DataFrame, dimensions: list[str] | None = 
             data = wide[items]
             answered = data.notna().sum(axis=1) >= 2
             alpha = np.nan
-            if len(items) >= 2 and answered.sum() >= 3:
+            if len(items) >= 2 and answered.sum() >= max(3, min_n):     # nothing below n = 30 is published
                 try:
                     alpha = cronbach_alpha(data[answered], nan_policy=nan_policy)
                 except ValueError:

@@ -1,0 +1,74 @@
+"""Run `phakhi refresh` in a child process group, so that a refresh that crashes natively (a reader aborting
+with SIGABRT, the OOM killer) never leaves Prefect's temporary server behind.
+
+Prefect's local mode starts its temporary API server as a child process and stops it at exit; a process
+killed by a signal runs no exit handler, and the orphaned server kept listening. The supervisor starts the
+refresh in a new session (its own process group, the server included), waits, and when the refresh died of a
+signal stops the whole group and says so in one line. Ctrl-C and SIGTERM are passed on to the group.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+SUPERVISED = "PHAKHI_SUPERVISED"
+
+
+def supervised() -> bool:
+    return os.environ.get(SUPERVISED) == "1"
+
+
+def stop_group(pgid: int, grace: float = 5.0) -> None:
+    """SIGTERM the group, then SIGKILL what is left after `grace` seconds."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 0)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(pgid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+
+
+def run_supervised(args: list[str]) -> int:
+    """`phakhi <args>` in a child process group; returns its exit code (2 after a crash, with a message)."""
+    return run_group([sys.executable, "-c", "from phakhi.cli import main; main()", *args])
+
+
+def run_group(cmd: list[str]) -> int:
+    """Run `cmd` in its own session; afterwards nothing it started is left running."""
+    env = {**os.environ, SUPERVISED: "1"}
+    child = subprocess.Popen(cmd, env=env, start_new_session=True)
+
+    def forward(signum, _frame):
+        try:
+            os.killpg(child.pid, signum)
+        except ProcessLookupError:
+            pass
+
+    old = {}
+    for s in (signal.SIGINT, signal.SIGTERM):
+        try:
+            old[s] = signal.signal(s, forward)
+        except ValueError:          # not the main thread: signals stay with the caller
+            pass
+    try:
+        code = child.wait()
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    # whatever the outcome, nothing of the refresh outlives it (the temporary server, reader workers)
+    stop_group(child.pid)
+    if code < 0:
+        name = signal.Signals(-code).name
+        sys.stderr.write(f"\nRefresh CRASHED (the process died of {name}); its temporary Prefect server and workers "
+                         "were stopped. Nothing was published: the last good publication stays live.\n")
+        return 2
+    return code
