@@ -148,23 +148,31 @@ def test_a_second_refresh_is_refused_naming_the_running_one(tmp_path):
 
 
 def test_publish_switches_the_warehouse_first_and_puts_it_back_on_failure(tmp_path, monkeypatch):
+    import duckdb
+
     import flows.pipeline as pipeline
     from phakhi.settings import Paths
 
     paths = Paths(tmp_path / "home").ensure()
-    paths.build_db.write_bytes(b"new")
-    paths.published_db.write_bytes(b"old")
+    for db, marker in ((paths.build_db, "new"), (paths.published_db, "old")):
+        with duckdb.connect(str(db)) as con:
+            con.execute(f"create table which as select '{marker}' as w")
+
+    def marker(db):
+        with duckdb.connect(str(db), read_only=True) as con:
+            return con.execute("select w from which").fetchone()[0]
+
     seen = {}
 
     def build(paths_, period, run_id, *a):
-        seen["warehouse_during_build"] = paths_.published_db.read_bytes()
+        seen["warehouse_during_build"] = marker(paths_.published_db)
         raise RuntimeError("boom")
 
     monkeypatch.setattr("phakhi.publish.build.build_publication", build)
     with pytest.raises(RuntimeError, match="boom"):
-        pipeline.publish.fn(paths, "2025-04", "r1", None, None, None, [])
-    assert seen["warehouse_during_build"] == b"new"            # switched before `latest`
-    assert paths.published_db.read_bytes() == b"old"           # and put back: it matches the live site
+        pipeline.publish.fn(paths, "2025-04", "r1", None, None)
+    assert seen["warehouse_during_build"] == "new"             # switched before `latest`
+    assert marker(paths.published_db) == "old"                 # and put back: it matches the live site
     assert not list(paths.warehouse_dir.glob("*.previous"))
 
 
