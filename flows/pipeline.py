@@ -14,16 +14,17 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-from prefect import flow, get_run_logger, task, unmapped
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
 from phakhi.settings import Paths, use_home
 from phakhi.ingest import landing
 from phakhi.ingest.files import FamilyResult
-from phakhi.ingest.cache import ingest_cache_key
 from phakhi.notify import notify_failure
 from phakhi.periods import resolve_period
 from phakhi.task_runners import ingest_task_runner, refresh_timeout_seconds
+from phakhi.timing import stage_timer
 
 
 class GateFailed(RuntimeError):
@@ -34,36 +35,62 @@ class TransformFailed(RuntimeError):
     """dbt could not build the warehouse; the message names the failing models."""
 
 
+# ---------------------------------------------------------------- stage timing (benchmarks)
+def timed_stage(stage: str, paths: Paths):
+    """Wall, CPU and peak RSS of a stage, logged and appended to $PHAKHI_HOME/runs/stages.jsonl (benchmarks)."""
+    try:
+        logger = get_run_logger()
+    except Exception:        # called outside a flow run (a test): the module logger
+        logger = None
+    return stage_timer(stage, log_to=paths.runs / "stages.jsonl", logger=logger)
+
+
+def _timed(stage: str):
+    """Decorator: the task body runs inside `timed_stage` (its first argument is the Paths)."""
+    import functools
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(paths, *args, **kwargs):
+            with timed_stage(stage, paths):
+                return fn(paths, *args, **kwargs)
+        return inner
+    return wrap
+
+
 # ---------------------------------------------------------------- tasks (thin)
-# Retries back off (a network share or object store may be briefly unavailable); an unchanged batch of files
-# (same content, code and contracts) is not read again: its result is cached under a key of their hashes.
+# One ingest task per family (retries back off: a network share may be briefly unavailable). Inside, a
+# per-file cache keyed by content hash + code/contract fingerprint (phakhi/ingest/file_cache.py) means only new
+# or changed files are read; unchanged files on disk are not even re-hashed. No Prefect result cache: the
+# outcomes stay in this process's memory and the per-file cache on disk.
 @task(retries=2, retry_delay_seconds=exponential_backoff(backoff_factor=5), retry_jitter_factor=0.5,
-      cache_key_fn=ingest_cache_key, task_run_name="ingest-{family}-{batch_no}")
-def ingest_batch(paths: Paths, family: str, files: list[Path], known, batch_no: int = 0) -> list:
-    """Read + contract + quarantine for one batch of a family's files (fans out over a process pool)."""
-    return landing.run_jobs_locally([landing.Job(family, files, known)], paths.landing,
-                                    progress=landing.progress_hook())[0]
+      cache_policy=NO_CACHE, task_run_name="ingest-{family}")
+def ingest_family(paths: Paths, family: str, files: list[Path], known) -> list:
+    """Read + contract + quarantine for one family's new or changed files (fans out over a process pool)."""
+    return landing.ingest_family_cached(paths, family, files, known, progress=landing.progress_hook())
 
 
-def ingest_landing(paths: Paths) -> list[FamilyResult]:
-    """Every landed file, the registry first: batches of files are mapped over `ingest_batch` tasks (all
-    families' batches at once), then each family is settled and the landing manifest brought up to date."""
+def ingest_landing(paths: Paths) -> "landing.LandingResults":
+    """Every landed file, the registry first (its ids are what the other families refer to), then the other
+    families as concurrent tasks; each family is settled and the landing manifest brought up to date. Returns a
+    handle (LandingResults): tasks given it do not walk or pickle the million-row frames it holds."""
     def run_jobs(jobs: list[landing.Job]) -> list[list]:
-        futures = ingest_batch.map(unmapped(paths), [j.family for j in jobs], [j.files for j in jobs],
-                                   [j.known for j in jobs], list(range(len(jobs))))
+        futures = [ingest_family.submit(paths, j.family, j.files, j.known) for j in jobs]
         return [f.result() for f in futures]
 
-    with landing.progress_bar(landing.plan_landing(paths)) as plan:
-        return landing.ingest_landing(paths, run_jobs=run_jobs, plan=plan)
+    with timed_stage("ingest", paths), landing.progress_bar(landing.plan_landing(paths, batch_size=1 << 62)) as plan:
+        return landing.ingest_landing_cached(paths, run_family=run_jobs, plan=plan)
 
 
-@task
+@task(cache_policy=NO_CACHE)
 def load_raw(paths: Paths, results: list[FamilyResult]) -> pd.DataFrame:
-    paths.staging_db.unlink(missing_ok=True)       # every refresh writes a fresh staging warehouse
-    return landing.load_raw(paths.staging_db, results)
+    with timed_stage("load_raw", paths):
+        start_build_warehouse(paths)
+        return landing.load_raw(paths.staging_db, results)
 
 
 @task
+@_timed("dbt_build")
 def build_warehouse(paths: Paths, period: str):
     from phakhi.transform import run_dbt
 
@@ -71,6 +98,7 @@ def build_warehouse(paths: Paths, period: str):
 
 
 @task
+@_timed("gate")
 def audit(paths: Paths, dbt_outcome) -> "GateResult":
     from phakhi.quality.gate import GateResult, run_gate
 
@@ -82,15 +110,19 @@ def audit(paths: Paths, dbt_outcome) -> "GateResult":
 
 
 @task
+@_timed("drift")
 def drift(paths: Paths, out_dir: Path):
     return survey_drift(paths.staging_db, out_dir)
 
 
 @task
+@_timed("publish")
 def publish(paths: Paths, period: str, run_id: str, gate, drift_result, ingest_report, results) -> Path:
     from phakhi.publish.build import build_publication
+    from phakhi.publish.files import share_unchanged_files
 
     pub = build_publication(paths, period, run_id, gate, drift_result, ingest_report, results)
+    share_unchanged_files(paths.publications, pub)     # hard links: an unchanged file costs no new disk
     promote_warehouse(paths)
     return pub
 
@@ -162,6 +194,19 @@ def promote_warehouse(paths: Paths) -> None:
     tmp = paths.published_db.with_suffix(".duckdb.tmp")
     shutil.copyfile(paths.staging_db, tmp)
     tmp.replace(paths.published_db)
+
+
+def start_build_warehouse(paths: Paths) -> None:
+    """The build warehouse starts as a copy of the last published one (or empty), so dbt's incremental facts
+    add only what changed; raw tables are replaced whole by load_raw. PHAKHI_FULL_REFRESH-style full builds
+    stay possible with `dbt build --full-refresh` (phakhi.transform). A build that fails the gate is never
+    published: the published warehouse is not touched here."""
+    paths.staging_db.unlink(missing_ok=True)
+    paths.staging_db.with_suffix(".duckdb.wal").unlink(missing_ok=True)
+    if paths.published_db.exists():
+        tmp = paths.staging_db.with_suffix(".duckdb.tmp")
+        shutil.copyfile(paths.published_db, tmp)
+        tmp.replace(paths.staging_db)
 
 
 def _dbt_summary(outcome) -> str:
