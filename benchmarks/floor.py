@@ -52,8 +52,9 @@ def _read_one(path: str) -> int:
     return sum(len(r) for r in csv.reader(io.StringIO(text)))
 
 
-def _read_chunk(paths: list[str]) -> int:
-    return sum(_read_one(p) for p in paths)
+def _read_chunk(paths: list[str]) -> tuple[int, float]:
+    c = time.process_time()
+    return sum(_read_one(p) for p in paths), time.process_time() - c
 
 
 def read_floor(landing: Path, workers: int | None = None) -> dict:
@@ -63,8 +64,9 @@ def read_floor(landing: Path, workers: int | None = None) -> dict:
     chunks = [files[i::workers * 8] for i in range(workers * 8)]
     t, c = time.perf_counter(), time.process_time()
     with ProcessPoolExecutor(workers) as pool:
-        cells = sum(pool.map(_read_chunk, chunks))
-    return {"files": len(files), "cells": cells, "workers": workers, "wall_s": round(time.perf_counter() - t, 3)}
+        done = list(pool.map(_read_chunk, chunks))
+    return {"files": len(files), "cells": sum(n for n, _ in done), "workers": workers,
+            "wall_s": round(time.perf_counter() - t, 3), "cpu_s": round(sum(c for _, c in done), 3)}
 
 
 def _topological(models: dict[str, dict]) -> list[str]:
