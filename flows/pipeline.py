@@ -65,21 +65,22 @@ def _timed(stage: str):
 # outcomes stay in this process's memory and the per-file cache on disk.
 @task(retries=2, retry_delay_seconds=exponential_backoff(backoff_factor=5), retry_jitter_factor=0.5,
       cache_policy=NO_CACHE, task_run_name="ingest-{family}")
-def ingest_family(paths: Paths, family: str, files: list[Path], known) -> list:
-    """Read + contract + quarantine for one family's new or changed files (fans out over a process pool)."""
-    return landing.ingest_family_cached(paths, family, files, known, progress=landing.progress_hook())
+def ingest_family(paths: Paths, family: str, files: list[Path], known, run_at) -> FamilyResult:
+    """Read + contract + quarantine one family's new or changed files (fans out over a process pool), then
+    settle the family (copies, resubmissions, duplicate keys, accounting)."""
+    return landing.settle_family_cached(paths, family, files, known, run_at, progress=landing.progress_hook())
 
 
 def ingest_landing(paths: Paths) -> "landing.LandingResults":
     """Every landed file, the registry first (its ids are what the other families refer to), then the other
-    families as concurrent tasks; each family is settled and the landing manifest brought up to date. Returns a
-    handle (LandingResults): tasks given it do not walk or pickle the million-row frames it holds."""
-    def run_jobs(jobs: list[landing.Job]) -> list[list]:
-        futures = [ingest_family.submit(paths, j.family, j.files, j.known) for j in jobs]
+    families as concurrent tasks; then the landing manifest is brought up to date. Returns a handle
+    (LandingResults): tasks given it do not walk or pickle the million-row frames it holds."""
+    def run_families(jobs: list[landing.Job], run_at) -> list[FamilyResult]:
+        futures = [ingest_family.submit(paths, j.family, j.files, j.known, run_at) for j in jobs]
         return [f.result() for f in futures]
 
     with timed_stage("ingest", paths), landing.progress_bar(landing.plan_landing(paths, batch_size=1 << 62)) as plan:
-        return landing.ingest_landing_cached(paths, run_family=run_jobs, plan=plan)
+        return landing.ingest_landing_settled(paths, run_families=run_families, plan=plan)
 
 
 @task(cache_policy=NO_CACHE)

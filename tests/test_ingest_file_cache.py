@@ -83,3 +83,32 @@ def test_damaged_cache_entries_are_read_again(tmp_path):
     cache = FileOutcomeCache(tmp_path / "cache", code_fingerprint="c")
     out = ingest_files_cached("activity_reports", files, landing, None, cache, workers=1)
     assert cache.stats.ingested == 3 and _plain(out) == _plain(ingest_files("activity_reports", files, landing, None, workers=1))
+
+
+def test_landing_settled_per_family_equals_the_plain_ingest(tmp_path):
+    """The refresh's path (per-family cache + settling, then the manifest) loads exactly what the plain
+    `ingest_landing` loads, and a second run reads no file."""
+    import pickle as _pickle
+
+    import pandas as pd
+
+    from phakhi.ingest.landing import LandingResults, ingest_landing, ingest_landing_settled, plan_landing
+    from phakhi.settings import Paths
+    from test_benchmarks_national import _national
+
+    paths = Paths.from_env(tmp_path).ensure()
+    _national().generate(paths.landing, scale=0.002, months=1, workers=1)
+    plain = ingest_landing(paths, record=False, workers=1)
+    plan = plan_landing(paths)
+    settled = ingest_landing_settled(paths, record=False, plan=plan)
+    assert isinstance(settled, LandingResults) and len(settled) == len(plain)
+    for a, b in zip(plain, settled):
+        assert a.family == b.family and a.totals == b.totals
+        pd.testing.assert_frame_equal(a.loaded.reset_index(drop=True), b.loaded.reset_index(drop=True))
+    # the handle pickles small and resolves to the same results in this process
+    assert len(_pickle.dumps(settled)) < 300 and _pickle.loads(_pickle.dumps(settled)) is settled
+    again = ingest_landing_settled(paths, record=False, plan=plan)
+    assert [r.totals for r in again] == [r.totals for r in settled]
+    store = tmp_path / "cache" / "ingest"
+    assert not list(store.rglob("*.tmp"))
+    assert len(list((store / "outcomes").rglob("*.pkl"))) == sum(r.totals["files"] for r in settled)

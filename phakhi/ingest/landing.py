@@ -293,3 +293,31 @@ def _landing_results(handle: str) -> LandingResults:
     except KeyError:
         raise RuntimeError("these ingest results live in the process that ingested them (the refresh flow); "
                            "run load_raw and publish in that process") from None
+
+
+def settle_family_cached(paths: Paths, family: str, files: list[Path], known: dict[str, set[str]] | None,
+                         run_at: datetime, workers: int | None = None,
+                         progress: Callable[[int], None] | None = None) -> FamilyResult:
+    """One family, start to end: its new or changed files read through the per-file cache, then settled
+    against the family's history in the landing manifest. What a refresh's per-family task runs, so settling
+    happens inside the task (families in parallel), not in a gap between tasks."""
+    outcomes = ingest_family_cached(paths, family, files, known, workers, progress)
+    history = landing_manifest.read_history(paths.home).get(family)
+    return assemble_family(family, outcomes, history, run_at)
+
+
+def ingest_landing_settled(paths: Paths, run_families: Callable[[list[Job], datetime], list[FamilyResult]] | None = None,
+                           record: bool = True, plan: LandingPlan | None = None) -> "LandingResults":
+    """Every family through `settle_family_cached` — the registry first (its ids are what the other
+    families refer to), then the others (mapped by `run_families`, e.g. as concurrent Prefect tasks) — then
+    the landing manifest and the run's report. Same results as `ingest_landing`."""
+    plan = plan or plan_landing(paths, batch_size=1 << 62)
+    run = run_families or (lambda jobs, at: [settle_family_cached(paths, j.family, j.files, j.known, at) for j in jobs])
+    fams = families()
+    registry = run([Job(REGISTRY, plan.files.get(REGISTRY, []))], plan.run_at)[0] if REGISTRY in fams else None
+    jobs = [Job(f, plan.files.get(f, []), known_ids(f, registry)) for f in fams if f != REGISTRY]
+    results = ([registry] if registry is not None else []) + (run(jobs, plan.run_at) if jobs else [])
+    if record:
+        landing_manifest.record(paths.home, results, plan.run_at)
+        write_run_reports(paths, results)
+    return LandingResults(results)
