@@ -199,9 +199,8 @@ def promote_warehouse(paths: Paths) -> None:
 
 def start_build_warehouse(paths: Paths) -> None:
     """The build warehouse starts as a copy of the last published one (or empty), so dbt's incremental facts
-    add only what changed; raw tables are replaced whole by load_raw. PHAKHI_FULL_REFRESH-style full builds
-    stay possible with `dbt build --full-refresh` (phakhi.transform). A build that fails the gate is never
-    published: the published warehouse is not touched here."""
+    (fct_*) add only what changed; raw tables are replaced whole by load_raw. A build that fails the gate is
+    never published, and the published warehouse is only read here."""
     paths.staging_db.unlink(missing_ok=True)
     paths.staging_db.with_suffix(".duckdb.wal").unlink(missing_ok=True)
     if paths.published_db.exists():
