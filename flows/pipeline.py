@@ -15,19 +15,20 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-from prefect import flow, get_run_logger, task, unmapped
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
 from phakhi.settings import Paths, use_home
 from phakhi.ingest import landing
 from phakhi.ingest.files import FamilyResult
-from phakhi.ingest.cache import ingest_cache_key
 from phakhi.notify import notify_failure
 from phakhi.periods import publishable_period, resolve_period
 from phakhi.home import check_home
 from phakhi.publish.pointers import record_attempt
 from phakhi.publish.warehouse import make_portable
 from phakhi.task_runners import ingest_task_runner, refresh_timeout_seconds
+from phakhi.timing import stage_timer
 
 
 class GateFailed(RuntimeError):
@@ -42,36 +43,63 @@ class PublishFailed(RuntimeError):
     """Writing the publication failed (e.g. the disk is full); nothing was published."""
 
 
+# ---------------------------------------------------------------- stage timing (benchmarks)
+def timed_stage(stage: str, paths: Paths):
+    """Wall, CPU and peak RSS of a stage, logged and appended to $PHAKHI_HOME/runs/stages.jsonl (benchmarks)."""
+    try:
+        logger = get_run_logger()
+    except Exception:        # called outside a flow run (a test): the module logger
+        logger = None
+    return stage_timer(stage, log_to=paths.runs / "stages.jsonl", logger=logger)
+
+
+def _timed(stage: str):
+    """Decorator: the task body runs inside `timed_stage` (its first argument is the Paths)."""
+    import functools
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(paths, *args, **kwargs):
+            with timed_stage(stage, paths):
+                return fn(paths, *args, **kwargs)
+        return inner
+    return wrap
+
+
 # ---------------------------------------------------------------- tasks (thin)
-# Retries back off (a network share or object store may be briefly unavailable); an unchanged batch of files
-# (same content, code and contracts) is not read again: its result is cached under a key of their hashes.
+# One ingest task per family (retries back off: a network share may be briefly unavailable). Inside, a
+# per-file cache keyed by content hash + code/contract fingerprint (phakhi/ingest/file_cache.py) means only new
+# or changed files are read; unchanged files on disk are not even re-hashed. No Prefect result cache: the
+# outcomes stay in this process's memory and the per-file cache on disk.
 @task(retries=2, retry_delay_seconds=exponential_backoff(backoff_factor=5), retry_jitter_factor=0.5,
-      cache_key_fn=ingest_cache_key, task_run_name="ingest-{family}-{batch_no}")
-def ingest_batch(paths: Paths, family: str, files: list[Path], known, batch_no: int = 0) -> list:
-    """Read + contract + quarantine for one batch of a family's files (fans out over a process pool)."""
-    return landing.run_jobs_locally([landing.Job(family, files, known)], paths.landing,
-                                    progress=landing.progress_hook())[0]
+      cache_policy=NO_CACHE, task_run_name="ingest-{family}")
+def ingest_family(paths: Paths, family: str, files: list[Path], known, run_at) -> FamilyResult:
+    """Read + contract + quarantine one family's new or changed files (fans out over a process pool), then
+    settle the family (copies, resubmissions, duplicate keys, accounting)."""
+    return landing.settle_family_cached(paths, family, files, known, run_at, progress=landing.progress_hook())
 
 
-def ingest_landing(paths: Paths) -> list[FamilyResult]:
-    """Every landed file, the registry first: batches of files are mapped over `ingest_batch` tasks (all
-    families' batches at once), then each family is settled and the landing ledger brought up to date."""
-    def run_jobs(jobs: list[landing.Job]) -> list[list]:
-        futures = ingest_batch.map(unmapped(paths), [j.family for j in jobs], [j.files for j in jobs],
-                                   [j.known for j in jobs], list(range(len(jobs))))
+def ingest_landing(paths: Paths) -> "landing.LandingResults":
+    """Every landed file, the registry first (its ids are what the other families refer to), then the other
+    families as concurrent tasks; then the landing manifest is brought up to date. Returns a handle
+    (LandingResults): tasks given it do not walk or pickle the million-row frames it holds."""
+    def run_families(jobs: list[landing.Job], run_at) -> list[FamilyResult]:
+        futures = [ingest_family.submit(paths, j.family, j.files, j.known, run_at) for j in jobs]
         return [f.result() for f in futures]
 
-    with landing.progress_bar(landing.plan_landing(paths)) as plan:
-        return landing.ingest_landing(paths, run_jobs=run_jobs, plan=plan)
+    with timed_stage("ingest", paths), landing.progress_bar(landing.plan_landing(paths, batch_size=1 << 62)) as plan:
+        return landing.ingest_landing_settled(paths, run_families=run_families, plan=plan)
 
 
-@task
+@task(cache_policy=NO_CACHE)
 def load_raw(paths: Paths, results: list[FamilyResult]) -> pd.DataFrame:
-    paths.build_db.unlink(missing_ok=True)       # every refresh writes a fresh build warehouse
-    return landing.load_raw(paths.build_db, results)
+    with timed_stage("load_raw", paths):
+        paths.build_db.unlink(missing_ok=True)       # every refresh writes a fresh build warehouse
+        return landing.load_raw(paths.build_db, results)
 
 
 @task
+@_timed("dbt_build")
 def build_warehouse(paths: Paths, period: str):
     from phakhi.transform import run_dbt
 
@@ -79,6 +107,7 @@ def build_warehouse(paths: Paths, period: str):
 
 
 @task
+@_timed("gate")
 def audit(paths: Paths, dbt_outcome) -> "GateResult":
     from phakhi.quality.gate import GateResult, run_gate
 
@@ -90,14 +119,16 @@ def audit(paths: Paths, dbt_outcome) -> "GateResult":
 
 
 @task
+@_timed("drift")
 def drift(paths: Paths, out_dir: Path):
     return survey_drift(paths.build_db, out_dir)
 
 
 @task
+@_timed("publish")
 def publish(paths: Paths, period: str, run_id: str, gate, drift_result) -> Path:
     from phakhi.publish.build import build_publication
-    from phakhi.publish.files import discard_own
+    from phakhi.publish.files import discard_own, share_unchanged_files
 
     # The warehouse is switched first, then `latest` (inside build_publication): a crash between the two
     # leaves the new warehouse under the old site, never the new site over the old warehouse; a failed
@@ -113,6 +144,7 @@ def publish(paths: Paths, period: str, run_id: str, gate, drift_result) -> Path:
             raise PublishFailed(f"publishing {period} failed ({exc.strerror or exc}); nothing was published, the "
                                 "last good publication and its warehouse stay live") from exc
         raise
+    share_unchanged_files(paths.publications, pub)     # hard links: an unchanged file costs no new disk
     if previous is not None:
         previous.unlink(missing_ok=True)
     return pub

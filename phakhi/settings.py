@@ -94,6 +94,11 @@ class Paths:
         return self.home / "landing_archive"
 
     @property
+    def ingest_cache(self) -> Path:
+        """Per-file ingest outcomes keyed by content hash + code/contract fingerprint (safe to delete)."""
+        return self.home / "cache" / "ingest"
+
+    @property
     def publications(self) -> Path:
         return self.home / "publications"
 

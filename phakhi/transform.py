@@ -42,7 +42,7 @@ def dbt_env(paths: Paths, warehouse: Path | None = None) -> dict[str, str]:
 
 
 def dbt_vars(paths: Paths, period: str) -> dict:
-    """The month, and whether the home holds SAMPLE or real data (model publication_origin: the SAMPLE
+    """The month (passed to dbt as PHAKHI_PERIOD, see run_dbt), and whether the home holds SAMPLE or real data (model publication_origin: the SAMPLE
     banner is shown only on SAMPLE data)."""
     from phakhi.home import data_kind
 
@@ -52,9 +52,15 @@ def dbt_vars(paths: Paths, period: str) -> dict:
 def run_dbt(paths: Paths, period: str, command: str = "build", extra: list[str] | None = None,
             warehouse: Path | None = None, target: Path | None = None) -> DbtOutcome:
     target = target or paths.dbt_work / "target"
+    # The month travels as PHAKHI_PERIOD (read by macros/phakhi_period.sql), not --vars: changed --vars make
+    # dbt throw away its partial parse and parse the whole project again every new month; a changed env var
+    # re-parses only the files that use it.
     cmd = [dbt_executable(), *command.split(), "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-           "--target-path", str(target), "--vars", json.dumps(dbt_vars(paths, period)), *(extra or [])]
-    env = dbt_env(paths, warehouse)
+           "--target-path", str(target),
+           "--vars", json.dumps({k: v for k, v in dbt_vars(paths, period).items() if k != "period"}), *(extra or [])]
+    env = {**dbt_env(paths, warehouse), "PHAKHI_PERIOD": period}
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "phakhi_period.txt").write_text(period, encoding="utf-8")
     paths.warehouse_dir.mkdir(parents=True, exist_ok=True)
     results_file = target / "run_results.json"
     results_file.unlink(missing_ok=True)  # an earlier run's results must not pass for this one's
@@ -111,8 +117,13 @@ def build_dbt_docs(paths: Paths, out_dir: Path, period: str | None = None,
 
 
 def _last_build_period(paths: Paths) -> str | None:
+    target = paths.dbt_work / "target"
     try:
-        data = json.loads((paths.dbt_work / "target" / "run_results.json").read_text())
+        return (target / "phakhi_period.txt").read_text(encoding="utf-8").strip() or None
+    except OSError:
+        pass
+    try:
+        data = json.loads((target / "run_results.json").read_text())
         return (data.get("args", {}).get("vars") or {}).get("period")
     except (OSError, ValueError):
         return None

@@ -19,3 +19,27 @@
     select 1 -- first build: nothing can have vanished
     {%- endif -%}
 {%- endmacro %}
+
+{# The shared header of every incremental fact: call it first in the model, e.g.
+       {{ phakhi_incremental_fact('activity_id', 'stg_partner_reports__activities') }}
+   delete+insert on the key, columns follow the model, and the post-hook removes keys that left `source_model`.
+   One place for the header (issue 11 item 5, issue 17): a fact added later cannot drift from the pattern. #}
+{% macro phakhi_incremental_fact(unique_key, source_model) -%}
+    {{- config(
+        materialized='incremental',
+        unique_key=unique_key,
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns',
+        post_hook="{{ phakhi_delete_vanished('" ~ unique_key ~ "', ref('" ~ source_model ~ "')) }}"
+    ) -}}
+{%- endmacro %}
+
+{# The incremental filter every fact ends with: on an incremental run only rows that are new or whose
+   fingerprint (row_hash) changed; on a full refresh every row. #}
+{% macro phakhi_changed_rows(unique_key, alias='h') -%}
+    {%- if is_incremental() %}
+where not exists (
+    select 1 from {{ this }} as t where t.{{ unique_key }} = {{ alias }}.{{ unique_key }} and t.row_hash = {{ alias }}.row_hash
+)
+    {%- endif -%}
+{%- endmacro %}

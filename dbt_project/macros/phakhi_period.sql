@@ -1,8 +1,8 @@
-{# The refreshed month (var 'period', YYYY-MM) as one row of dates every as-of model cross-joins:
+{# The refreshed month (env PHAKHI_PERIOD, set by phakhi/transform.py; else var 'period'; YYYY-MM) as one row of dates every as-of model cross-joins:
    period_start (1st of the month), period_end (last day), window_start (first month of the 12-month window
    ending with the period), period_year, period_month, period. A malformed period stops compilation. #}
 {% macro phakhi_period() -%}
-    {%- set period = var('period') | string -%}
+    {%- set period = env_var('PHAKHI_PERIOD', var('period') | string) | string -%}
     {%- if not modules.re.match('^[0-9]{4}-(0[1-9]|1[0-2])$', period) -%}
         {{ exceptions.raise_compiler_error("var 'period' must be YYYY-MM, got '" ~ period ~ "'") }}
     {%- endif -%}

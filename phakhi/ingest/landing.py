@@ -15,6 +15,7 @@ import math
 import os
 import sys
 import threading
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -225,3 +226,98 @@ def load_raw(db_path: Path, results: list[FamilyResult]):
         quarantine = pd.concat(frames, ignore_index=True) if frames else results[0].quarantine
         write_raw(con, "quarantine", quarantine.astype({"row": "Int64"}).astype({c: "string" for c in QUARANTINE_TEXT}))
     return pd.DataFrame([r.totals for r in results])
+
+
+# ---------------------------------------------------------------- in proportion to what changed (issue 17)
+
+def ingest_family_cached(paths: Paths, family: str, files: list[Path], known: dict[str, set[str]] | None = None,
+                         workers: int | None = None, progress: Callable[[int], None] | None = None) -> list[FileOutcome]:
+    """One family's files through the per-file outcome cache (phakhi.ingest.file_cache): only new or changed
+    files (or files naming a partner whose registry status changed) are read."""
+    from phakhi.ingest.file_cache import FileOutcomeCache, ingest_files_cached
+
+    cache = FileOutcomeCache(paths.ingest_cache, index_name=family)
+    out = ingest_files_cached(family, files, paths.landing, known, cache, workers, progress)
+    cache.save_index()
+    return out
+
+
+def ingest_landing_cached(paths: Paths, run_family: Callable[[list[Job]], list[list[FileOutcome]]] | None = None,
+                          record: bool = True, workers: int | None = None,
+                          progress: Callable[[int], None] | None = None,
+                          plan: LandingPlan | None = None) -> "LandingResults":
+    """`ingest_landing` with one job per family, each through the per-file cache; returns a LandingResults
+    handle. `run_family` maps the jobs (the flow: one Prefect task per family); default: in this process."""
+    plan = plan or plan_landing(paths, batch_size=1 << 62)
+    run = run_family or (lambda jobs: [ingest_family_cached(paths, j.family, j.files, j.known, workers, progress)
+                                       for j in jobs])
+    return LandingResults(ingest_landing(paths, run_jobs=run, record=record, plan=plan))
+
+
+class LandingResults:
+    """A run's FamilyResults, held by the process that ingested them, behind a small handle.
+
+    Deliberately not a list or a dataclass: a Prefect task given it as an input neither walks its 78k file
+    outcomes nor cloudpickles its million-row frames to compute a cache key — pickling it yields only the
+    handle (valid in the process that made it, which is where the refresh's load_raw and publish tasks run).
+    Iterate, index and len() it like the list it wraps."""
+    _live: "weakref.WeakValueDictionary[str, LandingResults]" = weakref.WeakValueDictionary()
+
+    def __init__(self, results: list[FamilyResult]):
+        import uuid
+
+        self.results = list(results)
+        self.handle = uuid.uuid4().hex
+        LandingResults._live[self.handle] = self      # weak: gone once the flow no longer holds it
+
+    def __iter__(self):
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __getitem__(self, k):
+        return self.results[k]
+
+    def __reduce__(self):
+        return (_landing_results, (self.handle,))
+
+    def __repr__(self) -> str:
+        return f"LandingResults({[r.family for r in self.results]}, handle={self.handle[:8]})"
+
+
+
+def _landing_results(handle: str) -> LandingResults:
+    try:
+        return LandingResults._live[handle]
+    except KeyError:
+        raise RuntimeError("these ingest results live in the process that ingested them (the refresh flow); "
+                           "run load_raw and publish in that process") from None
+
+
+def settle_family_cached(paths: Paths, family: str, files: list[Path], known: dict[str, set[str]] | None,
+                         run_at: datetime, workers: int | None = None,
+                         progress: Callable[[int], None] | None = None) -> FamilyResult:
+    """One family, start to end: its new or changed files read through the per-file cache, then settled
+    against the family's history in the landing manifest. What a refresh's per-family task runs, so settling
+    happens inside the task (families in parallel), not in a gap between tasks."""
+    outcomes = ingest_family_cached(paths, family, files, known, workers, progress)
+    history = ledger.read_history(paths.home).get(family)
+    return assemble_family(family, outcomes, history, run_at)
+
+
+def ingest_landing_settled(paths: Paths, run_families: Callable[[list[Job], datetime], list[FamilyResult]] | None = None,
+                           record: bool = True, plan: LandingPlan | None = None) -> "LandingResults":
+    """Every family through `settle_family_cached` — the registry first (its ids are what the other
+    families refer to), then the others (mapped by `run_families`, e.g. as concurrent Prefect tasks) — then
+    the landing manifest and the run's report. Same results as `ingest_landing`."""
+    plan = plan or plan_landing(paths, batch_size=1 << 62)
+    run = run_families or (lambda jobs, at: [settle_family_cached(paths, j.family, j.files, j.known, at) for j in jobs])
+    fams = families()
+    registry = run([Job(REGISTRY, plan.files.get(REGISTRY, []))], plan.run_at)[0] if REGISTRY in fams else None
+    jobs = [Job(f, plan.files.get(f, []), known_ids(f, registry)) for f in fams if f != REGISTRY]
+    results = ([registry] if registry is not None else []) + (run(jobs, plan.run_at) if jobs else [])
+    if record:
+        ledger.record(paths.home, results, plan.run_at)
+        write_run_reports(paths, results)
+    return LandingResults(results)

@@ -144,3 +144,82 @@ def discard_building(publications: Path) -> None:
     for p in publications.glob(".building-*"):
         if not _owner_alive(p):
             shutil.rmtree(p, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- sharing unchanged files (issue 17)
+OBJECTS_DIR = ".objects"     # content-addressed store beside the publications (hidden: never listed)
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def share_unchanged_files(publications: Path, folder: Path, min_bytes: int = 1) -> dict:
+    """Hard-link every file of a complete publication `folder` to a content-addressed store,
+    `publications/.objects/<sha256[:2]>/<sha256>`: a file whose bytes an earlier publication already holds
+    becomes another name of that same inode, so a month in which little changed costs little disk.
+
+    Each publication stays a complete folder of ordinary files (a hard link is a file, not a pointer to
+    another publication): deleting or rolling back one publication never touches another's files. Each file
+    is replaced by an atomic rename of a link to identical bytes, so this may run before or after the folder is
+    made `latest` — a reader sees the same content either way. Files are never modified in place after
+    publication (publications are immutable), which is what makes sharing inodes safe. Returns counts."""
+    store = Path(publications) / OBJECTS_DIR
+    stats = {"files": 0, "shared": 0, "stored": 0, "bytes_shared": 0}
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file() and not p.is_symlink()):
+        st = path.stat()
+        if st.st_size < min_bytes:
+            continue
+        stats["files"] += 1
+        digest = _sha256(path)
+        obj = store / digest[:2] / digest
+        try:
+            ost = obj.stat()
+        except FileNotFoundError:
+            obj.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(path, obj)                       # the first publication holding these bytes
+                stats["stored"] += 1
+            except FileExistsError:                      # another refresh stored it meanwhile
+                pass
+            continue
+        if ost.st_ino == st.st_ino and ost.st_dev == st.st_dev:
+            continue                                     # already shared (run twice)
+        if ost.st_size != st.st_size:                    # a damaged store entry: replace it, keep this file
+            tmp = obj.with_name(f"{digest}.{uuid.uuid4().hex}.tmp")
+            os.link(path, tmp)
+            os.replace(tmp, obj)
+            stats["stored"] += 1
+            continue
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.link")
+        os.link(obj, tmp)
+        os.replace(tmp, path)                            # atomic: same bytes under the same name
+        stats["shared"] += 1
+        stats["bytes_shared"] += st.st_size
+    return stats
+
+
+def prune_store(publications: Path) -> int:
+    """Remove store entries no publication uses any more (link count 1: only the store's own name), e.g.
+    after old publications were deleted. Returns how many were removed."""
+    removed = 0
+    for obj in (Path(publications) / OBJECTS_DIR).glob("*/*"):
+        if obj.is_file() and obj.stat().st_nlink == 1:
+            obj.unlink()
+            removed += 1
+    return removed
+
+
+def disk_usage(publications: Path) -> int:
+    """Bytes the publications really occupy on disk (each inode counted once, hard links shared)."""
+    seen, total = set(), 0
+    for p in Path(publications).rglob("*"):
+        if p.is_file() and not p.is_symlink():
+            st = p.stat()
+            if (st.st_dev, st.st_ino) not in seen:
+                seen.add((st.st_dev, st.st_ino))
+                total += st.st_size
+    return total

@@ -4,13 +4,7 @@
 -- participants_unspecified_sex = total - female - male (people whose sex was not recorded).
 --
 -- Incremental, like fct_ghg_reductions (macros/phakhi_incremental.sql); --full-refresh rebuilds it whole.
-{{ config(
-    materialized='incremental',
-    unique_key='activity_id',
-    incremental_strategy='delete+insert',
-    on_schema_change='sync_all_columns',
-    post_hook="{{ phakhi_delete_vanished('activity_id', ref('stg_partner_reports__activities')) }}"
-) }}
+{{ phakhi_incremental_fact('activity_id', 'stg_partner_reports__activities') }}
 
 with activities as (
     select * from {{ ref('stg_partner_reports__activities') }}
@@ -62,9 +56,5 @@ hashed as (
 
 select h.*
 from hashed as h
-{% if is_incremental() %}
 -- incremental run: only activities that are new or whose content changed
-where not exists (
-    select 1 from {{ this }} as t where t.activity_id = h.activity_id and t.row_hash = h.row_hash
-)
-{% endif %}
+{{ phakhi_changed_rows('activity_id') }}

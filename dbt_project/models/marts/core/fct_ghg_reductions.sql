@@ -6,13 +6,7 @@
 -- Incremental (see macros/phakhi_incremental.sql): an incremental run rewrites only rows that are new or
 -- changed - including every converted row when an emission factor is revised - and deletes rows whose claim
 -- left the source; `dbt build --full-refresh` rebuilds it whole. Both give the same table (tested).
-{{ config(
-    materialized='incremental',
-    unique_key='reduction_id',
-    incremental_strategy='delete+insert',
-    on_schema_change='sync_all_columns',
-    post_hook="{{ phakhi_delete_vanished('reduction_id', ref('int_ghg__claims_deduplicated')) }}"
-) }}
+{{ phakhi_incremental_fact('reduction_id', 'int_ghg__claims_deduplicated') }}
 
 with claims as (
     select * from {{ ref('int_ghg__claims_deduplicated') }}
@@ -76,9 +70,5 @@ hashed as (
 
 select h.*
 from hashed as h
-{% if is_incremental() %}
 -- incremental run: only claims that are new or whose content changed
-where not exists (
-    select 1 from {{ this }} as t where t.reduction_id = h.reduction_id and t.row_hash = h.row_hash
-)
-{% endif %}
+{{ phakhi_changed_rows('reduction_id') }}

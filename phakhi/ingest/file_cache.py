@@ -1,0 +1,238 @@
+"""Ingest in proportion to what changed: a per-file outcome cache keyed by content, not by batch position.
+
+A file's outcome (typed records, quarantine records, counts) depends on its bytes, its family (or the contract
+it was recognised by), the ingestion code and contracts (`cache.ingest_code_fingerprint`) and — for reference
+columns — whether the ids it names are in the registry. So the cache key is
+
+    sha256(family, file content sha256, code/contract fingerprint)
+
+and each entry also stores the answers to the reference look-ups the file made (`{column: {id: known?}}`,
+recorded while the contract ran). An entry is reused only when every one of those answers is still the same
+with today's registry: a new partner in the registry re-reads only files that name that partner.
+
+Files are not even read when they are unchanged on disk: a stat index (path → size, mtime_ns, inode, sha256),
+like make's or rsync's, gives the content hash of a file whose stat is the same as last time.
+
+Storage under `Paths.ingest_cache`: `outcomes/<key[:2]>/<key>.pkl` (one pickle per content, written atomically
+by this code only) and `stat_index-<family>.pkl`. Deleting the folder is always safe: the next run reads everything.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import threading
+from concurrent.futures import as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+from phakhi.ingest.files import (MIN_FILES_FOR_POOL, FileOutcome, _pool, _rel, default_workers, ingest_file,
+                                 shutdown_pool)
+
+FORMAT = 1       # bump when the stored shape changes
+
+
+def _answer(ids, question):
+    """What a set of known ids (or a keyed table of values) answers today to a question asked earlier."""
+    if isinstance(question, tuple) and len(question) == 2 and question[0] == "get":
+        return ids.get(question[1]) if hasattr(ids, "get") else None
+    return question in ids
+
+
+class _Probe:
+    """Stands in for a set of known ids: answers `in` and remembers every question and its answer."""
+    __slots__ = ("allowed", "asked")
+
+    def __init__(self, allowed):
+        self.allowed, self.asked = allowed, {}
+
+    def __contains__(self, value) -> bool:
+        hit = value in self.allowed
+        self.asked[value] = hit
+        return hit
+
+    def get(self, value, default=None):
+        """A keyed look-up (e.g. a partner's baseline for the plausibility check): the answer itself is
+        remembered, so a changed baseline reads the file again."""
+        answer = self.allowed.get(value, default) if hasattr(self.allowed, "get") else default
+        self.asked[("get", value)] = answer
+        return answer
+
+
+def ingest_file_probed(family: str | None, path: Path, landing: Path | None, known: dict[str, set] | None,
+                       content_hash: str | None = None) -> tuple[FileOutcome, dict[str, dict]]:
+    """`ingest_file`, plus the reference look-ups it made: {column: {value: known?}}."""
+    probes = {col: _Probe(ids) for col, ids in (known or {}).items()}
+    out = ingest_file(family, path, landing, probes or None)
+    return out, {col: p.asked for col, p in probes.items()}
+
+
+def _work_chunk(family, items, landing, known):
+    return [ingest_file_probed(family, Path(p), landing, known) for p in items]
+
+
+@dataclass
+class CacheStats:
+    files: int = 0
+    hashed: int = 0          # files read to compute their hash (new or changed on disk)
+    reused: int = 0          # outcomes taken from the cache
+    ingested: int = 0        # files read and checked against the contract
+    by_family: dict = field(default_factory=dict)
+
+
+class FileOutcomeCache:
+    """The per-file outcome cache of one PHAKHI_HOME (thread-safe: families may run concurrently)."""
+
+    def __init__(self, folder: Path, code_fingerprint: str | None = None, index_name: str = "all"):
+        from phakhi.ingest.cache import ingest_code_fingerprint
+
+        self.folder = Path(folder)
+        self.code = code_fingerprint or ingest_code_fingerprint()
+        self._lock = threading.Lock()
+        self.stats = CacheStats()
+        # one stat index per family: families ingested concurrently (or in other processes) never overwrite
+        # each other's entries
+        self._index_path = self.folder / f"stat_index-{index_name}.pkl"
+        self._index: dict[str, tuple] = self._load_index()
+        self._dirty = False
+
+    # ---- content hashes without reading unchanged files
+    def _load_index(self) -> dict:
+        try:
+            with self._index_path.open("rb") as fh:
+                fmt, index = pickle.load(fh)
+            return index if fmt == FORMAT else {}
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError):
+            return {}
+
+    def save_index(self) -> None:
+        with self._lock:
+            if not self._dirty:
+                return
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = self._index_path.with_name(f"{self._index_path.name}.{os.getpid()}.tmp")
+            with tmp.open("wb") as fh:
+                pickle.dump((FORMAT, self._index), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(self._index_path)
+            self._dirty = False
+
+    def content_hash(self, path: Path) -> str:
+        st = path.stat()
+        sig = (st.st_size, st.st_mtime_ns, st.st_ino)
+        key = str(path)
+        with self._lock:
+            hit = self._index.get(key)
+        if hit is not None and hit[:3] == sig:
+            return hit[3]
+        with path.open("rb") as fh:
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        with self._lock:
+            self._index[key] = (*sig, digest)
+            self._dirty = True
+            self.stats.hashed += 1
+        return digest
+
+    # ---- outcomes
+    def key(self, family: str | None, content_hash: str) -> str:
+        return hashlib.sha256(f"{FORMAT}\0{family or '*'}\0{content_hash}\0{self.code}".encode()).hexdigest()
+
+    def _entry_path(self, key: str) -> Path:
+        return self.folder / "outcomes" / key[:2] / f"{key}.pkl"
+
+    def get(self, family: str | None, content_hash: str, known: dict[str, set] | None) -> FileOutcome | None:
+        try:
+            with self._entry_path(self.key(family, content_hash)).open("rb") as fh:
+                outcome, asked = pickle.load(fh)
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
+            return None
+        known = known or {}
+        for col, answers in asked.items():
+            ids = known.get(col)
+            if ids is None or any(_answer(ids, v) != hit for v, hit in answers.items()):
+                return None          # the registry changed for an id this file names: read it again
+        if set(known) - set(asked):
+            return None              # checked without a reference it must now be checked against
+        return outcome
+
+    def put(self, family: str | None, outcome: FileOutcome, asked: dict[str, dict]) -> None:
+        path = self._entry_path(self.key(family, outcome.file_hash))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump((outcome, asked), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(path)
+
+
+def _as_found(outcome: FileOutcome, path: Path, landing: Path | None) -> FileOutcome:
+    """A cached outcome, re-addressed to where the content is now (the same bytes may have moved)."""
+    rel, st = _rel(path, landing), path.stat()
+    problems = [{**p, "file": rel} for p in outcome.problems] if outcome.file != rel else list(outcome.problems)
+    return replace(outcome, file=rel, path=str(path), mtime=st.st_mtime, records=list(outcome.records),
+                   problems=problems, notes=list(outcome.notes), coverage=set(outcome.coverage))
+
+
+def ingest_files_cached(family: str | None, files: list[Path], landing: Path | None, known: dict[str, set] | None,
+                        cache: FileOutcomeCache, workers: int | None = None,
+                        progress: Callable[[int], None] | None = None) -> list[FileOutcome]:
+    """Like `files.ingest_files` (same outcomes, input order), but a file whose content was already checked
+    with the same code, contracts and reference answers is not read again."""
+    files = [Path(f) for f in files]
+    out: list[FileOutcome | None] = [None] * len(files)
+    todo: list[int] = []
+    for k, f in enumerate(files):
+        try:
+            h = cache.content_hash(f)
+        except OSError:
+            todo.append(k)           # vanished or unreadable: ingest_file reports it
+            continue
+        hit = cache.get(family, h, known)
+        if hit is not None:
+            out[k] = _as_found(hit, f, landing)
+        else:
+            todo.append(k)
+    reused = len(files) - len(todo)
+    if progress and reused:
+        progress(reused)
+
+    def keep(k: int, outcome: FileOutcome, asked: dict) -> None:
+        out[k] = outcome
+        cache.put(family, outcome, asked)
+
+    workers = default_workers() if workers is None else max(1, workers)
+    if workers == 1 or len(todo) < MIN_FILES_FOR_POOL:
+        for k in todo:
+            keep(k, *ingest_file_probed(family, files[k], landing, known))
+            if progress:
+                progress(1)
+    else:
+        size = max(4, min(64, len(todo) // (workers * 6) or 1))
+        chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
+        done = set()
+        try:
+            pool = _pool(workers)
+            futures = {pool.submit(_work_chunk, family, [files[k] for k in chunk], landing, known): c
+                       for c, chunk in enumerate(chunks)}
+            for fut in as_completed(futures):
+                c = futures[fut]
+                for k, res in zip(chunks[c], fut.result()):
+                    keep(k, *res)
+                done.add(c)
+                if progress:
+                    progress(len(chunks[c]))
+        except BrokenProcessPool:       # a worker died: start afresh next time, finish this call in-process
+            shutdown_pool()
+            for c, chunk in enumerate(chunks):
+                if c not in done:
+                    for k in chunk:
+                        keep(k, *ingest_file_probed(family, files[k], landing, known))
+    with cache._lock:
+        cache.stats.files += len(files)
+        cache.stats.reused += reused
+        cache.stats.ingested += len(todo)
+        fam = cache.stats.by_family.setdefault(family or "*", {"files": 0, "reused": 0, "ingested": 0})
+        fam["files"] += len(files)
+        fam["reused"] += reused
+        fam["ingested"] += len(todo)
+    return out

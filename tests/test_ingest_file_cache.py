@@ -1,0 +1,114 @@
+"""Ingest in proportion: per-file outcomes cached by content hash + code fingerprint; reused only while every
+registry look-up the file made still gives the same answer; identical to ingesting afresh."""
+from __future__ import annotations
+
+import os
+import pickle
+from datetime import datetime
+
+from phakhi.ingest.file_cache import FileOutcomeCache, ingest_files_cached
+from phakhi.ingest.files import assemble_family, ingest_files
+
+from test_ingest import rows_for, write_csv
+
+
+def _files(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    return [write_csv(folder / "P001_2025-01.csv", rows_for("activity_reports", n_good=3)),
+            write_csv(folder / "P002_2025-01.csv", rows_for("activity_reports", {"partner_id": "P002"}, n_good=1)),
+            write_csv(folder / "bad.csv", rows_for("activity_reports", {"participants_total": "-5"}))]
+
+
+def _plain(outcomes):
+    return [(o.file, o.file_hash, o.status, o.rows_loaded, o.rows_quarantined, o.records, o.problems) for o in outcomes]
+
+
+def test_cache_reuses_unchanged_files_and_equals_a_fresh_ingest(tmp_path):
+    landing = tmp_path / "landing"
+    files = _files(landing / "activity_reports")
+    known = {"partner_id": {"P001"}}
+    cache = FileOutcomeCache(tmp_path / "cache", code_fingerprint="code-v1", index_name="activity_reports")
+    first = ingest_files_cached("activity_reports", files, landing, known, cache, workers=1)
+    assert (cache.stats.reused, cache.stats.ingested, cache.stats.hashed) == (0, 3, 3)
+    fresh = ingest_files("activity_reports", files, landing, known, workers=1)
+    assert _plain(first) == _plain(fresh)
+    cache.save_index()
+
+    # a new run: nothing changed -> nothing read (not even hashed), same outcomes, same settled family
+    again = FileOutcomeCache(tmp_path / "cache", code_fingerprint="code-v1", index_name="activity_reports")
+    second = ingest_files_cached("activity_reports", files, landing, known, again, workers=1)
+    assert (again.stats.reused, again.stats.ingested, again.stats.hashed) == (3, 0, 0)
+    assert _plain(second) == _plain(fresh)
+    at = datetime(2025, 2, 1)
+    a, b = assemble_family("activity_reports", fresh, run_at=at), assemble_family("activity_reports", second, run_at=at)
+    assert a.loaded.equals(b.loaded) and a.quarantine.equals(b.quarantine) and a.file_report.equals(b.file_report)
+
+    # one file changes -> only it is read; a file moved keeps its outcome under its new name
+    write_csv(files[0], rows_for("activity_reports", n_good=4))
+    os.rename(files[2], landing / "activity_reports" / "renamed.csv")
+    moved = [files[0], files[1], landing / "activity_reports" / "renamed.csv"]
+    third_cache = FileOutcomeCache(tmp_path / "cache", code_fingerprint="code-v1", index_name="activity_reports")
+    third = ingest_files_cached("activity_reports", moved, landing, known, third_cache, workers=1)
+    assert (third_cache.stats.reused, third_cache.stats.ingested) == (2, 1)
+    assert _plain(third) == _plain(ingest_files("activity_reports", moved, landing, known, workers=1))
+    assert all(p["file"] == "activity_reports/renamed.csv" for p in third[2].problems)
+
+
+def test_registry_change_rereads_only_files_naming_that_partner(tmp_path):
+    landing = tmp_path / "landing"
+    files = _files(landing / "activity_reports")
+    cache = FileOutcomeCache(tmp_path / "cache", code_fingerprint="c", index_name="a")
+    before = ingest_files_cached("activity_reports", files, landing, {"partner_id": {"P001"}}, cache, workers=1)
+    assert before[1].rows_quarantined == 1                         # P002 unknown: quarantined
+    cache = FileOutcomeCache(tmp_path / "cache", code_fingerprint="c", index_name="a")
+    after = ingest_files_cached("activity_reports", files, landing, {"partner_id": {"P001", "P002", "P003"}},
+                                cache, workers=1)
+    assert (cache.stats.reused, cache.stats.ingested) == (2, 1)    # only the file naming P002 is read again
+    assert after[1].rows_quarantined == 0 and after[1].rows_loaded == 2
+    # other code or contracts: nothing reused
+    other = FileOutcomeCache(tmp_path / "cache", code_fingerprint="c2", index_name="a")
+    ingest_files_cached("activity_reports", files, landing, {"partner_id": {"P001"}}, other, workers=1)
+    assert other.stats.reused == 0
+
+
+def test_damaged_cache_entries_are_read_again(tmp_path):
+    landing = tmp_path / "landing"
+    files = _files(landing / "activity_reports")
+    cache = FileOutcomeCache(tmp_path / "cache", code_fingerprint="c")
+    ingest_files_cached("activity_reports", files, landing, None, cache, workers=1)
+    for entry in (tmp_path / "cache" / "outcomes").rglob("*.pkl"):
+        entry.write_bytes(b"not a pickle")
+    cache.save_index()
+    (tmp_path / "cache" / "stat_index-all.pkl").write_bytes(pickle.dumps("garbage"))
+    cache = FileOutcomeCache(tmp_path / "cache", code_fingerprint="c")
+    out = ingest_files_cached("activity_reports", files, landing, None, cache, workers=1)
+    assert cache.stats.ingested == 3 and _plain(out) == _plain(ingest_files("activity_reports", files, landing, None, workers=1))
+
+
+def test_landing_settled_per_family_equals_the_plain_ingest(tmp_path):
+    """The refresh's path (per-family cache + settling, then the manifest) loads exactly what the plain
+    `ingest_landing` loads, and a second run reads no file."""
+    import pickle as _pickle
+
+    import pandas as pd
+
+    from phakhi.ingest.landing import LandingResults, ingest_landing, ingest_landing_settled, plan_landing
+    from phakhi.settings import Paths
+    from test_benchmarks_national import _national
+
+    paths = Paths.from_env(tmp_path).ensure()
+    _national().generate(paths.landing, scale=0.002, months=1, workers=1)
+    plain = ingest_landing(paths, record=False, workers=1)
+    plan = plan_landing(paths)
+    settled = ingest_landing_settled(paths, record=False, plan=plan)
+    assert isinstance(settled, LandingResults) and len(settled) == len(plain)
+    for a, b in zip(plain, settled):
+        assert a.family == b.family and a.totals == b.totals
+        pd.testing.assert_frame_equal(a.loaded.reset_index(drop=True), b.loaded.reset_index(drop=True))
+    # the handle pickles small and resolves to the same results in this process
+    assert len(_pickle.dumps(settled)) < 300 and _pickle.loads(_pickle.dumps(settled)) is settled
+    again = ingest_landing_settled(paths, record=False, plan=plan)
+    assert [r.totals for r in again] == [r.totals for r in settled]
+    store = tmp_path / "cache" / "ingest"
+    assert not list(store.rglob("*.tmp"))
+    assert len(list((store / "outcomes").rglob("*.pkl"))) == sum(r.totals["files"] for r in settled)
