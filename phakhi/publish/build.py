@@ -12,6 +12,7 @@ import pandas as pd
 from phakhi.settings import Paths
 from phakhi.publish.datapackage import descriptor, model_docs
 from phakhi.publish.files import discard_building, stable_frame, finalise, staging_dir, write_table
+from phakhi.publish.linking_pages import LINKING_PUBLISHED
 from phakhi.publish.pages import site_context
 from phakhi.publish.site import render_site
 
@@ -24,6 +25,7 @@ PUBLISHED["marts.mart_province_summary"] = "province_summary"
 PUBLISHED["marts.mart_sector_progress"] = "sector_progress"
 PUBLISHED["marts.mart_ace_indicators"] = "ace_indicators"
 PUBLISHED["marts.mart_best_practices"] = "best_practices"
+PUBLISHED.update(LINKING_PUBLISHED)
 
 
 def read_marts(db: Path) -> dict[str, pd.DataFrame]:

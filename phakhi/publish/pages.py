@@ -23,6 +23,7 @@ import pandas as pd
 from phakhi.publish.files import stable_frame
 
 from phakhi.publish.site import LABELS, STATUS, MissingData, Unavailable, partner_slug, period_label, plain
+from phakhi.publish.linking_pages import LINKING_TABLES, add_linking_pages
 
 log = logging.getLogger("phakhi.publish.pages")
 
@@ -49,6 +50,7 @@ TABLES = {
     "ingest_manifest": ["raw.ingest_manifest"],
     "survey_items": ["raw.survey_instrument_items"],
 }
+TABLES.update(LINKING_TABLES)   # network, peer matches, curated practices, awareness beside ACE
 # only these columns of the (possibly large) raw registry: never contact e-mails
 COLUMNS = {"registry_rows": ["partner_id", "_file", "_row", "_sheet"],
            "ingest_manifest": ["file", "file_hash"]}
@@ -1070,6 +1072,7 @@ def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample
         "practices": _safe(practices_page, wh, codes),
         "downloads": _safe(downloads_page, out_dir),
     }
+    add_linking_pages(pages, wh, codes, _safe)
     pages = {k: ({"unavailable": v} if isinstance(v, Unavailable) else v) for k, v in pages.items()}
     notes = []          # every page or section shown as "not available yet", listed on the Data quality page
     for key, page in pages.items():
