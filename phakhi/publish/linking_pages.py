@@ -316,8 +316,8 @@ def change_chart(rows: list[dict]) -> dict | None:
                            for r in shown]}]
     layout = {"yaxis": {"title": {"text": _bi("จุด (0-100)", "points (0-100)")}, "zeroline": True},
               "title": {"text": _bi("การเปลี่ยนแปลงของดัชนีความตระหนักรู้ตั้งแต่รอบฐาน", "Change in the awareness index since the baseline")},
-              "showlegend": False}
-    return _chart("awareness-ace-change", data, layout)
+              "showlegend": False, "margin": {"l": 60, "r": 20, "t": 50, "b": 130}}
+    return _chart("awareness-ace-change", data, layout, height=440)
 
 
 def scatter_chart(rows: list[dict]) -> dict | None:
