@@ -168,11 +168,9 @@
       t.style.color = f > 0.55 ? "#ffffff" : "";
     });
     if (legendStatus) { legendStatus.hidden = true; }
-    if (legendScale) {
-      legendScale.hidden = false;
-      var m = legendScale.querySelector("[data-scale-max]");
-      if (m) { m.textContent = "±" + max.toLocaleString("en-US", { maximumFractionDigits: 1 }); }
-    }
+    if (legendScale) { legendScale.hidden = true; }
+    var m = document.querySelector("[data-diverging-max]");
+    if (m) { m.textContent = "±" + max.toLocaleString("en-US", { maximumFractionDigits: 1 }); }
   }
   document.querySelectorAll("[data-tilemetric]").forEach(function (sel) {
     var map = document.getElementById(sel.getAttribute("data-tilemetric"));
@@ -182,6 +180,8 @@
       var tiles = map.querySelectorAll(".tile");
       var legendStatus = document.querySelector('[data-legend="status"]');
       var legendScale = document.querySelector('[data-legend="scale"]');
+      var legendDiverging = document.querySelector('[data-legend="diverging"]');
+      if (legendDiverging) { legendDiverging.hidden = metric !== "awareness_change"; }
       if (metric === "status") {
         tiles.forEach(function (t) { t.style.background = ""; t.style.color = ""; });
         if (legendStatus) { legendStatus.hidden = false; }
