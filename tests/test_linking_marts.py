@@ -247,3 +247,75 @@ def test_correlation_and_fisher_ci_by_hand():
     reg = c.loc[("region", "participants_per_1000")]
     assert reg["n_areas"] == 0 and pd.isna(reg["pearson_r"]) and "fewer than 4" in reg["note"]
     assert fisher_ci(0.5, 3) == (None, None)
+
+
+# ------------------------------------------------------------------ curated practices (SQL)
+@pytest.fixture
+def practice_db():
+    con = duckdb.connect()
+    con.execute("""create table mart_best_practices as select *, partner_id || '|2025-12' as case_id, 'x' as name_th,
+            'x' as name_en, 'g' as peer_group, 'TH-50' as province_code, 'north' as region, '2025-12' as period,
+            1.0 as pct_of_required_path, 10 as activities_12m, 0 as youth_reached, 0.5 as female_share,
+            1000.0 as budget_12m_thb, 0.1 as tco2e_per_thb, 1 as ghg_projects, null as sector_tags, null as programme_tags,
+            null as ace_element_tags, null as practice_tags, null as climate_tags, null as featured_activity_id,
+            null as featured_activity_title, 1 as peer_group_cases, rank_in_peer_group = 1 as is_featured
+        from (values
+            ('P1', 'sao', 'on_track', 50.0, 0, false, 2),     -- meets every criterion; featured 2nd
+            ('P2', 'sao', 'on_track', 0.0, 150, false, 1),    -- result by people reached; no lesson in the window
+            ('P3', 'sao', 'off_track', 10.0, 500, false, 3),  -- off track; featured 1st all the same (warned by a test)
+            ('P4', 'sao', 'on_track', 5.0, 20, true, 4),      -- double counted
+            ('P5', 'sao', 'on_track', 0.0, 99, false, 5)      -- 99 people, nothing reduced: no measured result
+        ) t(partner_id, partner_type, track_status, counted_12m_tco2e, participants_reached, has_duplicate_claims,
+            rank_in_peer_group)""")
+    con.execute("""create table mart_partner_progress as select * from (values
+        ('P1', 10.0, 1.0, 12, 12), ('P2', 0.0, 0.75, 9, 12), ('P3', 0.0, 1.0, 12, 12), ('P4', 0.0, 1.0, 12, 12),
+        ('P5', 0.0, 0.5, 6, 12)) t(partner_id, verified_12m_tco2e, reporting_completeness, months_reported, months_expected)""")
+    con.execute("""create table stg_partner_reports__activities as select *, cast(period || '-01' as date) as period_start
+        from (values
+        ('P1', '2025-03', 'ชุมชนร่วมมือ', 'Communities cooperate'),
+        ('P1', '2025-04', 'ชุมชนร่วมมือ', 'Communities cooperate'),
+        ('P1', '2025-05', 'ชุมชนร่วมมือ', 'Communities work together'),
+        ('P1', '2025-06', 'ชุมชนร่วมมือ', null),
+        ('P1', '2025-07', 'ต้องมีผู้รับผิดชอบข้อมูล', null),
+        ('P1', '2024-11', 'บทเรียนเก่า', 'An old lesson'),        -- before the 12-month window
+        ('P2', '2025-08', '   ', null),
+        ('P3', '2025-08', 'Measure before and after', null),       -- written in English only
+        ('P4', '2025-08', 'แยกขยะ', 'Separate waste'),
+        ('P5', '2025-08', 'แยกขยะ', null)
+        ) t(partner_id, period, lessons_learned, lessons_learned_en)""")
+    con.execute("""create table featured_practices as select partner_id, feature_order, cast(f as date) as featured_from,
+            cast(u as date) as featured_until, 'เหตุผล' as reason_th, 'reason' as reason_en, 'DCCE' as decided_by, 'seed' as source
+        from (values ('P3', 1, '2025-01-01', null), ('P1', 2, '2025-06-01', null),
+                     ('P4', 3, '2024-01-01', '2025-06-30')            -- no longer featured in December 2025
+        ) t(partner_id, feature_order, f, u)""")
+    return con
+
+
+def test_practice_lessons_by_hand(practice_db):
+    les = run(practice_db, "mart_practice_lessons")
+    p1 = les[les["partner_id"] == "P1"].sort_values("lesson_no")
+    # the lesson reported 4 times in the window first, with the English text given most often
+    assert p1["lesson_th"].tolist() == ["ชุมชนร่วมมือ", "ต้องมีผู้รับผิดชอบข้อมูล"]
+    assert p1["times_reported"].tolist() == [4, 1]
+    assert p1["lesson_en"].iloc[0] == "Communities cooperate" and pd.isna(p1["lesson_en"].iloc[1])
+    assert p1["has_english"].tolist() == [True, False] and p1["text_is_thai"].all()
+    p3 = les[les["partner_id"] == "P3"].iloc[0]
+    assert not p3["text_is_thai"] and not p3["has_english"]
+    assert "P2" not in set(les["partner_id"])                   # blank lessons are no lessons
+    assert "บทเรียนเก่า" not in set(les["lesson_th"])
+
+
+def test_practice_cases_criteria_and_featured_order_by_hand(practice_db):
+    run(practice_db, "mart_practice_lessons")
+    cases = run(practice_db, "mart_practice_cases").set_index("partner_id")
+    crit = ["criterion_on_track", "criterion_measured_result", "criterion_has_lessons", "criterion_counted_once",
+            "criterion_reports_regularly"]
+    assert cases.loc["P1", crit].tolist() == [True, True, True, True, True] and cases.loc["P1", "meets_criteria"]
+    assert cases.loc["P2", crit].tolist() == [True, True, False, True, True]
+    assert cases.loc["P3", crit].tolist() == [False, True, True, True, True]
+    assert cases.loc["P4", crit].tolist() == [True, True, True, False, True]
+    assert cases.loc["P5", crit].tolist() == [True, False, True, True, False]
+    assert cases["is_featured_by_dcce"].to_dict() == {"P1": True, "P2": False, "P3": True, "P4": False, "P5": False}
+    assert cases.loc["P1", "verified_12m_tco2e"] == 10.0 and cases.loc["P1", "lessons_with_english"] == 1
+    # featured by feature_order, then cases meeting every criterion, then the rest by peer-group rank
+    assert cases.sort_values("display_order").index.tolist() == ["P3", "P1", "P2", "P4", "P5"]
