@@ -25,6 +25,7 @@ import duckdb
 import pandas as pd
 
 from phakhi.publish.files import neutralise_formulas, stable_frame
+from phakhi.publish.linking_pages import add_linking_pages, with_linking_sections
 from phakhi.publish.site import MissingData, Unavailable, partner_slug, period_label, plain
 
 log = logging.getLogger("phakhi.publish.pages")
@@ -897,6 +898,7 @@ def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample
         "practices": _safe(practices_page, wh, codes),
         "downloads": _safe(downloads_page, out_dir),
     }
+    add_linking_pages(pages, wh, codes, _safe)      # network, curated practices, awareness beside ACE, map colour
     pages = {k: ({"unavailable": v} if isinstance(v, Unavailable) else v) for k, v in pages.items()}
     notes = []          # every page or section shown as "not available yet", listed on the Data quality page
     for key, page in pages.items():
@@ -907,7 +909,8 @@ def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample
         for sub, u in page.items():
             if isinstance(u, Unavailable):
                 notes.append({"page": key, "section": sub, "th": u.th, "en": u.en, "detail": u.detail})
-    pages["partner_pages"] = partner_pages(wh, codes, period) if wh.has("dash_partners") else iter(())
+    pages["partner_pages"] = with_linking_sections(partner_pages(wh, codes, period), wh, codes) \
+        if wh.has("dash_partners") else iter(())
     pages["quality"] = _safe(quality_page, gate, wh, out_dir, codes)
     if isinstance(pages["quality"], Unavailable):
         pages["quality"] = {"unavailable": pages["quality"]}
