@@ -216,6 +216,7 @@ def test_overlay_by_hand(overlay_db):
     south = ov.loc["region|south"]
     assert pd.isna(south["population"]) and pd.isna(south["participants_per_1000"]) and not south["included_in_correlation"]
     assert south["exclusion_reason"] == "population missing for 1 of 2 provinces"
+    assert south["exclusion_reason_th"] == "ไม่มีจำนวนประชากรทางการของ 1 จาก 2 จังหวัดในภาค"
     assert (south["activities"], south["participants"]) == (2, 100)
     cm = ov.loc["province|TH-50"]
     assert cm["participants_per_1000"] == pytest.approx(300 * 1000 / 1_000_000) and cm["included_in_correlation"]

@@ -237,20 +237,6 @@ def practices_page(wh, codes) -> dict:
 
 
 # ------------------------------------------------------------------ awareness beside ACE
-def reason_label(text) -> tuple[str, str] | None:
-    """The overlay's exclusion reason (English, from the mart) with its Thai."""
-    import re
-
-    if not text:
-        return None
-    hit = re.fullmatch(r"population missing for (\d+) of (\d+) provinces", str(text))
-    if hit:
-        return (f"ไม่มีจำนวนประชากรทางการของ {hit.group(1)} จาก {hit.group(2)} จังหวัดในภาค", str(text))
-    known = {"waves not comparable": "รอบการสำรวจเปรียบเทียบกันไม่ได้", "too few respondents": "ผู้ตอบน้อยกว่าเกณฑ์",
-             "population figure missing": "ไม่มีจำนวนประชากรทางการ"}
-    return (known.get(str(text), str(text)), str(text))
-
-
 def _area_label(r: dict, codes) -> tuple[str, str]:
     if r.get("name_th") or r.get("name_en"):
         return (r.get("name_th") or r["area_code"], r.get("name_en") or r["area_code"])
@@ -263,7 +249,8 @@ def awareness_ace_page(wh, codes) -> dict:
     rows = []
     for r in _records(ov.sort_values(["level", "area_code"], ascending=[False, True])):
         rows.append({**r, "label": _area_label(r, codes), "level_label": codes("area_level", r["level"]),
-                     "reason": reason_label(r.get("exclusion_reason"))})
+                     "reason": (r.get("exclusion_reason_th") or r.get("exclusion_reason"), r.get("exclusion_reason"))
+                     if r.get("exclusion_reason") else None})
     corr_rows = [{**r, "level_label": codes("area_level", r["level"]),
                   "measure_label": codes("intensity_measure", r["intensity_measure"])}
                  for r in _records(corr)]

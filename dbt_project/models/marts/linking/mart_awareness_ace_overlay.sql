@@ -138,6 +138,15 @@ select
                  || cast(j.provinces_in_area as varchar) || ' provinces'
         when j.population is null then 'population figure missing'
     end as exclusion_reason
+,
+    case
+        when not j.comparable then 'รอบการสำรวจเปรียบเทียบกันไม่ได้'
+        when j.suppressed or j.n_baseline < p.min_cell_n or j.n_wave < p.min_cell_n then 'ผู้ตอบน้อยกว่าเกณฑ์'
+        when j.population is null and j.level = 'region'
+            then 'ไม่มีจำนวนประชากรทางการของ ' || cast(j.provinces_in_area - j.provinces_with_population as varchar)
+                 || ' จาก ' || cast(j.provinces_in_area as varchar) || ' จังหวัดในภาค'
+        when j.population is null then 'ไม่มีจำนวนประชากรทางการ'
+    end as exclusion_reason_th
 from joined as j, params as p
 -- provinces only where the survey cell is stable; every region is listed (with its reason when excluded)
 where j.level = 'region'
