@@ -203,7 +203,53 @@ ACTIVITY_VARIANTS = {
 }
 ENGLISH_HEADERS = ["No.", "Partner ID", "Reporting month", "ACE element", "Activity type", "Activity title", "Province",
                    "District", "Activity date", "Participants total", "Female", "Male", "Youth", "Budget (THB)",
-                   "Mitigation/adaptation", "GHG project", "Lessons learned"]
+                   "Mitigation/adaptation", "GHG project", "Lessons learned", "Lessons learned (English)",
+                   "Co-organising partners"]
+
+# ---- joint activities and English lessons (contract 1.2's optional columns). Filled on existing rows from
+# fixed rules, with no random draws, so every other value of the sample - and every published number - stays
+# as it was. The English text of a lesson is given only for every third partner: the rest stay Thai-only.
+LESSONS_EN = {
+    "การมีส่วนร่วมของผู้นำชุมชนช่วยให้กิจกรรมต่อเนื่อง": "Involving community leaders keeps activities going",
+    "ควรวัดผลการลดก๊าซก่อนและหลังโครงการ": "Measure emissions before and after the project",
+    "การสื่อสารด้วยภาษาท้องถิ่นเพิ่มการเข้าร่วม": "Speaking the local language brings more people in",
+    "งบประมาณน้อยแต่ได้ผลเมื่อร่วมมือกับโรงเรียน": "A small budget works when schools are partners",
+    "ต้องมีผู้รับผิดชอบข้อมูลที่ชัดเจน": "Someone must clearly own the data",
+    "การแยกขยะลดค่าใช้จ่ายของเทศบาลได้จริง": "Waste separation really cuts the municipality's costs",
+}
+JOINT_MONTHS = (2, 5, 8, 11)        # months in which a partner's first activity is run with partners nearby
+JOINT_UNKNOWN = "ชมรมอนุรักษ์ตัวอย่าง (ไม่อยู่ในทะเบียน)"   # a co-organiser that is not a registered partner
+
+
+def co_organisers(partners: list[SamplePartner]) -> dict[tuple[str, int], str]:
+    """(partner id, month) -> the co-organisers its first activity of that month names: the next one or two
+    partners in the same province, written by id or by registered Thai name (both are matched against the
+    registry), now and then with an organisation that is not a partner."""
+    by_province: dict[str, list[SamplePartner]] = {}
+    for p in partners:
+        by_province.setdefault(p.province_code, []).append(p)
+    out = {}
+    for code, group in by_province.items():
+        if len(group) < 2 or SAMPLE_PROVINCES.index(code) % 3 == 2:    # a third of the provinces: no joint work
+            continue
+        for i, p in enumerate(group):
+            if i % 2:
+                continue
+            mates = [group[(i + 1) % len(group)]] + ([group[(i + 2) % len(group)]] if len(group) > 3 else [])
+            mates = [m for m in mates if m.partner_id != p.partner_id]
+            for j, month in enumerate(JOINT_MONTHS):
+                names = [m.partner_id if (j + k) % 2 == 0 else m.name_th for k, m in enumerate(mates)]
+                if j == 3 and int(p.partner_id[1:]) % 5 == 0:
+                    names.append(JOINT_UNKNOWN)
+                out[(p.partner_id, month)] = "; ".join(names)
+    return out
+
+
+def linking_cells(p: SamplePartner, month: int, k: int, lesson: str,
+                  joint: dict[tuple[str, int], str]) -> list:
+    """The two optional columns of a row: English lesson (every third partner), co-organisers (first row)."""
+    english = LESSONS_EN.get(lesson) if int(p.partner_id[1:]) % 3 == 0 else None
+    return [english, joint.get((p.partner_id, month)) if k == 0 else None]
 
 
 def variant_headers(partner_id: str, headers: list[str]) -> list[list]:
@@ -235,8 +281,10 @@ def write_activity_reports(partners: list[SamplePartner], folder: Path, rng: np.
     prov = provinces().set_index("province_code")
     headers = ["ลำดับ", "รหัสภาคี", "เดือนที่รายงาน", "องค์ประกอบ ACE", "ประเภทกิจกรรม", "ชื่อกิจกรรม", "จังหวัด",
                "อำเภอ/เขต", "วันที่จัดกิจกรรม", "ผู้เข้าร่วมทั้งหมด", "หญิง", "ชาย", "เยาวชน", "งบประมาณ (บาท)",
-               "ด้าน (ลดก๊าซ/ปรับตัว)", "รหัสโครงการลดก๊าซ", "บทเรียนที่ได้รับ"]
+               "ด้าน (ลดก๊าซ/ปรับตัว)", "รหัสโครงการลดก๊าซ", "บทเรียนที่ได้รับ", "บทเรียนที่ได้รับ (ภาษาอังกฤษ)",
+               "ภาคีผู้ร่วมจัด"]
     aces, acts = list(ACE_THAI), list(ACTIVITY_THAI)
+    joint = co_organisers(partners)
     n_files = 0
     for period in PERIODS:
         y, m = map(int, period.split("-"))
@@ -259,13 +307,12 @@ def write_activity_reports(partners: list[SamplePartner], folder: Path, rng: np.
                 male = int(rng.binomial(total - female, 0.95))
                 day = date(y, m, int(rng.integers(1, 29)))
                 tag = ["ลดก๊าซเรือนกระจก", "ปรับตัว", "ทั้งสองด้าน"][int(rng.integers(0, 3))]
-                ws.append(variant_row(p.partner_id, [
-                           k + 1, p.partner_id, thai_month(period, abbr=True), ACE_THAI[aces[int(rng.integers(0, 6))]],
-                           ACTIVITY_THAI[acts[int(rng.integers(0, len(acts)))]], TITLES[int(rng.integers(0, len(TITLES)))],
-                           prov.loc[p.province_code, "name_th"], None, be_date(day), total, female, male,
-                           int(rng.binomial(total, 0.3)), round(float(rng.uniform(2_000, 150_000)), -2), tag,
-                           f"{p.partner_id}-G1" if tag != "ปรับตัว" else None, LESSONS[int(rng.integers(0, len(LESSONS)))]],
-                           day))
+                row = [k + 1, p.partner_id, thai_month(period, abbr=True), ACE_THAI[aces[int(rng.integers(0, 6))]],
+                       ACTIVITY_THAI[acts[int(rng.integers(0, len(acts)))]], TITLES[int(rng.integers(0, len(TITLES)))],
+                       prov.loc[p.province_code, "name_th"], None, be_date(day), total, female, male,
+                       int(rng.binomial(total, 0.3)), round(float(rng.uniform(2_000, 150_000)), -2), tag,
+                       f"{p.partner_id}-G1" if tag != "ปรับตัว" else None, LESSONS[int(rng.integers(0, len(LESSONS)))]]
+                ws.append(variant_row(p.partner_id, row + linking_cells(p, m, k, row[-1], joint), day))
             wb.save(folder / period / f"{p.partner_id}_{period}.xlsx")
             n_files += 1
     return n_files

@@ -111,9 +111,9 @@ def test_publish_code_holds_no_threshold_and_reads_no_raw_or_reference_table():
     import inspect
     import re as _re
 
-    from phakhi.publish import build, pages, site
+    from phakhi.publish import build, linking_pages, pages, site
 
-    for module in (pages, site, build):
+    for module in (pages, site, build, linking_pages):
         src = inspect.getsource(module)
         code = "\n".join(line for line in src.splitlines() if not line.lstrip().startswith("#"))
         code = _re.sub(r'"""(.|\n)*?"""', "", code)

@@ -156,6 +156,22 @@
     var pb = [parseInt(b.slice(1, 3), 16), parseInt(b.slice(3, 5), 16), parseInt(b.slice(5, 7), 16)];
     return "rgb(" + pa.map(function (x, i) { return Math.round(x + (pb[i] - x) * t); }).join(",") + ")";
   }
+  /* a signed measure (awareness change): red below 0, blue above, blank where the province has no value */
+  function divergingTiles(tiles, metric, legendStatus, legendScale) {
+    var max = 0;
+    tiles.forEach(function (t) { var v = parseFloat(t.getAttribute("data-" + metric)); if (!isNaN(v)) { max = Math.max(max, Math.abs(v)); } });
+    tiles.forEach(function (t) {
+      var v = parseFloat(t.getAttribute("data-" + metric));
+      if (isNaN(v)) { t.style.background = "#f3f4f6"; t.style.color = "#9ca3af"; return; }
+      var f = max > 0 ? Math.abs(v) / max : 0;
+      t.style.background = v >= 0 ? mix("#f8fafc", "#1d4ed8", f) : mix("#f8fafc", "#b91c1c", f);
+      t.style.color = f > 0.55 ? "#ffffff" : "";
+    });
+    if (legendStatus) { legendStatus.hidden = true; }
+    if (legendScale) { legendScale.hidden = true; }
+    var m = document.querySelector("[data-diverging-max]");
+    if (m) { m.textContent = "±" + max.toLocaleString("en-US", { maximumFractionDigits: 1 }); }
+  }
   document.querySelectorAll("[data-tilemetric]").forEach(function (sel) {
     var map = document.getElementById(sel.getAttribute("data-tilemetric"));
     if (!map) { return; }
@@ -164,12 +180,15 @@
       var tiles = map.querySelectorAll(".tile");
       var legendStatus = document.querySelector('[data-legend="status"]');
       var legendScale = document.querySelector('[data-legend="scale"]');
+      var legendDiverging = document.querySelector('[data-legend="diverging"]');
+      if (legendDiverging) { legendDiverging.hidden = metric !== "awareness_change"; }
       if (metric === "status") {
         tiles.forEach(function (t) { t.style.background = ""; t.style.color = ""; });
         if (legendStatus) { legendStatus.hidden = false; }
         if (legendScale) { legendScale.hidden = true; }
         return;
       }
+      if (metric === "awareness_change") { divergingTiles(tiles, metric, legendStatus, legendScale); return; }
       var max = 0;
       tiles.forEach(function (t) { max = Math.max(max, parseFloat(t.getAttribute("data-" + metric)) || 0); });
       tiles.forEach(function (t) {

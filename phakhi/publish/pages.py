@@ -25,6 +25,7 @@ import duckdb
 import pandas as pd
 
 from phakhi.publish.files import neutralise_formulas, stable_frame
+from phakhi.publish.linking_pages import add_linking_pages, with_linking_sections
 from phakhi.publish.site import MissingData, Unavailable, partner_slug, period_label, plain
 
 log = logging.getLogger("phakhi.publish.pages")
@@ -781,29 +782,6 @@ def drift_rows(codes: "Codebook", drift: dict | None) -> dict:
     return {**drift, "rows": rows}
 
 
-# ------------------------------------------------------------------ best practices
-def practices_page(wh: Warehouse, codes: Codebook) -> dict:
-    bp = wh.get("mart_best_practices")
-    sort = [c for c in ("partner_type", "rank_in_peer_group", "partner_id") if c in bp.columns]
-    cases = []
-    for r in records(bp.sort_values(sort)):
-        cases.append({**r, "slug": partner_slug(r["partner_id"]), "type": codes("partner_type", r.get("partner_type")),
-                      "province": codes("province", r.get("province_code")),
-                      "sectors": codes.tags("sector", r.get("sector_tags")),
-                      "elements": codes.tags("ace_element", r.get("ace_element_tags")),
-                      "practices": codes.tags("activity_type", r.get("practice_tags")),
-                      "climate": codes.tags("climate_tag", r.get("climate_tags")),
-                      "programmes": codes.tags("programme", r.get("programme_tags")),
-                      "lessons": [s.strip() for s in str(r.get("lessons_learned") or "").split(" | ") if s.strip()],
-                      "status_label": codes("track_status", r.get("track_status") or "no_data")})
-    sectors = sorted({(s["code"], (s["th"], s["en"])) for c in cases for s in c["sectors"]})
-    types = sorted({(c.get("partner_type"), c["type"]) for c in cases}, key=lambda x: str(x[0]))
-    return {"cases": cases, "sectors": [{"code": c, "label": l} for c, l in sectors],
-            "types": [{"code": c, "label": l} for c, l in types]}
-
-
-
-
 # ------------------------------------------------------------------ overview
 def overview_cards(wh: Warehouse) -> dict:
     o = records(wh.get("dash_overview"))[0]
@@ -894,9 +872,9 @@ def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample
         "provinces": _safe(provinces_page, wh, codes),
         "ace": _safe(ace_page, wh, codes),
         "awareness": _safe(awareness_page, wh, codes, drift),
-        "practices": _safe(practices_page, wh, codes),
         "downloads": _safe(downloads_page, out_dir),
     }
+    add_linking_pages(pages, wh, codes, _safe)      # network, practices (curated), awareness beside ACE, map colour
     pages = {k: ({"unavailable": v} if isinstance(v, Unavailable) else v) for k, v in pages.items()}
     notes = []          # every page or section shown as "not available yet", listed on the Data quality page
     for key, page in pages.items():
@@ -907,7 +885,8 @@ def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample
         for sub, u in page.items():
             if isinstance(u, Unavailable):
                 notes.append({"page": key, "section": sub, "th": u.th, "en": u.en, "detail": u.detail})
-    pages["partner_pages"] = partner_pages(wh, codes, period) if wh.has("dash_partners") else iter(())
+    pages["partner_pages"] = with_linking_sections(partner_pages(wh, codes, period), wh, codes) \
+        if wh.has("dash_partners") else iter(())
     pages["quality"] = _safe(quality_page, gate, wh, out_dir, codes)
     if isinstance(pages["quality"], Unavailable):
         pages["quality"] = {"unavailable": pages["quality"]}

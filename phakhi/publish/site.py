@@ -73,7 +73,9 @@ NAV = [
     ("provinces", "provinces.html", ("จังหวัด", "Provinces")),
     ("ace", "ace.html", ("กิจกรรม ACE", "ACE activities")),
     ("awareness", "awareness.html", ("ความตระหนักรู้", "Awareness")),
+    ("awareness_ace", "awareness-ace.html", ("ความตระหนักรู้กับกิจกรรม ACE", "Awareness and ACE")),
     ("practices", "practices.html", ("แนวปฏิบัติที่ดี", "Best practices")),
+    ("network", "network.html", ("เครือข่ายภาคี", "Partner network")),
     ("quality", "quality.html", ("คุณภาพข้อมูล", "Data quality")),
     ("downloads", "downloads.html", ("ดาวน์โหลด", "Downloads")),
 ]

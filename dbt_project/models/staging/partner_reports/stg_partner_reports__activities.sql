@@ -19,6 +19,8 @@ select
     climate_tag,
     ghg_project_id,
     lessons_learned,
+    lessons_learned_en,
+    co_organisers,
     _file as source_file,
     cast(_row as integer) as source_row
 from {{ source('partner_reports', 'activity_reports') }}
