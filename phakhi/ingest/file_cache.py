@@ -34,10 +34,18 @@ from phakhi.ingest.files import (MIN_FILES_FOR_POOL, FileOutcome, _pool, _rel, d
 FORMAT = 1       # bump when the stored shape changes
 
 
+def _digest(ids) -> str:
+    """A fingerprint of a whole set of known ids (or keyed table): for a look-up that read all of it."""
+    items = sorted(map(repr, ids.items() if hasattr(ids, "items") else ids))
+    return hashlib.sha256("\0".join(items).encode("utf-8", "surrogateescape")).hexdigest()
+
+
 def _answer(ids, question):
     """What a set of known ids (or a keyed table of values) answers today to a question asked earlier."""
     if isinstance(question, tuple) and len(question) == 2 and question[0] == "get":
         return ids.get(question[1]) if hasattr(ids, "get") else None
+    if question == ("all",):
+        return _digest(ids)
     return question in ids
 
 
@@ -52,6 +60,27 @@ class _Probe:
         hit = value in self.allowed
         self.asked[value] = hit
         return hit
+
+    def _whole(self):
+        """The caller reads the whole table (e.g. matching a title block against every partner name): the
+        outcome depends on all of it."""
+        self.asked[("all",)] = _digest(self.allowed)
+        return self.allowed
+
+    def __iter__(self):
+        return iter(self._whole())
+
+    def __len__(self):
+        return len(self._whole())
+
+    def items(self):
+        return self._whole().items()
+
+    def keys(self):
+        return self._whole().keys()
+
+    def values(self):
+        return self._whole().values()
 
     def get(self, value, default=None):
         """A keyed look-up (e.g. a partner's baseline for the plausibility check): the answer itself is

@@ -9,7 +9,7 @@ import pytest
 
 from phakhi.doctor import (ACTIVITY_HEADER, GHG_HEADER, INVENTORY_HEADER, activity_row, csv_bytes, ghg_row,
                            inventory_row, xlsx_bytes)
-from phakhi.sample import write_sample
+from phakhi.sample import SAMPLE_FILES, write_sample
 
 pytestmark = pytest.mark.integration
 
@@ -68,7 +68,14 @@ def refreshed(tmp_path_factory):
 
     paths = use_home(tmp_path_factory.mktemp("hostile") / "home")
     write_sample(paths.landing)
+    listed = set(paths.landing.rglob("*"))
     _plant(paths.landing)
+    # The planted files are synthetic test data too: declared part of this SAMPLE home, since a SAMPLE home
+    # refuses files the generator did not write (SAMPLE and real data never mix, phakhi/home.py).
+    planted = sorted(p.relative_to(paths.landing).as_posix() for p in paths.landing.rglob("*")
+                     if p not in listed and (p.is_file() or p.is_symlink()))
+    with (paths.landing / SAMPLE_FILES).open("a", encoding="utf-8") as fh:
+        fh.write("".join(f"{rel}\n" for rel in planted))
     publication = monthly_refresh(home=str(paths.home))
     return paths, publication
 
