@@ -23,6 +23,7 @@ from phakhi.ingest.files import FamilyResult
 from phakhi.ingest.cache import ingest_cache_key
 from phakhi.notify import notify_failure
 from phakhi.periods import resolve_period
+from phakhi.review import review_days
 from phakhi.task_runners import ingest_task_runner, refresh_timeout_seconds
 
 
@@ -135,6 +136,8 @@ def monthly_refresh(period: str | None = None, home: str | None = None) -> str:
     if not gate.passed:
         raise GateFailed(f"quality gate failed for {period}; nothing published, "
                          f"the last good publication stays live.\n{gate.summary()}\n(details: {run_dir / 'gate.json'})")
+    if review_days() > 0:       # right of reply: a candidate first, published once DCCE approves
+        return hold_for_review(paths, period, run_id, ingest_report)
     drift_result = drift(paths, run_dir / "drift")
     pub = publish(paths, period, run_id, gate, drift_result, ingest_report, results)
     report_run(ingest_report, gate, run_id, period, pub.name)
@@ -162,6 +165,32 @@ def promote_warehouse(paths: Paths) -> None:
     tmp = paths.published_db.with_suffix(".duckdb.tmp")
     shutil.copyfile(paths.staging_db, tmp)
     tmp.replace(paths.published_db)
+
+
+def hold_for_review(paths: Paths, period: str, run_id: str, ingest_report: pd.DataFrame) -> str:
+    """Right of reply (phakhi/review.py): keep the audited warehouse as a candidate, then, on a Prefect server,
+    pause this flow run until DCCE approves in the portal's console (which resumes it with a ReviewDecision)
+    and publish. In local mode nothing could resume the run: the flow ends with the candidate, and the
+    console's approve (or `phakhi publish-candidate`) publishes it. Returns the publication or candidate path."""
+    from prefect.context import get_run_context
+    from prefect.flow_runs import pause_flow_run
+    from prefect.settings import PREFECT_API_URL
+
+    from phakhi.review import ReviewDecision, publish_candidate, set_state, write_candidate
+
+    logger = get_run_logger()
+    flow_run_id = str(get_run_context().flow_run.id)
+    write_candidate(paths, period, run_id, ingest_report, flow_run_id)
+    if not PREFECT_API_URL.value():
+        logger.info("candidate %s waits for review (%s days); approve it in the portal's console", run_id, review_days())
+        return str(paths.candidate_dir / run_id)
+    set_state(paths, run_id, "open", paused=True)
+    decision = pause_flow_run(wait_for_input=ReviewDecision, key=f"review-{run_id}",
+                              timeout=int((review_days() + 30) * 86400))
+    if not decision.approved:
+        set_state(paths, run_id, "rejected", decided_by=decision.decided_by, note=decision.note)
+        raise GateFailed(f"DCCE did not approve candidate {run_id}: {decision.note or 'no reason given'}")
+    return str(publish_candidate(paths, run_id, decided_by=decision.decided_by))
 
 
 def _dbt_summary(outcome) -> str:

@@ -122,5 +122,30 @@ from phakhi.publish.serve import serve  # noqa: E402  (dashboard preview on 127.
 app.command()(serve)
 
 
+from portal.cli import portal_app  # noqa: E402  (the partner portal: serve, invite)
+app.add_typer(portal_app, name="portal")
+
+
+@app.command("publish-candidate")
+def publish_candidate_cmd(run_id: Optional[str] = typer.Argument(None, help="Candidate run id (default: the open one)."),
+                          home: Optional[Path] = HomeOpt):
+    """Publish a refresh held for the partners' review (PHAKHI_REVIEW_DAYS > 0), as DCCE's console does."""
+    from phakhi.review import open_candidate, publish_candidate
+    from phakhi.settings import use_home
+
+    paths = use_home(home)
+    cand = open_candidate(paths)
+    run_id = run_id or (cand or {}).get("run_id")
+    if not run_id:
+        typer.secho("no candidate publication is waiting", fg="red", err=True)
+        raise typer.Exit(1)
+    try:
+        pub = publish_candidate(paths, run_id, decided_by="cli")
+    except (RuntimeError, ValueError, FileNotFoundError) as exc:
+        typer.secho(f"not published: {exc}", fg="red", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"Published: {pub}")
+
+
 def main() -> None:  # pragma: no cover
     sys.exit(app())

@@ -24,6 +24,7 @@ PUBLISHED["marts.mart_province_summary"] = "province_summary"
 PUBLISHED["marts.mart_sector_progress"] = "sector_progress"
 PUBLISHED["marts.mart_ace_indicators"] = "ace_indicators"
 PUBLISHED["marts.mart_best_practices"] = "best_practices"
+PUBLISHED["marts.mart_partner_disputes"] = "partner_disputes"   # right of reply: open disputes (phakhi/review.py)
 
 
 def read_marts(db: Path) -> dict[str, pd.DataFrame]:

@@ -48,6 +48,7 @@ TABLES = {
     "registry_rows": ["raw.partner_registry"],
     "ingest_manifest": ["raw.ingest_manifest"],
     "survey_items": ["raw.survey_instrument_items"],
+    "disputes": ["marts.mart_partner_disputes"],
 }
 # only these columns of the (possibly large) raw registry: never contact e-mails
 COLUMNS = {"registry_rows": ["partner_id", "_file", "_row", "_sheet"],
@@ -428,8 +429,16 @@ def partner_pages(wh: Warehouse, codes: Codebook, period: str) -> dict[str, dict
         page["trajectory"] = _safe(_trajectory_charts, r, claims_all, period)
         page["peer_chart"] = _safe(peer_chart, rows, "chart-peer", highlight=pid, only_type=r.get("partner_type"))
         page["peers_in_type"] = sum(1 for x in rows if x.get("partner_type") == r.get("partner_type"))
+        page["disputes"] = _partner_disputes(wh.opt("disputes"), pid)
         pages[r["slug"]] = page
     return pages
+
+
+def _partner_disputes(disputes: pd.DataFrame | None, pid: str) -> list[dict]:
+    """Figures this partner disputes (right of reply, mart_partner_disputes): shown marked, never changed."""
+    if disputes is None or "partner_id" not in disputes.columns:
+        return []
+    return records(disputes[disputes["partner_id"] == pid].sort_values("figure"))
 
 
 def _partner_claims(claims_all: pd.DataFrame | None, pid: str, codes: Codebook) -> list[dict]:

@@ -1,0 +1,37 @@
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from phakhi.review import open_candidate
+from phakhi.settings import Paths
+from portal import warehouse
+from portal.accounts.access import partner_view
+from portal.review.forms import ReplyForm
+from portal.review.models import FIGURES, Reply
+from portal.review.replies import write_replies
+
+
+@partner_view()
+def review(request, partner):
+    cand = open_candidate(Paths.from_env())
+    if cand is None:
+        return render(request, "review/none.html", {"partner": partner})
+    period = cand["period"]
+    figures = warehouse.partner_progress(partner.partner_id, db=cand["warehouse"]) or {}
+    replies = {r.figure: r for r in Reply.objects.filter(partner=partner, period=period)}
+    if request.method == "POST":
+        form = ReplyForm(request.POST)
+        if form.is_valid():
+            d = form.cleaned_data
+            Reply.objects.update_or_create(
+                partner=partner, period=period, figure=d["figure"],
+                defaults={"reply": d["reply"], "comment": d["comment"].strip(), "run_id": cand["run_id"],
+                          "replied_by": request.user, "resolved": False, "resolved_by": None, "resolved_at": None})
+            write_replies(period)
+            messages.success(request, _("Thank you: your reply was recorded."))
+            return redirect("review", partner_id=partner.partner_id)
+    else:
+        form = ReplyForm()
+    rows = [{"code": code, "label": label, "value": figures.get(code), "reply": replies.get(code)}
+            for code, label in FIGURES]
+    return render(request, "review/review.html", {"partner": partner, "cand": cand, "rows": rows, "form": form})
