@@ -55,6 +55,10 @@ def refresh(period: Optional[str] = typer.Option(None, help="Month to refresh, Y
     except Exception as exc:  # a crash still says what happened in one line before exiting non-zero
         typer.secho(f"\nRefresh FAILED ({type(exc).__name__}): {exc}", fg="red", err=True)
         raise typer.Exit(2)
+    if Path(publication).parent == paths.candidate_dir:      # PHAKHI_REVIEW_DAYS > 0: the right of reply
+        typer.echo(f"\nCandidate ready in {time.perf_counter() - started:.0f}s: {publication}\nPartners review it in "
+                   "the portal; DCCE approves in the console (or `phakhi publish-candidate`).")
+        return
     typer.echo(f"\nPublished in {time.perf_counter() - started:.0f}s: {publication}")
     typer.echo(f"Dashboard: {Path(paths.latest, 'index.html')}")
 
