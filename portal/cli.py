@@ -60,6 +60,16 @@ def _link(partner_id: Optional[str], email: str, base_url: str, home: Optional[P
     typer.echo(f"One-time link to set the password of {email} (valid 7 days, once):\n{link}")
 
 
+@portal_app.command("setup")
+def setup_cmd(home: Optional[Path] = HomeOpt):
+    """Migrate the database, collect static files, import the registry on first start (for gunicorn)."""
+    prepare(home)
+    from portal import runtime
+
+    runtime.manage("collectstatic", "--noinput", verbosity=0)
+    typer.echo("portal ready")
+
+
 @portal_app.command("invite")
 def invite_cmd(partner_id: str = typer.Argument(..., help="Partner id, e.g. P001."),
                email: str = typer.Option(..., "--email", help="The user's e-mail (their log-in)."),

@@ -128,7 +128,9 @@ def _plain(v):
 
 
 def scratch_file(paths: Paths, suffix: str) -> Path:
-    folder = paths.portal_dir / "scratch"
+    """Where an upload waits while it is checked: a hidden folder of the landing area (the refresh skips
+    hidden folders), so landing it is a rename on one file system, even when landing is its own volume."""
+    folder = paths.landing / ".portal-scratch"
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{uuid.uuid4().hex}{suffix}"
 
