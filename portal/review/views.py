@@ -1,3 +1,5 @@
+from datetime import datetime, timezone
+
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -19,6 +21,10 @@ def review(request, partner):
     period = cand["period"]
     figures = warehouse.partner_progress(partner.partner_id, db=cand["warehouse"]) or {}
     replies = {r.figure: r for r in Reply.objects.filter(partner=partner, period=period)}
+    is_open = datetime.fromisoformat(cand["closes_at"]) > datetime.now(timezone.utc)
+    if request.method == "POST" and not is_open:
+        messages.error(request, _("The review window has closed; DCCE is deciding on publication."))
+        return redirect("review", partner_id=partner.partner_id)
     if request.method == "POST":
         form = ReplyForm(request.POST)
         if form.is_valid():
@@ -34,4 +40,5 @@ def review(request, partner):
         form = ReplyForm()
     rows = [{"code": code, "label": label, "value": figures.get(code), "reply": replies.get(code)}
             for code, label in FIGURES]
-    return render(request, "review/review.html", {"partner": partner, "cand": cand, "rows": rows, "form": form})
+    return render(request, "review/review.html", {"partner": partner, "cand": cand, "rows": rows, "form": form,
+                                                  "is_open": is_open})
