@@ -114,6 +114,14 @@ def reporting_status(period: str, db: Path | None = None) -> dict[str, dict]:
     return out
 
 
+def published_at(paths: Paths | None = None):
+    """When the published warehouse was last replaced (a publication), as an aware UTC datetime, or None."""
+    from datetime import datetime, timezone
+
+    db = published_db(paths)
+    return datetime.fromtimestamp(db.stat().st_mtime, timezone.utc) if db.exists() else None
+
+
 def published_period(db: Path | None = None) -> str | None:
     with connect(db) as con:
         if con is None:

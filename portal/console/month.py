@@ -9,19 +9,26 @@ from portal.submissions.models import Submission
 
 def month_rows(period: str) -> list[dict]:
     published = warehouse.reporting_status(period)
-    uploads: dict[str, list[Submission]] = {}
-    for s in Submission.objects.filter(status=Submission.ACCEPTED).order_by("id"):
-        uploads.setdefault(s.partner_id, []).append(s)
+    uploads: dict[str, list[tuple]] = {}
+    latest: dict[tuple, tuple] = {}      # (partner, report, month) -> its latest accepted upload: the current one
+    subs = Submission.objects.filter(status=Submission.ACCEPTED)
+    since = warehouse.published_at()
+    if since is not None:           # uploads the last publication already read are counted in its figures
+        subs = subs.filter(uploaded_at__gt=since)
+    for row in subs.order_by("id").values_list(
+            "partner_id", "family", "period", "rows_quarantined"):
+        uploads.setdefault(row[0], []).append(row)
+        latest[row[:3]] = row
     rows = []
     for p in Partner.objects.all():
         pub = published.get(p.partner_id, {})
         mine = uploads.get(p.partner_id, [])
-        current = [s for s in mine if s.superseded_by is None]
-        via_portal = any(s.period == period for s in mine)
+        current = {latest[r[:3]] for r in mine}
+        via_portal = any(r[2] == period for r in mine)
         rows.append({
             "partner": p, "submitted": bool(pub.get("reported_period")) or via_portal, "via_portal": via_portal,
-            "last_period": max([x for x in [pub.get("last_period")] + [s.period for s in mine] if x], default=""),
+            "last_period": max([x for x in [pub.get("last_period")] + [r[2] for r in mine] if x], default=""),
             "published_quarantined": pub.get("rows_quarantined", 0),
-            "portal_quarantined": sum(s.rows_quarantined for s in current),
+            "portal_quarantined": sum(r[3] for r in current),
         })
     return rows

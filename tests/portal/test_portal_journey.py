@@ -208,7 +208,7 @@ def test_partner_journey_in_thai(portal):
 
             # 8. the partner's own page now reads the publication
             partner.goto(base + "/p/P001/")
-            expect(partner.locator("#trajectory")).to_contain_text("2025-12")
+            expect(partner.locator("#trajectory")).to_contain_text("ธ.ค. 2568")
             partner.screenshot(path=str(SHOTS / "10-my-progress-published.png"), full_page=True)
         finally:
             browser.close()
