@@ -438,7 +438,11 @@ def _partner_disputes(disputes: pd.DataFrame | None, pid: str) -> list[dict]:
     """Figures this partner disputes (right of reply, mart_partner_disputes): shown marked, never changed."""
     if disputes is None or "partner_id" not in disputes.columns:
         return []
-    return records(disputes[disputes["partner_id"] == pid].sort_values("figure"))
+    from phakhi.ingest.contracts import load_contract
+
+    figure = load_contract("partner_replies").column("figure")      # the figures' Thai/English labels
+    return [{**d, "label": (figure.value_label(d["figure"], "th"), figure.value_label(d["figure"], "en"))}
+            for d in records(disputes[disputes["partner_id"] == pid].sort_values("figure"))]
 
 
 def _partner_claims(claims_all: pd.DataFrame | None, pid: str, codes: Codebook) -> list[dict]:
