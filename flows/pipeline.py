@@ -185,7 +185,8 @@ def hold_for_review(paths: Paths, period: str, run_id: str, ingest_report: pd.Da
         logger.info("candidate %s waits for review (%s days); approve it in the portal's console", run_id, review_days())
         return str(paths.candidate_dir / run_id)
     set_state(paths, run_id, "open", paused=True)
-    decision = pause_flow_run(wait_for_input=ReviewDecision, key=f"review-{run_id}",
+    # the pause key may hold lowercase letters, digits and dashes only
+    decision = pause_flow_run(wait_for_input=ReviewDecision, key=f"review-{run_id.lower()}",
                               timeout=int((review_days() + 30) * 86400))
     if not decision.approved:
         set_state(paths, run_id, "rejected", decided_by=decision.decided_by, note=decision.note)
