@@ -58,6 +58,9 @@ def write_candidate(paths: Paths, period: str, run_id: str, ingest_report, flow_
     (tmp / "candidate.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
+    for older in candidates(paths):        # one candidate at a time: a newer refresh replaces a waiting one
+        if older["run_id"] != run_id and older["state"] == "open":
+            set_state(paths, older["run_id"], "superseded", superseded_by=run_id)
     return meta
 
 

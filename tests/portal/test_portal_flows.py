@@ -225,3 +225,16 @@ def test_cli_invite_prints_a_one_time_link(tmp_path):
     bad = subprocess.run([phakhi, "portal", "invite", "P999", "--email", "b@example.org"], env=env,
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 1 and "no partner P999" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_newer_candidate_replaces_a_waiting_one(phakhi_home):
+    import pandas as pd
+
+    from phakhi.review import candidates, open_candidate, write_candidate
+
+    phakhi_home.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    duckdb.connect(str(phakhi_home.staging_db)).close()
+    write_candidate(phakhi_home, "2025-11", "r1", pd.DataFrame([{"a": 1}]), days=1)
+    write_candidate(phakhi_home, "2025-12", "r2", pd.DataFrame([{"a": 1}]), days=1)
+    assert open_candidate(phakhi_home)["run_id"] == "r2"
+    assert {c["run_id"]: c["state"] for c in candidates(phakhi_home)} == {"r1": "superseded", "r2": "open"}

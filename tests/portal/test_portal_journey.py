@@ -121,6 +121,9 @@ def test_partner_journey_in_thai(portal):
             log_in(partner, "partner@example.org")
             expect(partner.locator("#partner-title")).to_contain_text("P001")
             partner.screenshot(path=str(SHOTS / "02-my-progress.png"), full_page=True)
+            assert partner.goto(base + "/p/P002/").status == 404          # another partner's page
+            assert partner.goto(base + "/console/").status == 403         # DCCE's console
+            partner.goto(base + "/p/P001/")
 
             # 2. download the template (pre-filled with P001), fill it with one bad row, upload
             partner.click("#nav-submit")
