@@ -114,11 +114,11 @@ def reporting_status(period: str, db: Path | None = None) -> dict[str, dict]:
     return out
 
 
-def published_at(paths: Paths | None = None):
-    """When the published warehouse was last replaced (a publication), as an aware UTC datetime, or None."""
+def published_at(paths: Paths | None = None, db: Path | None = None):
+    """When the published warehouse (or `db`) was last written, as an aware UTC datetime, or None."""
     from datetime import datetime, timezone
 
-    db = published_db(paths)
+    db = Path(db) if db else published_db(paths)
     return datetime.fromtimestamp(db.stat().st_mtime, timezone.utc) if db.exists() else None
 
 

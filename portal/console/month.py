@@ -7,12 +7,15 @@ from portal.accounts.models import Partner
 from portal.submissions.models import Submission
 
 
-def month_rows(period: str) -> list[dict]:
-    published = warehouse.reporting_status(period)
+def month_rows(period: str, cand: dict | None = None) -> list[dict]:
+    """With a candidate waiting for approval, the month is read from the candidate's warehouse (what is about
+    to be published), otherwise from the last publication; portal uploads count when made after either."""
+    db = cand["warehouse"] if cand else None
+    published = warehouse.reporting_status(period, db=db)
     uploads: dict[str, list[tuple]] = {}
     latest: dict[tuple, tuple] = {}      # (partner, report, month) -> its latest accepted upload: the current one
     subs = Submission.objects.filter(status=Submission.ACCEPTED)
-    since = warehouse.published_at()
+    since = warehouse.published_at(db=db)
     if since is not None:           # uploads the last publication already read are counted in its figures
         subs = subs.filter(uploaded_at__gt=since)
     for row in subs.order_by("id").values_list(

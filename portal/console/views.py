@@ -29,12 +29,13 @@ def _period(request, cand) -> str:
 def console(request):
     cand = open_candidate(Paths.from_env())
     period = _period(request, cand)
-    rows = month_rows(period)
+    rows = month_rows(period, cand if cand and cand["period"] == period else None)
     backlog = sorted((r for r in rows if r["published_quarantined"] or r["portal_quarantined"]),
                      key=lambda r: -(r["published_quarantined"] + r["portal_quarantined"]))
     window_open = bool(cand) and datetime.fromisoformat(cand["closes_at"]) > datetime.now(timezone.utc)
     return render(request, "console/console.html", {
         "period": period, "rows": rows, "backlog": backlog, "cand": cand, "window_open": window_open,
+        "closes": datetime.fromisoformat(cand["closes_at"]) if cand else None,
         "submitted": sum(r["submitted"] for r in rows), "replies": Reply.objects.filter(period=period)
         .select_related("partner")})
 
@@ -47,14 +48,15 @@ def _csv_cell(v) -> str:
 
 @staff_view
 def export(request):
-    period = _period(request, open_candidate(Paths.from_env()))
+    cand = open_candidate(Paths.from_env())
+    period = _period(request, cand)
     resp = HttpResponse(content_type="text/csv; charset=utf-8")
     resp["Content-Disposition"] = f'attachment; filename="phakhi_submissions_{period}.csv"'
     resp.write("\ufeff")                     # Excel opens UTF-8 Thai correctly with a BOM
     w = csv.writer(resp)
     w.writerow(["partner_id", "name_th", "name_en", "partner_type", "period", "submitted", "last_period",
                 "quarantined_rows", "contact_name", "contact_email", "contact_phone"])
-    for r in month_rows(period):
+    for r in month_rows(period, cand if cand and cand["period"] == period else None):
         p = r["partner"]
         w.writerow([_csv_cell(v) for v in (p.partner_id, p.name_th, p.name_en, p.partner_type, period,
                                            "yes" if r["submitted"] else "no", r["last_period"],

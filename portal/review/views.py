@@ -41,4 +41,5 @@ def review(request, partner):
     rows = [{"code": code, "label": label, "value": figures.get(code), "reply": replies.get(code)}
             for code, label in FIGURES]
     return render(request, "review/review.html", {"partner": partner, "cand": cand, "rows": rows, "form": form,
-                                                  "is_open": is_open})
+                                                  "is_open": is_open,
+                                                  "closes": datetime.fromisoformat(cand["closes_at"])})

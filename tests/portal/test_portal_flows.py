@@ -136,6 +136,10 @@ def _fake_candidate(home, period="2025-12", days=1.0):
                     "('P002', '2025-12', 999.0, 100.0, 'on_track', 3, 90, 12)) "
                     "t(partner_id, period, reductions_12m_tco2e, required_path_tco2e, track_status, activities_12m, "
                     "participants_12m, months_reported)")
+        con.execute("create schema raw")
+        con.execute("create table raw.ingest_manifest as select 'activity_reports' as family, 'P002.xlsx' as file, "
+                    "'h' as file_hash, 'loaded' as status, 'P002' as partner_id, '2025-12' as period, "
+                    "0 as rows_quarantined")
     return write_candidate(home, period, "r20260101T000000Z", pd.DataFrame([{"family": "x"}]), days=days)
 
 
@@ -165,6 +169,7 @@ def test_partner_disputes_a_figure_and_the_reply_lands_through_its_contract(worl
     s = client_for(world["staff"])
     console = s.get(reverse("console")).content.decode()
     assert "ขาดไป 2 รายการ" in console
+    assert "ภาคีที่ส่งรายงานแล้ว: 1 จาก 2" in console           # the month as the candidate holds it
     r = s.post(reverse("approve"), {"run_id": "r20260101T000000Z"}, follow=True)
     assert "ยังอยู่ในช่วงเวลาให้ภาคีตรวจทาน" in r.content.decode()
     from portal.review.models import Reply
