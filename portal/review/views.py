@@ -38,7 +38,9 @@ def review(request, partner):
             return redirect("review", partner_id=partner.partner_id)
     else:
         form = ReplyForm()
-    rows = [{"code": code, "label": label, "value": figures.get(code), "reply": replies.get(code)}
+    statuses = {"on_track": _("on track"), "off_track": _("off track"), "no_data": _("no reductions reported")}
+    rows = [{"code": code, "label": label, "value": figures.get(code), "reply": replies.get(code),
+             "status": statuses.get(figures.get(code), figures.get(code)) if code == "track_status" else None}
             for code, label in FIGURES]
     return render(request, "review/review.html", {"partner": partner, "cand": cand, "rows": rows, "form": form,
                                                   "is_open": is_open,

@@ -151,6 +151,7 @@ def test_partner_disputes_a_figure_and_the_reply_lands_through_its_contract(worl
     c = client_for(world["u1"])
     page = c.get(reverse("review", kwargs={"partner_id": "P001"})).content.decode()
     assert "120.5" in page and "999" not in page                 # own candidate figures only
+    assert "ต่ำกว่าเป้าหมาย" in page                              # the status, as words
     r = c.post(reverse("review", kwargs={"partner_id": "P001"}), {"figure": "activities_12m", "reply": "dispute",
                                                                   "comment": ""})
     assert r.status_code == 200 and "กรุณาระบุเหตุผล" in r.content.decode()
