@@ -99,15 +99,18 @@ def reporting_status(period: str, db: Path | None = None) -> dict[str, dict]:
             return {}
         rows = _records(con, f"""
             select partner_id, family, max(period) as last_period,
-                   bool_or(period = ?) as reported_period, sum(rows_quarantined) as rows_quarantined
+                   bool_or(period = ?) as reported_period, sum(rows_quarantined) as rows_quarantined,
+                   bool_or(period = ? and file like '%/portal/%') as via_portal
             from {TABLES['manifest']}
             where partner_id is not null and partner_id <> '*'
               and status in ('loaded', 'partially_loaded', 'quarantined')
-            group by all""", [period])
+            group by all""", [period, period])
     out: dict[str, dict] = {}
     for r in rows:
-        d = out.setdefault(r["partner_id"], {"reported_period": False, "rows_quarantined": 0, "last_period": None})
+        d = out.setdefault(r["partner_id"], {"reported_period": False, "rows_quarantined": 0, "last_period": None,
+                                             "via_portal": False})
         d["reported_period"] |= bool(r["reported_period"])
+        d["via_portal"] |= bool(r["via_portal"])
         d["rows_quarantined"] += int(r["rows_quarantined"] or 0)
         if r["last_period"] and (d["last_period"] is None or r["last_period"] > d["last_period"]):
             d["last_period"] = r["last_period"]

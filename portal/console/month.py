@@ -27,7 +27,7 @@ def month_rows(period: str, cand: dict | None = None) -> list[dict]:
         pub = published.get(p.partner_id, {})
         mine = uploads.get(p.partner_id, [])
         current = {latest[r[:3]] for r in mine}
-        via_portal = any(r[2] == period for r in mine)
+        via_portal = any(r[2] == period for r in mine) or bool(pub.get("via_portal"))
         rows.append({
             "partner": p, "submitted": bool(pub.get("reported_period")) or via_portal, "via_portal": via_portal,
             "last_period": max([x for x in [pub.get("last_period")] + [r[2] for r in mine] if x], default=""),
