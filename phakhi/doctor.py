@@ -680,8 +680,16 @@ def _probe_enospc(root: Path):
 
     paths = Paths(root / "home-enospc").ensure()
     _two_publications(paths.publications)
-    paths.build_db.write_bytes(b"new warehouse")
-    paths.published_db.write_bytes(b"old warehouse")
+    import duckdb
+
+    for db, marker in ((paths.build_db, "new warehouse"), (paths.published_db, "old warehouse")):
+        with duckdb.connect(str(db)) as con:
+            con.execute(f"create table which as select '{marker}' as w")
+
+    def marker(db):
+        with duckdb.connect(str(db), read_only=True) as con:
+            return con.execute("select w from which").fetchone()[0]
+
     before = _snapshot(paths.publications)
 
     def full_disk(paths_, period, run_id, *a, **k):
@@ -691,13 +699,13 @@ def _probe_enospc(root: Path):
 
     with mock.patch("phakhi.publish.build.build_publication", full_disk):
         try:
-            pipeline.publish.fn(paths, "2025-04", "r9", None, None, None, [])
+            pipeline.publish.fn(paths, "2025-04", "r9", None, None)
             refused = False
         except pipeline.PublishFailed as exc:
             refused = "No space left" in str(exc)
     left = list(paths.publications.glob(".building-*"))
     ok = refused and not left and _snapshot(paths.publications) == before and \
-        paths.published_db.read_bytes() == b"old warehouse"
+        marker(paths.published_db) == "old warehouse"
     if _snapshot(paths.publications) != before:
         system_probes.extra_damaged = getattr(system_probes, "extra_damaged", 0) + 1
     return ("enospc_during_publish", "disk_full", ok, refused, None, f"left={left}")

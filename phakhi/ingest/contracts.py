@@ -657,9 +657,7 @@ def locate_table(contract: Contract, sheet: Sheet, known: dict | None = None) ->
 
 TITLE_BLOCK_COLUMNS = {"partner_id", "period"}
 _MONTH_IN_TEXT = re.compile(
-    r"(มกราคม|กุมภาพันธ์|มีนาคม|เมษายน|พฤษภาคม|มิถุนายน|กรกฎาคม|สิงหาคม|กันยายน|ตุลาคม|พฤศจิกายน|ธันวาคม|"
-    r"ม\.ค\.|ก\.พ\.|มี\.ค\.|เม\.ย\.|พ\.ค\.|มิ\.ย\.|ก\.ค\.|ส\.ค\.|ก\.ย\.|ต\.ค\.|พ\.ย\.|ธ\.ค\.|"
-    r"January|February|March|April|May|June|July|August|September|October|November|December)"
+    "(" + "|".join(re.escape(m) for m in (*thai.MONTHS_TH, *thai.MONTHS_TH_ABBR, *thai.MONTHS_EN)) + ")"
     r"\s*((?:พ\.\s?ศ\.|ค\.\s?ศ\.|B\.E\.|C\.E\.)?\s*[0-9๐-๙]{2,4})", re.IGNORECASE)
 _PARTNER_ID_IN_TEXT = re.compile(r"\b(P[0-9]{3,5})\b")
 # the usual short forms of Thai local-government names, both ways (matched on header keys: no spaces or dots)

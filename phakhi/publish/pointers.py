@@ -17,13 +17,13 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
+from phakhi import thai
+
 LATEST_JSON = "latest.json"
 LATEST_HTML = "latest.html"
 INDEX_HTML = "index.html"
 LAST_ATTEMPT = "last_attempt.json"
-THAI_MONTHS = ["ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค."]
 EN_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-THAI_DIGITS = str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙")
 
 
 def _write(path: Path, text: str) -> None:
@@ -92,7 +92,7 @@ def _period(period: str | None) -> tuple[str, str]:
         y, m = int(period[:4]), int(period[5:7])
     except (TypeError, ValueError):
         return (str(period or "–"), str(period or "–"))
-    return f"{THAI_MONTHS[m - 1]} {str(y + 543).translate(THAI_DIGITS)}", f"{EN_MONTHS[m - 1]} {y}"
+    return f"{thai.month_name_th(m, abbr=True)} {thai.arabic_to_thai_digits(str(y + 543))}", f"{EN_MONTHS[m - 1]} {y}"
 
 
 def _bi(th: str, en: str) -> str:
