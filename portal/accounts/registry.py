@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from phakhi.ingest.contracts import load_contract
+from phakhi.home import note_portal_file
 from phakhi.settings import Paths
 
 FILE_NAME = "portal_registry.csv"
@@ -51,6 +52,7 @@ def write_registry(paths: Paths | None = None) -> Path:
     tmp = out.with_name(f".{FILE_NAME}.{os.getpid()}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, out)
+    note_portal_file(paths, out)
     return out
 
 

@@ -7,6 +7,7 @@ import io
 import os
 
 from phakhi.ingest.contracts import load_contract
+from phakhi.home import note_portal_file
 from phakhi.settings import Paths
 
 COLUMNS = [c.name for c in load_contract("partner_replies").columns]
@@ -32,4 +33,5 @@ def write_replies(period: str, paths: Paths | None = None):
     tmp = folder / f".replies_{period}.{os.getpid()}.tmp"
     tmp.write_text(buf.getvalue(), encoding="utf-8")
     os.replace(tmp, out)
+    note_portal_file(paths, out)
     return out

@@ -21,6 +21,7 @@ from pathlib import Path
 from functools import lru_cache
 
 from phakhi.ingest.files import ingest_file
+from phakhi.home import note_portal_file
 from phakhi.settings import Paths
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -150,4 +151,5 @@ def land(paths: Paths, scratch: Path, family: str, partner_id: str, period: str,
     tmp = folder / f".{name}.part"
     os.replace(scratch, tmp)          # same file system as PHAKHI_HOME: a rename, not a copy
     os.replace(tmp, folder / name)    # the refresh skips hidden files, so it sees the whole file or none
+    note_portal_file(paths, folder / name)
     return (folder / name).relative_to(paths.landing).as_posix()
