@@ -23,11 +23,11 @@ RUN pip install --no-cache-dir uv \
 COPY . .
 RUN uv pip install --system --no-cache --compile-bytecode --no-deps -e . \
  && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin phakhi \
- && mkdir -p /data/prefect /data/landing /data/warehouse /data/publications /data/runs \
+ && mkdir -p /data/prefect /data/landing /data/warehouse /data/publications /data/runs /data/candidate /data/portal/static \
  && chown -R phakhi:phakhi /data \
- && chmod +x deploy/worker-entrypoint.sh
+ && chmod +x deploy/worker-entrypoint.sh deploy/portal-entrypoint.sh
 
 USER phakhi
-# 4200: Prefect server (prefect-server service); 8080: the worker's health endpoint.
-EXPOSE 4200 8080
+# 4200: Prefect server (prefect-server service); 8080: the worker's health endpoint; 8000: the partner portal.
+EXPOSE 4200 8080 8000
 CMD ["phakhi", "--help"]

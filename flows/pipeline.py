@@ -26,7 +26,8 @@ from phakhi.notify import notify_failure
 from phakhi.periods import publishable_period, resolve_period
 from phakhi.home import check_home
 from phakhi.publish.pointers import record_attempt
-from phakhi.publish.warehouse import make_portable
+from phakhi.publish.warehouse import PublishFailed, promote_warehouse, publish_switching, restore_warehouse  # noqa: F401
+from phakhi.review import review_days
 from phakhi.task_runners import ingest_task_runner, refresh_timeout_seconds
 from phakhi.timing import stage_timer
 
@@ -37,10 +38,6 @@ class GateFailed(RuntimeError):
 
 class TransformFailed(RuntimeError):
     """dbt could not build the warehouse; the message names the failing models."""
-
-
-class PublishFailed(RuntimeError):
-    """Writing the publication failed (e.g. the disk is full); nothing was published."""
 
 
 # ---------------------------------------------------------------- stage timing (benchmarks)
@@ -127,27 +124,8 @@ def drift(paths: Paths, out_dir: Path):
 @task
 @_timed("publish")
 def publish(paths: Paths, period: str, run_id: str, gate, drift_result) -> Path:
-    from phakhi.publish.build import build_publication
-    from phakhi.publish.files import discard_own, share_unchanged_files
-
-    # The warehouse is switched first, then `latest` (inside build_publication): a crash between the two
-    # leaves the new warehouse under the old site, never the new site over the old warehouse; a failed
-    # build puts the previous warehouse back and removes this run's own building folder (a full disk is
-    # freed at once, not by some later run).
-    previous = promote_warehouse(paths)
-    try:
-        pub = build_publication(paths, period, run_id, gate, drift_result)
-    except BaseException as exc:
-        discard_own(paths.publications, f"{period}-{run_id}")
-        restore_warehouse(paths, previous)
-        if isinstance(exc, OSError):
-            raise PublishFailed(f"publishing {period} failed ({exc.strerror or exc}); nothing was published, the "
-                                "last good publication and its warehouse stay live") from exc
-        raise
-    share_unchanged_files(paths.publications, pub)     # hard links: an unchanged file costs no new disk
-    if previous is not None:
-        previous.unlink(missing_ok=True)
-    return pub
+    # warehouse switched first, `latest` second, both put back on failure (phakhi/publish/warehouse.py)
+    return publish_switching(paths, period, run_id, gate, drift_result)
 
 
 @task
@@ -203,6 +181,8 @@ def _refresh(paths: Paths, period: str | None, run_id: str) -> str:
                        details=str(run_dir / "gate.json"))
         raise GateFailed(f"quality gate failed for {period}; nothing published, "
                          f"the last good publication stays live.\n{gate.summary()}\n(details: {run_dir / 'gate.json'})")
+    if review_days() > 0:       # right of reply: a candidate first, published once DCCE approves
+        return hold_for_review(paths, period, run_id, ingest_report)
     drift_result = drift(paths, run_dir / "drift")
     pub = publish(paths, period, run_id, gate, drift_result)
     record_attempt(paths.publications, "published", period, run_id, publication_id=pub.name)
@@ -237,31 +217,31 @@ def survey_drift(db_path: Path, out_dir: Path):
     return survey_drift_from_warehouse(db_path, out_dir)
 
 
-def promote_warehouse(paths: Paths) -> Path | None:
-    """The audited build warehouse becomes the published one (copy aside, then atomic replace). Returns
-    the previous published warehouse, kept aside (hard link) until the publication is in place, or None."""
-    tmp = paths.published_db.with_suffix(".duckdb.tmp")
-    previous = None
-    if paths.published_db.exists():
-        previous = paths.published_db.with_suffix(".duckdb.previous")
-        previous.unlink(missing_ok=True)
-        os.link(paths.published_db, previous)
-    try:
-        shutil.copyfile(paths.build_db, tmp)
-        make_portable(tmp, build_catalog=paths.build_db.stem)   # views must not point at the build catalog
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        if previous is not None:
-            previous.unlink(missing_ok=True)
-        raise
-    tmp.replace(paths.published_db)
-    return previous
+def hold_for_review(paths: Paths, period: str, run_id: str, ingest_report: pd.DataFrame) -> str:
+    """Right of reply (phakhi/review.py): keep the audited warehouse as a candidate, then, on a Prefect server,
+    pause this flow run until DCCE approves in the portal's console (which resumes it with a ReviewDecision)
+    and publish. In local mode nothing could resume the run: the flow ends with the candidate, and the
+    console's approve (or `phakhi publish-candidate`) publishes it. Returns the publication or candidate path."""
+    from prefect.context import get_run_context
+    from prefect.flow_runs import pause_flow_run
+    from prefect.settings import PREFECT_API_URL
 
+    from phakhi.review import ReviewDecision, publish_candidate, set_state, write_candidate
 
-def restore_warehouse(paths: Paths, previous: Path | None) -> None:
-    """Put back the warehouse that matches the publication still live (after a failed publish)."""
-    if previous is not None and previous.exists():
-        previous.replace(paths.published_db)
+    logger = get_run_logger()
+    flow_run_id = str(get_run_context().flow_run.id)
+    write_candidate(paths, period, run_id, ingest_report, flow_run_id)
+    if not PREFECT_API_URL.value():
+        logger.info("candidate %s waits for review (%s days); approve it in the portal's console", run_id, review_days())
+        return str(paths.candidate_dir / run_id)
+    set_state(paths, run_id, "open", paused=True)
+    # the pause key may hold lowercase letters, digits and dashes only
+    decision = pause_flow_run(wait_for_input=ReviewDecision, key=f"review-{run_id.lower()}",
+                              timeout=int((review_days() + 30) * 86400))
+    if not decision.approved:
+        set_state(paths, run_id, "rejected", decided_by=decision.decided_by, note=decision.note)
+        raise GateFailed(f"DCCE did not approve candidate {run_id}: {decision.note or 'no reason given'}")
+    return str(publish_candidate(paths, run_id, decided_by=decision.decided_by))
 
 
 def _dbt_summary(outcome) -> str:

@@ -86,6 +86,10 @@ def refresh(period: Optional[str] = typer.Option(None, help="Month to refresh, Y
     except Exception as exc:  # a crash still says what happened in one line before exiting non-zero
         typer.secho(f"\nRefresh FAILED ({type(exc).__name__}): {exc}", fg="red", err=True)
         raise typer.Exit(2)
+    if Path(publication).parent == paths.candidate_dir:      # PHAKHI_REVIEW_DAYS > 0: the right of reply
+        typer.echo(f"\nCandidate ready in {time.perf_counter() - started:.0f}s: {publication}\nPartners review it in "
+                   "the portal; DCCE approves in the console (or `phakhi publish-candidate`).")
+        return
     typer.echo(f"\nPublished in {time.perf_counter() - started:.0f}s: {publication}")
     typer.echo(f"Dashboard: {Path(paths.latest, 'index.html')}")
     typer.echo(f"Publications index (works without symlinks): {paths.publications / 'index.html'}")
@@ -263,6 +267,31 @@ _register_ingest(app)
 
 from phakhi.publish.serve import serve  # noqa: E402  (dashboard preview on 127.0.0.1)
 app.command()(serve)
+
+
+from portal.cli import portal_app  # noqa: E402  (the partner portal: serve, invite)
+app.add_typer(portal_app, name="portal")
+
+
+@app.command("publish-candidate")
+def publish_candidate_cmd(run_id: Optional[str] = typer.Argument(None, help="Candidate run id (default: the open one)."),
+                          home: Optional[Path] = HomeOpt):
+    """Publish a refresh held for the partners' review (PHAKHI_REVIEW_DAYS > 0), as DCCE's console does."""
+    from phakhi.review import open_candidate, publish_candidate
+    from phakhi.settings import use_home
+
+    paths = use_home(home)
+    cand = open_candidate(paths)
+    run_id = run_id or (cand or {}).get("run_id")
+    if not run_id:
+        typer.secho("no candidate publication is waiting", fg="red", err=True)
+        raise typer.Exit(1)
+    try:
+        pub = publish_candidate(paths, run_id, decided_by="cli")
+    except (RuntimeError, ValueError, FileNotFoundError) as exc:
+        typer.secho(f"not published: {exc}", fg="red", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"Published: {pub}")
 
 
 def main() -> None:  # pragma: no cover

@@ -4,7 +4,10 @@
 the mark that has SAMPLE data (landing/SAMPLE_README.txt, written by `phakhi sample`) is a SAMPLE home. The
 refresh refuses, with a message a person can act on, when
   - a home for real data holds SAMPLE data, or
-  - a SAMPLE home holds files the SAMPLE generator did not write (real files added to it).
+  - a SAMPLE home holds files the SAMPLE generator did not write (real files added to it). Files the partner
+    portal landed in a SAMPLE home (a practice portal: its partners are the SAMPLE's fictional ones) are noted
+    by the portal itself (`note_portal_file`) and count as part of the SAMPLE home; what it publishes stays
+    labelled SAMPLE.
 The kind reaches the presentation layer through dbt (var `data_kind` -> model `publication_origin`), so the
 SAMPLE banner appears only on SAMPLE data.
 """
@@ -12,11 +15,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from pathlib import Path
 
 from phakhi.settings import FAMILIES, Paths
 from phakhi.sample import SAMPLE_FILES
 
 SAMPLE_README = "SAMPLE_README.txt"
+PORTAL_FILES = ".portal_files"     # hidden (the refresh skips it): files the portal landed in a SAMPLE home
 REAL, SAMPLE = "real", "sample"
 
 
@@ -75,6 +80,18 @@ def _landed_files(paths: Paths) -> list[str]:
                   if p.is_file() and p.parent != paths.landing and not p.name.startswith((".", "~$")))
 
 
+def note_portal_file(paths: Paths, path) -> None:
+    """The partner portal landed `path`: in a SAMPLE home, note it as part of that home (see above). In a home
+    for real data there is nothing to note: the portal's files are real."""
+    if is_real_home(paths) or not has_sample(paths):
+        return
+    rel = Path(path).resolve().relative_to(paths.landing.resolve()).as_posix()
+    noted = paths.landing / PORTAL_FILES
+    if rel not in (noted.read_text(encoding="utf-8").split("\n") if noted.exists() else []):
+        with open(noted, "a", encoding="utf-8") as f:
+            f.write(rel + "\n")
+
+
 def mixing_problems(paths: Paths) -> list[str]:
     """Why this home's landing area mixes SAMPLE and real data (empty list: it does not)."""
     if is_real_home(paths):
@@ -87,6 +104,9 @@ def mixing_problems(paths: Paths) -> list[str]:
     if not has_sample(paths) or not listed.exists():
         return []
     sample_files = set(listed.read_text(encoding="utf-8").split())
+    portal = paths.landing / PORTAL_FILES
+    if portal.exists():
+        sample_files |= set(portal.read_text(encoding="utf-8").split("\n")) - {""}
     extra = [f for f in _landed_files(paths) if f not in sample_files]
     if not extra:
         return []

@@ -33,6 +33,14 @@ class Settings(BaseSettings):
     refresh_timeout_seconds: str = ""          # PHAKHI_REFRESH_TIMEOUT_SECONDS: default 2 h, 0 = none
     notify_webhook: str = ""                   # PHAKHI_NOTIFY_WEBHOOK: POST a summary of a failed refresh
     notify_secret: str = ""                    # PHAKHI_NOTIFY_SECRET: HMAC-SHA256 signature of that POST
+    # partner portal (portal/) and the partners' right of reply
+    review_days: float = 0                     # PHAKHI_REVIEW_DAYS: review window before publishing (0 = none)
+    portal_secret_key: str = ""                # PHAKHI_PORTAL_SECRET_KEY: default a generated key in portal_dir
+    portal_database_url: str = ""              # PHAKHI_PORTAL_DATABASE_URL: postgres://...; default SQLite
+    portal_allowed_hosts: str = "127.0.0.1,localhost"   # PHAKHI_PORTAL_ALLOWED_HOSTS (comma-separated)
+    portal_csrf_origins: str = ""              # PHAKHI_PORTAL_CSRF_ORIGINS: https://portal.example (behind nginx)
+    portal_secure: bool = False                # PHAKHI_PORTAL_SECURE: secure cookies + HSTS (behind TLS)
+    portal_max_upload_mb: float = 10           # PHAKHI_PORTAL_MAX_UPLOAD_MB: largest file a partner may upload
 
 
 def settings() -> Settings:
@@ -117,6 +125,16 @@ class Paths:
     @property
     def dbt_work(self) -> Path:
         return self.home / "dbt"
+
+    @property
+    def portal_dir(self) -> Path:
+        """The partner portal's own state: its SQLite database, generated secret, upload scratch space."""
+        return self.home / "portal"
+
+    @property
+    def candidate_dir(self) -> Path:
+        """A refresh that passed the gate, waiting for the partners' review and DCCE's approval."""
+        return self.home / "candidate"
 
     def ensure(self) -> "Paths":
         for p in (self.landing, self.quarantine, self.warehouse_dir, self.publications, self.runs,

@@ -446,7 +446,7 @@ def test_every_contract_loads_and_has_bilingual_labels():
     from phakhi.ingest.contracts import contract_names
 
     assert set(contract_names()) == {"partner_registry", "activity_reports", "ghg_reductions", "partner_inventories",
-                                     "survey_waves"}
+                                     "survey_waves", "partner_replies"}
     for name in contract_names():
         c = load_contract(name)
         assert c.version and c.key and c.submission_key

@@ -59,6 +59,34 @@ def test_refresh_refuses_real_files_added_to_a_sample_home(tmp_path):
         init_home(paths)                        # a SAMPLE home cannot be turned into a real one
 
 
+def test_only_the_files_the_portal_landed_join_a_sample_home(tmp_path):
+    from phakhi.home import note_portal_file
+
+    paths = Paths(tmp_path / "sample").ensure()
+    write_sample(paths.landing)
+    practice = paths.landing_for("activity_reports") / "portal" / "P001" / "2025-12" / "P001_x.xlsx"
+    practice.parent.mkdir(parents=True)
+    practice.write_bytes(b"x")
+    stray = paths.landing / "ghg_reductions" / "dcce_2025-06.csv"
+    stray.write_text("partner_id\nP001\n", encoding="utf-8")
+    (before,) = mixing_problems(paths)
+    assert "2 file(s)" in before and "P001_x.xlsx" in before and "dcce_2025-06.csv" in before
+    note_portal_file(paths, practice)
+    note_portal_file(paths, practice)           # noted once
+    (problem,) = mixing_problems(paths)
+    assert "dcce_2025-06.csv" in problem and "P001_x.xlsx" not in problem      # a stray file is still refused
+    stray.unlink()
+    check_home(paths)
+    assert data_kind(paths) == "sample"         # what it publishes stays labelled SAMPLE
+
+    real = Paths(tmp_path / "real").ensure()
+    init_home(real)
+    landed = real.landing_for("activity_reports") / "P001_y.xlsx"
+    landed.write_bytes(b"y")
+    note_portal_file(real, landed)              # a home for real data: nothing to note
+    assert not (real.landing / ".portal_files").exists()
+
+
 def test_partners_add_import_list_through_the_landing_area(tmp_path):
     home = tmp_path / "real"
     runner.invoke(app, ["init", "--home", str(home)])

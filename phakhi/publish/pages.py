@@ -278,6 +278,7 @@ def partner_pages(wh: Warehouse, codes: Codebook, period: str) -> Iterator[tuple
     # the per-partner CSV files: spreadsheet formulas neutralised once per table, then split by partner
     csv_rows = {k: by_partner(neutralise_formulas(wh.get(k))) for k in ("fct_ghg_reductions", "fct_activities") if wh.has(k)}
     traj, pledge = by_partner(wh.opt("dash_partner_trajectory")), by_partner(wh.opt("dash_partner_pledge_path"))
+    disputes = by_partner(wh.opt("mart_partner_disputes"))
     files = wh.opt("dash_quality_files")
     hashes = {} if files is None else {str(f): str(h) for f, h in zip(files["file"], files["file_hash"]) if isinstance(h, str)}
     empty = pd.DataFrame()
@@ -300,7 +301,19 @@ def partner_pages(wh: Warehouse, codes: Codebook, period: str) -> Iterator[tuple
         page["peer_chart"] = _safe(peer_chart, summary, "chart-peer", me=r) if summary is not None \
             else Unavailable.missing("dash_peer_summary")
         page["peers_in_type"] = r.get("peer_group_size")
+        page["disputes"] = _partner_disputes(disputes.get(pid))
         yield slug, page
+
+
+def _partner_disputes(d: pd.DataFrame | None) -> list[dict]:
+    """Figures this partner disputes (right of reply, mart_partner_disputes): shown marked, never changed."""
+    if d is None or not len(d):
+        return []
+    from phakhi.ingest.contracts import load_contract
+
+    figure = load_contract("partner_replies").column("figure")      # the figures' Thai/English labels
+    return [{**x, "label": (figure.value_label(x["figure"], "th"), figure.value_label(x["figure"], "en"))}
+            for x in records(d.sort_values("figure"))]
 
 
 def _latest(rows: list[dict]) -> dict:

@@ -8,7 +8,9 @@ qualifier (so it resolves in whatever file holds it) and checks that every relat
 """
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -64,3 +66,59 @@ def unopenable_relations(db_path: Path) -> list[str]:
             except duckdb.Error as exc:
                 bad.append(f"{schema}.{name}: {str(exc).splitlines()[0]}")
     return bad
+
+
+# ------------------------------------------------------------------ the switch (the flow and the review's publish)
+class PublishFailed(RuntimeError):
+    """Writing the publication failed (e.g. the disk is full); nothing was published."""
+
+
+def promote_warehouse(paths) -> Path | None:
+    """The audited build warehouse becomes the published one (copy aside, then atomic replace). Returns
+    the previous published warehouse, kept aside (hard link) until the publication is in place, or None."""
+    tmp = paths.published_db.with_suffix(".duckdb.tmp")
+    previous = None
+    if paths.published_db.exists():
+        previous = paths.published_db.with_suffix(".duckdb.previous")
+        previous.unlink(missing_ok=True)
+        os.link(paths.published_db, previous)
+    try:
+        shutil.copyfile(paths.build_db, tmp)
+        make_portable(tmp, build_catalog=paths.build_db.stem)   # views must not point at the build catalog
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        if previous is not None:
+            previous.unlink(missing_ok=True)
+        raise
+    tmp.replace(paths.published_db)
+    return previous
+
+
+def restore_warehouse(paths, previous: Path | None) -> None:
+    """Put back the warehouse that matches the publication still live (after a failed publish)."""
+    if previous is not None and previous.exists():
+        previous.replace(paths.published_db)
+
+
+def publish_switching(paths, period: str, run_id: str, gate, drift_result) -> Path:
+    """Publish what the build warehouse holds. The warehouse is switched first, then `latest` (inside
+    build_publication): a crash between the two leaves the new warehouse under the old site, never the new
+    site over the old warehouse; a failed build puts the previous warehouse back and removes this run's own
+    building folder (a full disk is freed at once, not by some later run)."""
+    from phakhi.publish import build
+    from phakhi.publish.files import discard_own, share_unchanged_files
+
+    previous = promote_warehouse(paths)
+    try:
+        pub = build.build_publication(paths, period, run_id, gate, drift_result)
+    except BaseException as exc:
+        discard_own(paths.publications, f"{period}-{run_id}")
+        restore_warehouse(paths, previous)
+        if isinstance(exc, OSError):
+            raise PublishFailed(f"publishing {period} failed ({exc.strerror or exc}); nothing was published, the "
+                                "last good publication and its warehouse stay live") from exc
+        raise
+    share_unchanged_files(paths.publications, pub)     # hard links: an unchanged file costs no new disk
+    if previous is not None:
+        previous.unlink(missing_ok=True)
+    return pub

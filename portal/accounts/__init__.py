@@ -1,0 +1,1 @@
+"""Accounts: partner organisations (the registry DCCE keeps), their users, invitations, access rules."""

@@ -1,0 +1,1 @@
+"""DCCE's console: who has and has not submitted this month, the quarantine backlog, replies, approval."""

@@ -1,0 +1,1 @@
+"""Right of reply: during a review window a partner confirms or disputes its candidate figures."""

@@ -1,0 +1,1 @@
+"""Submissions: a partner's uploads, checked at once by the refresh's own contracts, landed atomically."""
