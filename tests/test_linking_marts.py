@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
-from conftest import REPO
+REPO = Path(__file__).resolve().parents[1]
 from phakhi.linking.network import network_metrics
 from phakhi.linking.overlay import correlations, fisher_ci
 from phakhi.linking.peers import match_peers
