@@ -220,6 +220,6 @@ def test_scheduled_refresh_concurrency_and_failure_webhook(stack):
     assert note["flow_run_id"] == second["id"] and note["state"] == "Failed"
     assert note["parameters"] == {"period": "2025-13"} and "YYYY-MM" in note["message"]
     # only the failed run notified; one publication
-    assert len([p for p in stack["home"].publications.iterdir() if p.is_dir() and not p.is_symlink()]) == 1
+    assert len([p for p in stack["home"].publications.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")]) == 1
     print(f"\nserver healthy after {stack['server_ready_s']:.1f}s; scheduled run "
           f"{first['total_run_time']:.1f}s of flow time; second run history {history}")
