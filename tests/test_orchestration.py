@@ -136,10 +136,6 @@ def test_backfill_cli(tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------- ingest cache key
-def _ctx(task_name):
-    return SimpleNamespace(task=SimpleNamespace(name=task_name))
-
-
 def _landing(tmp_path):
     paths = Paths(tmp_path / "home").ensure()
     (paths.landing_for("ghg_reductions") / "ghg_2025-01.csv").write_text("a,b\n1,2\n")
@@ -147,57 +143,6 @@ def _landing(tmp_path):
     (paths.landing_for("ghg_reductions") / "2025-02" / "ghg.csv").write_text("a,b\n3,4\n")
     (paths.landing_for("partner_registry") / "registry.csv").write_text("partner_id\nP001\n")
     return paths
-
-
-def test_ingest_cache_key_is_none_when_it_cannot_tell_which_files(tmp_path):
-    paths = _landing(tmp_path)
-    assert cache.ingest_cache_key(_ctx("ingest_batch"), {"paths": paths, "family": "ghg_reductions"}) is None
-    assert cache.ingest_cache_key(_ctx("something_else"), {"paths": paths}) is None   # cannot tell: no caching
-
-
-def test_ingest_cache_key_for_a_batch_job(tmp_path):
-    paths = _landing(tmp_path)
-    files = sorted(paths.landing_for("ghg_reductions").rglob("*.csv"))
-    job = SimpleNamespace(family="ghg_reductions", files=files, known={"partner_id": {"P001"}})
-    k = cache.ingest_cache_key(_ctx("ingest_batch"), {"job": job, "paths": paths})
-    assert k.startswith("phakhi-ingest-ghg_reductions-")
-    assert cache.ingest_cache_key(_ctx("ingest_batch"), {"job": SimpleNamespace(**{**vars(job), "files": files[:1]}),
-                                                       "paths": paths}) != k
-    assert cache.ingest_cache_key(_ctx("ingest_batch"), {"job": SimpleNamespace(
-        **{**vars(job), "known": {"partner_id": {"P002"}}}), "paths": paths}) != k
-    files[0].write_text("changed")
-    assert cache.ingest_cache_key(_ctx("ingest_batch"), {"job": job, "paths": paths}) != k
-
-
-def test_ingest_cache_key_for_a_batch_task(tmp_path):
-    """The shape of flows/pipeline.py:ingest_batch(paths, family, files, known, batch_no)."""
-    paths = _landing(tmp_path)
-    files = sorted(paths.landing_for("ghg_reductions").rglob("*.csv"))
-    params = {"paths": paths, "family": "ghg_reductions", "files": files, "known": {"partner_id": {"P001"}},
-              "batch_no": 3}
-    key = lambda **kw: cache.ingest_cache_key(_ctx("ingest_batch"), {**params, **kw})  # noqa: E731
-    k = key()
-    assert k.startswith("phakhi-ingest-ghg_reductions-") and key(batch_no=0) == k   # the run's name only
-    assert key(files=files[:1]) != k and key(known={"partner_id": {"P002"}}) != k
-    (paths.landing_for("partner_registry") / "registry.csv").write_text("other")  # not in this batch
-    assert key() == k
-    files[0].write_text("changed")
-    k1 = key()
-    assert k1 != k
-    renamed = files[0].rename(files[0].with_name("resubmitted.csv"))
-    assert key(files=[renamed, *files[1:]]) not in (k, k1)                    # names matter, not only bytes
-    (paths.landing_for("ghg_reductions") / ".hidden").write_text("x")         # not in the batch
-    renamed.rename(files[0])
-    assert key() == k1
-
-
-def test_ingest_cache_key_follows_the_code(tmp_path, monkeypatch):
-    paths = _landing(tmp_path)
-    files = sorted(paths.landing_for("ghg_reductions").rglob("*.csv"))
-    params = {"paths": paths, "family": "ghg_reductions", "files": files, "known": None}
-    k = cache.ingest_cache_key(_ctx("ingest_batch"), params)
-    monkeypatch.setattr(cache, "ingest_code_fingerprint", lambda: "other code")
-    assert cache.ingest_cache_key(_ctx("ingest_batch"), params) != k
 
 
 def test_code_fingerprint_covers_ingest_code_and_contracts():
