@@ -14,3 +14,13 @@
         month(cast('{{ period }}-01' as date)) as period_month,
         '{{ period }}' as period
 {%- endmacro %}
+
+{# Rows of `relation` inside the 12-month window ending with the refreshed month (window_start through
+   period_start, both included), for the marts that total "the last 12 months". `params` is the CTE holding
+   phakhi_period(). One definition of the window, so the marts cannot drift apart:
+       window_claims as ({{ phakhi_window_rows(ref('fct_ghg_reductions')) }}) #}
+{% macro phakhi_window_rows(relation, params='params') -%}
+    select w.*
+    from {{ relation }} as w, {{ params }} as p
+    where w.period_start between p.window_start and p.period_start
+{%- endmacro %}

@@ -197,6 +197,30 @@ def calibration_residuals(scores, df: pd.DataFrame, weights: str, columns: list[
     return _calibration_projector(df, weights, columns)(scores)
 
 
+_BASES: dict[str, np.ndarray] = {}     # digest of a design matrix -> its orthonormal basis (few entries)
+
+
+def _orthonormal_basis(design_matrix: np.ndarray) -> np.ndarray:
+    """Orthonormal basis of the columns' span (SVD, numpy's lstsq rank cut-off), memoised on the exact matrix:
+    a table of many estimates over one wave (every measure x domain, e.g. mart_awareness_baseline's 35 calls
+    per wave) shares one design, and the SVD was most of its time. Same bytes in, same basis out, so memoising
+    changes no figure."""
+    import hashlib
+
+    key = hashlib.blake2b(design_matrix.tobytes(), digest_size=16,
+                          person=repr(design_matrix.shape).encode()[:16]).hexdigest()
+    basis = _BASES.get(key)
+    if basis is None:
+        u, singular, _ = np.linalg.svd(design_matrix, full_matrices=False)
+        cutoff = np.finfo(float).eps * max(design_matrix.shape) * (singular.max() if singular.size else 0.0)
+        basis = u[:, singular > cutoff]
+        basis.setflags(write=False)
+        if len(_BASES) >= 8:
+            _BASES.pop(next(iter(_BASES)))
+        _BASES[key] = basis
+    return basis
+
+
 def _calibration_projector(df: pd.DataFrame, weights: str, columns: list[str]):
     """calibration_residuals as a function of the scores, for one data set, weights and margins.
 
@@ -213,9 +237,7 @@ def _calibration_projector(df: pd.DataFrame, weights: str, columns: list[str]):
             raise ValueError(f"calibration column {col!r} has missing values")
         dummies.append(pd.get_dummies(df[col]).to_numpy(dtype=float))
     design_matrix = np.column_stack(dummies) * used[:, None]
-    basis, singular, _ = np.linalg.svd(design_matrix, full_matrices=False)
-    cutoff = np.finfo(float).eps * max(design_matrix.shape) * (singular.max() if singular.size else 0.0)
-    basis = basis[:, singular > cutoff]
+    basis = _orthonormal_basis(design_matrix)
 
     def residuals(scores) -> np.ndarray:
         x = np.asarray(scores, dtype=float)

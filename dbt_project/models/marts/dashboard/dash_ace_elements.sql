@@ -22,9 +22,7 @@ series as (
 ),
 
 window_rows as (
-    select a.*
-    from {{ ref('mart_ace_indicators') }} as a, params as p
-    where a.period_start between p.window_start and p.period_start
+    {{ phakhi_window_rows(ref('mart_ace_indicators')) }}
 ),
 
 totals as (
@@ -42,9 +40,8 @@ totals as (
 ),
 
 partners as (
-    select a.ace_element as element_code, count(distinct a.partner_id) as partners_12m
-    from {{ ref('fct_activities') }} as a, params as p
-    where a.period_start between p.window_start and p.period_start
+    select ace_element as element_code, count(distinct partner_id) as partners_12m
+    from ({{ phakhi_window_rows(ref('fct_activities')) }})
     group by all
 )
 

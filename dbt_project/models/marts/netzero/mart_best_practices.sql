@@ -18,15 +18,11 @@ progress as (
 ),
 
 activities as (
-    select a.*
-    from {{ ref('fct_activities') }} as a, params as p
-    where a.period_start between p.window_start and p.period_start
+    {{ phakhi_window_rows(ref('fct_activities')) }}
 ),
 
 claims as (
-    select f.*
-    from {{ ref('fct_ghg_reductions') }} as f, params as p
-    where f.period_start between p.window_start and p.period_start
+    {{ phakhi_window_rows(ref('fct_ghg_reductions')) }}
 ),
 
 activity_outcomes as (

@@ -16,9 +16,7 @@ sectors as (
 ),
 
 window_claims as (
-    select f.*
-    from {{ ref('fct_ghg_reductions') }} as f, params as p
-    where f.period_start between p.window_start and p.period_start
+    {{ phakhi_window_rows(ref('fct_ghg_reductions')) }}
 ),
 
 claims as (
