@@ -26,7 +26,8 @@ from phakhi.notify import notify_failure
 from phakhi.periods import publishable_period, resolve_period
 from phakhi.home import check_home
 from phakhi.publish.pointers import record_attempt
-from phakhi.publish.warehouse import PublishFailed, promote_warehouse, publish_switching, restore_warehouse  # noqa: F401
+from phakhi.publish.warehouse import (PublishFailed, promote_warehouse, publish_switching, restore_warehouse,  # noqa: F401
+                                      start_build_warehouse)
 from phakhi.review import review_days
 from phakhi.task_runners import ingest_task_runner, refresh_timeout_seconds
 from phakhi.timing import stage_timer
@@ -90,27 +91,39 @@ def ingest_landing(paths: Paths) -> "landing.LandingResults":
 
 @task(cache_policy=NO_CACHE)
 def load_raw(paths: Paths, results: list[FamilyResult]) -> pd.DataFrame:
+    """This run's raw tables replace the build warehouse's raw schema (see start_build for its starting point)."""
     with timed_stage("load_raw", paths):
-        paths.build_db.unlink(missing_ok=True)       # every refresh writes a fresh build warehouse
         return landing.load_raw(paths.build_db, results)
+
+
+def start_build(paths: Paths, inputs: dict | None, full: bool) -> str:
+    """The build warehouse's starting point: a copy of the published one when the same code and seeds built it
+    ('incremental'), else an empty file ('fresh'); phakhi/publish/warehouse.py:start_build_warehouse."""
+    with timed_stage("start_build", paths):
+        mode = start_build_warehouse(paths, inputs, full=full)
+    get_run_logger().info("build warehouse: %s", "a copy of the published one (incremental facts, seeds kept)"
+                          if mode == "incremental" else "built from scratch")
+    return mode
 
 
 @task
 @_timed("dbt_build")
-def build_warehouse(paths: Paths, period: str):
+def build_warehouse(paths: Paths, period: str, incremental: bool = False):
+    """dbt build. On a copy of the published warehouse (`incremental`: same code, same seeds) the seeds are
+    already loaded and are not reloaded; their tests still run."""
     from phakhi.transform import run_dbt
 
-    return run_dbt(paths, period)
+    return run_dbt(paths, period, extra=["--exclude", "resource_type:seed"] if incremental else None)
 
 
 @task
 @_timed("gate")
-def audit(paths: Paths, dbt_outcome) -> "GateResult":
+def audit(paths: Paths, dbt_outcome, previous: dict | None = None) -> "GateResult":
     from phakhi.quality.gate import GateResult, run_gate
 
     # When dbt failed (a model error or a failing dbt test), its downstream marts may not exist: the gate
-    # reports dbt's failures alone.
-    gate = run_gate(paths.build_db) if dbt_outcome.success else GateResult(checks=[])
+    # reports dbt's failures alone. `previous`: the live publication's passed suites (reused when unchanged).
+    gate = run_gate(paths.build_db, previous=previous) if dbt_outcome.success else GateResult(checks=[])
     gate.dbt = {"success": dbt_outcome.success, "counts": dbt_outcome.counts, "failures": dbt_outcome.failures}
     return gate
 
@@ -142,9 +155,13 @@ def report_run(ingest_report, gate, run_id: str, period: str, publication_id: st
 # ---------------------------------------------------------------- the flow
 @flow(name="monthly-refresh", log_prints=True, task_runner=ingest_task_runner(),
       timeout_seconds=refresh_timeout_seconds(), on_failure=[notify_failure], on_crashed=[notify_failure])
-def monthly_refresh(period: str | None = None, home: str | None = None) -> str:
+def monthly_refresh(period: str | None = None, home: str | None = None, force: bool = False, full: bool = False,
+                    full_gate: bool = False) -> str:
     """Refresh the month `period` (YYYY-MM; default: the latest month in the landed data). Returns the path
-    of the new publication."""
+    of the new publication (or of the live one, when nothing changed since it: see phakhi/refresh_inputs.py).
+
+    force: refresh even when nothing changed. full: build the warehouse from scratch (not from a copy of the
+    published one) and run the whole gate. full_gate: the whole gate (default: suites scoped where sound)."""
     period = resolve_period(period)   # "previous" (the deployment) → the month before the scheduled start
     paths = use_home(home)
     check_home(paths)                 # SAMPLE and real files never mix (phakhi/home.py)
@@ -152,24 +169,36 @@ def monthly_refresh(period: str | None = None, home: str | None = None) -> str:
     from phakhi.lock import refresh_lock
 
     with refresh_lock(paths.home, run_id):        # one refresh per home: a second one fails at once, naming this
-        return _refresh(paths, period, run_id)
+        return _refresh(paths, period, run_id, force=force, full=full, full_gate=full_gate or full)
 
 
-def _refresh(paths: Paths, period: str | None, run_id: str) -> str:
+def _refresh(paths: Paths, period: str | None, run_id: str, force: bool = False, full: bool = False,
+             full_gate: bool = True) -> str:
+    from phakhi.refresh_inputs import refresh_inputs, unchanged_message, unchanged_since_publication, write_inputs
+
     logger = get_run_logger()
     results = ingest_landing(paths)
-    ingest_report = load_raw(paths, results)
-    logger.info("ingested:\n%s", ingest_report.to_string(index=False))
-
     period, held = publishable_period(period, partners_by_month(results))
     if held:
         logger.warning("held for their own month (not published by this run; their files stay in landing): %s",
                        ", ".join(held))
-    dbt_outcome = build_warehouse(paths, period)
+    inputs = refresh_inputs(paths, results, period)
+    live = None if (force or full) else unchanged_since_publication(paths, inputs)
+    if live is not None:              # nothing new or changed since the live publication: stop after ingest
+        logger.info(unchanged_message(period, live))
+        record_attempt(paths.publications, "unchanged", period, run_id, publication_id=live)
+        return str(paths.publications / live)
+
+    mode = start_build(paths, inputs, full)
+    ingest_report = load_raw(paths, results)
+    logger.info("ingested:\n%s", ingest_report.to_string(index=False))
+    dbt_outcome = build_warehouse(paths, period, incremental=mode == "incremental")
     if not dbt_outcome.success and not dbt_outcome.counts:
         record_attempt(paths.publications, "blocked", period, run_id, [f"dbt: {f['node']}" for f in dbt_outcome.failures])
         raise TransformFailed(_dbt_summary(dbt_outcome))
-    gate = audit(paths, dbt_outcome)
+    gate = audit(paths, dbt_outcome, None if full_gate else previous_gate(paths, inputs))
+    if dbt_outcome.success and gate.passed:     # what the build was made of, for the switch to carry over
+        write_inputs(paths.build_inputs, {**inputs, "run_id": run_id, "gate": gate.memo()})
     run_dir = paths.runs / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "gate.json").write_text(json.dumps(gate.to_dict(), default=str, indent=1), encoding="utf-8")
@@ -192,6 +221,15 @@ def _refresh(paths: Paths, period: str | None, run_id: str) -> str:
 
 
 # ---------------------------------------------------------------- plain helpers
+def previous_gate(paths: Paths, inputs: dict) -> dict | None:
+    """The live publication's passed gate suites (digest + checks), when the same code built it: a suite over
+    byte-identical rows need not be validated again (phakhi/quality/gate.py:run_gate)."""
+    from phakhi.refresh_inputs import read_inputs, same_inputs
+
+    published = read_inputs(paths.published_inputs)
+    return published.get("gate") if same_inputs(published, inputs, keys=("code", "data_kind")) else None
+
+
 def latest_period(results: list[FamilyResult]) -> str:
     """The month a default refresh publishes (see phakhi.periods.publishable_period: never a later month sent
     by a few partners, never after the current month)."""

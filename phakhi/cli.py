@@ -40,7 +40,10 @@ def sample(home: Optional[Path] = HomeOpt, force: bool = typer.Option(False, hel
 
 @app.command()
 def refresh(period: Optional[str] = typer.Option(None, help="Month to refresh, YYYY-MM (default: latest month in the data)."),
-            home: Optional[Path] = HomeOpt):
+            home: Optional[Path] = HomeOpt,
+            force: bool = typer.Option(False, "--force", help="Refresh even when nothing changed since the live publication."),
+            full: bool = typer.Option(False, "--full", help="Build the warehouse from scratch and run the whole gate."),
+            full_gate: bool = typer.Option(False, "--full-gate", help="Run every gate suite on every row.")):
     """Run the monthly refresh (ingest → dbt → quality gate → drift → publish). Generates SAMPLE data first
     when the landing area is empty."""
     from phakhi.settings import use_home
@@ -64,7 +67,9 @@ def refresh(period: Optional[str] = typer.Option(None, help="Month to refresh, Y
         typer.secho(str(RefreshLocked(paths.home, holder(paths.home))), fg="red", err=True)
         raise typer.Exit(1)
     if not supervised():          # a native crash must not orphan Prefect's temporary server: run in a group
-        raise typer.Exit(run_supervised(["refresh", "--home", str(paths.home)] + (["--period", period] if period else [])))
+        flags = [f for f, on in (("--force", force), ("--full", full), ("--full-gate", full_gate)) if on]
+        raise typer.Exit(run_supervised(["refresh", "--home", str(paths.home)] + (["--period", period] if period else [])
+                                        + flags))
     from flows.pipeline import GateFailed, PublishFailed, TransformFailed, monthly_refresh
     from phakhi.lock import refresh_lock
 
@@ -76,7 +81,8 @@ def refresh(period: Optional[str] = typer.Option(None, help="Month to refresh, Y
             if landing_is_empty(paths.landing):
                 typer.echo(f"landing area is empty: writing SAMPLE data to {paths.landing}")
                 write_sample(paths.landing)
-            publication = monthly_refresh(period=period, home=str(paths.home))
+            publication = monthly_refresh(period=period, home=str(paths.home), force=force, full=full,
+                                          full_gate=full_gate)
     except RefreshLocked as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(1)
@@ -86,6 +92,15 @@ def refresh(period: Optional[str] = typer.Option(None, help="Month to refresh, Y
     except Exception as exc:  # a crash still says what happened in one line before exiting non-zero
         typer.secho(f"\nRefresh FAILED ({type(exc).__name__}): {exc}", fg="red", err=True)
         raise typer.Exit(2)
+    from phakhi.publish.pointers import last_attempt
+
+    attempt = last_attempt(paths.publications) or {}
+    if attempt.get("outcome") == "unchanged" and attempt.get("publication_id") == Path(publication).name:
+        from phakhi.refresh_inputs import unchanged_message
+
+        typer.echo(f"\n{unchanged_message(attempt.get('period'), attempt['publication_id'])}")
+        typer.echo(f"Dashboard: {Path(paths.latest, 'index.html')}")
+        return
     if Path(publication).parent == paths.candidate_dir:      # PHAKHI_REVIEW_DAYS > 0: the right of reply
         typer.echo(f"\nCandidate ready in {time.perf_counter() - started:.0f}s: {publication}\nPartners review it in "
                    "the portal; DCCE approves in the console (or `phakhi publish-candidate`).")

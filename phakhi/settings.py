@@ -87,6 +87,16 @@ class Paths:
         return self.warehouse_dir / "phakhi.duckdb"
 
     @property
+    def build_inputs(self) -> Path:
+        """What the build warehouse was built from (phakhi/refresh_inputs.py), written after a good dbt build."""
+        return self.warehouse_dir / "build.inputs.json"
+
+    @property
+    def published_inputs(self) -> Path:
+        """What the published warehouse was built from, and the publication it belongs to."""
+        return self.warehouse_dir / "phakhi.inputs.json"
+
+    @property
     def history_db(self) -> Path:
         """Persistent history across refreshes (the dim_partners snapshot)."""
         return self.warehouse_dir / "history.duckdb"

@@ -116,7 +116,11 @@ def write_index(publications: Path) -> Path:
     parts = []
     if attempt:
         th_p, en_p = _period(attempt.get("period"))
-        if attempt.get("outcome") == "published":
+        if attempt.get("outcome") == "unchanged":      # nothing new since the live publication (refresh_inputs.py)
+            parts.append(f'<p class="ok" id="last-attempt" data-outcome="unchanged">'
+                         f'{_bi(f"การปรับปรุงข้อมูลครั้งล่าสุด ({th_p}): ไม่มีข้อมูลใหม่หรือเปลี่ยนแปลง ฉบับเผยแพร่เดิมยังเป็นปัจจุบัน", f"Last refresh ({en_p}): nothing new or changed; the live publication is current")}'
+                         f' — {html.escape(str(attempt.get("at")))}</p>')
+        elif attempt.get("outcome") == "published":
             parts.append(f'<p class="ok" id="last-attempt" data-outcome="published">'
                          f'{_bi(f"การปรับปรุงข้อมูลครั้งล่าสุด ({th_p}): เผยแพร่แล้ว", f"Last refresh ({en_p}): published")}'
                          f' — {html.escape(str(attempt.get("at")))}</p>')

@@ -78,6 +78,7 @@ def promote_warehouse(paths) -> Path | None:
     the previous published warehouse, kept aside (hard link) until the publication is in place, or None."""
     tmp = paths.published_db.with_suffix(".duckdb.tmp")
     previous = None
+    paths.published_inputs.unlink(missing_ok=True)    # no sidecar rather than a wrong one (refresh_inputs.py)
     if paths.published_db.exists():
         previous = paths.published_db.with_suffix(".duckdb.previous")
         previous.unlink(missing_ok=True)
@@ -118,7 +119,43 @@ def publish_switching(paths, period: str, run_id: str, gate, drift_result) -> Pa
             raise PublishFailed(f"publishing {period} failed ({exc.strerror or exc}); nothing was published, the "
                                 "last good publication and its warehouse stay live") from exc
         raise
+    record_published_inputs(paths, pub.name)
     share_unchanged_files(paths.publications, pub)     # hard links: an unchanged file costs no new disk
     if previous is not None:
         previous.unlink(missing_ok=True)
     return pub
+
+
+def record_published_inputs(paths, publication_id: str) -> None:
+    """The published warehouse now holds what the build warehouse held: its inputs sidecar follows, naming
+    the publication (a later refresh with the same inputs has nothing to do; phakhi/refresh_inputs.py)."""
+    from phakhi.refresh_inputs import read_inputs, write_inputs
+
+    built = read_inputs(paths.build_inputs)
+    if built:
+        write_inputs(paths.published_inputs, {**built, "publication_id": publication_id})
+
+
+# ------------------------------------------------------------------ the build warehouse's starting point
+def start_build_warehouse(paths, inputs: dict | None, full: bool = False) -> str:
+    """Make the build warehouse this refresh writes into. 'incremental': a copy of the published warehouse
+    (its incremental facts then write only new or changed rows, its seeds need no reload), when that one was
+    built by the same code and seeds for the same kind of home; 'fresh' (an empty file) otherwise, or when
+    `full`. The published warehouse is only read: a crash here or later leaves the live one as it was."""
+    from phakhi.refresh_inputs import read_inputs, same_inputs
+
+    paths.build_inputs.unlink(missing_ok=True)
+    for stale in (paths.build_db, paths.build_db.with_name(paths.build_db.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    published = read_inputs(paths.published_inputs)
+    if full or inputs is None or not paths.published_db.exists() or \
+            not same_inputs(published, inputs, keys=("data_kind", "code", "seeds")):
+        return "fresh"
+    tmp = paths.build_db.with_suffix(".duckdb.tmp")
+    try:
+        shutil.copyfile(paths.published_db, tmp)
+        tmp.replace(paths.build_db)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return "incremental"
