@@ -3,6 +3,7 @@ from the landing files (not from the warehouse), and the gate's promise: a faile
 import csv
 import hashlib
 import os
+import json
 
 import duckdb
 import numpy as np
@@ -218,12 +219,37 @@ def _normalised(folder, pub_id):
     return out
 
 
-def test_two_refreshes_on_the_same_inputs_publish_the_same_thing(refreshed):
+def test_nothing_changed_stops_after_ingest_and_says_so(refreshed):
+    """A second refresh on the same inputs, code and month: the live publication stays, nothing is built, and
+    the attempt is recorded (issue 17, fixed cost)."""
     from flows.pipeline import monthly_refresh
+    from phakhi.publish.pointers import last_attempt
 
     paths, first = refreshed
-    second = monthly_refresh(home=str(paths.home))
+    build_before = paths.build_db.stat().st_mtime_ns
+    again = monthly_refresh(home=str(paths.home))
+    assert again == first and os.readlink(paths.latest) == os.path.basename(first)
+    assert paths.build_db.stat().st_mtime_ns == build_before                   # no build, no dbt
+    attempt = last_attempt(paths.publications)
+    assert attempt["outcome"] == "unchanged" and attempt["publication_id"] == os.path.basename(first)
+    assert 'data-outcome="unchanged"' in (paths.publications / "index.html").read_text(encoding="utf-8")
+
+
+def test_two_refreshes_on_the_same_inputs_publish_the_same_thing(refreshed):
+    """The forced second refresh builds from a copy of the published warehouse (incremental facts, seeds kept,
+    unchanged gate suites reused); it must publish exactly what the first, from-scratch build published, and
+    its warehouse must still open anywhere (make_portable)."""
+    from flows.pipeline import monthly_refresh
+    from phakhi.publish.warehouse import unopenable_relations
+
+    paths, first = refreshed
+    second = monthly_refresh(home=str(paths.home), force=True)
     assert second != first
+    log = [json.loads(line) for line in (paths.runs / "stages.jsonl").read_text().splitlines()]
+    assert [s["stage"] for s in log].count("start_build") >= 1
+    assert unopenable_relations(paths.published_db) == []
+    gate = json.loads((paths.runs / os.path.basename(second).split("-", 2)[2] / "gate.json").read_text())
+    assert gate["passed"] and gate["reused_suites"]                            # unchanged suites not re-run
     a = _normalised(paths.publications / os.path.basename(first), os.path.basename(first))
     b = _normalised(paths.publications / os.path.basename(second), os.path.basename(second))
     assert a.keys() == b.keys()
@@ -241,8 +267,8 @@ def test_a_bad_value_in_a_presentation_mart_fails_the_gate_and_publishes_nothing
     real = pipeline.build_warehouse
 
     @task(name="build_warehouse")
-    def build_and_plant(paths, period):
-        outcome = real.fn(paths, period)
+    def build_and_plant(paths, period, **kw):
+        outcome = real.fn(paths, period, **kw)
         with duckdb.connect(str(paths.build_db)) as con:
             assert con.execute("select count(*) from marts.dash_partners where status = 'off_track'").fetchone()[0]
             con.execute("update marts.dash_partners set light = 'green' where status = 'off_track'")
@@ -250,7 +276,7 @@ def test_a_bad_value_in_a_presentation_mart_fails_the_gate_and_publishes_nothing
 
     monkeypatch.setattr(pipeline, "build_warehouse", build_and_plant)
     with pytest.raises(pipeline.GateFailed) as err:
-        pipeline.monthly_refresh(home=str(paths.home))
+        pipeline.monthly_refresh(home=str(paths.home), force=True)
     assert "dash_partners" in str(err.value) and "nothing published" in str(err.value)
     assert os.readlink(paths.latest) == before_link
 
