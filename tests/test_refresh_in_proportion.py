@@ -150,3 +150,29 @@ def test_gate_reuses_a_suite_only_over_identical_rows(tmp_path):
     assert third.reused == ["u"] and not third.passed
     assert [(c.suite, c.column) for c in third.blocking] == [("t", "share")]
     assert "t" not in third.memo()                                     # a failing suite is never reused
+
+
+# ------------------------------------------------------------------ dbt docs: generated only when what they show changed
+def test_dbt_docs_are_generated_again_only_when_project_month_or_catalog_change(home, monkeypatch):
+    import phakhi.transform as transform
+    from phakhi.transform import DbtOutcome, build_dbt_docs
+
+    with duckdb.connect(str(home.build_db)) as con:
+        con.execute("create schema marts; create table marts.t as select 1 as v")
+    runs = []
+
+    def fake_dbt(paths, period, command="build", extra=None, warehouse=None, target=None):
+        runs.append(period)
+        (target / "static_index.html").write_text(f"<html>docs {len(runs)}</html>")
+        return DbtOutcome(True, [command], 0.0)
+
+    monkeypatch.setattr(transform, "run_dbt", fake_dbt)
+    first = build_dbt_docs(home, home.home / "pub1", "2025-12").read_text()
+    again = build_dbt_docs(home, home.home / "pub2", "2025-12").read_text()
+    assert runs == ["2025-12"] and first == again == "<html>docs 1</html>"
+    build_dbt_docs(home, home.home / "pub3", "2026-01")                   # another month: compiled SQL differs
+    assert runs == ["2025-12", "2026-01"]
+    with duckdb.connect(str(home.build_db)) as con:                      # a new column is in the catalog
+        con.execute("alter table marts.t add column w integer")
+    assert build_dbt_docs(home, home.home / "pub4", "2026-01").read_text() == "<html>docs 3</html>"
+    assert len(runs) == 3
