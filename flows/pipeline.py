@@ -110,10 +110,10 @@ def start_build(paths: Paths, inputs: dict | None, full: bool) -> str:
 @_timed("dbt_build")
 def build_warehouse(paths: Paths, period: str, incremental: bool = False):
     """dbt build. On a copy of the published warehouse (`incremental`: same code, same seeds) the seeds are
-    already loaded and are not reloaded; their tests still run."""
-    from phakhi.transform import run_dbt
+    already loaded and are not reloaded; every test still runs (phakhi.transform.ALL_BUT_SEEDS)."""
+    from phakhi.transform import ALL_BUT_SEEDS, run_dbt
 
-    return run_dbt(paths, period, extra=["--exclude", "resource_type:seed"] if incremental else None)
+    return run_dbt(paths, period, extra=ALL_BUT_SEEDS if incremental else None)
 
 
 @task

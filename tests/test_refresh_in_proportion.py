@@ -176,3 +176,30 @@ def test_dbt_docs_are_generated_again_only_when_project_month_or_catalog_change(
         con.execute("alter table marts.t add column w integer")
     assert build_dbt_docs(home, home.home / "pub4", "2026-01").read_text() == "<html>docs 3</html>"
     assert len(runs) == 3
+
+
+@pytest.mark.integration
+def test_an_incremental_build_skips_the_seeds_but_no_test(home):
+    """Seeds are not reloaded on a copy of the published warehouse, yet every dbt test still runs - also the
+    tests that have a seed among their parents (a fact's relationship to a vocabulary)."""
+    from phakhi.transform import ALL_BUT_SEEDS
+
+    def ls(*extra):
+        import subprocess
+
+        from phakhi.settings import DBT_PROJECT_DIR
+        from phakhi.transform import dbt_env, dbt_executable
+        proc = subprocess.run([dbt_executable(), "ls", "-q", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
+                               str(DBT_PROJECT_DIR), "--target-path", str(home.dbt_work / "target"), *extra],
+                              env={**dbt_env(home), "PHAKHI_PERIOD": "2025-12"}, capture_output=True, text=True,
+                              cwd=DBT_PROJECT_DIR)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return set(proc.stdout.split())
+
+    everything, incremental = ls(), ls(*ALL_BUT_SEEDS)
+    tests = ls("--resource-type", "test")
+    seeds = ls("--resource-type", "seed")
+    assert tests and tests <= incremental                      # every test, seed-dependent ones included
+    assert seeds and not (seeds & incremental)
+    assert ls("--resource-type", "model") <= incremental
+    assert everything - incremental - seeds <= {n for n in everything if n.startswith(("source:", "exposure:"))}
