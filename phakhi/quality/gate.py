@@ -207,6 +207,7 @@ def run_gate(warehouse: Path, suites: list[dict] | None = None, previous: dict |
         if memo and memo.get("digest") == digests[spec["name"]] and memo.get("checks"):
             reused.append(spec["name"])
             reused_checks += [Check(**c) for c in memo["checks"]]
+    order = {s["name"]: i for i, s in enumerate(suites)}
     suites = [s for s in suites if s["name"] not in reused]
     for spec in suites:
         suite = ctx.suites.add(gx.ExpectationSuite(name=spec["name"], expectations=spec["expectations"]))
@@ -237,6 +238,7 @@ def run_gate(warehouse: Path, suites: list[dict] | None = None, previous: dict |
                     sample=res.get("partial_unexpected_list") or [], observed=res.get("observed_value"),
                     sample_rows=(res.get("partial_unexpected_index_list") or [])[:10],
                     kwargs=kwargs))
+    checks.sort(key=lambda c: order.get(c.suite, len(order)))    # suite order, reused or not (stable)
     failing = [c for c in checks if not c.success and c.sample_rows]
     if failing:
         by_name = {spec["name"]: spec for spec in suites}
