@@ -92,13 +92,15 @@ def test_landing_settled_per_family_equals_the_plain_ingest(tmp_path):
 
     import pandas as pd
 
-    from phakhi.ingest.landing import LandingResults, ingest_landing, ingest_landing_settled, plan_landing
+    from phakhi.ingest.landing import (LandingResults, ingest_landing, ingest_landing_settled, plan_landing,
+                                       run_jobs_locally)
     from phakhi.settings import Paths
     from test_benchmarks_national import _national
 
     paths = Paths.from_env(tmp_path).ensure()
     _national().generate(paths.landing, scale=0.002, months=1, workers=1)
-    plain = ingest_landing(paths, record=False, workers=1)
+    # the reference: every file read again in batches, no cache (ingest_landing alone is the cached path now)
+    plain = ingest_landing(paths, run_jobs=lambda jobs: run_jobs_locally(jobs, paths.landing, 1), record=False)
     plan = plan_landing(paths)
     settled = ingest_landing_settled(paths, record=False, plan=plan)
     assert isinstance(settled, LandingResults) and len(settled) == len(plain)
