@@ -21,7 +21,9 @@ spends them (a part's time excludes the parts nested inside it), so the split ad
     find_table     header row, column mapping, title block (_choose_table)
     contract       typing every cell, row checks, references (apply_contract)
     ingest_other   the rest of ingest_file (sha256 of the bytes, FileOutcome)
-    settle         copies, resubmissions, duplicate keys, accounting, frames (assemble_family)
+    settle         copies, resubmissions, duplicate keys, accounting, frames (assemble_family; only the new
+                   files when nothing else changed: phakhi.ingest.settled)
+    settled_state  loading / saving each family's last settled result
     history        reading the landing ledger's history
     ledger         landing ledger rows (ledger.record without the archive);  archive: linking/copying into it
     report         the run's ingestion report + quarantine files ($PHAKHI_HOME/quarantine/)
@@ -86,7 +88,15 @@ def install_parts() -> PartTimer:
     C.get = t.wrap("cache_get", C.get)
     C.put = t.wrap("cache_put", C.put)
     landing.list_files = t.wrap("listing", landing.list_files)
+    from phakhi.ingest import settled
+
     landing.assemble_family = t.wrap("settle", landing.assemble_family)
+    settled.assemble_family = t.wrap("settle", settled.assemble_family)
+    settled._row_keys = t.wrap("settle", settled._row_keys)
+    settled._try_incremental = t.wrap("settle", settled._try_incremental)
+    settled.load = t.wrap("settled_state", settled.load)
+    settled.save = t.wrap("settled_state", settled.save)
+    settled.ingest_files_cached = file_cache.ingest_files_cached
     ledger.read_history = t.wrap("history", ledger.read_history)
     ledger.record = t.wrap("ledger", ledger.record)
     ledger._archive = t.wrap("archive", ledger._archive)
@@ -144,6 +154,11 @@ def main(argv=None) -> dict:
           f"peak RSS {s.peak_rss_mb:.0f} MB; {out['files']:,} files, {out['rows_read']:,} rows read = "
           f"{out['rows_loaded']:,} loaded + {out['rows_quarantined']:,} quarantined (+ superseded)"
           f"   [load average {out['load_average_1min']}]")
+    from phakhi.ingest import settled
+
+    out["settle_modes"] = {f: dict(v) for f, v in settled.LAST.items()}
+    print("settled: " + ", ".join(f"{f} {v['mode']} ({v['kept']:,} kept, {v['new']:,} new)"
+                                  for f, v in settled.LAST.items()))
     if timer:
         total = sum(timer.cpu.values())
         out["parts_cpu_s"] = {k: round(v, 3) for k, v in sorted(timer.cpu.items(), key=lambda kv: -kv[1])}

@@ -310,12 +310,15 @@ def settle_family_cached(paths: Paths, family: str, files: list[Path], known: di
                          run_at: datetime, workers: int | None = None,
                          progress: Callable[[int], None] | None = None, record: bool = True) -> FamilyResult:
     """One family, start to end: its new or changed files read through the per-file cache, settled against
-    the family's history in the landing ledger, and (with `record`) the family's rows of the ledger brought up
-    to date, its new contents linked into the archive. What a refresh's per-family task runs, so settling and
+    the family's history in the landing ledger (only the new files when nothing else changed:
+    phakhi.ingest.settled), and (with `record`) the family's rows of the ledger brought up to date, its new
+    contents put into the archive. What a refresh's per-family task runs, so settling and
     the ledger happen inside the task (families in parallel), not in a gap between tasks."""
-    outcomes = ingest_family_cached(paths, family, files, known, workers, progress)
-    history = ledger.read_history(paths.home, family).get(family)
-    result = assemble_family(family, outcomes, history, run_at)
+    from phakhi.ingest import settled
+
+    result = settled.settle_family(paths.ingest_cache, family, files, paths.landing, known,
+                                   lambda: ledger.read_history(paths.home, family).get(family), run_at,
+                                   workers, progress)
     if record:
         ledger.record(paths.home, [result], run_at)
     return result
