@@ -88,15 +88,18 @@ def install_parts() -> PartTimer:
     C.get = t.wrap("cache_get", C.get)
     C.put = t.wrap("cache_put", C.put)
     landing.list_files = t.wrap("listing", landing.list_files)
-    from phakhi.ingest import settled
-
     landing.assemble_family = t.wrap("settle", landing.assemble_family)
-    settled.assemble_family = t.wrap("settle", settled.assemble_family)
-    settled._row_keys = t.wrap("settle", settled._row_keys)
-    settled._try_incremental = t.wrap("settle", settled._try_incremental)
-    settled.load = t.wrap("settled_state", settled.load)
-    settled.save = t.wrap("settled_state", settled.save)
-    settled.ingest_files_cached = file_cache.ingest_files_cached
+    try:
+        from phakhi.ingest import settled
+    except ImportError:             # an older checkout (before the incremental settle): A/B comparisons
+        settled = None
+    if settled is not None:
+        settled.assemble_family = t.wrap("settle", settled.assemble_family)
+        settled._row_keys = t.wrap("settle", settled._row_keys)
+        settled._try_incremental = t.wrap("settle", settled._try_incremental)
+        settled.load = t.wrap("settled_state", settled.load)
+        settled.save = t.wrap("settled_state", settled.save)
+        settled.ingest_files_cached = file_cache.ingest_files_cached
     ledger.read_history = t.wrap("history", ledger.read_history)
     ledger.record = t.wrap("ledger", ledger.record)
     ledger._archive = t.wrap("archive", ledger._archive)
@@ -124,6 +127,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--home", type=Path, required=True)
     ap.add_argument("--parts", action="store_true", help="one process, CPU seconds per part")
     ap.add_argument("--cold", action="store_true", help="forget cache, ledger and archive first")
+    ap.add_argument("--floor", action="store_true",
+                    help="also measure the read floor (benchmarks/floor.py) right before, under the same load")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     if args.parts:
@@ -138,6 +143,14 @@ def main(argv=None) -> dict:
 
     if args.cold:
         forget(args.home)
+    floor = None
+    if args.floor:
+        sys.path.insert(0, str(REPO / "benchmarks"))
+        from floor import read_floor
+
+        floor = read_floor(args.home / "landing")
+        print(f"read floor: {floor['files']:,} files, wall {floor['wall_s']:.1f} s, CPU {floor['cpu_s']:.1f} s "
+              f"({floor['workers']} processes)")
     timer = install_parts() if args.parts else None
     paths = Paths(args.home)
     with stage_timer("ingest_alone") as st:
@@ -154,11 +167,19 @@ def main(argv=None) -> dict:
           f"peak RSS {s.peak_rss_mb:.0f} MB; {out['files']:,} files, {out['rows_read']:,} rows read = "
           f"{out['rows_loaded']:,} loaded + {out['rows_quarantined']:,} quarantined (+ superseded)"
           f"   [load average {out['load_average_1min']}]")
-    from phakhi.ingest import settled
+    try:
+        from phakhi.ingest import settled
 
-    out["settle_modes"] = {f: dict(v) for f, v in settled.LAST.items()}
-    print("settled: " + ", ".join(f"{f} {v['mode']} ({v['kept']:,} kept, {v['new']:,} new)"
-                                  for f, v in settled.LAST.items()))
+        out["settle_modes"] = {f: dict(v) for f, v in settled.LAST.items()}
+        print("settled: " + ", ".join(f"{f} {v['mode']} ({v['kept']:,} kept, {v['new']:,} new)"
+                                      for f, v in settled.LAST.items()))
+    except ImportError:
+        pass
+    if floor:
+        out["floor"] = floor
+        out["ratio_cpu"] = round(s.cpu_s / floor["cpu_s"], 2)
+        out["ratio_wall"] = round(s.wall_s / floor["wall_s"], 2)
+        print(f"ingest / read floor: CPU {out['ratio_cpu']}x, wall {out['ratio_wall']}x")
     if timer:
         total = sum(timer.cpu.values())
         out["parts_cpu_s"] = {k: round(v, 3) for k, v in sorted(timer.cpu.items(), key=lambda kv: -kv[1])}
