@@ -98,6 +98,20 @@ def ingest_file_probed(family: str | None, path: Path, landing: Path | None, kno
     return out, {col: p.asked for col, p in probes.items()}
 
 
+def _probed_isolated(family, path: Path, landing, known) -> tuple[FileOutcome, dict]:
+    """`ingest_file_probed` in a single-use worker process: a reader that crashes natively kills only it."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from phakhi.ingest.files import _start_method, reader_crashed
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context(_start_method())) as one:
+        try:
+            return one.submit(ingest_file_probed, family, path, landing, known).result()
+        except BrokenProcessPool:
+            return reader_crashed(family, path, landing), {col: {} for col in (known or {})}
+
+
 def _work_chunk(family, items, landing, known):
     return [ingest_file_probed(family, Path(p), landing, known) for p in items]
 
@@ -238,7 +252,8 @@ def ingest_files_cached(family: str | None, files: list[Path], landing: Path | N
 
     def keep(k: int, outcome: FileOutcome, asked: dict) -> None:
         out[k], asked_by[k] = outcome, asked
-        cache.put(family, outcome, asked)
+        if outcome.rule != "reader_crashed":     # a crash may be the machine's (memory), not the file's: retry
+            cache.put(family, outcome, asked)
 
     workers = default_workers() if workers is None else max(1, workers)
     if workers == 1 or len(todo) < MIN_FILES_FOR_POOL:
@@ -261,12 +276,15 @@ def ingest_files_cached(family: str | None, files: list[Path], landing: Path | N
                 done.add(c)
                 if progress:
                     progress(len(chunks[c]))
-        except BrokenProcessPool:       # a worker died: start afresh next time, finish this call in-process
+        except BrokenProcessPool:
+            # a worker died (a native crash in a reader, the memory limit): as files.ingest_files does, each
+            # unfinished file runs alone in a fresh worker -- never in this process, which the same file would
+            # take down -- and a file that kills its worker again is rejected with a reason
             shutdown_pool()
             for c, chunk in enumerate(chunks):
                 if c not in done:
                     for k in chunk:
-                        keep(k, *ingest_file_probed(family, files[k], landing, known))
+                        keep(k, *_probed_isolated(family, files[k], landing, known))
     with cache._lock:
         cache.stats.files += len(files)
         cache.stats.reused += reused
