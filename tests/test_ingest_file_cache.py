@@ -92,13 +92,15 @@ def test_landing_settled_per_family_equals_the_plain_ingest(tmp_path):
 
     import pandas as pd
 
-    from phakhi.ingest.landing import LandingResults, ingest_landing, ingest_landing_settled, plan_landing
+    from phakhi.ingest.landing import (LandingResults, ingest_landing, ingest_landing_settled, plan_landing,
+                                       run_jobs_locally)
     from phakhi.settings import Paths
     from test_benchmarks_national import _national
 
     paths = Paths.from_env(tmp_path).ensure()
     _national().generate(paths.landing, scale=0.002, months=1, workers=1)
-    plain = ingest_landing(paths, record=False, workers=1)
+    # the reference: every file read again in batches, no cache (ingest_landing alone is the cached path now)
+    plain = ingest_landing(paths, run_jobs=lambda jobs: run_jobs_locally(jobs, paths.landing, 1), record=False)
     plan = plan_landing(paths)
     settled = ingest_landing_settled(paths, record=False, plan=plan)
     assert isinstance(settled, LandingResults) and len(settled) == len(plain)
@@ -112,3 +114,40 @@ def test_landing_settled_per_family_equals_the_plain_ingest(tmp_path):
     store = tmp_path / "cache" / "ingest"
     assert not list(store.rglob("*.tmp"))
     assert len(list((store / "outcomes").rglob("*.pkl"))) == sum(r.totals["files"] for r in settled)
+
+
+def test_a_native_crash_in_a_reader_rejects_that_file_on_the_cached_path_too(tmp_path, monkeypatch):
+    """The refresh's path keeps a crashing reader in its worker, as files.ingest_files does: the file is
+    rejected with a reason (and not cached: the next run tries it again), the others are ingested."""
+    import os
+    from pathlib import Path
+
+    from phakhi.doctor import ACTIVITY_HEADER, activity_row, csv_bytes
+    from phakhi.ingest import file_cache, files
+    from phakhi.ingest.file_cache import FileOutcomeCache, ingest_files_cached
+
+    monkeypatch.setenv("PHAKHI_INGEST_START_METHOD", "fork")       # the patched reader reaches the workers
+    real = file_cache.ingest_file
+
+    def crashing(family, path, landing=None, known=None):
+        if Path(path).name == "boom.csv":
+            os.abort()
+        return real(family, path, landing, known)
+
+    monkeypatch.setattr(file_cache, "ingest_file", crashing)
+    monkeypatch.setattr(file_cache, "MIN_FILES_FOR_POOL", 2)
+    paths = []
+    for name in ("a.csv", "boom.csv", "c.csv", "d.csv"):
+        p = tmp_path / name
+        p.write_bytes(csv_bytes(ACTIVITY_HEADER, [activity_row(1)]))
+        paths.append(p)
+    cache = FileOutcomeCache(tmp_path / "cache")
+    files.shutdown_pool()
+    try:
+        out = ingest_files_cached("activity_reports", paths, tmp_path, None, cache, workers=2)
+    finally:
+        files.shutdown_pool()
+    by = {o.file: o for o in out}
+    assert (by["boom.csv"].status, by["boom.csv"].rule) == ("rejected", "reader_crashed")
+    assert all(by[n].status == "loaded" for n in ("a.csv", "c.csv", "d.csv"))
+    assert cache.get("activity_reports", by["boom.csv"].file_hash, None) is None

@@ -50,7 +50,8 @@ def ingest(files: Optional[List[Path]] = typer.Argument(None, help="Files or fol
     if whole_landing:
         plan = landing.plan_landing(paths)
         with landing.progress_bar(plan, enabled=None) as plan:
-            results = landing.ingest_landing(paths, workers=workers, progress=landing.progress_hook(), plan=plan)
+            results = list(landing.ingest_landing_settled(paths, workers=workers, progress=landing.progress_hook(),
+                                                          plan=plan))
         focus = None
     else:
         targets = _expand(files or [])
@@ -95,7 +96,7 @@ def _ingest_files(paths, targets: list[Path], family: str | None, land: bool, wo
     readable ones into the landing area and ingest the whole landing area so supersession and the ledger
     are settled against everything already received."""
     from phakhi.ingest import landing
-    from phakhi.ingest.files import assemble_family, ingest_files
+    from phakhi.ingest.files import assemble_family
 
     fams = landing.families()
     groups: dict[str | None, list[Path]] = {}
@@ -106,8 +107,8 @@ def _ingest_files(paths, targets: list[Path], family: str | None, land: bool, wo
     registry_files = landing.plan_landing(paths).files.get(landing.REGISTRY, []) + groups.get(landing.REGISTRY, [])
     registry = None
     if registry_files:
-        registry = assemble_family(landing.REGISTRY, ingest_files(landing.REGISTRY, registry_files, paths.landing,
-                                                                  workers=1))
+        registry = assemble_family(landing.REGISTRY, landing.ingest_family_cached(paths, landing.REGISTRY,
+                                                                                  registry_files, workers=1))
     else:
         console.print("[yellow]no partner registry in the landing area: partner ids are not checked[/]")
 
@@ -118,7 +119,8 @@ def _ingest_files(paths, targets: list[Path], family: str | None, land: bool, wo
         for fam, fs in groups.items():
             known = landing.known_ids(fam, registry) if fam else \
                 {"partner_id": set(registry.loaded["partner_id"].dropna())} if registry is not None else None
-            outcomes += ingest_files(fam, fs, paths.landing, known, workers, hook)
+            # the refresh's path: the per-file cache (a file already checked with this code is not read again)
+            outcomes += landing.ingest_family_cached(paths, fam, fs, known, workers, hook)
 
     if land:
         landed = _land(paths, outcomes, console)

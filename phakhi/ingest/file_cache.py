@@ -98,6 +98,20 @@ def ingest_file_probed(family: str | None, path: Path, landing: Path | None, kno
     return out, {col: p.asked for col, p in probes.items()}
 
 
+def _probed_isolated(family, path: Path, landing, known) -> tuple[FileOutcome, dict]:
+    """`ingest_file_probed` in a single-use worker process: a reader that crashes natively kills only it."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from phakhi.ingest.files import _start_method, reader_crashed
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context(_start_method())) as one:
+        try:
+            return one.submit(ingest_file_probed, family, path, landing, known).result()
+        except BrokenProcessPool:
+            return reader_crashed(family, path, landing), {col: {} for col in (known or {})}
+
+
 def _work_chunk(family, items, landing, known):
     return [ingest_file_probed(family, Path(p), landing, known) for p in items]
 
@@ -170,20 +184,18 @@ class FileOutcomeCache:
     def _entry_path(self, key: str) -> Path:
         return self.folder / "outcomes" / key[:2] / f"{key}.pkl"
 
-    def get(self, family: str | None, content_hash: str, known: dict[str, set] | None) -> FileOutcome | None:
+    def get(self, family: str | None, content_hash: str, known: dict[str, set] | None,
+            with_answers: bool = False):
+        """The stored outcome when it still holds with today's reference look-ups, else None; with
+        `with_answers`, (outcome, the look-ups' answers) or None."""
         try:
             with self._entry_path(self.key(family, content_hash)).open("rb") as fh:
                 outcome, asked = pickle.load(fh)
         except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
             return None
-        known = known or {}
-        for col, answers in asked.items():
-            ids = known.get(col)
-            if ids is None or any(_answer(ids, v) != hit for v, hit in answers.items()):
-                return None          # the registry changed for an id this file names: read it again
-        if set(known) - set(asked):
-            return None              # checked without a reference it must now be checked against
-        return outcome
+        if not answers_hold(asked, known):
+            return None
+        return (outcome, asked) if with_answers else outcome
 
     def put(self, family: str | None, outcome: FileOutcome, asked: dict[str, dict]) -> None:
         path = self._entry_path(self.key(family, outcome.file_hash))
@@ -192,6 +204,16 @@ class FileOutcomeCache:
         with tmp.open("wb") as fh:
             pickle.dump((outcome, asked), fh, protocol=pickle.HIGHEST_PROTOCOL)
         tmp.replace(path)
+
+
+def answers_hold(asked: dict[str, dict], known: dict[str, set] | None) -> bool:
+    """Whether the reference look-ups a file made (`asked`) get the same answers from today's `known`."""
+    known = known or {}
+    for col, answers in asked.items():
+        ids = known.get(col)
+        if ids is None or any(_answer(ids, v) != hit for v, hit in answers.items()):
+            return False             # the registry changed for an id this file names: read it again
+    return not (set(known) - set(asked))   # else: checked without a reference it must now be checked against
 
 
 def _as_found(outcome: FileOutcome, path: Path, landing: Path | None) -> FileOutcome:
@@ -204,10 +226,13 @@ def _as_found(outcome: FileOutcome, path: Path, landing: Path | None) -> FileOut
 
 def ingest_files_cached(family: str | None, files: list[Path], landing: Path | None, known: dict[str, set] | None,
                         cache: FileOutcomeCache, workers: int | None = None,
-                        progress: Callable[[int], None] | None = None) -> list[FileOutcome]:
+                        progress: Callable[[int], None] | None = None,
+                        answers: list | None = None) -> list[FileOutcome]:
     """Like `files.ingest_files` (same outcomes, input order), but a file whose content was already checked
-    with the same code, contracts and reference answers is not read again."""
+    with the same code, contracts and reference answers is not read again. `answers`, when given, is filled
+    with each file's reference look-ups and their answers (input order)."""
     files = [Path(f) for f in files]
+    asked_by: list[dict | None] = [None] * len(files)
     out: list[FileOutcome | None] = [None] * len(files)
     todo: list[int] = []
     for k, f in enumerate(files):
@@ -216,9 +241,9 @@ def ingest_files_cached(family: str | None, files: list[Path], landing: Path | N
         except OSError:
             todo.append(k)           # vanished or unreadable: ingest_file reports it
             continue
-        hit = cache.get(family, h, known)
+        hit = cache.get(family, h, known, with_answers=True)
         if hit is not None:
-            out[k] = _as_found(hit, f, landing)
+            out[k], asked_by[k] = _as_found(hit[0], f, landing), hit[1]
         else:
             todo.append(k)
     reused = len(files) - len(todo)
@@ -226,8 +251,9 @@ def ingest_files_cached(family: str | None, files: list[Path], landing: Path | N
         progress(reused)
 
     def keep(k: int, outcome: FileOutcome, asked: dict) -> None:
-        out[k] = outcome
-        cache.put(family, outcome, asked)
+        out[k], asked_by[k] = outcome, asked
+        if outcome.rule != "reader_crashed":     # a crash may be the machine's (memory), not the file's: retry
+            cache.put(family, outcome, asked)
 
     workers = default_workers() if workers is None else max(1, workers)
     if workers == 1 or len(todo) < MIN_FILES_FOR_POOL:
@@ -250,12 +276,15 @@ def ingest_files_cached(family: str | None, files: list[Path], landing: Path | N
                 done.add(c)
                 if progress:
                     progress(len(chunks[c]))
-        except BrokenProcessPool:       # a worker died: start afresh next time, finish this call in-process
+        except BrokenProcessPool:
+            # a worker died (a native crash in a reader, the memory limit): as files.ingest_files does, each
+            # unfinished file runs alone in a fresh worker -- never in this process, which the same file would
+            # take down -- and a file that kills its worker again is rejected with a reason
             shutdown_pool()
             for c, chunk in enumerate(chunks):
                 if c not in done:
                     for k in chunk:
-                        keep(k, *ingest_file_probed(family, files[k], landing, known))
+                        keep(k, *_probed_isolated(family, files[k], landing, known))
     with cache._lock:
         cache.stats.files += len(files)
         cache.stats.reused += reused
@@ -264,4 +293,6 @@ def ingest_files_cached(family: str | None, files: list[Path], landing: Path | N
         fam["files"] += len(files)
         fam["reused"] += reused
         fam["ingested"] += len(todo)
+    if answers is not None:
+        answers[:] = asked_by
     return out

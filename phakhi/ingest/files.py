@@ -112,11 +112,14 @@ def _summary(coverage: set, key_cols: list[str], names: tuple[str, ...]) -> str 
 
 def _rel(path: Path, landing: Path | None) -> str:
     if landing is not None:
-        for a, b in ((path, landing), (path.resolve(), landing.resolve())):   # cheap first, then resolved
-            try:
-                return a.relative_to(b).as_posix()
-            except ValueError:
-                pass
+        try:                                  # cheap first, then resolved (only when the cheap one fails)
+            return path.relative_to(landing).as_posix()
+        except ValueError:
+            pass
+        try:
+            return path.resolve().relative_to(landing.resolve()).as_posix()
+        except ValueError:
+            pass
     return path.name
 
 

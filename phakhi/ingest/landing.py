@@ -48,9 +48,14 @@ class Job:
 class LandingPlan:
     paths: Paths
     files: dict[str, list[Path]]
-    history: dict[str, dict[str, dict]]
+    history: dict[str, dict[str, dict]] | None      # None: read from the ledger when first asked
     run_at: datetime
     batch_size: int = 64
+
+    def family_history(self, family: str) -> dict[str, dict] | None:
+        if self.history is None:
+            self.history = ledger.read_history(self.paths.home)
+        return self.history.get(family)
 
     def jobs(self, family: str, known: dict[str, set[str]] | None = None) -> list[Job]:
         fs = self.files.get(family, [])
@@ -67,7 +72,7 @@ class LandingPlan:
 
 def plan_landing(paths: Paths, batch_size: int = 64) -> LandingPlan:
     files = {f: list_files(paths.landing_for(f)) for f in families()}
-    return LandingPlan(paths, files, ledger.read_history(paths.home), ledger.utcnow(), batch_size)
+    return LandingPlan(paths, files, None, ledger.utcnow(), batch_size)
 
 
 def known_ids(family: str, registry: FamilyResult | None) -> dict[str, set[str]] | None:
@@ -109,13 +114,19 @@ def ingest_landing(paths: Paths, run_jobs: Callable[[list[Job]], list[list[FileO
                    progress: Callable[[int], None] | None = None, plan: LandingPlan | None = None) -> list[FamilyResult]:
     """Ingest the whole landing area; returns one FamilyResult per family (registry first). With `record`,
     the landing ledger is brought up to date and the run's ingestion report is written to
-    $PHAKHI_HOME/quarantine/."""
+    $PHAKHI_HOME/quarantine/.
+
+    One path: without `run_jobs` this is `ingest_landing_settled` (the per-file cache, what a refresh runs).
+    `run_jobs` maps batches of files to their outcomes some other way (e.g. `run_jobs_locally`: every file
+    read again, no cache) and settles them here — the reference the cached path is tested against."""
+    if run_jobs is None:
+        return list(ingest_landing_settled(paths, record=record, plan=plan, workers=workers, progress=progress))
     plan = plan or plan_landing(paths)
     run = run_jobs or (lambda jobs: run_jobs_locally(jobs, paths.landing, workers, progress))
     fams = families()
 
     def settle(family: str, outcomes: list[FileOutcome]) -> FamilyResult:
-        return assemble_family(family, outcomes, plan.history.get(family), plan.run_at)
+        return assemble_family(family, outcomes, plan.family_history(family), plan.run_at)
 
     reg_jobs = plan.jobs(REGISTRY)
     registry = settle(REGISTRY, [o for batch in (run(reg_jobs) if reg_jobs else []) for o in batch]) \
@@ -236,7 +247,7 @@ def ingest_family_cached(paths: Paths, family: str, files: list[Path], known: di
     files (or files naming a partner whose registry status changed) are read."""
     from phakhi.ingest.file_cache import FileOutcomeCache, ingest_files_cached
 
-    cache = FileOutcomeCache(paths.ingest_cache, index_name=family)
+    cache = FileOutcomeCache(paths.ingest_cache, index_name=family or "any")
     out = ingest_files_cached(family, files, paths.landing, known, cache, workers, progress)
     cache.save_index()
     return out
@@ -297,27 +308,36 @@ def _landing_results(handle: str) -> LandingResults:
 
 def settle_family_cached(paths: Paths, family: str, files: list[Path], known: dict[str, set[str]] | None,
                          run_at: datetime, workers: int | None = None,
-                         progress: Callable[[int], None] | None = None) -> FamilyResult:
-    """One family, start to end: its new or changed files read through the per-file cache, then settled
-    against the family's history in the landing manifest. What a refresh's per-family task runs, so settling
-    happens inside the task (families in parallel), not in a gap between tasks."""
-    outcomes = ingest_family_cached(paths, family, files, known, workers, progress)
-    history = ledger.read_history(paths.home).get(family)
-    return assemble_family(family, outcomes, history, run_at)
+                         progress: Callable[[int], None] | None = None, record: bool = True) -> FamilyResult:
+    """One family, start to end: its new or changed files read through the per-file cache, settled against
+    the family's history in the landing ledger (only the new files when nothing else changed:
+    phakhi.ingest.settled), and (with `record`) the family's rows of the ledger brought up to date, its new
+    contents put into the archive. What a refresh's per-family task runs, so settling and
+    the ledger happen inside the task (families in parallel), not in a gap between tasks."""
+    from phakhi.ingest import settled
+
+    result = settled.settle_family(paths.ingest_cache, family, files, paths.landing, known,
+                                   lambda: ledger.read_history(paths.home, family).get(family), run_at,
+                                   workers, progress)
+    if record:
+        ledger.record(paths.home, [result], run_at)
+    return result
 
 
 def ingest_landing_settled(paths: Paths, run_families: Callable[[list[Job], datetime], list[FamilyResult]] | None = None,
-                           record: bool = True, plan: LandingPlan | None = None) -> "LandingResults":
+                           record: bool = True, plan: LandingPlan | None = None, workers: int | None = None,
+                           progress: Callable[[int], None] | None = None) -> "LandingResults":
     """Every family through `settle_family_cached` — the registry first (its ids are what the other
-    families refer to), then the others (mapped by `run_families`, e.g. as concurrent Prefect tasks) — then
-    the landing manifest and the run's report. Same results as `ingest_landing`."""
+    families refer to), then the others (mapped by `run_families`, e.g. as concurrent Prefect tasks; each
+    records its own family in the landing ledger) — then the run's report. What `ingest_landing`, the
+    refresh and `phakhi ingest --landing` run."""
     plan = plan or plan_landing(paths, batch_size=1 << 62)
-    run = run_families or (lambda jobs, at: [settle_family_cached(paths, j.family, j.files, j.known, at) for j in jobs])
+    run = run_families or (lambda jobs, at: [settle_family_cached(paths, j.family, j.files, j.known, at, workers,
+                                                                  progress, record=record) for j in jobs])
     fams = families()
     registry = run([Job(REGISTRY, plan.files.get(REGISTRY, []))], plan.run_at)[0] if REGISTRY in fams else None
     jobs = [Job(f, plan.files.get(f, []), known_ids(f, registry)) for f in fams if f != REGISTRY]
     results = ([registry] if registry is not None else []) + (run(jobs, plan.run_at) if jobs else [])
     if record:
-        ledger.record(paths.home, results, plan.run_at)
         write_run_reports(paths, results)
     return LandingResults(results)

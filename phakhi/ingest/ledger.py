@@ -19,7 +19,9 @@ in the landing area). Receiving the same content again changes nothing: the ledg
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -92,24 +94,27 @@ def _connect(path: Path, read_only: bool = False, attempts: int = 40):
     raise RuntimeError(f"the landing ledger {path} is locked by another process ({last})")
 
 
-def read_history(home: Path) -> dict[str, dict[str, dict]]:
-    """{family: {sha256: row}} of everything received so far (empty when there is no ledger yet)."""
+def read_history(home: Path, family: str | None = None) -> dict[str, dict[str, dict]]:
+    """{family: {sha256: row}} of everything received so far (empty when there is no ledger yet); only
+    `family`'s rows when given."""
     path = ledger_path(home)
     if not path.exists():
         return {}
-    con = _connect(path, read_only=True)
-    try:
-        tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-        if "landing_files" not in tables:
-            return {}
-        df = con.execute("select * from landing_files").df()
-    finally:
-        con.close()
+    with _LOCK:                    # one connection at a time in this process (DuckDB: one configuration per file)
+        con = _connect(path, read_only=True)
+        try:
+            tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+            if "landing_files" not in tables:
+                return {}
+            cur = con.execute("select * from landing_files" + (" where family = ?" if family else ""),
+                              [family] if family else [])
+            names = [d[0] for d in cur.description]
+            rows = cur.fetchall()
+        finally:
+            con.close()
     out: dict[str, dict[str, dict]] = {}
-    for r in df.to_dict("records"):
-        r = {k: (None if _isna(v) else v) for k, v in r.items()}
-        if r.get("received_at") is not None and hasattr(r["received_at"], "to_pydatetime"):
-            r["received_at"] = r["received_at"].to_pydatetime()
+    for values in rows:             # plain Python values (datetimes, None): no frame per row
+        r = dict(zip(names, values))
         out.setdefault(r["family"], {})[r["file_hash"]] = r
     return out
 
@@ -135,9 +140,18 @@ def read_table(home: Path, table: str = "landing_files"):
         con.close()
 
 
+_LOCK = threading.RLock()      # families settle in concurrent threads of one process: one ledger writer at a time
+
+
 def record(home: Path, results, run_at: datetime | None = None, landed_paths: dict[str, Path] | None = None) -> dict:
-    """Bring the ledger up to date with one ingestion run (all families in `results`). Returns counts of
-    what changed. Nothing changes when the landing area holds exactly what it held last time."""
+    """Bring the ledger up to date with one ingestion run (the families in `results`: all of them, or the
+    one a refresh's family task just settled). Returns counts of what changed. Nothing changes when the
+    landing area holds exactly what it held last time."""
+    with _LOCK:
+        return _record(home, results, run_at)
+
+
+def _record(home: Path, results, run_at: datetime | None = None) -> dict:
     home = Path(home)
     run_at = run_at or utcnow()
     from phakhi.settings import Paths
@@ -281,7 +295,12 @@ def _flush(con, buf) -> None:
 
 
 def _archive(archive: Path, o, home: Path) -> str | None:
-    """Copy the received bytes into the content-addressed archive (once per content)."""
+    """Put the received bytes into the content-addressed archive (once per content, so in proportion to new
+    contents): a copy-on-write clone where the filesystem has them (btrfs, XFS), else a copy.
+
+    Never a hard link: the archive must keep the bytes as received when a landed file is later overwritten
+    in place (an SMB share, `cp` over it, a workbook saved in place) -- a link would change with it and the
+    superseded content would be lost (tests/test_ingest_landing.py::test_new_content_at_the_same_path...)."""
     src = Path(o.path)
     if o.rule in ("symlink", "file_type", "too_large", "reader_crashed") or src.is_symlink():
         return None                    # refused unread: a link is never followed into the archive
@@ -289,9 +308,28 @@ def _archive(archive: Path, o, home: Path) -> str | None:
     try:
         if not dest.exists():
             dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(dest.name + ".tmp")
-            shutil.copyfile(src, tmp)
+            tmp = dest.with_name(f"{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            _clone_or_copy(src, tmp)
             tmp.replace(dest)
         return dest.relative_to(home).as_posix()
     except OSError:
         return None
+
+
+_FICLONE = 0x40049409             # linux/fs.h: share the source's extents, copy-on-write
+_NO_CLONE: set[int] = set()       # devices where cloning failed once: copy straight away
+
+
+def _clone_or_copy(src: Path, dest: Path) -> None:
+    dev = os.stat(dest.parent).st_dev
+    if dev not in _NO_CLONE:
+        try:
+            import fcntl
+
+            with open(src, "rb") as fs, open(dest, "wb") as fd:
+                fcntl.ioctl(fd.fileno(), _FICLONE, fs.fileno())
+            return
+        except (OSError, ImportError):
+            _NO_CLONE.add(dev)
+            dest.unlink(missing_ok=True)
+    shutil.copyfile(src, dest)

@@ -226,6 +226,11 @@ def _col_number(letters: bytes) -> int:
     return n
 
 
+def _numeric_key(digits: bytes) -> tuple[int, bytes]:
+    """Orders decimal digit strings by value without converting each (no leading zeros in cell references)."""
+    return len(digits.lstrip(b"0")), digits.lstrip(b"0")
+
+
 def _too_big(name: str, rows: int, cols: int, where: str) -> UnreadableFile:
     ref = f"{_col_name(cols)}{rows}"
     return UnreadableFile(
@@ -289,8 +294,13 @@ def check_workbook_bounds(data: bytes) -> None:
                             if cols > MAX_SHEET_COLUMNS or rows > MAX_SHEET_ROWS or rows * cols > MAX_SHEET_CELLS:
                                 raise _too_big(label, rows, cols, "declared size")
                     if is_sheet:
-                        for c in _CELL_REF.finditer(buf):
-                            col, row = _col_number(c.group(1)), int(c.group(2))
+                        refs = _CELL_REF.findall(buf)
+                        if refs:
+                            # the largest column and row of this chunk's cell references, from their distinct
+                            # spellings (C-speed set building; a per-cell Python loop was a quarter of ingest)
+                            letters, numbers = zip(*refs)
+                            col = max(map(_col_number, set(letters)))
+                            row = int(max(set(numbers), key=_numeric_key))
                             if col > max_col:
                                 max_col = col
                             if row > max_row:

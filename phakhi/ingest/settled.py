@@ -1,0 +1,225 @@
+"""Settling a family in proportion to what changed (issue 17): a new month settles only its new files.
+
+`files.assemble_family` settles a family from all of its files' outcomes (copies, superseded resubmissions,
+duplicate keys, accounting, the typed frame). Done over the whole history every month, that is work in
+proportion to the history, not to the month. So the last settled result of each family is kept
+(`Paths.ingest_cache / settled-<family>.pkl`) with what it was settled from — per file: content sha256, mtime,
+the reference look-ups it made and their answers — and a run whose files are
+
+    the previous run's files, unchanged (same path, content, mtime; every look-up still answers the same),
+    plus new files that cannot interact with them (no content, submission-key coverage or row key in common)
+
+settles only the new files and appends them to the kept result, in the order a full settle gives (by file).
+Any other change (a file removed, replaced or touched, a registry change a kept file depends on, new
+code or contracts, a new file overlapping an old one) settles the whole family as before. Unchanged files
+are not even looked up in the per-file cache: their content hash comes from the stat index.
+
+Same result either way (tests/test_ingest_settled.py compares both on every step of a history).
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import threading
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from phakhi.ingest.file_cache import FileOutcomeCache, _rel, answers_hold, ingest_files_cached
+from phakhi.ingest.files import FamilyResult, FileOutcome, assemble_family
+
+FORMAT = 1
+LAST: dict[str, dict] = {}        # family -> how its last settle went (mode, files kept, files new): benchmarks
+READABLE = ("loaded", "partially_loaded", "quarantined")
+
+
+@dataclass
+class Settled:
+    """A family's last settled result and what it was settled from."""
+    code: str
+    family: str
+    inputs: dict[str, tuple]          # landing-relative file -> (sha256, mtime, {column: {question: answer}})
+    result: FamilyResult              # its FileOutcomes without records (the rows are in result.loaded)
+    coverage: set = field(default_factory=set)     # submission keys covered by any of its files
+    keys: set = field(default_factory=set)         # row keys of every record settled (loaded or duplicate)
+    known_columns: frozenset = frozenset()
+
+
+def _path(folder: Path, family: str) -> Path:
+    return Path(folder) / f"settled-{family}.pkl"
+
+
+def load(folder: Path, family: str, code: str) -> Settled | None:
+    try:
+        with _path(folder, family).open("rb") as fh:
+            fmt, state = pickle.load(fh)
+    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
+        return None
+    return state if fmt == FORMAT and state.code == code and state.family == family else None
+
+
+def save(folder: Path, state: Settled) -> None:
+    path = _path(folder, state.family)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with tmp.open("wb") as fh:
+        pickle.dump((FORMAT, state), fh, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)
+
+
+def forget(folder: Path, family: str) -> None:
+    _path(folder, family).unlink(missing_ok=True)
+
+
+def _row_keys(contract, outcomes: list[FileOutcome]) -> set:
+    """Every complete row key among the readable outcomes' records (what duplicate-key checking compares)."""
+    key = list(contract.key)
+    out = set()
+    if not key:
+        return out
+    for o in outcomes:
+        if o.status in READABLE:
+            for r in o.records:
+                k = tuple(map(r.get, key))
+                if None not in k:
+                    out.add(k)
+    return out
+
+
+def settle_family(folder: Path, family: str, files: list[Path], landing: Path | None, known: dict | None,
+                  history: Callable[[], dict | None], run_at: datetime, workers: int | None = None,
+                  progress: Callable[[int], None] | None = None, cache: FileOutcomeCache | None = None,
+                  stats: dict | None = None) -> FamilyResult:
+    """One family's files settled: incrementally on top of the kept result when only unrelated new files
+    arrived, else in full. `history` returns the family's ledger history (read only when needed)."""
+    from phakhi.ingest.contracts import load_contract
+
+    cache = cache or FileOutcomeCache(folder, index_name=family or "any")
+    contract = load_contract(family)
+    files = [Path(f) for f in files]
+    state = load(folder, family, cache.code)
+    rel = [_rel(f, landing) for f in files]
+    stats = LAST.setdefault(family, {}) if stats is None else stats
+    stats.update(mode="full", kept=0, new=len(files))
+
+    new_idx = list(range(len(files)))
+    if state is not None and frozenset((known or {})) == state.known_columns:
+        new_idx = _new_files(state, files, rel, cache, known)
+    if new_idx is not None and state is not None and len(new_idx) < len(files):
+        hist = history()
+        fresh = _try_incremental(state, contract, [files[k] for k in new_idx], landing, known, hist, run_at,
+                                 workers, progress, cache)
+        if fresh is not None:
+            result, new_state = fresh
+            cache.save_index()
+            if new_state is not state:           # nothing new and nothing to update: the kept state stands
+                save(folder, new_state)
+            stats.update(mode="incremental", kept=len(files) - len(new_idx), new=len(new_idx))
+            return result
+    # the whole family, as before
+    answers: list = []
+    outcomes = ingest_files_cached(family, files, landing, known, cache, workers, progress, answers)
+    cache.save_index()
+    result = assemble_family(family, outcomes, history(), run_at)
+    save(folder, _state(cache.code, family, known, outcomes, answers, result, contract))
+    return result
+
+
+def _new_files(state: Settled, files: list[Path], rel: list[str], cache: FileOutcomeCache,
+               known: dict | None) -> list[int] | None:
+    """Indexes of the files new since the kept result, or None when a kept file changed or is gone."""
+    seen = set()
+    new = []
+    for k, (f, r) in enumerate(zip(files, rel)):
+        before = state.inputs.get(r)
+        if before is None:
+            new.append(k)
+            continue
+        try:
+            h, mtime = cache.content_hash(f), f.stat().st_mtime
+        except OSError:
+            return None
+        if (h, mtime) != before[:2] or not answers_hold(before[2], known):
+            return None
+        seen.add(r)
+    return new if len(seen) == len(state.inputs) else None
+
+
+def _try_incremental(state: Settled, contract, new_files: list[Path], landing, known, history, run_at, workers,
+                     progress, cache) -> tuple[FamilyResult, Settled] | None:
+    import pandas as pd
+
+    family = state.family
+    kept = state.result
+    answers: list = []
+    outcomes = ingest_files_cached(family, new_files, landing, known, cache, workers, progress, answers)
+    history = history or {}
+    kept_hashes = {o.file_hash for o in kept.files}
+    # the kept files must settle the same way again: every readable one already in the ledger (else a full
+    # settle would give it this run's received_at and could reorder resubmissions)
+    for o in kept.files:
+        if o.status not in ("duplicate",) and o.readable and o.file_hash not in history:
+            return None
+    # new files must not interact with the kept ones: no shared content, coverage or row key
+    if any(o.file_hash in kept_hashes for o in outcomes):
+        return None
+    for o in outcomes:
+        if o.readable and (o.coverage & state.coverage):
+            return None
+    new_keys = _row_keys(contract, outcomes)
+    if new_keys & state.keys:
+        return None
+    fresh = assemble_family(family, outcomes, history, run_at)
+    # received_at as a full settle gives it: the ledger's, else this run's (a duplicate file is never in the ledger)
+    files_kept, changed = [], False
+    for o in kept.files:
+        when = (history.get(o.file_hash) or {}).get("received_at") or run_at
+        if when != o.received_at:
+            o, changed = replace(o, received_at=when), True
+        files_kept.append(o)
+    merged_files = sorted(files_kept + fresh.files, key=lambda o: o.file)
+    order = {o.file: k for k, o in enumerate(merged_files)}
+
+    def by_file(a: "pd.DataFrame", b: "pd.DataFrame", col: str) -> "pd.DataFrame":
+        if not len(b):
+            return a.copy()
+        if not len(a):
+            return b.copy()
+        both = pd.concat([a, b], ignore_index=True)
+        pos = both[col].map(order)
+        return both.iloc[pos.argsort(kind="stable")].reset_index(drop=True)
+
+    if not new_files and not changed:
+        return kept, state
+    report_kept = kept.file_report
+    if changed:
+        report_kept = report_kept.copy()
+        when = {o.file: o.received_at for o in files_kept}
+        report_kept["received_at"] = report_kept["file"].map(when)
+    loaded = by_file(kept.loaded, fresh.loaded, "_file")
+    quarantine = by_file(kept.quarantine, fresh.quarantine, "file")
+    quarantine["row"] = quarantine["row"].astype("Int64")
+    file_report = by_file(report_kept, fresh.file_report, "file")
+    if len(loaded) != sum(o.rows_loaded for o in merged_files):
+        return None
+    result = FamilyResult(family, loaded, quarantine, file_report, merged_files)
+    inputs = dict(state.inputs)
+    for o, asked in zip(outcomes, answers):
+        inputs[o.file] = (o.file_hash, o.mtime, asked or {})
+    new_state = Settled(cache.code, family, inputs, result, state.coverage | _coverage(outcomes),
+                        state.keys | new_keys, state.known_columns)
+    return result, new_state
+
+
+def _coverage(outcomes: list[FileOutcome]) -> set:
+    out = set()
+    for o in outcomes:
+        out |= set(o.coverage)
+    return out
+
+
+def _state(code, family, known, outcomes, answers, result, contract) -> Settled:
+    inputs = {o.file: (o.file_hash, o.mtime, asked or {}) for o, asked in zip(outcomes, answers)}
+    return Settled(code, family, inputs, result, _coverage(outcomes), _row_keys(contract, outcomes),
+                   frozenset(known or {}))

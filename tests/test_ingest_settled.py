@@ -1,0 +1,91 @@
+"""Settling in proportion to what changed (phakhi/ingest/settled.py): at every step of a landing area's
+history, the refresh's path (per-file cache, incremental settle when only unrelated new files arrived)
+gives exactly what settling every file from scratch gives — and a new month is settled incrementally."""
+import os
+import shutil
+import time
+
+import pandas as pd
+import pytest
+
+from phakhi.ingest import settled
+from phakhi.ingest.landing import ingest_landing, ingest_landing_settled, plan_landing, run_jobs_locally
+from phakhi.settings import Paths
+from test_benchmarks_national import _national
+
+
+def _step(paths):
+    """The refresh's path, then the reference (every file read again, no cache, full settle) on the same plan."""
+    plan = plan_landing(paths)
+    got = ingest_landing_settled(paths, plan=plan)
+    modes = {f: dict(s) for f, s in settled.LAST.items()}
+    want = ingest_landing(paths, run_jobs=lambda jobs: run_jobs_locally(jobs, paths.landing, 1), record=False,
+                          plan=plan)
+    assert [r.family for r in got] == [r.family for r in want]
+    for a, b in zip(got, want):
+        assert a.totals == b.totals, a.family
+        for name in ("loaded", "quarantine", "file_report"):
+            pd.testing.assert_frame_equal(getattr(a, name).reset_index(drop=True),
+                                          getattr(b, name).reset_index(drop=True), obj=f"{a.family}.{name}")
+        assert [(o.file, o.status, o.received_at) for o in a.files] == \
+               [(o.file, o.status, o.received_at) for o in b.files]
+    return modes
+
+
+@pytest.mark.integration
+def test_each_step_of_a_history_settles_as_from_scratch(tmp_path):
+    nat = _national()
+    paths = Paths.from_env(tmp_path).ensure()
+    acts = paths.landing / "activity_reports"
+    nat.generate(paths.landing, scale=0.002, months=2, workers=1)
+    assert _step(paths)["activity_reports"]["mode"] == "full"          # nothing kept yet
+
+    nat.generate(paths.landing, scale=0.002, months=3, workers=1)      # a new month: only its files settle
+    modes = _step(paths)
+    assert modes["activity_reports"]["mode"] == "incremental" and modes["activity_reports"]["new"] > 0
+    assert modes["ghg_reductions"]["mode"] == "incremental"
+    assert modes["partner_registry"]["mode"] == "incremental" and modes["partner_registry"]["new"] == 0
+
+    one = sorted(acts.rglob("*2025-03*.xlsx"))[0]
+    shutil.copy2(one, acts / "copy_of_a_report.xlsx")                  # identical content, new name: full
+    assert _step(paths)["activity_reports"]["mode"] == "full"
+
+    older = sorted(acts.rglob("*2025-01*.xlsx"))[0]                     # a resubmission of an old month
+    shutil.copy2(sorted(acts.rglob("*2025-02*.xlsx"))[0], acts / "resubmitted.xlsx")
+    assert _step(paths)["activity_reports"]["mode"] == "full"          # its coverage meets a kept file's
+    os.utime(older, (time.time(), time.time() + 5))                     # touched: full
+    assert _step(paths)["activity_reports"]["mode"] == "full"
+    (acts / "copy_of_a_report.xlsx").unlink()                           # withdrawn: full
+    assert _step(paths)["activity_reports"]["mode"] == "full"
+
+    nat.generate(paths.landing, scale=0.002, months=4, workers=1)      # a new month, one bad cell in it
+    _step(paths)
+    nat.generate(paths.landing, scale=0.002, months=5, workers=1)
+    bad = sorted(acts.rglob("*2025-05*.xlsx"))[0]
+    _spoil_a_number(bad)
+    modes = _step(paths)
+    assert modes["activity_reports"]["mode"] == "incremental"
+    last = ingest_landing_settled(paths, record=False)
+    q = {r.family: r.quarantine for r in last}["activity_reports"]
+    assert len(q) == 1 and q.iloc[0]["rule"] == "type" and q.iloc[0]["value"] == "ไม่ทราบ"
+
+
+def _spoil_a_number(path):
+    """Write text into the last numeric cell of the workbook's last row (a row to quarantine)."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    ws = wb.worksheets[0]
+    row = list(ws.iter_rows())[ws.max_row - 1]
+    cell = [c for c in row if isinstance(c.value, (int, float))][-1]
+    cell.value = "ไม่ทราบ"
+    wb.save(path)
+
+
+def test_settled_state_is_ignored_when_the_code_changes(tmp_path):
+    state = settled.Settled("code-a", "activity_reports", {}, None)
+    settled.save(tmp_path, state)
+    assert settled.load(tmp_path, "activity_reports", "code-a") is not None
+    assert settled.load(tmp_path, "activity_reports", "code-b") is None
+    (tmp_path / "settled-activity_reports.pkl").write_bytes(b"not a pickle")
+    assert settled.load(tmp_path, "activity_reports", "code-a") is None
