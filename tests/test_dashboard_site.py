@@ -228,7 +228,8 @@ def test_every_page_renders_and_partner_text_never_becomes_markup(tmp_path):
         # only our own scripts: the language bootstrap, JSON specs, plotly and site.js
         for tag in re.findall(r"<script\b[^>]*>", page):
             assert tag in ("<script>", '<script src="assets/site.js">', '<script src="../assets/site.js">',
-                           '<script src="assets/plotly.min.js">', '<script src="../assets/plotly.min.js">') \
+                           '<script src="assets/plotly.min.js">', '<script src="../assets/plotly.min.js">',
+                           '<script src="lists/partners.js">', '<script src="lists/practices.js">') \
                 or re.fullmatch(r'<script type="application/json" id="chart-[a-z0-9-]+-spec">', tag), (name, tag)
     partner = html["partners/P001.html"]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in partner

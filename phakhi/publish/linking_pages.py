@@ -71,18 +71,33 @@ def _partner(pid, names: dict, codes) -> dict:
 
 
 # ------------------------------------------------------------------ hook
-def add_linking_pages(pages: dict, wh, codes, safe: Callable) -> None:
+def add_linking_pages(pages: dict, wh, codes, safe: Callable, page_size: int = 25) -> None:
     """Add the linking pages to site_context's `pages` (the curated practices replace the case catalogue) and
     the province map's awareness-change colouring."""
     pages["network"] = safe(network_page, wh, codes)
     pages["awareness_ace"] = safe(awareness_ace_page, wh, codes)
-    pages["practices"] = safe(practices_page, wh, codes)
+    pages["practices"] = safe(practices_page, wh, codes, page_size)
     safe(add_province_awareness, pages.get("provinces"), wh)
 
 
-def with_linking_sections(partner_pages: Iterator[tuple[str, dict]], wh, codes) -> Iterator[tuple[str, dict]]:
+def practice_file(n: int) -> str:
+    """File of the n-th page (1-based) of the curated practices."""
+    return "practices.html" if n <= 1 else f"practices-{n}.html"
+
+
+def case_files(wh, page_size: int) -> dict[str, str]:
+    """partner id -> the practices page file that shows its case (cases in display order, page_size a page)."""
+    cases = wh.opt("mart_practice_cases")
+    if cases is None:
+        return {}
+    order = cases.sort_values("display_order")["partner_id"].tolist()
+    return {pid: practice_file(i // page_size + 1) for i, pid in enumerate(order)}
+
+
+def with_linking_sections(partner_pages: Iterator[tuple[str, dict]], wh, codes,
+                          page_size: int = 25) -> Iterator[tuple[str, dict]]:
     """Partner pages (a stream) with their peer matches and network ties added, one page at a time."""
-    sections = add_partner_sections(wh, codes)
+    sections = add_partner_sections(wh, codes, page_size)
     for slug, page in partner_pages:
         yield slug, sections(page)
 
@@ -173,20 +188,20 @@ def network_chart(rows, link_rows, clusters, isolated, codes) -> dict:
 
 
 # ------------------------------------------------------------------ partner pages: peers and ties
-def add_partner_sections(wh, codes) -> Callable[[dict], dict]:
+def add_partner_sections(wh, codes, page_size: int = 25) -> Callable[[dict], dict]:
     """Split the peer matches and links by partner once; returns what adds them to one partner page."""
     names = _names(wh)
     matches = wh.opt("mart_peer_matches")
     net = wh.opt("mart_partner_network")
     links = wh.opt("mart_partner_links")
-    cases = wh.opt("mart_practice_cases")
-    with_case = set(cases["partner_id"]) if cases is not None else set()
+    case_file = case_files(wh, page_size)
     by_partner: dict[str, list[dict]] = {}
     if matches is not None:
         for r in _records(matches.sort_values(["partner_id", "match_rank"])):
             by_partner.setdefault(r["partner_id"], []).append(
                 {**r, "peer": _partner(r["peer_partner_id"], names, codes), "reason": (r["reason_th"], r["reason_en"]),
-                 "peer_slug": partner_slug(r["peer_partner_id"]), "has_case": r["peer_partner_id"] in with_case})
+                 "peer_slug": partner_slug(r["peer_partner_id"]), "has_case": r["peer_partner_id"] in case_file,
+                 "case_file": case_file.get(r["peer_partner_id"])})
     metrics = {r["partner_id"]: r for r in _records(net)} if net is not None else {}
     ties: dict[str, list[dict]] = {}
     if links is not None:
@@ -206,7 +221,13 @@ def add_partner_sections(wh, codes) -> Callable[[dict], dict]:
 
 
 # ------------------------------------------------------------------ curated practices
-def practices_page(wh, codes) -> dict:
+PRACTICE_INDEX_COLS = ["slug", "page", "partner_id", "name_th", "name_en", "partner_type", "province_code",
+                       "track_status", "sector_codes", "featured", "criteria", "counted_12m_tco2e",
+                       "activities_12m", "search"]
+SEARCH_CHARS = 600          # a case's searchable text in the index (names, title, lessons), cut to keep it small
+
+
+def practices_page(wh, codes, page_size: int = 25) -> dict:
     cases = wh.get("mart_practice_cases")
     lessons = wh.get("mart_practice_lessons")
     by_case: dict[str, list[dict]] = {}
@@ -229,7 +250,18 @@ def practices_page(wh, codes) -> dict:
                     "status_label": codes("track_status", r.get("track_status") or "no_data")})
     sectors = sorted({(s["code"], (s["th"], s["en"])) for c in out for s in c["sectors"]})
     types = sorted({(c.get("partner_type"), c["type"]) for c in out}, key=lambda x: str(x[0]))
-    return {"cases": out, "criteria": [codes("practice_criterion", k) for k in CRITERIA],
+    index = [{**c, "page": i // page_size + 1, "sector_codes": " ".join(s["code"] for s in c["sectors"]),
+              "featured": "yes" if c.get("is_featured_by_dcce") else "no",
+              "criteria": "yes" if c.get("meets_criteria") else "no", "search": c["search"][:SEARCH_CHARS]}
+             for i, c in enumerate(out)]
+    labels = {"partner_type": {str(c.get("partner_type")): c["type"] for c in out},
+              "province": {str(c.get("province_code")): c["province"] for c in out},
+              "status": {str(c.get("track_status") or "no_data"): c["status_label"] for c in out},
+              "pages": [practice_file(n) for n in range(1, max(1, -(-len(out) // page_size)) + 1)]}
+    return {"cases": out, "total": len(out), "page_size": page_size,
+            "lists": {"practices": {"cols": PRACTICE_INDEX_COLS, "labels": labels,
+                                    "rows": [[plain(r.get(k)) for k in PRACTICE_INDEX_COLS] for r in index]}},
+            "criteria": [codes("practice_criterion", k) for k in CRITERIA],
             "featured": sum(1 for c in out if c.get("is_featured_by_dcce")),
             "meeting": sum(1 for c in out if c.get("meets_criteria")),
             "sectors": [{"code": c, "label": l} for c, l in sectors],

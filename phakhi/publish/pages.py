@@ -26,7 +26,7 @@ import pandas as pd
 
 from phakhi.publish.files import neutralise_formulas, stable_frame
 from phakhi.publish.linking_pages import add_linking_pages, with_linking_sections
-from phakhi.publish.site import MissingData, Unavailable, partner_slug, period_label, plain
+from phakhi.publish.site import STATUS, MissingData, Unavailable, partner_slug, period_label, plain
 
 log = logging.getLogger("phakhi.publish.pages")
 
@@ -256,11 +256,35 @@ def peer_table(summary: list[dict]) -> list[dict]:
             for s in sorted(summary, key=lambda s: str(s["partner_type"]))]
 
 
-def partners_page(wh: Warehouse, codes: Codebook) -> dict:
+# List pages hold one page of rows in HTML; the whole list travels as a compact search index
+# (lists/<name>.js, read by assets/site.js) so search, filters, sorting and paging cover every row while
+# the page stays small at 8,000 partners.
+LIST_PAGE_SIZE = {"partners": 100, "practices": 25}
+CHIPS_PER_GROUP = 40       # overview status board: chips shown per peer group (the rest: the partners list)
+
+PARTNER_INDEX_COLS = ["partner_id", "slug", "name_th", "name_en", "partner_type", "province_code", "peer_group",
+                      "pledged_reduction_tco2e", "required_path_tco2e", "reductions_12m_tco2e", "pct_path",
+                      "reporting_completeness", "peer_percentile", "status", "light"]
+
+
+def list_index(rows: list[dict], cols: list[str], labels: dict | None = None) -> dict:
+    """A list's search index: column names once, then one array per row (compact), plus code labels."""
+    return {"cols": cols, "rows": [[plain(r.get(c)) for c in cols] for r in rows], "labels": labels or {}}
+
+
+def partners_page(wh: Warehouse, codes: Codebook, page_size: int | None = None) -> dict:
     rows = partner_rows(wh, codes)
+    size = page_size or LIST_PAGE_SIZE["partners"]
     summary = records(wh.get("dash_peer_summary"))
     types = sorted({(r.get("partner_type"), r["type"]) for r in rows}, key=lambda x: str(x[0]))
-    return {"rows": rows, "counts": status_counts(rows), "types": [{"code": c, "label": lab} for c, lab in types],
+    groups = sorted({(r.get("peer_group"), r["peer"]) for r in rows if r.get("peer_group")}, key=lambda x: str(x[0]))
+    labels = {"partner_type": {str(r.get("partner_type")): r["type"] for r in rows},
+              "province": {str(r.get("province_code")): r["province"] for r in rows},
+              "status": {k: codes.maps.get("track_status", {}).get(k) or STATUS[k] for k in ("on_track", "off_track", "no_data")}}
+    return {"rows": rows[:size], "total": len(rows), "page_size": size, "counts": status_counts(rows),
+            "types": [{"code": c, "label": lab} for c, lab in types],
+            "groups": [{"code": c, "label": lab} for c, lab in groups],
+            "lists": {"partners": list_index(rows, PARTNER_INDEX_COLS, labels)},
             "peer_chart": peer_chart(summary, "chart-peers"), "peer_table": peer_table(summary)}
 
 
@@ -815,7 +839,10 @@ def overview_page(wh: Warehouse, codes: Codebook, period: str) -> dict:
         order = {"on_track": 0, "off_track": 1, "no_data": 2}
         for g in groups.values():
             g["partners"].sort(key=lambda r: (order.get(r["status"], 3), -(r["pct_path"] or 0), r["partner_id"]))
-        board = [groups[k] for k in sorted(groups)]
+        board = [{**groups[k], "code": k, "total": len(groups[k]["partners"]),
+                  "counts": {c: sum(1 for r in groups[k]["partners"] if r["light"] == c)
+                             for c in ("green", "amber", "red", "grey")},
+                  "partners": groups[k]["partners"][:CHIPS_PER_GROUP]} for k in sorted(groups)]
         off = [r for r in partners if r["status"] == "off_track" and r["pct_path"] is not None]
         attention = sorted(off, key=lambda r: (r["pct_path"], r["partner_id"]))[:5]
     return {"cards": _safe(overview_cards, wh), "board": board, "attention": attention,
@@ -872,7 +899,8 @@ def downloads_page(out_dir: Path) -> dict:
 
 # ------------------------------------------------------------------ the whole site
 def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample: bool, tables: dict[str, str] | None = None,
-                 gate: dict | None = None, drift: dict | None = None, warehouse: Warehouse | None = None) -> dict:
+                 gate: dict | None = None, drift: dict | None = None, warehouse: Warehouse | None = None,
+                 page_sizes: dict[str, int] | None = None) -> dict:
     """Everything the templates need, page by page. Pages whose data is missing are `Unavailable`.
     `tables` is the dashboard exposure's list (phakhi.publish.exposures.dashboard_tables).
     pages["partner_pages"] is a generator: render_site writes each partner page as it is produced."""
@@ -881,13 +909,13 @@ def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample
     pages = {
         "overview": _safe(overview_page, wh, codes, period),
         "national": _safe(national_page, wh, codes, period),
-        "partners": _safe(partners_page, wh, codes),
+        "partners": _safe(partners_page, wh, codes, (page_sizes or {}).get("partners")),
         "provinces": _safe(provinces_page, wh, codes),
         "ace": _safe(ace_page, wh, codes),
         "awareness": _safe(awareness_page, wh, codes, drift),
         "downloads": _safe(downloads_page, out_dir),
     }
-    add_linking_pages(pages, wh, codes, _safe)      # network, practices (curated), awareness beside ACE, map colour
+    add_linking_pages(pages, wh, codes, _safe, (page_sizes or {}).get("practices") or LIST_PAGE_SIZE["practices"])      # network, practices (curated), awareness beside ACE, map colour
     pages = {k: ({"unavailable": v} if isinstance(v, Unavailable) else v) for k, v in pages.items()}
     notes = []          # every page or section shown as "not available yet", listed on the Data quality page
     for key, page in pages.items():
@@ -898,7 +926,8 @@ def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample
         for sub, u in page.items():
             if isinstance(u, Unavailable):
                 notes.append({"page": key, "section": sub, "th": u.th, "en": u.en, "detail": u.detail})
-    pages["partner_pages"] = with_linking_sections(partner_pages(wh, codes, period), wh, codes) \
+    pages["partner_pages"] = with_linking_sections(partner_pages(wh, codes, period), wh, codes,
+                                                   (page_sizes or {}).get("practices") or LIST_PAGE_SIZE["practices"]) \
         if wh.has("dash_partners") else iter(())
     pages["quality"] = _safe(quality_page, gate, wh, out_dir, codes)
     if isinstance(pages["quality"], Unavailable):
