@@ -349,11 +349,28 @@ def test_partner_pages_link_small_csv_files_with_formulas_neutralised(tmp_path):
     frames = tiny_frames()
     frames["fct_ghg_reductions"].loc[0, "project_id"] = '=HYPERLINK("http://evil.example","x")'
     _, html = render(tmp_path, frames)
-    path = tmp_path / "data" / "partners" / "P001-claims.csv"
-    rows = pd.read_csv(path, encoding="utf-8-sig")
-    assert len(rows) == 2 and rows.loc[0, "project_id"].startswith("'=")
-    assert 'href="../data/partners/P001-claims.csv"' in html["partners/P001.html"]
-    assert not (tmp_path / "data" / "partners" / f"{partner_slug('P/2')}-claims.csv").exists()   # nothing to list
+    # one file per partner and month (a closed month's file stays byte-identical, shared between publications)
+    files = sorted((tmp_path / "data" / "partners" / "P001").glob("*-claims.csv"))
+    assert [f.name for f in files] == ["2025-06-claims.csv", "2025-12-claims.csv"]
+    rows = pd.read_csv(files[0], encoding="utf-8-sig")
+    assert len(rows) == 1 and rows.loc[0, "project_id"].startswith("'=")
+    assert 'href="../data/partners/P001/2025-06-claims.csv"' in html["partners/P001.html"]
+    assert not (tmp_path / "data" / "partners" / partner_slug('P/2')).exists()   # nothing to list
+
+
+def test_a_partner_page_and_its_files_do_not_change_when_its_data_does_not(tmp_path):
+    """Same data, another run: every partner page and per-partner file is byte-identical (shared on disk)."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out, pub_id in ((a, "2025-12-r1"), (b, "2025-12-r2")):
+        out.mkdir()
+        wh = P.Warehouse(tiny_frames(), {})
+        ctx = P.site_context(out / "x.duckdb", out, period="2025-12", pub_id=pub_id, is_sample=True, warehouse=wh)
+        render_site(out, ctx, strict=True)
+    mine = sorted(p.relative_to(a).as_posix() for p in a.rglob("*")
+                  if p.is_file() and p.relative_to(a).parts[0] in ("partners", "data", "lists", "assets"))
+    assert "partners/P001.html" in mine and "data/partners/P001/2025-12-activities.csv" in mine
+    assert [x for x in mine if (a / x).read_bytes() != (b / x).read_bytes()] == []
+    assert "2025-12-r1" in (a / "index.html").read_text(encoding="utf-8")      # the site's own pages name it
 
 
 def test_the_peer_chart_is_a_summary_not_every_peer(tmp_path):

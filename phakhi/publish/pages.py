@@ -34,7 +34,7 @@ COLORS = {"green": "#15803d", "amber": "#d97706", "red": "#b91c1c", "grey": "#9c
           "baseline": "#64748b", "latest": "#047857"}
 DOMAIN_ORDER = ["overall", "region", "sex", "age_group", "urban_rural", "education", "province"]
 MEASURE_ORDER = ["awareness_index", "knowledge", "concern", "behaviour", "share_low", "share_medium", "share_high"]
-INLINE_ROWS = 20        # claims/activities shown on a partner page; the full list is a per-partner CSV
+INLINE_ROWS = 12        # claims/activities shown on a partner page; every row: per-partner CSVs by month
 
 
 def short_label(pair: tuple[str, str]) -> tuple[str, str]:
@@ -129,6 +129,16 @@ def by_partner(df: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
     if df is None or "partner_id" not in df.columns:
         return {}
     return {str(pid): g for pid, g in df.groupby("partner_id", sort=False)}
+
+
+def by_period(df: pd.DataFrame | None) -> list[tuple[str, pd.DataFrame]]:
+    """One partner's rows split by month (period), oldest first; rows without a period go under 'undated'."""
+    if df is None or not len(df):
+        return []
+    if "period" not in df.columns:
+        return [("all", df)]
+    key = df["period"].astype("string").fillna("undated")
+    return [(str(k), g) for k, g in df.groupby(key, sort=True)]
 
 
 def lights(wh: Warehouse, scope: str) -> dict[str, str]:
@@ -315,11 +325,15 @@ def partner_pages(wh: Warehouse, codes: Codebook, period: str) -> Iterator[tuple
         a = acts.get(pid, empty)
         page["claims"] = _safe(_partner_claims, c if wh.has("fct_ghg_reductions") else None, codes)
         page["activities"] = _safe(_partner_activities, a if wh.has("fct_activities") else None, codes)
+        # every row as small CSV files, one per partner and month: a month that did not change keeps
+        # byte-identical files, which later publications share (files.share_unchanged_files)
         for key, model in (("claims", "fct_ghg_reductions"), ("activities", "fct_activities")):
-            if pid in csv_rows.get(model, {}):
-                page["files"].append((f"data/partners/{slug}-{key}.csv", csv_rows[model][pid]))
-        page["claims_csv"] = f"../data/partners/{slug}-claims.csv" if len(c) else None
-        page["activities_csv"] = f"../data/partners/{slug}-activities.csv" if len(a) else None
+            links = []
+            for month, rows_m in by_period(csv_rows.get(model, {}).get(pid)):
+                rel = f"data/partners/{slug}/{month}-{key}.csv"
+                page["files"].append((rel, rows_m))
+                links.append({"href": f"../{rel}", "label": period_label(month)})
+            page[f"{key}_csv"] = links
         page["trajectory"] = _safe(_trajectory_charts, r, traj.get(pid) if wh.has("dash_partner_trajectory") else None,
                                    pledge.get(pid, empty), period)
         page["peer_chart"] = _safe(peer_chart, summary, "chart-peer", me=r) if summary is not None \
