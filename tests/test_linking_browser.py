@@ -104,6 +104,7 @@ def test_practices_featured_first_search_both_languages_and_thai_only_label(pub,
     # (a search runs over every case of every page, from the list's index: results in #case-results)
     page.fill("input[data-filter='cases'][data-key='search']", english["lesson_en"])
     shown = page.locator("#case-results article")
+    shown.first.wait_for()                  # lesson text comes from lists/practices-text.js, loaded on first search
     assert shown.count() >= 1
     case_ids = set(lessons[lessons["lesson_en"] == english["lesson_en"]]["case_id"].str.split("|").str[0])
     assert set(shown.evaluate_all("els => els.map(e => e.dataset.case)")) <= case_ids

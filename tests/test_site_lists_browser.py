@@ -102,6 +102,9 @@ def test_the_page_holds_one_page_and_the_index_holds_every_partner(site):
     assert index.startswith("(window.PhakhiLists=window.PhakhiLists||{})[\"partners\"]=")
     assert "<script" not in index and "\\u003cscript\\u003e" in index        # partner text stays inert
     assert len(list(site.glob("practices*.html"))) == 3                      # 6 cases, 2 a page
+    practices = (site / "lists" / "practices.js").read_text(encoding="utf-8")
+    assert "solar roofs" not in practices                                      # lessons: loaded on first search
+    assert "solar roofs" in (site / "lists" / "practices-text.js").read_text(encoding="utf-8")
 
 
 def test_partners_search_filter_sort_and_page_over_the_whole_list(site, page):
@@ -138,6 +141,7 @@ def test_practices_pages_are_static_and_search_reaches_every_page(site, page):
     assert page.locator("#cases article").first.get_attribute("data-featured") == "yes"
     page.fill("input[data-filter='cases'][data-key='search']", "solar roofs")   # a lesson of a case on page 3
     shown = page.locator("#case-results article")
+    page.wait_for_function("() => document.querySelectorAll('#case-results article').length === 1")  # text loaded
     assert shown.count() == 1 and shown.first.get_attribute("data-case") == "P006"
     assert page.locator("#cases").is_hidden()
     shown.first.locator("a", has_text="Read the full case").click()

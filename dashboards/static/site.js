@@ -110,7 +110,7 @@
 
   function partnerRow(st, r) {
     var cell = function (v, text) { return node("td", { "class": "n", "data-v": v === null ? "" : v }, [text]); };
-    var link = node("a", { href: "partners/" + r.slug + ".html" }, [bi([r.name_th || r.partner_id, r.name_en || r.partner_id])]);
+    var link = node("a", { href: "partners/" + (r.slug || r.partner_id) + ".html" }, [bi([r.name_th || r.partner_id, r.name_en || r.partner_id])]);
     var sub = node("div", { "class": "sub" }, [bi(label(st, "partner_type", r.partner_type)), " · ", bi(label(st, "province", r.province_code))]);
     var order = { on_track: 0, off_track: 1 }[r.status];
     return node("tr", { "data-item": "", "data-partner": r.partner_id, "data-status": r.status, "data-type": r.partner_type,
@@ -125,19 +125,19 @@
   }
 
   function caseCard(st, r) {
-    var badges = [];
+    var slug = r.slug || r.partner_id, badges = [];
     if (r.featured === "yes") { badges.push(node("span", { "class": "badge" }, ["★ ", bi(UI.featured)])); }
     if (r.criteria === "yes") { badges.push(node("span", { "class": "badge badge-ok" }, ["✓ ", bi(UI.criteria)])); }
     var pages = st.labels.pages || ["practices.html"];
     return node("article", { "class": "case result" + (r.featured === "yes" ? " featured" : ""), "data-item": "",
-                             "data-case": r.slug, "data-type": r.partner_type, "data-featured": r.featured,
+                             "data-case": slug, "data-type": r.partner_type, "data-featured": r.featured,
                              "data-criteria": r.criteria, "data-sectors": r.sector_codes }, [
       node("header", {}, badges.concat([
-        node("h2", {}, [node("a", { href: "partners/" + r.slug + ".html" }, [bi([r.name_th || r.partner_id, r.name_en || r.partner_id])])]),
+        node("h2", {}, [node("a", { href: "partners/" + slug + ".html" }, [bi([r.name_th || r.partner_id, r.name_en || r.partner_id])])]),
         node("p", { "class": "small" }, [bi(label(st, "partner_type", r.partner_type)), " · ", bi(label(st, "province", r.province_code)),
                                          " · ", bi(label(st, "status", r.track_status || "no_data"))])])),
       node("p", {}, [bi(UI.reduced), ": " + fmt(r.counted_12m_tco2e, 1) + " tCO2e · ", bi(UI.acts), ": " + fmt(r.activities_12m, 0)]),
-      node("p", {}, [node("a", { href: (pages[(r.page || 1) - 1] || "practices.html") + "#case-" + r.slug }, [bi(UI.full)])])]);
+      node("p", {}, [node("a", { href: (pages[(r.page || 1) - 1] || "practices.html") + "#case-" + slug }, [bi(UI.full)])])]);
   }
 
   function setupLists() {
@@ -170,8 +170,31 @@
     return r[c];
   }
 
+  /* a list's long searchable text (practices: lessons) is a separate file, loaded on the first search */
+  function loadText(st) {
+    if (st.textState) { return; }
+    st.textState = "loading";
+    var name = st.name + "-text";
+    var add = function () {
+      var t = (window.PhakhiLists || {})[name];
+      if (!t) { return; }
+      st.rows.forEach(function (r, i) { r._hay += " " + String((t.rows[i] || [""])[0] || "").toLowerCase(); });
+      st.textState = "loaded";
+      filterList(st);
+    };
+    if ((window.PhakhiLists || {})[name]) { add(); return; }
+    var sc = document.createElement("script");
+    sc.src = (document.body.getAttribute("data-root") || "") + "lists/" + name + ".js";
+    sc.onload = add;
+    sc.onerror = function () { st.textState = "missing"; };
+    document.body.appendChild(sc);
+  }
+
   function filterList(st) {
     var controls = document.querySelectorAll('[data-filter="' + st.target.id + '"]');
+    if (st.name === "practices" && !st.textState) {
+      controls.forEach(function (c) { if (c.getAttribute("data-key") === "search" && c.value.trim()) { loadText(st); } });
+    }
     var active = false;
     st.shown = st.rows.filter(function (r) {
       var ok = true;

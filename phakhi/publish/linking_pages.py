@@ -16,6 +16,7 @@ from typing import Callable
 
 import pandas as pd
 
+from phakhi.publish.lists import list_index
 from phakhi.publish.site import Unavailable, partner_slug, plain
 
 # dash_labels kinds of the linking codes (rows of dbt_project/seeds/dashboard_labels.csv)
@@ -223,8 +224,9 @@ def add_partner_sections(wh, codes, page_size: int = 25) -> Callable[[dict], dic
 # ------------------------------------------------------------------ curated practices
 PRACTICE_INDEX_COLS = ["slug", "page", "partner_id", "name_th", "name_en", "partner_type", "province_code",
                        "track_status", "sector_codes", "featured", "criteria", "counted_12m_tco2e",
-                       "activities_12m", "search"]
-SEARCH_CHARS = 600          # a case's searchable text in the index (names, title, lessons), cut to keep it small
+                       "activities_12m"]
+SEARCH_CHARS = 400     # a case's searchable text (featured title, lessons) in lists/practices-text.js, which
+                       # site.js loads only when someone searches: the compact index stays small
 
 
 def practices_page(wh, codes, page_size: int = 25) -> dict:
@@ -236,8 +238,7 @@ def practices_page(wh, codes, page_size: int = 25) -> dict:
     out = []
     for r in _records(cases.sort_values("display_order")):
         ls = by_case.get(r["case_id"], [])
-        search = " ".join(str(x) for x in [r["partner_id"], r.get("name_th"), r.get("name_en"),
-                                           r.get("featured_activity_title"), *codes("province", r.get("province_code")),
+        search = " ".join(str(x) for x in [r.get("featured_activity_title"),
                                            *[l.get("lesson_th") for l in ls], *[l.get("lesson_en") or "" for l in ls]] if x)
         out.append({**r, "slug": partner_slug(r["partner_id"]), "type": codes("partner_type", r.get("partner_type")),
                     "province": codes("province", r.get("province_code")),
@@ -252,15 +253,17 @@ def practices_page(wh, codes, page_size: int = 25) -> dict:
     types = sorted({(c.get("partner_type"), c["type"]) for c in out}, key=lambda x: str(x[0]))
     index = [{**c, "page": i // page_size + 1, "sector_codes": " ".join(s["code"] for s in c["sectors"]),
               "featured": "yes" if c.get("is_featured_by_dcce") else "no",
-              "criteria": "yes" if c.get("meets_criteria") else "no", "search": c["search"][:SEARCH_CHARS]}
+              "criteria": "yes" if c.get("meets_criteria") else "no"}
              for i, c in enumerate(out)]
+    text = {"cols": ["text"], "rows": [[c["search"][:SEARCH_CHARS]] for c in out], "labels": {}}
     labels = {"partner_type": {str(c.get("partner_type")): c["type"] for c in out},
               "province": {str(c.get("province_code")): c["province"] for c in out},
               "status": {str(c.get("track_status") or "no_data"): c["status_label"] for c in out},
               "pages": [practice_file(n) for n in range(1, max(1, -(-len(out) // page_size)) + 1)]}
     return {"cases": out, "total": len(out), "page_size": page_size,
-            "lists": {"practices": {"cols": PRACTICE_INDEX_COLS, "labels": labels,
-                                    "rows": [[plain(r.get(k)) for k in PRACTICE_INDEX_COLS] for r in index]}},
+            "lists": {"practices": list_index(index, PRACTICE_INDEX_COLS, labels,
+                                              digits={"counted_12m_tco2e": 1, "activities_12m": 0}),
+                      "practices-text": text},
             "criteria": [codes("practice_criterion", k) for k in CRITERIA],
             "featured": sum(1 for c in out if c.get("is_featured_by_dcce")),
             "meeting": sum(1 for c in out if c.get("meets_criteria")),

@@ -26,6 +26,7 @@ import pandas as pd
 
 from phakhi.publish.files import neutralise_formulas, stable_frame
 from phakhi.publish.linking_pages import add_linking_pages, with_linking_sections
+from phakhi.publish.lists import list_index
 from phakhi.publish.site import STATUS, MissingData, Unavailable, partner_slug, period_label, plain
 
 log = logging.getLogger("phakhi.publish.pages")
@@ -277,11 +278,6 @@ PARTNER_INDEX_COLS = ["partner_id", "slug", "name_th", "name_en", "partner_type"
                       "reporting_completeness", "peer_percentile", "status", "light"]
 
 
-def list_index(rows: list[dict], cols: list[str], labels: dict | None = None) -> dict:
-    """A list's search index: column names once, then one array per row (compact), plus code labels."""
-    return {"cols": cols, "rows": [[plain(r.get(c)) for c in cols] for r in rows], "labels": labels or {}}
-
-
 def partners_page(wh: Warehouse, codes: Codebook, page_size: int | None = None) -> dict:
     rows = partner_rows(wh, codes)
     size = page_size or LIST_PAGE_SIZE["partners"]
@@ -294,7 +290,9 @@ def partners_page(wh: Warehouse, codes: Codebook, page_size: int | None = None) 
     return {"rows": rows[:size], "total": len(rows), "page_size": size, "counts": status_counts(rows),
             "types": [{"code": c, "label": lab} for c, lab in types],
             "groups": [{"code": c, "label": lab} for c, lab in groups],
-            "lists": {"partners": list_index(rows, PARTNER_INDEX_COLS, labels)},
+            "lists": {"partners": list_index(rows, PARTNER_INDEX_COLS, labels, digits=dict.fromkeys(
+                ("pledged_reduction_tco2e", "required_path_tco2e", "reductions_12m_tco2e"), 1),
+                percent={"pct_path", "reporting_completeness", "peer_percentile"})},
             "peer_chart": peer_chart(summary, "chart-peers"), "peer_table": peer_table(summary)}
 
 
