@@ -129,6 +129,10 @@ def test_partners_search_filter_sort_and_page_over_the_whole_list(site, page):
     assert page.locator("#partner-table tbody tr").first.locator("a").get_attribute("href").startswith("partners/P001.html")
     page.fill("input.search", "alert")                                       # hostile name: found, shown as text
     assert _ids(page) == ["P001"] and "<script>alert(1)</script>" in page.locator("#partner-table tbody").text_content()
+    # the peer chart below the list: plotly.js is not in the page, site.js loads it when the chart is near view
+    assert "plotly.min.js" not in (site / "partners.html").read_text(encoding="utf-8")
+    page.locator("#chart-peers").scroll_into_view_if_needed()
+    page.wait_for_function("() => document.getElementById('chart-peers').classList.contains('js-plotly-plot')")
     page.goto((site / "partners.html").as_uri() + "?peer=local_government&status=off_track")
     page.wait_for_function("() => document.documentElement.dataset.ready")
     assert page.locator("[data-count-for='partner-table']").inner_text() == "3"
@@ -162,7 +166,7 @@ def test_lists_work_through_phakhi_serve_under_its_csp(site, page):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         base = f"http://127.0.0.1:{server.server_address[1]}"
-        for name in ("partners", "practices", "index"):
+        for name in ("partners", "practices", "index", "network"):
             _open(page, f"{base}/{name}.html")
         _open(page, f"{base}/partners.html")
         page.fill("input.search", "P006")

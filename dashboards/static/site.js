@@ -100,7 +100,11 @@
     return Number(v).toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d });
   }
   function pct(v) { return (v === null || v === undefined || isNaN(v)) ? "–" : fmt(v * 100, 0) + "%"; }
-  function label(st, kind, code) { var m = st.labels[kind] || {}; return m[String(code)] || [String(code), String(code)]; }
+  function label(st, kind, code) {
+    if (code === null || code === undefined) { return ["–", "–"]; }
+    var m = st.labels[kind] || {};
+    return m[String(code)] || [String(code), String(code)];
+  }
   function num(v) { return v === null || v === undefined || isNaN(v) ? -Infinity : Number(v); }
 
   function haystack(st, r) {
@@ -122,6 +126,18 @@
       node("td", { "data-v": order === undefined ? 2 : order }, [
         node("span", { "class": "light light-" + r.light, role: "img", "aria-label": r.light }), " ",
         node("span", { "class": "status st-" + r.status }, [bi(label(st, "status", r.status))])])]);
+  }
+
+  function networkRow(st, r) {
+    var cell = function (v, d) { return node("td", { "class": "n", "data-v": v === null ? "" : v }, [fmt(v, d)]); };
+    var id = r.partner_id;
+    return node("tr", { "data-item": "" }, [
+      node("td", {}, [node("a", { href: "partners/" + (r.slug || id) + ".html" }, [bi([r.name_th || id, r.name_en || id])]), " ",
+                      node("small", {}, [String(id)])]),
+      node("td", {}, [bi(label(st, "partner_type", r.partner_type))]),
+      cell(r.degree, 0), cell(r.weighted_degree, 0), cell(r.betweenness, 3), cell(r.clustering, 2),
+      node("td", { "class": "n", "data-v": r.is_isolated ? "" : r.community_id }, [r.is_isolated ? "–" : String(r.community_id)]),
+      cell(r.joint_activity_links, 0), cell(r.shared_credential_links, 0), cell(r.parent_child_links, 0)]);
   }
 
   function caseCard(st, r) {
@@ -167,6 +183,8 @@
     var c = st.sort;
     if (c === "name") { return String(lang() === "en" ? (r.name_en || r.partner_id) : (r.name_th || r.partner_id)).toLowerCase(); }
     if (c === "status_order") { var o = { on_track: 0, off_track: 1 }[r.status]; return o === undefined ? 2 : o; }
+    if (c === "community") { return r.is_isolated ? null : r.community_id; }
+    if (c === "partner_type") { return label(st, "partner_type", r.partner_type)[lang() === "en" ? 1 : 0]; }
     return r[c];
   }
 
@@ -227,9 +245,9 @@
   function renderList(st) {
     var id = st.target.id, n = st.shown.length, pages = Math.max(1, Math.ceil(n / st.size));
     var part = st.shown.slice(st.page * st.size, (st.page + 1) * st.size);
-    if (st.name === "partners") {
+    if (st.el.tBodies && st.el.tBodies.length) {       /* a table: partners, network */
       var body = st.el.tBodies[0], frag = document.createDocumentFragment();
-      part.forEach(function (r) { frag.appendChild(partnerRow(st, r)); });
+      part.forEach(function (r) { frag.appendChild((st.name === "network" ? networkRow : partnerRow)(st, r)); });
       body.replaceChildren(frag);
     } else {
       /* practices: the static page shows full cases; a search or filter shows results from the whole list */
@@ -243,7 +261,7 @@
     document.querySelectorAll('[data-count-for="' + id + '"]').forEach(function (e) { e.textContent = n; });
     document.querySelectorAll('[data-empty-for="' + id + '"]').forEach(function (e) { e.hidden = n > 0; });
     document.querySelectorAll('[data-pager-for="' + id + '"]').forEach(function (nav) {
-      nav.hidden = pages <= 1 || (st.name !== "partners" && !st.active);
+      nav.hidden = pages <= 1 || (!st.el.tBodies && !st.active);
       nav.querySelector("[data-page-now]").textContent = st.page + 1;
       nav.querySelector("[data-page-count]").textContent = pages;
       nav.querySelector('[data-page="prev"]').disabled = st.page === 0;
@@ -394,6 +412,26 @@
       }
     });
   });
+
+  /* plotly.js on pages whose charts sit below a long list (partners): loaded when a chart comes near the
+     viewport, so the list is interactive without waiting for 4 MB of script */
+  function loadPlotly() {
+    if (window.Plotly || document.getElementById("plotly-lazy")) { return; }
+    var sc = document.createElement("script");
+    sc.id = "plotly-lazy";
+    sc.src = (document.body.getAttribute("data-root") || "") + "assets/plotly.min.js";
+    sc.onload = renderCharts;
+    document.body.appendChild(sc);
+  }
+  var lazyCharts = document.querySelectorAll("[data-chart][data-lazy]");
+  if (lazyCharts.length && !window.Plotly) {
+    if ("IntersectionObserver" in window) {
+      var seen = new IntersectionObserver(function (entries) {
+        if (entries.some(function (e) { return e.isIntersecting; })) { seen.disconnect(); loadPlotly(); }
+      }, { rootMargin: "600px" });
+      lazyCharts.forEach(function (c) { seen.observe(c); });
+    } else { loadPlotly(); }
+  }
 
   applyLang(lang());
   /* every handler attached, every list's index loaded (benchmarks/site.py reads the time) */

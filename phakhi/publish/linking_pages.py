@@ -122,7 +122,15 @@ def _layout(members_by_community: list[list[str]], isolated: list[str]) -> dict[
     return pos
 
 
-def network_page(wh, codes) -> dict:
+NETWORK_INDEX_COLS = ["partner_id", "slug", "name_th", "name_en", "partner_type", "degree", "weighted_degree",
+                      "betweenness", "clustering", "community_id", "is_isolated", "joint_activity_links",
+                      "shared_credential_links", "parent_child_links"]
+CLUSTER_NAMES = 12        # partner names listed per cluster on the page
+ISOLATED_NAMES = 40       # partners without a link named on the page (all are counted, and in the table)
+DRAWN_LABELS = 150        # above this many partners the drawing carries no text labels and no isolated row
+
+
+def network_page(wh, codes, page_size: int = 100) -> dict:
     net = wh.get("mart_partner_network")
     links = wh.get("mart_partner_links")
     names = _names(wh)
@@ -142,6 +150,10 @@ def network_page(wh, codes) -> dict:
                  "links": sum(1 for lr in link_rows if lr["partner_a"] in m and lr["partner_b"] in m)}
                 for cid, m in sorted(communities.items())]
     isolated = [r for r in rows if r.get("is_isolated")]
+    chart = network_chart(rows, link_rows, clusters, isolated, codes)
+    for c in clusters:                    # names shown per cluster; every member is in the table and its index
+        c["more"] = max(0, len(c["members"]) - CLUSTER_NAMES)
+        c["members"] = c["members"][:CLUSTER_NAMES]
     counts = {t: sum(1 for lr in link_rows if lr["link_type"] == t) for t in LINK_TYPES}
     mentions = wh.opt("mart_co_organiser_mentions")
     unmatched = []
@@ -151,11 +163,17 @@ def network_page(wh, codes) -> dict:
                           .sort_values(["mention", "partner_id"])):
             unmatched.append({**r, "status_label": codes("mention_match", r["match_status"]),
                               "by": _partner(r["partner_id"], names, codes)})
-    return {"partners": rows, "links": link_rows, "clusters": clusters, "isolated": isolated, "counts": counts,
+    labels = {"partner_type": {str(r.get("partner_type")): r["type"] for r in rows}}
+    index = list_index(rows, NETWORK_INDEX_COLS, labels, digits={"degree": 0, "weighted_degree": 0, "betweenness": 3,
+                                                                 "clustering": 2, "joint_activity_links": 0,
+                                                                 "shared_credential_links": 0, "parent_child_links": 0})
+    return {"partners": rows[:page_size], "total": len(rows), "page_size": page_size, "lists": {"network": index},
+            "links": link_rows, "clusters": clusters, "isolated": isolated[:ISOLATED_NAMES],
+            "isolated_total": len(isolated), "counts": counts,
             "link_types": {t: codes("link_type", t) for t in LINK_TYPES}, "unmatched": unmatched,
             "components": len({r["component_id"] for r in rows}),
             "largest_component": max((r["component_size"] for r in rows), default=0),
-            "chart": network_chart(rows, link_rows, clusters, isolated, codes)}
+            "chart": chart}
 
 
 def network_chart(rows, link_rows, clusters, isolated, codes) -> dict:
@@ -167,19 +185,22 @@ def network_chart(rows, link_rows, clusters, isolated, codes) -> dict:
         for lr in link_rows:
             if lr["link_type"] == t and lr["partner_a"] in pos and lr["partner_b"] in pos:
                 (x0, y0), (x1, y1) = pos[lr["partner_a"]], pos[lr["partner_b"]]
-                xs += [x0, x1, None]
-                ys += [y0, y1, None]
+                xs += [round(x0, 3), round(x1, 3), None]
+                ys += [round(y0, 3), round(y1, 3), None]
         if xs:
             data.append({"type": "scatter", "mode": "lines", "x": xs, "y": ys, "hoverinfo": "skip",
                          "line": {"color": color, "width": 1.5, "dash": "dot" if t == "parent_child" else "solid"},
                          "name": _bi(*codes("link_type", t))})
     status_color = {"on_track": "#15803d", "off_track": "#b91c1c", "no_data": "#9ca3af"}
-    nodes = [r for r in rows if r["partner_id"] in pos]
-    data.append({"type": "scatter", "mode": "markers+text", "name": _bi("ภาคี", "Partners"),
-                 "x": [pos[r["partner_id"]][0] for r in nodes], "y": [pos[r["partner_id"]][1] for r in nodes],
-                 "text": [r["partner_id"] for r in nodes], "textposition": "top center", "textfont": {"size": 9},
-                 "hovertext": [_bi(f"{r['name_th']} · เชื่อมโยง {r['degree']} ราย", f"{r['name_en']} · {r['degree']} link(s)")
-                               for r in nodes], "hoverinfo": "text",
+    big = len(rows) > DRAWN_LABELS        # a national network: linked partners only, ids on hover (page weight)
+    nodes = [r for r in rows if r["partner_id"] in pos and not (big and r.get("is_isolated"))]
+    data.append({"type": "scatter", "mode": "markers" if big else "markers+text", "name": _bi("ภาคี", "Partners"),
+                 "x": [round(pos[r["partner_id"]][0], 3) for r in nodes], "y": [round(pos[r["partner_id"]][1], 3) for r in nodes],
+                 **({} if big else {"text": [r["partner_id"] for r in nodes], "textposition": "top center",
+                                    "textfont": {"size": 9}}),
+                 "hovertext": [_bi(f"{r['partner_id']} {r['name_th']} · เชื่อมโยง {r['degree']} ราย",
+                                   f"{r['partner_id']} {r['name_en']} · {r['degree']} link(s)") for r in nodes],
+                 "hoverinfo": "text",
                  "marker": {"size": [8 + 3 * (r.get("degree") or 0) for r in nodes],
                             "color": [status_color.get(r["status"], "#9ca3af") for r in nodes],
                             "line": {"color": "#ffffff", "width": 1}}})
