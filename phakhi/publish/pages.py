@@ -125,11 +125,26 @@ def num(v) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
-def by_partner(df: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
-    """One pass over a table: partner id -> its rows (never a filter of the whole table per partner)."""
-    if df is None or "partner_id" not in df.columns:
-        return {}
-    return {str(pid): g for pid, g in df.groupby("partner_id", sort=False)}
+class ByPartner:
+    """A table split by partner in one pass (never a filter of the whole table per partner), without copying
+    it: only each partner's row positions are kept, and a partner's rows are taken when its page is built
+    (peak memory stays at the table itself, not the table plus all its groups)."""
+
+    def __init__(self, df: pd.DataFrame | None):
+        self.df = df
+        self.rows = {} if df is None or "partner_id" not in df.columns else \
+            {str(k): v for k, v in df.groupby("partner_id", sort=False).indices.items()}
+
+    def __contains__(self, pid) -> bool:
+        return str(pid) in self.rows
+
+    def get(self, pid, default=None):
+        hit = self.rows.get(str(pid))
+        return default if hit is None else self.df.take(hit)
+
+
+def by_partner(df: pd.DataFrame | None) -> ByPartner:
+    return ByPartner(df)
 
 
 def by_period(df: pd.DataFrame | None) -> list[tuple[str, pd.DataFrame]]:
