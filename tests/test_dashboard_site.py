@@ -379,3 +379,22 @@ def test_the_peer_chart_is_a_summary_not_every_peer(tmp_path):
     box, me = spec["data"]
     assert box["type"] == "box" and box["median"] == [62.0] and "x" not in box      # quantiles only
     assert me["x"] == [123.5] and me["name"]["en"] == "This partner (rank 1 of 2)"
+
+
+def test_partner_month_csv_bytes_are_what_pandas_writes_for_that_partner_and_month():
+    from phakhi.publish.files import csv_bytes, neutralise_formulas
+
+    df = pd.DataFrame({"partner_id": ["P1", "P2", "P1", "P1", "P2"],
+                       "period": ["2025-01", "2025-01", "2025-02", "2025-01", "2025-02"],
+                       "period_start": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-02-01", "2025-01-01", None]),
+                       "title": ["a\nb, \"quoted\"", "=cmd()", "x\n\x1fy", "ภาษาไทย", None],
+                       "n": [1.5, 2.0, float("nan"), 3.25, 4.0]})
+    files = P.PartnerMonthCsv(df)
+    got = dict(files.files("P1"))
+    assert list(got) == ["2025-01", "2025-02"]
+    for month, data in got.items():
+        rows = df[(df["partner_id"] == "P1") & (df["period"] == month)].assign(
+            period_start=lambda d: d["period_start"].dt.strftime("%Y-%m-%d"))
+        assert data == csv_bytes(neutralise_formulas(rows))
+    assert "'=cmd()" in dict(files.files("P2"))["2025-01"].decode("utf-8-sig")
+    assert files.files("P9") == []

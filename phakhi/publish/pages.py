@@ -147,14 +147,61 @@ def by_partner(df: pd.DataFrame | None) -> ByPartner:
     return ByPartner(df)
 
 
-def by_period(df: pd.DataFrame | None) -> list[tuple[str, pd.DataFrame]]:
-    """One partner's rows split by month (period), oldest first; rows without a period go under 'undated'."""
-    if df is None or not len(df):
-        return []
-    if "period" not in df.columns:
-        return [("all", df)]
-    key = df["period"].astype("string").fillna("undated")
-    return [(str(k), g) for k, g in df.groupby(key, sort=True)]
+RECORD_END = "\n\x1f"        # between CSV records only (a newline inside a quoted text field stays "\n")
+CSV_BATCH = 200               # partners whose rows are formatted by one to_csv call
+
+
+class PartnerMonthCsv:
+    """Each partner's rows as one CSV per month (bytes as pandas writes them: UTF-8 with BOM, formulas
+    neutralised once for the whole table), formatted by one `to_csv` per batch of partners instead of one per
+    file (13,000 files at a tenth of the country). Dates are written as ISO dates for the whole table, so a
+    file's bytes depend only on its own rows."""
+
+    def __init__(self, df: pd.DataFrame | None):
+        df = None if df is None else neutralise_formulas(df)
+        if df is not None:
+            for c in df.select_dtypes("datetime").columns:
+                col = df[c]
+                midnight = bool((col.dropna() == col.dropna().dt.normalize()).all())
+                df[c] = col.dt.strftime("%Y-%m-%d" if midnight else "%Y-%m-%dT%H:%M:%S").astype(object)
+        self.groups = ByPartner(df)
+        order = list(self.groups.rows)
+        self.batch_of = {pid: i // CSV_BATCH for i, pid in enumerate(order)}
+        self.batches = [order[i:i + CSV_BATCH] for i in range(0, len(order), CSV_BATCH)]
+        self.cached: tuple[int, dict] | None = None
+
+    def _format(self, b: int) -> dict[str, list[tuple[str, str]]]:
+        import numpy as np
+
+        df = self.groups.df
+        pids = self.batches[b]
+        pos = np.concatenate([self.groups.rows[p] for p in pids])
+        sub = df.take(pos)
+        parts = sub.to_csv(index=False, lineterminator=RECORD_END).split(RECORD_END)
+        header, recs = parts[0], parts[1:-1]
+        if len(recs) != len(sub):            # a record separator inside the data: format group by group
+            recs = [sub.iloc[[k]].to_csv(index=False, header=False, lineterminator="\n")[:-1] for k in range(len(sub))]
+        months = sub["period"].astype("string").fillna("undated").tolist() if "period" in sub.columns else ["all"] * len(sub)
+        out, i = {}, 0
+        for p in pids:
+            n = len(self.groups.rows[p])
+            out[p] = [("\ufeff" + header, months[i:i + n], recs[i:i + n])]
+            i += n
+        return out
+
+    def files(self, pid) -> list[tuple[str, bytes]]:
+        """(month, CSV bytes) of one partner, oldest month first."""
+        pid = str(pid)
+        if pid not in self.groups:
+            return []
+        b = self.batch_of[pid]
+        if self.cached is None or self.cached[0] != b:
+            self.cached = (b, self._format(b))
+        ((header, months, recs),) = self.cached[1][pid]
+        by_month: dict[str, list[str]] = {}
+        for m, r in zip(months, recs):
+            by_month.setdefault(m, []).append(r)
+        return [(m, ("\n".join([header, *by_month[m]]) + "\n").encode("utf-8")) for m in sorted(by_month)]
 
 
 def lights(wh: Warehouse, scope: str) -> dict[str, str]:
@@ -323,7 +370,7 @@ def partner_pages(wh: Warehouse, codes: Codebook, period: str) -> Iterator[tuple
     summary = records(wh.opt("dash_peer_summary")) if wh.has("dash_peer_summary") else None
     claims, acts = by_partner(wh.opt("fct_ghg_reductions")), by_partner(wh.opt("fct_activities"))
     # the per-partner CSV files: spreadsheet formulas neutralised once per table, then split by partner
-    csv_rows = {k: by_partner(neutralise_formulas(wh.get(k))) for k in ("fct_ghg_reductions", "fct_activities") if wh.has(k)}
+    csv_files = {k: PartnerMonthCsv(wh.get(k)) for k in ("fct_ghg_reductions", "fct_activities") if wh.has(k)}
     traj, pledge = by_partner(wh.opt("dash_partner_trajectory")), by_partner(wh.opt("dash_partner_pledge_path"))
     disputes = by_partner(wh.opt("mart_partner_disputes"))
     files = wh.opt("dash_quality_files")
@@ -342,9 +389,9 @@ def partner_pages(wh: Warehouse, codes: Codebook, period: str) -> Iterator[tuple
         # byte-identical files, which later publications share (files.share_unchanged_files)
         for key, model in (("claims", "fct_ghg_reductions"), ("activities", "fct_activities")):
             links = []
-            for month, rows_m in by_period(csv_rows.get(model, {}).get(pid)):
+            for month, data in (csv_files[model].files(pid) if model in csv_files else []):
                 rel = f"data/partners/{slug}/{month}-{key}.csv"
-                page["files"].append((rel, rows_m))
+                page["files"].append((rel, data))
                 links.append({"href": f"../{rel}", "label": period_label(month)})
             page[f"{key}_csv"] = links
         page["trajectory"] = _safe(_trajectory_charts, r, traj.get(pid) if wh.has("dash_partner_trajectory") else None,
@@ -367,9 +414,9 @@ def _partner_disputes(d: pd.DataFrame | None) -> list[dict]:
             for x in records(d.sort_values("figure"))]
 
 
-def _latest(rows: list[dict]) -> dict:
+def _latest(rows: list[dict], total: int | None = None) -> dict:
     """The last INLINE_ROWS rows (oldest first) and how many there are in all."""
-    return {"rows": rows[-INLINE_ROWS:], "total": len(rows)}
+    return {"rows": rows[-INLINE_ROWS:], "total": len(rows) if total is None else total}
 
 
 def _partner_claims(c: pd.DataFrame | None, codes: Codebook) -> dict:
@@ -378,14 +425,14 @@ def _partner_claims(c: pd.DataFrame | None, codes: Codebook) -> dict:
     if len(c):
         c = c.sort_values([x for x in ("period", "project_id", "source_file", "source_row") if x in c.columns])
     out = []
-    for x in records(c):
+    for x in records(c.tail(INLINE_ROWS)):          # only the rows shown become dicts
         out.append({**x, "sector_label": codes("sector", x.get("sector")),
                     "method_label": codes("programme", x.get("method")),
                     "method_short": short_label(codes("programme", x.get("method"))),
                     "verification_label": codes("verification", x.get("verification_status")),
                     "kind_label": codes("figure_kind", x.get("figure_kind")),
                     "period_label": period_label(x.get("period"))})
-    return _latest(out)
+    return _latest(out, len(c))
 
 
 def _partner_activities(a: pd.DataFrame | None, codes: Codebook) -> dict:
@@ -396,7 +443,7 @@ def _partner_activities(a: pd.DataFrame | None, codes: Codebook) -> dict:
     return _latest([{**x, "element_label": codes("ace_element", x.get("ace_element")),
                      "type_label": codes("activity_type", x.get("activity_type")),
                      "province_label": codes("province", x.get("province_code")),
-                     "period_label": period_label(x.get("period"))} for x in records(a)])
+                     "period_label": period_label(x.get("period"))} for x in records(a.tail(INLINE_ROWS))], len(a))
 
 
 def _trajectory_charts(p: dict, months_df: pd.DataFrame | None, years_df: pd.DataFrame, period: str) -> dict:

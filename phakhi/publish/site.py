@@ -223,10 +223,11 @@ def write_assets(out_dir: Path) -> Path:
     return assets
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    """A small per-page data file (e.g. one partner's claims), UTF-8 with BOM. The caller has neutralised
-    spreadsheet formulas (pages.partner_pages does it once per table, not once per partner)."""
-    return write_bytes(path, csv_bytes(frame))
+def write_csv(frame: pd.DataFrame | bytes, path: Path) -> Path:
+    """A small per-page data file (e.g. one partner's claims for a month), UTF-8 with BOM: a frame, or the CSV
+    bytes already formatted (pages.PartnerMonthCsv). The caller has neutralised spreadsheet formulas
+    (once per table, not once per partner)."""
+    return write_bytes(path, frame if isinstance(frame, bytes) else csv_bytes(frame))
 
 
 LISTS_DIR = "lists"
