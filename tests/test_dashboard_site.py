@@ -398,3 +398,17 @@ def test_partner_month_csv_bytes_are_what_pandas_writes_for_that_partner_and_mon
         assert data == csv_bytes(neutralise_formulas(rows))
     assert "'=cmd()" in dict(files.files("P2"))["2025-01"].decode("utf-8-sig")
     assert files.files("P9") == []
+
+
+def test_downloads_page_lists_a_table_split_by_month(tmp_path):
+    from phakhi.publish.datapackage import descriptor
+    from phakhi.publish.files import write_partitions
+
+    df = pd.DataFrame({"reduction_id": ["a", "b"], "period": ["2025-11", "2025-12"], "reported_tco2e": [1.0, 2.0]})
+    months = write_partitions(df, tmp_path / "data" / "ghg_ledger", "period")
+    pkg = descriptor("2025-12-r1", "2025-12", {"ghg_ledger": ("mart_ghg_ledger", df)}, {}, True, {"ghg_ledger": months})
+    (tmp_path / "datapackage.json").write_text(json.dumps(pkg, ensure_ascii=False), encoding="utf-8")
+    _, html = render(tmp_path, tiny_frames())
+    page = html["downloads.html"]
+    assert 'href="data/ghg_ledger/2025-12.csv"' in page and 'href="data/ghg_ledger/2025-11.parquet"' in page
+    assert "ธ.ค. 2568" in page and "Dec 2025" in page and "One file per month, 2 files" in page

@@ -85,6 +85,20 @@ def write_table(df: pd.DataFrame, folder: Path, name: str) -> list[Path]:
     return [csv_path, parquet_path]
 
 
+def write_partitions(df: pd.DataFrame, folder: Path, column: str) -> list[str]:
+    """One CSV + Parquet pair per value of `column` (folder/<value>.csv), values in order; rows keep their
+    order. Returns the values written. A month that did not change keeps byte-identical files."""
+    key = df[column].astype("string").fillna("undated")
+    values = []
+    for value, part in df.groupby(key, sort=True):
+        write_table(part.reset_index(drop=True), folder, str(value))
+        values.append(str(value))
+    if not values:                                   # an empty table still publishes its header
+        write_table(df, folder, "empty")
+        values.append("empty")
+    return values
+
+
 def building_dir(publications: Path, pub_id: str) -> Path:
     path = publications / f".building-{pub_id}"
     if path.exists():

@@ -35,7 +35,7 @@ COLORS = {"green": "#15803d", "amber": "#d97706", "red": "#b91c1c", "grey": "#9c
           "baseline": "#64748b", "latest": "#047857"}
 DOMAIN_ORDER = ["overall", "region", "sex", "age_group", "urban_rural", "education", "province"]
 MEASURE_ORDER = ["awareness_index", "knowledge", "concern", "behaviour", "share_low", "share_medium", "share_high"]
-INLINE_ROWS = 12        # claims/activities shown on a partner page; every row: per-partner CSVs by month
+INLINE_ROWS = 6         # claims/activities shown on a partner page; every row: per-partner CSVs by month
 
 
 def short_label(pair: tuple[str, str]) -> tuple[str, str]:
@@ -963,9 +963,15 @@ def downloads_page(out_dir: Path) -> dict:
     package = json.loads(dp.read_text(encoding="utf-8"))
     resources = []
     for res in package.get("resources", []):
-        files = [res.get("path")] + list(res.get("alternates") or [])
-        resources.append({**res, "files": [{"path": f, "size": (out_dir / f).stat().st_size}
-                                           for f in files if f and (out_dir / f).is_file()]})
+        path = res.get("path")
+        csvs = path if isinstance(path, list) else [path]
+        files = [{"path": f, "size": (out_dir / f).stat().st_size} for f in csvs + list(res.get("alternates") or [])
+                 if f and (out_dir / f).is_file()]
+        # a resource split by month: one row per month, its CSV and Parquet side by side
+        months = [{"label": period_label(Path(c).stem), "csv": c, "parquet": str(Path(c).with_suffix(".parquet"))}
+                  for c in csvs] if isinstance(path, list) else []
+        resources.append({**res, "files": [] if months else files, "months": months,
+                          "size": sum(f["size"] for f in files)})
     return {"package": package, "resources": resources,
             "license": (package.get("licenses") or [{}])[0]}
 
