@@ -129,6 +129,8 @@ def _open(page, pub: Path, name: str, lang: str | None = None):
     url = (pub / f"{name}.html").as_uri() + (f"?lang={lang}" if lang else "")
     page.goto(url)
     page.wait_for_load_state("load")
+    # charts below a long list load plotly.js when they come into view (partners.html)
+    page.evaluate("() => document.querySelectorAll('[data-chart][data-lazy]').forEach(d => d.scrollIntoView())")
     page.wait_for_function("() => !document.querySelector('[data-chart]') || "
                            "[...document.querySelectorAll('[data-chart]')].every(d => d.classList.contains('js-plotly-plot'))",
                            timeout=15000)

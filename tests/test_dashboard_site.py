@@ -228,7 +228,8 @@ def test_every_page_renders_and_partner_text_never_becomes_markup(tmp_path):
         # only our own scripts: the language bootstrap, JSON specs, plotly and site.js
         for tag in re.findall(r"<script\b[^>]*>", page):
             assert tag in ("<script>", '<script src="assets/site.js">', '<script src="../assets/site.js">',
-                           '<script src="assets/plotly.min.js">', '<script src="../assets/plotly.min.js">') \
+                           '<script src="assets/plotly.min.js">', '<script src="../assets/plotly.min.js">',
+                           '<script src="lists/partners.js">', '<script src="lists/practices.js">') \
                 or re.fullmatch(r'<script type="application/json" id="chart-[a-z0-9-]+-spec">', tag), (name, tag)
     partner = html["partners/P001.html"]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in partner
@@ -348,11 +349,28 @@ def test_partner_pages_link_small_csv_files_with_formulas_neutralised(tmp_path):
     frames = tiny_frames()
     frames["fct_ghg_reductions"].loc[0, "project_id"] = '=HYPERLINK("http://evil.example","x")'
     _, html = render(tmp_path, frames)
-    path = tmp_path / "data" / "partners" / "P001-claims.csv"
-    rows = pd.read_csv(path, encoding="utf-8-sig")
-    assert len(rows) == 2 and rows.loc[0, "project_id"].startswith("'=")
-    assert 'href="../data/partners/P001-claims.csv"' in html["partners/P001.html"]
-    assert not (tmp_path / "data" / "partners" / f"{partner_slug('P/2')}-claims.csv").exists()   # nothing to list
+    # one file per partner and month (a closed month's file stays byte-identical, shared between publications)
+    files = sorted((tmp_path / "data" / "partners" / "P001").glob("*-claims.csv"))
+    assert [f.name for f in files] == ["2025-06-claims.csv", "2025-12-claims.csv"]
+    rows = pd.read_csv(files[0], encoding="utf-8-sig")
+    assert len(rows) == 1 and rows.loc[0, "project_id"].startswith("'=")
+    assert 'href="../data/partners/P001/2025-06-claims.csv"' in html["partners/P001.html"]
+    assert not (tmp_path / "data" / "partners" / partner_slug('P/2')).exists()   # nothing to list
+
+
+def test_a_partner_page_and_its_files_do_not_change_when_its_data_does_not(tmp_path):
+    """Same data, another run: every partner page and per-partner file is byte-identical (shared on disk)."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out, pub_id in ((a, "2025-12-r1"), (b, "2025-12-r2")):
+        out.mkdir()
+        wh = P.Warehouse(tiny_frames(), {})
+        ctx = P.site_context(out / "x.duckdb", out, period="2025-12", pub_id=pub_id, is_sample=True, warehouse=wh)
+        render_site(out, ctx, strict=True)
+    mine = sorted(p.relative_to(a).as_posix() for p in a.rglob("*")
+                  if p.is_file() and p.relative_to(a).parts[0] in ("partners", "data", "lists", "assets"))
+    assert "partners/P001.html" in mine and "data/partners/P001/2025-12-activities.csv" in mine
+    assert [x for x in mine if (a / x).read_bytes() != (b / x).read_bytes()] == []
+    assert "2025-12-r1" in (a / "index.html").read_text(encoding="utf-8")      # the site's own pages name it
 
 
 def test_the_peer_chart_is_a_summary_not_every_peer(tmp_path):
@@ -361,3 +379,36 @@ def test_the_peer_chart_is_a_summary_not_every_peer(tmp_path):
     box, me = spec["data"]
     assert box["type"] == "box" and box["median"] == [62.0] and "x" not in box      # quantiles only
     assert me["x"] == [123.5] and me["name"]["en"] == "This partner (rank 1 of 2)"
+
+
+def test_partner_month_csv_bytes_are_what_pandas_writes_for_that_partner_and_month():
+    from phakhi.publish.files import csv_bytes, neutralise_formulas
+
+    df = pd.DataFrame({"partner_id": ["P1", "P2", "P1", "P1", "P2"],
+                       "period": ["2025-01", "2025-01", "2025-02", "2025-01", "2025-02"],
+                       "period_start": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-02-01", "2025-01-01", None]),
+                       "title": ["a\nb, \"quoted\"", "=cmd()", "x\n\x1fy", "ภาษาไทย", None],
+                       "n": [1.5, 2.0, float("nan"), 3.25, 4.0]})
+    files = P.PartnerMonthCsv(df)
+    got = dict(files.files("P1"))
+    assert list(got) == ["2025-01", "2025-02"]
+    for month, data in got.items():
+        rows = df[(df["partner_id"] == "P1") & (df["period"] == month)].assign(
+            period_start=lambda d: d["period_start"].dt.strftime("%Y-%m-%d"))
+        assert data == csv_bytes(neutralise_formulas(rows))
+    assert "'=cmd()" in dict(files.files("P2"))["2025-01"].decode("utf-8-sig")
+    assert files.files("P9") == []
+
+
+def test_downloads_page_lists_a_table_split_by_month(tmp_path):
+    from phakhi.publish.datapackage import descriptor
+    from phakhi.publish.files import write_partitions
+
+    df = pd.DataFrame({"reduction_id": ["a", "b"], "period": ["2025-11", "2025-12"], "reported_tco2e": [1.0, 2.0]})
+    months = write_partitions(df, tmp_path / "data" / "ghg_ledger", "period")
+    pkg = descriptor("2025-12-r1", "2025-12", {"ghg_ledger": ("mart_ghg_ledger", df)}, {}, True, {"ghg_ledger": months})
+    (tmp_path / "datapackage.json").write_text(json.dumps(pkg, ensure_ascii=False), encoding="utf-8")
+    _, html = render(tmp_path, tiny_frames())
+    page = html["downloads.html"]
+    assert 'href="data/ghg_ledger/2025-12.csv"' in page and 'href="data/ghg_ledger/2025-11.parquet"' in page
+    assert "ธ.ค. 2568" in page and "Dec 2025" in page and "One file per month, 2 files" in page

@@ -65,3 +65,26 @@ def test_descriptor_carries_both_languages():
     assert fields["join_date"]["type"] == "date"
     assert fields["partner_id"]["title_th"] == "รหัสภาคี" and fields["partner_id"]["description"] == "DCCE partner id."
     assert all(f["title"] and f["title_th"] and f["description_th"] for f in fields.values())
+
+
+def test_a_table_split_by_month_is_one_multipart_resource_that_frictionless_reads_whole(tmp_path):
+    from frictionless import Package
+
+    from phakhi.publish.files import write_partitions
+
+    df = pd.DataFrame({"reduction_id": ["a", "b", "c"], "period": ["2025-01", "2025-02", "2025-01"],
+                       "reported_tco2e": [1.5, 2.0, 3.25]})
+    months = write_partitions(df, tmp_path / "data" / "ghg_ledger", "period")
+    assert months == ["2025-01", "2025-02"]
+    assert (tmp_path / "data" / "ghg_ledger" / "2025-02.parquet").is_file()
+    pkg = descriptor("2025-12-r1", "2025-12", {"ghg_ledger": ("mart_ghg_ledger", df)}, {}, False, {"ghg_ledger": months})
+    (res,) = pkg["resources"]
+    assert res["path"] == ["data/ghg_ledger/2025-01.csv", "data/ghg_ledger/2025-02.csv"]
+    import json
+
+    (tmp_path / "datapackage.json").write_text(json.dumps(pkg, ensure_ascii=False), encoding="utf-8")
+    package = Package(str(tmp_path / "datapackage.json"))
+    report = package.validate()
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])[:10]
+    rows = package.resources[0].read_rows()
+    assert sorted(r["reduction_id"] for r in rows) == ["a", "b", "c"]

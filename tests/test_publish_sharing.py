@@ -1,7 +1,9 @@
 """Unchanged files are shared between publications by hard links; each publication stays complete."""
 import os
 
-from phakhi.publish.files import disk_usage, prune_store, share_unchanged_files
+import time
+
+from phakhi.publish.files import disk_usage, prune_store, share_unchanged_files, write_text
 
 
 def _pub(root, name, files):
@@ -16,7 +18,7 @@ def test_unchanged_files_are_hard_links_and_publications_stay_complete(tmp_path)
     pubs = tmp_path / "publications"
     a = _pub(pubs, "2025-11-r1", {"index.html": "หน้าแรก v1", "data/x.csv": "a,b\n1,2\n", "p/P001.html": "same"})
     first = share_unchanged_files(pubs, a)
-    assert first == {"files": 3, "shared": 0, "stored": 3, "bytes_shared": 0}
+    assert first == {"files": 3, "shared": 0, "stored": 3, "bytes_shared": 0, "hashed": 3}
     b = _pub(pubs, "2025-12-r2", {"index.html": "หน้าแรก v2", "data/x.csv": "a,b\n1,2\n", "p/P001.html": "same"})
     second = share_unchanged_files(pubs, b)
     assert second["shared"] == 2 and second["stored"] == 1
@@ -36,3 +38,25 @@ def test_unchanged_files_are_hard_links_and_publications_stay_complete(tmp_path)
     assert (b / "data/x.csv").read_text() == "a,b\n1,2\n" and (c / "p/P001.html").read_text() == "same"
     assert prune_store(pubs) == 1                                  # "หน้าแรก v1" only
     assert {p.name for p in pubs.iterdir()} == {".objects", "2025-12-r2", "2026-01-r3"}
+
+
+def test_files_written_by_the_publish_code_are_not_read_back_to_be_shared(tmp_path):
+    pubs = tmp_path / "publications"
+    a, b = pubs / "2025-11-r1", pubs / "2025-12-r2"
+    for folder in (a, b):
+        write_text(folder / "partners" / "P001.html", "หน้าภาคี ไม่เปลี่ยน")
+        write_text(folder / "index.html", f"หน้าแรก {folder.name}")
+    assert share_unchanged_files(pubs, a)["hashed"] == 0          # digests taken while writing
+    os.rename(b, pubs / "moved")                                   # the building folder's rename keeps inodes
+    b = pubs / "moved"
+    stats = share_unchanged_files(pubs, b)
+    assert stats["hashed"] == 0 and stats["shared"] == 1
+    assert os.path.samefile(a / "partners" / "P001.html", b / "partners" / "P001.html")
+    # a file changed after it was written is hashed again, never trusted from the old digest
+    c = pubs / "2026-01-r3"
+    write_text(c / "index.html", f"หน้าแรก {a.name}")
+    time.sleep(0.01)
+    (c / "index.html").write_text("something else", encoding="utf-8")
+    stats = share_unchanged_files(pubs, c)
+    assert stats["hashed"] == 1 and stats["shared"] == 0
+    assert (c / "index.html").read_text(encoding="utf-8") == "something else"

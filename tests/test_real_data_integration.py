@@ -54,7 +54,8 @@ def test_month_publishes_without_the_sample_banner(real_home):
 
 def test_petrol_and_waste_are_converted_and_a_row_without_factor_is_quarantined(real_home):
     paths, pub = real_home
-    ledger = pd.read_csv(pub / "data" / "ghg_ledger.csv", encoding="utf-8-sig").set_index("project_id")
+    ledger = pd.concat([pd.read_csv(f, encoding="utf-8-sig") for f in sorted((pub / "data" / "ghg_ledger").glob("*.csv"))]
+                       ).set_index("project_id")                     # one file per month
     petrol, waste = ledger.loc["P201-EV"], ledger.loc["P203-BANK"]
     assert petrol["factor_id"] == "tgo_cfo_2022_gasoline_mobile"
     assert petrol["claimed_tco2e"] == pytest.approx(rf.PETROL[0] * rf.PETROL[1] / 1000)

@@ -16,7 +16,8 @@ import pandas as pd
 
 from phakhi.publish.datapackage import descriptor, model_docs
 from phakhi.publish.exposures import dashboard_tables, published_tables
-from phakhi.publish.files import building_dir, discard_building, finalise, stable_frame, write_table
+from phakhi.publish.files import (building_dir, discard_building, finalise, stable_frame, write_partitions,
+                                  write_table)
 from phakhi.publish.pages import site_context
 from phakhi.publish.site import render_site
 from phakhi.settings import Paths
@@ -34,9 +35,13 @@ def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result
     out = building_dir(paths.publications, pub_id)
     open_data = {}
     with duckdb.connect(str(paths.build_db), read_only=True) as con:
+        parts = {}
         for item in published:
             frame = read_table(con, item.table)
-            write_table(frame, out / item.folder, item.name)
+            if item.partition_by and item.partition_by in frame.columns:
+                parts[item.name] = write_partitions(frame, out / item.folder / item.name, item.partition_by)
+            else:
+                write_table(frame, out / item.folder, item.name)
             if item.folder == "data":
                 open_data[item.name] = (item.model, frame)
         # SAMPLE or real: decided by the home (phakhi init), carried through dbt (model publication_origin)
@@ -51,7 +56,7 @@ def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result
         shutil.copytree(gate.data_docs, quality / "data_docs")
         gate_doc["data_docs"] = "quality/data_docs/index.html"   # relative: the build's temp folder is gone
     (quality / "gate.json").write_text(json.dumps(gate_doc, default=str, indent=1, ensure_ascii=False), encoding="utf-8")
-    package = descriptor(pub_id, period, open_data, model_docs(dbt_manifest), is_sample)
+    package = descriptor(pub_id, period, open_data, model_docs(dbt_manifest), is_sample, parts)
     (out / "datapackage.json").write_text(json.dumps(package, indent=1, ensure_ascii=False), encoding="utf-8")
 
     drift_ctx = None

@@ -84,8 +84,11 @@ def model_docs(dbt_manifest: Path) -> dict[str, dict]:
 
 
 def descriptor(pub_id: str, period: str, tables: dict[str, tuple[str, pd.DataFrame]], docs: dict[str, dict],
-               is_sample: bool) -> dict:
-    """tables: resource name -> (dbt model name, frame)."""
+               is_sample: bool, parts: dict[str, list[str]] | None = None) -> dict:
+    """tables: resource name -> (dbt model name, frame). parts: resource name -> the values it is split by
+    (one file each, data/<name>/<value>.csv): a multipart resource (`path` is a list, each part with its
+    header, as Frictionless reads it)."""
+    parts = parts or {}
     resources = []
     thai = thai_dictionary()
     for name, (model, df) in tables.items():
@@ -101,12 +104,15 @@ def descriptor(pub_id: str, period: str, tables: dict[str, tuple[str, pd.DataFra
                            "description": (c.get("description") or "").strip(),
                            "title_th": t.get("title_th") or c.get("label_th", ""),
                            "description_th": t.get("description_th") or c.get("description_th", "")})
+        split = parts.get(name)
+        path = [f"data/{name}/{v}.csv" for v in split] if split else f"data/{name}.csv"
+        alternates = [f"data/{name}/{v}.parquet" for v in split] if split else [f"data/{name}.parquet"]
         resources.append({
-            "name": name.replace("_", "-"), "path": f"data/{name}.csv", "format": "csv", "mediatype": "text/csv",
+            "name": name.replace("_", "-"), "path": path, "format": "csv", "mediatype": "text/csv",
             "encoding": "utf-8-sig", "title": th.get("title_en") or _title_en(name),
             "title_th": th.get("title_th", ""), "description": doc.get("description", "").strip(),
             "description_th": th.get("description_th") or doc.get("description_th", ""), "schema": {"fields": fields},
-            "alternates": [f"data/{name}.parquet"]})
+            "alternates": alternates})
     title = "Phakhi climate-partner and awareness indicators"
     return {"name": f"phakhi-{pub_id.lower()}", "title": title + (" (SAMPLE DATA)" if is_sample else ""),
             "title_th": "ตัวชี้วัดภาคีความร่วมมือและความตระหนักรู้ด้านสภาพภูมิอากาศ" + (" (ข้อมูลตัวอย่าง)" if is_sample else ""),

@@ -16,6 +16,8 @@ class Published:
     name: str            # file name without extension
     model: str           # dbt model
     table: str           # warehouse table, schema.name
+    partition_by: str | None = None   # meta.publish.partition_by: one file per value (e.g. period), so that a
+                                      # closed month's file stays byte-identical and is shared between publications
 
 
 class ExposuresMissing(RuntimeError):
@@ -59,5 +61,5 @@ def published_tables(manifest_path: Path) -> list[Published]:
         if len(tables) != 1:
             raise ExposuresMissing(f"exposure {e['name']} must depend on exactly one model, not {sorted(tables)}")
         (model, table), = tables.items()
-        out.append(Published(spec["folder"], spec["name"], model, table))
+        out.append(Published(spec["folder"], spec["name"], model, table, spec.get("partition_by")))
     return sorted(out, key=lambda p: (p.folder, p.name))

@@ -32,12 +32,71 @@ def stable_frame(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+# ---------------------------------------------------------------- writing with the digest known (issue 17)
+# Files the publish code writes are hashed from the bytes in memory as they are written, and remembered by
+# inode (which survives the building folder's rename into place) with the size and mtime they were written
+# with: share_unchanged_files then needs to read back only files written by someone else (copied trees such
+# as dbt docs or GX Data Docs), never the thousands of pages and data files written here.
+_WRITTEN: dict[tuple[int, int], tuple[int, int, str]] = {}
+
+
+def _remember(path: Path, digest: str) -> None:
+    st = path.stat()
+    _WRITTEN[(st.st_dev, st.st_ino)] = (st.st_size, st.st_mtime_ns, digest)
+
+
+def known_digest(st: os.stat_result) -> str | None:
+    """The sha256 of a file written by write_bytes, if it has not been rewritten since."""
+    hit = _WRITTEN.get((st.st_dev, st.st_ino))
+    return hit[2] if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns else None
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    import hashlib
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    _remember(path, hashlib.sha256(data).hexdigest())
+    return path
+
+
+def write_text(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    return write_bytes(path, text.encode(encoding))
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """CSV as published: UTF-8 with a BOM (Excel opens Thai correctly); same frame, same bytes."""
+    return df.to_csv(index=False, lineterminator="\n").encode("utf-8-sig")
+
+
+def parquet_bytes(df: pd.DataFrame) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    return buf.getvalue()
+
+
 def write_table(df: pd.DataFrame, folder: Path, name: str) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     csv_path, parquet_path = folder / f"{name}.csv", folder / f"{name}.parquet"
-    neutralise_formulas(df).to_csv(csv_path, index=False, encoding="utf-8-sig")  # BOM: Excel opens Thai correctly
-    df.to_parquet(parquet_path, index=False)
+    write_bytes(csv_path, csv_bytes(neutralise_formulas(df)))
+    write_bytes(parquet_path, parquet_bytes(df))
     return [csv_path, parquet_path]
+
+
+def write_partitions(df: pd.DataFrame, folder: Path, column: str) -> list[str]:
+    """One CSV + Parquet pair per value of `column` (folder/<value>.csv), values in order; rows keep their
+    order. Returns the values written. A month that did not change keeps byte-identical files."""
+    key = df[column].astype("string").fillna("undated")
+    values = []
+    for value, part in df.groupby(key, sort=True):
+        write_table(part.reset_index(drop=True), folder, str(value))
+        values.append(str(value))
+    if not values:                                   # an empty table still publishes its header
+        write_table(df, folder, "empty")
+        values.append("empty")
+    return values
 
 
 def building_dir(publications: Path, pub_id: str) -> Path:
@@ -165,16 +224,20 @@ def share_unchanged_files(publications: Path, folder: Path, min_bytes: int = 1) 
     Each publication stays a complete folder of ordinary files (a hard link is a file, not a pointer to
     another publication): deleting or rolling back one publication never touches another's files. Each file
     is replaced by an atomic rename of a link to identical bytes, so this may run before or after the folder is
-    made `latest` — a reader sees the same content either way. Files are never modified in place after
+    made `latest` — a reader sees the same content either way. A file written by `write_bytes` is not read
+    back: its digest was taken from the bytes as they were written (`hashed` counts the files read back). Files are never modified in place after
     publication (publications are immutable), which is what makes sharing inodes safe. Returns counts."""
     store = Path(publications) / OBJECTS_DIR
-    stats = {"files": 0, "shared": 0, "stored": 0, "bytes_shared": 0}
+    stats = {"files": 0, "shared": 0, "stored": 0, "bytes_shared": 0, "hashed": 0}
     for path in sorted(p for p in Path(folder).rglob("*") if p.is_file() and not p.is_symlink()):
         st = path.stat()
         if st.st_size < min_bytes:
             continue
         stats["files"] += 1
-        digest = _sha256(path)
+        digest = known_digest(st)
+        if digest is None:
+            digest = _sha256(path)
+            stats["hashed"] += 1
         obj = store / digest[:2] / digest
         try:
             ost = obj.stat()

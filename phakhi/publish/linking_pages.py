@@ -16,6 +16,7 @@ from typing import Callable
 
 import pandas as pd
 
+from phakhi.publish.lists import list_index
 from phakhi.publish.site import Unavailable, partner_slug, plain
 
 # dash_labels kinds of the linking codes (rows of dbt_project/seeds/dashboard_labels.csv)
@@ -71,18 +72,33 @@ def _partner(pid, names: dict, codes) -> dict:
 
 
 # ------------------------------------------------------------------ hook
-def add_linking_pages(pages: dict, wh, codes, safe: Callable) -> None:
+def add_linking_pages(pages: dict, wh, codes, safe: Callable, page_size: int = 25) -> None:
     """Add the linking pages to site_context's `pages` (the curated practices replace the case catalogue) and
     the province map's awareness-change colouring."""
     pages["network"] = safe(network_page, wh, codes)
     pages["awareness_ace"] = safe(awareness_ace_page, wh, codes)
-    pages["practices"] = safe(practices_page, wh, codes)
+    pages["practices"] = safe(practices_page, wh, codes, page_size)
     safe(add_province_awareness, pages.get("provinces"), wh)
 
 
-def with_linking_sections(partner_pages: Iterator[tuple[str, dict]], wh, codes) -> Iterator[tuple[str, dict]]:
+def practice_file(n: int) -> str:
+    """File of the n-th page (1-based) of the curated practices."""
+    return "practices.html" if n <= 1 else f"practices-{n}.html"
+
+
+def case_files(wh, page_size: int) -> dict[str, str]:
+    """partner id -> the practices page file that shows its case (cases in display order, page_size a page)."""
+    cases = wh.opt("mart_practice_cases")
+    if cases is None:
+        return {}
+    order = cases.sort_values("display_order")["partner_id"].tolist()
+    return {pid: practice_file(i // page_size + 1) for i, pid in enumerate(order)}
+
+
+def with_linking_sections(partner_pages: Iterator[tuple[str, dict]], wh, codes,
+                          page_size: int = 25) -> Iterator[tuple[str, dict]]:
     """Partner pages (a stream) with their peer matches and network ties added, one page at a time."""
-    sections = add_partner_sections(wh, codes)
+    sections = add_partner_sections(wh, codes, page_size)
     for slug, page in partner_pages:
         yield slug, sections(page)
 
@@ -106,7 +122,15 @@ def _layout(members_by_community: list[list[str]], isolated: list[str]) -> dict[
     return pos
 
 
-def network_page(wh, codes) -> dict:
+NETWORK_INDEX_COLS = ["partner_id", "slug", "name_th", "name_en", "partner_type", "degree", "weighted_degree",
+                      "betweenness", "clustering", "community_id", "is_isolated", "joint_activity_links",
+                      "shared_credential_links", "parent_child_links"]
+CLUSTER_NAMES = 12        # partner names listed per cluster on the page
+ISOLATED_NAMES = 40       # partners without a link named on the page (all are counted, and in the table)
+DRAWN_LABELS = 150        # above this many partners the drawing carries no text labels and no isolated row
+
+
+def network_page(wh, codes, page_size: int = 100) -> dict:
     net = wh.get("mart_partner_network")
     links = wh.get("mart_partner_links")
     names = _names(wh)
@@ -126,6 +150,10 @@ def network_page(wh, codes) -> dict:
                  "links": sum(1 for lr in link_rows if lr["partner_a"] in m and lr["partner_b"] in m)}
                 for cid, m in sorted(communities.items())]
     isolated = [r for r in rows if r.get("is_isolated")]
+    chart = network_chart(rows, link_rows, clusters, isolated, codes)
+    for c in clusters:                    # names shown per cluster; every member is in the table and its index
+        c["more"] = max(0, len(c["members"]) - CLUSTER_NAMES)
+        c["members"] = c["members"][:CLUSTER_NAMES]
     counts = {t: sum(1 for lr in link_rows if lr["link_type"] == t) for t in LINK_TYPES}
     mentions = wh.opt("mart_co_organiser_mentions")
     unmatched = []
@@ -135,11 +163,17 @@ def network_page(wh, codes) -> dict:
                           .sort_values(["mention", "partner_id"])):
             unmatched.append({**r, "status_label": codes("mention_match", r["match_status"]),
                               "by": _partner(r["partner_id"], names, codes)})
-    return {"partners": rows, "links": link_rows, "clusters": clusters, "isolated": isolated, "counts": counts,
+    labels = {"partner_type": {str(r.get("partner_type")): r["type"] for r in rows}}
+    index = list_index(rows, NETWORK_INDEX_COLS, labels, digits={"degree": 0, "weighted_degree": 0, "betweenness": 3,
+                                                                 "clustering": 2, "joint_activity_links": 0,
+                                                                 "shared_credential_links": 0, "parent_child_links": 0})
+    return {"partners": rows[:page_size], "total": len(rows), "page_size": page_size, "lists": {"network": index},
+            "links": link_rows, "clusters": clusters, "isolated": isolated[:ISOLATED_NAMES],
+            "isolated_total": len(isolated), "counts": counts,
             "link_types": {t: codes("link_type", t) for t in LINK_TYPES}, "unmatched": unmatched,
             "components": len({r["component_id"] for r in rows}),
             "largest_component": max((r["component_size"] for r in rows), default=0),
-            "chart": network_chart(rows, link_rows, clusters, isolated, codes)}
+            "chart": chart}
 
 
 def network_chart(rows, link_rows, clusters, isolated, codes) -> dict:
@@ -151,19 +185,22 @@ def network_chart(rows, link_rows, clusters, isolated, codes) -> dict:
         for lr in link_rows:
             if lr["link_type"] == t and lr["partner_a"] in pos and lr["partner_b"] in pos:
                 (x0, y0), (x1, y1) = pos[lr["partner_a"]], pos[lr["partner_b"]]
-                xs += [x0, x1, None]
-                ys += [y0, y1, None]
+                xs += [round(x0, 3), round(x1, 3), None]
+                ys += [round(y0, 3), round(y1, 3), None]
         if xs:
             data.append({"type": "scatter", "mode": "lines", "x": xs, "y": ys, "hoverinfo": "skip",
                          "line": {"color": color, "width": 1.5, "dash": "dot" if t == "parent_child" else "solid"},
                          "name": _bi(*codes("link_type", t))})
     status_color = {"on_track": "#15803d", "off_track": "#b91c1c", "no_data": "#9ca3af"}
-    nodes = [r for r in rows if r["partner_id"] in pos]
-    data.append({"type": "scatter", "mode": "markers+text", "name": _bi("ภาคี", "Partners"),
-                 "x": [pos[r["partner_id"]][0] for r in nodes], "y": [pos[r["partner_id"]][1] for r in nodes],
-                 "text": [r["partner_id"] for r in nodes], "textposition": "top center", "textfont": {"size": 9},
-                 "hovertext": [_bi(f"{r['name_th']} · เชื่อมโยง {r['degree']} ราย", f"{r['name_en']} · {r['degree']} link(s)")
-                               for r in nodes], "hoverinfo": "text",
+    big = len(rows) > DRAWN_LABELS        # a national network: linked partners only, ids on hover (page weight)
+    nodes = [r for r in rows if r["partner_id"] in pos and not (big and r.get("is_isolated"))]
+    data.append({"type": "scatter", "mode": "markers" if big else "markers+text", "name": _bi("ภาคี", "Partners"),
+                 "x": [round(pos[r["partner_id"]][0], 3) for r in nodes], "y": [round(pos[r["partner_id"]][1], 3) for r in nodes],
+                 **({} if big else {"text": [r["partner_id"] for r in nodes], "textposition": "top center",
+                                    "textfont": {"size": 9}}),
+                 "hovertext": [_bi(f"{r['partner_id']} {r['name_th']} · เชื่อมโยง {r['degree']} ราย",
+                                   f"{r['partner_id']} {r['name_en']} · {r['degree']} link(s)") for r in nodes],
+                 "hoverinfo": "text",
                  "marker": {"size": [8 + 3 * (r.get("degree") or 0) for r in nodes],
                             "color": [status_color.get(r["status"], "#9ca3af") for r in nodes],
                             "line": {"color": "#ffffff", "width": 1}}})
@@ -173,20 +210,20 @@ def network_chart(rows, link_rows, clusters, isolated, codes) -> dict:
 
 
 # ------------------------------------------------------------------ partner pages: peers and ties
-def add_partner_sections(wh, codes) -> Callable[[dict], dict]:
+def add_partner_sections(wh, codes, page_size: int = 25) -> Callable[[dict], dict]:
     """Split the peer matches and links by partner once; returns what adds them to one partner page."""
     names = _names(wh)
     matches = wh.opt("mart_peer_matches")
     net = wh.opt("mart_partner_network")
     links = wh.opt("mart_partner_links")
-    cases = wh.opt("mart_practice_cases")
-    with_case = set(cases["partner_id"]) if cases is not None else set()
+    case_file = case_files(wh, page_size)
     by_partner: dict[str, list[dict]] = {}
     if matches is not None:
         for r in _records(matches.sort_values(["partner_id", "match_rank"])):
             by_partner.setdefault(r["partner_id"], []).append(
                 {**r, "peer": _partner(r["peer_partner_id"], names, codes), "reason": (r["reason_th"], r["reason_en"]),
-                 "peer_slug": partner_slug(r["peer_partner_id"]), "has_case": r["peer_partner_id"] in with_case})
+                 "peer_slug": partner_slug(r["peer_partner_id"]), "has_case": r["peer_partner_id"] in case_file,
+                 "case_file": case_file.get(r["peer_partner_id"])})
     metrics = {r["partner_id"]: r for r in _records(net)} if net is not None else {}
     ties: dict[str, list[dict]] = {}
     if links is not None:
@@ -206,7 +243,14 @@ def add_partner_sections(wh, codes) -> Callable[[dict], dict]:
 
 
 # ------------------------------------------------------------------ curated practices
-def practices_page(wh, codes) -> dict:
+PRACTICE_INDEX_COLS = ["slug", "page", "partner_id", "name_th", "name_en", "partner_type", "province_code",
+                       "track_status", "sector_codes", "featured", "criteria", "counted_12m_tco2e",
+                       "activities_12m"]
+SEARCH_CHARS = 400     # a case's searchable text (featured title, lessons) in lists/practices-text.js, which
+                       # site.js loads only when someone searches: the compact index stays small
+
+
+def practices_page(wh, codes, page_size: int = 25) -> dict:
     cases = wh.get("mart_practice_cases")
     lessons = wh.get("mart_practice_lessons")
     by_case: dict[str, list[dict]] = {}
@@ -215,8 +259,7 @@ def practices_page(wh, codes) -> dict:
     out = []
     for r in _records(cases.sort_values("display_order")):
         ls = by_case.get(r["case_id"], [])
-        search = " ".join(str(x) for x in [r["partner_id"], r.get("name_th"), r.get("name_en"),
-                                           r.get("featured_activity_title"), *codes("province", r.get("province_code")),
+        search = " ".join(str(x) for x in [r.get("featured_activity_title"),
                                            *[l.get("lesson_th") for l in ls], *[l.get("lesson_en") or "" for l in ls]] if x)
         out.append({**r, "slug": partner_slug(r["partner_id"]), "type": codes("partner_type", r.get("partner_type")),
                     "province": codes("province", r.get("province_code")),
@@ -229,7 +272,20 @@ def practices_page(wh, codes) -> dict:
                     "status_label": codes("track_status", r.get("track_status") or "no_data")})
     sectors = sorted({(s["code"], (s["th"], s["en"])) for c in out for s in c["sectors"]})
     types = sorted({(c.get("partner_type"), c["type"]) for c in out}, key=lambda x: str(x[0]))
-    return {"cases": out, "criteria": [codes("practice_criterion", k) for k in CRITERIA],
+    index = [{**c, "page": i // page_size + 1, "sector_codes": " ".join(s["code"] for s in c["sectors"]),
+              "featured": "yes" if c.get("is_featured_by_dcce") else "no",
+              "criteria": "yes" if c.get("meets_criteria") else "no"}
+             for i, c in enumerate(out)]
+    text = {"cols": ["text"], "rows": [[c["search"][:SEARCH_CHARS]] for c in out], "labels": {}}
+    labels = {"partner_type": {str(c.get("partner_type")): c["type"] for c in out},
+              "province": {str(c.get("province_code")): c["province"] for c in out},
+              "status": {str(c.get("track_status") or "no_data"): c["status_label"] for c in out},
+              "pages": [practice_file(n) for n in range(1, max(1, -(-len(out) // page_size)) + 1)]}
+    return {"cases": out, "total": len(out), "page_size": page_size,
+            "lists": {"practices": list_index(index, PRACTICE_INDEX_COLS, labels,
+                                              digits={"counted_12m_tco2e": 1, "activities_12m": 0}),
+                      "practices-text": text},
+            "criteria": [codes("practice_criterion", k) for k in CRITERIA],
             "featured": sum(1 for c in out if c.get("is_featured_by_dcce")),
             "meeting": sum(1 for c in out if c.get("meets_criteria")),
             "sectors": [{"code": c, "label": l} for c, l in sectors],

@@ -26,7 +26,8 @@ import pandas as pd
 
 from phakhi.publish.files import neutralise_formulas, stable_frame
 from phakhi.publish.linking_pages import add_linking_pages, with_linking_sections
-from phakhi.publish.site import MissingData, Unavailable, partner_slug, period_label, plain
+from phakhi.publish.lists import list_index
+from phakhi.publish.site import STATUS, MissingData, Unavailable, partner_slug, period_label, plain
 
 log = logging.getLogger("phakhi.publish.pages")
 
@@ -34,7 +35,7 @@ COLORS = {"green": "#15803d", "amber": "#d97706", "red": "#b91c1c", "grey": "#9c
           "baseline": "#64748b", "latest": "#047857"}
 DOMAIN_ORDER = ["overall", "region", "sex", "age_group", "urban_rural", "education", "province"]
 MEASURE_ORDER = ["awareness_index", "knowledge", "concern", "behaviour", "share_low", "share_medium", "share_high"]
-INLINE_ROWS = 20        # claims/activities shown on a partner page; the full list is a per-partner CSV
+INLINE_ROWS = 6         # claims/activities shown on a partner page; every row: per-partner CSVs by month
 
 
 def short_label(pair: tuple[str, str]) -> tuple[str, str]:
@@ -124,11 +125,83 @@ def num(v) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
-def by_partner(df: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
-    """One pass over a table: partner id -> its rows (never a filter of the whole table per partner)."""
-    if df is None or "partner_id" not in df.columns:
-        return {}
-    return {str(pid): g for pid, g in df.groupby("partner_id", sort=False)}
+class ByPartner:
+    """A table split by partner in one pass (never a filter of the whole table per partner), without copying
+    it: only each partner's row positions are kept, and a partner's rows are taken when its page is built
+    (peak memory stays at the table itself, not the table plus all its groups)."""
+
+    def __init__(self, df: pd.DataFrame | None):
+        self.df = df
+        self.rows = {} if df is None or "partner_id" not in df.columns else \
+            {str(k): v for k, v in df.groupby("partner_id", sort=False).indices.items()}
+
+    def __contains__(self, pid) -> bool:
+        return str(pid) in self.rows
+
+    def get(self, pid, default=None):
+        hit = self.rows.get(str(pid))
+        return default if hit is None else self.df.take(hit)
+
+
+def by_partner(df: pd.DataFrame | None) -> ByPartner:
+    return ByPartner(df)
+
+
+RECORD_END = "\n\x1f"        # between CSV records only (a newline inside a quoted text field stays "\n")
+CSV_BATCH = 200               # partners whose rows are formatted by one to_csv call
+
+
+class PartnerMonthCsv:
+    """Each partner's rows as one CSV per month (bytes as pandas writes them: UTF-8 with BOM, formulas
+    neutralised once for the whole table), formatted by one `to_csv` per batch of partners instead of one per
+    file (13,000 files at a tenth of the country). Dates are written as ISO dates for the whole table, so a
+    file's bytes depend only on its own rows."""
+
+    def __init__(self, df: pd.DataFrame | None):
+        df = None if df is None else neutralise_formulas(df)
+        if df is not None:
+            for c in df.select_dtypes("datetime").columns:
+                col = df[c]
+                midnight = bool((col.dropna() == col.dropna().dt.normalize()).all())
+                df[c] = col.dt.strftime("%Y-%m-%d" if midnight else "%Y-%m-%dT%H:%M:%S").astype(object)
+        self.groups = ByPartner(df)
+        order = list(self.groups.rows)
+        self.batch_of = {pid: i // CSV_BATCH for i, pid in enumerate(order)}
+        self.batches = [order[i:i + CSV_BATCH] for i in range(0, len(order), CSV_BATCH)]
+        self.cached: tuple[int, dict] | None = None
+
+    def _format(self, b: int) -> dict[str, list[tuple[str, str]]]:
+        import numpy as np
+
+        df = self.groups.df
+        pids = self.batches[b]
+        pos = np.concatenate([self.groups.rows[p] for p in pids])
+        sub = df.take(pos)
+        parts = sub.to_csv(index=False, lineterminator=RECORD_END).split(RECORD_END)
+        header, recs = parts[0], parts[1:-1]
+        if len(recs) != len(sub):            # a record separator inside the data: format group by group
+            recs = [sub.iloc[[k]].to_csv(index=False, header=False, lineterminator="\n")[:-1] for k in range(len(sub))]
+        months = sub["period"].astype("string").fillna("undated").tolist() if "period" in sub.columns else ["all"] * len(sub)
+        out, i = {}, 0
+        for p in pids:
+            n = len(self.groups.rows[p])
+            out[p] = [("\ufeff" + header, months[i:i + n], recs[i:i + n])]
+            i += n
+        return out
+
+    def files(self, pid) -> list[tuple[str, bytes]]:
+        """(month, CSV bytes) of one partner, oldest month first."""
+        pid = str(pid)
+        if pid not in self.groups:
+            return []
+        b = self.batch_of[pid]
+        if self.cached is None or self.cached[0] != b:
+            self.cached = (b, self._format(b))
+        ((header, months, recs),) = self.cached[1][pid]
+        by_month: dict[str, list[str]] = {}
+        for m, r in zip(months, recs):
+            by_month.setdefault(m, []).append(r)
+        return [(m, ("\n".join([header, *by_month[m]]) + "\n").encode("utf-8")) for m in sorted(by_month)]
 
 
 def lights(wh: Warehouse, scope: str) -> dict[str, str]:
@@ -256,11 +329,32 @@ def peer_table(summary: list[dict]) -> list[dict]:
             for s in sorted(summary, key=lambda s: str(s["partner_type"]))]
 
 
-def partners_page(wh: Warehouse, codes: Codebook) -> dict:
+# List pages hold one page of rows in HTML; the whole list travels as a compact search index
+# (lists/<name>.js, read by assets/site.js) so search, filters, sorting and paging cover every row while
+# the page stays small at 8,000 partners.
+LIST_PAGE_SIZE = {"partners": 100, "practices": 25}
+CHIPS_PER_GROUP = 40       # overview status board: chips shown per peer group (the rest: the partners list)
+
+PARTNER_INDEX_COLS = ["partner_id", "slug", "name_th", "name_en", "partner_type", "province_code", "peer_group",
+                      "pledged_reduction_tco2e", "required_path_tco2e", "reductions_12m_tco2e", "pct_path",
+                      "reporting_completeness", "peer_percentile", "status", "light"]
+
+
+def partners_page(wh: Warehouse, codes: Codebook, page_size: int | None = None) -> dict:
     rows = partner_rows(wh, codes)
+    size = page_size or LIST_PAGE_SIZE["partners"]
     summary = records(wh.get("dash_peer_summary"))
     types = sorted({(r.get("partner_type"), r["type"]) for r in rows}, key=lambda x: str(x[0]))
-    return {"rows": rows, "counts": status_counts(rows), "types": [{"code": c, "label": lab} for c, lab in types],
+    groups = sorted({(r.get("peer_group"), r["peer"]) for r in rows if r.get("peer_group")}, key=lambda x: str(x[0]))
+    labels = {"partner_type": {str(r.get("partner_type")): r["type"] for r in rows},
+              "province": {str(r.get("province_code")): r["province"] for r in rows},
+              "status": {k: codes.maps.get("track_status", {}).get(k) or STATUS[k] for k in ("on_track", "off_track", "no_data")}}
+    return {"rows": rows[:size], "total": len(rows), "page_size": size, "counts": status_counts(rows),
+            "types": [{"code": c, "label": lab} for c, lab in types],
+            "groups": [{"code": c, "label": lab} for c, lab in groups],
+            "lists": {"partners": list_index(rows, PARTNER_INDEX_COLS, labels, digits=dict.fromkeys(
+                ("pledged_reduction_tco2e", "required_path_tco2e", "reductions_12m_tco2e"), 1),
+                percent={"pct_path", "reporting_completeness", "peer_percentile"})},
             "peer_chart": peer_chart(summary, "chart-peers"), "peer_table": peer_table(summary)}
 
 
@@ -276,7 +370,7 @@ def partner_pages(wh: Warehouse, codes: Codebook, period: str) -> Iterator[tuple
     summary = records(wh.opt("dash_peer_summary")) if wh.has("dash_peer_summary") else None
     claims, acts = by_partner(wh.opt("fct_ghg_reductions")), by_partner(wh.opt("fct_activities"))
     # the per-partner CSV files: spreadsheet formulas neutralised once per table, then split by partner
-    csv_rows = {k: by_partner(neutralise_formulas(wh.get(k))) for k in ("fct_ghg_reductions", "fct_activities") if wh.has(k)}
+    csv_files = {k: PartnerMonthCsv(wh.get(k)) for k in ("fct_ghg_reductions", "fct_activities") if wh.has(k)}
     traj, pledge = by_partner(wh.opt("dash_partner_trajectory")), by_partner(wh.opt("dash_partner_pledge_path"))
     disputes = by_partner(wh.opt("mart_partner_disputes"))
     files = wh.opt("dash_quality_files")
@@ -291,11 +385,15 @@ def partner_pages(wh: Warehouse, codes: Codebook, period: str) -> Iterator[tuple
         a = acts.get(pid, empty)
         page["claims"] = _safe(_partner_claims, c if wh.has("fct_ghg_reductions") else None, codes)
         page["activities"] = _safe(_partner_activities, a if wh.has("fct_activities") else None, codes)
+        # every row as small CSV files, one per partner and month: a month that did not change keeps
+        # byte-identical files, which later publications share (files.share_unchanged_files)
         for key, model in (("claims", "fct_ghg_reductions"), ("activities", "fct_activities")):
-            if pid in csv_rows.get(model, {}):
-                page["files"].append((f"data/partners/{slug}-{key}.csv", csv_rows[model][pid]))
-        page["claims_csv"] = f"../data/partners/{slug}-claims.csv" if len(c) else None
-        page["activities_csv"] = f"../data/partners/{slug}-activities.csv" if len(a) else None
+            links = []
+            for month, data in (csv_files[model].files(pid) if model in csv_files else []):
+                rel = f"data/partners/{slug}/{month}-{key}.csv"
+                page["files"].append((rel, data))
+                links.append({"href": f"../{rel}", "label": period_label(month)})
+            page[f"{key}_csv"] = links
         page["trajectory"] = _safe(_trajectory_charts, r, traj.get(pid) if wh.has("dash_partner_trajectory") else None,
                                    pledge.get(pid, empty), period)
         page["peer_chart"] = _safe(peer_chart, summary, "chart-peer", me=r) if summary is not None \
@@ -316,9 +414,9 @@ def _partner_disputes(d: pd.DataFrame | None) -> list[dict]:
             for x in records(d.sort_values("figure"))]
 
 
-def _latest(rows: list[dict]) -> dict:
+def _latest(rows: list[dict], total: int | None = None) -> dict:
     """The last INLINE_ROWS rows (oldest first) and how many there are in all."""
-    return {"rows": rows[-INLINE_ROWS:], "total": len(rows)}
+    return {"rows": rows[-INLINE_ROWS:], "total": len(rows) if total is None else total}
 
 
 def _partner_claims(c: pd.DataFrame | None, codes: Codebook) -> dict:
@@ -327,14 +425,14 @@ def _partner_claims(c: pd.DataFrame | None, codes: Codebook) -> dict:
     if len(c):
         c = c.sort_values([x for x in ("period", "project_id", "source_file", "source_row") if x in c.columns])
     out = []
-    for x in records(c):
+    for x in records(c.tail(INLINE_ROWS)):          # only the rows shown become dicts
         out.append({**x, "sector_label": codes("sector", x.get("sector")),
                     "method_label": codes("programme", x.get("method")),
                     "method_short": short_label(codes("programme", x.get("method"))),
                     "verification_label": codes("verification", x.get("verification_status")),
                     "kind_label": codes("figure_kind", x.get("figure_kind")),
                     "period_label": period_label(x.get("period"))})
-    return _latest(out)
+    return _latest(out, len(c))
 
 
 def _partner_activities(a: pd.DataFrame | None, codes: Codebook) -> dict:
@@ -345,7 +443,7 @@ def _partner_activities(a: pd.DataFrame | None, codes: Codebook) -> dict:
     return _latest([{**x, "element_label": codes("ace_element", x.get("ace_element")),
                      "type_label": codes("activity_type", x.get("activity_type")),
                      "province_label": codes("province", x.get("province_code")),
-                     "period_label": period_label(x.get("period"))} for x in records(a)])
+                     "period_label": period_label(x.get("period"))} for x in records(a.tail(INLINE_ROWS))], len(a))
 
 
 def _trajectory_charts(p: dict, months_df: pd.DataFrame | None, years_df: pd.DataFrame, period: str) -> dict:
@@ -815,7 +913,10 @@ def overview_page(wh: Warehouse, codes: Codebook, period: str) -> dict:
         order = {"on_track": 0, "off_track": 1, "no_data": 2}
         for g in groups.values():
             g["partners"].sort(key=lambda r: (order.get(r["status"], 3), -(r["pct_path"] or 0), r["partner_id"]))
-        board = [groups[k] for k in sorted(groups)]
+        board = [{**groups[k], "code": k, "total": len(groups[k]["partners"]),
+                  "counts": {c: sum(1 for r in groups[k]["partners"] if r["light"] == c)
+                             for c in ("green", "amber", "red", "grey")},
+                  "partners": groups[k]["partners"][:CHIPS_PER_GROUP]} for k in sorted(groups)]
         off = [r for r in partners if r["status"] == "off_track" and r["pct_path"] is not None]
         attention = sorted(off, key=lambda r: (r["pct_path"], r["partner_id"]))[:5]
     return {"cards": _safe(overview_cards, wh), "board": board, "attention": attention,
@@ -862,9 +963,15 @@ def downloads_page(out_dir: Path) -> dict:
     package = json.loads(dp.read_text(encoding="utf-8"))
     resources = []
     for res in package.get("resources", []):
-        files = [res.get("path")] + list(res.get("alternates") or [])
-        resources.append({**res, "files": [{"path": f, "size": (out_dir / f).stat().st_size}
-                                           for f in files if f and (out_dir / f).is_file()]})
+        path = res.get("path")
+        csvs = path if isinstance(path, list) else [path]
+        files = [{"path": f, "size": (out_dir / f).stat().st_size} for f in csvs + list(res.get("alternates") or [])
+                 if f and (out_dir / f).is_file()]
+        # a resource split by month: one row per month, its CSV and Parquet side by side
+        months = [{"label": period_label(Path(c).stem), "csv": c, "parquet": str(Path(c).with_suffix(".parquet"))}
+                  for c in csvs] if isinstance(path, list) else []
+        resources.append({**res, "files": [] if months else files, "months": months,
+                          "size": sum(f["size"] for f in files)})
     return {"package": package, "resources": resources,
             "license": (package.get("licenses") or [{}])[0]}
 
@@ -872,7 +979,8 @@ def downloads_page(out_dir: Path) -> dict:
 
 # ------------------------------------------------------------------ the whole site
 def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample: bool, tables: dict[str, str] | None = None,
-                 gate: dict | None = None, drift: dict | None = None, warehouse: Warehouse | None = None) -> dict:
+                 gate: dict | None = None, drift: dict | None = None, warehouse: Warehouse | None = None,
+                 page_sizes: dict[str, int] | None = None) -> dict:
     """Everything the templates need, page by page. Pages whose data is missing are `Unavailable`.
     `tables` is the dashboard exposure's list (phakhi.publish.exposures.dashboard_tables).
     pages["partner_pages"] is a generator: render_site writes each partner page as it is produced."""
@@ -881,13 +989,13 @@ def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample
     pages = {
         "overview": _safe(overview_page, wh, codes, period),
         "national": _safe(national_page, wh, codes, period),
-        "partners": _safe(partners_page, wh, codes),
+        "partners": _safe(partners_page, wh, codes, (page_sizes or {}).get("partners")),
         "provinces": _safe(provinces_page, wh, codes),
         "ace": _safe(ace_page, wh, codes),
         "awareness": _safe(awareness_page, wh, codes, drift),
         "downloads": _safe(downloads_page, out_dir),
     }
-    add_linking_pages(pages, wh, codes, _safe)      # network, practices (curated), awareness beside ACE, map colour
+    add_linking_pages(pages, wh, codes, _safe, (page_sizes or {}).get("practices") or LIST_PAGE_SIZE["practices"])      # network, practices (curated), awareness beside ACE, map colour
     pages = {k: ({"unavailable": v} if isinstance(v, Unavailable) else v) for k, v in pages.items()}
     notes = []          # every page or section shown as "not available yet", listed on the Data quality page
     for key, page in pages.items():
@@ -898,7 +1006,8 @@ def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample
         for sub, u in page.items():
             if isinstance(u, Unavailable):
                 notes.append({"page": key, "section": sub, "th": u.th, "en": u.en, "detail": u.detail})
-    pages["partner_pages"] = with_linking_sections(partner_pages(wh, codes, period), wh, codes) \
+    pages["partner_pages"] = with_linking_sections(partner_pages(wh, codes, period), wh, codes,
+                                                   (page_sizes or {}).get("practices") or LIST_PAGE_SIZE["practices"]) \
         if wh.has("dash_partners") else iter(())
     pages["quality"] = _safe(quality_page, gate, wh, out_dir, codes)
     if isinstance(pages["quality"], Unavailable):

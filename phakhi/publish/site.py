@@ -25,6 +25,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from phakhi import thai
+from phakhi.publish.files import csv_bytes, write_bytes, write_text
 from phakhi.settings import DASHBOARDS_DIR
 
 log = logging.getLogger("phakhi.publish.site")
@@ -218,16 +219,32 @@ def write_assets(out_dir: Path) -> Path:
     shutil.copytree(STATIC_DIR, assets, ignore=shutil.ignore_patterns("README.md"))
     from plotly.offline import get_plotlyjs
 
-    (assets / "plotly.min.js").write_text(get_plotlyjs(), encoding="utf-8")
+    write_text(assets / "plotly.min.js", get_plotlyjs())
     return assets
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    """A small per-page data file (e.g. one partner's claims), UTF-8 with BOM. The caller has neutralised
-    spreadsheet formulas (pages.partner_pages does it once per table, not once per partner)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False, encoding="utf-8-sig")
-    return path
+def write_csv(frame: pd.DataFrame | bytes, path: Path) -> Path:
+    """A small per-page data file (e.g. one partner's claims for a month), UTF-8 with BOM: a frame, or the CSV
+    bytes already formatted (pages.PartnerMonthCsv). The caller has neutralised spreadsheet formulas
+    (once per table, not once per partner)."""
+    return write_bytes(path, frame if isinstance(frame, bytes) else csv_bytes(frame))
+
+
+LISTS_DIR = "lists"
+
+
+def write_list_index(out_dir: Path, name: str, index: dict) -> Path:
+    """lists/<name>.js: a list page's search index, as a script (so it loads from disk - file:// - as well as
+    from a web server, under the site's Content-Security-Policy: script-src 'self'). The JSON is inert data:
+    assets/site.js reads it from window.PhakhiLists; partner text in it is only ever set as textContent."""
+    text = json.dumps(plain(index), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    text = re.sub("[<>&\u2028\u2029]", lambda m: _SCRIPT_UNSAFE[m.group(0)], text)
+    return write_text(out_dir / LISTS_DIR / f"{name}.js",
+                      f"(window.PhakhiLists=window.PhakhiLists||{{}})[{json.dumps(name)}]={text};\n")
+
+
+def chunks(items: list, size: int) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), max(1, size))] or [[]]
 
 
 def _unavailable_page(page: str, error: Exception) -> dict:
@@ -248,9 +265,9 @@ def render_site(out_dir: Path, site: dict, *, strict: bool = False) -> list[Path
     common = {"meta": site["meta"], "notes": site.get("notes", [])}
     written = []
 
-    def render(template: str, path: Path, page_key: str, root: str, data: dict) -> None:
+    def render(template: str, path: Path, page_key: str, root: str, data: dict, ctx: dict | None = None) -> None:
         try:
-            html = env.get_template(template).render(**common, page=page_key, root=root, d=data)
+            html = env.get_template(template).render(**(ctx or common), page=page_key, root=root, d=data)
         except Exception as exc:  # noqa: BLE001 - the site never breaks on one page's data
             if strict:
                 raise
@@ -259,21 +276,34 @@ def render_site(out_dir: Path, site: dict, *, strict: bool = False) -> list[Path
                                                  "en": "this page could not be rendered", "detail": str(exc)[:300]})
             html = env.get_template("unavailable.html.j2").render(
                 **common, page=page_key, root=root, d=_unavailable_page(page_key, exc))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(html, encoding="utf-8")
+        write_text(path, html)
         written.append(path)
 
     pages = site["pages"]
-    # partner pages stream: each is built, written (with its small data files) and dropped before the next
+    # partner pages stream: each is built, written (with its small data files) and dropped before the next.
+    # They carry no publication id (the header shows the data month): a partner whose page did not change
+    # gets byte-identical files, which later publications share (files.share_unchanged_files).
     partner_pages = pages.get("partner_pages") or ()
+    common_partner = {**common, "meta": {**common["meta"], "pub_id": None}}
     for slug, data in (partner_pages.items() if isinstance(partner_pages, dict) else partner_pages):
         for rel, frame in data.pop("files", []):
             write_csv(frame, out_dir / rel)
-        render("partner.html.j2", out_dir / "partners" / f"{slug}.html", "partners", "../", data)
+        render("partner.html.j2", out_dir / "partners" / f"{slug}.html", "partners", "../", data,
+               common_partner)
     for key, file, _title in NAV:
         if key == "quality":
             continue          # rendered last: it lists the notes of every other page
-        render(f"{file}.j2", out_dir / file, key, "", pages.get(key) or {})
+        data = pages.get(key) or {}
+        for name, index in (data.get("lists") or {}).items():
+            write_list_index(out_dir, name, index)
+        if data.get("page_size") and "cases" in data:          # a long list of rich items: static pages
+            for n, chunk in enumerate(chunks(data["cases"], data["page_size"]), start=1):
+                page_file = file if n == 1 else f"{file[:-5]}-{n}.html"
+                render(f"{file}.j2", out_dir / page_file, key, "",
+                       {**data, "cases": chunk, "pager": {"page": n, "pages": -(-len(data["cases"]) // data["page_size"]),
+                                                          "first": (n - 1) * data["page_size"] + 1}})
+            continue
+        render(f"{file}.j2", out_dir / file, key, "", data)
     common["notes"] = site.get("notes", [])
     render("quality.html.j2", out_dir / "quality.html", "quality", "", pages.get("quality") or {})
     return written
