@@ -160,6 +160,13 @@ def trace_sources(con: duckdb.DuckDBPyConnection, suite: dict, sample_rows: list
     return out
 
 
+def suite_parameters(con: duckdb.DuckDBPyConnection, suite: dict) -> dict:
+    """GX suite parameters ({"$PARAMETER": name} in an expectation's kwargs), each the one value its SQL returns
+    from the warehouse, e.g. the number of survey waves loaded: the awareness marts may be empty only when it
+    is 0 (expectations/README.md)."""
+    return {name: con.execute(sql).fetchone()[0] for name, sql in (suite.get("parameters") or {}).items()}
+
+
 def frame_for(con: duckdb.DuckDBPyConnection, suite: dict) -> pd.DataFrame:
     # ordered: sample failing rows in reports must not depend on DuckDB's parallel scan order
     sql = f"select * from ({suite['query']}) order by all" if suite.get("query") else f"select * from {suite['table']} order by all"
@@ -173,10 +180,11 @@ def run_gate(warehouse: Path, suites: list[dict] | None = None) -> GateResult:
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = {"globally": False, "metric_calculations": False}
     source = ctx.data_sources.add_pandas("phakhi_warehouse")
-    definitions, frames = [], {}
+    definitions, frames, parameters = [], {}, {}
     with duckdb.connect(str(warehouse), read_only=True) as con:
         for spec in suites:
             frames[spec["name"]] = with_tolerance(frame_for(con, spec), spec)
+            parameters[spec["name"]] = suite_parameters(con, spec)
     for spec in suites:
         suite = ctx.suites.add(gx.ExpectationSuite(name=spec["name"], expectations=spec["expectations"]))
         batch = source.add_dataframe_asset(spec["name"]).add_batch_definition_whole_dataframe("all_rows")
@@ -192,7 +200,8 @@ def run_gate(warehouse: Path, suites: list[dict] | None = None) -> GateResult:
         checkpoint = gx.Checkpoint(name=f"gate_{vd.name}", validation_definitions=[vd],
                                    actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
                                    result_format=result_format)
-        result = checkpoint.run(batch_parameters={"dataframe": frames[vd.name]})
+        result = checkpoint.run(batch_parameters={"dataframe": frames[vd.name]},
+                                expectation_parameters=parameters[vd.name])
         for run in result.run_results.values():
             for r in run.to_json_dict()["results"]:
                 cfg, res = r["expectation_config"], r.get("result", {})
