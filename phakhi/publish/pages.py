@@ -26,6 +26,7 @@ import pandas as pd
 
 from phakhi.publish.files import neutralise_formulas, stable_frame
 from phakhi.publish.linking_pages import add_linking_pages, with_linking_sections
+from phakhi.publish.partner_credentials import with_credentials
 from phakhi.publish.site import MissingData, NoSurveyWave, Unavailable, partner_slug, period_label, plain
 
 log = logging.getLogger("phakhi.publish.pages")
@@ -911,8 +912,8 @@ def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample
         for sub, u in page.items():
             if isinstance(u, Unavailable):
                 notes.append({"page": key, "section": sub, "th": u.th, "en": u.en, "detail": u.detail})
-    pages["partner_pages"] = with_linking_sections(partner_pages(wh, codes, period), wh, codes) \
-        if wh.has("dash_partners") else iter(())
+    pages["partner_pages"] = with_credentials(with_linking_sections(partner_pages(wh, codes, period), wh, codes),
+                                              wh, codes, short_label) if wh.has("dash_partners") else iter(())
     pages["quality"] = _safe(quality_page, gate, wh, out_dir, codes)
     if isinstance(pages["quality"], Unavailable):
         pages["quality"] = {"unavailable": pages["quality"]}
