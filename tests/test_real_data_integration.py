@@ -47,6 +47,10 @@ def test_month_publishes_without_the_sample_banner(real_home):
     assert manifest["period"] == "2025-06"                       # the later month's file moved nothing
     html = (pub / "index.html").read_text(encoding="utf-8")
     assert "SAMPLE" not in html and "ข้อมูลตัวอย่าง" not in html
+    assert 'data-held="2025-08"' in html                         # the site says the later month is held
+    quality = (pub / "quality.html").read_text(encoding="utf-8")
+    assert 'data-period="2025-08" data-status="held"' in quality
+    assert 'data-period="2025-06" data-status="published"' in quality
     package = json.loads((pub / "datapackage.json").read_text(encoding="utf-8"))
     assert "SAMPLE" not in package["title"]
     with duckdb.connect(str(paths.published_db), read_only=True) as con:

@@ -882,6 +882,18 @@ def downloads_page(out_dir: Path) -> dict:
 
 
 
+# ------------------------------------------------------------------ which months are in
+def month_status(wh: Warehouse, codes: Codebook) -> dict | None:
+    """Months the publication includes and months received but held (dbt dash_month_status): shown in every
+    page's header and on the quality page."""
+    ms = wh.opt("dash_month_status")
+    if ms is None or not len(ms):
+        return None
+    rows = [{**r, "label": period_label(r["period"]), "status_label": codes("month_status", r["status"])}
+            for r in records(ms.sort_values("period"))]
+    return {"rows": rows, "first": rows[0]["label"], "held": [r for r in rows if r["status"] == "held"]}
+
+
 # ------------------------------------------------------------------ the whole site
 def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample: bool, tables: dict[str, str] | None = None,
                  gate: dict | None = None, drift: dict | None = None, warehouse: Warehouse | None = None) -> dict:
@@ -919,6 +931,7 @@ def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample
         pages["quality"] = {"unavailable": pages["quality"]}
     dp = wh.opt("dash_period")
     return {"meta": {"period": period, "period_label": period_label(period), "pub_id": pub_id, "is_sample": is_sample,
+                     "months": _safe(month_status, wh, codes),
                      "year": int(period[:4]),
                      "window_label": period_label(str(dp["window_first_period"].iloc[0])) if dp is not None and len(dp) else None},
             "status_labels": codes.maps.get("track_status", {}), "light_labels": codes.maps.get("light", {}),
