@@ -37,7 +37,7 @@ registered as (
     left join {{ ref('dim_partner_versions') }} as d
         on d.is_current and (d.join_date is null or d.join_date <= last_day(m.period_start))
     group by m.period_start
-)
+),
 
 months_with_status as (
     select
