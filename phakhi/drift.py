@@ -23,6 +23,7 @@ p-values are corrected across items with Benjamini–Hochberg.
 from __future__ import annotations
 
 import json
+import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,8 @@ from phakhi.survey.multiple_testing import benjamini_hochberg
 
 __all__ = ["WaveDesign", "DriftResult", "drift_report", "two_sample_stattest", "design_adjusted_homogeneity",
            "survey_design", "benjamini_hochberg", "STATTEST_NAME"]
+
+log = logging.getLogger("phakhi.drift")
 
 STATTEST_NAME = "rao_scott_two_sample"
 MIN_N = 30                  # the publication rule: no survey figure from fewer than 30 respondents
@@ -231,6 +234,13 @@ def drift_report(baseline: pd.DataFrame, current: pd.DataFrame, items: list[str]
     return DriftResult(baseline_wave, current_wave, summary, html_path, json_path, adjusted)
 
 
+def skipped_because(waves: list[int]) -> str:
+    """Why there is no drift report: in words a data engineer can act on."""
+    if not waves:
+        return "no survey wave has been loaded yet (landing/survey_waves/ is empty)"
+    return f"only one survey wave ({waves[0]}) has been loaded"
+
+
 def survey_drift_from_warehouse(db_path: Path, out_dir: Path, baseline_wave: int | None = None,
                                 current_wave: int | None = None, alpha: float = 0.05) -> DriftResult | None:
     """The drift report for two waves read from a warehouse: core items of the instrument, design-adjusted with
@@ -245,6 +255,8 @@ def survey_drift_from_warehouse(db_path: Path, out_dir: Path, baseline_wave: int
     with duckdb.connect(str(db_path), read_only=True) as con:
         waves = [w for (w,) in con.execute("select distinct wave from raw.survey_waves order by wave").fetchall()]
         if len(waves) < 2 and (baseline_wave is None or current_wave is None):
+            log.warning("drift report skipped: %s; it compares a later survey wave with the baseline wave "
+                     "(the awareness pages say so)", skipped_because(waves))
             return None
         from phakhi.survey.instrument import baseline_wave as registered_baseline
 

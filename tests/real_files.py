@@ -53,8 +53,8 @@ def monthly_files(landing: Path) -> list[Path]:
 
 def survey_waves(landing: Path, seed: int = 13) -> list[Path]:
     """Two awareness waves (baseline 2023 and 2025) of survey microdata, made up for the test with the SAMPLE
-    generator's survey model but written as DCCE would receive them (no SAMPLE label). Needed because a home
-    without any survey wave does not build yet (the survey Python models fail on no data: see the report)."""
+    generator's survey model but written as DCCE would receive them (no SAMPLE label). A home without any survey
+    wave publishes too (tests/test_real_data_integration.py::test_a_month_without_any_survey_wave_publishes_and_says_so)."""
     import numpy as np
 
     from phakhi.sample import survey_wave

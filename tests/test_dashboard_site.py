@@ -148,7 +148,7 @@ def tiny_frames() -> dict[str, pd.DataFrame]:
          "peers_with_path": 2, "peer_group_size": 2},
     ]).assign(type_th="องค์การบริหารส่วนจังหวัด", type_en="Provincial Administrative Organisation (PAO)",
               peer_group_th="องค์กรปกครองส่วนท้องถิ่น", peer_group_en="Local government",
-              province_th=["กรุงเทพมหานคร", "สมุทรปราการ"], province_en=["Krung Thep Maha Nakhon", "Samut Prakan"],
+              province_th=["กรุงเทพมหานคร", "สมุทรปราการ"], province_en=["Bangkok", "Samut Prakan"],
               region_th="ภาคกลาง", region_en="Central", registry_file="partner_registry/partner_registry.csv",
               registry_row=[2, 3], registry_file_hash="ab" * 32)
     claims = pd.DataFrame([

@@ -140,6 +140,32 @@ def test_publication_shows_real_numbers_and_is_complete(refreshed):
         assert (paths.latest / rel).is_file(), rel
 
 
+def test_sample_publication_validates_with_frictionless_and_every_relation_opens(refreshed):
+    from pathlib import Path
+
+    from frictionless import Package
+
+    from phakhi.publish.warehouse import unopenable_relations
+
+    paths, publication = refreshed
+    report = Package(str(Path(publication) / "datapackage.json")).validate()
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])[:20]
+    assert unopenable_relations(paths.published_db) == []
+
+
+def test_p040_page_shows_the_borrowed_credential_as_excluded(refreshed):
+    """P040 quotes P036's T-VER credential: its page shows the id, excluded, counted for P036 (issue 13)."""
+    paths, _ = refreshed
+    html = (paths.latest / "partners" / "P040.html").read_text(encoding="utf-8")
+    section = html[html.index('id="credentials"'):html.index('id="sources"')]
+    assert 'data-credential="T-VER-P036-2567" data-status="excluded"' in section
+    assert 'href="P036.html"' in section                          # the partner it is counted for
+    rows = pd.read_csv(paths.latest / "data" / "partners" / "P040-credentials.csv", encoding="utf-8-sig")
+    hit = rows.set_index("credential_id").loc["T-VER-P036-2567"]
+    assert hit["counted_tco2e"] == 0 and hit["excluded_tco2e"] == hit["claimed_tco2e"] > 0
+    assert hit["counted_for_partner_ids"] == "P036"
+
+
 def _tree_digest(folder):
     h = hashlib.sha256()
     for p in sorted(folder.rglob("*")):

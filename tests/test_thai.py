@@ -295,6 +295,37 @@ def test_aliases_point_to_real_provinces_and_are_unambiguous():
         assert (p["name_th"], "official_th") in kinds and (p["name_en"], "official_en") in kinds
 
 
+# ISO 3166-2:TH English names (the romanisation ISO publishes; TH-10 is "Krung Thep Maha Nakhon [Bangkok]", and the
+# bracketed conventional name is the label). A spelling outside this list is a drift from the standard.
+ISO_3166_2_TH_EN = {
+    "TH-10": "Bangkok", "TH-11": "Samut Prakan", "TH-12": "Nonthaburi", "TH-13": "Pathum Thani",
+    "TH-14": "Phra Nakhon Si Ayutthaya", "TH-15": "Ang Thong", "TH-16": "Lop Buri", "TH-17": "Sing Buri",
+    "TH-18": "Chai Nat", "TH-19": "Saraburi", "TH-20": "Chon Buri", "TH-21": "Rayong", "TH-22": "Chanthaburi",
+    "TH-23": "Trat", "TH-24": "Chachoengsao", "TH-25": "Prachin Buri", "TH-26": "Nakhon Nayok", "TH-27": "Sa Kaeo",
+    "TH-30": "Nakhon Ratchasima", "TH-31": "Buri Ram", "TH-32": "Surin", "TH-33": "Si Sa Ket",
+    "TH-34": "Ubon Ratchathani", "TH-35": "Yasothon", "TH-36": "Chaiyaphum", "TH-37": "Amnat Charoen",
+    "TH-38": "Bueng Kan", "TH-39": "Nong Bua Lam Phu", "TH-40": "Khon Kaen", "TH-41": "Udon Thani", "TH-42": "Loei",
+    "TH-43": "Nong Khai", "TH-44": "Maha Sarakham", "TH-45": "Roi Et", "TH-46": "Kalasin", "TH-47": "Sakon Nakhon",
+    "TH-48": "Nakhon Phanom", "TH-49": "Mukdahan", "TH-50": "Chiang Mai", "TH-51": "Lamphun", "TH-52": "Lampang",
+    "TH-53": "Uttaradit", "TH-54": "Phrae", "TH-55": "Nan", "TH-56": "Phayao", "TH-57": "Chiang Rai",
+    "TH-58": "Mae Hong Son", "TH-60": "Nakhon Sawan", "TH-61": "Uthai Thani", "TH-62": "Kamphaeng Phet", "TH-63": "Tak",
+    "TH-64": "Sukhothai", "TH-65": "Phitsanulok", "TH-66": "Phichit", "TH-67": "Phetchabun", "TH-70": "Ratchaburi",
+    "TH-71": "Kanchanaburi", "TH-72": "Suphan Buri", "TH-73": "Nakhon Pathom", "TH-74": "Samut Sakhon",
+    "TH-75": "Samut Songkhram", "TH-76": "Phetchaburi", "TH-77": "Prachuap Khiri Khan", "TH-80": "Nakhon Si Thammarat",
+    "TH-81": "Krabi", "TH-82": "Phangnga", "TH-83": "Phuket", "TH-84": "Surat Thani", "TH-85": "Ranong",
+    "TH-86": "Chumphon", "TH-90": "Songkhla", "TH-91": "Satun", "TH-92": "Trang", "TH-93": "Phatthalung",
+    "TH-94": "Pattani", "TH-95": "Yala", "TH-96": "Narathiwat",
+}
+
+
+def test_english_province_names_follow_iso_3166_2_th():
+    assert {p["province_code"]: p["name_en"] for p in PROVINCES} == ISO_3166_2_TH_EN
+    bangkok = {a["alias"]: a["alias_kind"] for a in ALIASES if a["province_code"] == "TH-10"}
+    assert bangkok["Bangkok"] == "official_en" and bangkok["Krung Thep Maha Nakhon"] == "iso_romanisation"
+    assert thai.normalize_province("Krung Thep Maha Nakhon") == "TH-10"
+    assert "[Bangkok]" in next(p["source_note"] for p in PROVINCES if p["province_code"] == "TH-10")
+
+
 def test_partner_types_and_ace_and_sectors():
     pt = {r["code"]: r for r in read_seed("partner_types.csv")}
     assert set(pt) == {"pao", "municipality", "sao", "special_lg", "business", "tourism", "agriculture",

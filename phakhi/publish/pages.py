@@ -27,7 +27,8 @@ import pandas as pd
 from phakhi.publish.files import neutralise_formulas, stable_frame
 from phakhi.publish.linking_pages import add_linking_pages, with_linking_sections
 from phakhi.publish.lists import list_index
-from phakhi.publish.site import STATUS, MissingData, Unavailable, partner_slug, period_label, plain
+from phakhi.publish.partner_credentials import with_credentials
+from phakhi.publish.site import STATUS, MissingData, NoSurveyWave, Unavailable, partner_slug, period_label, plain
 
 log = logging.getLogger("phakhi.publish.pages")
 
@@ -222,6 +223,12 @@ def year_ticks(first: int, last: int, step: int = 1) -> dict:
     return {"tickmode": "array", "tickvals": years, "ticktext": [bi(str(y + 543), str(y)) for y in years]}
 
 
+def year_hover(years, unit: str) -> dict:
+    """Hover text of points on a year axis: B.E. in Thai, C.E. in English, like the axis ticks (year_ticks)."""
+    return {"customdata": [bi(f"พ.ศ. {int(y) + 543}", str(int(y))) for y in years],
+            "hovertemplate": "%{customdata}: %{y:,.1f} " + unit + "<extra></extra>"}
+
+
 def window_label(wh: Warehouse) -> tuple[str, str]:
     p = wh.get("dash_period")
     return period_label(str(p["window_first_period"].iloc[0]))
@@ -255,7 +262,7 @@ def _safe(fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
     except Exception as exc:  # noqa: BLE001 - one section's data never breaks the site
-        if not isinstance(exc, MissingData):
+        if not isinstance(exc, (MissingData, NoSurveyWave)):
             log.warning("dashboard section %s unavailable: %s: %s", fn.__name__, type(exc).__name__, exc)
         return Unavailable.because(exc, fn.__name__)
 
@@ -485,21 +492,19 @@ def _trajectory_charts(p: dict, months_df: pd.DataFrame | None, years_df: pd.Dat
         cur_year = int(period[:4])
         data2 = [{"type": "scatter", "mode": "lines", "x": years, "y": [num(v) for v in y["required_path_tco2e"]],
                   "name": bi("เส้นทางตรงจากปีฐานถึงปีเป้าหมาย", "Straight-line path, base year to target year"),
-                  "line": {"color": COLORS["amber"], "dash": "dash"},
-                  "hovertemplate": "%{x}: %{y:,.1f} tCO2e<extra></extra>"},
+                  "line": {"color": COLORS["amber"], "dash": "dash"}, **year_hover(years, "tCO2e")},
                  {"type": "scatter", "mode": "markers", "x": [target_year], "y": [pledged],
                   "name": bi("คำมั่น (ปีเป้าหมาย)", "Pledge (target year)"),
                   "marker": {"symbol": "star", "size": 16, "color": COLORS["amber"]},
-                  "hovertemplate": "%{x}: %{y:,.1f} tCO2e<extra></extra>"}]
+                  **year_hover([target_year], "tCO2e")}]
         if len(obs):
             data2.append({"type": "scatter", "mode": "markers", "x": [int(v) for v in obs["year"]],
                           "y": [num(v) for v in obs["reduced_in_year_tco2e"]], "name": bi("ลดได้ทั้งปี", "Reduced in the year"),
-                          "marker": {"size": 10, "color": "#60a5fa"},
-                          "hovertemplate": "%{x}: %{y:,.1f} tCO2e<extra></extra>"})
+                          "marker": {"size": 10, "color": "#60a5fa"}, **year_hover(obs["year"], "tCO2e")})
         data2.append({"type": "scatter", "mode": "markers", "x": [cur_year], "y": [rolling[-1] if rolling else 0],
                       "name": bi(f"รวม 12 เดือนถึง {period_label(period)[0]}", f"12 months to {period_label(period)[1]}"),
                       "marker": {"size": 13, "color": COLORS["blue"], "line": {"color": "#fff", "width": 1}},
-                      "hovertemplate": "%{x}: %{y:,.1f} tCO2e<extra></extra>"})
+                      **year_hover([cur_year], "tCO2e")})
         lay = base_layout(("ความก้าวหน้าตลอดช่วงคำมั่น", "Progress over the whole pledge"), ("tCO2e/ปี", "tCO2e/year"))
         lay["xaxis"] = {**year_ticks(years[0], years[-1], 1 if len(years) <= 15 else 5), "gridcolor": "#e5e7eb"}
         pledge_chart = chart("chart-pledge", data2, lay, height=340)
@@ -519,12 +524,12 @@ def _emission_chart(nat: pd.DataFrame, basis: str, codes: Codebook, chart_id: st
         data.append({"type": "scatter", "mode": "lines+markers", "x": g["year"].tolist(), "y": g["value"].tolist(),
                      "name": bi(g["series_label_th"].iloc[0], g["series_label_en"].iloc[0]),
                      "line": {"color": palette[i % len(palette)], "width": 2.5}, "marker": {"size": 8},
-                     "hovertemplate": "%{x}: %{y:,.1f} MtCO2e<extra></extra>"})
+                     **year_hover(g["year"], "MtCO2e")})
     for sid, g in rows[rows["series_kind"] == "projected"].groupby("series_id", sort=True):
         data.append({"type": "scatter", "mode": "markers", "x": g["year"].tolist(), "y": g["value"].tolist(),
                      "name": bi(g["series_label_th"].iloc[0], g["series_label_en"].iloc[0]),
                      "marker": {"symbol": "diamond-open", "size": 12, "color": "#475569"},
-                     "hovertemplate": "%{x}: %{y:,.1f} MtCO2e<extra></extra>"})
+                     **year_hover(g["year"], "MtCO2e")})
     tg = rows[rows["series_kind"] == "target"]
     for sid, g in sorted(tg.groupby("series_id", sort=True), key=lambda kv: not bool(kv[1]["target_in_force_at_period"].fillna(False).any())):
         g = g.sort_values("year")
@@ -536,8 +541,7 @@ def _emission_chart(nat: pd.DataFrame, basis: str, codes: Codebook, chart_id: st
                      "name": bi(th, en),
                      "line": {"color": COLORS["green"] if in_force else "#cbd5e1", "width": 3 if in_force else 1.5,
                               "dash": "solid" if in_force else "dot"},
-                     "opacity": 1 if in_force else 0.8,
-                     "hovertemplate": "%{x}: %{y:,.1f} MtCO2e<extra></extra>"})
+                     "opacity": 1 if in_force else 0.8, **year_hover(g["year"], "MtCO2e")})
     lay = base_layout(None, ("MtCO2e", "MtCO2e"))
     lay["legend"] = {"orientation": "h", "y": -0.12, "font": {"size": 11}}
     first, last = int(rows["year"].min()), int(rows["year"].max())
@@ -727,7 +731,15 @@ def _labelled(df: pd.DataFrame, codes: Codebook, provinces: Codebook) -> pd.Data
     return df.sort_values(["_m", "_d", "domain_value"], kind="stable")
 
 
+def no_survey_wave(wh: Warehouse) -> bool:
+    """True when the survey marts are there and hold no wave: nothing has been loaded yet (not an error)."""
+    waves = wh.opt("mart_awareness_waves")
+    return waves is not None and waves.empty
+
+
 def _waves(wh: Warehouse, aw: pd.DataFrame) -> tuple[int, int]:
+    if aw.empty:
+        raise NoSurveyWave()
     waves = sorted(int(w) for w in aw["wave"].unique())
     base = waves[0]
     meta = wh.opt("mart_awareness_waves")
@@ -785,7 +797,7 @@ def awareness_page(wh: Warehouse, codes: Codebook, drift: dict | None) -> dict:
                       r["domain_value_en"] if r["domain_value"] != "all" else "National")
         return bi(f'{r["domain_th"]}: {r["domain_value_th"]}', f'{r["domain_en"]}: {r["domain_value_en"]}')
 
-    wave_names = {w: bi(f"รอบ {w} (พ.ศ. {w + 543})" + (" – รอบฐาน" if w == base else " – ล่าสุด"),
+    wave_names = {w: bi(f"รอบ พ.ศ. {w + 543}" + (" – รอบฐาน" if w == base else " – ล่าสุด"),
                         f"Wave {w}" + (" – baseline" if w == base else " – latest")) for w in waves}
     wave_colors = {base: COLORS["baseline"], latest: COLORS["latest"]}
     overall = core[core["domain"] == "overall"]
@@ -977,6 +989,18 @@ def downloads_page(out_dir: Path) -> dict:
 
 
 
+# ------------------------------------------------------------------ which months are in
+def month_status(wh: Warehouse, codes: Codebook) -> dict | None:
+    """Months the publication includes and months received but held (dbt dash_month_status): shown in every
+    page's header and on the quality page."""
+    ms = wh.opt("dash_month_status")
+    if ms is None or not len(ms):
+        return None
+    rows = [{**r, "label": period_label(r["period"]), "status_label": codes("month_status", r["status"])}
+            for r in records(ms.sort_values("period"))]
+    return {"rows": rows, "first": rows[0]["label"], "held": [r for r in rows if r["status"] == "held"]}
+
+
 # ------------------------------------------------------------------ the whole site
 def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample: bool, tables: dict[str, str] | None = None,
                  gate: dict | None = None, drift: dict | None = None, warehouse: Warehouse | None = None,
@@ -995,7 +1019,10 @@ def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample
         "awareness": _safe(awareness_page, wh, codes, drift),
         "downloads": _safe(downloads_page, out_dir),
     }
-    add_linking_pages(pages, wh, codes, _safe, (page_sizes or {}).get("practices") or LIST_PAGE_SIZE["practices"])      # network, practices (curated), awareness beside ACE, map colour
+    practices_size = (page_sizes or {}).get("practices") or LIST_PAGE_SIZE["practices"]
+    add_linking_pages(pages, wh, codes, _safe, practices_size)    # network, practices (curated), awareness beside ACE, map colour
+    if no_survey_wave(wh):                          # a first day on real data: say so, invent no figure
+        pages["awareness_ace"] = Unavailable.no_survey_wave()
     pages = {k: ({"unavailable": v} if isinstance(v, Unavailable) else v) for k, v in pages.items()}
     notes = []          # every page or section shown as "not available yet", listed on the Data quality page
     for key, page in pages.items():
@@ -1006,14 +1033,15 @@ def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample
         for sub, u in page.items():
             if isinstance(u, Unavailable):
                 notes.append({"page": key, "section": sub, "th": u.th, "en": u.en, "detail": u.detail})
-    pages["partner_pages"] = with_linking_sections(partner_pages(wh, codes, period), wh, codes,
-                                                   (page_sizes or {}).get("practices") or LIST_PAGE_SIZE["practices"]) \
-        if wh.has("dash_partners") else iter(())
+    pages["partner_pages"] = with_credentials(with_linking_sections(partner_pages(wh, codes, period), wh, codes,
+                                                                    practices_size),
+                                              wh, codes, short_label) if wh.has("dash_partners") else iter(())
     pages["quality"] = _safe(quality_page, gate, wh, out_dir, codes)
     if isinstance(pages["quality"], Unavailable):
         pages["quality"] = {"unavailable": pages["quality"]}
     dp = wh.opt("dash_period")
     return {"meta": {"period": period, "period_label": period_label(period), "pub_id": pub_id, "is_sample": is_sample,
+                     "months": _safe(month_status, wh, codes),
                      "year": int(period[:4]),
                      "window_label": period_label(str(dp["window_first_period"].iloc[0])) if dp is not None and len(dp) else None},
             "status_labels": codes.maps.get("track_status", {}), "light_labels": codes.maps.get("light", {}),

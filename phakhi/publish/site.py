@@ -40,6 +40,7 @@ class Unavailable:
     th: str
     en: str
     detail: str = ""
+    kind: str = ""          # e.g. "no_survey_wave": a reason the templates and tests can tell apart
 
     @classmethod
     def missing(cls, *tables: str) -> "Unavailable":
@@ -47,7 +48,16 @@ class Unavailable:
         return cls(f"ตาราง {names} ยังไม่มีในคลังข้อมูลของฉบับนี้", f"{names} is not in this publication's warehouse yet")
 
     @classmethod
+    def no_survey_wave(cls) -> "Unavailable":
+        return cls("ยังไม่มีการนำเข้าข้อมูลการสำรวจความตระหนักรู้รอบใดเลย ฉบับนี้จึงยังไม่มีตัวเลขความตระหนักรู้ "
+                   "ตัวเลขจะแสดงเมื่อนำเข้าข้อมูลการสำรวจรอบแรกแล้ว",
+                   "No survey wave has been loaded yet, so this publication has no awareness figures; they will "
+                   "appear once the first survey wave is loaded.", kind="no_survey_wave")
+
+    @classmethod
     def because(cls, error: Exception, what: str = "") -> "Unavailable":
+        if isinstance(error, NoSurveyWave):
+            return cls.no_survey_wave()
         if isinstance(error, MissingData):
             return cls.missing(*error.tables)
         return cls("ข้อมูลส่วนนี้ยังเตรียมไม่ได้ (โครงสร้างตารางอาจกำลังเปลี่ยน)",
@@ -63,6 +73,10 @@ class MissingData(LookupError):
     def __init__(self, *tables: str):
         self.tables = tables
         super().__init__(", ".join(tables) + " missing")
+
+
+class NoSurveyWave(LookupError):
+    """The awareness marts are empty because no survey wave has been loaded (a first day on real data)."""
 
 EN_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
@@ -158,6 +172,15 @@ def period_label(period: str | None) -> tuple[str, str]:
     return f"{thai.month_name_th(m, abbr=True)} {y + 543}", f"{EN_MONTHS[m - 1]} {y}"
 
 
+def date_label(value) -> tuple[str, str]:
+    """'2025-03-01' -> ('1 มี.ค. 2568', '1 Mar 2025'): B.E. in Thai, C.E. in English; '–' when missing."""
+    text = "" if _missing(value) else str(value)[:10]
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return (text or "–", text or "–")
+    y, m, d = map(int, text.split("-"))
+    return f"{d} {thai.month_name_th(m, abbr=True)} {y + 543}", f"{d} {EN_MONTHS[m - 1]} {y}"
+
+
 def plain(value):
     """A value JSON can carry: NaN/NA -> None, numpy scalars -> Python, dates -> ISO strings."""
     if isinstance(value, dict):
@@ -206,7 +229,7 @@ def make_env() -> Environment:
     env = Environment(loader=FileSystemLoader(DASHBOARDS_DIR), autoescape=select_autoescape(["html", "j2"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters.update(fmt=fmt, thai_number=thai_number, be_year=be_year, pct=pct, signed=signed,
-                       script_json=script_json, period_label=period_label, slug=partner_slug)
+                       script_json=script_json, period_label=period_label, date_label=date_label, slug=partner_slug)
     env.globals.update(L=LABELS, STATUS=STATUS, NAV=NAV)
     return env
 

@@ -170,17 +170,25 @@ def trace_sources(con: duckdb.DuckDBPyConnection, suite: dict, sample_rows: list
     return out
 
 
+def suite_parameters(con: duckdb.DuckDBPyConnection, suite: dict) -> dict:
+    """GX suite parameters ({"$PARAMETER": name} in an expectation's kwargs), each the one value its SQL returns
+    from the warehouse, e.g. the number of survey waves loaded: the awareness marts may be empty only when it
+    is 0 (expectations/README.md)."""
+    return {name: con.execute(sql).fetchone()[0] for name, sql in (suite.get("parameters") or {}).items()}
+
+
 def frame_for(con: duckdb.DuckDBPyConnection, suite: dict) -> pd.DataFrame:
     # ordered: sample failing rows in reports must not depend on DuckDB's parallel scan order
     sql = f"select * from ({suite['query']}) order by all" if suite.get("query") else f"select * from {suite['table']} order by all"
     return con.execute(sql).df()
 
 
-def suite_digest(spec: dict, frame: pd.DataFrame) -> str:
-    """The suite and exactly the rows it validates (columns, types, every value): equal digests, equal verdicts."""
+def suite_digest(spec: dict, frame: pd.DataFrame, parameters: dict | None = None) -> str:
+    """The suite, its parameters and exactly the rows it validates (columns, types, every value): equal digests,
+    equal verdicts."""
     import hashlib
 
-    h = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode())
+    h = hashlib.sha256(json.dumps([spec, parameters or {}], sort_keys=True, default=str).encode())
     h.update(repr([(c, str(t)) for c, t in frame.dtypes.items()]).encode())
     h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return h.hexdigest()[:32]
@@ -196,12 +204,13 @@ def run_gate(warehouse: Path, suites: list[dict] | None = None, previous: dict |
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = {"globally": False, "metric_calculations": False}
     source = ctx.data_sources.add_pandas("phakhi_warehouse")
-    definitions, frames, digests, reused = [], {}, {}, []
+    definitions, frames, parameters, digests, reused = [], {}, {}, {}, []
     reused_checks: list[Check] = []
     with duckdb.connect(str(warehouse), read_only=True) as con:
         for spec in suites:
             frames[spec["name"]] = with_tolerance(frame_for(con, spec), spec)
-            digests[spec["name"]] = suite_digest(spec, frames[spec["name"]])
+            parameters[spec["name"]] = suite_parameters(con, spec)
+            digests[spec["name"]] = suite_digest(spec, frames[spec["name"]], parameters[spec["name"]])
     for spec in list(suites):
         memo = (previous or {}).get(spec["name"])
         if memo and memo.get("digest") == digests[spec["name"]] and memo.get("checks"):
@@ -226,7 +235,8 @@ def run_gate(warehouse: Path, suites: list[dict] | None = None, previous: dict |
         # validation results (the same pages).
         checkpoint = gx.Checkpoint(name=f"gate_{vd.name}", validation_definitions=[vd], actions=[],
                                    result_format=result_format)
-        result = checkpoint.run(batch_parameters={"dataframe": frames[vd.name]})
+        result = checkpoint.run(batch_parameters={"dataframe": frames[vd.name]},
+                                expectation_parameters=parameters[vd.name])
         for run in result.run_results.values():
             for r in run.to_json_dict()["results"]:
                 cfg, res = r["expectation_config"], r.get("result", {})

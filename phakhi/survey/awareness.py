@@ -72,6 +72,11 @@ _INT = {"wave", "baseline_wave", "n", "n_psu", "design_df", "n_baseline", "n_wav
 _BOOL = {"suppressed", "unstable_se", "significant", "comparable"}
 
 
+def empty_table(columns: list[str]) -> pd.DataFrame:
+    """No survey wave yet: a table with the mart's columns and types and no rows."""
+    return _empty(columns)
+
+
 def _empty(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="float64" if c in _FLOAT else "int64" if c in _INT else
                                       "boolean" if c in _BOOL else "string") for c in columns})
@@ -269,6 +274,11 @@ def change_table(baseline: pd.DataFrame, baseline_wave: int, waves: list[int] | 
 
 
 # ---------------------------------------------------------------------------------------------- reliability
+RELIABILITY_TYPES = {"wave": "int64", "dimension": "string", "n_items": "int64", "items": "string",
+                     "n_respondents": "int64", "n_complete": "int64", "cronbach_alpha": "float64",
+                     "missing_handling": "string", "acceptable": "boolean"}
+
+
 def reliability_table(item_scores: pd.DataFrame, dimensions: list[str] | None = None,
                       nan_policy: str = "pairwise", min_n: int = 30) -> pd.DataFrame:
     """Cronbach's alpha of each dimension's core items (and of all core items together) per wave.
@@ -298,6 +308,5 @@ def reliability_table(item_scores: pd.DataFrame, dimensions: list[str] | None = 
                          "n_complete": int(data.notna().all(axis=1).sum()), "cronbach_alpha": alpha,
                          "missing_handling": nan_policy,
                          "acceptable": bool(alpha >= 0.7) if not np.isnan(alpha) else None})
-    out = pd.DataFrame(rows)
-    out["acceptable"] = out["acceptable"].astype("boolean")
-    return out
+    out = pd.DataFrame(rows, columns=list(RELIABILITY_TYPES))      # no wave yet: empty, same columns and types
+    return out.astype(RELIABILITY_TYPES)

@@ -5,7 +5,8 @@ registration (status core_changed_since_registration means the instrument file w
 is the instrument the warehouse scored the items with (raw.survey_instrument_items): it must be the wave's
 instrument. Weighting: raking of the design weights to survey_population_margins (convergence, iterations, largest
 remaining margin gap, respondents imputed into a margin cell for raking, trimming bounds), Kish effective sample
-size and the design effect from unequal weighting (1 + CV^2) before and after raking.
+size and the design effect from unequal weighting (1 + CV^2) before and after raking. No survey wave loaded
+yet: no rows (same columns and types).
 """
 import pandas as pd
 
@@ -15,6 +16,11 @@ COLUMNS = ["wave", "is_baseline", "instrument", "instrument_version", "instrumen
            "rake_max_abs_diff", "n_imputed_for_raking", "trim_low", "trim_high", "population_total",
            "sum_design_weights", "sum_final_weights", "adjustment_min", "adjustment_max", "kish_effective_n_design",
            "kish_effective_n", "deff_weighting_design", "deff_weighting", "weighting_notes"]
+
+_INT = ("wave", "n_respondents", "n_with_index", "n_strata", "n_psu", "rake_iterations", "n_imputed_for_raking")
+_FLOAT = ("sum_design_weights", "sum_final_weights", "adjustment_min", "adjustment_max", "kish_effective_n_design",
+          "kish_effective_n", "deff_weighting_design", "deff_weighting")
+EMPTY_TYPES = {**{c: "int64" for c in _INT}, **{c: "float64" for c in _FLOAT}}
 
 
 def model(dbt, session):
@@ -61,6 +67,8 @@ def model(dbt, session):
             "weighting_notes": str(first["weighting_notes"]) if pd.notna(first["weighting_notes"]) else "",
         })
     out = pd.DataFrame(rows, columns=COLUMNS)
+    if out.empty:                        # typed, so that the empty table has the columns' real types
+        out = out.astype({c: "string" for c in COLUMNS}).astype(EMPTY_TYPES)
     for col in ("rake_converged", "comparable_with_baseline", "is_baseline"):
         out[col] = out[col].astype("boolean")
     for col in ("trim_low", "trim_high", "rake_max_abs_diff", "population_total"):

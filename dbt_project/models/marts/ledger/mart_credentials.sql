@@ -9,7 +9,7 @@ with params as (
 claims as (
     select
         c.*,
-        upper(regexp_replace(c.credential_id, '\s+', '', 'g')) as credential_key
+        {{ credential_key('c.credential_id') }} as credential_key
     from {{ ref('fct_ghg_reductions') }} as c, params as p
     where c.credential_id is not null
       and trim(c.credential_id) <> ''
