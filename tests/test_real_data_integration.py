@@ -117,7 +117,7 @@ def test_partner_page_shows_its_credential_ids_and_what_counts(real_home):
         assert f'data-credential="{key}" data-status="counted"' in section
     assert "LESS-6801-0042" not in section                       # P201's credential is on P201's page
     assert "นับรวมทั้งหมด" in section and "Counted" in section
-    rows = pd.read_csv(pub / "data" / "partners" / "P202-credentials.csv", encoding="utf-8-sig")
+    rows = pd.read_csv(pub / "data" / "partners" / "P202" / "credentials.csv", encoding="utf-8-sig")
     assert set(rows["credential_id"]) == {"TVER-2565-0117", "CFR-6702-15"}
     assert (rows["claimed_tco2e"] == rows["counted_tco2e"] + rows["excluded_tco2e"]).all()
 

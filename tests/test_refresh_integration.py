@@ -160,7 +160,7 @@ def test_p040_page_shows_the_borrowed_credential_as_excluded(refreshed):
     section = html[html.index('id="credentials"'):html.index('id="sources"')]
     assert 'data-credential="T-VER-P036-2567" data-status="excluded"' in section
     assert 'href="P036.html"' in section                          # the partner it is counted for
-    rows = pd.read_csv(paths.latest / "data" / "partners" / "P040-credentials.csv", encoding="utf-8-sig")
+    rows = pd.read_csv(paths.latest / "data" / "partners" / "P040" / "credentials.csv", encoding="utf-8-sig")
     hit = rows.set_index("credential_id").loc["T-VER-P036-2567"]
     assert hit["counted_tco2e"] == 0 and hit["excluded_tco2e"] == hit["claimed_tco2e"] > 0
     assert hit["counted_for_partner_ids"] == "P036"

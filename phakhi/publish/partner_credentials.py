@@ -4,7 +4,7 @@ who else quoted a credential are decided there, not here).
 
 Partner pages stream (pages.partner_pages is a generator); `with_credentials` adds this section to each page as
 it passes, from one split of the table by partner. A page shows the latest rows; every row is in the per-partner
-file data/partners/<slug>-credentials.csv, like claims and activities.
+file data/partners/<slug>/credentials.csv, beside the monthly claims and activities files.
 """
 from __future__ import annotations
 
@@ -57,6 +57,6 @@ def with_credentials(partner_pages: Iterator[tuple[str, dict]], wh, codes,
         page["credentials"] = section(pid)
         page["credentials_csv"] = None
         if pid in files:
-            page.setdefault("files", []).append((f"data/partners/{slug}-credentials.csv", files[pid]))
-            page["credentials_csv"] = f"../data/partners/{slug}-credentials.csv"
+            page.setdefault("files", []).append((f"data/partners/{slug}/credentials.csv", files[pid]))
+            page["credentials_csv"] = f"../data/partners/{slug}/credentials.csv"
         yield slug, page
