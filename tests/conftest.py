@@ -149,3 +149,29 @@ def partner_text() -> dict:
     """The hostile partner-supplied text planted in the session's SAMPLE home, by what it is."""
     return {"formula_name_prefix": FORMULA_NAME_PREFIX, "xss_name": XSS_NAME, "quoted_name": QUOTED_NAME,
             "xss_title": XSS_TITLE, "xss_title_partner": XSS_TITLE_PARTNER}
+
+
+# ------------------------------------------------------------------ running on several workers (pytest-xdist)
+SHARED_GROUP = "refreshed_sample"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(config, items):
+    """With `-n N --dist loadgroup --no-loadscope-reorder` (scripts/dev test): every module runs whole on one
+    worker (its module fixtures, e.g. a refresh, run once), and the modules using the shared refreshed SAMPLE home
+    run together on one worker (refreshed once; no worker waits for another). The slowest work goes out first:
+    that group, then the other integration modules, then the unit tests. Without --dist loadgroup nothing changes.
+    A wrapper: the groups are marked before xdist reads them into the test ids, the order set after
+    pytest-django's own ordering."""
+    if getattr(config.option, "dist", "no") != "loadgroup":
+        return (yield)
+    rank = {}
+    for item in items:
+        shared = bool({"refreshed_sample", "copy_sample"} & set(getattr(item, "fixturenames", ())))
+        if not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(SHARED_GROUP if shared else item.nodeid.split("::")[0]))
+        rank[id(item)] = 0 if shared else 1 if item.get_closest_marker("integration") else 2
+    result = yield
+    order = {id(item): i for i, item in enumerate(items)}
+    items.sort(key=lambda item: (rank[id(item)], order[id(item)]))
+    return result
