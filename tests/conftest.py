@@ -152,26 +152,30 @@ def partner_text() -> dict:
 
 
 # ------------------------------------------------------------------ running on several workers (pytest-xdist)
-SHARED_GROUP = "refreshed_sample"
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_collection_modifyitems(config, items):
-    """With `-n N --dist loadgroup --no-loadscope-reorder` (scripts/dev test): every module runs whole on one
-    worker (its module fixtures, e.g. a refresh, run once), and the modules using the shared refreshed SAMPLE home
-    run together on one worker (refreshed once; no worker waits for another). The slowest work goes out first:
-    that group, then the other integration modules, then the unit tests. Without --dist loadgroup nothing changes.
-    A wrapper: the groups are marked before xdist reads them into the test ids, the order set after
-    pytest-django's own ordering."""
-    if getattr(config.option, "dist", "no") != "loadgroup":
-        return (yield)
-    rank = {}
-    for item in items:
-        shared = bool({"refreshed_sample", "copy_sample"} & set(getattr(item, "fixturenames", ())))
-        if not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group(SHARED_GROUP if shared else item.nodeid.split("::")[0]))
-        rank[id(item)] = 0 if shared else 1 if item.get_closest_marker("integration") else 2
+    """On pytest-xdist workers (scripts/dev test: `-n 2 --dist loadfile --no-loadscope-reorder`, each module whole
+    on one worker, in this order): the slowest work goes out first. One module using the shared refreshed SAMPLE
+    home first (its worker makes the home), then the integration modules with a month of their own (the other
+    worker starts on them meanwhile), then the other modules using the shared home, then the unit tests. Without
+    xdist nothing changes. A wrapper, so the order is set after pytest-django's own ordering."""
     result = yield
+    if not hasattr(config, "workerinput"):
+        return result
+
+    def kind(item) -> int:
+        if {"refreshed_sample", "copy_sample"} & set(getattr(item, "fixturenames", ())):
+            return 0
+        return 1 if item.get_closest_marker("integration") else 3
+
+    module = lambda item: item.nodeid.split("::")[0]  # noqa: E731
+    rank: dict[str, int] = {}
+    for item in items:
+        rank[module(item)] = min(rank.get(module(item), 9), kind(item))
+    first_shared = next((m for m in rank if rank[m] == 0), None)
+    for m in rank:
+        if rank[m] == 0 and m != first_shared:
+            rank[m] = 2
     order = {id(item): i for i, item in enumerate(items)}
-    items.sort(key=lambda item: (rank[id(item)], order[id(item)]))
+    items.sort(key=lambda item: (rank[module(item)], order[id(item)]))
     return result
