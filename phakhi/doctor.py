@@ -343,6 +343,7 @@ class CaseResult:
     rows_lost: int = 0
     detail: str = ""
     error_case: bool = True        # the case is bad input (vs a valid oddity that must simply load)
+    damaged: bool = False          # a publication probe after which `latest` or a publication changed
 
 
 def registry_known(folder: Path) -> dict:
@@ -438,6 +439,8 @@ def run_file_cases(cases: list[Case] | None = None, workdir: Path | None = None)
 
 
 # --------------------------------------------------------------------------- system probes
+# Each probe is a function of a scratch folder returning its CaseResult(s); `_run_probe` runs one so that an
+# exception is recorded as a failing case with its traceback, never escaping.
 
 def _two_publications(pubs: Path) -> None:
     from phakhi.publish.files import finalise, building_dir
@@ -456,174 +459,161 @@ def _snapshot(pubs: Path) -> tuple:
             tuple((p / "index.html").read_text(encoding="utf-8") for p in sorted(pubs.glob("2025-*")) if p.is_dir()))
 
 
+def against_publications(pubs: Path, action: Callable[[], object]) -> tuple[object, bool]:
+    """Two finished publications under `pubs`, then `action()`: (what it returned, or the exception it raised;
+    whether `latest` and every publication are as they were)."""
+    _two_publications(pubs)
+    before = _snapshot(pubs)
+    try:
+        outcome = action()
+    except Exception as exc:
+        outcome = exc
+    return outcome, _snapshot(pubs) == before
+
+
 def probe_rollback(root: Path, target: str) -> tuple[bool, bool, bool]:
     """(refused with a message, publications intact, a traceback escaped)"""
     from phakhi.publish.files import NotAPublication, switch_latest
 
     pubs = root / f"pubs-{abs(hash(target))}"
-    _two_publications(pubs)
-    before = _snapshot(pubs)
+    outcome, intact = against_publications(pubs, lambda: switch_latest(pubs, target))
+    refused = isinstance(outcome, NotAPublication) and bool(str(outcome))
+    escaped = isinstance(outcome, Exception) and not isinstance(outcome, NotAPublication)
+    return refused, intact, escaped
+
+
+ROLLBACK_TARGETS = ("..", ".", "latest", "2025-02-r1/data", "../pubs", "/etc", "", ".building-x", "2025-02-r1/",
+                    "nope", "2025-02-r1\0")
+
+
+def _rollback_label(target: str) -> str:
+    return "rollback_" + (target.replace("\0", "NUL") or "empty")
+
+
+def _probe_rollback_to(root: Path, target: str) -> CaseResult:
+    refused, intact, tb = probe_rollback(root, target)
+    return CaseResult(_rollback_label(target), "rollback", refused and intact and not tb, refused,
+                      "traceback" if tb else None, 0, f"refused={refused} intact={intact}", damaged=not intact)
+
+
+def _probe_valid_rollback(root: Path) -> CaseResult:
+    """A good rollback still works."""
+    from phakhi.publish.files import current_latest, switch_latest
+
+    pubs = root / "pubs-good"
+    against_publications(pubs, lambda: switch_latest(pubs, "2025-02-r1"))
+    return CaseResult("rollback_valid_id", "rollback", current_latest(pubs) == "2025-02-r1", True, error_case=False)
+
+
+def _hold_in_subprocess(code: str):
+    """A second Python process that runs `code` (which prints a line once it holds what it holds), then waits."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    proc.stdout.readline()
+    return proc
+
+
+def _probe_lock(root: Path) -> list[CaseResult]:
+    """A second refresh on one home is refused, naming the first; a killed holder leaves no stale lock."""
+    from phakhi.lock import RefreshLocked, refresh_lock
+
+    home = root / "home-lock"
+    home.mkdir()
+    holder = _hold_in_subprocess("import sys,time; from phakhi.lock import refresh_lock\n"
+                                 f"with refresh_lock({str(home)!r}, 'r-first'):\n print('held', flush=True); time.sleep(30)")
+    out = []
     try:
-        switch_latest(pubs, target)
-        refused = False
-    except NotAPublication as exc:
-        refused = bool(str(exc))
+        with refresh_lock(home, "r-second"):
+            out.append(CaseResult("second_refresh_refused", "lock", False, False, None, 0, "second refresh got the lock"))
+    except RefreshLocked as exc:
+        out.append(CaseResult("second_refresh_refused", "lock", "r-first" in str(exc), True, None, 0, str(exc)[:120]))
+    finally:
+        holder.kill()
+        holder.wait()
+    with refresh_lock(home, "r-third"):
+        out.append(CaseResult("lock_free_after_kill", "lock", True, True, error_case=False))
+    return out
+
+
+def _probe_building_folders(root: Path) -> CaseResult:
+    """Each run cleans only its own building folder."""
+    from phakhi.publish.files import discard_building, discard_own, building_dir
+
+    pubs = root / "pubs-building"
+    pubs.mkdir()
+    other = _hold_in_subprocess("import sys,time; from pathlib import Path; from phakhi.publish.files import building_dir\n"
+                                f"building_dir(Path({str(pubs)!r}), 'other'); print('ok', flush=True); time.sleep(30)")
+    (pubs / ".building-crashed").mkdir()
+    discard_building(pubs)
+    kept = (pubs / ".building-other").is_dir() and not (pubs / ".building-crashed").exists()
+    other.kill()
+    other.wait()
+    mine = building_dir(pubs, "mine")
+    discard_own(pubs, "mine")
+    return CaseResult("building_folder_of_live_run_kept", "lock", kept and not mine.exists(), True)
+
+
+def _probe_periods(root: Path) -> list[CaseResult]:
+    """A later month is held, never published by default."""
+    from phakhi.periods import publishable_period
+
+    p, held = publishable_period(None, {"2025-02": 40, "2025-03": 41, "2026-04": 1})
+    first = CaseResult("future_month_held_by_default", "future_month", p == "2025-03" and held == ["2026-04"], True,
+                       None, 0, f"{p} {held}")
+    p, held = publishable_period("2025-02", {"2025-02": 40, "2025-03": 41})
+    return [first, CaseResult("requested_month_never_later", "future_month", p == "2025-02" and held == ["2025-03"],
+                              True, error_case=False)]
+
+
+def _probe_gate_tolerance(root: Path) -> CaseResult:
+    """Statistical comparisons: noise is not a failure, a real shortfall is."""
+    import pandas as pd
+
+    from phakhi.quality.gate import with_tolerance
+
+    suite = {"expectations": [{"type": "expect_column_pair_values_a_to_be_greater_than_b",
+                               "kwargs": {"column_A": "p_adjusted", "column_B": "p_value", "or_equal": True}}]}
+    f = with_tolerance(pd.DataFrame({"p_adjusted": [0.9970038774445091, 0.2], "p_value": [0.9970038774445092, 0.3]}), suite)
+    return CaseResult("gate_tolerates_float_noise", "gate_tolerance",
+                      f["p_adjusted"].iloc[0] >= f["p_value"].iloc[0] and f["p_adjusted"].iloc[1] < f["p_value"].iloc[1],
+                      True, error_case=False)
+
+
+def _run_probe(name: str, klass: str, probe: Callable[[], CaseResult | list[CaseResult]]) -> list[CaseResult]:
+    try:
+        got = probe()
     except Exception:
-        return False, _snapshot(pubs) == before, True
-    return refused, _snapshot(pubs) == before, False
+        got = CaseResult(name, klass, False, False, traceback.format_exc(limit=3))
+    return got if isinstance(got, list) else [got]
 
 
 def system_probes(root: Path) -> list[CaseResult]:
     """Probes on publications, the lock, serve, staff-facing CSVs, symlinks and the period rule."""
-    out: list[CaseResult] = []
-    damaged = 0
     root.mkdir(parents=True, exist_ok=True)
-
-    def add(name, klass, ok, clear=True, tb=None, detail="", error_case=True):
-        out.append(CaseResult(name, klass, ok, clear, tb, 0, detail, error_case))
-
-    for target in ("..", ".", "latest", "2025-02-r1/data", "../pubs", "/etc", "", ".building-x", "2025-02-r1/",
-                   "nope", "2025-02-r1\0"):
-        label = "rollback_" + (target.replace("\0", "NUL") or "empty")
-        try:
-            refused, intact, tb = probe_rollback(root, target)
-            if not intact:
-                damaged += 1
-            add(label, "rollback", refused and intact and not tb, refused,
-                "traceback" if tb else None, f"refused={refused} intact={intact}")
-        except Exception:
-            add(label, "rollback", False, False, traceback.format_exc(limit=3))
-    # a good rollback still works
-    try:
-        from phakhi.publish.files import current_latest, switch_latest
-
-        pubs = root / "pubs-good"
-        _two_publications(pubs)
-        switch_latest(pubs, "2025-02-r1")
-        add("rollback_valid_id", "rollback", current_latest(pubs) == "2025-02-r1", error_case=False)
-    except Exception:
-        add("rollback_valid_id", "rollback", False, False, traceback.format_exc(limit=3))
-
-    # the lock: a second refresh on one home is refused, naming the first
-    try:
-        import subprocess
-        import sys
-
-        from phakhi.lock import RefreshLocked, refresh_lock
-
-        home = root / "home-lock"
-        home.mkdir()
-        holder = subprocess.Popen([sys.executable, "-c", "import sys,time; from phakhi.lock import refresh_lock\n"
-                                   f"with refresh_lock({str(home)!r}, 'r-first'):\n print('held', flush=True); time.sleep(30)"],
-                                  stdout=subprocess.PIPE, text=True)
-        holder.stdout.readline()
-        try:
-            with refresh_lock(home, "r-second"):
-                add("second_refresh_refused", "lock", False, False, None, "second refresh got the lock")
-        except RefreshLocked as exc:
-            add("second_refresh_refused", "lock", "r-first" in str(exc), True, None, str(exc)[:120])
-        finally:
-            holder.kill()
-            holder.wait()
-        with refresh_lock(home, "r-third"):       # a killed holder leaves no stale lock
-            add("lock_free_after_kill", "lock", True, error_case=False)
-    except Exception:
-        add("second_refresh_refused", "lock", False, False, traceback.format_exc(limit=3))
-
-    # each run cleans only its own building folder
-    try:
-        import subprocess
-        import sys
-
-        from phakhi.publish.files import discard_building, discard_own, building_dir
-
-        pubs = root / "pubs-building"
-        pubs.mkdir()
-        other = subprocess.Popen([sys.executable, "-c", "import sys,time; from pathlib import Path; "
-                                  "from phakhi.publish.files import building_dir\n"
-                                  f"building_dir(Path({str(pubs)!r}), 'other'); print('ok', flush=True); time.sleep(30)"],
-                                 stdout=subprocess.PIPE, text=True)
-        other.stdout.readline()
-        (pubs / ".building-crashed").mkdir()
-        discard_building(pubs)
-        kept = (pubs / ".building-other").is_dir() and not (pubs / ".building-crashed").exists()
-        other.kill()
-        other.wait()
-        mine = building_dir(pubs, "mine")
-        discard_own(pubs, "mine")
-        add("building_folder_of_live_run_kept", "lock", kept and not mine.exists())
-    except Exception:
-        add("building_folder_of_live_run_kept", "lock", False, False, traceback.format_exc(limit=3))
-
-    # a full disk while publishing: own folder removed, warehouse and latest unchanged
-    try:
-        add(*_probe_enospc(root))
-    except Exception:
-        add("enospc_during_publish", "disk_full", False, False, traceback.format_exc(limit=3))
-
-    # staff-facing CSVs are neutralised
-    try:
-        out.append(_probe_staff_csv(root))
-    except Exception:
-        add("staff_csv_neutralised", "staff_csv", False, False, traceback.format_exc(limit=3))
-
-    # symlinks in landing are refused and never archived
-    try:
-        out.extend(_probe_symlinks(root))
-    except Exception:
-        add("symlink_refused", "symlink", False, False, traceback.format_exc(limit=3))
-
-    # `phakhi serve`: no listing, CSP, no traversal
-    try:
-        out.extend(_probe_serve(root))
-    except Exception:
-        add("serve_headers", "serve", False, False, traceback.format_exc(limit=3))
-
-    # periods: a later month is held, never published by default
-    try:
-        from phakhi.periods import publishable_period
-
-        p, held = publishable_period(None, {"2025-02": 40, "2025-03": 41, "2026-04": 1})
-        add("future_month_held_by_default", "future_month", p == "2025-03" and held == ["2026-04"], True, None, f"{p} {held}")
-        p, held = publishable_period("2025-02", {"2025-02": 40, "2025-03": 41})
-        add("requested_month_never_later", "future_month", p == "2025-02" and held == ["2025-03"], error_case=False)
-    except Exception:
-        add("future_month_held_by_default", "future_month", False, False, traceback.format_exc(limit=3))
-
-    # statistical comparisons: noise is not a failure, a real shortfall is
-    try:
-        import pandas as pd
-
-        from phakhi.quality.gate import with_tolerance
-
-        suite = {"expectations": [{"type": "expect_column_pair_values_a_to_be_greater_than_b",
-                                   "kwargs": {"column_A": "p_adjusted", "column_B": "p_value", "or_equal": True}}]}
-        f = with_tolerance(pd.DataFrame({"p_adjusted": [0.9970038774445091, 0.2], "p_value": [0.9970038774445092, 0.3]}), suite)
-        add("gate_tolerates_float_noise", "gate_tolerance",
-            f["p_adjusted"].iloc[0] >= f["p_value"].iloc[0] and f["p_adjusted"].iloc[1] < f["p_value"].iloc[1],
-            error_case=False)
-    except Exception:
-        add("gate_tolerates_float_noise", "gate_tolerance", False, False, traceback.format_exc(limit=3))
-
-    # nothing below n = 30 is published: Cronbach's alpha of a 24-respondent wave is withheld
-    try:
-        out.append(_probe_small_wave())
-    except Exception:
-        add("reliability_withheld_below_n30", "small_cells", False, False, traceback.format_exc(limit=3))
-
-    # a read-only landing area: `phakhi ingest --land` says so, no traceback
-    try:
-        out.append(_probe_read_only_landing(root))
-    except Exception:
-        add("ingest_land_read_only_landing", "read_only_landing", False, False, traceback.format_exc(limit=3))
-
-    for r in out:
-        r.detail = r.detail or ""
-    system_probes.damaged = damaged
+    probes = [(_rollback_label(t), "rollback", lambda r, t=t: _probe_rollback_to(r, t)) for t in ROLLBACK_TARGETS]
+    probes += [
+        ("rollback_valid_id", "rollback", _probe_valid_rollback),
+        ("second_refresh_refused", "lock", _probe_lock),
+        ("building_folder_of_live_run_kept", "lock", _probe_building_folders),
+        ("enospc_during_publish", "disk_full", _probe_enospc),                 # a full disk while publishing
+        ("staff_csv_neutralised", "staff_csv", _probe_staff_csv),              # staff-facing CSVs are neutralised
+        ("symlink_refused", "symlink", _probe_symlinks),                       # refused in landing, never archived
+        ("serve_headers", "serve", _probe_serve),                              # no listing, CSP, no traversal
+        ("future_month_held_by_default", "future_month", _probe_periods),
+        ("gate_tolerates_float_noise", "gate_tolerance", _probe_gate_tolerance),
+        ("reliability_withheld_below_n30", "small_cells", _probe_small_wave),  # nothing below n = 30 published
+        ("ingest_land_read_only_landing", "read_only_landing", _probe_read_only_landing),
+    ]
+    out: list[CaseResult] = []
+    for name, klass, probe in probes:
+        out.extend(_run_probe(name, klass, lambda: probe(root)))
     return out
 
 
-def _probe_small_wave() -> CaseResult:
+def _probe_small_wave(root: Path | None = None) -> CaseResult:
+    """Cronbach's alpha of a 24-respondent wave is withheld."""
     import numpy as np
     import pandas as pd
 
@@ -668,47 +658,41 @@ def _probe_read_only_landing(root: Path) -> CaseResult:
                       None, 0, text.strip().splitlines()[-1][:120] if text.strip() else "")
 
 
-def _probe_enospc(root: Path):
+def _probe_enospc(root: Path) -> CaseResult:
     """A publish that hits a full disk: its own building folder is removed, `latest` and the published
     warehouse stay as they were."""
     import errno
     from unittest import mock
+
+    import duckdb
 
     import flows.pipeline as pipeline
     from phakhi.publish.files import building_dir
     from phakhi.settings import Paths
 
     paths = Paths(root / "home-enospc").ensure()
-    _two_publications(paths.publications)
-    import duckdb
-
     for db, marker in ((paths.build_db, "new warehouse"), (paths.published_db, "old warehouse")):
         with duckdb.connect(str(db)) as con:
             con.execute(f"create table which as select '{marker}' as w")
-
-    def marker(db):
-        with duckdb.connect(str(db), read_only=True) as con:
-            return con.execute("select w from which").fetchone()[0]
-
-    before = _snapshot(paths.publications)
 
     def full_disk(paths_, period, run_id, *a, **k):
         b = building_dir(paths_.publications, f"{period}-{run_id}")
         (b / "big").write_bytes(b"x" * 1000)
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    with mock.patch("phakhi.publish.build.build_publication", full_disk):
-        try:
+    def publish():
+        with mock.patch("phakhi.publish.build.build_publication", full_disk):
             pipeline.publish.fn(paths, "2025-04", "r9", None, None)
-            refused = False
-        except pipeline.PublishFailed as exc:
-            refused = "No space left" in str(exc)
+
+    outcome, intact = against_publications(paths.publications, publish)
+    if isinstance(outcome, Exception) and not isinstance(outcome, pipeline.PublishFailed):
+        raise outcome
+    refused = isinstance(outcome, pipeline.PublishFailed) and "No space left" in str(outcome)
     left = list(paths.publications.glob(".building-*"))
-    ok = refused and not left and _snapshot(paths.publications) == before and \
-        marker(paths.published_db) == "old warehouse"
-    if _snapshot(paths.publications) != before:
-        system_probes.extra_damaged = getattr(system_probes, "extra_damaged", 0) + 1
-    return ("enospc_during_publish", "disk_full", ok, refused, None, f"left={left}")
+    with duckdb.connect(str(paths.published_db), read_only=True) as con:
+        warehouse = con.execute("select w from which").fetchone()[0]
+    return CaseResult("enospc_during_publish", "disk_full", refused and not left and intact and warehouse == "old warehouse",
+                      refused, None, 0, f"left={left}", damaged=not intact)
 
 
 def _probe_staff_csv(root: Path) -> CaseResult:
@@ -842,7 +826,5 @@ def run_doctor(workdir: Path | None = None) -> DoctorReport:
     with tempfile.TemporaryDirectory(prefix="phakhi-doctor-") as tmp:
         root = Path(workdir or tmp)
         files = run_file_cases(workdir=root / "files")
-        system_probes.damaged = 0
         probes = system_probes(root / "system")
-        damaged = getattr(system_probes, "damaged", 0) + getattr(system_probes, "extra_damaged", 0)
-        return DoctorReport(files + probes, damaged)
+        return DoctorReport(files + probes, sum(r.damaged for r in probes))

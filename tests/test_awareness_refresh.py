@@ -10,22 +10,16 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from phakhi.sample import write_sample
-
 pytestmark = pytest.mark.integration
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="module")
-def refreshed(tmp_path_factory):
-    from phakhi.settings import use_home
-    from flows.pipeline import monthly_refresh
-
-    paths = use_home(tmp_path_factory.mktemp("awareness") / "home")
-    write_sample(paths.landing)
-    publication = monthly_refresh(home=str(paths.home))
-    return paths, publication
+def refreshed(copy_sample, tmp_path_factory):
+    """A copy of the session's refreshed SAMPLE home (tests/conftest.py): compare-waves writes its report there."""
+    paths, publication = copy_sample(tmp_path_factory.mktemp("awareness"))
+    return paths, str(publication)
 
 
 def _independent_overall_index(paths, wave: int):

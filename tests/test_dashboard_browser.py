@@ -1,19 +1,16 @@
 """The published dashboard in a real browser (Debian's Chromium driven by Playwright; never `playwright install`).
 
-One publication is built by the real monthly flow on SAMPLE data into which partner-supplied text that
-tries to run script, or carries quotes, has been planted. Every page must load from disk with no console
+The publication is the session's SAMPLE month built by the real monthly flow (tests/conftest.py), into whose
+landing partner-supplied text that tries to run script, or carries quotes, has been planted. Every page must load from disk with no console
 error, no failed request and no request to another host; the language switch, the partner search and the
 partner trajectory chart must work; screenshots land in test-output/screenshots/ (git-ignored).
 """
 from __future__ import annotations
 
-import csv
 import threading
 from pathlib import Path
 
 import pytest
-
-from phakhi.sample import write_sample
 
 pytestmark = pytest.mark.integration
 
@@ -22,54 +19,14 @@ SHOTS = REPO / "test-output" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync"]
-XSS_NAME = "<script>alert(1)</script>"
-QUOTED_NAME = 'ภาคี "ทดสอบ" O\'Brien & ลูก'
-XSS_TITLE = "</script><script>alert('title')</script><img src=x onerror=alert(3)>"
 PAGES = ["index", "national", "partners", "provinces", "ace", "awareness", "practices", "quality", "downloads"]
 
 
 @pytest.fixture(scope="module")
-def publication(tmp_path_factory):
-    from phakhi.settings import use_home
-    from flows.pipeline import monthly_refresh
-
-    paths = use_home(tmp_path_factory.mktemp("dashboard") / "home")
-    write_sample(paths.landing)
-    reg = paths.landing / "partner_registry" / "partner_registry.csv"
-    with reg.open(encoding="utf-8-sig", newline="") as fh:
-        rows = list(csv.reader(fh))
-    header = rows[0]
-    by_id = {r[0]: r for r in rows[1:]}
-    by_id["P005"][header.index("name_en")] = XSS_NAME
-    by_id["P006"][header.index("name_th")] = QUOTED_NAME
-    with reg.open("w", encoding="utf-8-sig", newline="") as fh:
-        csv.writer(fh).writerows(rows)
-    activity_partner = _plant_activity_title(paths.landing)
-    pub = Path(monthly_refresh(home=str(paths.home)))
-    return {"dir": pub, "activity_partner": activity_partner}
-
-
-def _plant_activity_title(landing: Path) -> str:
-    """Put a hostile title and lesson into the first activity of one partner's December report."""
-    import openpyxl
-
-    path = sorted((landing / "activity_reports").rglob("P007_*.xlsx"))[-1]
-    wb = openpyxl.load_workbook(path)
-    ws = wb.active
-    for row in ws.iter_rows():
-        values = [c.value for c in row]
-        if "ชื่อกิจกรรม" in values:
-            title_col = values.index("ชื่อกิจกรรม")
-            lesson_col = values.index("บทเรียนที่ได้รับ") if "บทเรียนที่ได้รับ" in values else None
-            header_row = row[0].row
-            break
-    else:  # pragma: no cover - the sample's layout changed
-        raise AssertionError(f"no title column in {path}")
-    ws.cell(row=header_row + 1, column=title_col + 1, value=XSS_TITLE)
-    if lesson_col is not None:
-        ws.cell(row=header_row + 1, column=lesson_col + 1, value=XSS_TITLE)
-    wb.save(path)
-    return "P007"
+def publication(refreshed_sample, partner_text):
+    """The session's refreshed SAMPLE publication (tests/conftest.py), read only: its registry and one activity
+    report carry partner-supplied text that tries to run script or carries quotes."""
+    return {"dir": refreshed_sample.publication, "activity_partner": partner_text["xss_title_partner"]}
 
 
 @pytest.fixture(scope="module")
@@ -245,15 +202,15 @@ def test_partner_page_shows_its_trajectory_and_source_files(publication, page):
     page.watch.assert_clean("partner page")
 
 
-def test_partner_supplied_text_is_shown_as_text_never_run(publication, page):
+def test_partner_supplied_text_is_shown_as_text_never_run(publication, page, partner_text):
     pub = publication["dir"]
     _open(page, pub, "partners/P005", "en")
-    assert page.locator("#partner-name").inner_text().startswith(XSS_NAME)
+    assert page.locator("#partner-name").inner_text().startswith(partner_text["xss_name"])
     _open(page, pub, "partners/P006", "th")
-    assert QUOTED_NAME in page.locator("#partner-name").inner_text()
+    assert partner_text["quoted_name"] in page.locator("#partner-name").inner_text()
     _open(page, pub, f"partners/{publication['activity_partner']}", "en")
     page.locator("#sources details summary").click()
-    assert XSS_TITLE in page.locator("#activities-table").inner_text()
+    assert partner_text["xss_title"] in page.locator("#activities-table").inner_text()
     for name in ("index", "partners", "practices"):
         _open(page, pub, name, "en")
         page.watch.assert_clean(name)

@@ -8,8 +8,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from phakhi.sample import write_sample
-
 pytestmark = pytest.mark.integration
 
 CHROMIUM = "/usr/bin/chromium"
@@ -19,13 +17,9 @@ SHOTS = Path(__file__).resolve().parents[1] / "test-output" / "screenshots"
 
 
 @pytest.fixture(scope="module")
-def pub(tmp_path_factory):
-    from flows.pipeline import monthly_refresh
-    from phakhi.settings import use_home
-
-    paths = use_home(tmp_path_factory.mktemp("linking") / "home")
-    write_sample(paths.landing)
-    return Path(monthly_refresh(home=str(paths.home)))
+def pub(refreshed_sample):
+    """The session's refreshed SAMPLE publication (tests/conftest.py), read only."""
+    return refreshed_sample.publication
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,6 @@ import duckdb
 import pandas as pd
 import pytest
 
-from phakhi.sample import write_sample
-
 pytestmark = pytest.mark.integration
 
 PERIOD = "2025-12"
@@ -33,14 +31,12 @@ SEEDS = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds"
 
 # ------------------------------------------------------------------ the refresh and the landing files
 @pytest.fixture(scope="module")
-def refreshed(tmp_path_factory):
-    from phakhi.settings import use_home
-    from flows.pipeline import monthly_refresh
-
-    paths = use_home(tmp_path_factory.mktemp("netzero") / "home")
-    write_sample(paths.landing)
-    publication = monthly_refresh(period=PERIOD, home=str(paths.home))
-    return paths, Path(publication)
+def refreshed(copy_sample, tmp_path_factory):
+    """A copy of the session's refreshed SAMPLE home (tests/conftest.py), whose month is PERIOD; the last test
+    refreshes it again."""
+    paths, publication = copy_sample(tmp_path_factory.mktemp("netzero"))
+    assert publication.name.startswith(f"{PERIOD}-")
+    return paths, publication
 
 
 def sql(paths, query: str) -> pd.DataFrame:

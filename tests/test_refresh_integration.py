@@ -10,8 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from phakhi.sample import write_sample
-
 pytestmark = pytest.mark.integration
 
 THAI_ABBR = ["ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค."]
@@ -19,21 +17,11 @@ PREVIOUS_GRID_FACTOR = 0.4999   # kgCO2e/kWh, the factor in force during the sam
 
 
 @pytest.fixture(scope="module")
-def refreshed(tmp_path_factory):
-    from phakhi.settings import use_home
-    from flows.pipeline import monthly_refresh
-
-    paths = use_home(tmp_path_factory.mktemp("refresh") / "home")
-    write_sample(paths.landing)
-    # A spreadsheet-formula payload in a partner's name must reach the open data as text, never as a formula.
-    reg = paths.landing / "partner_registry" / "partner_registry.csv"
-    with reg.open(encoding="utf-8-sig", newline="") as fh:
-        rows = list(csv.reader(fh))
-    rows[1][1] = '=HYPERLINK("http://evil.example","x")' + rows[1][1]
-    with reg.open("w", encoding="utf-8-sig", newline="") as fh:
-        csv.writer(fh).writerows(rows)
-    publication = monthly_refresh(home=str(paths.home))
-    return paths, publication
+def refreshed(copy_sample, tmp_path_factory):
+    """A copy of the session's refreshed SAMPLE home (tests/conftest.py): the tests below refresh it again.
+    Its P001 carries a spreadsheet-formula payload in its name, which must reach the open data as text."""
+    paths, publication = copy_sample(tmp_path_factory.mktemp("refresh"))
+    return paths, str(publication)
 
 
 def _ghg_by_partner(landing):

@@ -98,15 +98,26 @@ def test_contrast_ttest_category_totals_and_complete_cases(ref):
     (["--mean", "api00", "--calibrate", "~api99", "--population", "N=6194"], "missing api99"),
     (["--mean", "api00", "--calibrate", "~api99", "--population", "N=6194,api99=3914069", "--bounds", "0.9,1.1"],
      "did not converge"),
-    (["--mean", "api00", "--population", "N=1"], "go with --calibrate"),
+    (["--mean", "api00", "--population", "N=1"], "--population goes with --calibrate"),
+    (["--mean", "api00", "--population", "N=1", "--calfun", "raking"], "--population, --calfun go with --calibrate"),
+    (["--mean", "api00", "--rep-type", "BRR", "--rho", "0.5"], "--rep-type, --rho go with --repweights"),
     (["--mean", "api00", "--replicates", "brr"], "--replicates must be jk1, jkn or bootstrap"),
     (["--mean", "api00", "--repweights", "rw*", "--rep-type", "BRR"], "leave out --strata/--psu"),
-    (["--mean", "api00", "--mse"], "--mse applies to replicate designs"),
+    (["--mean", "api00", "--mse"], "--mse goes with --replicates or --repweights"),
     (["--contrast", "diff=api00-api98"], "--contrast[2] 'api98' is not a column"),
     (["--ttest", "api00"], "--ttest COL and --group COL go together"),
     (["--ttest", "api00", "--group", "stype"], "two groups"),
     (["--mean", "api00", "--na", "complete:nosuch"], "--na complete[1] 'nosuch' is not a column"),
     (["--mean", "api00", "--na", "some"], "--na must be"),
+    # the number lists and LOW,HIGH bounds of calibration, raking and replicates share one reader
+    (["--mean", "api00", "--calibrate", "~api99", "--population", "N=6194,api99=3914069", "--bounds", "1.1,2"],
+     "--bounds '1.1,2': the bounds must satisfy LOW <= 1 <= HIGH"),
+    (["--mean", "api00", "--calibrate", "~api99", "--population", "N=6194,api99=3914069", "--bounds", "0.5"],
+     "--bounds '0.5': expected LOW,HIGH"),
+    (["--mean", "api00", "--calibrate", "~enroll-1", "--population", "enroll=3811472", "--cal-variance", "one"],
+     "--cal-variance 'one': expected numbers separated by commas"),
+    (["--mean", "api00", "--rake", "stype=nosuch.csv", "--trim", "-0.5,2"],
+     "--trim '-0.5,2': the bounds must satisfy 0 <= LOW <= 1 <= HIGH"),
 ])
 def test_bad_combinations_are_one_clear_line(ref, args, message):
     result = run(ref / "apiclus1.csv", *CLUS1, *args)

@@ -303,15 +303,25 @@ def estimate_command(
         typer.echo(_table(rows, list(rows[0]) if rows else OUTPUT_KEYS))
 
 
-def _bounds(value: Optional[str], option: str):
+def _numbers(spec: str, option: str, example: str) -> list[float]:
+    """A comma list of numbers (--cal-variance, --rscales, --bounds, --trim)."""
+    try:
+        return [float(v) for v in _split(spec.replace(";", ","))]
+    except ValueError:
+        raise CliError(f"{option} {spec!r}: expected numbers separated by commas, e.g. {example}") from None
+
+
+def _bounds(value: Optional[str], option: str, floor: Optional[float] = None):
+    """LOW,HIGH bounds on an adjustment factor: --bounds (calibration's g) and --trim (raking's, floor 0)."""
     if not value:
         return None
-    try:
-        low, high = (float(v) for v in value.replace(";", ",").split(","))
-    except ValueError:
-        raise CliError(f"{option} {value!r}: expected LOW,HIGH, e.g. 0.5,2") from None
-    if not low <= 1 <= high:
-        raise CliError(f"{option} {value!r}: the bounds must satisfy LOW <= 1 <= HIGH")
+    numbers = _numbers(value, option, "0.5,2")
+    if len(numbers) != 2:
+        raise CliError(f"{option} {value!r}: expected LOW,HIGH, e.g. 0.5,2")
+    low, high = numbers
+    if not (low <= 1 <= high and (floor is None or floor <= low)):
+        rule = "LOW <= 1 <= HIGH" if floor is None else f"{floor:g} <= LOW <= 1 <= HIGH"
+        raise CliError(f"{option} {value!r}: the bounds must satisfy {rule}")
     return low, high
 
 
@@ -368,10 +378,15 @@ def _rscales(spec: Optional[str]):
     if path.suffix.lower() in READABLE and path.is_file():
         table = read_survey(path)
         return table.select_dtypes("number").iloc[:, -1].astype(float).to_numpy()
-    try:
-        return [float(v) for v in _split(spec)]
-    except ValueError:
-        raise CliError(f"--rscales {spec!r}: expected numbers separated by commas, or a CSV file") from None
+    return _numbers(spec, "--rscales", "0.5,0.5 (or a CSV file)")
+
+
+def _go_with(owner: str, owner_given, options: dict) -> None:
+    """Options that describe another one (--bounds of --calibrate, --rho of --repweights) are refused without it,
+    naming the ones given."""
+    used = [name for name, given in options.items() if given]
+    if used and not owner_given:
+        raise CliError(f"{', '.join(used)} {'goes' if len(used) == 1 else 'go'} with {owner}")
 
 
 def _na_columns(na: Optional[str]) -> tuple[bool, tuple[str, ...]]:
@@ -490,13 +505,14 @@ def run_estimate(data: Path, *, weights: str, strata=None, psu=None, fpc=None, m
         raise CliError("replicate designs are calibrated with --calibrate (e.g. --calfun raking), not --rake")
     if repweights and (strata or psu_cols or fpc_cols or replicates):
         raise CliError("--repweights is a complete replicate design: leave out --strata/--psu/--fpc/--replicates")
-    if (rep_type or rho is not None or scale is not None or rscales or rep_factors) and not repweights:
-        raise CliError("--rep-type, --rho, --scale, --rscales and --rep-factors describe the file's --repweights")
-    if mse and not (replicates or repweights):
-        raise CliError("--mse applies to replicate designs (--replicates or --repweights)")
-    if (population or bounds or calfun != "linear" or cal_variance) and not calibrate:
-        raise CliError("--population, --bounds, --calfun and --cal-variance go with --calibrate")
+    _go_with("--repweights", repweights, {"--rep-type": rep_type, "--rho": rho is not None,
+                                           "--scale": scale is not None, "--rscales": rscales,
+                                           "--rep-factors": rep_factors})
+    _go_with("--replicates or --repweights", replicates or repweights, {"--mse": mse})
+    _go_with("--calibrate", calibrate, {"--population": population, "--bounds": bounds,
+                                        "--calfun": calfun != "linear", "--cal-variance": cal_variance})
     if rake:
+        trim_bounds = _bounds(trim, "--trim", floor=0)
         margins = {}
         for spec in rake:
             column, targets = read_margin(spec, df)
@@ -504,9 +520,7 @@ def run_estimate(data: Path, *, weights: str, strata=None, psu=None, fpc=None, m
             df[key] = _category(df[column]).fillna("<missing>")
             margins[key] = targets
         try:
-            from phakhi.survey.weighting import parse_trim
-
-            res = rake_weights(df, weights, margins, trim=parse_trim(trim))
+            res = rake_weights(df, weights, margins, trim=trim_bounds)
         except ValueError as exc:
             raise CliError(f"raking failed: {str(exc).replace('__rake__', '')}") from exc
         raked = f"{weights}__raked"
@@ -528,10 +542,7 @@ def run_estimate(data: Path, *, weights: str, strata=None, psu=None, fpc=None, m
                 raise CliError("--calibrate needs --population (NAME=TOTAL,... or a file of totals)")
             from phakhi.survey.calibration import calibrate as calibrate_weights
 
-            try:
-                lam = [float(v) for v in _split(cal_variance)] if cal_variance else None
-            except ValueError:
-                raise CliError(f"--cal-variance {cal_variance!r}: expected numbers, e.g. 1") from None
+            lam = _numbers(cal_variance, "--cal-variance", "1") if cal_variance else None
             cal = calibrate_weights(df, design, calibrate, read_population(population), calfun=calfun,
                                     bounds=_bounds(bounds, "--bounds"), variance=lam)
             df[cal.weights.name] = cal.weights

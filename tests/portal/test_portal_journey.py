@@ -22,7 +22,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync"]
 PHAKHI = str(Path(sys.executable).with_name("phakhi"))
-WINDOW_DAYS = 120 / 86400          # a two-minute review window
+WINDOW_DAYS = 60 / 86400           # a one-minute review window: the dispute is sent seconds after the candidate
 PASSWORD = "Phakhi-journey-2568"
 
 pytestmark = pytest.mark.integration
@@ -178,14 +178,16 @@ def test_partner_journey_in_thai(portal):
             expect(row).to_contain_text("โต้แย้งตัวเลขนี้")
             partner.screenshot(path=str(SHOTS / "05-dispute.png"), full_page=True)
 
-            # 6. DCCE approves once the window has closed
-            closes = datetime.fromisoformat(
-                __import__("json").loads((cand_dir / "candidate.json").read_text())["closes_at"])
-            time.sleep(max(0.0, (closes - datetime.now(timezone.utc)).total_seconds()) + 1)
+            # 6. DCCE sets its password and logs in while the window is open, and approves once it has closed
             staff = browser.new_context(locale="th-TH").new_page()
             staff.set_default_timeout(60_000)
             set_password(staff, portal["staff_link"], "06-staff-set-password.png")
             log_in(staff, "staff@dcce.example")
+            expect(staff.locator("#replies")).to_contain_text(reason)
+            closes = datetime.fromisoformat(
+                __import__("json").loads((cand_dir / "candidate.json").read_text())["closes_at"])
+            time.sleep(max(0.0, (closes - datetime.now(timezone.utc)).total_seconds()) + 1)
+            staff.reload()
             expect(staff.locator("#replies")).to_contain_text(reason)
             expect(staff.locator("#month")).to_contain_text("ผ่านระบบ")
             staff.screenshot(path=str(SHOTS / "07-console.png"), full_page=True)

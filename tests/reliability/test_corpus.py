@@ -54,3 +54,18 @@ def test_system_probe_holds(name, probes):
     assert name in probes, sorted(probes)
     r = probes[name]
     assert r.ok and r.traceback is None, (r.detail, r.traceback)
+
+
+def test_a_probe_that_damages_publications_or_raises_is_counted(tmp_path):
+    """The shared probe shape: the publications are compared before and after the action, and an exception
+    becomes a failing case with its traceback, never escaping."""
+    import shutil
+
+    from phakhi.doctor import _run_probe, against_publications
+
+    outcome, intact = against_publications(tmp_path / "a", lambda: shutil.rmtree(tmp_path / "a" / "2025-02-r1"))
+    assert outcome is None and not intact
+    outcome, intact = against_publications(tmp_path / "b", lambda: 1 / 0)
+    assert isinstance(outcome, ZeroDivisionError) and intact
+    [failed] = _run_probe("boom", "lock", lambda: 1 / 0)
+    assert (failed.name, failed.klass, failed.ok) == ("boom", "lock", False) and "ZeroDivisionError" in failed.traceback
