@@ -49,7 +49,7 @@ def national_partners(n: int, seed: int) -> list[S.SamplePartner]:
     for ptype, (count, (lo, hi)) in S.PARTNER_MIX.items():
         for j in range(max(1, round(n * count / total))):
             k += 1
-            code = codes[(k * 7) % len(codes)]
+            code = codes[k % len(codes)]    # every province (a stride sharing a factor with 77 missed most)
             th, en = S.TYPE_NAMES[ptype]
             out.append(S.SamplePartner(
                 partner_id=f"P{k:04d}", name_th=th.format(p=names.loc[code, "name_th"], n=j + 1),

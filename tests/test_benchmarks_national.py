@@ -40,3 +40,12 @@ def test_national_generator_small_scale_ingests_and_adds_a_month(tmp_path):
     assert totals["survey_waves"]["rows_read"] == second["respondents"]
     for t in totals.values():           # every generated row is valid: loaded, none quarantined
         assert t["files_rejected"] == 0 and t["rows_quarantined"] == 0 and t["rows_loaded"] == t["rows_read"], t
+
+
+def test_national_partners_cover_every_province():
+    """8,000 partners in 11 provinces made every province's ACE intensity implausible (the stride shared a factor
+    with the 77 provinces); partners are spread over all of them."""
+    from phakhi.sample import provinces
+
+    partners = _national().national_partners(400, seed=17)
+    assert {p.province_code for p in partners} == set(provinces()["province_code"])

@@ -1,4 +1,5 @@
 import duckdb
+import pytest
 
 from phakhi.quality.gate import load_suites, run_gate
 
@@ -39,3 +40,22 @@ def test_every_suite_file_is_well_formed():
         assert s["name"] and (s.get("table") or s.get("query")), s
         for e in s["expectations"]:
             assert e["type"].startswith("expect_") and e["severity"] in ("critical", "warning"), e
+
+
+@pytest.mark.integration
+def test_an_implausible_area_intensity_warns_and_does_not_block_the_month(refreshed_sample, tmp_path):
+    """participants_per_1000 sums every partner's activities in an area: one partner's slip (5,000,000 written
+    for 5,000) must not block the country's month. The shipped overlay suite reports it as a warning."""
+    import shutil
+
+    db = tmp_path / "w.duckdb"
+    shutil.copyfile(refreshed_sample.paths.published_db, db)
+    with duckdb.connect(str(db)) as con:
+        n = con.execute("update marts.mart_awareness_ace_overlay set participants_per_1000 = 3105.7 "
+                        "where participants_per_1000 is not null").fetchone()[0]
+    assert n > 0
+    suites = [s for s in load_suites() if s["name"] == "mart_awareness_ace_overlay"]
+    gate = run_gate(db, suites)
+    assert gate.passed
+    assert [c.column for c in gate.warnings] == ["participants_per_1000"]
+    assert gate.warnings[0].sample[0] == 3105.7
