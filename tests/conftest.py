@@ -144,6 +144,25 @@ def copy_sample(refreshed_sample):
     return lambda dest: copy_of_refreshed_sample(refreshed_sample, dest)
 
 
+# Browser tests: Debian's Chromium driven by Playwright (never `playwright install`)
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium per test module (skipped where Debian's chromium is missing; scripts/dev test installs it)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium not installed (scripts/dev test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
 @pytest.fixture(scope="session")
 def partner_text() -> dict:
     """The hostile partner-supplied text planted in the session's SAMPLE home, by what it is."""

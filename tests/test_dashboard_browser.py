@@ -16,9 +16,6 @@ pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[1]
 SHOTS = REPO / "test-output" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync"]
 PAGES = ["index", "national", "partners", "provinces", "ace", "awareness", "practices", "quality", "downloads"]
 
 
@@ -27,18 +24,6 @@ def publication(refreshed_sample, partner_text):
     """The session's refreshed SAMPLE publication (tests/conftest.py), read only: its registry and one activity
     report carry partner-supplied text that tries to run script or carries quotes."""
     return {"dir": refreshed_sample.publication, "activity_partner": partner_text["xss_title_partner"]}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium not installed (scripts/dev test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 class Watch:

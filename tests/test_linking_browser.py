@@ -10,9 +10,6 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync"]
 SHOTS = Path(__file__).resolve().parents[1] / "test-output" / "screenshots"
 
 
@@ -20,18 +17,6 @@ SHOTS = Path(__file__).resolve().parents[1] / "test-output" / "screenshots"
 def pub(refreshed_sample):
     """The session's refreshed SAMPLE publication (tests/conftest.py), read only."""
     return refreshed_sample.publication
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium not installed (scripts/dev test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

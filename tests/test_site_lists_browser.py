@@ -6,7 +6,6 @@ console error. A tiny synthetic warehouse with a page size of 2 stands in for 8,
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,9 +15,6 @@ from phakhi.publish.site import render_site
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync"]
 N = 7          # partners; page size 2 -> 4 pages
 
 
@@ -60,18 +56,6 @@ def site(tmp_path_factory):
                          warehouse=wh, page_sizes={"partners": 2, "practices": 2})
     render_site(out, ctx, strict=True)
     return out
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

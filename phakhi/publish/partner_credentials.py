@@ -30,8 +30,8 @@ def _rows(frame: pd.DataFrame, codes, short_label) -> dict:
              "programme_short": short_label(codes("programme", r.get("programme_code"))),
              "first_label": period_label(r.get("first_period")), "last_label": period_label(r.get("last_period")),
              "others": [x for x in str(r.get("claiming_partner_ids") or "").split(", ") if x and x != r["partner_id"]]}
-            for r in (plain(x) for x in frame.to_dict("records"))]
-    return {"rows": rows[-INLINE_ROWS:], "total": len(rows)}
+            for r in (plain(x) for x in frame.tail(INLINE_ROWS).to_dict("records"))]
+    return {"rows": rows, "total": len(frame)}
 
 
 def with_credentials(partner_pages: Iterator[tuple[str, dict]], wh, codes,

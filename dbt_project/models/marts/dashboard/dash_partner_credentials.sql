@@ -5,18 +5,8 @@
 --   partly_counted  some of them repeat a reduction counted under another claim (int_ghg__claims_deduplicated)
 --   excluded        none counts for this partner (the reduction is counted for counted_for_partner_ids)
 -- and who else quoted the credential (mart_credentials: a credential is counted once, whoever quotes it).
-with params as (
-    {{ phakhi_period() }}
-),
-
-claims as (
-    select
-        c.*,
-        {{ credential_key('c.credential_id') }} as credential_key
-    from {{ ref('fct_ghg_reductions') }} as c, params as p
-    where c.credential_id is not null
-      and trim(c.credential_id) <> ''
-      and c.period_start <= p.period_start
+with claims as (
+    select * from {{ ref('int_ghg__claims_keyed_by_credential') }}
 ),
 
 per_partner as (

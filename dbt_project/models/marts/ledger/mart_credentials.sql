@@ -2,18 +2,8 @@
 -- reduction claims up to the refreshed month: one row per credential (case- and space-insensitive key), who
 -- claimed it, who it is counted for, and claimed / counted / excluded tCO2e side by side. A credential quoted by
 -- more than one partner is a double claim: counted once (int_ghg__claims_deduplicated), the rest excluded.
-with params as (
-    {{ phakhi_period() }}
-),
-
-claims as (
-    select
-        c.*,
-        {{ credential_key('c.credential_id') }} as credential_key
-    from {{ ref('fct_ghg_reductions') }} as c, params as p
-    where c.credential_id is not null
-      and trim(c.credential_id) <> ''
-      and c.period_start <= p.period_start
+with claims as (
+    select * from {{ ref('int_ghg__claims_keyed_by_credential') }}
 )
 
 select
