@@ -47,24 +47,14 @@ def refresh(period: Optional[str] = typer.Option(None, help="Month to refresh, Y
     """Run the monthly refresh (ingest → dbt → quality gate → drift → publish). Generates SAMPLE data first
     when the landing area is empty."""
     from phakhi.settings import use_home
-    from phakhi.supervise import run_supervised, supervised
-
-    paths = use_home(home)
-    if not supervised():          # a native crash must not orphan Prefect's temporary server: run in a group
-        # The supervisor imports nothing more (no pandas, no Prefect): the child makes every check below and
-        # says what is wrong in the same words, with the same exit code.
-        flags = [f for f, on in (("--force", force), ("--full", full), ("--full-gate", full_gate)) if on]
-        raise typer.Exit(run_supervised(["refresh", "--home", str(paths.home)] + (["--period", period] if period else [])
-                                        + flags))
-    from phakhi.prefect_api import adopt_early_server, start_early_server
-
-    # Prefect's temporary API boots (~4-5 s, its own process) while this process checks and imports the
-    # stack; stopped at exit whatever happens (and, after a crash, by the supervisor with the whole group)
-    early = start_early_server()
-    from phakhi.home import is_real_home, mixing_problems
-    from phakhi.lock import RefreshLocked, holder, is_locked
     from phakhi.sample import landing_is_empty, write_sample
 
+    from phakhi.lock import RefreshLocked, holder, is_locked
+    from phakhi.supervise import run_supervised, supervised
+
+    from phakhi.home import is_real_home, mixing_problems
+
+    paths = use_home(home)
     if landing_is_empty(paths.landing) and is_real_home(paths):
         typer.secho(f"nothing to refresh: the landing area {paths.landing} is empty. Put partner files in its "
                     f"folders (partner_registry/, activity_reports/, ghg_reductions/, survey_waves/) or add "
@@ -76,6 +66,15 @@ def refresh(period: Optional[str] = typer.Option(None, help="Month to refresh, Y
     if is_locked(paths.home):                       # say so before starting anything (issue 12)
         typer.secho(str(RefreshLocked(paths.home, holder(paths.home))), fg="red", err=True)
         raise typer.Exit(1)
+    if not supervised():          # a native crash must not orphan Prefect's temporary server: run in a group
+        flags = [f for f, on in (("--force", force), ("--full", full), ("--full-gate", full_gate)) if on]
+        raise typer.Exit(run_supervised(["refresh", "--home", str(paths.home)] + (["--period", period] if period else [])
+                                        + flags))
+    from phakhi.prefect_api import adopt_early_server, start_early_server
+
+    # Prefect's temporary API boots (~4-5 s, its own process) while this process imports the stack; stopped
+    # at exit whatever happens (and, after a crash, by the supervisor with the whole process group)
+    early = start_early_server()
     from flows.pipeline import GateFailed, PublishFailed, TransformFailed, monthly_refresh
     from phakhi.lock import refresh_lock
 
