@@ -31,6 +31,7 @@ from phakhi.publish.warehouse import (PublishFailed, promote_warehouse, publish_
 from phakhi.review import review_days
 from phakhi.task_runners import ingest_task_runner, refresh_timeout_seconds
 from phakhi.timing import stage_timer
+from phakhi.warm_imports import warm_imports
 
 
 class GateFailed(RuntimeError):
@@ -192,6 +193,7 @@ def _refresh(paths: Paths, period: str | None, run_id: str, force: bool = False,
     mode = start_build(paths, inputs, full)
     ingest_report = load_raw(paths, results)
     logger.info("ingested:\n%s", ingest_report.to_string(index=False))
+    warm_imports("great_expectations")       # for the gate, while this process only waits for dbt
     dbt_outcome = build_warehouse(paths, period, incremental=mode == "incremental")
     if not dbt_outcome.success and not dbt_outcome.counts:
         record_attempt(paths.publications, "blocked", period, run_id, [f"dbt: {f['node']}" for f in dbt_outcome.failures])

@@ -70,8 +70,15 @@ def refresh(period: Optional[str] = typer.Option(None, help="Month to refresh, Y
         flags = [f for f, on in (("--force", force), ("--full", full), ("--full-gate", full_gate)) if on]
         raise typer.Exit(run_supervised(["refresh", "--home", str(paths.home)] + (["--period", period] if period else [])
                                         + flags))
+    from phakhi.prefect_api import adopt_early_server, start_early_server
+
+    # Prefect's temporary API boots (~4-5 s, its own process) while this process imports the stack; stopped
+    # at exit whatever happens (and, after a crash, by the supervisor with the whole process group)
+    early = start_early_server()
     from flows.pipeline import GateFailed, PublishFailed, TransformFailed, monthly_refresh
     from phakhi.lock import refresh_lock
+
+    adopt_early_server(early)
 
     started = time.perf_counter()
     try:

@@ -36,6 +36,10 @@ def dbt_tests() -> dict[tuple[str, str | None], set[str]]:
             out.setdefault((m["name"], None), set()).update(_test_name(t) for t in m.get("data_tests") or [])
             for c in m.get("columns") or []:
                 out.setdefault((m["name"], c["name"]), set()).update(_test_name(t) for t in c.get("data_tests") or [])
+            for t in m.get("data_tests") or []:          # one not-null test for several columns: not_null on each
+                if _test_name(t) == "phakhi_not_null":
+                    for column in t["phakhi_not_null"]["arguments"]["column_names"]:
+                        out.setdefault((m["name"], column), set()).add("not_null")
     return out
 
 

@@ -1,0 +1,146 @@
+"""The fixed cost of a refresh: a near-empty home (one partner, one small file), refreshed as a user would.
+
+    .venv/bin/python benchmarks/fixed_overhead.py                    # fresh home in a temporary folder
+    .venv/bin/python benchmarks/fixed_overhead.py --home /tmp/fx     # keep the home (re-runs reuse it)
+    .venv/bin/python benchmarks/fixed_overhead.py --json out.json
+
+Steps, each `phakhi refresh` run as a subprocess exactly as a user runs it (supervised, Prefect's temporary
+server, dbt as a subprocess), timed as a whole (wall; CPU of the whole process tree) and per stage (the flow's
+stage timers, $PHAKHI_HOME/runs/stages.jsonl):
+  1. first   - `phakhi init`, one partner in the registry, one activity file with one row: the first refresh
+  2. one_new - one more small file (the same partner's next month): what a near-empty month costs
+  3. nothing - nothing changed: the refresh stops after ingest
+"other" = the whole minus the timed stages: Python start-ups (supervisor and child), imports, Prefect's
+temporary API server, the flow's glue. Issue 17's target: a near-empty landing (step 2) in <= 15 s wall on two
+idle cores. Wall depends on the machine's load (printed with the figures); CPU seconds much less.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+REGISTRY_HEADERS = ["รหัสภาคี", "ชื่อภาคี (ไทย)", "ชื่อภาคี (อังกฤษ)", "ประเภทภาคี", "จังหวัด", "วันที่เข้าร่วม", "ปีฐาน",
+                    "การปล่อยปีฐาน (tCO2e)", "ปีเป้าหมาย", "เป้าหมายการลด (%)", "รหัสภาคีแม่"]
+REGISTRY_ROW = ["P901", "เทศบาลทดสอบ", "Benchmark Municipality", "เทศบาลนคร", "ลำปาง", "12/01/2568", "2566", "18000",
+                "2030", "20", ""]
+ACTIVITY_HEADERS = ["รหัสภาคี", "เดือน", "ลำดับ", "องค์ประกอบ ACE", "ประเภทกิจกรรม", "ชื่อกิจกรรม", "จังหวัด", "จำนวนผู้เข้าร่วม"]
+MONTHS = {"2025-06": "มิ.ย. 2568", "2025-07": "ก.ค. 2568"}
+STAGES = ["ingest", "start_build", "load_raw", "dbt_build", "gate", "drift", "publish"]
+
+
+def write_csv(path: Path, headers: list[str], rows: list[list[str]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(headers)
+        w.writerows(rows)
+    return path
+
+
+def activity_file(landing: Path, period: str) -> Path:
+    row = ["P901", MONTHS[period], "1", "public_awareness", "campaign", "รณรงค์ลดใช้ถุงพลาสติก", "ลำปาง", "120"]
+    return write_csv(landing / "activity_reports" / f"bench_ace_{period}.csv", ACTIVITY_HEADERS, [row])
+
+
+def make_home(home: Path) -> None:
+    from phakhi.home import init_home
+    from phakhi.partners import import_file
+    from phakhi.settings import Paths
+
+    paths = Paths(home)
+    init_home(paths)
+    change = import_file(paths, write_csv(home.parent / f"{home.name}-inbox" / "registry.csv", REGISTRY_HEADERS,
+                                          [REGISTRY_ROW]))
+    if not change.ok:
+        raise SystemExit(f"registry refused: {change.problems}")
+    activity_file(paths.landing, "2025-06")
+
+
+def run_refresh(home: Path, extra: list[str]) -> dict:
+    from phakhi.timing import read_stage_times
+
+    stages_file = home / "runs" / "stages.jsonl"
+    seen = len(read_stage_times(stages_file)) if stages_file.exists() else 0
+    cmd = [str(Path(sys.executable).with_name("phakhi")), "refresh", "--home", str(home), *extra]
+    env = {**os.environ, "PHAKHI_PROGRESS": "0"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    log = home / "runs" / "fixed-overhead-last.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(proc.stdout + proc.stderr, encoding="utf-8")
+    if proc.returncode != 0:
+        raise SystemExit(f"refresh failed ({proc.returncode}); log: {log}\n" + (proc.stdout + proc.stderr)[-3000:])
+    stages = read_stage_times(stages_file)[seen:]
+    return {"wall_s": round(wall, 2),
+            "cpu_s": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 2),
+            "stages": {s["stage"]: {"wall_s": s["wall_s"], "cpu_s": s["cpu_s"]} for s in stages}}
+
+
+def print_table(results: dict[str, dict]) -> None:
+    names = list(results)
+    print(f"{'stage':<12}" + "".join(f"{n + ' wall':>14}{'CPU':>8}" for n in names))
+    for stage in STAGES + ["other", "whole"]:
+        cells = []
+        for n in names:
+            r = results[n]
+            if stage == "whole":
+                w, c = r["wall_s"], r["cpu_s"]
+            elif stage == "other":
+                w = r["wall_s"] - sum(s["wall_s"] for s in r["stages"].values())
+                c = r["cpu_s"] - sum(s["cpu_s"] for s in r["stages"].values())
+            elif stage in r["stages"]:
+                w, c = r["stages"][stage]["wall_s"], r["stages"][stage]["cpu_s"]
+            else:
+                cells.append(f"{'-':>14}{'-':>8}")
+                continue
+            cells.append(f"{w:>14.1f}{c:>8.1f}")
+        print(f"{stage:<12}" + "".join(cells))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--home", type=Path, help="home to make (default: a temporary folder, removed afterwards)")
+    ap.add_argument("--json", type=Path, help="write the figures here too")
+    args = ap.parse_args()
+    tmp = None
+    if args.home is None:
+        tmp = tempfile.TemporaryDirectory(prefix="phakhi-fixed-")
+        args.home = Path(tmp.name) / "home"
+    home = args.home.resolve()
+    load_before = os.getloadavg()
+    results: dict[str, dict] = {}
+    if not (home / "landing").exists():
+        make_home(home)
+    results["first"] = run_refresh(home, ["--period", "2025-06"])
+    activity_file(home / "landing", "2025-07")
+    results["one_new"] = run_refresh(home, ["--period", "2025-07"])
+    results["nothing"] = run_refresh(home, ["--period", "2025-07"])
+    load_after = os.getloadavg()
+    print(f"fixed overhead, near-empty home {home} ({os.cpu_count()} cores; load average before "
+          f"{load_before[0]:.1f}, after {load_after[0]:.1f})")
+    print_table(results)
+    target = results["one_new"]["wall_s"]
+    print(f"near-empty landing (one_new): {target:.1f} s wall, target <= 15 s: {'met' if target <= 15 else 'NOT met'}")
+    if args.json:
+        args.json.write_text(json.dumps({"load_before": load_before, "load_after": load_after, **results}, indent=1),
+                             encoding="utf-8")
+    if tmp is not None:
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""Prefect's temporary local API, started as the supervised refresh's first act rather than when the flow first
+asks for a client (issue 17: fixed cost).
+
+Prefect's local mode boots its API in a subprocess (uvicorn + `prefect.server`, ~4-5 s) when the first client is
+made, i.e. after this process has imported the whole stack (~2-4 s): one after the other. Here the same server,
+with the same command and environment as Prefect's `SubprocessASGIServer`, is started before the imports, and
+handed to `SubprocessASGIServer` once it answers /health; from then on Prefect treats it as its own temporary
+server (local mode: no PREFECT_API_URL, so a held candidate is not paused; stopped at exit by Prefect).
+
+Nothing is started when PREFECT_API_URL names a server (a persistent one: nothing to pay). When anything does not
+match (a Prefect profile that sets a server or settings, the port taken, the server dead or slow), the early
+server is stopped and Prefect starts its own as before. The server is a child of this process, inside the
+supervisor's process group (phakhi/supervise.py), so a native crash still leaves nothing running.
+"""
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger("phakhi.prefect_api")
+# what Prefect's SubprocessASGIServer._run_uvicorn_command adds to the environment (prefect 3.9)
+SERVER_ENV = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+EARLY = "PHAKHI_EARLY_PREFECT_SERVER"     # "0": leave the start to Prefect (comparisons, debugging)
+
+
+@dataclass
+class EarlyServer:
+    process: subprocess.Popen
+    port: int
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_early_server() -> EarlyServer | None:
+    """Start Prefect's temporary API server now (without importing Prefect); None when one is configured."""
+    if os.environ.get("PREFECT_API_URL") or os.environ.get(EARLY, "1") == "0":
+        return None
+    spec = importlib.util.find_spec("prefect")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    app_dir = Path(list(spec.submodule_search_locations)[0]).parent
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--app-dir", str(app_dir), "--factory", "prefect.server.api.server:create_app",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"],
+        env={**os.environ, **SERVER_ENV})
+    early = EarlyServer(process, port)
+    atexit.register(early.stop)          # a refusal or a failure before the hand-over: never left running
+    return early
+
+
+CLIENT_ONLY = {"PREFECT_SERVER_EPHEMERAL_ENABLED"}   # tells a client to start a server; the server never reads it
+
+
+def _same(value: str, env: str | None) -> bool:
+    if env is None:
+        return False
+    booleans = {"true", "false"}
+    if value.lower() in booleans and env.strip().lower() in booleans:
+        return value.lower() == env.strip().lower()
+    return value == env
+
+
+def _settings_match() -> bool:
+    """Prefect would start its server with the environment plus the settings of the active profile: the early
+    one (environment only) is the same server only when the profile adds nothing the server reads."""
+    from prefect.settings import get_current_settings
+
+    wanted = get_current_settings().to_environment_variables(exclude_unset=True)
+    return all(_same(str(v), os.environ.get(k)) for k, v in wanted.items() if k not in CLIENT_ONLY)
+
+
+def adopt_early_server(early: EarlyServer | None) -> bool:
+    """Wait for the early server to answer, then make it Prefect's temporary server. False (and the early
+    server stopped) when Prefect should not or cannot use it: Prefect then does what it always did."""
+    if early is None:
+        return False
+    import httpx
+    from prefect.server.api.server import SubprocessASGIServer, subprocess_server_logger
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
+
+    server = SubprocessASGIServer()
+    if PREFECT_API_URL.value() or server.running or not _settings_match():
+        early.stop()
+        return False
+    deadline = time.monotonic() + PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
+    with httpx.Client() as client:
+        while time.monotonic() < deadline and early.process.poll() is None:
+            try:
+                if client.get(f"{early.api_url}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        else:
+            log.warning("Prefect's early temporary server did not answer (exit code %s); Prefect starts its own",
+                        early.process.poll())
+            early.stop()
+            return False
+    subprocess_server_logger.info(f"Started temporary server on http://127.0.0.1:{early.port} while the refresh "
+                                  "imported its stack")
+    server.port, server.server_process, server.running = early.port, early.process, True
+    atexit.register(server.stop)         # as SubprocessASGIServer.start does
+    return True

@@ -1,0 +1,65 @@
+"""Prefect's temporary API started early (phakhi/prefect_api.py): it becomes Prefect's own temporary server, a
+configured server is left alone, and nothing of it outlives the process."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+
+def test_no_early_server_when_a_server_is_configured_or_switched_off(monkeypatch):
+    from phakhi.prefect_api import EARLY, adopt_early_server, start_early_server
+
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
+    assert start_early_server() is None
+    monkeypatch.delenv("PREFECT_API_URL")
+    monkeypatch.setenv(EARLY, "0")
+    assert start_early_server() is None
+    assert adopt_early_server(None) is False
+
+
+def test_profile_settings_compare_as_the_server_reads_them(monkeypatch):
+    from phakhi.prefect_api import _same
+
+    assert _same("False", "false") and _same("True", " TRUE")
+    assert not _same("True", "false") and not _same("/a/b", "/A/B") and not _same("x", None)
+
+
+@pytest.mark.integration
+def test_the_early_server_runs_the_flow_as_prefects_temporary_server_and_stops_at_exit(tmp_path):
+    script = textwrap.dedent(f"""
+        import os
+        from phakhi.settings import use_home
+        use_home({str(tmp_path / 'home')!r})
+        from phakhi.prefect_api import adopt_early_server, start_early_server
+        early = start_early_server()
+        print("server", early.process.pid, flush=True)
+        from prefect import flow, get_client
+        from prefect.server.api.server import SubprocessASGIServer
+        from prefect.settings import PREFECT_API_URL
+        assert adopt_early_server(early)
+
+        @flow
+        def one():
+            with get_client(sync_client=True) as client:
+                return client.api_url
+
+        url = str(one())
+        assert str(early.port) in url, url                  # the flow talked to the early server
+        assert not PREFECT_API_URL.value()                   # still local mode (a held candidate is not paused)
+        assert SubprocessASGIServer().running
+        print("ok", flush=True)
+        """)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.split()
+    assert "ok" in lines
+    pid = int(lines[lines.index("server") + 1])
+    try:                                                    # Prefect stopped it at exit
+        os.kill(pid, 0)
+        state = open(f"/proc/{pid}/status").read()
+        assert "State:\tZ" in state, f"server {pid} still running"
+    except ProcessLookupError:
+        pass
