@@ -163,3 +163,20 @@ def test_a_reused_drift_report_reads_back_as_computed(tmp_path):
     assert (got.baseline_wave, got.current_wave, got.design_adjusted) == (2023, 2025, True)
     assert got.summary.to_dict("records") == items
     assert got.html_path.read_text() == "<html>report</html>" and got.html_path.parent == tmp_path / "out"
+
+
+# ------------------------------------------------------------------ per-family fingerprints in the sidecar
+def test_each_family_has_its_own_fingerprint():
+    from test_refresh_in_proportion import family
+
+    from phakhi.refresh_inputs import changed_families, data_fingerprint, family_fingerprints
+
+    a = [family("partner_registry", [("r.csv", "h0")]), family("activity_reports", [("a.xlsx", "h1")]),
+         family("partner_replies", [])]
+    b = [family("partner_registry", [("r.csv", "h0")]), family("activity_reports", [("a.xlsx", "h1"), ("b.xlsx", "h2")]),
+         family("partner_replies", [])]
+    fa, fb = family_fingerprints(a), family_fingerprints(b)
+    assert set(fa) == {"partner_registry", "activity_reports", "partner_replies"}
+    assert changed_families({"families": fa}, {"families": fb}) == ["activity_reports"]
+    assert changed_families(None, {"families": fb}) == sorted(fb)
+    assert data_fingerprint(a) != data_fingerprint(b)                  # the overall fingerprint still moves
