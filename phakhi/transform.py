@@ -3,7 +3,8 @@
 A subprocess, not in-process dbt: dbt-duckdb keeps the DuckDB file locked for the life of the process, and the
 gate and publisher must open the same file next.
 
-The build warehouse is rebuilt from scratch every refresh; what must outlive it - the partner-registry
+The build warehouse is either built from scratch or a copy of the published one on which only what changed
+inputs reach is built (build_planned, phakhi/selection.py); what must outlive it - the partner-registry
 snapshot (type-2 history) - lives in a second DuckDB file, $PHAKHI_HOME/warehouse/history.duckdb, which
 dbt_project/profiles.yml attaches as database `history` (env PHAKHI_HISTORY).
 """
