@@ -107,14 +107,25 @@ def start_build(paths: Paths, inputs: dict | None, full: bool) -> str:
     return mode
 
 
+def plan_build(paths: Paths, mode: str, period: str, before: dict | None):
+    """What dbt builds (phakhi/selection.py): everything on a fresh warehouse; on a copy of the published one,
+    only what the changed raw tables, the month and the registry history reach (seeds are never reloaded)."""
+    from phakhi.refresh_inputs import read_inputs
+    from phakhi.selection import plan_build as plan
+
+    with timed_stage("plan_build", paths):
+        build_plan = plan(paths, mode, period, before, read_inputs(paths.published_inputs))
+    get_run_logger().info(build_plan.describe())
+    return build_plan
+
+
 @task
 @_timed("dbt_build")
-def build_warehouse(paths: Paths, period: str, incremental: bool = False):
-    """dbt build. On a copy of the published warehouse (`incremental`: same code, same seeds) the seeds are
-    already loaded and are not reloaded; every test still runs (phakhi.transform.ALL_BUT_SEEDS)."""
-    from phakhi.transform import ALL_BUT_SEEDS, run_dbt
+def build_warehouse(paths: Paths, period: str, plan=None):
+    """dbt build as the plan says (phakhi.transform.build_planned); no plan: everything."""
+    from phakhi.transform import build_planned
 
-    return run_dbt(paths, period, extra=ALL_BUT_SEEDS if incremental else None)
+    return build_planned(paths, period, plan)
 
 
 @task
@@ -131,7 +142,17 @@ def audit(paths: Paths, dbt_outcome, previous: dict | None = None) -> "GateResul
 
 @task
 @_timed("drift")
-def drift(paths: Paths, out_dir: Path):
+def drift(paths: Paths, out_dir: Path, reuse_from: Path | None = None):
+    """The drift report; `reuse_from`: a publication built from the same survey waves and code, whose report
+    is copied instead of recomputed (phakhi/selection.py decides)."""
+    if reuse_from is not None:
+        from phakhi.drift import reuse_drift_report
+
+        reused = reuse_drift_report(Path(reuse_from) / "drift", out_dir)
+        if reused is not None:
+            get_run_logger().info("drift report reused from publication %s: no survey wave (and no code) changed "
+                                  "since it was computed", Path(reuse_from).name)
+            return reused
     return survey_drift(paths.build_db, out_dir)
 
 
@@ -191,16 +212,22 @@ def _refresh(paths: Paths, period: str | None, run_id: str, force: bool = False,
         return str(paths.publications / live)
 
     mode = start_build(paths, inputs, full)
+    from phakhi.selection import raw_digests, record_snapshot
+
+    before = raw_digests(paths.build_db) if mode == "incremental" else None   # the published raw tables
     ingest_report = load_raw(paths, results)
     logger.info("ingested:\n%s", ingest_report.to_string(index=False))
+    plan = plan_build(paths, mode, period, before)
     warm_imports("great_expectations")       # for the gate, while this process only waits for dbt
-    dbt_outcome = build_warehouse(paths, period, incremental=mode == "incremental")
+    dbt_outcome = build_warehouse(paths, period, plan=plan)
+    record_snapshot(paths, plan, dbt_outcome)
     if not dbt_outcome.success and not dbt_outcome.counts:
         record_attempt(paths.publications, "blocked", period, run_id, [f"dbt: {f['node']}" for f in dbt_outcome.failures])
         raise TransformFailed(_dbt_summary(dbt_outcome))
     gate = audit(paths, dbt_outcome, None if full_gate else previous_gate(paths, inputs))
+    gate.dbt["build"] = plan.to_dict()          # the audit record says what this run built
     if dbt_outcome.success and gate.passed:     # what the build was made of, for the switch to carry over
-        write_inputs(paths.build_inputs, {**inputs, "run_id": run_id, "gate": gate.memo()})
+        write_inputs(paths.build_inputs, {**inputs, "run_id": run_id, "gate": gate.memo(), "raw": plan.raw})
     run_dir = paths.runs / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "gate.json").write_text(json.dumps(gate.to_dict(), default=str, indent=1), encoding="utf-8")
@@ -214,7 +241,7 @@ def _refresh(paths: Paths, period: str | None, run_id: str, force: bool = False,
                          f"the last good publication stays live.\n{gate.summary()}\n(details: {run_dir / 'gate.json'})")
     if review_days() > 0:       # right of reply: a candidate first, published once DCCE approves
         return hold_for_review(paths, period, run_id, ingest_report)
-    drift_result = drift(paths, run_dir / "drift")
+    drift_result = drift(paths, run_dir / "drift", plan.drift_from)
     pub = publish(paths, period, run_id, gate, drift_result)
     record_attempt(paths.publications, "published", period, run_id, publication_id=pub.name)
     report_run(ingest_report, gate, run_id, period, pub.name)

@@ -275,3 +275,27 @@ def survey_drift_from_warehouse(db_path: Path, out_dir: Path, baseline_wave: int
         if f.empty:
             raise ValueError(f"wave {w} has no respondents in {db_path} (waves: {waves})")
     return drift_report(frames[b], frames[c], items, {int(k) for k in inst["missing_codes"]}, out_dir, b, c, alpha)
+
+
+def reuse_drift_report(report_dir: Path, out_dir: Path) -> DriftResult | None:
+    """The drift report of an earlier publication (its drift/ folder), copied into out_dir, for a refresh in
+    which no survey wave and no code changed: the same waves give the same report (it reads only the waves
+    and their weights). None when that folder holds no complete report (then compute it)."""
+    import shutil
+
+    report_dir, out_dir = Path(report_dir), Path(out_dir)
+    html, js = report_dir / "drift_report.html", report_dir / "drift_report.json"
+    if not (html.is_file() and js.is_file()):
+        return None
+    try:
+        payload = json.loads(js.read_text(encoding="utf-8"))
+        summary = pd.DataFrame(payload["items"], columns=["item", "p_value", "p_adjusted", "drifted", "statistic", "df",
+                                                          "mean_deff", "n_baseline", "n_current"])
+        baseline, current = int(payload["baseline_wave"]), int(payload["current_wave"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(html, out_dir / html.name)
+    shutil.copyfile(js, out_dir / js.name)
+    return DriftResult(baseline, current, summary, out_dir / html.name, out_dir / js.name,
+                       bool(payload.get("design_adjusted")))

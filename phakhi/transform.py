@@ -3,7 +3,8 @@
 A subprocess, not in-process dbt: dbt-duckdb keeps the DuckDB file locked for the life of the process, and the
 gate and publisher must open the same file next.
 
-The build warehouse is rebuilt from scratch every refresh; what must outlive it - the partner-registry
+The build warehouse is either built from scratch or a copy of the published one on which only what changed
+inputs reach is built (build_planned, phakhi/selection.py); what must outlive it - the partner-registry
 snapshot (type-2 history) - lives in a second DuckDB file, $PHAKHI_HOME/warehouse/history.duckdb, which
 dbt_project/profiles.yml attaches as database `history` (env PHAKHI_HISTORY).
 """
@@ -28,6 +29,7 @@ class DbtOutcome:
     counts: dict[str, int] = field(default_factory=dict)
     failures: list[dict] = field(default_factory=list)   # node, status, message
     log_tail: str = ""
+    nodes: list[str] = field(default_factory=list)      # unique ids of the nodes dbt ran (any status)
 
 
 # Every node but the seeds, each test selected directly. Not `--exclude resource_type:seed`: dbt's (eager)
@@ -73,11 +75,12 @@ def run_dbt(paths: Paths, period: str, command: str = "build", extra: list[str] 
     results_file = target / "run_results.json"
     results_file.unlink(missing_ok=True)  # an earlier run's results must not pass for this one's
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=DBT_PROJECT_DIR)
-    counts, failures, elapsed = {}, [], 0.0
+    counts, failures, elapsed, nodes = {}, [], 0.0, []
     if results_file.exists():
         data = json.loads(results_file.read_text())
         elapsed = float(data.get("elapsed_time", 0.0))
         for r in data.get("results", []):
+            nodes.append(r["unique_id"])
             counts[r["status"]] = counts.get(r["status"], 0) + 1
             if r["status"] in ("error", "fail", "runtime error"):
                 failures.append({"node": r["unique_id"], "status": r["status"],
@@ -85,7 +88,15 @@ def run_dbt(paths: Paths, period: str, command: str = "build", extra: list[str] 
     ok = proc.returncode == 0 and not failures
     if not ok and not failures:
         failures.append({"node": "dbt", "status": "error", "message": _tail(proc.stdout + proc.stderr, 25)})
-    return DbtOutcome(ok, cmd, elapsed, counts, failures, _tail(proc.stdout, 40))
+    return DbtOutcome(ok, cmd, elapsed, counts, failures, _tail(proc.stdout, 40), nodes)
+
+
+def build_planned(paths: Paths, period: str, plan) -> DbtOutcome:
+    """`dbt build` as a BuildPlan says (phakhi/selection.py): everything on a fresh warehouse; on a copy of the
+    published one only the nodes this run's changed inputs reach (no dbt process at all when none changed)."""
+    if plan is not None and plan.nothing_to_build:
+        return DbtOutcome(True, [], 0.0, log_tail=plan.describe())
+    return run_dbt(paths, period, extra=plan.dbt_args() if plan is not None else None)
 
 
 def _tail(text: str, n: int) -> str:
