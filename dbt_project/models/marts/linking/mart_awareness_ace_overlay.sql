@@ -13,11 +13,12 @@
 -- change is published); unstable_se (few sampled areas: design df < 8) is carried as a caution flag.
 -- included_in_correlation: the area has a comparable change and an intensity (mart_awareness_ace_correlation).
 -- This is an ecological comparison between areas: it cannot say ACE activities changed anyone's awareness.
-with params as (
-    select
-        cast('{{ var("period") }}-01' as date) as period_start,
-        last_day(cast('{{ var("period") }}-01' as date)) as period_end,
-        {{ var('min_cell_n') }} as min_cell_n
+with month as (
+    {{ phakhi_period() }}
+),
+
+params as (
+    select period_start, period_end, {{ var('min_cell_n') }} as min_cell_n from month
 ),
 
 latest as (

@@ -5,7 +5,7 @@
 -- links (mart_partner_links); the rest are listed on the network page so DCCE can follow them up.
 -- Mentions are split on ';' or new lines (registered English names may contain commas).
 with params as (
-    select cast('{{ var("period") }}-01' as date) as period_start
+    {{ phakhi_period() }}
 ),
 
 activities as (

@@ -8,7 +8,7 @@
 --   parent_child       one is registered as the other's parent (dim_partner_versions.parent_partner_id); weight 1
 -- evidence lists the activity ids / credential ids behind a link.
 with params as (
-    select cast('{{ var("period") }}-01' as date) as period_start
+    {{ phakhi_period() }}
 ),
 
 partners as (

@@ -11,9 +11,7 @@
 -- FEATURED: DCCE's choice, from the seed featured_practices (in force for the refreshed month); the page shows
 -- featured cases first (feature_order), then cases meeting every criterion, then the rest by peer-group rank.
 with params as (
-    select
-        cast('{{ var("period") }}-01' as date) as period_start,
-        last_day(cast('{{ var("period") }}-01' as date)) as period_end
+    {{ phakhi_period() }}
 ),
 
 cases as (

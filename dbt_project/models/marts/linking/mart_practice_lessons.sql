@@ -4,9 +4,7 @@
 -- mode a Thai lesson without English is shown in Thai, labelled "Thai only". Search on the practices page
 -- covers both texts.
 with params as (
-    select
-        cast('{{ var("period") }}-01' as date) as period_start,
-        cast(cast('{{ var("period") }}-01' as date) - interval 11 month as date) as window_start
+    {{ phakhi_period() }}
 ),
 
 cases as (
