@@ -191,6 +191,8 @@ def _refresh(paths: Paths, period: str | None, run_id: str, force: bool = False,
 
     mode = start_build(paths, inputs, full)
     ingest_report = load_raw(paths, results)
+    if hasattr(results, "release"):   # the rows are in the warehouse now: later stages read it, not these frames
+        results.release()
     logger.info("ingested:\n%s", ingest_report.to_string(index=False))
     dbt_outcome = build_warehouse(paths, period, incremental=mode == "incremental")
     if not dbt_outcome.success and not dbt_outcome.counts:
