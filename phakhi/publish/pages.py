@@ -237,9 +237,10 @@ class PartnerBatches:
     files are the bytes a split of the whole table gives, without the table in memory. A table already in
     memory (tests) is split as before."""
 
-    def __init__(self, wh: Warehouse, model: str, order: list[str], batch: int = CSV_BATCH):
-        self.wh, self.model = wh, model
-        self.loaded: tuple[int, ByPartner, PartnerMonthCsv] | None = None
+    def __init__(self, wh: Warehouse, model: str, order: list[str], batch: int = CSV_BATCH,
+                 sort_keys: tuple[str, ...] = ()):
+        self.wh, self.model, self.sort_keys = wh, model, sort_keys
+        self.loaded: tuple | None = None      # (batch, ByPartner, PartnerMonthCsv, latest rows)
         if model in wh.frames:
             df = wh.frames[model]
             self.whole: tuple[ByPartner, PartnerMonthCsv] | None = (ByPartner(df), PartnerMonthCsv(df))
@@ -264,8 +265,31 @@ class PartnerBatches:
             df = stable_frame(self.con.execute(
                 f"select * from {self.table} where partner_id in (select unnest($1::varchar[])) order by all",
                 [[str(p) for p in self.batches[b]]]).df())
-            self.loaded = (b, ByPartner(df), PartnerMonthCsv(df, self.date_formats))
+            self.loaded = (b, ByPartner(df), PartnerMonthCsv(df, self.date_formats), self._latest_rows(df))
         return self.loaded[1], self.loaded[2]
+
+    def _latest_rows(self, df: pd.DataFrame) -> dict[str, tuple[list[dict], int]]:
+        """Each partner of a batch: its last INLINE_ROWS rows in page order (sort_keys) as dicts, and its row
+        count - one sort and one to_dict per batch instead of a sort, a tail and a to_dict per partner (the
+        same rows: a multi-column sort is stable, so ties keep the order of the whole table)."""
+        if not len(df):
+            return {}
+        keys = [k for k in self.sort_keys if k in df.columns]
+        ordered = df.sort_values(["partner_id", *keys], kind="stable")
+        out: dict[str, tuple[list[dict], int]] = {str(pid): ([], int(n)) for pid, n in
+                                                  ordered.groupby("partner_id", sort=False).size().items()}
+        for x in records(ordered.groupby("partner_id", sort=False).tail(INLINE_ROWS)):
+            out[str(x["partner_id"])][0].append(x)
+        return out
+
+    def latest(self, pid) -> tuple[list[dict], int] | None:
+        """(last rows as dicts, row count) of one partner from its batch; None for a table held whole."""
+        if self.whole is not None:
+            return None
+        self._batch(pid)
+        if self.loaded is None:
+            return [], 0
+        return self.loaded[3].get(str(pid), ([], 0))
 
     def get(self, pid, default=None):
         return self._batch(pid)[0].get(pid, default)
@@ -451,7 +475,8 @@ def partner_pages(wh: Warehouse, codes: Codebook, period: str) -> Iterator[tuple
     summary = records(wh.opt("dash_peer_summary")) if wh.has("dash_peer_summary") else None
     # the facts split by partner, batch by batch in page order; the per-partner CSV files: spreadsheet formulas
     # neutralised once per batch, then split by partner
-    facts = {k: PartnerBatches(wh, k, [r["partner_id"] for r in rows]) for k in PER_PARTNER_TABLES if wh.has(k)}
+    order = [r["partner_id"] for r in rows]
+    facts = {k: PartnerBatches(wh, k, order, sort_keys=ROW_ORDER[k]) for k in PER_PARTNER_TABLES if wh.has(k)}
     none = ByPartner(None)
     claims, acts = facts.get("fct_ghg_reductions", none), facts.get("fct_activities", none)
     try:
@@ -472,10 +497,12 @@ def _partner_pages(wh, codes, period, rows, by_id, children, summary, claims, ac
         page = {"p": r, "parent": by_id.get(r.get("parent_partner_id")), "children": children.get(pid, []),
                 "hashes": hashes, "files": [],
                 "registry": [{"_file": r.get("registry_file"), "_row": r.get("registry_row")}] if r.get("registry_file") else []}
-        c = claims.get(pid, empty)
-        a = acts.get(pid, empty)
-        page["claims"] = _safe(_partner_claims, c if wh.has("fct_ghg_reductions") else None, codes)
-        page["activities"] = _safe(_partner_activities, a if wh.has("fct_activities") else None, codes)
+        cut = claims.latest(pid) if isinstance(claims, PartnerBatches) else None
+        page["claims"] = _safe(_claims_section, *cut, codes) if cut is not None else \
+            _safe(_partner_claims, claims.get(pid, empty) if wh.has("fct_ghg_reductions") else None, codes)
+        cut = acts.latest(pid) if isinstance(acts, PartnerBatches) else None
+        page["activities"] = _safe(_activities_section, *cut, codes) if cut is not None else \
+            _safe(_partner_activities, acts.get(pid, empty) if wh.has("fct_activities") else None, codes)
         # every row as small CSV files, one per partner and month: a month that did not change keeps
         # byte-identical files, which later publications share (files.share_unchanged_files)
         for key, model in (("claims", "fct_ghg_reductions"), ("activities", "fct_activities")):
@@ -510,31 +537,43 @@ def _latest(rows: list[dict], total: int | None = None) -> dict:
     return {"rows": rows[-INLINE_ROWS:], "total": len(rows) if total is None else total}
 
 
+ROW_ORDER = {"fct_ghg_reductions": ("period", "project_id", "source_file", "source_row"),
+             "fct_activities": ("period", "activity_no", "source_file", "source_row")}
+
+
 def _partner_claims(c: pd.DataFrame | None, codes: Codebook) -> dict:
     if c is None:
         raise MissingData("fct_ghg_reductions")
     if len(c):
-        c = c.sort_values([x for x in ("period", "project_id", "source_file", "source_row") if x in c.columns])
+        c = c.sort_values([x for x in ROW_ORDER["fct_ghg_reductions"] if x in c.columns])
+    return _claims_section(records(c.tail(INLINE_ROWS)), len(c), codes)     # only the rows shown become dicts
+
+
+def _claims_section(shown: list[dict], total: int, codes: Codebook) -> dict:
     out = []
-    for x in records(c.tail(INLINE_ROWS)):          # only the rows shown become dicts
+    for x in shown:
         out.append({**x, "sector_label": codes("sector", x.get("sector")),
                     "method_label": codes("programme", x.get("method")),
                     "method_short": short_label(codes("programme", x.get("method"))),
                     "verification_label": codes("verification", x.get("verification_status")),
                     "kind_label": codes("figure_kind", x.get("figure_kind")),
                     "period_label": period_label(x.get("period"))})
-    return _latest(out, len(c))
+    return _latest(out, total)
 
 
 def _partner_activities(a: pd.DataFrame | None, codes: Codebook) -> dict:
     if a is None:
         raise MissingData("fct_activities")
     if len(a):
-        a = a.sort_values([x for x in ("period", "activity_no", "source_file", "source_row") if x in a.columns])
+        a = a.sort_values([x for x in ROW_ORDER["fct_activities"] if x in a.columns])
+    return _activities_section(records(a.tail(INLINE_ROWS)), len(a), codes)
+
+
+def _activities_section(shown: list[dict], total: int, codes: Codebook) -> dict:
     return _latest([{**x, "element_label": codes("ace_element", x.get("ace_element")),
                      "type_label": codes("activity_type", x.get("activity_type")),
                      "province_label": codes("province", x.get("province_code")),
-                     "period_label": period_label(x.get("period"))} for x in records(a.tail(INLINE_ROWS))], len(a))
+                     "period_label": period_label(x.get("period"))} for x in shown], total)
 
 
 def _trajectory_charts(p: dict, months_df: pd.DataFrame | None, years_df: pd.DataFrame, period: str) -> dict:
