@@ -7,8 +7,9 @@ It holds no threshold and no business rule and reads no raw./reference. table.
 Each page - and each section of the overview - is prepared on its own: when its mart is missing, or its
 columns are not what this code expects, it becomes an `Unavailable` note ("not available yet") and the
 rest of the site is still published. Partner pages are produced one at a time (`partner_pages` is a
-generator): their data is split by partner with one groupby per table and each page is written as soon as
-it is built.
+generator): the small per-partner tables are split by partner with one groupby each; the big fact tables
+(PER_PARTNER_TABLES) are read from DuckDB one batch of partners at a time (PartnerBatches), never whole; each
+page is written as soon as it is built.
 
 Charts are plain plotly figure dicts whose text leaves may be bilingual {"th": …, "en": …}; assets/site.js
 picks the reader's language before plotting (`bi()` below makes such a pair).
