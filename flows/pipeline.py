@@ -216,6 +216,8 @@ def _refresh(paths: Paths, period: str | None, run_id: str, force: bool = False,
 
     before = raw_digests(paths.build_db) if mode == "incremental" else None   # the published raw tables
     ingest_report = load_raw(paths, results)
+    if hasattr(results, "release"):   # the rows are in the warehouse now: later stages read it, not these frames
+        results.release()
     logger.info("ingested:\n%s", ingest_report.to_string(index=False))
     plan = plan_build(paths, mode, period, before)
     warm_imports("great_expectations")       # for the gate, while this process only waits for dbt

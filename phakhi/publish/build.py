@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from phakhi.publish.datapackage import descriptor, model_docs
+from phakhi.publish.datapackage import descriptor, field_types, model_docs
 from phakhi.publish.exposures import dashboard_tables, published_tables
 from phakhi.publish.files import (building_dir, discard_building, finalise, stable_frame, write_partitions,
                                   write_table)
@@ -42,8 +42,9 @@ def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result
                 parts[item.name] = write_partitions(frame, out / item.folder / item.name, item.partition_by)
             else:
                 write_table(frame, out / item.folder, item.name)
-            if item.folder == "data":
-                open_data[item.name] = (item.model, frame)
+            if item.folder == "data":       # the data package needs each column's type, not the rows
+                open_data[item.name] = (item.model, field_types(frame))
+            del frame                        # one table in memory at a time
         # SAMPLE or real: decided by the home (phakhi init), carried through dbt (model publication_origin)
         is_sample = bool(con.execute("select is_sample from marts.publication_origin").fetchone()[0])
         inputs = con.execute("select family, file, file_hash, status, rows_read, rows_loaded, rows_quarantined "

@@ -83,23 +83,29 @@ def model_docs(dbt_manifest: Path) -> dict[str, dict]:
     return out
 
 
-def descriptor(pub_id: str, period: str, tables: dict[str, tuple[str, pd.DataFrame]], docs: dict[str, dict],
+def field_types(df: pd.DataFrame) -> dict[str, str]:
+    """column -> Table Schema type: what `descriptor` needs of a table, so the rows need not be kept."""
+    return {col: frictionless_type(df[col]) for col in df.columns}
+
+
+def descriptor(pub_id: str, period: str, tables: dict[str, tuple[str, "pd.DataFrame | dict[str, str]"]], docs: dict[str, dict],
                is_sample: bool, parts: dict[str, list[str]] | None = None) -> dict:
-    """tables: resource name -> (dbt model name, frame). parts: resource name -> the values it is split by
+    """tables: resource name -> (dbt model name, frame or its field_types). parts: resource name -> the values it is split by
     (one file each, data/<name>/<value>.csv): a multipart resource (`path` is a list, each part with its
     header, as Frictionless reads it)."""
     parts = parts or {}
     resources = []
     thai = thai_dictionary()
     for name, (model, df) in tables.items():
+        types = df if isinstance(df, dict) else field_types(df)
         doc = docs.get(model, {"columns": {}})
         th = thai.get(model) or {}
         th_cols = th.get("columns") or {}
         fields = []
-        for col in df.columns:
+        for col in types:
             c = doc["columns"].get(col, {})
             t = th_cols.get(col) or {}
-            fields.append({"name": col, "type": frictionless_type(df[col]),
+            fields.append({"name": col, "type": types[col],
                            "title": t.get("title_en") or c.get("label_en") or _title_en(col),
                            "description": (c.get("description") or "").strip(),
                            "title_th": t.get("title_th") or c.get("label_th", ""),

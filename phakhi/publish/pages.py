@@ -7,8 +7,9 @@ It holds no threshold and no business rule and reads no raw./reference. table.
 Each page - and each section of the overview - is prepared on its own: when its mart is missing, or its
 columns are not what this code expects, it becomes an `Unavailable` note ("not available yet") and the
 rest of the site is still published. Partner pages are produced one at a time (`partner_pages` is a
-generator): their data is split by partner with one groupby per table and each page is written as soon as
-it is built.
+generator): the small per-partner tables are split by partner with one groupby each; the big fact tables
+(PER_PARTNER_TABLES) are read from DuckDB one batch of partners at a time (PartnerBatches), never whole; each
+page is written as soon as it is built.
 
 Charts are plain plotly figure dicts whose text leaves may be bilingual {"th": …, "en": …}; assets/site.js
 picks the reader's language before plotting (`bi()` below makes such a pair).
@@ -57,26 +58,38 @@ def bi(th, en) -> dict:
 
 
 # ------------------------------------------------------------------ reading the warehouse
+# Per-partner fact tables (a million activity rows at national scale) are not read whole: partner pages take
+# each batch of partners' rows from the warehouse as they are built (PartnerBatches), so the publish step never
+# holds the table - nor its formatted copy - in memory.
+PER_PARTNER_TABLES = ("fct_ghg_reductions", "fct_activities")
+
+
 @dataclass
 class Warehouse:
     frames: dict[str, pd.DataFrame]      # dbt model name -> its rows
     sources: dict[str, str]              # dbt model name -> warehouse table it was read from
+    db: Path | None = None               # the warehouse file, for the tables below
+    deferred: tuple[str, ...] = ()       # models in `sources` read batch by batch of partners (not in frames)
 
     def has(self, name: str) -> bool:
-        return name in self.frames
+        return name in self.frames or name in self.deferred
 
     def get(self, name: str) -> pd.DataFrame:
+        if name in self.deferred and name not in self.frames:       # whole table on demand (not on the hot path)
+            with duckdb.connect(str(self.db), read_only=True) as con:
+                return stable_frame(con.execute(f"select * from {self.sources[name]} order by all").df())
         if name not in self.frames:
             raise MissingData(name)
         return self.frames[name]
 
     def opt(self, name: str) -> pd.DataFrame | None:
-        return self.frames.get(name)
+        return self.get(name) if self.has(name) else None
 
 
-def read_warehouse(db: Path, tables: dict[str, str]) -> Warehouse:
-    """Read the tables the dashboard exposure lists (model -> schema.table); a missing one is simply absent."""
-    frames, sources = {}, {}
+def read_warehouse(db: Path, tables: dict[str, str], defer: tuple[str, ...] = PER_PARTNER_TABLES) -> Warehouse:
+    """Read the tables the dashboard exposure lists (model -> schema.table); a missing one is simply absent.
+    Models in `defer` are only checked to open; their rows are read per batch of partners (PartnerBatches)."""
+    frames, sources, deferred = {}, {}, []
     with duckdb.connect(str(db), read_only=True) as con:
         present = {f"{s}.{t}" for s, t in con.execute(
             "select table_schema, table_name from information_schema.tables").fetchall()}
@@ -84,11 +97,15 @@ def read_warehouse(db: Path, tables: dict[str, str]) -> Warehouse:
             if table not in present:
                 continue
             try:
-                frames[model] = stable_frame(con.execute(f"select * from {table} order by all").df())
+                if model in defer:
+                    con.execute(f"select * from {table} limit 0").fetchall()
+                    deferred.append(model)
+                else:
+                    frames[model] = stable_frame(con.execute(f"select * from {table} order by all").df())
                 sources[model] = table
             except duckdb.Error as exc:        # e.g. a view over a table another model is rebuilding
                 log.warning("could not read %s: %s", table, exc)
-    return Warehouse(frames, sources)
+    return Warehouse(frames, sources, Path(db), tuple(deferred))
 
 
 # ------------------------------------------------------------------ code meanings
@@ -152,19 +169,27 @@ RECORD_END = "\n\x1f"        # between CSV records only (a newline inside a quot
 CSV_BATCH = 200               # partners whose rows are formatted by one to_csv call
 
 
+def date_formats_of(df: pd.DataFrame) -> dict[str, str]:
+    """How each datetime column is written: as dates when every value of the WHOLE table is midnight."""
+    out = {}
+    for c in df.select_dtypes("datetime").columns:
+        col = df[c].dropna()
+        out[c] = "%Y-%m-%d" if bool((col == col.dt.normalize()).all()) else "%Y-%m-%dT%H:%M:%S"
+    return out
+
+
 class PartnerMonthCsv:
     """Each partner's rows as one CSV per month (bytes as pandas writes them: UTF-8 with BOM, formulas
     neutralised once for the whole table), formatted by one `to_csv` per batch of partners instead of one per
     file (13,000 files at a tenth of the country). Dates are written as ISO dates for the whole table, so a
     file's bytes depend only on its own rows."""
 
-    def __init__(self, df: pd.DataFrame | None):
+    def __init__(self, df: pd.DataFrame | None, date_formats: dict[str, str] | None = None):
         df = None if df is None else neutralise_formulas(df)
         if df is not None:
+            formats = date_formats if date_formats is not None else date_formats_of(df)
             for c in df.select_dtypes("datetime").columns:
-                col = df[c]
-                midnight = bool((col.dropna() == col.dropna().dt.normalize()).all())
-                df[c] = col.dt.strftime("%Y-%m-%d" if midnight else "%Y-%m-%dT%H:%M:%S").astype(object)
+                df[c] = df[c].dt.strftime(formats.get(c, "%Y-%m-%dT%H:%M:%S")).astype(object)
         self.groups = ByPartner(df)
         order = list(self.groups.rows)
         self.batch_of = {pid: i // CSV_BATCH for i, pid in enumerate(order)}
@@ -203,6 +228,80 @@ class PartnerMonthCsv:
         for m, r in zip(months, recs):
             by_month.setdefault(m, []).append(r)
         return [(m, ("\n".join([header, *by_month[m]]) + "\n").encode("utf-8")) for m in sorted(by_month)]
+
+
+class PartnerBatches:
+    """One per-partner table for the partner pages, in page order: its rows split by partner (`get`) and as
+    monthly CSV files (`files`). A table the warehouse defers (PER_PARTNER_TABLES) is read from DuckDB one
+    batch of partners at a time - `order by all` restricted to a batch keeps each partner's rows in the order
+    of the whole table, and the date format of each column is decided over the whole table - so the pages and
+    files are the bytes a split of the whole table gives, without the table in memory. A table already in
+    memory (tests) is split as before."""
+
+    def __init__(self, wh: Warehouse, model: str, order: list[str], batch: int = CSV_BATCH,
+                 sort_keys: tuple[str, ...] = ()):
+        self.wh, self.model, self.sort_keys = wh, model, sort_keys
+        self.loaded: tuple | None = None      # (batch, ByPartner, PartnerMonthCsv, latest rows)
+        if model in wh.frames:
+            df = wh.frames[model]
+            self.whole: tuple[ByPartner, PartnerMonthCsv] | None = (ByPartner(df), PartnerMonthCsv(df))
+            return
+        self.whole = None
+        self.batches = [order[i:i + batch] for i in range(0, len(order), batch)]
+        self.batch_of = {str(pid): i // batch for i, pid in enumerate(order)}
+        self.con = duckdb.connect(str(wh.db), read_only=True)
+        self.table = wh.sources[model]
+        dates = self.con.execute(f"select * from {self.table} limit 0").df().select_dtypes("datetime").columns
+        self.date_formats = date_formats_of(self.con.execute(
+            "select " + ", ".join(f'"{c}"' for c in dates) + f" from {self.table}").df()) if len(dates) else {}
+
+    def _batch(self, pid) -> tuple[ByPartner, PartnerMonthCsv]:
+        if self.whole is not None:
+            return self.whole
+        b = self.batch_of.get(str(pid))
+        if b is None:
+            return ByPartner(None), PartnerMonthCsv(None)
+        if self.loaded is None or self.loaded[0] != b:
+            self.loaded = None                      # the previous batch goes before the next one is read
+            df = stable_frame(self.con.execute(
+                f"select * from {self.table} where partner_id in (select unnest($1::varchar[])) order by all",
+                [[str(p) for p in self.batches[b]]]).df())
+            self.loaded = (b, ByPartner(df), PartnerMonthCsv(df, self.date_formats), self._latest_rows(df))
+        return self.loaded[1], self.loaded[2]
+
+    def _latest_rows(self, df: pd.DataFrame) -> dict[str, tuple[list[dict], int]]:
+        """Each partner of a batch: its last INLINE_ROWS rows in page order (sort_keys) as dicts, and its row
+        count - one sort and one to_dict per batch instead of a sort, a tail and a to_dict per partner (the
+        same rows: a multi-column sort is stable, so ties keep the order of the whole table)."""
+        if not len(df):
+            return {}
+        keys = [k for k in self.sort_keys if k in df.columns]
+        ordered = df.sort_values(["partner_id", *keys], kind="stable")
+        out: dict[str, tuple[list[dict], int]] = {str(pid): ([], int(n)) for pid, n in
+                                                  ordered.groupby("partner_id", sort=False).size().items()}
+        for x in records(ordered.groupby("partner_id", sort=False).tail(INLINE_ROWS)):
+            out[str(x["partner_id"])][0].append(x)
+        return out
+
+    def latest(self, pid) -> tuple[list[dict], int] | None:
+        """(last rows as dicts, row count) of one partner from its batch; None for a table held whole."""
+        if self.whole is not None:
+            return None
+        self._batch(pid)
+        if self.loaded is None:
+            return [], 0
+        return self.loaded[3].get(str(pid), ([], 0))
+
+    def get(self, pid, default=None):
+        return self._batch(pid)[0].get(pid, default)
+
+    def files(self, pid) -> list[tuple[str, bytes]]:
+        return self._batch(pid)[1].files(pid)
+
+    def close(self) -> None:
+        self.loaded = None
+        if self.whole is None:
+            self.con.close()
 
 
 def lights(wh: Warehouse, scope: str) -> dict[str, str]:
@@ -375,9 +474,20 @@ def partner_pages(wh: Warehouse, codes: Codebook, period: str) -> Iterator[tuple
         if r.get("parent_partner_id"):
             children.setdefault(r["parent_partner_id"], []).append(r)
     summary = records(wh.opt("dash_peer_summary")) if wh.has("dash_peer_summary") else None
-    claims, acts = by_partner(wh.opt("fct_ghg_reductions")), by_partner(wh.opt("fct_activities"))
-    # the per-partner CSV files: spreadsheet formulas neutralised once per table, then split by partner
-    csv_files = {k: PartnerMonthCsv(wh.get(k)) for k in ("fct_ghg_reductions", "fct_activities") if wh.has(k)}
+    # the facts split by partner, batch by batch in page order; the per-partner CSV files: spreadsheet formulas
+    # neutralised once per batch, then split by partner
+    order = [r["partner_id"] for r in rows]
+    facts = {k: PartnerBatches(wh, k, order, sort_keys=ROW_ORDER[k]) for k in PER_PARTNER_TABLES if wh.has(k)}
+    none = ByPartner(None)
+    claims, acts = facts.get("fct_ghg_reductions", none), facts.get("fct_activities", none)
+    try:
+        yield from _partner_pages(wh, codes, period, rows, by_id, children, summary, claims, acts, facts)
+    finally:
+        for f in facts.values():
+            f.close()
+
+
+def _partner_pages(wh, codes, period, rows, by_id, children, summary, claims, acts, csv_files):
     traj, pledge = by_partner(wh.opt("dash_partner_trajectory")), by_partner(wh.opt("dash_partner_pledge_path"))
     disputes = by_partner(wh.opt("mart_partner_disputes"))
     files = wh.opt("dash_quality_files")
@@ -388,10 +498,12 @@ def partner_pages(wh: Warehouse, codes: Codebook, period: str) -> Iterator[tuple
         page = {"p": r, "parent": by_id.get(r.get("parent_partner_id")), "children": children.get(pid, []),
                 "hashes": hashes, "files": [],
                 "registry": [{"_file": r.get("registry_file"), "_row": r.get("registry_row")}] if r.get("registry_file") else []}
-        c = claims.get(pid, empty)
-        a = acts.get(pid, empty)
-        page["claims"] = _safe(_partner_claims, c if wh.has("fct_ghg_reductions") else None, codes)
-        page["activities"] = _safe(_partner_activities, a if wh.has("fct_activities") else None, codes)
+        cut = claims.latest(pid) if isinstance(claims, PartnerBatches) else None
+        page["claims"] = _safe(_claims_section, *cut, codes) if cut is not None else \
+            _safe(_partner_claims, claims.get(pid, empty) if wh.has("fct_ghg_reductions") else None, codes)
+        cut = acts.latest(pid) if isinstance(acts, PartnerBatches) else None
+        page["activities"] = _safe(_activities_section, *cut, codes) if cut is not None else \
+            _safe(_partner_activities, acts.get(pid, empty) if wh.has("fct_activities") else None, codes)
         # every row as small CSV files, one per partner and month: a month that did not change keeps
         # byte-identical files, which later publications share (files.share_unchanged_files)
         for key, model in (("claims", "fct_ghg_reductions"), ("activities", "fct_activities")):
@@ -426,31 +538,43 @@ def _latest(rows: list[dict], total: int | None = None) -> dict:
     return {"rows": rows[-INLINE_ROWS:], "total": len(rows) if total is None else total}
 
 
+ROW_ORDER = {"fct_ghg_reductions": ("period", "project_id", "source_file", "source_row"),
+             "fct_activities": ("period", "activity_no", "source_file", "source_row")}
+
+
 def _partner_claims(c: pd.DataFrame | None, codes: Codebook) -> dict:
     if c is None:
         raise MissingData("fct_ghg_reductions")
     if len(c):
-        c = c.sort_values([x for x in ("period", "project_id", "source_file", "source_row") if x in c.columns])
+        c = c.sort_values([x for x in ROW_ORDER["fct_ghg_reductions"] if x in c.columns])
+    return _claims_section(records(c.tail(INLINE_ROWS)), len(c), codes)     # only the rows shown become dicts
+
+
+def _claims_section(shown: list[dict], total: int, codes: Codebook) -> dict:
     out = []
-    for x in records(c.tail(INLINE_ROWS)):          # only the rows shown become dicts
+    for x in shown:
         out.append({**x, "sector_label": codes("sector", x.get("sector")),
                     "method_label": codes("programme", x.get("method")),
                     "method_short": short_label(codes("programme", x.get("method"))),
                     "verification_label": codes("verification", x.get("verification_status")),
                     "kind_label": codes("figure_kind", x.get("figure_kind")),
                     "period_label": period_label(x.get("period"))})
-    return _latest(out, len(c))
+    return _latest(out, total)
 
 
 def _partner_activities(a: pd.DataFrame | None, codes: Codebook) -> dict:
     if a is None:
         raise MissingData("fct_activities")
     if len(a):
-        a = a.sort_values([x for x in ("period", "activity_no", "source_file", "source_row") if x in a.columns])
+        a = a.sort_values([x for x in ROW_ORDER["fct_activities"] if x in a.columns])
+    return _activities_section(records(a.tail(INLINE_ROWS)), len(a), codes)
+
+
+def _activities_section(shown: list[dict], total: int, codes: Codebook) -> dict:
     return _latest([{**x, "element_label": codes("ace_element", x.get("ace_element")),
                      "type_label": codes("activity_type", x.get("activity_type")),
                      "province_label": codes("province", x.get("province_code")),
-                     "period_label": period_label(x.get("period"))} for x in records(a.tail(INLINE_ROWS))], len(a))
+                     "period_label": period_label(x.get("period"))} for x in shown], total)
 
 
 def _trajectory_charts(p: dict, months_df: pd.DataFrame | None, years_df: pd.DataFrame, period: str) -> dict:

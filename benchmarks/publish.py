@@ -1,0 +1,136 @@
+"""The publish stage alone, on a copy of a refreshed home's warehouse: wall, CPU and peak RSS of the process
+tree (phakhi.timing.stage_timer, as the flow's stage timers), optionally py-spy's top functions and
+tracemalloc's top allocation sites. Prints figures; asserts nothing; never writes into the source home.
+
+    # once: copy a national home's warehouse (read-only source), then publish from the copy, twice
+    # (the second publish finds the first one: what a month with nothing changed costs)
+    .venv/bin/python benchmarks/publish.py --source /work/nat10 --work /tmp/pubmem --runs 2
+    # where the CPU goes (py-spy must be installed in the venv, it is not a project dependency):
+    .venv/bin/python benchmarks/publish.py --source /work/nat10 --work /tmp/pubmem --py-spy
+    # where the Python allocations peak (slow: tracemalloc roughly doubles the time):
+    .venv/bin/python benchmarks/publish.py --source /work/nat10 --work /tmp/pubmem --tracemalloc
+
+The work home gets warehouse/build.duckdb (a copy of the source's published phakhi.duckdb), its
+history.duckdb, the source's dbt folder (manifest, docs) and its last gate.json: exactly what the flow's
+publish task receives (phakhi/publish/warehouse.py:publish_switching).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def prepare(source: Path, work: Path, fresh: bool) -> Path:
+    home = work / "home"
+    if fresh and home.exists():
+        shutil.rmtree(home)
+    wh = home / "warehouse"
+    wh.mkdir(parents=True, exist_ok=True)
+    for name, dest in (("phakhi.duckdb", "build.duckdb"), ("history.duckdb", "history.duckdb")):
+        src = work / name if (work / name).exists() else source / "warehouse" / name
+        if not (wh / dest).exists():
+            shutil.copyfile(src, wh / dest)
+    if not (home / "dbt").exists():
+        shutil.copytree(source / "dbt", home / "dbt", ignore=shutil.ignore_patterns("logs"))
+    gates = sorted((source / "runs").glob("*/gate.json"), key=lambda p: p.stat().st_mtime)
+    if gates and not (home / "runs" / "rsource" / "gate.json").exists():
+        (home / "runs" / "rsource").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(gates[-1], home / "runs" / "rsource" / "gate.json")
+    marker = source / "phakhi_home.json"
+    if marker.exists() and not (home / marker.name).exists():
+        shutil.copyfile(marker, home / marker.name)
+    return home
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--source", type=Path, required=True, help="a refreshed home (only read)")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/pubmem"), help="where the copy and publications go")
+    ap.add_argument("--period", default=None)
+    ap.add_argument("--runs", type=int, default=1, help="publishes in a row (the later ones share unchanged files)")
+    ap.add_argument("--fresh", action="store_true", help="start from an empty work home (no earlier publication)")
+    ap.add_argument("--py-spy", action="store_true", help="profile the first publish with py-spy (top functions)")
+    ap.add_argument("--tracemalloc", action="store_true", help="top allocation sites at the peak (slow)")
+    args = ap.parse_args()
+
+    home = prepare(args.source, args.work, args.fresh)
+    if args.py_spy:        # profile this same script, without --py-spy, in a child
+        out = args.work / "publish.pyspy.txt"
+        cmd = [sys.executable, __file__, "--source", str(args.source), "--work", str(args.work), "--runs", "1"]
+        subprocess.run([str(Path(sys.executable).with_name("py-spy")), "record", "--subprocesses", "-r", "50",
+                        "-f", "raw", "-o", str(out), "--", *cmd], check=False)
+        top_functions(out)
+        return
+
+    import os
+
+    os.environ["PHAKHI_HOME"] = str(home)
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("site_bench", REPO / "benchmarks" / "site.py")
+    site_bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(site_bench)
+    last_gate = site_bench.last_gate       # the gate result as the publish stage receives it
+
+    from phakhi.publish.warehouse import publish_switching
+    from phakhi.settings import Paths
+    from phakhi.timing import stage_timer
+    from phakhi.transform import _last_build_period
+
+    paths = Paths.from_env(home)
+    period = args.period or _last_build_period(paths) or "2025-11"
+    gate = last_gate(paths)
+    if args.tracemalloc:
+        import tracemalloc
+
+        tracemalloc.start(12)
+    for n in range(args.runs):
+        run_id = "rbench" + time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        with stage_timer("publish", log_to=paths.runs / "publish-bench.jsonl") as t:
+            pub = publish_switching(paths, period, run_id, gate, None)
+        r = t["result"]
+        print(json.dumps({"run": n + 1, "publication": pub.name, "wall_s": r.wall_s, "cpu_s": r.cpu_s,
+                          "peak_rss_mb": r.peak_rss_mb}), flush=True)
+        if args.tracemalloc:
+            current, peak = tracemalloc.get_traced_memory()
+            print(f"tracemalloc: current {current / 2**20:.0f} MB, peak {peak / 2**20:.0f} MB")
+            for stat in tracemalloc.take_snapshot().statistics("lineno")[:15]:
+                print("  ", stat)
+            tracemalloc.reset_peak()
+        time.sleep(1.1)         # run ids are per second
+
+
+def top_functions(raw: Path, n: int = 30) -> None:
+    """py-spy's raw (collapsed stacks) output → the functions with the most samples, own and cumulative."""
+    own: dict[str, int] = {}
+    cum: dict[str, int] = {}
+    total = 0
+    for line in raw.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        c = int(count)
+        total += c
+        frames = stack.split(";")
+        own[frames[-1]] = own.get(frames[-1], 0) + c
+        for f in set(frames):
+            cum[f] = cum.get(f, 0) + c
+    print(f"py-spy: {total} samples")
+    print("own:")
+    for f, c in sorted(own.items(), key=lambda kv: -kv[1])[:n]:
+        print(f"  {100 * c / total:5.1f}%  {f}")
+    print("cumulative (phakhi):")
+    for f, c in sorted(((f, c) for f, c in cum.items() if "phakhi" in f), key=lambda kv: -kv[1])[:n]:
+        print(f"  {100 * c / total:5.1f}%  {f}")
+
+
+if __name__ == "__main__":
+    main()
