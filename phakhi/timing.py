@@ -4,7 +4,7 @@ the ingest pool's workers, dbt's subprocess), logged and appended as one JSON li
     with stage_timer("dbt_build", log_to=run_dir / "stages.jsonl"):
         ...
 
-Measurement only: no business logic. CPU and RSS come from a sampling thread (every 0.2 s, psutil) so
+Measurement only: no business logic. CPU and RSS come from a sampling thread (every 0.5 s, psutil) so
 children still alive at the end of a stage (the ingest process pool) count too; children that ended and were
 waited for (dbt) count through `os.times()`.
 """
@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 log = logging.getLogger("phakhi.timing")
-SAMPLE_EVERY_S = 0.2
+SAMPLE_EVERY_S = 0.5    # each sample walks /proc for the tree: at 0.2 s, ~6 % of a national publish's CPU
 
 
 @dataclass
