@@ -59,3 +59,27 @@ def test_an_implausible_area_intensity_warns_and_does_not_block_the_month(refres
     assert gate.passed
     assert [c.column for c in gate.warnings] == ["participants_per_1000"]
     assert gate.warnings[0].sample[0] == 3105.7
+
+
+def test_a_table_suite_reads_only_the_columns_its_checks_use(tmp_path):
+    from phakhi.quality.gate import frame_for, suite_columns
+
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema marts; create table marts.t as select * from (values "
+                    "(1, 'x', 0.5, 'province', 'long text'), (2, 'y', 7.0, 'region', 'more')) v(id, code, share, level, notes)")
+        spec = {"name": "t", "table": "marts.t", "row_id": ["id"], "expectations": [
+            {"type": "expect_column_values_to_be_between", "kwargs": {"column": "share", "min_value": 0, "max_value": 1,
+                                                                       "row_condition": "level == 'province'"}},
+            {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}}]}
+        assert suite_columns(con, spec) == ["id", "share", "level"]          # table order; notes, code not read
+        assert list(frame_for(con, spec).columns) == ["id", "share", "level"]
+        assert suite_columns(con, {**spec, "expectations": spec["expectations"] + [
+            {"type": "expect_table_columns_to_match_set", "kwargs": {"column_set": ["id"]}}]}) is None
+        assert suite_columns(con, {"name": "q", "query": "select 1 as n", "expectations": []}) is None
+        assert suite_columns(con, {**spec, "row_id": ["missing"]}) is None  # the expectation reports it, not us
+    assert run_gate(db, [spec]).passed          # 7.0 is on the region row, which the row condition leaves out
+    with duckdb.connect(str(db)) as con:
+        con.execute("update marts.t set level = 'province'")
+    gate = run_gate(db, [spec])
+    assert [(c.column, c.sample, c.sample_rows) for c in gate.blocking] == [("share", [7.0], [{"share": 7.0, "id": 2}])]

@@ -7,6 +7,7 @@ GX validates pandas DataFrames read from DuckDB: GX through duckdb-engine return
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -177,10 +178,41 @@ def suite_parameters(con: duckdb.DuckDBPyConnection, suite: dict) -> dict:
     return {name: con.execute(sql).fetchone()[0] for name, sql in (suite.get("parameters") or {}).items()}
 
 
+# Expectation kwargs that name the columns an expectation reads
+_COLUMN_KWARGS = ("column", "column_A", "column_B")
+_ROW_COUNT_TYPES = {"expect_table_row_count_to_be_between", "expect_table_row_count_to_equal"}
+
+
+def suite_columns(con: duckdb.DuckDBPyConnection, suite: dict) -> list[str] | None:
+    """The columns of a table suite's rows that its expectations, row conditions and row ids read, in table
+    order (a national activity table is a million rows: read 3 columns, not 25). None (every column) for a
+    query suite or an expectation type not known to read only the columns it names."""
+    if suite.get("query"):
+        return None
+    schema, _, table = suite["table"].rpartition(".")
+    cols = [r[0] for r in con.execute(
+        "select column_name from information_schema.columns where table_name = ? and table_schema = ? "
+        "and table_catalog = current_database() order by ordinal_position", [table, schema or "main"]).fetchall()]
+    named = set(suite.get("row_id") or [])
+    for e in suite.get("expectations", []):
+        kwargs = e.get("kwargs", {})
+        if not (e.get("type", "").startswith("expect_column_") or e.get("type") in _ROW_COUNT_TYPES):
+            return None
+        named |= {kwargs[k] for k in _COLUMN_KWARGS if kwargs.get(k)}
+        cond = kwargs.get("row_condition") or ""
+        named |= {c for c in cols if re.search(rf"\b{re.escape(c)}\b", cond)}
+    if not named <= set(cols):
+        return None                          # a column the table lacks: let the expectation say so
+    return [c for c in cols if c in named] or cols[:1]
+
+
 def frame_for(con: duckdb.DuckDBPyConnection, suite: dict) -> pd.DataFrame:
     # ordered: sample failing rows in reports must not depend on DuckDB's parallel scan order
-    sql = f"select * from ({suite['query']}) order by all" if suite.get("query") else f"select * from {suite['table']} order by all"
-    return con.execute(sql).df()
+    if suite.get("query"):
+        return con.execute(f"select * from ({suite['query']}) order by all").df()
+    cols = suite_columns(con, suite)
+    select = "*" if cols is None else ", ".join(f'"{c}"' for c in cols)
+    return con.execute(f"select {select} from {suite['table']} order by all").df()
 
 
 def suite_digest(spec: dict, frame: pd.DataFrame, parameters: dict | None = None) -> str:
@@ -204,50 +236,28 @@ def run_gate(warehouse: Path, suites: list[dict] | None = None, previous: dict |
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = {"globally": False, "metric_calculations": False}
     source = ctx.data_sources.add_pandas("phakhi_warehouse")
-    definitions, frames, parameters, digests, reused = [], {}, {}, {}, []
-    reused_checks: list[Check] = []
+    parameters, digests, reused = {}, {}, []
+    checks: list[Check] = []
+    order = {s["name"]: i for i, s in enumerate(suites)}
+    validated = []
+    # One suite at a time: its rows are read, digested, validated (unless reused) and let go before the next
+    # suite's are read (holding every suite's frame at once - stg_partner_reports__activities is a million rows
+    # at national size - put gigabytes on the refresh's peak).
     with duckdb.connect(str(warehouse), read_only=True) as con:
         for spec in suites:
-            frames[spec["name"]] = with_tolerance(frame_for(con, spec), spec)
-            parameters[spec["name"]] = suite_parameters(con, spec)
-            digests[spec["name"]] = suite_digest(spec, frames[spec["name"]], parameters[spec["name"]])
-    for spec in list(suites):
-        memo = (previous or {}).get(spec["name"])
-        if memo and memo.get("digest") == digests[spec["name"]] and memo.get("checks"):
-            reused.append(spec["name"])
-            reused_checks += [Check(**c) for c in memo["checks"]]
-    order = {s["name"]: i for i, s in enumerate(suites)}
-    suites = [s for s in suites if s["name"] not in reused]
-    for spec in suites:
-        suite = ctx.suites.add(gx.ExpectationSuite(name=spec["name"], expectations=spec["expectations"]))
-        batch = source.add_dataframe_asset(spec["name"]).add_batch_definition_whole_dataframe("all_rows")
-        definitions.append(ctx.validation_definitions.add(
-            gx.ValidationDefinition(name=spec["name"], data=batch, suite=suite)))
-    checks: list[Check] = list(reused_checks)
-    row_ids = {spec["name"]: spec.get("row_id") for spec in suites}
-    for vd in definitions:
-        # One checkpoint run per suite: each suite has its own DataFrame batch parameter.
-        result_format = {"result_format": "SUMMARY", "partial_unexpected_count": 10}
-        if row_ids.get(vd.name):
-            result_format["unexpected_index_column_names"] = row_ids[vd.name]
-        # No UpdateDataDocsAction per checkpoint: it rebuilt the whole Data Docs site (recompiling its Jinja
-        # templates) after every suite, 70 % of the gate's time; the site is built once below from the stored
-        # validation results (the same pages).
-        checkpoint = gx.Checkpoint(name=f"gate_{vd.name}", validation_definitions=[vd], actions=[],
-                                   result_format=result_format)
-        result = checkpoint.run(batch_parameters={"dataframe": frames[vd.name]},
-                                expectation_parameters=parameters[vd.name])
-        for run in result.run_results.values():
-            for r in run.to_json_dict()["results"]:
-                cfg, res = r["expectation_config"], r.get("result", {})
-                kwargs = {k: v for k, v in cfg["kwargs"].items() if k not in ("batch_id",)}
-                checks.append(Check(
-                    suite=vd.name, expectation=cfg["type"], column=kwargs.get("column"),
-                    severity=str(cfg.get("severity") or "critical").lower(), success=bool(r["success"]),
-                    element_count=res.get("element_count"), unexpected_count=res.get("unexpected_count"),
-                    sample=res.get("partial_unexpected_list") or [], observed=res.get("observed_value"),
-                    sample_rows=(res.get("partial_unexpected_index_list") or [])[:10],
-                    kwargs=kwargs))
+            name = spec["name"]
+            frame = with_tolerance(frame_for(con, spec), spec)
+            parameters[name] = suite_parameters(con, spec)
+            digests[name] = suite_digest(spec, frame, parameters[name])
+            memo = (previous or {}).get(name)
+            if memo and memo.get("digest") == digests[name] and memo.get("checks"):
+                reused.append(name)
+                checks += [Check(**c) for c in memo["checks"]]
+                continue
+            validated.append(spec)
+            checks += _validate(ctx, source, spec, frame, parameters[name])
+            del frame
+    suites = validated
     checks.sort(key=lambda c: order.get(c.suite, len(order)))    # suite order, reused or not (stable)
     failing = [c for c in checks if not c.success and c.sample_rows]
     if failing:
@@ -263,3 +273,34 @@ def run_gate(warehouse: Path, suites: list[dict] | None = None, previous: dict |
 
         make_offline(docs)
     return GateResult(checks, data_docs=docs, digests=digests, reused=reused)
+
+
+def _validate(ctx, source, spec: dict, frame: pd.DataFrame, parameters: dict) -> list[Check]:
+    """One suite over its DataFrame: one checkpoint run (each suite has its own DataFrame batch parameter)."""
+    import great_expectations as gx
+
+    suite = ctx.suites.add(gx.ExpectationSuite(name=spec["name"], expectations=spec["expectations"]))
+    batch = source.add_dataframe_asset(spec["name"]).add_batch_definition_whole_dataframe("all_rows")
+    vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=spec["name"], data=batch, suite=suite))
+    result_format = {"result_format": "SUMMARY", "partial_unexpected_count": 10}
+    if spec.get("row_id"):
+        result_format["unexpected_index_column_names"] = spec["row_id"]
+    # No UpdateDataDocsAction per checkpoint: it rebuilt the whole Data Docs site (recompiling its Jinja
+    # templates) after every suite, 70 % of the gate's time; the site is built once by run_gate from the stored
+    # validation results (the same pages).
+    checkpoint = gx.Checkpoint(name=f"gate_{vd.name}", validation_definitions=[vd], actions=[],
+                               result_format=result_format)
+    result = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=parameters)
+    checks = []
+    for run in result.run_results.values():
+        for r in run.to_json_dict()["results"]:
+            cfg, res = r["expectation_config"], r.get("result", {})
+            kwargs = {k: v for k, v in cfg["kwargs"].items() if k not in ("batch_id",)}
+            checks.append(Check(
+                suite=vd.name, expectation=cfg["type"], column=kwargs.get("column"),
+                severity=str(cfg.get("severity") or "critical").lower(), success=bool(r["success"]),
+                element_count=res.get("element_count"), unexpected_count=res.get("unexpected_count"),
+                sample=res.get("partial_unexpected_list") or [], observed=res.get("observed_value"),
+                sample_rows=(res.get("partial_unexpected_index_list") or [])[:10],
+                kwargs=kwargs))
+    return checks
