@@ -11,6 +11,12 @@ figure is the model's own work (reading its inputs as DataFrames, computing, bui
 dbt's start-up or the write-back. SQL models (named with --sql) are compiled by `dbt compile` against the warehouse
 and their SELECT run straight in DuckDB (wall time of `create temp table ... as <compiled sql>`).
 
+--network N: mart_partner_network's function on a synthetic graph of N partners (the national warehouse has no
+links yet), with SAMPLE's density (33 links per 60 partners): "clustered" like SAMPLE (groups of 3-8 partners),
+"random" pairs across the country (one component of ~1,500 partners) and "overlapping" groups (one component of
+~3,400): timed in parts (betweenness, communities, the whole function, CPU seconds) and against the
+implementation before issue 17 (tests/oracle_network.py), whose result must be identical.
+
 --check compares each Python model's result with the table of the same name in the warehouse (the build's):
 same rows and values (floats to 1e-9 relative), so a faster model is also shown to give the published figures.
 Wall-clock seconds, best of --repeat, on whatever else the machine is running.
@@ -107,16 +113,87 @@ def time_python(con, name: str, repeat: int, config: dict, compare: bool) -> Non
     print(f"{name:34s} python {best:8.2f} s wall (cpu {cpu:.2f} s)  {len(result):>9,} rows  {note}", flush=True)
 
 
+def synthetic_links(n: int, kind: str, seed: int = 17):
+    import random
+
+    import pandas as pd
+
+    rnd = random.Random(seed)
+    ids = [f"P{i:05d}" for i in range(n)]
+    n_links = round(n * 33 / 60)
+    rows = []
+    if kind in ("clustered", "overlapping"):
+        pool = ids[:]
+        rnd.shuffle(pool)
+        while len(rows) < n_links:
+            if kind == "clustered":       # groups of 3-8 partners apart from each other (SAMPLE's shape)
+                size = rnd.randint(3, 8)
+                members, pool = pool[:size], pool[size:] or rnd.sample(ids, len(ids))
+            else:                         # groups drawn from the whole country: they chain into a giant component
+                members = rnd.sample(ids, rnd.randint(3, 8))
+            for a, b in zip(members, members[1:]):
+                rows.append((a, b))
+            if rnd.random() < 0.5:
+                rows.append((members[0], members[-1]))
+    else:
+        while len(rows) < n_links:
+            a, b = rnd.sample(ids, 2)
+            rows.append((a, b))
+    links = pd.DataFrame([{"partner_a": min(a, b), "partner_b": max(a, b),
+                           "link_type": rnd.choice(["joint_activity", "joint_activity", "shared_credential",
+                                                    "parent_child"]), "weight": rnd.choice([1, 1, 2, 3])}
+                          for a, b in rows[:n_links]])
+    return ids, links.drop_duplicates(["partner_a", "partner_b", "link_type"])
+
+
+def time_network(n: int) -> None:
+    import networkx as nx
+
+    from phakhi.linking.network import betweenness, build_graph, network_metrics
+
+    sys.path.insert(0, str(REPO / "tests"))
+    import oracle_network
+
+    for kind in ("clustered", "random", "overlapping"):
+        ids, links = synthetic_links(n, kind)
+        g = build_graph(ids, links)
+        comps = sorted((len(c) for c in nx.connected_components(g)), reverse=True)
+        t = time.process_time()
+        betweenness(g, list(nx.connected_components(g)))
+        between = time.process_time() - t
+        t = time.process_time()
+        linked = g.subgraph([v for v in g if g.degree(v) > 0])
+        nx.community.greedy_modularity_communities(linked, weight="weight")
+        communities = time.process_time() - t
+        t = time.process_time()
+        new = network_metrics(ids, links)
+        whole = time.process_time() - t
+        t = time.process_time()
+        old = oracle_network.network_metrics(ids, links)
+        before = time.process_time() - t
+        same = new.equals(old)
+        print(f"network {kind:11s} {n:,} partners, {g.number_of_edges():,} links, largest component {comps[0]:,}: "
+              f"betweenness {between:.2f} s, communities {communities:.2f} s, whole {whole:.2f} s CPU "
+              f"(before: {before:.2f} s CPU){'  identical' if same else '  DIFFERENT'}", flush=True)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("models", nargs="*", help=f"Python models (default: {' '.join(SLOW_PYTHON)})")
-    ap.add_argument("--warehouse", type=Path, required=True, help="a COPY of a built warehouse (build.duckdb)")
+    ap.add_argument("--warehouse", type=Path, help="a COPY of a built warehouse (build.duckdb)")
+    ap.add_argument("--network", type=int, metavar="N", help="time the network metrics on synthetic graphs of N partners")
     ap.add_argument("--sql", nargs="*", default=None, help=f"SQL models to time (bare --sql: {' '.join(SLOW_SQL)})")
     ap.add_argument("--period", default=None, help="PHAKHI_PERIOD for compiling SQL models (default: the warehouse's)")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--check", action="store_true", help="compare Python models' results with the warehouse's tables")
     ap.add_argument("--min-cell-n", type=int, default=30)
     args = ap.parse_args(argv)
+    if args.network:
+        time_network(args.network)
+    if args.warehouse is None:
+        if not args.network:
+            ap.error("give --warehouse (a copy of a built warehouse) and/or --network N")
+        return
 
     import duckdb
 
