@@ -66,6 +66,8 @@ def betweenness(g: nx.Graph, components: list[set]) -> dict[str, float]:
     position = {v: i for i, v in enumerate(g)}
     component_of = {v: k for k, members in enumerate(components) for v in members}
     edges = defaultdict(list)
+    # build_graph records the insertion order; for any other graph, g.edges() gives the same values up to the
+    # order of additions (float tolerance), not bit for bit.
     for a, b in g.graph.get("edge_order", g.edges()):
         edges[component_of[a]].append((a, b))
     for k, members in enumerate(components):

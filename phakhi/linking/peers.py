@@ -116,11 +116,10 @@ def match_peers(partners: pd.DataFrame) -> pd.DataFrame:
     for i, r in enumerate(rows):
         el[i, [vocab_el[t] for t in r["_el"]]] = 1
         me[i, [vocab_m[t] for t in r["_m"]]] = 1
-    position = {id(r): i for i, r in enumerate(rows)}
     on_track: dict[str, list[int]] = {}
-    for r in rows:
+    for i, r in enumerate(rows):
         if r.get("track_status") == "on_track":
-            on_track.setdefault(r["partner_type"], []).append(position[id(r)])
+            on_track.setdefault(r["partner_type"], []).append(i)
 
     kept: dict[int, list[tuple]] = {}
     by_type: dict = {}
