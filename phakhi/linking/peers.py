@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 SIZE_FACTOR = 3.0
@@ -66,39 +67,95 @@ def _reasons(p: dict, q: dict, ratio: float | None, shared_el: list[str], shared
     return "; ".join(th), "; ".join(en)
 
 
+def _codes(values: list) -> "np.ndarray":
+    """Integer code per value for equality tests; -1 where the old rule's `bool(v) and v == w` can never hold
+    (None, "", NaN: NaN is truthy but equal to nothing)."""
+    index: dict = {}
+    out = np.full(len(values), -1, dtype=np.int64)
+    for i, v in enumerate(values):
+        if v is None or (isinstance(v, float) and math.isnan(v)) or not v:
+            continue
+        out[i] = index.setdefault(v, len(index))
+    return out
+
+
+def _closeness(ratio: float | None) -> float:
+    return abs(math.log(ratio)) if ratio else math.inf
+
+
+# Rows of the partner x candidate matrix scored at once (memory: a few bytes x rows x candidates per array).
+_CELLS_PER_BLOCK = 2_000_000
+# Candidates whose size ratio is within this relative distance of the last one kept are re-ranked with the exact
+# key (math.log): |log| may round two different ratios to the same value, and then the partner id decides.
+_RATIO_MARGIN = 1e-9
+
+
 def match_peers(partners: pd.DataFrame) -> pd.DataFrame:
     """partners: one row per current partner with partner_id, name_th, name_en, partner_type, province_code,
     region, baseline_tco2e, track_status, ace_elements ('a, b'), methods ('T-VER, energy'), has_case; optional
-    label columns partner_type_th/_en, province_th/_en, region_th/_en. Returns COLUMNS, one row per match."""
+    label columns partner_type_th/_en, province_th/_en, region_th/_en. Returns COLUMNS, one row per match.
+
+    Scored one partner type at a time as a partners x on-track-candidates matrix (numpy); only the few candidates
+    that can make a partner's top five are then ranked with the rule's exact key in Python. Equal, row for row,
+    to scoring every pair in Python (tests/test_linking_equivalence.py keeps that implementation as the oracle).
+    """
     rows = partners.to_dict("records")
     for r in rows:
         r["_el"], r["_m"] = _tags(r.get("ace_elements")), _tags(r.get("methods"))
-    on_track: dict[str, list[dict]] = {}
-    for r in rows:
+        r["_base"] = _num(r.get("baseline_tco2e"))
+    n = len(rows)
+    base = np.array([r["_base"] if r["_base"] is not None and r["_base"] > 0 else np.nan for r in rows], float)
+    region = _codes([r.get("region") for r in rows])
+    province = _codes([r.get("province_code") for r in rows])
+    ids_index: dict = {}
+    ids = np.array([ids_index.setdefault(r["partner_id"], len(ids_index)) for r in rows], dtype=np.int64)
+    vocab_el = {t: i for i, t in enumerate(sorted({t for r in rows for t in r["_el"]}))}
+    vocab_m = {t: i for i, t in enumerate(sorted({t for r in rows for t in r["_m"]}))}
+    el = np.zeros((n, max(len(vocab_el), 1)), np.float32)
+    me = np.zeros((n, max(len(vocab_m), 1)), np.float32)
+    for i, r in enumerate(rows):
+        el[i, [vocab_el[t] for t in r["_el"]]] = 1
+        me[i, [vocab_m[t] for t in r["_m"]]] = 1
+    on_track: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
         if r.get("track_status") == "on_track":
-            on_track.setdefault(r["partner_type"], []).append(r)
+            on_track.setdefault(r["partner_type"], []).append(i)
+
+    kept: dict[int, list[tuple]] = {}
+    by_type: dict = {}
+    for i, r in enumerate(rows):
+        by_type.setdefault(r["partner_type"], []).append(i)
+    for ptype, members in by_type.items():
+        cand = on_track.get(ptype, [])
+        if not cand:
+            continue
+        q = np.array(sorted(cand, key=lambda j: rows[j]["partner_id"]), dtype=np.int64)   # id order: tie-break
+        qb, qr, qp, qid = base[q], region[q], province[q], ids[q]
+        qel, qme = el[q].T, me[q].T
+        step = max(1, _CELLS_PER_BLOCK // len(q))
+        for lo in range(0, len(members), step):
+            p = np.array(members[lo:lo + step], dtype=np.int64)
+            pb = base[p][:, None]
+            with np.errstate(invalid="ignore"):
+                ratio = np.maximum(pb, qb) / np.minimum(pb, qb)          # NaN where either size is unknown
+                similar = ratio <= SIZE_FACTOR
+            same_region = (region[p][:, None] == qr) & (qr >= 0)
+            same_province = same_region & (province[p][:, None] == qp) & (qp >= 0)
+            score = (similar.astype(np.int8) + same_region + same_province
+                     + ((el[p] @ qel) > 0) + ((me[p] @ qme) > 0)).astype(np.int8)
+            score[ids[p][:, None] == qid] = 0                             # never oneself
+            for k, i in enumerate(p):
+                kept[int(i)] = _top(score[k], ratio[k], q, rows, int(i))
     out = []
-    for p in sorted(rows, key=lambda r: r["partner_id"]):
-        scored = []
-        for q in on_track.get(p["partner_type"], []):
-            if q["partner_id"] == p["partner_id"]:
-                continue
-            a, b = _num(p.get("baseline_tco2e")), _num(q.get("baseline_tco2e"))
-            ratio = max(a, b) / min(a, b) if a and b and a > 0 and b > 0 else None
+    for i in sorted(kept, key=lambda i: rows[i]["partner_id"]):
+        p = rows[i]
+        for rank, (_, _, qid, j, ratio, score) in enumerate(kept[i], start=1):
+            q = rows[j]
             similar = ratio is not None and ratio <= SIZE_FACTOR
             same_region = bool(p.get("region")) and p.get("region") == q.get("region")
-            same_province = same_region and bool(p.get("province_code")) and p.get("province_code") == q.get("province_code")
-            shared_el = sorted(p["_el"] & q["_el"])
-            shared_m = sorted(p["_m"] & q["_m"])
-            score = int(similar) + int(same_region) + int(same_province) + int(bool(shared_el)) + int(bool(shared_m))
-            if score < 1:
-                continue
-            closeness = abs(math.log(ratio)) if ratio else math.inf
-            scored.append((-score, closeness, q["partner_id"], q, ratio, similar, same_region, same_province,
-                           shared_el, shared_m, score))
-        scored.sort(key=lambda s: s[:3])
-        for rank, (_, _, qid, q, ratio, similar, same_region, same_province, shared_el, shared_m, score) in \
-                enumerate(scored[:MAX_MATCHES], start=1):
+            same_province = same_region and bool(p.get("province_code")) and \
+                p.get("province_code") == q.get("province_code")
+            shared_el, shared_m = sorted(p["_el"] & q["_el"]), sorted(p["_m"] & q["_m"])
             th, en = _reasons(p, q, ratio, shared_el, shared_m)
             out.append({"partner_id": p["partner_id"], "match_rank": rank, "peer_partner_id": qid,
                         "peer_name_th": q.get("name_th"), "peer_name_en": q.get("name_en"),
@@ -109,3 +166,41 @@ def match_peers(partners: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(out, columns=COLUMNS)
     return frame.astype({"match_rank": "int64", "score": "int64", "similar_size": "bool", "same_region": "bool",
                          "same_province": "bool", "peer_has_case": "bool", "size_ratio": "float64"})
+
+
+def _top(score: np.ndarray, ratio: np.ndarray, q: np.ndarray, rows: list[dict], i: int) -> list[tuple]:
+    """The partner's first MAX_MATCHES candidates by (score high first, |log size ratio|, partner id).
+
+    Candidates with a higher score than the last kept one are all in; among those on the boundary score, the
+    ones whose ratio is up to the k-th smallest (plus a relative margin) - or, when the ratio is unknown for too
+    many, the first by id (q is in id order) - are ranked in Python with the rule's exact key."""
+    counts = np.bincount(score, minlength=6)
+    above, boundary = 0, 0
+    for level in range(5, 0, -1):
+        if above + counts[level] >= MAX_MATCHES:
+            boundary = level
+            break
+        above += counts[level]
+    if boundary == 0:                      # fewer than MAX_MATCHES with a point: all of them
+        pick = np.flatnonzero(score >= 1)
+    else:
+        need = MAX_MATCHES - above
+        on = score == boundary
+        known = on & ~np.isnan(ratio)
+        finite = np.flatnonzero(known)
+        if len(finite) >= need:
+            kth = np.partition(ratio[finite], need - 1)[need - 1]
+            on_pick = finite[ratio[finite] <= kth * (1 + _RATIO_MARGIN)]
+        else:
+            unknown = np.flatnonzero(on & ~known)[:need - len(finite)]
+            on_pick = np.concatenate([finite, unknown])
+        pick = np.concatenate([np.flatnonzero(score > boundary), on_pick])
+    a = rows[i]["_base"]
+    scored = []
+    for k in pick:
+        j = int(q[k])
+        b = rows[j]["_base"]
+        r = max(a, b) / min(a, b) if a and b and a > 0 and b > 0 else None
+        scored.append((-int(score[k]), _closeness(r), rows[j]["partner_id"], j, r, int(score[k])))
+    scored.sort(key=lambda s: s[:3])
+    return scored[:MAX_MATCHES]

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from .design import Design, estimate
+from .design import Design, _stages, calibration_projector, estimate
 from .multiple_testing import METHODS
 from .raking import kish_effective_n
 from .reliability import cronbach_alpha
@@ -116,6 +116,12 @@ def wave_estimates(frame: pd.DataFrame, design: Design, calibration: list[str] |
     strata_all = (frame[design.strata].astype(str) if design.strata else pd.Series("1", index=frame.index)).to_numpy()
     psu_all = (strata_all + "\x1f" + frame[design.psu[0]].astype(str).to_numpy()) if design.psu else \
         np.arange(len(frame)).astype(str)
+    # Once per wave, not once per measure x domain (35 estimate() calls): the design's strata/PSU structure,
+    # the calibration projector (its margin dummies and basis), integer codes of PSUs and strata for counting.
+    stages = _stages(frame, design)
+    calibrate = calibration_projector(frame, design.weights, calibration)
+    psu_code, strata_code = pd.factorize(psu_all)[0], pd.factorize(strata_all)[0]
+    present_of = {v: frame[v].notna().to_numpy() for v in [*MEAN_MEASURES, "awareness_level"]}
     rows = []
     for domain in domains:
         by = None if domain == "overall" else DOMAIN_COLUMNS[domain]
@@ -123,14 +129,17 @@ def wave_estimates(frame: pd.DataFrame, design: Design, calibration: list[str] |
         domain_values = None if by is None else frame[by].astype("string").fillna("unknown")
         values = None if by is None else domain_values.to_numpy(dtype=object)
         data = frame if by is None else frame.assign(**{by: domain_values})
+        masks: dict[str, np.ndarray] = {}
         jobs = [(m, "mean", m) for m in MEAN_MEASURES] + [("awareness_level", "proportion", None)]
         for variable, statistic, measure in jobs:
-            est = estimate(data, design, statistic, variable, by=by, conf_level=conf_level, calibration=calibration,
-                           lonely_psu="adjust")
+            est = estimate(data, design, statistic, variable, by=by, conf_level=conf_level, calibration=calibrate,
+                           lonely_psu="adjust", _stages_cache=stages)
             for rec in est.to_dict("records"):
                 value = "all" if by is None else rec["domain"].split("=", 1)[1]
-                in_domain = np.ones(len(frame), bool) if by is None else (values == value)
-                present = in_domain & frame[variable].notna().to_numpy()
+                in_domain = masks.get(value)
+                if in_domain is None:
+                    in_domain = masks[value] = np.ones(len(frame), bool) if by is None else (values == value)
+                present = in_domain & present_of[variable]
                 w = w_all[present]
                 if statistic == "mean":
                     y = frame[variable].to_numpy(float)[present]
@@ -143,8 +152,8 @@ def wave_estimates(frame: pd.DataFrame, design: Design, calibration: list[str] |
                     scale, unit, name = 100.0, "percent", f"share_{rec['level']}"
                     lo, hi = logit_ci(rec["estimate"], rec["se"], z_crit)
                 v_srs = _srs_variance(y, w)
-                n_psu = len(set(psu_all[present]))
-                design_df = n_psu - len(set(strata_all[present]))
+                n_psu = int(np.count_nonzero(np.bincount(psu_code[present], minlength=1)))
+                design_df = n_psu - int(np.count_nonzero(np.bincount(strata_code[present], minlength=1)))
                 rows.append({"measure": name, "statistic": statistic, "unit": unit, "domain": domain,
                              "domain_value": value, "estimate": rec["estimate"] * scale, "se": rec["se"] * scale,
                              "ci_low": lo * scale, "ci_high": hi * scale, "n": int(rec["n"]),

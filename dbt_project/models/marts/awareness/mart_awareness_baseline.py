@@ -11,6 +11,9 @@ shares), unweighted n, Kish effective n and the design effect. Cells with n < va
 
 def model(dbt, session):
     dbt.config(materialized="table")
+    from phakhi.survey.design import single_threaded_blas
+
+    single_threaded_blas()     # small products, two dbt threads on two cores: see its docstring
     from phakhi.survey.awareness import MEAN_MEASURES, baseline_table
     from phakhi.survey.instrument import wave_instrument
 

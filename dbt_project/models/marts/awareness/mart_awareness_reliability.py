@@ -8,6 +8,9 @@ Respondents with fewer than two answered items of the dimension are left out. ac
 
 def model(dbt, session):
     dbt.config(materialized="table")
+    from phakhi.survey.design import single_threaded_blas
+
+    single_threaded_blas()     # small products, two dbt threads on two cores: see its docstring
     from phakhi.survey.awareness import reliability_table
 
     items = dbt.ref("int_survey__item_scores").df()
