@@ -22,10 +22,17 @@ from phakhi.linking.peers import match_peers
 MODELS = REPO / "dbt_project" / "models" / "marts" / "linking"
 VARS = {"period": "2025-12", "min_cell_n": "30", "practice_min_participants": "100", "practice_min_completeness": "0.75"}
 
+# dbt_project/macros/phakhi_period.sql, rendered for VARS["period"]
+PERIOD_SQL = ("select cast('{p}-01' as date) as period_start, last_day(cast('{p}-01' as date)) as period_end, "
+              "cast(cast('{p}-01' as date) - interval 11 month as date) as window_start, "
+              "year(cast('{p}-01' as date)) as period_year, month(cast('{p}-01' as date)) as period_month, "
+              "'{p}' as period")
+
 
 def render(model: str) -> str:
     sql = (MODELS / f"{model}.sql").read_text(encoding="utf-8")
     sql = re.sub(r"\{\{\s*ref\('(\w+)'\)\s*\}\}", r"\1", sql)
+    sql = re.sub(r"\{\{\s*phakhi_period\(\)\s*\}\}", PERIOD_SQL.format(p=VARS["period"]), sql)
     sql = re.sub(r"\{\{\s*var\(['\"](\w+)['\"](?:,[^)]*)?\)\s*\}\}", lambda m: VARS[m.group(1)], sql)
     assert "{{" not in sql and "{%" not in sql, "a model the test cannot render"
     return sql
