@@ -20,11 +20,8 @@ import argparse
 import csv
 import json
 import os
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -68,26 +65,13 @@ def make_home(home: Path) -> None:
 
 
 def run_refresh(home: Path, extra: list[str]) -> dict:
-    from phakhi.timing import read_stage_times
+    """`phakhi refresh` timed as a whole and per stage: benchmarks/refresh.py's runner, stages keyed by name."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from refresh import run_refresh as timed_refresh
 
-    stages_file = home / "runs" / "stages.jsonl"
-    seen = len(read_stage_times(stages_file)) if stages_file.exists() else 0
-    cmd = [str(Path(sys.executable).with_name("phakhi")), "refresh", "--home", str(home), *extra]
-    env = {**os.environ, "PHAKHI_PROGRESS": "0"}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - t
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    log = home / "runs" / "fixed-overhead-last.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text(proc.stdout + proc.stderr, encoding="utf-8")
-    if proc.returncode != 0:
-        raise SystemExit(f"refresh failed ({proc.returncode}); log: {log}\n" + (proc.stdout + proc.stderr)[-3000:])
-    stages = read_stage_times(stages_file)[seen:]
-    return {"wall_s": round(wall, 2),
-            "cpu_s": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 2),
-            "stages": {s["stage"]: {"wall_s": s["wall_s"], "cpu_s": s["cpu_s"]} for s in stages}}
+    r = timed_refresh(home, None, extra)
+    return {"wall_s": r["wall_s"], "cpu_s": r["cpu_s"],
+            "stages": {s["stage"]: {"wall_s": s["wall_s"], "cpu_s": s["cpu_s"]} for s in r["stages"]}}
 
 
 def print_table(results: dict[str, dict]) -> None:
