@@ -195,6 +195,8 @@ BAD_ROWS = [
     ("youth_over_total", "activity_reports", {"participants_youth": 121}, {("youth_within_total", "participants_total")}),
     ("not_a_number", "activity_reports", {"participants_total": "หนึ่งร้อย"}, {("type", "participants_total")}),
     ("negative", "activity_reports", {"participants_total": -5}, {("range", "participants_total")}),
+    ("participants_over_a_million", "activity_reports", {"participants_total": 2_000_000}, {("range", "participants_total")}),
+    ("budget_over_100m", "activity_reports", {"budget_thb": 250_000_000}, {("range", "budget_thb")}),
     ("not_whole", "activity_reports", {"activity_no": 2.5}, {("integer", "activity_no")}),
     ("bad_ace_element", "activity_reports", {"ace_element": "ดนตรี"}, {("allowed_values", "ace_element")}),
     ("bad_period", "activity_reports", {"period": "13/2568"}, {("period", "period")}),
