@@ -2,8 +2,8 @@
 dbt project with its seeds, expectations, contracts, templates, key package versions) and the ingested data
 (the landing ledger's verdict on every file: name, content hash, status, rows).
 
-The sidecar also holds one fingerprint per landing family (`families`) and, after the build, the digest of
-every raw table (`raw`, phakhi/selection.py), which an incremental refresh compares to build only what changed.
+After the build, the sidecar also holds the digest of every raw table (`raw`, phakhi/selection.py), which an
+incremental refresh compares to build only what changed.
 
 Two uses (issue 17, cost that grows with what changed):
 - "nothing changed": when the fingerprints equal those of the live publication, a refresh says so and stops
@@ -81,26 +81,11 @@ def data_fingerprint(results) -> str:
     return h.hexdigest()[:32]
 
 
-def family_fingerprints(results) -> dict[str, str]:
-    """One fingerprint per landing family (registry, activity reports, GHG, inventories, survey waves, the
-    portal's partner replies, ...), each as `data_fingerprint` of that family alone: which family's files
-    changed since a publication. (Which dbt nodes to rebuild is decided on the raw tables' content itself,
-    phakhi/selection.py: a registry change also moves other families' rows.)"""
-    return {r.family: data_fingerprint([r]) for r in results}
-
-
 def refresh_inputs(paths, results, period: str) -> dict:
     from phakhi.home import data_kind
 
     return {"period": period, "data_kind": data_kind(paths), "code": code_fingerprint(),
-            "seeds": seeds_fingerprint(), "data": data_fingerprint(results), "families": family_fingerprints(results)}
-
-
-def changed_families(before: dict | None, after: dict) -> list[str]:
-    """Families whose fingerprint differs between two sidecars (all of them when `before` has none)."""
-    old = (before or {}).get("families") or {}
-    new = after.get("families") or {}
-    return sorted(f for f in set(old) | set(new) if old.get(f) != new.get(f))
+            "seeds": seeds_fingerprint(), "data": data_fingerprint(results)}
 
 
 # ------------------------------------------------------------------ sidecars

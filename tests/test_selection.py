@@ -165,18 +165,15 @@ def test_a_reused_drift_report_reads_back_as_computed(tmp_path):
     assert got.html_path.read_text() == "<html>report</html>" and got.html_path.parent == tmp_path / "out"
 
 
-# ------------------------------------------------------------------ per-family fingerprints in the sidecar
-def test_each_family_has_its_own_fingerprint():
+# ------------------------------------------------------------------ the data fingerprint in the sidecar
+def test_the_data_fingerprint_moves_with_a_new_file():
     from test_refresh_in_proportion import family
 
-    from phakhi.refresh_inputs import changed_families, data_fingerprint, family_fingerprints
+    from phakhi.refresh_inputs import data_fingerprint
 
     a = [family("partner_registry", [("r.csv", "h0")]), family("activity_reports", [("a.xlsx", "h1")]),
          family("partner_replies", [])]
     b = [family("partner_registry", [("r.csv", "h0")]), family("activity_reports", [("a.xlsx", "h1"), ("b.xlsx", "h2")]),
          family("partner_replies", [])]
-    fa, fb = family_fingerprints(a), family_fingerprints(b)
-    assert set(fa) == {"partner_registry", "activity_reports", "partner_replies"}
-    assert changed_families({"families": fa}, {"families": fb}) == ["activity_reports"]
-    assert changed_families(None, {"families": fb}) == sorted(fb)
-    assert data_fingerprint(a) != data_fingerprint(b)                  # the overall fingerprint still moves
+    assert data_fingerprint(a) != data_fingerprint(b)
+    assert data_fingerprint(a) == data_fingerprint(list(reversed(a)))    # family order does not matter
