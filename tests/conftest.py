@@ -163,6 +163,19 @@ def browser():
         b.close()
 
 
+@pytest.fixture
+def page(browser):
+    """A fresh Chromium page whose console errors, script errors and failed requests collect in `page.errors`."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    pg.errors = []
+    pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg.on("requestfailed", lambda r: pg.errors.append(f"failed {r.url}"))
+    yield pg
+    context.close()
+
+
 @pytest.fixture(scope="session")
 def partner_text() -> dict:
     """The hostile partner-supplied text planted in the session's SAMPLE home, by what it is."""

@@ -19,18 +19,6 @@ def pub(refreshed_sample):
     return refreshed_sample.publication
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    pg = context.new_page()
-    pg.errors = []
-    pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
-    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
-    pg.on("requestfailed", lambda r: pg.errors.append(f"failed {r.url}"))
-    yield pg
-    context.close()
-
-
 def _open(page, pub: Path, name: str, lang: str):
     page.goto((pub / f"{name}.html").as_uri() + f"?lang={lang}")
     page.wait_for_load_state("load")

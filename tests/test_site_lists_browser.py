@@ -58,18 +58,6 @@ def site(tmp_path_factory):
     return out
 
 
-@pytest.fixture
-def page(browser):
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    pg = ctx.new_page()
-    pg.errors = []
-    pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
-    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
-    pg.on("requestfailed", lambda r: pg.errors.append(f"failed {r.url}"))
-    yield pg
-    ctx.close()
-
-
 def _open(page, url: str):
     page.goto(url)
     page.wait_for_function("() => document.documentElement.dataset.ready")
