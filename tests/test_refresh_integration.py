@@ -177,10 +177,14 @@ def test_manifest_hashes_match_the_inputs_and_datapackage_lists_the_open_data(re
     import json
 
     paths, _ = refreshed
+    from phakhi.publish.build import read_inputs
+
     manifest = json.loads((paths.latest / "manifest.json").read_text(encoding="utf-8"))
-    assert len(manifest["inputs"]) == sum(1 for f in ("partner_registry", "partner_inventories", "activity_reports", "ghg_reductions", "survey_waves")
-                                          for p in (paths.landing / f).rglob("*") if p.is_file())
-    for entry in manifest["inputs"][::10]:
+    inputs = read_inputs(paths.latest)          # the lists manifest.json names, each checked by its SHA-256
+    assert len(inputs) == manifest["inputs"]["files"] == sum(
+        1 for f in ("partner_registry", "partner_inventories", "activity_reports", "ghg_reductions", "survey_waves")
+        for p in (paths.landing / f).rglob("*") if p.is_file())
+    for entry in inputs.to_dict("records")[::10]:
         assert hashlib.sha256((paths.landing / entry["file"]).read_bytes()).hexdigest() == entry["file_hash"], entry
     assert manifest["gate"]["passed"] and manifest["code_version"]
     package = json.loads((paths.latest / "datapackage.json").read_text(encoding="utf-8"))

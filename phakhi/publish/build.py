@@ -6,6 +6,8 @@ and the drift result are the only inputs: nothing travels here from ingestion.
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import shutil
 from datetime import datetime, timezone
@@ -16,8 +18,8 @@ import pandas as pd
 
 from phakhi.publish.datapackage import descriptor, field_types, model_docs
 from phakhi.publish.exposures import dashboard_tables, published_tables
-from phakhi.publish.files import (building_dir, discard_building, finalise, stable_frame, write_partitions,
-                                  write_table)
+from phakhi.publish.files import (building_dir, csv_bytes, discard_building, finalise, neutralise_formulas,
+                                  stable_frame, write_bytes, write_partitions, write_table)
 from phakhi.publish.pages import site_context
 from phakhi.publish.site import render_site
 from phakhi.settings import Paths
@@ -25,6 +27,44 @@ from phakhi.settings import Paths
 
 def read_table(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
     return stable_frame(con.execute(f"select * from {table} order by all").df())
+
+
+INPUT_COLUMNS = ["family", "file", "file_hash", "status", "rows_read", "rows_loaded", "rows_quarantined"]
+
+
+def input_list_name(file: str) -> str:
+    """The input list a landed file is named in: one per landing folder ('activity_reports/2025-01/x.xlsx' ->
+    'activity_reports/2025-01'), so a closed month's list keeps its bytes and is shared between publications."""
+    parent = str(file).replace("\\", "/").rpartition("/")[0]
+    return parent or "landing"
+
+
+def write_input_lists(inputs: pd.DataFrame, quality: Path) -> dict:
+    """Every input file with its SHA-256 and row counts as CSV files under quality/inputs/ (one per landing
+    folder, files in order); the manifest names each list with its own SHA-256, so the chain from a published
+    number to its source file's bytes stays checkable while the manifest stays small (issue 17: naming all
+    ~74k national files in manifest.json added 20 MB to every month)."""
+    inputs = inputs[INPUT_COLUMNS].sort_values(["family", "file"]).reset_index(drop=True)
+    lists = []
+    for name, part in inputs.groupby(inputs["file"].map(input_list_name), sort=True):
+        rel = f"quality/inputs/{name}.csv"
+        data = csv_bytes(neutralise_formulas(part.reset_index(drop=True)))
+        write_bytes(quality.parent / rel, data)
+        lists.append({"path": rel, "families": sorted(set(part["family"])), "files": len(part),
+                      "sha256": hashlib.sha256(data).hexdigest()})
+    return {"files": len(inputs), "columns": INPUT_COLUMNS, "lists": lists}
+
+
+def read_inputs(publication: Path) -> pd.DataFrame:
+    """Every input file of a publication, from the lists its manifest names (each checked against its SHA-256)."""
+    manifest = json.loads((publication / "manifest.json").read_text(encoding="utf-8"))
+    frames = []
+    for item in manifest["inputs"]["lists"]:
+        data = (publication / item["path"]).read_bytes()
+        if hashlib.sha256(data).hexdigest() != item["sha256"]:
+            raise ValueError(f"{item['path']}: its SHA-256 differs from manifest.json's")
+        frames.append(pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype={"file": str, "file_hash": str}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=manifest["inputs"]["columns"])
 
 
 def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result) -> Path:
@@ -47,11 +87,13 @@ def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result
             del frame                        # one table in memory at a time
         # SAMPLE or real: decided by the home (phakhi init), carried through dbt (model publication_origin)
         is_sample = bool(con.execute("select is_sample from marts.publication_origin").fetchone()[0])
-        inputs = con.execute("select family, file, file_hash, status, rows_read, rows_loaded, rows_quarantined "
-                             "from marts.dash_quality_files order by family, file").df()
+        inputs = con.execute(f"select {', '.join(INPUT_COLUMNS)} from marts.dash_quality_files "
+                             "order by family, file").df()
 
     quality = out / "quality"
     quality.mkdir(exist_ok=True)
+    input_lists = write_input_lists(inputs, quality)
+    del inputs
     gate_doc = gate.to_dict()
     if gate.data_docs is not None and gate.data_docs.exists():
         shutil.copytree(gate.data_docs, quality / "data_docs")
@@ -81,7 +123,7 @@ def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result
         "publication_id": pub_id, "period": period, "run_id": run_id,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "code_version": code_version(),
-        "inputs": inputs.to_dict("records"),
+        "inputs": input_lists,          # the file-by-file list: quality/inputs/<landing folder>.csv
         "dbt": gate.dbt, "gate": {"passed": gate.passed, "checks": len(gate.checks), "warnings": len(gate.warnings)},
     }, indent=1, default=str, ensure_ascii=False), encoding="utf-8")
     return finalise(paths.publications, out, pub_id)

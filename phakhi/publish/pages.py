@@ -559,7 +559,11 @@ def _claims_section(shown: list[dict], total: int, codes: Codebook) -> dict:
                     "verification_label": codes("verification", x.get("verification_status")),
                     "kind_label": codes("figure_kind", x.get("figure_kind")),
                     "period_label": period_label(x.get("period"))})
-    return _latest(out, total)
+    section = _latest(out, total)
+    # the programmes' full names once, under the table (the cells show the short name)
+    legend = {tuple(c["method_short"]): tuple(c["method_label"]) for c in section["rows"] if c.get("method")}
+    section["programmes"] = [{"short": k, "label": v} for k, v in legend.items() if k != v]
+    return section
 
 
 def _partner_activities(a: pd.DataFrame | None, codes: Codebook) -> dict:
