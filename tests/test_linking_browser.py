@@ -41,9 +41,12 @@ def test_linking_pages_render_in_both_languages(pub, page):
     _open(page, pub, f"partners/{with_peers}", "en")
     peers = page.locator("#peer-matches li[data-peer]")
     assert peers.count() == int((matches["partner_id"] == with_peers).sum()) >= 1
-    assert "same type" in peers.first.inner_text()
+    first = matches[matches["partner_id"] == with_peers].sort_values("match_rank").iloc[0]
+    assert f"score {first['score']}" in peers.first.inner_text()
+    if str(first["same_province"]) == "True":
+        assert "same province" in peers.first.inner_text()
     page.click("#lang-toggle")
-    assert "ประเภทเดียวกัน" in peers.first.inner_text()
+    assert f"คะแนน {first['score']}" in peers.first.inner_text()
 
 
 def test_network_page_shows_clusters_links_and_partners_without_links(pub, page):

@@ -327,7 +327,7 @@
         if (!v) { return; }
         var key = c.getAttribute("data-key");
         if (key === "search") {
-          var hay = (item.getAttribute("data-search") || "").toLowerCase();
+          var hay = (item.getAttribute("data-search") || item.textContent || "").toLowerCase();
           ok = ok && v.split(/\s+/).every(function (w) { return hay.indexOf(w) >= 0; });
         } else {
           var have = " " + (item.getAttribute("data-" + key) || "").toLowerCase() + " ";

@@ -222,6 +222,7 @@ def add_partner_sections(wh, codes, page_size: int = 25) -> Callable[[dict], dic
         for r in _records(matches.sort_values(["partner_id", "match_rank"])):
             by_partner.setdefault(r["partner_id"], []).append(
                 {**r, "peer": _partner(r["peer_partner_id"], names, codes), "reason": (r["reason_th"], r["reason_en"]),
+                 "points": match_points(r),
                  "peer_slug": partner_slug(r["peer_partner_id"]), "has_case": r["peer_partner_id"] in case_file,
                  "case_file": case_file.get(r["peer_partner_id"])})
     metrics = {r["partner_id"]: r for r in _records(net)} if net is not None else {}
@@ -240,6 +241,31 @@ def add_partner_sections(wh, codes, page_size: int = 25) -> Callable[[dict], dic
                                else Unavailable.missing("mart_partner_network"))
         return data
     return add
+
+
+def _flag(v) -> bool:
+    return v is True or str(v).lower() in ("true", "1", "yes")
+
+
+def match_points(r: dict) -> list[tuple[str, str]]:
+    """The points a peer match scored, as short Thai/English labels from the mart's own columns (the page
+    stays small; the full sentences, reason_th/reason_en, are in data/peer_matches.csv)."""
+    out = []
+    ratio = _num(r.get("size_ratio"))
+    if _flag(r.get("similar_size")):
+        out.append((f"ขนาดใกล้เคียง (×{ratio:.1f})", f"similar size (×{ratio:.1f})") if ratio else
+                   ("ขนาดใกล้เคียง", "similar size"))
+    if _flag(r.get("same_province")):
+        out.append(("จังหวัดเดียวกัน", "same province"))
+    elif _flag(r.get("same_region")):
+        out.append(("ภาคเดียวกัน", "same region"))
+    elements = [x for x in str(r.get("shared_ace_elements") or "").split(",") if x.strip()]
+    if elements:
+        out.append((f"องค์ประกอบ ACE เดียวกัน {len(elements)} ด้าน", f"{len(elements)} shared ACE element(s)"))
+    methods = str(r.get("shared_methods") or "").strip()
+    if methods:
+        out.append((f"วิธีลดก๊าซ/ภาคส่วนเดียวกัน: {methods}", f"shared method/sector: {methods}"))
+    return out
 
 
 # ------------------------------------------------------------------ curated practices
