@@ -250,7 +250,9 @@ def test_chart_specs_are_valid_json_with_bilingual_text(tmp_path):
     traj = json.loads(dict(specs)["chart-trajectory"])
     rolling = next(t for t in traj["data"] if t["name"]["en"].startswith("Total over"))
     assert rolling["y"][-1] == pytest.approx(123.456)                  # equals the mart's reductions_12m
-    assert traj["data"][0]["x"][-1] == {"th": "ธ.ค. 2568", "en": "Dec 2025"}
+    assert traj["data"][0]["x"][-1] == "2025-12"                        # ISO months, labelled once on the axis
+    axis = traj["layout"]["xaxis"]
+    assert axis["tickvals"][-1] == "2025-12" and axis["ticktext"][-1] == {"th": "ธ.ค. 2568", "en": "Dec 2025"}
     assert (tmp_path / "assets" / "plotly.min.js").stat().st_size > 1_000_000
     assert len(list(tmp_path.rglob("plotly*.js"))) == 1                # bundled once per publication
 
