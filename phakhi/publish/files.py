@@ -14,21 +14,39 @@ from phakhi.publish.pointers import write_pointers
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _neutralise(v):
+    return "'" + v if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v
+
+
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     """Text cells that a spreadsheet would run as a formula get a leading apostrophe (OWASP CSV injection).
     Numbers are left alone: a negative number is data, not a formula."""
     out = df.copy()
     for c in out.columns:
-        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
-            out[c] = out[c].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v)
+        col = out[c]
+        if col.dtype == object:
+            try:            # one vectorised test: most text columns hold no formula-like cell at all
+                if not col.str.startswith(FORMULA_PREFIXES).eq(True).any():
+                    continue
+            except (AttributeError, TypeError):          # no text in the column (or bytes): cell by cell
+                pass
+            out[c] = col.map(_neutralise)
+        elif pd.api.types.is_string_dtype(col):
+            out[c] = col.map(_neutralise)
     return out
 
 
 def stable_frame(df: pd.DataFrame) -> pd.DataFrame:
     """Round floats to 15 significant digits: open data shows 13107.92, not the binary noise 13107.920000000002.
     (Run-to-run stability itself comes from single-threaded DuckDB aggregation, set in dbt_project/profiles.yml.)"""
+    import numpy as np
+
     for c in df.select_dtypes("float").columns:
-        df[c] = df[c].map(lambda v: float(f"{v:.15g}") if pd.notna(v) else v).astype("float64")
+        values = df[c].to_numpy(dtype="float64")
+        uniq, inverse = np.unique(values, return_inverse=True)      # each distinct value formatted once
+        rounded = np.array([float(f"{v:.15g}") for v in uniq.tolist()], dtype="float64")[inverse.reshape(-1)]
+        # NaN stays the NaN it was; a zero keeps its sign (np.unique takes -0.0 and 0.0 as one value)
+        df[c] = np.where(np.isnan(values) | (values == 0), values, rounded)
     return df
 
 
@@ -38,11 +56,7 @@ def stable_frame(df: pd.DataFrame) -> pd.DataFrame:
 # with: share_unchanged_files then needs to read back only files written by someone else (copied trees such
 # as dbt docs or GX Data Docs), never the thousands of pages and data files written here.
 _WRITTEN: dict[tuple[int, int], tuple[int, int, str]] = {}
-
-
-def _remember(path: Path, digest: str) -> None:
-    st = path.stat()
-    _WRITTEN[(st.st_dev, st.st_ino)] = (st.st_size, st.st_mtime_ns, digest)
+_MADE_DIRS: set[str] = set()          # folders this process created or found: one mkdir per folder, not per file
 
 
 def known_digest(st: os.stat_result) -> str | None:
@@ -51,12 +65,40 @@ def known_digest(st: os.stat_result) -> str | None:
     return hit[2] if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns else None
 
 
+def take_written() -> dict[tuple[int, int], tuple[int, int, str]]:
+    """The digests of the files this process wrote since the last call (a worker returns them)."""
+    global _WRITTEN
+    out, _WRITTEN = _WRITTEN, {}
+    return out
+
+
+def adopt_written(entries: dict[tuple[int, int], tuple[int, int, str]]) -> None:
+    """Digests of files another process (partner_pool's workers) wrote and hashed as it wrote them."""
+    _WRITTEN.update(entries)
+
+
 def write_bytes(path: Path, data: bytes) -> Path:
     import hashlib
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    _remember(path, hashlib.sha256(data).hexdigest())
+    name = os.fspath(path)
+    parent = os.path.dirname(name)
+    if parent not in _MADE_DIRS:
+        os.makedirs(parent or ".", exist_ok=True)
+        _MADE_DIRS.add(parent)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+    try:
+        fd = os.open(name, flags, 0o666)
+    except FileNotFoundError:              # the folder was removed since (e.g. a rebuilt assets/ folder)
+        os.makedirs(parent or ".", exist_ok=True)
+        fd = os.open(name, flags, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        st = os.fstat(fd)
+    finally:
+        os.close(fd)
+    _WRITTEN[(st.st_dev, st.st_ino)] = (st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest())
     return path
 
 

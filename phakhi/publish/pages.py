@@ -29,7 +29,8 @@ from phakhi.publish.files import neutralise_formulas, stable_frame
 from phakhi.publish.linking_pages import add_linking_pages, with_linking_sections
 from phakhi.publish.lists import list_index
 from phakhi.publish.partner_credentials import with_credentials
-from phakhi.publish.site import STATUS, MissingData, NoSurveyWave, Unavailable, partner_slug, period_label, plain
+from phakhi.publish.site import (STATUS, MissingData, NoSurveyWave, Unavailable, make_env, partner_slug, period_label,
+                                 plain, plain_records, write_partner_pages)
 
 log = logging.getLogger("phakhi.publish.pages")
 
@@ -135,7 +136,7 @@ class Codebook:
 
 # ------------------------------------------------------------------ small helpers
 def records(df: pd.DataFrame) -> list[dict]:
-    return [plain(r) for r in df.to_dict("records")]
+    return plain_records(df)
 
 
 def num(v) -> float | None:
@@ -464,15 +465,18 @@ def partners_page(wh: Warehouse, codes: Codebook, page_size: int | None = None) 
             "peer_chart": peer_chart(summary, "chart-peers"), "peer_table": peer_table(summary)}
 
 
-def partner_pages(wh: Warehouse, codes: Codebook, period: str) -> Iterator[tuple[str, dict]]:
-    """(slug, page) for every partner, one at a time. Each table is split by partner once (by_partner);
+def partner_pages(wh: Warehouse, codes: Codebook, period: str,
+                  part: tuple[int, int] | None = None) -> Iterator[tuple[str, dict]]:
+    """(slug, page) for every partner - or the partners rows[part[0]:part[1]] in page order (one worker's
+    share, phakhi.publish.partner_pool) - one at a time. Each table is split by partner once (by_partner);
     the page carries its full claims and activities as small CSV files (`files`) and shows the latest rows."""
-    rows = partner_rows(wh, codes)
-    by_id = {r["partner_id"]: r for r in rows}
+    every = partner_rows(wh, codes)
+    by_id = {r["partner_id"]: r for r in every}
     children: dict[str, list[dict]] = {}
-    for r in rows:
+    for r in every:
         if r.get("parent_partner_id"):
             children.setdefault(r["parent_partner_id"], []).append(r)
+    rows = every if part is None else every[part[0]:part[1]]
     summary = records(wh.opt("dash_peer_summary")) if wh.has("dash_peer_summary") else None
     # the facts split by partner, batch by batch in page order; the per-partner CSV files: spreadsheet formulas
     # neutralised once per batch, then split by partner
@@ -485,6 +489,13 @@ def partner_pages(wh: Warehouse, codes: Codebook, period: str) -> Iterator[tuple
     finally:
         for f in facts.values():
             f.close()
+
+
+def partner_stream(wh: Warehouse, codes: Codebook, period: str, practices_size: int,
+                   part: tuple[int, int] | None = None) -> Iterator[tuple[str, dict]]:
+    """Every partner page (or one worker's range) with its linking and credentials sections: a stream."""
+    return with_credentials(with_linking_sections(partner_pages(wh, codes, period, part), wh, codes, practices_size),
+                            wh, codes, short_label)
 
 
 def _partner_pages(wh, codes, period, rows, by_id, children, summary, claims, acts, csv_files):
@@ -1125,6 +1136,54 @@ def month_status(wh: Warehouse, codes: Codebook) -> dict | None:
     return {"rows": rows, "first": rows[0]["label"], "held": [r for r in rows if r["status"] == "held"]}
 
 
+# ------------------------------------------------------------------ partner pages in worker processes
+class LazyWarehouse(Warehouse):
+    """The dashboard tables of a warehouse file, each read on first use (as read_warehouse reads it) and kept:
+    a worker holds only what partner pages use. The per-partner facts stay deferred (PartnerBatches)."""
+
+    def has(self, name: str) -> bool:
+        return name in self.sources
+
+    def get(self, name: str) -> pd.DataFrame:
+        if name in self.frames:
+            return self.frames[name]
+        if name not in self.sources:
+            raise MissingData(name)
+        if name in self.deferred:
+            return super().get(name)
+        try:
+            with duckdb.connect(str(self.db), read_only=True) as con:
+                frame = stable_frame(con.execute(f"select * from {self.sources[name]} order by all").df())
+        except duckdb.Error as exc:        # read_warehouse leaves such a table out: the same here
+            log.warning("could not read %s: %s", self.sources[name], exc)
+            del self.sources[name]
+            raise MissingData(name) from exc
+        self.frames[name] = frame
+        return frame
+
+
+def lazy_warehouse(db: Path, tables: dict[str, str]) -> LazyWarehouse:
+    with duckdb.connect(str(db), read_only=True) as con:
+        present = {f"{s}.{t}" for s, t in con.execute(
+            "select table_schema, table_name from information_schema.tables").fetchall()}
+    sources = {m: t for m, t in tables.items() if t in present}
+    return LazyWarehouse({}, sources, Path(db), tuple(m for m in PER_PARTNER_TABLES if m in sources))
+
+
+def render_partner_range(out_dir: str, job: dict, start: int, stop: int, common: dict,
+                         strict: bool) -> tuple[list[str], list[dict]]:
+    """A partner_pool worker's share: the pages (and files) of partners [start, stop) in page order, read from
+    the warehouse file `job["db"]`; returns the files written and the notes of pages that could not be."""
+    wh = lazy_warehouse(Path(job["db"]), job["tables"])
+    codes = Codebook(wh)
+    notes: list[dict] = []
+    stream = partner_stream(wh, codes, job["period"], job["practices_size"], part=(start, stop))
+    written = write_partner_pages(Path(out_dir), stream, make_env(job.get("status_labels")),
+                                  {**common, "notes": []}, notes, strict)
+    return [str(p) for p in written], notes
+
+
+
 # ------------------------------------------------------------------ the whole site
 def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample: bool, tables: dict[str, str] | None = None,
                  gate: dict | None = None, drift: dict | None = None, warehouse: Warehouse | None = None,
@@ -1157,14 +1216,18 @@ def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample
         for sub, u in page.items():
             if isinstance(u, Unavailable):
                 notes.append({"page": key, "section": sub, "th": u.th, "en": u.en, "detail": u.detail})
-    pages["partner_pages"] = with_credentials(with_linking_sections(partner_pages(wh, codes, period), wh, codes,
-                                                                    practices_size),
-                                              wh, codes, short_label) if wh.has("dash_partners") else iter(())
+    pages["partner_pages"] = partner_stream(wh, codes, period, practices_size) if wh.has("dash_partners") else iter(())
     pages["quality"] = _safe(quality_page, gate, wh, out_dir, codes)
     if isinstance(pages["quality"], Unavailable):
         pages["quality"] = {"unavailable": pages["quality"]}
     dp = wh.opt("dash_period")
-    return {"meta": {"period": period, "period_label": period_label(period), "pub_id": pub_id, "is_sample": is_sample,
+    # partner pages can be rendered by worker processes, each reading the warehouse file itself
+    # (phakhi.publish.partner_pool): only when this context was read from that file
+    job = {"db": str(db), "tables": dict(tables or {}), "period": period, "practices_size": practices_size,
+           "partners": len(wh.get("dash_partners")), "status_labels": codes.maps.get("track_status", {}),
+           "render": render_partner_range} \
+        if warehouse is None and wh.has("dash_partners") and Path(db).is_file() else None
+    return {"partner_job": job, "meta": {"period": period, "period_label": period_label(period), "pub_id": pub_id, "is_sample": is_sample,
                      "months": _safe(month_status, wh, codes),
                      "year": int(period[:4]),
                      "window_label": period_label(str(dp["window_first_period"].iloc[0])) if dp is not None and len(dp) else None},

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pandas as pd
 
 from phakhi.publish.files import neutralise_formulas
-from phakhi.publish.site import Unavailable, period_label, plain
+from phakhi.publish.site import Unavailable, period_label, plain_records
 
 MODEL = "dash_partner_credentials"
 INLINE_ROWS = 10        # credentials shown on a partner page; the full list is a per-partner CSV
@@ -30,7 +30,7 @@ def _rows(frame: pd.DataFrame, codes, short_label) -> dict:
              "programme_short": short_label(codes("programme", r.get("programme_code"))),
              "first_label": period_label(r.get("first_period")), "last_label": period_label(r.get("last_period")),
              "others": [x for x in str(r.get("claiming_partner_ids") or "").split(", ") if x and x != r["partner_id"]]}
-            for r in (plain(x) for x in frame.tail(INLINE_ROWS).to_dict("records"))]
+            for r in plain_records(frame.tail(INLINE_ROWS))]
     return {"rows": rows, "total": len(frame)}
 
 
