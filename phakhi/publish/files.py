@@ -269,22 +269,26 @@ def share_unchanged_files(publications: Path, folder: Path, min_bytes: int = 1) 
     made `latest` — a reader sees the same content either way. A file written by `write_bytes` is not read
     back: its digest was taken from the bytes as they were written (`hashed` counts the files read back). Files are never modified in place after
     publication (publications are immutable), which is what makes sharing inodes safe. Returns counts."""
-    store = Path(publications) / OBJECTS_DIR
+    store = os.path.join(os.fspath(publications), OBJECTS_DIR)
     stats = {"files": 0, "shared": 0, "stored": 0, "bytes_shared": 0, "hashed": 0}
-    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file() and not p.is_symlink()):
-        st = path.stat()
+    made: set[str] = set()
+    for path in sorted(_files(os.fspath(folder))):
+        st = os.stat(path, follow_symlinks=False)
         if st.st_size < min_bytes:
             continue
         stats["files"] += 1
         digest = known_digest(st)
         if digest is None:
-            digest = _sha256(path)
+            digest = _sha256(Path(path))
             stats["hashed"] += 1
-        obj = store / digest[:2] / digest
+        bucket = os.path.join(store, digest[:2])
+        obj = os.path.join(bucket, digest)
         try:
-            ost = obj.stat()
+            ost = os.stat(obj)
         except FileNotFoundError:
-            obj.parent.mkdir(parents=True, exist_ok=True)
+            if bucket not in made:
+                os.makedirs(bucket, exist_ok=True)
+                made.add(bucket)
             try:
                 os.link(path, obj)                       # the first publication holding these bytes
                 stats["stored"] += 1
@@ -294,17 +298,30 @@ def share_unchanged_files(publications: Path, folder: Path, min_bytes: int = 1) 
         if ost.st_ino == st.st_ino and ost.st_dev == st.st_dev:
             continue                                     # already shared (run twice)
         if ost.st_size != st.st_size:                    # a damaged store entry: replace it, keep this file
-            tmp = obj.with_name(f"{digest}.{uuid.uuid4().hex}.tmp")
+            tmp = f"{obj}.{uuid.uuid4().hex}.tmp"
             os.link(path, tmp)
             os.replace(tmp, obj)
             stats["stored"] += 1
             continue
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.link")
+        head, name = os.path.split(path)
+        tmp = os.path.join(head, f".{name}.{uuid.uuid4().hex}.link")
         os.link(obj, tmp)
         os.replace(tmp, path)                            # atomic: same bytes under the same name
         stats["shared"] += 1
         stats["bytes_shared"] += st.st_size
     return stats
+
+
+def _files(folder: str):
+    """Every regular file under folder (symlinks skipped), by os.scandir: no stat per entry."""
+    stack = [folder]
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for e in entries:
+                if e.is_dir(follow_symlinks=False):
+                    stack.append(e.path)
+                elif e.is_file(follow_symlinks=False):
+                    yield e.path
 
 
 def prune_store(publications: Path) -> int:
