@@ -415,6 +415,13 @@ def partner_stream(wh: Warehouse, codes: Codebook, period: str, practices_size: 
 
 def _partner_pages(wh, codes, period, rows, by_id, children, summary, claims, acts, csv_files):
     traj, pledge = by_partner(wh.opt("dash_partner_trajectory")), by_partner(wh.opt("dash_partner_pledge_path"))
+    try:        # each partner's chart data: slices of column lists made once (the per-partner frames otherwise)
+        if traj.df is not None:
+            traj = ColumnsByPartner(traj.df, "period", _month_columns)
+        if pledge.df is not None:
+            pledge = ColumnsByPartner(pledge.df, "year", _year_columns)
+    except Exception:  # noqa: BLE001 - unexpected columns: each partner's chart says why (per-partner frames)
+        traj, pledge = by_partner(wh.opt("dash_partner_trajectory")), by_partner(wh.opt("dash_partner_pledge_path"))
     disputes = by_partner(wh.opt("mart_partner_disputes"))
     files = wh.opt("dash_quality_files")
     hashes = {} if files is None else {str(f): str(h) for f, h in zip(files["file"], files["file_hash"]) if isinstance(h, str)}
@@ -440,7 +447,7 @@ def _partner_pages(wh, codes, period, rows, by_id, children, summary, claims, ac
                 links.append({"href": f"../{rel}", "label": period_label(month)})
             page[f"{key}_csv"] = links
         page["trajectory"] = _safe(_trajectory_charts, r, traj.get(pid) if wh.has("dash_partner_trajectory") else None,
-                                   pledge.get(pid, empty), period)
+                                   pledge.get(pid, empty) if isinstance(pledge, ByPartner) else pledge.get(pid), period)
         page["peer_chart"] = _safe(peer_chart, summary, "chart-peer", me=r) if summary is not None \
             else Unavailable.missing("dash_peer_summary")
         page["peers_in_type"] = r.get("peer_group_size")
@@ -503,17 +510,45 @@ def _activities_section(shown: list[dict], total: int, codes: Codebook) -> dict:
                      "period_label": period_label(x.get("period"))} for x in shown], total)
 
 
-def _trajectory_charts(p: dict, months_df: pd.DataFrame | None, years_df: pd.DataFrame, period: str) -> dict:
+def _month_columns(t: pd.DataFrame) -> dict[str, list]:
+    """The monthly trajectory's columns as lists (rows already in period order)."""
+    return {"months": t["period"].astype(str).tolist(), "vals": t["reduced_tco2e"].astype(float).tolist(),
+            "counted": t["counted_tco2e"].astype(float).tolist(),
+            "rolling": t["rolling_12m_tco2e"].astype(float).tolist(),
+            "req": [num(v) for v in t["required_path_tco2e"].tolist()]}
+
+
+def _year_columns(y: pd.DataFrame) -> dict[str, list]:
+    """The pledge path's columns as lists (rows already in year order)."""
+    return {"year": y["year"].tolist(), "req": [num(v) for v in y["required_path_tco2e"].tolist()],
+            "reduced": y["reduced_in_year_tco2e"].tolist()}
+
+
+class ColumnsByPartner:
+    """A per-partner table sorted once by (partner, key) and turned into column lists once (`extract`); each
+    partner's columns are slices of those lists - what extract(that partner's rows sorted by key) gives,
+    without a sort, a take and a conversion per partner."""
+
+    def __init__(self, df: pd.DataFrame, key: str, extract):
+        ordered = df.sort_values(["partner_id", key], kind="stable")
+        self.columns = extract(ordered)
+        self.span = {str(pid): (int(pos[0]), int(pos[-1]) + 1)
+                     for pid, pos in ordered.groupby("partner_id", sort=False).indices.items()}
+
+    def get(self, pid) -> dict[str, list] | None:
+        hit = self.span.get(str(pid))
+        return None if hit is None else {k: v[hit[0]:hit[1]] for k, v in self.columns.items()}
+
+
+def _trajectory_charts(p: dict, months_df: pd.DataFrame | dict | None, years_df: pd.DataFrame | dict | None,
+                       period: str) -> dict:
     """(1) monthly reductions with the rolling 12-month sum against the required path (dash_partner_trajectory);
     (2) the whole pledge: required straight-line path from base year to target year, and what was reduced
-    (dash_partner_pledge_path)."""
+    (dash_partner_pledge_path). Each table: one partner's rows, or their columns (ColumnsByPartner)."""
     if months_df is None:
         raise MissingData("dash_partner_trajectory")
-    t = months_df.sort_values("period")
-    months = t["period"].astype(str).tolist()
-    vals, counted = t["reduced_tco2e"].astype(float).tolist(), t["counted_tco2e"].astype(float).tolist()
-    rolling = t["rolling_12m_tco2e"].astype(float).tolist()
-    req = [num(v) for v in t["required_path_tco2e"]]
+    t = months_df if isinstance(months_df, dict) else _month_columns(months_df.sort_values("period"))
+    months, vals, counted, rolling, req = t["months"], t["vals"], t["counted"], t["rolling"], t["req"]
     x = axis_months(months)
     data = [
         {"type": "bar", "x": x, "y": vals, "name": bi("ลดได้ในเดือน (ตามที่รายงาน)", "Reduced in the month (claimed)"),
@@ -534,20 +569,23 @@ def _trajectory_charts(p: dict, months_df: pd.DataFrame | None, years_df: pd.Dat
         ("tCO2e", "tCO2e"), barmode="group"), height=380)
 
     pledge_chart = None
-    if len(years_df):
-        y = years_df.sort_values("year")
+    if years_df is not None and not isinstance(years_df, dict) and len(years_df):
+        years_df = _year_columns(years_df.sort_values("year"))
+    if years_df is not None and isinstance(years_df, dict) and len(years_df["year"]):
+        y = years_df
         years = [int(v) for v in y["year"]]
         target_year, pledged = int(p["target_year"]), num(p.get("pledged_reduction_tco2e"))
-        obs = y[y["reduced_in_year_tco2e"].notna()]
+        seen = [i for i, v in enumerate(y["reduced"]) if pd.notna(v)]
+        obs = {"year": [y["year"][i] for i in seen], "reduced_in_year_tco2e": [y["reduced"][i] for i in seen]}
         cur_year = int(period[:4])
-        data2 = [{"type": "scatter", "mode": "lines", "x": years, "y": [num(v) for v in y["required_path_tco2e"]],
+        data2 = [{"type": "scatter", "mode": "lines", "x": years, "y": y["req"],
                   "name": bi("เส้นทางตรงจากปีฐานถึงปีเป้าหมาย", "Straight-line path, base year to target year"),
                   "line": {"color": COLORS["amber"], "dash": "dash"}, **year_hover(years, "tCO2e")},
                  {"type": "scatter", "mode": "markers", "x": [target_year], "y": [pledged],
                   "name": bi("คำมั่น (ปีเป้าหมาย)", "Pledge (target year)"),
                   "marker": {"symbol": "star", "size": 16, "color": COLORS["amber"]},
                   **year_hover([target_year], "tCO2e")}]
-        if len(obs):
+        if len(seen):
             data2.append({"type": "scatter", "mode": "markers", "x": [int(v) for v in obs["year"]],
                           "y": [num(v) for v in obs["reduced_in_year_tco2e"]], "name": bi("ลดได้ทั้งปี", "Reduced in the year"),
                           "marker": {"size": 10, "color": "#60a5fa"}, **year_hover(obs["year"], "tCO2e")})

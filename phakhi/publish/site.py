@@ -10,6 +10,7 @@ Partner-supplied text is only ever inserted by Jinja with autoescape on, or insi
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -166,6 +167,17 @@ def be_year(year: int) -> int:
 
 def period_label(period: str | None) -> tuple[str, str]:
     """'2025-12' -> ('ธ.ค. 2568', 'Dec 2025')."""
+    if type(period) is str:          # a few dozen months, asked for ~100,000 times at national scale
+        return _period_label_of(period)
+    return _period_label(period)
+
+
+@functools.lru_cache(maxsize=4096)
+def _period_label_of(period: str) -> tuple[str, str]:
+    return _period_label(period)
+
+
+def _period_label(period) -> tuple[str, str]:
     if not period or not re.fullmatch(r"\d{4}-\d{2}", str(period)):
         return (str(period or "–"), str(period or "–"))
     y, m = map(int, str(period).split("-"))
