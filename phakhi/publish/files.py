@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -77,15 +78,72 @@ def adopt_written(entries: dict[tuple[int, int], tuple[int, int, str]]) -> None:
     _WRITTEN.update(entries)
 
 
+_STORE: str | None = None             # the content-addressed store write_bytes shares into (sharing_into)
+
+
+@contextmanager
+def sharing_into(store: Path | None):
+    """While active, write_bytes takes a file whose bytes the store already holds as another name of that
+    store entry (a hard link: nothing written, nothing to share later), and stores the bytes of a new file at
+    once. share_unchanged_files then finds these files shared already. Used for the partner pages, most of
+    which a new month does not change."""
+    global _STORE
+    previous, _STORE = _STORE, (os.fspath(store) if store is not None else None)
+    try:
+        yield
+    finally:
+        _STORE = previous
+
+
+def store_of(folder: Path) -> Path | None:
+    """The store beside a publication being built (building_dir: publications/.building-<id>), else None."""
+    folder = Path(folder)
+    return folder.parent / OBJECTS_DIR if folder.name.startswith(".building-") else None
+
+
+def _ensure_dir(parent: str) -> None:
+    if parent not in _MADE_DIRS:
+        os.makedirs(parent or ".", exist_ok=True)
+        _MADE_DIRS.add(parent)
+
+
+def _link_from_store(name: str, obj: str, size: int, digest: str) -> bool:
+    try:
+        st = os.stat(obj)
+    except FileNotFoundError:
+        return False
+    if st.st_size != size:               # a damaged entry: write the file (share_unchanged_files repairs it)
+        return False
+    try:
+        try:
+            os.link(obj, name)
+        except FileExistsError:          # written before in this build: replace the name, never the inode
+            os.unlink(name)
+            os.link(obj, name)
+    except FileNotFoundError:            # the entry was pruned meanwhile (or the folder removed): write it
+        return False
+    _WRITTEN[(st.st_dev, st.st_ino)] = (st.st_size, st.st_mtime_ns, digest)
+    return True
+
+
 def write_bytes(path: Path, data: bytes) -> Path:
     import hashlib
 
     name = os.fspath(path)
     parent = os.path.dirname(name)
-    if parent not in _MADE_DIRS:
-        os.makedirs(parent or ".", exist_ok=True)
-        _MADE_DIRS.add(parent)
+    _ensure_dir(parent)
+    digest = hashlib.sha256(data).hexdigest()
+    store = _STORE
+    obj = os.path.join(store, digest[:2], digest) if store is not None else None
+    if obj is not None and _link_from_store(name, obj, len(data), digest):
+        return path
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+    if obj is not None:              # a name that may be a store entry's: a new inode, never truncate that one
+        flags |= os.O_EXCL
+        try:
+            os.unlink(name)
+        except FileNotFoundError:
+            pass
     try:
         fd = os.open(name, flags, 0o666)
     except FileNotFoundError:              # the folder was removed since (e.g. a rebuilt assets/ folder)
@@ -98,7 +156,13 @@ def write_bytes(path: Path, data: bytes) -> Path:
         st = os.fstat(fd)
     finally:
         os.close(fd)
-    _WRITTEN[(st.st_dev, st.st_ino)] = (st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest())
+    _WRITTEN[(st.st_dev, st.st_ino)] = (st.st_size, st.st_mtime_ns, digest)
+    if obj is not None:                    # the first publication holding these bytes: store them now
+        try:
+            _ensure_dir(os.path.dirname(obj))
+            os.link(name, obj)
+        except OSError:                    # stored by another refresh meanwhile: share_unchanged_files links
+            pass
     return path
 
 

@@ -26,7 +26,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from phakhi import thai
-from phakhi.publish.files import csv_bytes, write_bytes, write_text
+from phakhi.publish.files import csv_bytes, sharing_into, store_of, write_bytes, write_text
 from phakhi.settings import DASHBOARDS_DIR
 
 log = logging.getLogger("phakhi.publish.site")
@@ -348,11 +348,14 @@ def write_partner_pages(out_dir: Path, stream, env: Environment, common: dict, n
     """Write each partner page of `stream` - with its small data files - as soon as it is built, then drop it."""
     ctx = partner_context(common)
     written = []
-    for slug, data in (stream.items() if isinstance(stream, dict) else stream):
-        for rel, frame in data.pop("files", []):
-            write_csv(frame, out_dir / rel)
-        written.append(render_page(env, "partner.html.j2", out_dir / "partners" / f"{slug}.html", "partners", "../",
-                                   data, ctx, common, notes, strict))
+    # in a publication being built, a page or file a new month did not change becomes another name of the
+    # stored copy at once (files.sharing_into): most partners' files, at national scale
+    with sharing_into(store_of(out_dir)):
+        for slug, data in (stream.items() if isinstance(stream, dict) else stream):
+            for rel, frame in data.pop("files", []):
+                write_csv(frame, out_dir / rel)
+            written.append(render_page(env, "partner.html.j2", out_dir / "partners" / f"{slug}.html", "partners",
+                                       "../", data, ctx, common, notes, strict))
     return written
 
 
