@@ -165,7 +165,7 @@ class PartnerBatches:
         self.whole = None
         self.batches = [order[i:i + batch] for i in range(0, len(order), batch)]
         self.batch_of = {str(pid): i // batch for i, pid in enumerate(order)}
-        self.con = duckdb.connect(str(wh.db), read_only=True)
+        self.con = duckdb.connect(str(wh.db), read_only=True, config=dict(WORKER_DUCKDB))
         self.table = wh.sources[model]
         dates = self.con.execute(f"select * from {self.table} limit 0").df().select_dtypes("datetime").columns
         self.date_formats = date_formats_of(self.con.execute(
@@ -1090,12 +1090,38 @@ def month_status(wh: Warehouse, codes: Codebook) -> dict | None:
 
 
 # ------------------------------------------------------------------ partner pages in worker processes
+# DuckDB settings of the connections a partner_pool worker opens (set in the worker by render_partner_range):
+# one thread (the workers already use every core) and a small buffer pool (the batches scan the fact tables,
+# whose blocks would otherwise stay cached in each worker).
+WORKER_DUCKDB: dict[str, str] = {}
+WORKER_DUCKDB_SETTINGS = {"threads": "1", "memory_limit": "256MB"}
+
+
+# Tables of which a partner page shows only its own partner's rows: a worker reads only its partners' rows
+# (the same rows in the same order: `order by all` of a subset; DuckDB gives each column the same pandas type).
+OWN_ROWS_ONLY = ("dash_partner_credentials", "dash_partner_trajectory", "dash_partner_pledge_path",
+                 "mart_partner_disputes", "mart_peer_matches", "mart_partner_network")
+
+
 class LazyWarehouse(Warehouse):
     """The dashboard tables of a warehouse file, each read on first use (as read_warehouse reads it) and kept:
-    a worker holds only what partner pages use. The per-partner facts stay deferred (PartnerBatches)."""
+    a worker holds only what partner pages use. The per-partner facts stay deferred (PartnerBatches); with
+    `partners` set, the OWN_ROWS_ONLY tables hold only those partners' rows."""
+
+    partners: list[str] | None = None
 
     def has(self, name: str) -> bool:
         return name in self.sources
+
+    def _read(self, con, name: str) -> pd.DataFrame:
+        table = self.sources[name]
+        if self.partners is not None and name in OWN_ROWS_ONLY:
+            try:
+                return con.execute(f"select * from {table} where partner_id in (select unnest($1::varchar[])) "
+                                   "order by all", [self.partners]).df()
+            except duckdb.Error:            # no partner_id column: the whole table, as read_warehouse reads it
+                pass
+        return con.execute(f"select * from {table} order by all").df()
 
     def get(self, name: str) -> pd.DataFrame:
         if name in self.frames:
@@ -1105,8 +1131,8 @@ class LazyWarehouse(Warehouse):
         if name in self.deferred:
             return super().get(name)
         try:
-            with duckdb.connect(str(self.db), read_only=True) as con:
-                frame = stable_frame(con.execute(f"select * from {self.sources[name]} order by all").df())
+            with duckdb.connect(str(self.db), read_only=True, config=dict(WORKER_DUCKDB)) as con:
+                frame = stable_frame(self._read(con, name))
         except duckdb.Error as exc:        # read_warehouse leaves such a table out: the same here
             log.warning("could not read %s: %s", self.sources[name], exc)
             del self.sources[name]
@@ -1127,7 +1153,10 @@ def render_partner_range(out_dir: str, job: dict, start: int, stop: int, common:
                          strict: bool) -> tuple[list[str], list[dict]]:
     """A partner_pool worker's share: the pages (and files) of partners [start, stop) in page order, read from
     the warehouse file `job["db"]`; returns the files written and the notes of pages that could not be."""
+    WORKER_DUCKDB.update(WORKER_DUCKDB_SETTINGS)
     wh = lazy_warehouse(Path(job["db"]), job["tables"])
+    if wh.has("dash_partners") and "partner_id" in wh.get("dash_partners").columns:
+        wh.partners = [str(p) for p in wh.get("dash_partners").sort_values("partner_id")["partner_id"].iloc[start:stop]]
     codes = Codebook(wh)
     notes: list[dict] = []
     stream = partner_stream(wh, codes, job["period"], job["practices_size"], part=(start, stop))

@@ -34,6 +34,19 @@ def default_workers() -> int:
     return max(1, settings().publish_workers or os.cpu_count() or 1)
 
 
+def release_free_memory() -> None:
+    """Return the heap this process has freed (the open-data tables read before) to the system (glibc only)."""
+    import gc
+
+    gc.collect()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def _run(render, *args):
     """In a worker: one range of partner pages; returns (files written, notes, their digests)."""
     take_written()
@@ -85,6 +98,7 @@ def start(out_dir: Path, job: dict | None, common: dict, strict: bool = False,
         return None
     import multiprocessing as mp
 
+    release_free_memory()           # the workers start beside this process: give back what it freed
     executor = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
     ctx = {"meta": common["meta"]}
     try:
