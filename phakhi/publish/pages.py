@@ -167,9 +167,27 @@ class PartnerBatches:
         self.batch_of = {str(pid): i // batch for i, pid in enumerate(order)}
         self.con = duckdb.connect(str(wh.db), read_only=True, config=dict(WORKER_DUCKDB))
         self.table = wh.sources[model]
+        self.date_formats = self._date_formats()
+
+    def _date_formats(self) -> dict[str, str]:
+        """date_formats_of the whole table, asked of DuckDB: a DATE column is all midnights; a TIMESTAMP column
+        is checked there (no million-row column in pandas); another type (with a time zone...) in pandas."""
         dates = self.con.execute(f"select * from {self.table} limit 0").df().select_dtypes("datetime").columns
-        self.date_formats = date_formats_of(self.con.execute(
-            "select " + ", ".join(f'"{c}"' for c in dates) + f" from {self.table}").df()) if len(dates) else {}
+        types = {name: str(kind).upper() for name, kind, *_ in self.con.execute(f"describe {self.table}").fetchall()}
+        out, rest = {}, []
+        for c in dates:
+            if types.get(c) == "DATE":
+                out[c] = "%Y-%m-%d"
+            elif types.get(c) == "TIMESTAMP":
+                midnight = self.con.execute(f'select coalesce(bool_and("{c}" = date_trunc(\'day\', "{c}")), true) '
+                                            f"from {self.table}").fetchone()[0]
+                out[c] = "%Y-%m-%d" if midnight else "%Y-%m-%dT%H:%M:%S"
+            else:
+                rest.append(c)
+        if rest:
+            out.update(date_formats_of(self.con.execute(
+                "select " + ", ".join(f'"{c}"' for c in rest) + f" from {self.table}").df()))
+        return {c: out[c] for c in dates}
 
     def _batch(self, pid) -> tuple[ByPartner, PartnerMonthCsv]:
         if self.whole is not None:

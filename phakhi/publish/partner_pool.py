@@ -83,17 +83,24 @@ def ranges(n: int, workers: int) -> list[tuple[int, int]]:
     return [(i, min(n, i + size)) for i in range(0, n, size)] if size else []
 
 
-def start(out_dir: Path, job: dict | None, common: dict, strict: bool = False,
-          workers: int | None = None) -> PartnerPool | None:
-    """Start rendering the partner pages in worker processes; None when they are rendered in this process
-    (no warehouse file, one worker, or - unless `workers` is given - too few partners to pay the start-up)."""
+def workers_for(job: dict | None, workers: int | None = None) -> int:
+    """How many worker processes render the partner pages (1: in this process): none without a warehouse file;
+    by default one per core (PHAKHI_PUBLISH_WORKERS), none below MIN_PARTNERS (the start-up costs more)."""
     if not job or not job.get("partners"):
-        return None
+        return 1
     n = job["partners"]
     if workers is None:
         if n < MIN_PARTNERS:
-            return None
+            return 1
         workers = min(default_workers(), math.ceil(n / MIN_PER_WORKER))
+    return max(1, min(workers, n))
+
+
+def start(out_dir: Path, job: dict | None, common: dict, strict: bool = False,
+          workers: int | None = None) -> PartnerPool | None:
+    """Start rendering the partner pages in worker processes (workers_for); None when they are rendered in
+    this process."""
+    workers = workers_for(job, workers)
     if workers <= 1:
         return None
     import multiprocessing as mp
@@ -104,7 +111,8 @@ def start(out_dir: Path, job: dict | None, common: dict, strict: bool = False,
     try:
         render = job["render"]          # pages.render_partner_range (passed in: this module imports no page code)
         args = {k: v for k, v in job.items() if k != "render"}
-        futures = [executor.submit(_run, render, str(out_dir), args, a, b, ctx, strict) for a, b in ranges(n, workers)]
+        futures = [executor.submit(_run, render, str(out_dir), args, a, b, ctx, strict)
+                   for a, b in ranges(job["partners"], workers)]
     except BaseException:
         executor.shutdown(wait=False, cancel_futures=True)
         raise

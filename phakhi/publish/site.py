@@ -270,8 +270,10 @@ def partner_slug(partner_id) -> str:
 
 # ------------------------------------------------------------------ rendering
 def make_env(status_labels: dict | None = None) -> Environment:
+    # auto_reload off: one publication renders thousands of pages from templates that do not change meanwhile
+    # (no stat of every template, import and include per page)
     env = Environment(loader=FileSystemLoader(DASHBOARDS_DIR), autoescape=select_autoescape(["html", "j2"]),
-                      trim_blocks=True, lstrip_blocks=True)
+                      trim_blocks=True, lstrip_blocks=True, auto_reload=False)
     env.filters.update(fmt=fmt, thai_number=thai_number, be_year=be_year, pct=pct, signed=signed,
                        script_json=script_json, period_label=period_label, date_label=date_label, slug=partner_slug)
     env.globals.update(L=LABELS, STATUS=STATUS, NAV=NAV)
@@ -383,6 +385,13 @@ def render_site(out_dir: Path, site: dict, *, strict: bool = False, workers: int
         written.append(render_page(env, template, path, page_key, root, data, common, common, notes, strict))
 
     pages = site["pages"]
+    if partner_pool.workers_for(site.get("partner_job"), workers) > 1:
+        # rendered by the workers: this process drops its own (unstarted) stream, and with it the tables only
+        # the partner pages use, before they start
+        stream = pages.pop("partner_pages", None)
+        if hasattr(stream, "close"):
+            stream.close()
+        del stream
     pool = partner_pool.start(out_dir, site.get("partner_job"), common, strict, workers)
     if pool is None:
         written += write_partner_pages(out_dir, pages.get("partner_pages") or (), env, common, notes, strict)
