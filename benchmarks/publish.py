@@ -7,6 +7,8 @@ tracemalloc's top allocation sites. Prints figures; asserts nothing; never write
     .venv/bin/python benchmarks/publish.py --source /work/nat10 --work /tmp/pubmem --runs 2
     # where the CPU goes (py-spy must be installed in the venv, it is not a project dependency):
     .venv/bin/python benchmarks/publish.py --source /work/nat10 --work /tmp/pubmem --py-spy
+    # partner pages rendered in the publishing process instead of one worker process per core:
+    .venv/bin/python benchmarks/publish.py --source /work/nat10 --work /tmp/pubmem --workers 1
     # where the Python allocations peak (slow: tracemalloc roughly doubles the time):
     .venv/bin/python benchmarks/publish.py --source /work/nat10 --work /tmp/pubmem --tracemalloc
 
@@ -59,12 +61,20 @@ def main() -> None:
     ap.add_argument("--fresh", action="store_true", help="start from an empty work home (no earlier publication)")
     ap.add_argument("--py-spy", action="store_true", help="profile the first publish with py-spy (top functions)")
     ap.add_argument("--tracemalloc", action="store_true", help="top allocation sites at the peak (slow)")
+    ap.add_argument("--workers", type=int, default=None,
+                    help="processes rendering the partner pages (PHAKHI_PUBLISH_WORKERS; 1 = in the publishing "
+                         "process; default one per core)")
     args = ap.parse_args()
+    if args.workers is not None:
+        import os
+
+        os.environ["PHAKHI_PUBLISH_WORKERS"] = str(args.workers)
 
     home = prepare(args.source, args.work, args.fresh)
     if args.py_spy:        # profile this same script, without --py-spy, in a child
         out = args.work / "publish.pyspy.txt"
-        cmd = [sys.executable, __file__, "--source", str(args.source), "--work", str(args.work), "--runs", "1"]
+        cmd = [sys.executable, __file__, "--source", str(args.source), "--work", str(args.work), "--runs", "1",
+               *(["--workers", str(args.workers)] if args.workers is not None else [])]
         subprocess.run([str(Path(sys.executable).with_name("py-spy")), "record", "--subprocesses", "-r", "50",
                         "-f", "raw", "-o", str(out), "--", *cmd], check=False)
         top_functions(out)

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     home: Path | None = None                   # PHAKHI_HOME: all runtime state (default ./var)
     progress: bool = True                      # PHAKHI_PROGRESS=0: no progress bar on a terminal
     ingest_workers: int | None = None          # PHAKHI_INGEST_WORKERS: ingest processes (default: one per core)
+    publish_workers: int | None = None         # PHAKHI_PUBLISH_WORKERS: processes rendering partner pages (default: one per core; 1 = in the flow process)
     ingest_start_method: str | None = None     # PHAKHI_INGEST_START_METHOD: forkserver (Linux) | spawn
     task_runner: str = ""                      # PHAKHI_TASK_RUNNER: threads[:N] | dask[:N] | dask:tcp://host:port
     refresh_timeout_seconds: str = ""          # PHAKHI_REFRESH_TIMEOUT_SECONDS: default 2 h, 0 = none

@@ -60,3 +60,24 @@ def test_files_written_by_the_publish_code_are_not_read_back_to_be_shared(tmp_pa
     stats = share_unchanged_files(pubs, c)
     assert stats["hashed"] == 1 and stats["shared"] == 0
     assert (c / "index.html").read_text(encoding="utf-8") == "something else"
+
+
+def test_a_file_written_while_sharing_into_the_store_links_known_bytes_and_stores_new_ones(tmp_path):
+    from phakhi.publish.files import OBJECTS_DIR, sharing_into, store_of
+
+    pubs = tmp_path / "pubs"
+    old, new = pubs / "2025-11-r1", pubs / ".building-2025-12-r2"
+    assert store_of(new) == pubs / OBJECTS_DIR and store_of(old) is None
+    write_text(old / "p" / "same.html", "same")
+    share_unchanged_files(pubs, old)
+    before = (old / "p" / "same.html").stat()
+    with sharing_into(store_of(new)):
+        write_text(new / "p" / "same.html", "same")           # known bytes: another name of the stored file
+        write_text(new / "p" / "new.html", "new")             # new bytes: stored at once
+        write_text(new / "p" / "same.html", "changed")        # rewritten: a new file, the shared one untouched
+        write_text(new / "p" / "again.html", "same")
+    assert (old / "p" / "same.html").read_text() == "same" and (old / "p" / "same.html").stat().st_ino == before.st_ino
+    assert (new / "p" / "again.html").stat().st_ino == before.st_ino
+    assert (new / "p" / "same.html").read_text() == "changed" and (new / "p" / "new.html").stat().st_nlink == 2
+    stats = share_unchanged_files(pubs, new)
+    assert stats == {"files": 3, "shared": 0, "stored": 0, "bytes_shared": 0, "hashed": 0}     # all done already

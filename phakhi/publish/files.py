@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -14,21 +15,39 @@ from phakhi.publish.pointers import write_pointers
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _neutralise(v):
+    return "'" + v if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v
+
+
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     """Text cells that a spreadsheet would run as a formula get a leading apostrophe (OWASP CSV injection).
     Numbers are left alone: a negative number is data, not a formula."""
     out = df.copy()
     for c in out.columns:
-        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
-            out[c] = out[c].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v)
+        col = out[c]
+        if col.dtype == object:
+            try:            # one vectorised test: most text columns hold no formula-like cell at all
+                if not col.str.startswith(FORMULA_PREFIXES).eq(True).any():
+                    continue
+            except (AttributeError, TypeError):          # no text in the column (or bytes): cell by cell
+                pass
+            out[c] = col.map(_neutralise)
+        elif pd.api.types.is_string_dtype(col):
+            out[c] = col.map(_neutralise)
     return out
 
 
 def stable_frame(df: pd.DataFrame) -> pd.DataFrame:
     """Round floats to 15 significant digits: open data shows 13107.92, not the binary noise 13107.920000000002.
     (Run-to-run stability itself comes from single-threaded DuckDB aggregation, set in dbt_project/profiles.yml.)"""
+    import numpy as np
+
     for c in df.select_dtypes("float").columns:
-        df[c] = df[c].map(lambda v: float(f"{v:.15g}") if pd.notna(v) else v).astype("float64")
+        values = df[c].to_numpy(dtype="float64")
+        uniq, inverse = np.unique(values, return_inverse=True)      # each distinct value formatted once
+        rounded = np.array([float(f"{v:.15g}") for v in uniq.tolist()], dtype="float64")[inverse.reshape(-1)]
+        # NaN stays the NaN it was; a zero keeps its sign (np.unique takes -0.0 and 0.0 as one value)
+        df[c] = np.where(np.isnan(values) | (values == 0), values, rounded)
     return df
 
 
@@ -38,11 +57,7 @@ def stable_frame(df: pd.DataFrame) -> pd.DataFrame:
 # with: share_unchanged_files then needs to read back only files written by someone else (copied trees such
 # as dbt docs or GX Data Docs), never the thousands of pages and data files written here.
 _WRITTEN: dict[tuple[int, int], tuple[int, int, str]] = {}
-
-
-def _remember(path: Path, digest: str) -> None:
-    st = path.stat()
-    _WRITTEN[(st.st_dev, st.st_ino)] = (st.st_size, st.st_mtime_ns, digest)
+_MADE_DIRS: set[str] = set()          # folders this process created or found: one mkdir per folder, not per file
 
 
 def known_digest(st: os.stat_result) -> str | None:
@@ -51,12 +66,103 @@ def known_digest(st: os.stat_result) -> str | None:
     return hit[2] if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns else None
 
 
+def take_written() -> dict[tuple[int, int], tuple[int, int, str]]:
+    """The digests of the files this process wrote since the last call (a worker returns them)."""
+    global _WRITTEN
+    out, _WRITTEN = _WRITTEN, {}
+    return out
+
+
+def adopt_written(entries: dict[tuple[int, int], tuple[int, int, str]]) -> None:
+    """Digests of files another process (partner_pool's workers) wrote and hashed as it wrote them."""
+    _WRITTEN.update(entries)
+
+
+_STORE: str | None = None             # the content-addressed store write_bytes shares into (sharing_into)
+
+
+@contextmanager
+def sharing_into(store: Path | None):
+    """While active, write_bytes takes a file whose bytes the store already holds as another name of that
+    store entry (a hard link: nothing written, nothing to share later), and stores the bytes of a new file at
+    once. share_unchanged_files then finds these files shared already. Used for the partner pages, most of
+    which a new month does not change."""
+    global _STORE
+    previous, _STORE = _STORE, (os.fspath(store) if store is not None else None)
+    try:
+        yield
+    finally:
+        _STORE = previous
+
+
+def store_of(folder: Path) -> Path | None:
+    """The store beside a publication being built (building_dir: publications/.building-<id>), else None."""
+    folder = Path(folder)
+    return folder.parent / OBJECTS_DIR if folder.name.startswith(".building-") else None
+
+
+def _ensure_dir(parent: str) -> None:
+    if parent not in _MADE_DIRS:
+        os.makedirs(parent or ".", exist_ok=True)
+        _MADE_DIRS.add(parent)
+
+
+def _link_from_store(name: str, obj: str, size: int, digest: str) -> bool:
+    try:
+        st = os.stat(obj)
+    except FileNotFoundError:
+        return False
+    if st.st_size != size:               # a damaged entry: write the file (share_unchanged_files repairs it)
+        return False
+    try:
+        try:
+            os.link(obj, name)
+        except FileExistsError:          # written before in this build: replace the name, never the inode
+            os.unlink(name)
+            os.link(obj, name)
+    except FileNotFoundError:            # the entry was pruned meanwhile (or the folder removed): write it
+        return False
+    _WRITTEN[(st.st_dev, st.st_ino)] = (st.st_size, st.st_mtime_ns, digest)
+    return True
+
+
 def write_bytes(path: Path, data: bytes) -> Path:
     import hashlib
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    _remember(path, hashlib.sha256(data).hexdigest())
+    name = os.fspath(path)
+    parent = os.path.dirname(name)
+    _ensure_dir(parent)
+    digest = hashlib.sha256(data).hexdigest()
+    store = _STORE
+    obj = os.path.join(store, digest[:2], digest) if store is not None else None
+    if obj is not None and _link_from_store(name, obj, len(data), digest):
+        return path
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+    if obj is not None:              # a name that may be a store entry's: a new inode, never truncate that one
+        flags |= os.O_EXCL
+        try:
+            os.unlink(name)
+        except FileNotFoundError:
+            pass
+    try:
+        fd = os.open(name, flags, 0o666)
+    except FileNotFoundError:              # the folder was removed since (e.g. a rebuilt assets/ folder)
+        os.makedirs(parent or ".", exist_ok=True)
+        fd = os.open(name, flags, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        st = os.fstat(fd)
+    finally:
+        os.close(fd)
+    _WRITTEN[(st.st_dev, st.st_ino)] = (st.st_size, st.st_mtime_ns, digest)
+    if obj is not None:                    # the first publication holding these bytes: store them now
+        try:
+            _ensure_dir(os.path.dirname(obj))
+            os.link(name, obj)
+        except OSError:                    # stored by another refresh meanwhile: share_unchanged_files links
+            pass
     return path
 
 
@@ -227,22 +333,26 @@ def share_unchanged_files(publications: Path, folder: Path, min_bytes: int = 1) 
     made `latest` — a reader sees the same content either way. A file written by `write_bytes` is not read
     back: its digest was taken from the bytes as they were written (`hashed` counts the files read back). Files are never modified in place after
     publication (publications are immutable), which is what makes sharing inodes safe. Returns counts."""
-    store = Path(publications) / OBJECTS_DIR
+    store = os.path.join(os.fspath(publications), OBJECTS_DIR)
     stats = {"files": 0, "shared": 0, "stored": 0, "bytes_shared": 0, "hashed": 0}
-    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file() and not p.is_symlink()):
-        st = path.stat()
+    made: set[str] = set()
+    for path in sorted(_files(os.fspath(folder))):
+        st = os.stat(path, follow_symlinks=False)
         if st.st_size < min_bytes:
             continue
         stats["files"] += 1
         digest = known_digest(st)
         if digest is None:
-            digest = _sha256(path)
+            digest = _sha256(Path(path))
             stats["hashed"] += 1
-        obj = store / digest[:2] / digest
+        bucket = os.path.join(store, digest[:2])
+        obj = os.path.join(bucket, digest)
         try:
-            ost = obj.stat()
+            ost = os.stat(obj)
         except FileNotFoundError:
-            obj.parent.mkdir(parents=True, exist_ok=True)
+            if bucket not in made:
+                os.makedirs(bucket, exist_ok=True)
+                made.add(bucket)
             try:
                 os.link(path, obj)                       # the first publication holding these bytes
                 stats["stored"] += 1
@@ -252,17 +362,30 @@ def share_unchanged_files(publications: Path, folder: Path, min_bytes: int = 1) 
         if ost.st_ino == st.st_ino and ost.st_dev == st.st_dev:
             continue                                     # already shared (run twice)
         if ost.st_size != st.st_size:                    # a damaged store entry: replace it, keep this file
-            tmp = obj.with_name(f"{digest}.{uuid.uuid4().hex}.tmp")
+            tmp = f"{obj}.{uuid.uuid4().hex}.tmp"
             os.link(path, tmp)
             os.replace(tmp, obj)
             stats["stored"] += 1
             continue
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.link")
+        head, name = os.path.split(path)
+        tmp = os.path.join(head, f".{name}.{uuid.uuid4().hex}.link")
         os.link(obj, tmp)
         os.replace(tmp, path)                            # atomic: same bytes under the same name
         stats["shared"] += 1
         stats["bytes_shared"] += st.st_size
     return stats
+
+
+def _files(folder: str):
+    """Every regular file under folder (symlinks skipped), by os.scandir: no stat per entry."""
+    stack = [folder]
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for e in entries:
+                if e.is_dir(follow_symlinks=False):
+                    stack.append(e.path)
+                elif e.is_file(follow_symlinks=False):
+                    yield e.path
 
 
 def prune_store(publications: Path) -> int:

@@ -17,7 +17,7 @@ from typing import Callable
 import pandas as pd
 
 from phakhi.publish.lists import list_index
-from phakhi.publish.site import Unavailable, partner_slug, plain
+from phakhi.publish.site import Unavailable, partner_slug, plain_records
 
 # dash_labels kinds of the linking codes (rows of dbt_project/seeds/dashboard_labels.csv)
 LINK_TYPES = ("joint_activity", "shared_credential", "parent_child")          # kind link_type
@@ -35,7 +35,7 @@ CAVEAT = ("ข้อควรระวัง: นี่คือความส�
 
 # ------------------------------------------------------------------ small helpers (no import of pages.py)
 def _records(df: pd.DataFrame) -> list[dict]:
-    return [plain(r) for r in df.to_dict("records")]
+    return plain_records(df)
 
 
 def _num(v) -> float | None:

@@ -26,10 +26,13 @@ import duckdb
 import pandas as pd
 
 from phakhi.publish.files import neutralise_formulas, stable_frame
+from phakhi.publish.partner_csv import (CSV_BATCH, RECORD_END, ByPartner, PartnerMonthCsv, by_partner,  # noqa: F401
+                                       date_formats_of)
 from phakhi.publish.linking_pages import add_linking_pages, with_linking_sections
 from phakhi.publish.lists import list_index
 from phakhi.publish.partner_credentials import with_credentials
-from phakhi.publish.site import STATUS, MissingData, NoSurveyWave, Unavailable, partner_slug, period_label, plain
+from phakhi.publish.site import (STATUS, MissingData, NoSurveyWave, Unavailable, make_env, partner_slug, period_label,
+                                 plain, plain_records, write_partner_pages)
 
 log = logging.getLogger("phakhi.publish.pages")
 
@@ -135,99 +138,12 @@ class Codebook:
 
 # ------------------------------------------------------------------ small helpers
 def records(df: pd.DataFrame) -> list[dict]:
-    return [plain(r) for r in df.to_dict("records")]
+    return plain_records(df)
 
 
 def num(v) -> float | None:
     v = plain(v)
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
-
-
-class ByPartner:
-    """A table split by partner in one pass (never a filter of the whole table per partner), without copying
-    it: only each partner's row positions are kept, and a partner's rows are taken when its page is built
-    (peak memory stays at the table itself, not the table plus all its groups)."""
-
-    def __init__(self, df: pd.DataFrame | None):
-        self.df = df
-        self.rows = {} if df is None or "partner_id" not in df.columns else \
-            {str(k): v for k, v in df.groupby("partner_id", sort=False).indices.items()}
-
-    def __contains__(self, pid) -> bool:
-        return str(pid) in self.rows
-
-    def get(self, pid, default=None):
-        hit = self.rows.get(str(pid))
-        return default if hit is None else self.df.take(hit)
-
-
-def by_partner(df: pd.DataFrame | None) -> ByPartner:
-    return ByPartner(df)
-
-
-RECORD_END = "\n\x1f"        # between CSV records only (a newline inside a quoted text field stays "\n")
-CSV_BATCH = 200               # partners whose rows are formatted by one to_csv call
-
-
-def date_formats_of(df: pd.DataFrame) -> dict[str, str]:
-    """How each datetime column is written: as dates when every value of the WHOLE table is midnight."""
-    out = {}
-    for c in df.select_dtypes("datetime").columns:
-        col = df[c].dropna()
-        out[c] = "%Y-%m-%d" if bool((col == col.dt.normalize()).all()) else "%Y-%m-%dT%H:%M:%S"
-    return out
-
-
-class PartnerMonthCsv:
-    """Each partner's rows as one CSV per month (bytes as pandas writes them: UTF-8 with BOM, formulas
-    neutralised once for the whole table), formatted by one `to_csv` per batch of partners instead of one per
-    file (13,000 files at a tenth of the country). Dates are written as ISO dates for the whole table, so a
-    file's bytes depend only on its own rows."""
-
-    def __init__(self, df: pd.DataFrame | None, date_formats: dict[str, str] | None = None):
-        df = None if df is None else neutralise_formulas(df)
-        if df is not None:
-            formats = date_formats if date_formats is not None else date_formats_of(df)
-            for c in df.select_dtypes("datetime").columns:
-                df[c] = df[c].dt.strftime(formats.get(c, "%Y-%m-%dT%H:%M:%S")).astype(object)
-        self.groups = ByPartner(df)
-        order = list(self.groups.rows)
-        self.batch_of = {pid: i // CSV_BATCH for i, pid in enumerate(order)}
-        self.batches = [order[i:i + CSV_BATCH] for i in range(0, len(order), CSV_BATCH)]
-        self.cached: tuple[int, dict] | None = None
-
-    def _format(self, b: int) -> dict[str, list[tuple[str, str]]]:
-        import numpy as np
-
-        df = self.groups.df
-        pids = self.batches[b]
-        pos = np.concatenate([self.groups.rows[p] for p in pids])
-        sub = df.take(pos)
-        parts = sub.to_csv(index=False, lineterminator=RECORD_END).split(RECORD_END)
-        header, recs = parts[0], parts[1:-1]
-        if len(recs) != len(sub):            # a record separator inside the data: format group by group
-            recs = [sub.iloc[[k]].to_csv(index=False, header=False, lineterminator="\n")[:-1] for k in range(len(sub))]
-        months = sub["period"].astype("string").fillna("undated").tolist() if "period" in sub.columns else ["all"] * len(sub)
-        out, i = {}, 0
-        for p in pids:
-            n = len(self.groups.rows[p])
-            out[p] = [("\ufeff" + header, months[i:i + n], recs[i:i + n])]
-            i += n
-        return out
-
-    def files(self, pid) -> list[tuple[str, bytes]]:
-        """(month, CSV bytes) of one partner, oldest month first."""
-        pid = str(pid)
-        if pid not in self.groups:
-            return []
-        b = self.batch_of[pid]
-        if self.cached is None or self.cached[0] != b:
-            self.cached = (b, self._format(b))
-        ((header, months, recs),) = self.cached[1][pid]
-        by_month: dict[str, list[str]] = {}
-        for m, r in zip(months, recs):
-            by_month.setdefault(m, []).append(r)
-        return [(m, ("\n".join([header, *by_month[m]]) + "\n").encode("utf-8")) for m in sorted(by_month)]
 
 
 class PartnerBatches:
@@ -249,11 +165,29 @@ class PartnerBatches:
         self.whole = None
         self.batches = [order[i:i + batch] for i in range(0, len(order), batch)]
         self.batch_of = {str(pid): i // batch for i, pid in enumerate(order)}
-        self.con = duckdb.connect(str(wh.db), read_only=True)
+        self.con = duckdb.connect(str(wh.db), read_only=True, config=dict(WORKER_DUCKDB))
         self.table = wh.sources[model]
+        self.date_formats = self._date_formats()
+
+    def _date_formats(self) -> dict[str, str]:
+        """date_formats_of the whole table, asked of DuckDB: a DATE column is all midnights; a TIMESTAMP column
+        is checked there (no million-row column in pandas); another type (with a time zone...) in pandas."""
         dates = self.con.execute(f"select * from {self.table} limit 0").df().select_dtypes("datetime").columns
-        self.date_formats = date_formats_of(self.con.execute(
-            "select " + ", ".join(f'"{c}"' for c in dates) + f" from {self.table}").df()) if len(dates) else {}
+        types = {name: str(kind).upper() for name, kind, *_ in self.con.execute(f"describe {self.table}").fetchall()}
+        out, rest = {}, []
+        for c in dates:
+            if types.get(c) == "DATE":
+                out[c] = "%Y-%m-%d"
+            elif types.get(c) == "TIMESTAMP":
+                midnight = self.con.execute(f'select coalesce(bool_and("{c}" = date_trunc(\'day\', "{c}")), true) '
+                                            f"from {self.table}").fetchone()[0]
+                out[c] = "%Y-%m-%d" if midnight else "%Y-%m-%dT%H:%M:%S"
+            else:
+                rest.append(c)
+        if rest:
+            out.update(date_formats_of(self.con.execute(
+                "select " + ", ".join(f'"{c}"' for c in rest) + f" from {self.table}").df()))
+        return {c: out[c] for c in dates}
 
     def _batch(self, pid) -> tuple[ByPartner, PartnerMonthCsv]:
         if self.whole is not None:
@@ -464,15 +398,18 @@ def partners_page(wh: Warehouse, codes: Codebook, page_size: int | None = None) 
             "peer_chart": peer_chart(summary, "chart-peers"), "peer_table": peer_table(summary)}
 
 
-def partner_pages(wh: Warehouse, codes: Codebook, period: str) -> Iterator[tuple[str, dict]]:
-    """(slug, page) for every partner, one at a time. Each table is split by partner once (by_partner);
+def partner_pages(wh: Warehouse, codes: Codebook, period: str,
+                  part: tuple[int, int] | None = None) -> Iterator[tuple[str, dict]]:
+    """(slug, page) for every partner - or the partners rows[part[0]:part[1]] in page order (one worker's
+    share, phakhi.publish.partner_pool) - one at a time. Each table is split by partner once (by_partner);
     the page carries its full claims and activities as small CSV files (`files`) and shows the latest rows."""
-    rows = partner_rows(wh, codes)
-    by_id = {r["partner_id"]: r for r in rows}
+    every = partner_rows(wh, codes)
+    by_id = {r["partner_id"]: r for r in every}
     children: dict[str, list[dict]] = {}
-    for r in rows:
+    for r in every:
         if r.get("parent_partner_id"):
             children.setdefault(r["parent_partner_id"], []).append(r)
+    rows = every if part is None else every[part[0]:part[1]]
     summary = records(wh.opt("dash_peer_summary")) if wh.has("dash_peer_summary") else None
     # the facts split by partner, batch by batch in page order; the per-partner CSV files: spreadsheet formulas
     # neutralised once per batch, then split by partner
@@ -487,8 +424,22 @@ def partner_pages(wh: Warehouse, codes: Codebook, period: str) -> Iterator[tuple
             f.close()
 
 
+def partner_stream(wh: Warehouse, codes: Codebook, period: str, practices_size: int,
+                   part: tuple[int, int] | None = None) -> Iterator[tuple[str, dict]]:
+    """Every partner page (or one worker's range) with its linking and credentials sections: a stream."""
+    return with_credentials(with_linking_sections(partner_pages(wh, codes, period, part), wh, codes, practices_size),
+                            wh, codes, short_label)
+
+
 def _partner_pages(wh, codes, period, rows, by_id, children, summary, claims, acts, csv_files):
     traj, pledge = by_partner(wh.opt("dash_partner_trajectory")), by_partner(wh.opt("dash_partner_pledge_path"))
+    try:        # each partner's chart data: slices of column lists made once (the per-partner frames otherwise)
+        if traj.df is not None:
+            traj = ColumnsByPartner(traj.df, "period", _month_columns)
+        if pledge.df is not None:
+            pledge = ColumnsByPartner(pledge.df, "year", _year_columns)
+    except Exception:  # noqa: BLE001 - unexpected columns: each partner's chart says why (per-partner frames)
+        traj, pledge = by_partner(wh.opt("dash_partner_trajectory")), by_partner(wh.opt("dash_partner_pledge_path"))
     disputes = by_partner(wh.opt("mart_partner_disputes"))
     files = wh.opt("dash_quality_files")
     hashes = {} if files is None else {str(f): str(h) for f, h in zip(files["file"], files["file_hash"]) if isinstance(h, str)}
@@ -514,7 +465,7 @@ def _partner_pages(wh, codes, period, rows, by_id, children, summary, claims, ac
                 links.append({"href": f"../{rel}", "label": period_label(month)})
             page[f"{key}_csv"] = links
         page["trajectory"] = _safe(_trajectory_charts, r, traj.get(pid) if wh.has("dash_partner_trajectory") else None,
-                                   pledge.get(pid, empty), period)
+                                   pledge.get(pid, empty) if isinstance(pledge, ByPartner) else pledge.get(pid), period)
         page["peer_chart"] = _safe(peer_chart, summary, "chart-peer", me=r) if summary is not None \
             else Unavailable.missing("dash_peer_summary")
         page["peers_in_type"] = r.get("peer_group_size")
@@ -584,17 +535,45 @@ def _activities_section(shown: list[dict], total: int, codes: Codebook) -> dict:
                      "period_label": period_label(x.get("period"))} for x in shown], total)
 
 
-def _trajectory_charts(p: dict, months_df: pd.DataFrame | None, years_df: pd.DataFrame, period: str) -> dict:
+def _month_columns(t: pd.DataFrame) -> dict[str, list]:
+    """The monthly trajectory's columns as lists (rows already in period order)."""
+    return {"months": t["period"].astype(str).tolist(), "vals": t["reduced_tco2e"].astype(float).tolist(),
+            "counted": t["counted_tco2e"].astype(float).tolist(),
+            "rolling": t["rolling_12m_tco2e"].astype(float).tolist(),
+            "req": [num(v) for v in t["required_path_tco2e"].tolist()]}
+
+
+def _year_columns(y: pd.DataFrame) -> dict[str, list]:
+    """The pledge path's columns as lists (rows already in year order)."""
+    return {"year": y["year"].tolist(), "req": [num(v) for v in y["required_path_tco2e"].tolist()],
+            "reduced": y["reduced_in_year_tco2e"].tolist()}
+
+
+class ColumnsByPartner:
+    """A per-partner table sorted once by (partner, key) and turned into column lists once (`extract`); each
+    partner's columns are slices of those lists - what extract(that partner's rows sorted by key) gives,
+    without a sort, a take and a conversion per partner."""
+
+    def __init__(self, df: pd.DataFrame, key: str, extract):
+        ordered = df.sort_values(["partner_id", key], kind="stable")
+        self.columns = extract(ordered)
+        self.span = {str(pid): (int(pos[0]), int(pos[-1]) + 1)
+                     for pid, pos in ordered.groupby("partner_id", sort=False).indices.items()}
+
+    def get(self, pid) -> dict[str, list] | None:
+        hit = self.span.get(str(pid))
+        return None if hit is None else {k: v[hit[0]:hit[1]] for k, v in self.columns.items()}
+
+
+def _trajectory_charts(p: dict, months_df: pd.DataFrame | dict | None, years_df: pd.DataFrame | dict | None,
+                       period: str) -> dict:
     """(1) monthly reductions with the rolling 12-month sum against the required path (dash_partner_trajectory);
     (2) the whole pledge: required straight-line path from base year to target year, and what was reduced
-    (dash_partner_pledge_path)."""
+    (dash_partner_pledge_path). Each table: one partner's rows, or their columns (ColumnsByPartner)."""
     if months_df is None:
         raise MissingData("dash_partner_trajectory")
-    t = months_df.sort_values("period")
-    months = t["period"].astype(str).tolist()
-    vals, counted = t["reduced_tco2e"].astype(float).tolist(), t["counted_tco2e"].astype(float).tolist()
-    rolling = t["rolling_12m_tco2e"].astype(float).tolist()
-    req = [num(v) for v in t["required_path_tco2e"]]
+    t = months_df if isinstance(months_df, dict) else _month_columns(months_df.sort_values("period"))
+    months, vals, counted, rolling, req = t["months"], t["vals"], t["counted"], t["rolling"], t["req"]
     x = months            # ISO months on every trace; the axis labels them once (ticktext): 8,000 pages a month
     data = [
         {"type": "bar", "x": x, "y": vals, "name": bi("ลดได้ในเดือน (ตามที่รายงาน)", "Reduced in the month (claimed)"),
@@ -616,20 +595,23 @@ def _trajectory_charts(p: dict, months_df: pd.DataFrame | None, years_df: pd.Dat
         xaxis={"type": "category", "tickmode": "array", "tickvals": months, "ticktext": axis_months(months)}), height=380)
 
     pledge_chart = None
-    if len(years_df):
-        y = years_df.sort_values("year")
+    if years_df is not None and not isinstance(years_df, dict) and len(years_df):
+        years_df = _year_columns(years_df.sort_values("year"))
+    if years_df is not None and isinstance(years_df, dict) and len(years_df["year"]):
+        y = years_df
         years = [int(v) for v in y["year"]]
         target_year, pledged = int(p["target_year"]), num(p.get("pledged_reduction_tco2e"))
-        obs = y[y["reduced_in_year_tco2e"].notna()]
+        seen = [i for i, v in enumerate(y["reduced"]) if pd.notna(v)]
+        obs = {"year": [y["year"][i] for i in seen], "reduced_in_year_tco2e": [y["reduced"][i] for i in seen]}
         cur_year = int(period[:4])
-        data2 = [{"type": "scatter", "mode": "lines", "x": years, "y": [num(v) for v in y["required_path_tco2e"]],
+        data2 = [{"type": "scatter", "mode": "lines", "x": years, "y": y["req"],
                   "name": bi("เส้นทางตรงจากปีฐานถึงปีเป้าหมาย", "Straight-line path, base year to target year"),
                   "line": {"color": COLORS["amber"], "dash": "dash"}, **year_hover(years, "tCO2e")},
                  {"type": "scatter", "mode": "markers", "x": [target_year], "y": [pledged],
                   "name": bi("คำมั่น (ปีเป้าหมาย)", "Pledge (target year)"),
                   "marker": {"symbol": "star", "size": 16, "color": COLORS["amber"]},
                   **year_hover([target_year], "tCO2e")}]
-        if len(obs):
+        if len(seen):
             data2.append({"type": "scatter", "mode": "markers", "x": [int(v) for v in obs["year"]],
                           "y": [num(v) for v in obs["reduced_in_year_tco2e"]], "name": bi("ลดได้ทั้งปี", "Reduced in the year"),
                           "marker": {"size": 10, "color": "#60a5fa"}, **year_hover(obs["year"], "tCO2e")})
@@ -1133,6 +1115,83 @@ def month_status(wh: Warehouse, codes: Codebook) -> dict | None:
     return {"rows": rows, "first": rows[0]["label"], "held": [r for r in rows if r["status"] == "held"]}
 
 
+# ------------------------------------------------------------------ partner pages in worker processes
+# DuckDB settings of the connections a partner_pool worker opens (set in the worker by render_partner_range):
+# one thread (the workers already use every core) and a small buffer pool (the batches scan the fact tables,
+# whose blocks would otherwise stay cached in each worker).
+WORKER_DUCKDB: dict[str, str] = {}
+WORKER_DUCKDB_SETTINGS = {"threads": "1", "memory_limit": "256MB"}
+
+
+# Tables of which a partner page shows only its own partner's rows: a worker reads only its partners' rows
+# (the same rows in the same order: `order by all` of a subset; DuckDB gives each column the same pandas type).
+OWN_ROWS_ONLY = ("dash_partner_credentials", "dash_partner_trajectory", "dash_partner_pledge_path",
+                 "mart_partner_disputes", "mart_peer_matches", "mart_partner_network")
+
+
+class LazyWarehouse(Warehouse):
+    """The dashboard tables of a warehouse file, each read on first use (as read_warehouse reads it) and kept:
+    a worker holds only what partner pages use. The per-partner facts stay deferred (PartnerBatches); with
+    `partners` set, the OWN_ROWS_ONLY tables hold only those partners' rows."""
+
+    partners: list[str] | None = None
+
+    def has(self, name: str) -> bool:
+        return name in self.sources
+
+    def _read(self, con, name: str) -> pd.DataFrame:
+        table = self.sources[name]
+        if self.partners is not None and name in OWN_ROWS_ONLY:
+            try:
+                return con.execute(f"select * from {table} where partner_id in (select unnest($1::varchar[])) "
+                                   "order by all", [self.partners]).df()
+            except duckdb.Error:            # no partner_id column: the whole table, as read_warehouse reads it
+                pass
+        return con.execute(f"select * from {table} order by all").df()
+
+    def get(self, name: str) -> pd.DataFrame:
+        if name in self.frames:
+            return self.frames[name]
+        if name not in self.sources:
+            raise MissingData(name)
+        if name in self.deferred:
+            return super().get(name)
+        try:
+            with duckdb.connect(str(self.db), read_only=True, config=dict(WORKER_DUCKDB)) as con:
+                frame = stable_frame(self._read(con, name))
+        except duckdb.Error as exc:        # read_warehouse leaves such a table out: the same here
+            log.warning("could not read %s: %s", self.sources[name], exc)
+            del self.sources[name]
+            raise MissingData(name) from exc
+        self.frames[name] = frame
+        return frame
+
+
+def lazy_warehouse(db: Path, tables: dict[str, str]) -> LazyWarehouse:
+    with duckdb.connect(str(db), read_only=True) as con:
+        present = {f"{s}.{t}" for s, t in con.execute(
+            "select table_schema, table_name from information_schema.tables").fetchall()}
+    sources = {m: t for m, t in tables.items() if t in present}
+    return LazyWarehouse({}, sources, Path(db), tuple(m for m in PER_PARTNER_TABLES if m in sources))
+
+
+def render_partner_range(out_dir: str, job: dict, start: int, stop: int, common: dict,
+                         strict: bool) -> tuple[list[str], list[dict]]:
+    """A partner_pool worker's share: the pages (and files) of partners [start, stop) in page order, read from
+    the warehouse file `job["db"]`; returns the files written and the notes of pages that could not be."""
+    WORKER_DUCKDB.update(WORKER_DUCKDB_SETTINGS)
+    wh = lazy_warehouse(Path(job["db"]), job["tables"])
+    if wh.has("dash_partners") and "partner_id" in wh.get("dash_partners").columns:
+        wh.partners = [str(p) for p in wh.get("dash_partners").sort_values("partner_id")["partner_id"].iloc[start:stop]]
+    codes = Codebook(wh)
+    notes: list[dict] = []
+    stream = partner_stream(wh, codes, job["period"], job["practices_size"], part=(start, stop))
+    written = write_partner_pages(Path(out_dir), stream, make_env(job.get("status_labels")),
+                                  {**common, "notes": []}, notes, strict)
+    return [str(p) for p in written], notes
+
+
+
 # ------------------------------------------------------------------ the whole site
 def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample: bool, tables: dict[str, str] | None = None,
                  gate: dict | None = None, drift: dict | None = None, warehouse: Warehouse | None = None,
@@ -1165,14 +1224,18 @@ def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample
         for sub, u in page.items():
             if isinstance(u, Unavailable):
                 notes.append({"page": key, "section": sub, "th": u.th, "en": u.en, "detail": u.detail})
-    pages["partner_pages"] = with_credentials(with_linking_sections(partner_pages(wh, codes, period), wh, codes,
-                                                                    practices_size),
-                                              wh, codes, short_label) if wh.has("dash_partners") else iter(())
+    pages["partner_pages"] = partner_stream(wh, codes, period, practices_size) if wh.has("dash_partners") else iter(())
     pages["quality"] = _safe(quality_page, gate, wh, out_dir, codes)
     if isinstance(pages["quality"], Unavailable):
         pages["quality"] = {"unavailable": pages["quality"]}
     dp = wh.opt("dash_period")
-    return {"meta": {"period": period, "period_label": period_label(period), "pub_id": pub_id, "is_sample": is_sample,
+    # partner pages can be rendered by worker processes, each reading the warehouse file itself
+    # (phakhi.publish.partner_pool): only when this context was read from that file
+    job = {"db": str(db), "tables": dict(tables or {}), "period": period, "practices_size": practices_size,
+           "partners": len(wh.get("dash_partners")), "status_labels": codes.maps.get("track_status", {}),
+           "render": render_partner_range} \
+        if warehouse is None and wh.has("dash_partners") and Path(db).is_file() else None
+    return {"partner_job": job, "meta": {"period": period, "period_label": period_label(period), "pub_id": pub_id, "is_sample": is_sample,
                      "months": _safe(month_status, wh, codes),
                      "year": int(period[:4]),
                      "window_label": period_label(str(dp["window_first_period"].iloc[0])) if dp is not None and len(dp) else None},

@@ -10,6 +10,7 @@ Partner-supplied text is only ever inserted by Jinja with autoescape on, or insi
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -25,7 +26,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from phakhi import thai
-from phakhi.publish.files import csv_bytes, write_bytes, write_text
+from phakhi.publish.files import csv_bytes, sharing_into, store_of, write_bytes, write_text
 from phakhi.settings import DASHBOARDS_DIR
 
 log = logging.getLogger("phakhi.publish.site")
@@ -166,6 +167,17 @@ def be_year(year: int) -> int:
 
 def period_label(period: str | None) -> tuple[str, str]:
     """'2025-12' -> ('ธ.ค. 2568', 'Dec 2025')."""
+    if type(period) is str:          # a few dozen months, asked for ~100,000 times at national scale
+        return _period_label_of(period)
+    return _period_label(period)
+
+
+@functools.lru_cache(maxsize=4096)
+def _period_label_of(period: str) -> tuple[str, str]:
+    return _period_label(period)
+
+
+def _period_label(period) -> tuple[str, str]:
     if not period or not re.fullmatch(r"\d{4}-\d{2}", str(period)):
         return (str(period or "–"), str(period or "–"))
     y, m = map(int, str(period).split("-"))
@@ -183,6 +195,15 @@ def date_label(value) -> tuple[str, str]:
 
 def plain(value):
     """A value JSON can carry: NaN/NA -> None, numpy scalars -> Python, dates -> ISO strings."""
+    t = type(value)
+    if t is str or t is int or t is bool or value is None:      # the common leaves first (chart specs, rows)
+        return value
+    if t is float:
+        return value if math.isfinite(value) else None
+    if t is dict:
+        return {str(k): plain(v) for k, v in value.items()}
+    if t is list:
+        return [plain(v) for v in value]
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -200,6 +221,29 @@ def plain(value):
     if _missing(value):
         return None
     return value
+
+
+def _plain_column(col: pd.Series) -> list:
+    """plain() of every value of a column, by the column's dtype (what `to_dict("records")` then plain() give)."""
+    kind = col.dtype.kind
+    values = col.tolist()
+    if kind in "iub" and not isinstance(col.dtype, pd.api.extensions.ExtensionDtype):
+        return values                                   # Python ints / bools already
+    if kind == "f" and not isinstance(col.dtype, pd.api.extensions.ExtensionDtype):
+        isfinite = math.isfinite
+        return [v if isfinite(v) else None for v in values]
+    if kind == "M":
+        return [None if v is pd.NaT else v.isoformat()[:10] for v in values]
+    return [v if type(v) is str else plain(v) for v in values]
+
+
+def plain_records(df: pd.DataFrame) -> list[dict]:
+    """`[plain(r) for r in df.to_dict("records")]`, column by column (a tenth of the time on large tables)."""
+    keys = [str(c) for c in df.columns]
+    columns = [_plain_column(df.iloc[:, i]) for i in range(df.shape[1])]
+    if not keys:
+        return [{} for _ in range(len(df))]
+    return [dict(zip(keys, row)) for row in zip(*columns)]
 
 
 _SCRIPT_UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
@@ -225,12 +269,16 @@ def partner_slug(partner_id) -> str:
 
 
 # ------------------------------------------------------------------ rendering
-def make_env() -> Environment:
+def make_env(status_labels: dict | None = None) -> Environment:
+    # auto_reload off: one publication renders thousands of pages from templates that do not change meanwhile
+    # (no stat of every template, import and include per page)
     env = Environment(loader=FileSystemLoader(DASHBOARDS_DIR), autoescape=select_autoescape(["html", "j2"]),
-                      trim_blocks=True, lstrip_blocks=True)
+                      trim_blocks=True, lstrip_blocks=True, auto_reload=False)
     env.filters.update(fmt=fmt, thai_number=thai_number, be_year=be_year, pct=pct, signed=signed,
                        script_json=script_json, period_label=period_label, date_label=date_label, slug=partner_slug)
     env.globals.update(L=LABELS, STATUS=STATUS, NAV=NAV)
+    if status_labels:          # code meanings from dash_labels (the seeds) win over the fallbacks
+        env.globals["STATUS"] = {**STATUS, **{k: tuple(v) for k, v in status_labels.items()}}
     return env
 
 
@@ -274,45 +322,96 @@ def _unavailable_page(page: str, error: Exception) -> dict:
     return {"unavailable": Unavailable.because(error, what=page)}
 
 
-def render_site(out_dir: Path, site: dict, *, strict: bool = False) -> list[Path]:
+def render_page(env: Environment, template: str, path: Path, page_key: str, root: str, data: dict, ctx: dict,
+                common: dict, notes: list, strict: bool = False) -> Path:
+    """Write one page. A page whose data could not be prepared shows a 'not available yet' note (added to
+    `notes`, listed on the quality page) instead of breaking the site; with strict=True (tests) it raises."""
+    try:
+        html = env.get_template(template).render(**ctx, page=page_key, root=root, d=data)
+    except Exception as exc:  # noqa: BLE001 - the site never breaks on one page's data
+        if strict:
+            raise
+        log.warning("page %s could not be rendered: %s", path.name, exc)
+        notes.append({"page": page_key, "th": "หน้านี้สร้างไม่สำเร็จ",
+                      "en": "this page could not be rendered", "detail": str(exc)[:300]})
+        html = env.get_template("unavailable.html.j2").render(
+            **common, page=page_key, root=root, d=_unavailable_page(page_key, exc))
+    return write_text(path, html)
+
+
+def partner_context(common: dict) -> dict:
+    """Partner pages carry no publication id (the header shows the data month): a partner whose page did not
+    change gets byte-identical files, which later publications share (files.share_unchanged_files)."""
+    return {**common, "meta": {**common["meta"], "pub_id": None}}
+
+
+def write_partner_pages(out_dir: Path, stream, env: Environment, common: dict, notes: list,
+                        strict: bool = False) -> list[Path]:
+    """Write each partner page of `stream` - with its small data files - as soon as it is built, then drop it."""
+    ctx = partner_context(common)
+    written = []
+    # in a publication being built, a page or file a new month did not change becomes another name of the
+    # stored copy at once (files.sharing_into): most partners' files, at national scale
+    with sharing_into(store_of(out_dir)):
+        for slug, data in (stream.items() if isinstance(stream, dict) else stream):
+            for rel, frame in data.pop("files", []):
+                write_csv(frame, out_dir / rel)
+            written.append(render_page(env, "partner.html.j2", out_dir / "partners" / f"{slug}.html", "partners",
+                                       "../", data, ctx, common, notes, strict))
+    return written
+
+
+def render_site(out_dir: Path, site: dict, *, strict: bool = False, workers: int | None = None) -> list[Path]:
     """Write every page of the site into out_dir. `site` comes from phakhi.publish.pages.site_context; its
     partner pages may be a generator (each page is written as soon as it is built).
 
+    Partner pages are rendered by a pool of worker processes when the site was read from a warehouse file
+    and there are enough partners (phakhi.publish.partner_pool; `workers`, default PHAKHI_PUBLISH_WORKERS or
+    one per core; workers=1: in this process). The other pages are rendered here meanwhile. The files are the
+    same bytes either way.
+
     A page whose data could not be prepared shows a 'not available yet' note instead of breaking the site;
     with strict=True (tests) a template error is raised instead of replaced by that note."""
-    out_dir = Path(out_dir)
-    env = make_env()
-    if site.get("status_labels"):          # code meanings from dash_labels (the seeds) win over the fallbacks
-        env.globals["STATUS"] = {**STATUS, **{k: tuple(v) for k, v in site["status_labels"].items()}}
-    write_assets(out_dir)
-    common = {"meta": site["meta"], "notes": site.get("notes", [])}
-    written = []
+    from phakhi.publish import partner_pool
 
-    def render(template: str, path: Path, page_key: str, root: str, data: dict, ctx: dict | None = None) -> None:
-        try:
-            html = env.get_template(template).render(**(ctx or common), page=page_key, root=root, d=data)
-        except Exception as exc:  # noqa: BLE001 - the site never breaks on one page's data
-            if strict:
-                raise
-            log.warning("page %s could not be rendered: %s", path.name, exc)
-            site.setdefault("notes", []).append({"page": page_key, "th": "หน้านี้สร้างไม่สำเร็จ",
-                                                 "en": "this page could not be rendered", "detail": str(exc)[:300]})
-            html = env.get_template("unavailable.html.j2").render(
-                **common, page=page_key, root=root, d=_unavailable_page(page_key, exc))
-        write_text(path, html)
-        written.append(path)
+    out_dir = Path(out_dir)
+    env = make_env(site.get("status_labels"))
+    write_assets(out_dir)
+    notes = site.setdefault("notes", [])
+    common = {"meta": site["meta"], "notes": notes}
+    written: list[Path] = []
+
+    def render(template: str, path: Path, page_key: str, root: str, data: dict) -> None:
+        written.append(render_page(env, template, path, page_key, root, data, common, common, notes, strict))
 
     pages = site["pages"]
-    # partner pages stream: each is built, written (with its small data files) and dropped before the next.
-    # They carry no publication id (the header shows the data month): a partner whose page did not change
-    # gets byte-identical files, which later publications share (files.share_unchanged_files).
-    partner_pages = pages.get("partner_pages") or ()
-    common_partner = {**common, "meta": {**common["meta"], "pub_id": None}}
-    for slug, data in (partner_pages.items() if isinstance(partner_pages, dict) else partner_pages):
-        for rel, frame in data.pop("files", []):
-            write_csv(frame, out_dir / rel)
-        render("partner.html.j2", out_dir / "partners" / f"{slug}.html", "partners", "../", data,
-               common_partner)
+    if partner_pool.workers_for(site.get("partner_job"), workers) > 1:
+        # rendered by the workers: this process drops its own (unstarted) stream, and with it the tables only
+        # the partner pages use, before they start
+        stream = pages.pop("partner_pages", None)
+        if hasattr(stream, "close"):
+            stream.close()
+        del stream
+    pool = partner_pool.start(out_dir, site.get("partner_job"), common, strict, workers)
+    if pool is None:
+        written += write_partner_pages(out_dir, pages.get("partner_pages") or (), env, common, notes, strict)
+    first_note = len(notes)          # partner pages' notes come first, as when they are rendered here
+    try:
+        _render_pages(out_dir, pages, render)
+    except BaseException:
+        if pool is not None:
+            pool.abandon()
+        raise
+    if pool is not None:
+        partner_written, partner_notes = pool.finish()
+        written[0:0] = partner_written
+        notes[first_note:first_note] = partner_notes
+    render("quality.html.j2", out_dir / "quality.html", "quality", "", pages.get("quality") or {})
+    return written
+
+
+def _render_pages(out_dir: Path, pages: dict, render) -> None:
+    """Every page of NAV but the quality page (and the partner pages)."""
     for key, file, _title in NAV:
         if key == "quality":
             continue          # rendered last: it lists the notes of every other page
@@ -327,6 +426,3 @@ def render_site(out_dir: Path, site: dict, *, strict: bool = False) -> list[Path
                                                           "first": (n - 1) * data["page_size"] + 1}})
             continue
         render(f"{file}.j2", out_dir / file, key, "", data)
-    common["notes"] = site.get("notes", [])
-    render("quality.html.j2", out_dir / "quality.html", "quality", "", pages.get("quality") or {})
-    return written

@@ -1,0 +1,119 @@
+"""Partner pages rendered in parallel (issue 17): a pool of spawned worker processes, each opening the audited
+warehouse file read-only and rendering one contiguous range of partners (in page order) straight into the
+publication's building folder. A worker returns only small results: the files it wrote with their digests
+(files.adopt_written: share_unchanged_files never reads them back) and the notes of pages it could not render.
+
+Spawned, never forked: the flow's process runs Prefect's threads, and a fork taken while another thread holds
+a lock can leave the child hung. Each worker reads only the tables the partner pages use, when they first use
+them (pages.LazyWarehouse), and the per-partner facts batch by batch (pages.PartnerBatches), so memory grows with
+workers x (one batch + the small per-partner marts), not with the country.
+
+The pages and files are the bytes the sequential path (site.write_partner_pages in the publishing process)
+writes: every page depends only on its own partner's rows and on whole-table facts (date formats, peer
+summaries) that each worker reads the same way; tests/test_partner_pool.py compares both on SAMPLE.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+
+from phakhi.publish.files import adopt_written, take_written
+
+log = logging.getLogger("phakhi.publish.partner_pool")
+
+MIN_PARTNERS = 400          # below this (SAMPLE), a worker's start-up (~2 s of imports) costs more than it saves
+MIN_PER_WORKER = 200
+
+
+def default_workers() -> int:
+    from phakhi.settings import settings
+
+    return max(1, settings().publish_workers or os.cpu_count() or 1)
+
+
+def release_free_memory() -> None:
+    """Return the heap this process has freed (the open-data tables read before) to the system (glibc only)."""
+    import gc
+
+    gc.collect()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _run(render, *args):
+    """In a worker: one range of partner pages; returns (files written, notes, their digests)."""
+    take_written()
+    paths, notes = render(*args)
+    return paths, notes, take_written()
+
+
+class PartnerPool:
+    """Partner pages being rendered by worker processes; `finish()` waits for them."""
+
+    def __init__(self, executor: ProcessPoolExecutor, futures: list[Future]):
+        self.executor, self.futures = executor, futures
+
+    def finish(self) -> tuple[list[Path], list[dict]]:
+        written, notes = [], []
+        try:
+            for f in self.futures:          # in page order: the same order as the sequential path
+                paths, part_notes, digests = f.result()
+                written += [Path(p) for p in paths]
+                notes += part_notes
+                adopt_written(digests)
+        finally:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+        return written, notes
+
+    def abandon(self) -> None:
+        """Stop (the publication failed): wait for running workers so none writes into a folder being removed."""
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def ranges(n: int, workers: int) -> list[tuple[int, int]]:
+    """[0, n) in `workers` contiguous ranges of near-equal size."""
+    size = math.ceil(n / max(1, workers)) if n else 0
+    return [(i, min(n, i + size)) for i in range(0, n, size)] if size else []
+
+
+def workers_for(job: dict | None, workers: int | None = None) -> int:
+    """How many worker processes render the partner pages (1: in this process): none without a warehouse file;
+    by default one per core (PHAKHI_PUBLISH_WORKERS), none below MIN_PARTNERS (the start-up costs more)."""
+    if not job or not job.get("partners"):
+        return 1
+    n = job["partners"]
+    if workers is None:
+        if n < MIN_PARTNERS:
+            return 1
+        workers = min(default_workers(), math.ceil(n / MIN_PER_WORKER))
+    return max(1, min(workers, n))
+
+
+def start(out_dir: Path, job: dict | None, common: dict, strict: bool = False,
+          workers: int | None = None) -> PartnerPool | None:
+    """Start rendering the partner pages in worker processes (workers_for); None when they are rendered in
+    this process."""
+    workers = workers_for(job, workers)
+    if workers <= 1:
+        return None
+    import multiprocessing as mp
+
+    release_free_memory()           # the workers start beside this process: give back what it freed
+    executor = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+    ctx = {"meta": common["meta"]}
+    try:
+        render = job["render"]          # pages.render_partner_range (passed in: this module imports no page code)
+        args = {k: v for k, v in job.items() if k != "render"}
+        futures = [executor.submit(_run, render, str(out_dir), args, a, b, ctx, strict)
+                   for a, b in ranges(job["partners"], workers)]
+    except BaseException:
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    return PartnerPool(executor, futures)

@@ -1,0 +1,80 @@
+"""Partner pages rendered by spawned worker processes (phakhi.publish.partner_pool) are the same files, byte for
+byte, as the pages rendered in the publishing process - on a tiny warehouse file (fast) and on the SAMPLE
+month's published warehouse (integration) - and the workers' digests are known to share_unchanged_files."""
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from phakhi.publish import files as F
+from phakhi.publish import pages as P
+from phakhi.publish import partner_pool
+from phakhi.publish.site import render_site
+
+
+def _tree(folder) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _publish(db, tables, out, workers):
+    out.mkdir(parents=True)
+    ctx = P.site_context(db, out, period="2025-12", pub_id="2025-12-rpool", is_sample=True, tables=tables)
+    assert ctx["partner_job"] and ctx["partner_job"]["partners"] > 1
+    render_site(out, ctx, strict=True, workers=workers)
+    return _tree(out)
+
+
+def _same_site(db, tables, tmp_path, workers=2) -> dict[str, bytes]:
+    one = _publish(db, tables, tmp_path / "one", 1)
+    many = _publish(db, tables, tmp_path / "many", workers)
+    assert sorted(one) == sorted(many)
+    assert [f for f in one if one[f] != many[f]] == []
+    return many
+
+
+def test_ranges_cover_every_partner_once():
+    assert partner_pool.ranges(10, 3) == [(0, 4), (4, 8), (8, 10)]
+    assert partner_pool.ranges(2, 4) == [(0, 1), (1, 2)]
+    assert partner_pool.ranges(0, 2) == []
+
+
+def test_too_few_partners_stay_in_this_process_unless_workers_are_asked_for(tmp_path):
+    job = {"partners": 30, "db": "x", "tables": {}, "render": None}
+    assert partner_pool.start(tmp_path, job, {"meta": {}}, workers=None) is None
+    assert partner_pool.start(tmp_path, job, {"meta": {}}, workers=1) is None
+    assert partner_pool.start(tmp_path, None, {"meta": {}}, workers=4) is None
+
+
+def test_pool_pages_equal_sequential_pages_on_a_warehouse_file(tmp_path):
+    from tests.test_dashboard_site import tiny_frames
+
+    frames = tiny_frames()
+    extra = frames["dash_partners"].iloc[[0]].assign(partner_id="P003", parent_partner_id="P001")
+    frames["dash_partners"] = frames["dash_partners"]._append(extra, ignore_index=True)
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema marts")
+        for name, df in frames.items():
+            con.register("df", df)
+            con.execute(f"create table marts.{name} as select * from df")
+            con.unregister("df")
+    tables = {name: f"marts.{name}" for name in frames}
+    F.take_written()
+    many = _same_site(db, tables, tmp_path, workers=3)
+    assert {"partners/P001.html", "partners/P003.html", "data/partners/P001/2025-12-claims.csv"} <= set(many)
+    # what the workers wrote is known by digest: sharing never reads those files back
+    stats = F.share_unchanged_files(tmp_path / "pubs", tmp_path / "many")
+    assert stats["files"] > 0 and stats["hashed"] < stats["files"]
+    page = tmp_path / "many" / "partners" / "P001.html"
+    assert F.known_digest(page.stat()) is not None
+
+
+@pytest.mark.integration
+def test_pool_pages_equal_sequential_pages_on_sample(refreshed_sample, tmp_path):
+    from phakhi.publish.exposures import dashboard_tables
+
+    paths = refreshed_sample.paths
+    tables = dashboard_tables(paths.dbt_work / "target" / "manifest.json")
+    many = _same_site(paths.published_db, tables, tmp_path)
+    assert sum(1 for f in many if f.startswith("partners/")) >= 20
+    assert any(f.startswith("data/partners/") for f in many)
