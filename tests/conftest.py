@@ -171,7 +171,9 @@ def page(browser):
     pg.errors = []
     pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
     pg.on("pageerror", lambda e: pg.errors.append(str(e)))
-    pg.on("requestfailed", lambda r: pg.errors.append(f"failed {r.url}"))
+    # a request the test's own next navigation cancels (net::ERR_ABORTED) is not the site's failure
+    pg.on("requestfailed", lambda r: None if (r.failure or "").startswith("net::ERR_ABORTED")
+          else pg.errors.append(f"failed {r.url} ({r.failure})"))
     yield pg
     context.close()
 
