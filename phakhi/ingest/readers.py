@@ -219,7 +219,7 @@ _DIMENSION = re.compile(rb"<(?:[A-Za-z0-9_]+:)?dimension\s+ref=\"([A-Z]{0,3})([0
 # Any cell reference _CELL_REF could read as beyond column ZZ (702) or row 999 (a superset: a reference
 # elsewhere only sends the sheet to the precise scan). A sheet without one is within every bound (702 x 999
 # cells), so the common small report skips the per-reference scan (it cost nearly as much as calamine's read).
-_BIG_REF = re.compile(rb"\br=\"(?:[A-Z]{3}|[A-Z]{1,2}[0-9]{4})")
+_BIG_REF = re.compile(rb'r="[A-Z]{1,2}[0-9]{4}|r="[A-Z]{3}')      # literal first: a fast scan (a leading \b was 10x slower)
 _REPEATED = re.compile(rb"number-(rows|columns)-repeated=\"([0-9]+)\"")
 
 
