@@ -39,7 +39,7 @@ def dump(landing: Path, out: Path, repo: Path) -> None:
         assert Path(ingest.__file__).resolve().is_relative_to(repo.resolve()), ingest.__file__
         paths = Paths(home)
         results = ingest.ingest_landing_settled(paths)
-        db = home / "raw.duckdb"
+        db = home / "warehouse.duckdb"
         ingest.load_raw(db, results)
         out.mkdir(parents=True, exist_ok=True)
         with duckdb.connect(str(db)) as con:

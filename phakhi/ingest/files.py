@@ -381,7 +381,7 @@ class FamilyResult:
 
 
 def assemble_family(family: str, outcomes: list[FileOutcome], history: dict[str, dict] | None = None,
-                    run_at: datetime | None = None) -> FamilyResult:
+                    run_at: datetime | None = None, consume: bool = False) -> FamilyResult:
     """Settle one family's files into its raw table, quarantine and file report (one row per file).
 
     1. identical content under two names: the second is a `duplicate` (not loaded twice);
@@ -390,15 +390,23 @@ def assemble_family(family: str, outcomes: list[FileOutcome], history: dict[str,
        in the ledger); once superseded, always superseded (history);
     3. the same key on two current rows (one file or two): both quarantined (`duplicate_key`);
     4. per-file accounting, checked.
+
+    With `consume`, the given outcomes' records are handed over (emptied in them): each file's rows are freed
+    as soon as they are in the frame, so a family's rows are not held twice at the peak (at national scale a
+    million row dicts, about a gigabyte). Only for outcomes nobody reads the records of again.
     """
     import pandas as pd
 
     contract = load_contract(family)
+    given = outcomes
     history = history or {}
     run_at = run_at or datetime.now()
     # work on copies: the outcomes may be a (cached) task result that another run reads again
-    outcomes = sorted((replace(o, records=list(o.records), problems=list(o.problems), notes=list(o.notes))
-                       for o in outcomes), key=lambda o: o.file)
+    outcomes = sorted((replace(o, records=o.records if consume else list(o.records), problems=list(o.problems),
+                               notes=list(o.notes)) for o in outcomes), key=lambda o: o.file)
+    if consume:
+        for o in given:
+            o.records = []
 
     # 1. identical copies: keep the one at the path the ledger knows, else the oldest file (then shortest name)
     by_hash: dict[str, list[FileOutcome]] = {}
@@ -492,10 +500,11 @@ def assemble_family(family: str, outcomes: list[FileOutcome], history: dict[str,
         if o.rows_read != o.rows_loaded + o.rows_quarantined + o.rows_superseded:
             raise AccountingError(f"{family}/{o.file}: rows do not balance ({o.file_report_row()})")
 
-    loaded = typed_frame(contract, records_frame(contract, current), copy=False)
-    if len(loaded) != sum(o.rows_loaded for o in outcomes):
+    expected_rows = sum(o.rows_loaded for o in outcomes)
+    loaded = typed_frame(contract, records_frame(contract, current, release=True), copy=False)
+    if len(loaded) != expected_rows:
         raise AccountingError(f"{family}: {len(loaded)} rows in the raw table but the files account for "
-                              f"{sum(o.rows_loaded for o in outcomes)}")
+                              f"{expected_rows}")
     problems = [p for o in outcomes for p in o.problems]
     quarantine = pd.DataFrame(problems, columns=QUARANTINE_COLUMNS)
     quarantine["row"] = quarantine["row"].astype("Int64")
@@ -536,7 +545,7 @@ def _what(o: FileOutcome, lang: str = "en") -> str:
 PANDAS_TYPES = {"integer": "Int64", "year": "Int64", "likert": "Int64", "number": "float64"}
 
 
-def records_frame(contract, outcomes: list[FileOutcome]):
+def records_frame(contract, outcomes: list[FileOutcome], release: bool = False):
     """The outcomes' records as one untyped frame (contract columns + the file's META_COLUMNS), built column
     by column: one tuple per row (C-speed `itemgetter`), transposed per file. Building it from a merged dict
     per row (`{**record, **meta}`) cost a second copy of every row as a dict -- about a gigabyte at national
@@ -562,6 +571,9 @@ def records_frame(contract, outcomes: list[FileOutcome]):
             acc.extend(values)
         for acc, v in zip(meta, (o.file, o.sheet, o.file_hash)):
             acc.extend([v] * len(recs))
+        if release:                        # this file's row dicts are freed now (the values live on in cols)
+            del rows, recs
+            o.records = []
     frame = {n: pd.Series(c, dtype=object) for n, c in zip(names + META_COLUMNS, cols + meta)}
     return pd.DataFrame(frame, columns=names + META_COLUMNS)     # typed by typed_frame (object until then)
 

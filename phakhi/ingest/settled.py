@@ -121,8 +121,9 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
     answers: list = []
     outcomes = ingest_files_cached(family, files, landing, known, cache, workers, progress, answers, archive)
     cache.save_index()
-    result = assemble_family(family, outcomes, history(), run_at)
-    save(folder, _state(cache.code, family, known, outcomes, answers, result, contract))
+    keys = _row_keys(contract, outcomes)
+    result = assemble_family(family, outcomes, history(), run_at, consume=True)    # frees the row dicts
+    save(folder, _state(cache.code, family, known, outcomes, answers, result, keys))
     return result
 
 
@@ -170,7 +171,7 @@ def _try_incremental(state: Settled, contract, new_files: list[Path], landing, k
     new_keys = _row_keys(contract, outcomes)
     if new_keys & state.keys:
         return None
-    fresh = assemble_family(family, outcomes, history, run_at)
+    fresh = assemble_family(family, outcomes, history, run_at, consume=True)
     # received_at as a full settle gives it: the ledger's, else this run's (a duplicate file is never in the ledger)
     files_kept, changed = [], False
     for o in kept.files:
@@ -219,7 +220,6 @@ def _coverage(outcomes: list[FileOutcome]) -> set:
     return out
 
 
-def _state(code, family, known, outcomes, answers, result, contract) -> Settled:
+def _state(code, family, known, outcomes, answers, result, keys: set) -> Settled:
     inputs = {o.file: (o.file_hash, o.mtime, asked or {}) for o, asked in zip(outcomes, answers)}
-    return Settled(code, family, inputs, result, _coverage(outcomes), _row_keys(contract, outcomes),
-                   frozenset(known or {}))
+    return Settled(code, family, inputs, result, _coverage(outcomes), keys, frozenset(known or {}))
