@@ -385,7 +385,7 @@ def _settle_family_cached(paths: Paths, family: str, files: list[Path], known: d
     from phakhi.ingest import settled
 
     result = settled.settle_family(paths.ingest_cache, family, files, paths.landing, known,
-                                   lambda: ledger.read_history(paths.home, family).get(family), run_at,
+                                   lambda: ledger.read_history(paths.home, family, ledger.SETTLE_COLUMNS).get(family), run_at,
                                    workers, progress,
                                    archive=(paths.landing_archive, paths.home) if record else None)
     if record:
