@@ -68,3 +68,26 @@ def test_workbook_bounds_fast_path_keeps_every_refusal():
         with pytest.raises(UnreadableFile) as exc:
             check_workbook_bounds(xlsx_bytes(rows, {stray: "x"}))
         assert exc.value.rule == "too_large", stray
+
+
+def test_list_files_lists_what_the_rglob_walk_listed(tmp_path):
+    """One scandir per folder, the same files in the same order: hidden files and folders and Office lock
+    files skipped, links listed (to be refused) but never followed, fifos skipped."""
+    import os
+
+    def rglob_walk(folder):
+        return sorted(p for p in folder.rglob("*") if (p.is_symlink() or p.is_file())
+                      and not p.name.startswith((".", "~$"))
+                      and not any(part.startswith(".") for part in p.relative_to(folder).parts[:-1]))
+
+    for d in ("a/.hidden", ".h2/x", "b-c", "b", "b/c"):
+        (tmp_path / d).mkdir(parents=True)
+    for f in ("a/f.csv", "a/.x", "a/~$lock.xlsx", "a/.hidden/g.csv", ".h2/x/y.csv", "b-c/1", "b/2", "b/c/3.xlsx"):
+        (tmp_path / f).write_text("x")
+    (tmp_path / "a" / "link.csv").symlink_to("/etc/hostname")
+    (tmp_path / "dirlink").symlink_to(tmp_path / "b")
+    os.mkfifo(tmp_path / "a" / "fifo")
+    got = list_files(tmp_path)
+    assert got == rglob_walk(tmp_path)
+    assert [p.relative_to(tmp_path).as_posix() for p in got] == ["a/f.csv", "a/link.csv", "b/2", "b/c/3.xlsx",
+                                                                 "b-c/1", "dirlink"]

@@ -619,9 +619,31 @@ def list_files(folder: Path) -> list[Path]:
     files are skipped; unsupported types are still listed so that they are rejected with a reason."""
     if not folder.exists():
         return []
-    # symlinks are listed (not followed) so that they are refused with a reason, never silently skipped
-    return sorted(p for p in folder.rglob("*") if (p.is_symlink() or p.is_file()) and not p.name.startswith((".", "~$"))
-                  and not any(part.startswith(".") for part in p.relative_to(folder).parts[:-1]))
+    # symlinks are listed (not followed) so that they are refused with a reason, never silently skipped;
+    # one scandir per folder (the entries' types come with the listing: no stat per file, 70,000 a month)
+    found: list[Path] = []
+    folder = Path(folder)
+
+    def walk(d: Path, hidden: bool) -> None:
+        try:
+            with os.scandir(d) as it:
+                entries = list(it)
+        except OSError:
+            return
+        for e in entries:
+            try:
+                link = e.is_symlink()
+                is_dir = not link and e.is_dir(follow_symlinks=False)
+                is_file = link or (not is_dir and e.is_file())
+            except OSError:
+                continue
+            if is_dir:
+                walk(d / e.name, hidden or e.name.startswith("."))   # rglob's walk: links are not followed
+            elif is_file and not hidden and not e.name.startswith((".", "~$")):
+                found.append(d / e.name)
+
+    walk(folder, False)
+    return sorted(found)
 
 
 def supported_suffixes() -> list[str]:
