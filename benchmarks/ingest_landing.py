@@ -15,7 +15,8 @@ spends them (a part's time excludes the parts nested inside it), so the split ad
 
     listing        list_files over the landing area
     hash           stat index + content sha256 of new or changed files (FileOutcomeCache.content_hash)
-    cache_get      per-file cache look-ups; cache_put: writing new outcomes
+    cache_get      per-file cache look-ups; cache_put: writing new outcomes (here, one process: one file per
+                   outcome; with a pool, each worker writes its chunk's outcomes as one pack and archives them)
     read_bytes     the file's bytes (read_bounded);  bounds: the zip/sheet-size guard (check_workbook_bounds)
     read           calamine / csv / pyreadstat parsing into Python values (iter_sheets)
     find_table     header row, column mapping, title block (_choose_table)

@@ -113,7 +113,13 @@ def test_landing_settled_per_family_equals_the_plain_ingest(tmp_path):
     assert [r.totals for r in again] == [r.totals for r in settled]
     store = tmp_path / "cache" / "ingest"
     assert not list(store.rglob("*.tmp"))
-    assert len(list((store / "outcomes").rglob("*.pkl"))) == sum(r.totals["files"] for r in settled)
+    assert _entries(store) == sum(r.totals["files"] for r in settled)
+
+
+def _entries(store) -> int:
+    """Cached outcomes: one file each, or many in a pack (written by a pool worker)."""
+    single = [p for p in (store / "outcomes").rglob("*.pkl") if p.parent.name != "packs"]
+    return len(single) + sum(len(pickle.loads(p.read_bytes())[1]) for p in (store / "outcomes" / "packs").glob("*.pkl"))
 
 
 def test_a_native_crash_in_a_reader_rejects_that_file_on_the_cached_path_too(tmp_path, monkeypatch):
@@ -151,3 +157,33 @@ def test_a_native_crash_in_a_reader_rejects_that_file_on_the_cached_path_too(tmp
     assert (by["boom.csv"].status, by["boom.csv"].rule) == ("rejected", "reader_crashed")
     assert all(by[n].status == "loaded" for n in ("a.csv", "c.csv", "d.csv"))
     assert cache.get("activity_reports", by["boom.csv"].file_hash, None) is None
+
+
+def test_pool_workers_write_packs_that_later_runs_reuse(tmp_path, monkeypatch):
+    """Files read in the process pool are cached by the worker, one pack per chunk (and archived there when
+    asked); a later run finds every outcome in the packs; a damaged pack only means reading again."""
+    from phakhi.ingest import file_cache
+    from test_benchmarks_national import _national
+
+    monkeypatch.setattr(file_cache, "MIN_FILES_FOR_POOL", 1)
+    landing = tmp_path / "landing"
+    _national().generate(landing, scale=0.002, months=2, workers=1)
+    files = sorted((landing / "activity_reports").rglob("*.xlsx"))
+    store = tmp_path / "cache"
+    cache = FileOutcomeCache(store, code_fingerprint="c", index_name="activity_reports")
+    archive = tmp_path / "home" / "landing_archive"
+    first = ingest_files_cached("activity_reports", files, landing, None, cache, workers=2,
+                                archive=(archive, tmp_path / "home"))
+    cache.save_index()
+    assert list((store / "outcomes" / "packs").glob("*.pkl")) and _entries(store) == len(files)
+    assert len(list(archive.rglob("*.xlsx"))) == len({o.file_hash for o in first})
+    plain = ingest_files("activity_reports", files, landing, None, workers=1)
+    assert _plain(first) == _plain(plain)
+    again = FileOutcomeCache(store, code_fingerprint="c", index_name="activity_reports")
+    second = ingest_files_cached("activity_reports", files, landing, None, again, workers=2)
+    assert (again.stats.reused, again.stats.ingested) == (len(files), 0) and _plain(second) == _plain(plain)
+    for pack in (store / "outcomes" / "packs").glob("*.pkl"):
+        pack.write_bytes(b"not a pickle")
+    third = FileOutcomeCache(store, code_fingerprint="c", index_name="activity_reports")
+    out = ingest_files_cached("activity_reports", files, landing, None, third, workers=2)
+    assert third.stats.ingested == len(files) and _plain(out) == _plain(plain)

@@ -14,7 +14,10 @@ Files are not even read when they are unchanged on disk: a stat index (path → 
 like make's or rsync's, gives the content hash of a file whose stat is the same as last time.
 
 Storage under `Paths.ingest_cache`: `outcomes/<key[:2]>/<key>.pkl` (one pickle per content, written atomically
-by this code only) and `stat_index-<family>.pkl`. Deleting the folder is always safe: the next run reads everything.
+by this code only), `outcomes/packs/<id>.pkl` (the outcomes of one chunk of files read in the process pool,
+written by the worker: one file per chunk, not per content -- creating 70,000 small files cost more than
+pickling them) with `pack_index-<family>.pkl` (key -> pack), and `stat_index-<family>.pkl`. Deleting the
+folder is always safe: the next run reads everything.
 """
 from __future__ import annotations
 
@@ -112,8 +115,37 @@ def _probed_isolated(family, path: Path, landing, known) -> tuple[FileOutcome, d
             return reader_crashed(family, path, landing), {col: {} for col in (known or {})}
 
 
-def _work_chunk(family, items, landing, known):
-    return [ingest_file_probed(family, Path(p), landing, known) for p in items]
+def _work_chunk(family, items, landing, known, store=None):
+    """A chunk of files in a pool worker. With `store` (cache folder, code fingerprint, (archive folder, home)
+    or None), the worker also writes the chunk's cache entries -- one pack file for the chunk, not one file
+    per outcome -- and puts the bytes into the landing archive: in parallel, not one by one in the process
+    that settles. Returns ([(outcome, asked)], pack id or None)."""
+    out = [ingest_file_probed(family, Path(p), landing, known) for p in items]
+    if store is None:
+        return out
+    folder, code, archive = store
+    if archive is not None:
+        from phakhi.ingest.ledger import _archive
+
+        for outcome, _ in out:
+            _archive(Path(archive[0]), outcome, Path(archive[1]))
+    return out, _put_pack(Path(folder), code, family, out)
+
+
+def _put_pack(folder: Path, code: str, family: str | None, items: list[tuple[FileOutcome, dict]]) -> str | None:
+    """Write a chunk's outcomes as one pack (`outcomes/packs/<id>.pkl`: {key: (outcome, asked)}), atomically;
+    its id, or None when nothing is to be kept (a crash may be the machine's, never cached)."""
+    entries = {_key(code, family, o.file_hash): (o, asked) for o, asked in items if o.rule != "reader_crashed"}
+    if not entries:
+        return None
+    pid = hashlib.sha256("\0".join(sorted(entries)).encode()).hexdigest()[:40]
+    path = folder / "outcomes" / "packs" / f"{pid}.pkl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with tmp.open("wb") as fh:
+        pickle.dump((FORMAT, entries), fh, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)
+    return pid
 
 
 @dataclass
@@ -140,6 +172,11 @@ class FileOutcomeCache:
         self._index_path = self.folder / f"stat_index-{index_name}.pkl"
         self._index: dict[str, tuple] = self._load_index()
         self._dirty = False
+        # outcomes written by pool workers live in packs (one file per chunk of files): key -> pack id
+        self._packs_path = self.folder / f"pack_index-{index_name}.pkl"
+        self._packs: dict[str, str] | None = None          # read when first needed
+        self._packs_dirty = False
+        self._pack_memo: dict[str, dict] = {}              # the last packs read (look-ups come in file order)
 
     # ---- content hashes without reading unchanged files
     def _load_index(self) -> dict:
@@ -152,14 +189,55 @@ class FileOutcomeCache:
 
     def save_index(self) -> None:
         with self._lock:
-            if not self._dirty:
-                return
-            self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = self._index_path.with_name(f"{self._index_path.name}.{os.getpid()}.tmp")
-            with tmp.open("wb") as fh:
-                pickle.dump((FORMAT, self._index), fh, protocol=pickle.HIGHEST_PROTOCOL)
-            tmp.replace(self._index_path)
-            self._dirty = False
+            for dirty, path, data in ((self._dirty, self._index_path, self._index),
+                                      (self._packs_dirty, self._packs_path, self._packs)):
+                if not dirty:
+                    continue
+                self.folder.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+                with tmp.open("wb") as fh:
+                    pickle.dump((FORMAT, data), fh, protocol=pickle.HIGHEST_PROTOCOL)
+                tmp.replace(path)
+            self._dirty = self._packs_dirty = False
+
+    # ---- packs
+    def _pack_index(self) -> dict[str, str]:
+        if self._packs is None:
+            try:
+                with self._packs_path.open("rb") as fh:
+                    fmt, packs = pickle.load(fh)
+                self._packs = packs if fmt == FORMAT and isinstance(packs, dict) else {}
+            except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
+                self._packs = {}
+        return self._packs
+
+    def add_pack(self, pid: str, outcomes: list[FileOutcome], family: str | None) -> None:
+        with self._lock:
+            packs = self._pack_index()
+            for o in outcomes:
+                if o.rule != "reader_crashed":
+                    packs[self.key(family, o.file_hash)] = pid
+            self._packs_dirty = True
+
+    def _from_pack(self, key: str):
+        with self._lock:
+            pid = self._pack_index().get(key)
+            entries = self._pack_memo.get(pid) if pid else None
+        if pid is None:
+            return None
+        if entries is None:
+            try:
+                with (self.folder / "outcomes" / "packs" / f"{pid}.pkl").open("rb") as fh:
+                    fmt, entries = pickle.load(fh)
+                if fmt != FORMAT or not isinstance(entries, dict):
+                    return None
+            except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
+                return None
+            with self._lock:
+                if len(self._pack_memo) >= 8:
+                    self._pack_memo.pop(next(iter(self._pack_memo)))
+                self._pack_memo[pid] = entries
+        return entries.get(key)
 
     def content_hash(self, path: Path) -> str:
         st = path.stat()
@@ -179,7 +257,7 @@ class FileOutcomeCache:
 
     # ---- outcomes
     def key(self, family: str | None, content_hash: str) -> str:
-        return hashlib.sha256(f"{FORMAT}\0{family or '*'}\0{content_hash}\0{self.code}".encode()).hexdigest()
+        return _key(self.code, family, content_hash)
 
     def _entry_path(self, key: str) -> Path:
         return self.folder / "outcomes" / key[:2] / f"{key}.pkl"
@@ -188,22 +266,39 @@ class FileOutcomeCache:
             with_answers: bool = False):
         """The stored outcome when it still holds with today's reference look-ups, else None; with
         `with_answers`, (outcome, the look-ups' answers) or None."""
+        key = self.key(family, content_hash)
+        hit = self._from_pack(key)
+        if hit is None:
+            try:
+                with self._entry_path(key).open("rb") as fh:
+                    hit = pickle.load(fh)
+            except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
+                return None
         try:
-            with self._entry_path(self.key(family, content_hash)).open("rb") as fh:
-                outcome, asked = pickle.load(fh)
-        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
+            outcome, asked = hit
+        except (TypeError, ValueError):
             return None
         if not answers_hold(asked, known):
             return None
         return (outcome, asked) if with_answers else outcome
 
     def put(self, family: str | None, outcome: FileOutcome, asked: dict[str, dict]) -> None:
-        path = self._entry_path(self.key(family, outcome.file_hash))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump((outcome, asked), fh, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(path)
+        _put(self.folder, self.code, family, outcome, asked)
+
+
+def _key(code: str, family: str | None, content_hash: str) -> str:
+    return hashlib.sha256(f"{FORMAT}\0{family or '*'}\0{content_hash}\0{code}".encode()).hexdigest()
+
+
+def _put(folder: Path, code: str, family: str | None, outcome: FileOutcome, asked: dict[str, dict]) -> None:
+    """Write one outcome's entry atomically (also from a pool worker: see _work_chunk)."""
+    key = _key(code, family, outcome.file_hash)
+    path = folder / "outcomes" / key[:2] / f"{key}.pkl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with tmp.open("wb") as fh:
+        pickle.dump((outcome, asked), fh, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)
 
 
 def answers_hold(asked: dict[str, dict], known: dict[str, set] | None) -> bool:
@@ -227,10 +322,12 @@ def _as_found(outcome: FileOutcome, path: Path, landing: Path | None) -> FileOut
 def ingest_files_cached(family: str | None, files: list[Path], landing: Path | None, known: dict[str, set] | None,
                         cache: FileOutcomeCache, workers: int | None = None,
                         progress: Callable[[int], None] | None = None,
-                        answers: list | None = None) -> list[FileOutcome]:
+                        answers: list | None = None, archive: tuple[Path, Path] | None = None) -> list[FileOutcome]:
     """Like `files.ingest_files` (same outcomes, input order), but a file whose content was already checked
     with the same code, contracts and reference answers is not read again. `answers`, when given, is filled
-    with each file's reference look-ups and their answers (input order)."""
+    with each file's reference look-ups and their answers (input order). `archive` = (landing archive,
+    PHAKHI_HOME): files read in the pool are also put into the landing archive there, by the worker that
+    read them (content-addressed, so the ledger later finds them in place; ledger._archive)."""
     files = [Path(f) for f in files]
     asked_by: list[dict | None] = [None] * len(files)
     out: list[FileOutcome | None] = [None] * len(files)
@@ -250,9 +347,9 @@ def ingest_files_cached(family: str | None, files: list[Path], landing: Path | N
     if progress and reused:
         progress(reused)
 
-    def keep(k: int, outcome: FileOutcome, asked: dict) -> None:
+    def keep(k: int, outcome: FileOutcome, asked: dict, stored: bool = False) -> None:
         out[k], asked_by[k] = outcome, asked
-        if outcome.rule != "reader_crashed":     # a crash may be the machine's (memory), not the file's: retry
+        if outcome.rule != "reader_crashed" and not stored:   # a crash may be the machine's (memory): retry
             cache.put(family, outcome, asked)
 
     workers = default_workers() if workers is None else max(1, workers)
@@ -267,12 +364,17 @@ def ingest_files_cached(family: str | None, files: list[Path], landing: Path | N
         done = set()
         try:
             pool = _pool(workers)
-            futures = {pool.submit(_work_chunk, family, [files[k] for k in chunk], landing, known): c
+            store = (str(cache.folder), cache.code,
+                     None if archive is None else (str(archive[0]), str(archive[1])))
+            futures = {pool.submit(_work_chunk, family, [files[k] for k in chunk], landing, known, store): c
                        for c, chunk in enumerate(chunks)}
             for fut in as_completed(futures):
                 c = futures[fut]
-                for k, res in zip(chunks[c], fut.result()):
-                    keep(k, *res)
+                results, pid = fut.result()
+                for k, res in zip(chunks[c], results):
+                    keep(k, *res, stored=True)
+                if pid is not None:
+                    cache.add_pack(pid, [o for o, _ in results], family)
                 done.add(c)
                 if progress:
                     progress(len(chunks[c]))

@@ -94,9 +94,14 @@ def _connect(path: Path, read_only: bool = False, attempts: int = 40):
     raise RuntimeError(f"the landing ledger {path} is locked by another process ({last})")
 
 
-def read_history(home: Path, family: str | None = None) -> dict[str, dict[str, dict]]:
+SETTLE_COLUMNS = ("file_hash", "family", "file", "received_at", "status", "superseded_by")
+
+
+def read_history(home: Path, family: str | None = None,
+                 columns: tuple[str, ...] | None = None) -> dict[str, dict[str, dict]]:
     """{family: {sha256: row}} of everything received so far (empty when there is no ledger yet); only
-    `family`'s rows when given."""
+    `family`'s rows when given; only `columns` of each row when given (SETTLE_COLUMNS: what settling reads --
+    a row of every column for every file ever received cost a month's settle as much as its new files)."""
     path = ledger_path(home)
     if not path.exists():
         return {}
@@ -106,7 +111,8 @@ def read_history(home: Path, family: str | None = None) -> dict[str, dict[str, d
             tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
             if "landing_files" not in tables:
                 return {}
-            cur = con.execute("select * from landing_files" + (" where family = ?" if family else ""),
+            cols = ", ".join(dict.fromkeys(("file_hash", "family") + tuple(columns))) if columns else "*"
+            cur = con.execute(f"select {cols} from landing_files" + (" where family = ?" if family else ""),
                               [family] if family else [])
             names = [d[0] for d in cur.description]
             rows = cur.fetchall()

@@ -216,6 +216,10 @@ def iter_xlsx(path: Path, data: bytes | None = None) -> Iterator[Sheet]:
 
 _CELL_REF = re.compile(rb"<(?:[A-Za-z0-9_]+:)?c\s[^>]*?\br=\"([A-Z]{1,3})([0-9]{1,8})\"")
 _DIMENSION = re.compile(rb"<(?:[A-Za-z0-9_]+:)?dimension\s+ref=\"([A-Z]{0,3})([0-9]{0,8}):?([A-Z]{0,3})([0-9]{0,8})\"")
+# Any cell reference _CELL_REF could read as beyond column ZZ (702) or row 999 (a superset: a reference
+# elsewhere only sends the sheet to the precise scan). A sheet without one is within every bound (702 x 999
+# cells), so the common small report skips the per-reference scan (it cost nearly as much as calamine's read).
+_BIG_REF = re.compile(rb'r="[A-Z]{1,2}[0-9]{4}|r="[A-Z]{3}')      # literal first: a fast scan (a leading \b was 10x slower)
 _REPEATED = re.compile(rb"number-(rows|columns)-repeated=\"([0-9]+)\"")
 
 
@@ -293,7 +297,9 @@ def check_workbook_bounds(data: bytes) -> None:
                             rows, cols = int(d.group(4)), _col_number(d.group(3))
                             if cols > MAX_SHEET_COLUMNS or rows > MAX_SHEET_ROWS or rows * cols > MAX_SHEET_CELLS:
                                 raise _too_big(label, rows, cols, "declared size")
-                    if is_sheet:
+                    if is_sheet and len(buf) < 1 << 20 and not tail and not _BIG_REF.search(buf):
+                        pass      # the whole sheet in one read, every reference within ZZ999: within every bound
+                    elif is_sheet:
                         refs = _CELL_REF.findall(buf)
                         if refs:
                             # the largest column and row of this chunk's cell references, from their distinct

@@ -90,7 +90,7 @@ def _row_keys(contract, outcomes: list[FileOutcome]) -> set:
 def settle_family(folder: Path, family: str, files: list[Path], landing: Path | None, known: dict | None,
                   history: Callable[[], dict | None], run_at: datetime, workers: int | None = None,
                   progress: Callable[[int], None] | None = None, cache: FileOutcomeCache | None = None,
-                  stats: dict | None = None) -> FamilyResult:
+                  stats: dict | None = None, archive: tuple[Path, Path] | None = None) -> FamilyResult:
     """One family's files settled: incrementally on top of the kept result when only unrelated new files
     arrived, else in full. `history` returns the family's ledger history (read only when needed)."""
     from phakhi.ingest.contracts import load_contract
@@ -109,7 +109,7 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
     if new_idx is not None and state is not None and len(new_idx) < len(files):
         hist = history()
         fresh = _try_incremental(state, contract, [files[k] for k in new_idx], landing, known, hist, run_at,
-                                 workers, progress, cache)
+                                 workers, progress, cache, archive)
         if fresh is not None:
             result, new_state = fresh
             cache.save_index()
@@ -119,10 +119,11 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
             return result
     # the whole family, as before
     answers: list = []
-    outcomes = ingest_files_cached(family, files, landing, known, cache, workers, progress, answers)
+    outcomes = ingest_files_cached(family, files, landing, known, cache, workers, progress, answers, archive)
     cache.save_index()
-    result = assemble_family(family, outcomes, history(), run_at)
-    save(folder, _state(cache.code, family, known, outcomes, answers, result, contract))
+    keys = _row_keys(contract, outcomes)
+    result = assemble_family(family, outcomes, history(), run_at, consume=True)    # frees the row dicts
+    save(folder, _state(cache.code, family, known, outcomes, answers, result, keys))
     return result
 
 
@@ -147,13 +148,13 @@ def _new_files(state: Settled, files: list[Path], rel: list[str], cache: FileOut
 
 
 def _try_incremental(state: Settled, contract, new_files: list[Path], landing, known, history, run_at, workers,
-                     progress, cache) -> tuple[FamilyResult, Settled] | None:
+                     progress, cache, archive=None) -> tuple[FamilyResult, Settled] | None:
     import pandas as pd
 
     family = state.family
     kept = state.result
     answers: list = []
-    outcomes = ingest_files_cached(family, new_files, landing, known, cache, workers, progress, answers)
+    outcomes = ingest_files_cached(family, new_files, landing, known, cache, workers, progress, answers, archive)
     history = history or {}
     kept_hashes = {o.file_hash for o in kept.files}
     # the kept files must settle the same way again: every readable one already in the ledger (else a full
@@ -170,7 +171,7 @@ def _try_incremental(state: Settled, contract, new_files: list[Path], landing, k
     new_keys = _row_keys(contract, outcomes)
     if new_keys & state.keys:
         return None
-    fresh = assemble_family(family, outcomes, history, run_at)
+    fresh = assemble_family(family, outcomes, history, run_at, consume=True)
     # received_at as a full settle gives it: the ledger's, else this run's (a duplicate file is never in the ledger)
     files_kept, changed = [], False
     for o in kept.files:
@@ -219,7 +220,6 @@ def _coverage(outcomes: list[FileOutcome]) -> set:
     return out
 
 
-def _state(code, family, known, outcomes, answers, result, contract) -> Settled:
+def _state(code, family, known, outcomes, answers, result, keys: set) -> Settled:
     inputs = {o.file: (o.file_hash, o.mtime, asked or {}) for o, asked in zip(outcomes, answers)}
-    return Settled(code, family, inputs, result, _coverage(outcomes), _row_keys(contract, outcomes),
-                   frozenset(known or {}))
+    return Settled(code, family, inputs, result, _coverage(outcomes), keys, frozenset(known or {}))
