@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 DBT = Path(__file__).resolve().parents[1] / "dbt_project"
-CHECKS = ("not_null", "unique", "accepted_values")
+CHECKS = ("not_null", "unique", "accepted_values", "relationships")
 
 
 def declared() -> dict[str, dict]:
@@ -26,10 +26,12 @@ def declared() -> dict[str, dict]:
                     assert set(args) <= set(CHECKS), args
                     out[entry["name"]] = {"not_null": list(args.get("not_null") or []),
                                           "unique": list(args.get("unique") or []),
-                                          "accepted_values": dict(args.get("accepted_values") or {})}
+                                          "accepted_values": dict(args.get("accepted_values") or {}),
+                                          "relationships": list(args.get("relationships") or [])}
             columns = {c["name"] for c in entry.get("columns") or []}
             for check, cols in out.get(entry["name"], {}).items():      # names real, documented columns
-                assert set(cols) <= columns, (entry["name"], check, set(cols) - columns)
+                cols = {r["column"] for r in cols} if check == "relationships" else set(cols)
+                assert cols <= columns, (entry["name"], check, cols - columns)
     return out
 
 
@@ -52,8 +54,11 @@ def plain_column_tests() -> dict[str, int]:
 def test_column_check_declarations_name_documented_columns():
     tests = declared()
     total = {c: sum(len(t[c]) for t in tests.values()) for c in CHECKS}
-    # what the 290 not_null, 57 unique and 44 accepted_values single-column tests guarded
-    assert len(tests) > 60 and total["not_null"] > 280 and total["unique"] >= 57 and total["accepted_values"] >= 44, total
+    # what the 290 not_null, 57 unique, 44 accepted_values and 45 relationships single-column tests guarded
+    assert len(tests) > 60 and total["not_null"] > 280 and total["unique"] >= 57 and total["accepted_values"] >= 44 \
+        and total["relationships"] >= 45, total
+    assert {"column": "partner_type", "to": "ref('partner_types')", "field": "code"} in \
+        tests["dim_partner_versions"]["relationships"]
     assert {"province_code", "region"} <= set(tests["dim_provinces"]["not_null"])
     assert tests["dim_provinces"]["unique"] == ["province_code"]
     assert set(tests["provinces"]["accepted_values"]["region"]) == {"north", "northeast", "central", "east", "west",
@@ -61,7 +66,8 @@ def test_column_check_declarations_name_documented_columns():
 
 
 def test_only_configured_column_tests_stay_single():
-    assert plain_column_tests()["unique"] == 0
+    # the three that remain single each have a config (severity warn, where)
+    assert plain_column_tests() == {"not_null": 1, "unique": 0, "accepted_values": 0, "relationships": 2}
 
 
 @pytest.mark.integration
@@ -74,19 +80,21 @@ def test_a_violation_fails_the_models_column_test_naming_check_column_and_values
     shutil.copyfile(paths.build_db, work.build_db)
     shutil.copyfile(paths.history_db, work.history_db)
     period = "2025-12"                                  # the SAMPLE home's month
-    select = ["--select", "columns_dim_provinces columns_provinces"]
+    select = ["--select", "columns_dim_provinces columns_provinces columns_dim_partner_versions"]
     clean = run_dbt(work, period, "test", extra=select)
-    assert clean.success and clean.counts == {"pass": 2}, clean.failures
+    assert clean.success and clean.counts == {"pass": 3}, clean.failures
     with duckdb.connect(str(work.build_db)) as con:
         con.execute("update marts.dim_provinces set region = null where province_code in ('TH-10', 'TH-50')")
         con.execute("update marts.dim_provinces set partners_registered = null where province_code = 'TH-57'")
         con.execute("update marts.dim_provinces set province_code = 'TH-10' where province_code = 'TH-11'")
         con.execute("update reference.provinces set name_th = null where province_code = 'TH-10'")
         con.execute("update reference.provinces set region = 'middle' where province_code in ('TH-10', 'TH-12')")
+        con.execute("update marts.dim_partner_versions set partner_type = 'XX' where partner_version_id in "
+                    "(select partner_version_id from marts.dim_partner_versions order by all limit 3)")
     broken = run_dbt(work, period, "test", extra=select)
     assert not broken.success
     messages = {f["node"].split(".")[2]: f["message"] for f in broken.failures}
-    assert set(messages) == {"columns_dim_provinces", "columns_provinces"}     # the build stops as before
+    assert set(messages) == {"columns_dim_provinces", "columns_provinces", "columns_dim_partner_versions"}
     dim, seed = messages["columns_dim_provinces"], messages["columns_provinces"]
     assert "phakhi_columns failed on dim_provinces" in dim
     assert "not_null region (2 rows; expected a value)" in dim
@@ -95,6 +103,8 @@ def test_a_violation_fails_the_models_column_test_naming_check_column_and_values
     assert "not_null province_code" not in dim                  # only the checks that failed
     assert "not_null name_th (1 row" in seed
     assert "accepted_values region (2 rows: middle; expected one of north, northeast, central" in seed
+    assert "relationships partner_type (3 rows: XX; expected a code of partner_types)" in \
+        messages["columns_dim_partner_versions"]
 
 
 @pytest.mark.integration

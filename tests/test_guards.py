@@ -33,7 +33,8 @@ def column_checks(test) -> dict[str, list[str]]:
     if _test_name(test) != "phakhi_columns":
         return {}
     args = test["phakhi_columns"]["arguments"]
-    return {check: list(args.get(check) or []) for check in ("not_null", "unique", "accepted_values")}
+    return {**{check: list(args.get(check) or []) for check in ("not_null", "unique", "accepted_values")},
+            "relationships": [r["column"] for r in args.get("relationships") or []]}
 
 
 def dbt_tests() -> dict[tuple[str, str | None], set[str]]:

@@ -1,24 +1,31 @@
-{#- The column guards of one model in one test: not_null, unique and accepted_values for several columns
-    (issue 17: one dbt node per column check was ~45 ms of dbt each, 290 not_null + 57 unique + 44
-    accepted_values nodes). Declared once per model, beside its columns:
+{#- The column guards of one model in one test: not_null, unique, accepted_values and relationships for several
+    columns (issue 17: one dbt node per column check cost ~45 ms of dbt each; 290 not_null, 57 unique, 44
+    accepted_values and 45 relationships nodes became one node per model). Declared once per model, beside
+    its columns:
         - phakhi_columns:
             name: columns_<model>
             arguments:
               not_null: [partner_id, period]
               unique: [activity_id]
               accepted_values: {status: [loaded, quarantined]}
-    Same meaning as dbt's tests of those names: nulls are allowed by unique and accepted_values, values are
-    compared as quoted literals. A column check with its own config (where, severity) stays a plain dbt test.
-    tests/test_guards.py reads each listed column as guarded by the named check.
+              relationships: [{column: partner_id, to: ref('stg_registry__partners'), field: partner_id}]
+    Same meaning as dbt's tests of those names: nulls pass unique, accepted_values and relationships; values
+    are compared as quoted literals. A column check with its own config (where, severity) stays a plain dbt
+    test. tests/test_guards.py reads each listed column as guarded by the named check.
 
-    Each failing check is one result row: check, column_name, failing_rows, examples (up to 5 values), expected.
-    With the default severity (error) and no store_failures the test stops the build with a message naming
-    every failing check, column and value - "phakhi_columns failed on dim_provinces: not_null region (2 rows);
-    unique province_code (1 value repeated: TH-10)" - through DuckDB's error(), since dbt's own message only
-    counts result rows. With severity warn or store_failures the rows are returned (and stored), as dbt does. -#}
-{% test phakhi_columns(model, not_null=[], unique=[], accepted_values={}) %}
-{%- if not (not_null or unique or accepted_values) -%}
-    {{ exceptions.raise_compiler_error("phakhi_columns on " ~ model ~ ": declare not_null, unique or accepted_values") }}
+    Each failing check is one result row: check_name, column_name, failing_rows, examples (up to 5 values),
+    expected. With the default severity (error) and no store_failures the test stops the build with a message
+    naming every failing check, column and value - "phakhi_columns failed on dim_provinces: not_null region
+    (2 rows; expected a value); unique province_code (2 rows: TH-10; expected each value once (1 value
+    repeated))" - through DuckDB's error(), since dbt's own message only counts result rows. With severity warn
+    or store_failures the rows are returned (and stored), as dbt does.
+
+    What differs from one node per check: dbt build skips a model when a test of all its ancestors failed;
+    a model's relationships add their parents to this test, so a model downstream of the tested model but not
+    of a parent no longer waits for it. The build still fails (dbt exits non-zero: nothing is published). -#}
+{% test phakhi_columns(model, not_null=[], unique=[], accepted_values={}, relationships=[]) %}
+{%- if not (not_null or unique or accepted_values or relationships) -%}
+    {{ exceptions.raise_compiler_error("phakhi_columns on " ~ model ~ ": declare not_null, unique, accepted_values or relationships") }}
 {%- endif -%}
 {%- set raise_error = config.get('severity', 'error') | lower == 'error' and not should_store_failures() -%}
 {%- set accepted = accepted_values.items() | list -%}
@@ -48,6 +55,14 @@ with scan as (   -- one pass for the null counts and the values outside their li
           group by {{ column }} having count(*) > 1) as d
 ),
 {%- endfor %}
+{%- for r in relationships %}
+{{ adapter.quote('rel_' ~ loop.index) }} as (    -- values with no match in the parent, as dbt's relationships test
+    select count(*) as n_rows, list(distinct cast(child.k as varchar)) as orphans
+    from (select {{ r.column }} as k from {{ model }} where {{ r.column }} is not null) as child
+    left join (select {{ r.field }} as k from {{ r.to }}) as parent on child.k = parent.k
+    where parent.k is null
+),
+{%- endfor %}
 failures as (
     select null::varchar as check_name, null::varchar as column_name, null::bigint as failing_rows,
            null::varchar as examples, null::varchar as expected
@@ -69,6 +84,12 @@ failures as (
            array_to_string(list_sort({{ adapter.quote('avx_' ~ loop.index) }})[1:5], ', '),
            'one of {{ values | join(", ") | replace("'", "''") }}'
     from scan where {{ adapter.quote('av_' ~ loop.index) }} > 0
+{%- endfor %}
+{%- for r in relationships %}
+    union all
+    select 'relationships', '{{ r.column }}', n_rows, array_to_string(list_sort(orphans)[1:5], ', '),
+           'a {{ r.field }} of {{ r.to.identifier if r.to.identifier is defined else r.to }}'
+    from {{ adapter.quote('rel_' ~ loop.index) }} where n_rows > 0
 {%- endfor %}
 ),
 summary as (
