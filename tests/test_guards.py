@@ -34,7 +34,8 @@ def column_checks(test) -> dict[str, list[str]]:
         return {}
     args = test["phakhi_columns"]["arguments"]
     return {**{check: list(args.get(check) or []) for check in ("not_null", "unique", "accepted_values")},
-            "relationships": [r["column"] for r in args.get("relationships") or []]}
+            "relationships": [r["column"] for r in args.get("relationships") or []],
+            "phakhi_between": list(args.get("between") or [])}
 
 
 def dbt_tests() -> dict[tuple[str, str | None], set[str]]:

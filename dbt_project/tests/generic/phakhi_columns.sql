@@ -1,7 +1,7 @@
-{#- The column guards of one model in one test: not_null, unique, accepted_values and relationships for several
-    columns (issue 17: one dbt node per column check cost ~45 ms of dbt each; 290 not_null, 57 unique, 44
-    accepted_values and 45 relationships nodes became one node per model). Declared once per model, beside
-    its columns:
+{#- The column guards of one model in one test: not_null, unique, accepted_values, relationships and between
+    (phakhi_between's range) for several columns (issue 17: one dbt node per column check cost ~45 ms of dbt
+    each; 290 not_null, 57 unique, 44 accepted_values, 45 relationships and 35 between nodes became one node
+    per model). Declared once per model, beside its columns:
         - phakhi_columns:
             name: columns_<model>
             arguments:
@@ -9,7 +9,8 @@
               unique: [activity_id]
               accepted_values: {status: [loaded, quarantined]}
               relationships: [{column: partner_id, to: ref('stg_registry__partners'), field: partner_id}]
-    Same meaning as dbt's tests of those names: nulls pass unique, accepted_values and relationships; values
+              between: {participants_total: [0, 1000000]}       # inclusive, as phakhi_between
+    Same meaning as dbt's tests of those names: nulls pass unique, accepted_values, relationships, between; values
     are compared as quoted literals. A column check with its own config (where, severity) stays a plain dbt
     test. tests/test_guards.py reads each listed column as guarded by the named check.
 
@@ -23,12 +24,13 @@
     What differs from one node per check: dbt build skips a model when a test of all its ancestors failed;
     a model's relationships add their parents to this test, so a model downstream of the tested model but not
     of a parent no longer waits for it. The build still fails (dbt exits non-zero: nothing is published). -#}
-{% test phakhi_columns(model, not_null=[], unique=[], accepted_values={}, relationships=[]) %}
-{%- if not (not_null or unique or accepted_values or relationships) -%}
-    {{ exceptions.raise_compiler_error("phakhi_columns on " ~ model ~ ": declare not_null, unique, accepted_values or relationships") }}
+{% test phakhi_columns(model, not_null=[], unique=[], accepted_values={}, relationships=[], between={}) %}
+{%- if not (not_null or unique or accepted_values or relationships or between) -%}
+    {{ exceptions.raise_compiler_error("phakhi_columns on " ~ model ~ ": declare not_null, unique, accepted_values, relationships or between") }}
 {%- endif -%}
 {%- set raise_error = config.get('severity', 'error') | lower == 'error' and not should_store_failures() -%}
 {%- set accepted = accepted_values.items() | list -%}
+{%- set ranges = between.items() | list -%}
 {%- set in_list = {} -%}
 {%- for column, values in accepted -%}
     {%- set quoted = [] -%}
@@ -45,6 +47,12 @@ with scan as (   -- one pass for the null counts and the values outside their li
         count(*) filter (where {{ column }} not in {{ in_list[column] }}) as {{ adapter.quote('av_' ~ loop.index) }},
         list(distinct cast({{ column }} as varchar)) filter (where {{ column }} not in {{ in_list[column] }})
             as {{ adapter.quote('avx_' ~ loop.index) }}
+    {%- endfor %}
+    {%- for column, bounds in ranges %},
+        count(*) filter (where {{ column }} < {{ bounds[0] }} or {{ column }} > {{ bounds[1] }})
+            as {{ adapter.quote('bt_' ~ loop.index) }},
+        list_sort(list(distinct {{ column }}) filter (where {{ column }} < {{ bounds[0] }} or {{ column }} > {{ bounds[1] }}))
+            as {{ adapter.quote('btx_' ~ loop.index) }}
     {%- endfor %}
     from {{ model }}
 ),
@@ -84,6 +92,13 @@ failures as (
            array_to_string(list_sort({{ adapter.quote('avx_' ~ loop.index) }})[1:5], ', '),
            'one of {{ values | join(", ") | replace("'", "''") }}'
     from scan where {{ adapter.quote('av_' ~ loop.index) }} > 0
+{%- endfor %}
+{%- for column, bounds in ranges %}
+    union all
+    select 'between', '{{ column }}', {{ adapter.quote('bt_' ~ loop.index) }},
+           array_to_string({{ adapter.quote('btx_' ~ loop.index) }}[1:5], ', '),
+           'between {{ bounds[0] }} and {{ bounds[1] }}'
+    from scan where {{ adapter.quote('bt_' ~ loop.index) }} > 0
 {%- endfor %}
 {%- for r in relationships %}
     union all
