@@ -10,9 +10,11 @@
    is in the fingerprint. It is only ever compared with the fingerprint of the same key in the previous build,
    so a collision would need one key's changed row to land on its old 64-bit value (~5e-20 per change); md5 of
    the row cast to text was 4.6 of fct_activities' 5 s at national size (casting a million rows to text, then
-   md5), hash() ~0.5 s. Not comparable across DuckDB versions: a new DuckDB that hashed differently would make
-   every row look changed once (rewritten, still correct); a code change already rebuilds the warehouse from
-   scratch (phakhi/publish/warehouse.py start_build_warehouse). #}
+   md5), hash() ~0.5 s (measured on the national warehouse, one DuckDB thread). hash() is deterministic but
+   may differ between DuckDB versions: the DuckDB version is part of the code fingerprint
+   (phakhi/refresh_inputs.py PACKAGES), and a code change builds the warehouse from scratch
+   (phakhi/publish/warehouse.py start_build_warehouse), so fingerprints of two versions are never compared;
+   were they, every row would look changed once (rewritten, still correct). #}
 {% macro phakhi_row_hash(relation_alias) -%}
     hash({{ relation_alias }})
 {%- endmacro %}
