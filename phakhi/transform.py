@@ -38,6 +38,8 @@ class DbtOutcome:
 DOCS_SELECT = ["--select", "resource_type:model resource_type:snapshot resource_type:seed resource_type:source",
                "--indirect-selection", "empty"]
 ALL_BUT_SEEDS = ["--select", "resource_type:model resource_type:snapshot resource_type:test resource_type:unit_test"]
+# Beside a successful build's manifest: the code it was built from (build_dbt_docs reuses its compiled SQL).
+BUILT_CODE = "phakhi_built_code.txt"
 
 
 def dbt_executable() -> str:
@@ -71,6 +73,7 @@ def run_dbt(paths: Paths, period: str, command: str = "build", extra: list[str] 
     env = {**dbt_env(paths, warehouse), "PHAKHI_PERIOD": period}
     target.mkdir(parents=True, exist_ok=True)
     (target / "phakhi_period.txt").write_text(period, encoding="utf-8")
+    (target / BUILT_CODE).unlink(missing_ok=True)       # written again below after a successful build
     paths.warehouse_dir.mkdir(parents=True, exist_ok=True)
     results_file = target / "run_results.json"
     results_file.unlink(missing_ok=True)  # an earlier run's results must not pass for this one's
@@ -88,6 +91,10 @@ def run_dbt(paths: Paths, period: str, command: str = "build", extra: list[str] 
     ok = proc.returncode == 0 and not failures
     if not ok and not failures:
         failures.append({"node": "dbt", "status": "error", "message": _tail(proc.stdout + proc.stderr, 25)})
+    if ok and command == "build":
+        from phakhi.refresh_inputs import code_fingerprint
+
+        (target / BUILT_CODE).write_text(code_fingerprint(), encoding="utf-8")
     return DbtOutcome(ok, cmd, elapsed, counts, failures, _tail(proc.stdout, 40), nodes)
 
 
@@ -130,16 +137,43 @@ def build_dbt_docs(paths: Paths, out_dir: Path, period: str | None = None,
     parsed = paths.dbt_work / "target" / "partial_parse.msgpack"
     if parsed.exists():   # reuse the build's parse (same project, profile and vars): saves seconds
         shutil.copyfile(parsed, docs_target / "partial_parse.msgpack")
-    # Compile what the page shows compiled (models, snapshots); not the ~560 tests, which the page lists
-    # under their models but never shows compiled (~9 s of each new month's publish). The catalog still
-    # covers every model, seed, snapshot and source.
-    outcome = run_dbt(paths, period, command="docs generate", extra=["--static", *DOCS_SELECT], warehouse=warehouse,
-                      target=docs_target)
+    compiled = _compiled_build_manifest(paths, period)
+    if compiled is not None:
+        # The build compiled every model and snapshot of this month with this code: the page shows its
+        # manifest (tests compiled too) and dbt only reads the catalog - no compile, no manifest written
+        # (--no-write-json; the page is made of the manifest.json in its target folder).
+        shutil.copyfile(compiled, docs_target / "manifest.json")
+        extra = ["--static", "--no-compile", "--no-write-json", *DOCS_SELECT]
+    else:
+        # Compile what the page shows compiled (models, snapshots); not the tests, which the page lists
+        # under their models but never shows compiled (~9 s of each new month's publish). The catalog still
+        # covers every model, seed, snapshot and source.
+        extra = ["--static", *DOCS_SELECT]
+    outcome = run_dbt(paths, period, command="docs generate", extra=extra, warehouse=warehouse, target=docs_target)
     if not outcome.success or not page.exists():
         raise RuntimeError(f"dbt docs generate failed:\n{outcome.log_tail or outcome.failures}")
     if key:
         key_file.write_text(key, encoding="utf-8")
     return _copy_docs(page, out_dir)
+
+
+def _compiled_build_manifest(paths: Paths, period: str) -> Path | None:
+    """The last build's manifest.json when it holds the compiled SQL of every model and snapshot for `period`
+    and the current code (a build of everything that succeeded); None otherwise (a selective build compiles
+    only what it ran)."""
+    from phakhi.refresh_inputs import code_fingerprint
+
+    target = paths.dbt_work / "target"
+    manifest = target / "manifest.json"
+    try:
+        if (target / "phakhi_period.txt").read_text(encoding="utf-8").strip() != period or \
+                (target / BUILT_CODE).read_text(encoding="utf-8") != code_fingerprint():
+            return None
+        nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"].values()
+    except (OSError, ValueError, KeyError):
+        return None
+    shown = [n for n in nodes if n.get("resource_type") in ("model", "snapshot")]
+    return manifest if shown and all(n.get("compiled_code") for n in shown) else None
 
 
 def _copy_docs(page: Path, out_dir: Path) -> Path:

@@ -17,3 +17,5 @@ def test_no_model_or_test_reads_the_period_var_directly():
 def test_the_macro_prefers_the_environment_over_the_var():
     macro = (DBT / "macros" / "phakhi_period.sql").read_text(encoding="utf-8")
     assert "env_var('PHAKHI_PERIOD', var('period')" in macro
+    # read when compiling to run, not while parsing (a new month would re-parse every file calling the macro)
+    assert "if execute else var('period')" in macro

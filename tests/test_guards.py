@@ -28,6 +28,16 @@ def _test_name(t) -> str:
     return t if isinstance(t, str) else next(iter(t))
 
 
+def column_checks(test) -> dict[str, list[str]]:
+    """A phakhi_columns test (dbt_project/tests/generic/phakhi_columns.sql) as check -> the columns it guards."""
+    if _test_name(test) != "phakhi_columns":
+        return {}
+    args = test["phakhi_columns"]["arguments"]
+    return {**{check: list(args.get(check) or []) for check in ("not_null", "unique", "accepted_values")},
+            "relationships": [r["column"] for r in args.get("relationships") or []],
+            "phakhi_between": list(args.get("between") or [])}
+
+
 def dbt_tests() -> dict[tuple[str, str | None], set[str]]:
     """(model, column or None for model-level) -> names of the dbt generic tests on it."""
     out: dict[tuple[str, str | None], set[str]] = {}
@@ -36,10 +46,10 @@ def dbt_tests() -> dict[tuple[str, str | None], set[str]]:
             out.setdefault((m["name"], None), set()).update(_test_name(t) for t in m.get("data_tests") or [])
             for c in m.get("columns") or []:
                 out.setdefault((m["name"], c["name"]), set()).update(_test_name(t) for t in c.get("data_tests") or [])
-            for t in m.get("data_tests") or []:          # one not-null test for several columns: not_null on each
-                if _test_name(t) == "phakhi_not_null":
-                    for column in t["phakhi_not_null"]["arguments"]["column_names"]:
-                        out.setdefault((m["name"], column), set()).add("not_null")
+            for t in m.get("data_tests") or []:          # one test for a model's column checks: each on its columns
+                for check, columns in column_checks(t).items():
+                    for column in columns:
+                        out.setdefault((m["name"], column), set()).add(check)
     return out
 
 

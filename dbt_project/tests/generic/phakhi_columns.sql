@@ -1,0 +1,125 @@
+{#- The column guards of one model in one test: not_null, unique, accepted_values, relationships and between
+    (phakhi_between's range) for several columns (issue 17: one dbt node per column check cost ~45 ms of dbt
+    each; 290 not_null, 57 unique, 44 accepted_values, 45 relationships and 35 between nodes became one node
+    per model). Declared once per model, beside its columns:
+        - phakhi_columns:
+            name: columns_<model>
+            arguments:
+              not_null: [partner_id, period]
+              unique: [activity_id]
+              accepted_values: {status: [loaded, quarantined]}
+              relationships: [{column: partner_id, to: ref('stg_registry__partners'), field: partner_id}]
+              between: {participants_total: [0, 1000000]}       # inclusive, as phakhi_between
+    Same meaning as dbt's tests of those names: nulls pass unique, accepted_values, relationships, between; values
+    are compared as quoted literals. A column check with its own config (where, severity) stays a plain dbt
+    test. tests/test_guards.py reads each listed column as guarded by the named check.
+
+    Each failing check is one result row: check_name, column_name, failing_rows, examples (up to 5 values),
+    expected. With the default severity (error) and no store_failures the test stops the build with a message
+    naming every failing check, column and value - "phakhi_columns failed on dim_provinces: not_null region
+    (2 rows; expected a value); unique province_code (2 rows: TH-10; expected each value once (1 value
+    repeated))" - through DuckDB's error(), since dbt's own message only counts result rows. With severity warn
+    or store_failures the rows are returned (and stored), as dbt does.
+
+    What differs from one node per check: dbt build skips a model when a test of all its ancestors failed;
+    a model's relationships add their parents to this test, so a model downstream of the tested model but not
+    of a parent no longer waits for it. The build still fails (dbt exits non-zero: nothing is published). -#}
+{% test phakhi_columns(model, not_null=[], unique=[], accepted_values={}, relationships=[], between={}) %}
+{%- if not (not_null or unique or accepted_values or relationships or between) -%}
+    {{ exceptions.raise_compiler_error("phakhi_columns on " ~ model ~ ": declare not_null, unique, accepted_values, relationships or between") }}
+{%- endif -%}
+{%- set raise_error = config.get('severity', 'error') | lower == 'error' and not should_store_failures() -%}
+{%- set accepted = accepted_values.items() | list -%}
+{%- set ranges = between.items() | list -%}
+{%- set in_list = {} -%}
+{%- for column, values in accepted -%}
+    {%- set quoted = [] -%}
+    {%- for v in values %}{% do quoted.append("'" ~ (v | string | replace("'", "''")) ~ "'") %}{% endfor -%}
+    {%- do in_list.update({column: "(" ~ quoted | join(", ") ~ ")"}) -%}
+{%- endfor %}
+with scan as (   -- one pass for the null counts and the values outside their lists
+    select
+        count(*) as total_rows
+    {%- for column in not_null %},
+        count(*) filter (where {{ column }} is null) as {{ adapter.quote('nn_' ~ loop.index) }}
+    {%- endfor %}
+    {%- for column, values in accepted %},
+        count(*) filter (where {{ column }} not in {{ in_list[column] }}) as {{ adapter.quote('av_' ~ loop.index) }},
+        list(distinct cast({{ column }} as varchar)) filter (where {{ column }} not in {{ in_list[column] }})
+            as {{ adapter.quote('avx_' ~ loop.index) }}
+    {%- endfor %}
+    {%- for column, bounds in ranges %},
+        count(*) filter (where {{ column }} < {{ bounds[0] }} or {{ column }} > {{ bounds[1] }})
+            as {{ adapter.quote('bt_' ~ loop.index) }},
+        list_sort(list(distinct {{ column }}) filter (where {{ column }} < {{ bounds[0] }} or {{ column }} > {{ bounds[1] }}))
+            as {{ adapter.quote('btx_' ~ loop.index) }}
+    {%- endfor %}
+    from {{ model }}
+),
+{%- for column in unique %}
+{{ adapter.quote('dup_' ~ loop.index) }} as (
+    select count(*) as n_values, sum(n) as n_rows, list(cast(k as varchar) order by k)[1:5] as examples
+    from (select {{ column }} as k, count(*) as n from {{ model }} where {{ column }} is not null
+          group by {{ column }} having count(*) > 1) as d
+),
+{%- endfor %}
+{%- for r in relationships %}
+{{ adapter.quote('rel_' ~ loop.index) }} as (    -- values with no match in the parent, as dbt's relationships test
+    select count(*) as n_rows, list(distinct cast(child.k as varchar)) as orphans
+    from (select {{ r.column }} as k from {{ model }} where {{ r.column }} is not null) as child
+    left join (select {{ r.field }} as k from {{ r.to }}) as parent on child.k = parent.k
+    where parent.k is null
+),
+{%- endfor %}
+failures as (
+    select null::varchar as check_name, null::varchar as column_name, null::bigint as failing_rows,
+           null::varchar as examples, null::varchar as expected
+    where false
+{%- for column in not_null %}
+    union all
+    select 'not_null', '{{ column }}', {{ adapter.quote('nn_' ~ loop.index) }}, null, 'a value'
+    from scan where {{ adapter.quote('nn_' ~ loop.index) }} > 0
+{%- endfor %}
+{%- for column in unique %}
+    union all
+    select 'unique', '{{ column }}', n_rows, array_to_string(examples, ', '),
+           'each value once (' || n_values || (case when n_values = 1 then ' value' else ' values' end) || ' repeated)'
+    from {{ adapter.quote('dup_' ~ loop.index) }} where n_values > 0
+{%- endfor %}
+{%- for column, values in accepted %}
+    union all
+    select 'accepted_values', '{{ column }}', {{ adapter.quote('av_' ~ loop.index) }},
+           array_to_string(list_sort({{ adapter.quote('avx_' ~ loop.index) }})[1:5], ', '),
+           'one of {{ values | join(", ") | replace("'", "''") }}'
+    from scan where {{ adapter.quote('av_' ~ loop.index) }} > 0
+{%- endfor %}
+{%- for column, bounds in ranges %}
+    union all
+    select 'between', '{{ column }}', {{ adapter.quote('bt_' ~ loop.index) }},
+           array_to_string({{ adapter.quote('btx_' ~ loop.index) }}[1:5], ', '),
+           'between {{ bounds[0] }} and {{ bounds[1] }}'
+    from scan where {{ adapter.quote('bt_' ~ loop.index) }} > 0
+{%- endfor %}
+{%- for r in relationships %}
+    union all
+    select 'relationships', '{{ r.column }}', n_rows, array_to_string(list_sort(orphans)[1:5], ', '),
+           'a {{ r.field }} of {{ r.to.identifier if r.to.identifier is defined else r.to }}'
+    from {{ adapter.quote('rel_' ~ loop.index) }} where n_rows > 0
+{%- endfor %}
+),
+summary as (
+    select string_agg(check_name || ' ' || column_name || ' (' || failing_rows
+                      || (case when failing_rows = 1 then ' row' else ' rows' end)
+                      || coalesce(': ' || examples, '') || '; expected ' || expected || ')', '; '
+                      order by check_name, column_name) as found
+    from failures
+)
+select f.*
+from failures as f, summary as s
+{%- if raise_error %}
+-- error() in the filter, not the select list: dbt wraps the test in `select count(*) ...`, which would never
+-- evaluate a column. A case, so that it runs only when a check failed.
+where case when s.found is null then true
+           else error('phakhi_columns failed on {{ model.identifier if model.identifier is defined else model }}: ' || s.found) is null end
+{%- endif %}
+{% endtest %}

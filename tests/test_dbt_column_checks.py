@@ -1,0 +1,138 @@
+"""One column-checks test per model (dbt_project/tests/generic/phakhi_columns.sql) fails on the same rows as the
+single-column not_null, unique and accepted_values tests it replaced, and says which check, column and values.
+The declarations name documented columns (tests/test_guards.py reads them as each check on each column)."""
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+DBT = Path(__file__).resolve().parents[1] / "dbt_project"
+CHECKS = ("not_null", "unique", "accepted_values", "relationships", "between")
+
+
+def declared() -> dict[str, dict]:
+    """model/seed -> check -> columns (accepted_values: column -> values), from every phakhi_columns declaration."""
+    out = {}
+    for path in [*DBT.glob("models/**/*.yml"), *DBT.glob("seeds/*.yml"), *DBT.glob("snapshots/*.yml")]:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for entry in [*(doc.get("models") or []), *(doc.get("seeds") or []), *(doc.get("snapshots") or [])]:
+            for t in entry.get("data_tests") or []:
+                if isinstance(t, dict) and "phakhi_columns" in t:
+                    assert entry["name"] not in out, f"{entry['name']}: one phakhi_columns test per model"
+                    assert t["phakhi_columns"]["name"] == f"columns_{entry['name']}"
+                    args = t["phakhi_columns"]["arguments"]
+                    assert set(args) <= set(CHECKS), args
+                    out[entry["name"]] = {"not_null": list(args.get("not_null") or []),
+                                          "unique": list(args.get("unique") or []),
+                                          "accepted_values": dict(args.get("accepted_values") or {}),
+                                          "relationships": list(args.get("relationships") or []),
+                                          "between": dict(args.get("between") or {})}
+            columns = {c["name"] for c in entry.get("columns") or []}
+            for check, cols in out.get(entry["name"], {}).items():      # names real, documented columns
+                cols = {r["column"] for r in cols} if check == "relationships" else set(cols)
+                assert cols <= columns, (entry["name"], check, cols - columns)
+    return out
+
+
+def plain_column_tests() -> dict[str, int]:
+    """How many plain (single-column) not_null / unique / accepted_values tests remain: only those with config."""
+    n = dict.fromkeys(CHECKS, 0)
+    n["phakhi_between"] = n.pop("between")
+    for path in [*DBT.glob("models/**/*.yml"), *DBT.glob("seeds/*.yml")]:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for entry in [*(doc.get("models") or []), *(doc.get("seeds") or [])]:
+            for c in entry.get("columns") or []:
+                for t in c.get("data_tests") or []:
+                    name = t if isinstance(t, str) else next(iter(t))
+                    if name in n:
+                        assert isinstance(t, dict) and "config" in t[name], \
+                            f"{entry['name']}.{c['name']}: a plain {name} belongs in the model's phakhi_columns"
+                        n[name] += 1
+    return n
+
+
+def test_column_check_declarations_name_documented_columns():
+    tests = declared()
+    total = {c: sum(len(t[c]) for t in tests.values()) for c in CHECKS}
+    # what the 290 not_null, 57 unique, 44 accepted_values, 45 relationships and 35 phakhi_between
+    # single-column tests guarded
+    assert len(tests) > 60 and total["not_null"] > 280 and total["unique"] >= 57 and total["accepted_values"] >= 44 \
+        and total["relationships"] >= 45 and total["between"] >= 35, total
+    assert tests["fct_activities"]["between"]["participants_total"] == [0, 10000000]
+    assert {"column": "partner_type", "to": "ref('partner_types')", "field": "code"} in \
+        tests["dim_partner_versions"]["relationships"]
+    assert {"province_code", "region"} <= set(tests["dim_provinces"]["not_null"])
+    assert tests["dim_provinces"]["unique"] == ["province_code"]
+    assert set(tests["provinces"]["accepted_values"]["region"]) == {"north", "northeast", "central", "east", "west",
+                                                                     "south"}
+
+
+def test_only_configured_column_tests_stay_single():
+    # the three that remain single each have a config (severity warn, where)
+    assert plain_column_tests() == {"not_null": 1, "unique": 0, "accepted_values": 0, "relationships": 2,
+                                    "phakhi_between": 1}
+
+
+@pytest.mark.integration
+def test_a_violation_fails_the_models_column_test_naming_check_column_and_values(copy_sample, tmp_path):
+    from phakhi.settings import Paths
+    from phakhi.transform import run_dbt
+
+    paths, _ = copy_sample(tmp_path / "copy")
+    work = Paths(tmp_path / "home").ensure()
+    shutil.copyfile(paths.build_db, work.build_db)
+    shutil.copyfile(paths.history_db, work.history_db)
+    period = "2025-12"                                  # the SAMPLE home's month
+    select = ["--select", "columns_dim_provinces columns_provinces columns_dim_partner_versions columns_fct_activities"]
+    clean = run_dbt(work, period, "test", extra=select)
+    assert clean.success and clean.counts == {"pass": 4}, clean.failures
+    with duckdb.connect(str(work.build_db)) as con:
+        con.execute("update marts.dim_provinces set region = null where province_code in ('TH-10', 'TH-50')")
+        con.execute("update marts.dim_provinces set partners_registered = null where province_code = 'TH-57'")
+        con.execute("update marts.dim_provinces set province_code = 'TH-10' where province_code = 'TH-11'")
+        con.execute("update reference.provinces set name_th = null where province_code = 'TH-10'")
+        con.execute("update reference.provinces set region = 'middle' where province_code in ('TH-10', 'TH-12')")
+        con.execute("update marts.dim_partner_versions set partner_type = 'XX' where partner_version_id in "
+                    "(select partner_version_id from marts.dim_partner_versions order by all limit 3)")
+        con.execute("update marts.fct_activities set participants_total = -5 where activity_id in "
+                    "(select activity_id from marts.fct_activities order by all limit 2)")
+    broken = run_dbt(work, period, "test", extra=select)
+    assert not broken.success
+    messages = {f["node"].split(".")[2]: f["message"] for f in broken.failures}
+    assert set(messages) == {"columns_dim_provinces", "columns_provinces", "columns_dim_partner_versions",
+                             "columns_fct_activities"}
+    dim, seed = messages["columns_dim_provinces"], messages["columns_provinces"]
+    assert "phakhi_columns failed on dim_provinces" in dim
+    assert "not_null region (2 rows; expected a value)" in dim
+    assert "not_null partners_registered (1 row; expected a value)" in dim
+    assert "unique province_code (2 rows: TH-10; expected each value once (1 value repeated))" in dim
+    assert "not_null province_code" not in dim                  # only the checks that failed
+    assert "not_null name_th (1 row" in seed
+    assert "accepted_values region (2 rows: middle; expected one of north, northeast, central" in seed
+    assert "relationships partner_type (3 rows: XX; expected a code of partner_types)" in \
+        messages["columns_dim_partner_versions"]
+    assert "between participants_total (2 rows: -5; expected between 0 and 10000000)" in messages["columns_fct_activities"]
+
+
+@pytest.mark.integration
+def test_with_store_failures_the_failing_checks_are_stored_rows(copy_sample, tmp_path):
+    """store_failures keeps dbt's meaning (as severity warn does): the test fails, not errors, and stores the
+    rows (check, column, rows, examples), one per failing check."""
+    from phakhi.settings import Paths
+    from phakhi.transform import run_dbt
+
+    paths, _ = copy_sample(tmp_path / "copy")
+    work = Paths(tmp_path / "home").ensure()
+    shutil.copyfile(paths.build_db, work.build_db)
+    shutil.copyfile(paths.history_db, work.history_db)
+    with duckdb.connect(str(work.build_db)) as con:
+        con.execute("update marts.dim_provinces set region = null where province_code in ('TH-10', 'TH-50')")
+    select = ["--select", "columns_dim_provinces"]
+    warned = run_dbt(work, "2025-12", "test", extra=[*select, "--store-failures"])
+    assert not warned.success and warned.failures[0]["status"] == "fail" and warned.failures[0]["failures"] == 1
+    with duckdb.connect(str(work.build_db), read_only=True) as con:
+        stored = con.execute("select check_name, column_name, failing_rows from "
+                             "dbt_test__audit.columns_dim_provinces").fetchall()
+    assert stored == [("not_null", "region", 2)]
