@@ -199,7 +199,9 @@ def _refresh(paths: Paths, period: str | None, run_id: str, force: bool = False,
     from phakhi.refresh_inputs import refresh_inputs, unchanged_message, unchanged_since_publication, write_inputs
 
     logger = get_run_logger()
+    landing.limit_malloc_arenas()     # memory: the ingest threads' freed memory goes back to few arenas
     results = ingest_landing(paths)
+    landing.release_ingest_workers()  # memory: no later stage reads a landed file
     period, held = publishable_period(period, partners_by_month(results))
     if held:
         logger.warning("held for their own month (not published by this run; their files stay in landing): %s",

@@ -17,3 +17,35 @@ def test_release_empties_the_frames_of_every_result_even_one_held_elsewhere():
     assert len(results) == 0
     assert len(held.loaded) == 0 and list(held.loaded.columns) == ["partner_id", "period"]   # columns kept
     assert len(held.quarantine) == 0 and held.files == []
+
+
+def test_release_ingest_workers_stops_the_pool_and_its_processes():
+    """Once the landing is ingested the flow stops the ingest pool: its workers' memory no longer counts in
+    load_raw's, dbt's, the gate's and publish's peak (a later ingest starts a new pool)."""
+    import os
+
+    import psutil
+
+    from phakhi.ingest import files
+    from phakhi.ingest.landing import release_ingest_workers
+
+    pool = files._pool(2)
+    worker_pids = {pool.submit(os.getpid).result() for _ in range(4)}
+    assert worker_pids and os.getpid() not in worker_pids
+    release_ingest_workers()
+    assert files._POOL is None
+    assert not [p for p in worker_pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+    again = files._pool(1)                      # a later ingest in the same process gets a new pool
+    assert again.submit(os.getpid).result() not in worker_pids
+    files.shutdown_pool()
+
+
+def test_limit_malloc_arenas_leaves_an_explicit_setting_alone(monkeypatch):
+    import platform
+
+    from phakhi.ingest.landing import limit_malloc_arenas
+
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert limit_malloc_arenas() is False       # whoever started the process chose: not overridden
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    assert limit_malloc_arenas() is (platform.libc_ver()[0] == "glibc")

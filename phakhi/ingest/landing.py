@@ -324,6 +324,32 @@ def _return_freed_memory() -> None:
         pass
 
 
+def release_ingest_workers() -> None:
+    """Once the landing is ingested, stop the ingest process pool: its workers keep the memory of the last
+    files they read (and count in the refresh's process tree through load_raw, dbt, gate and publish), while
+    no later stage reads a landed file. A later ingest in this process starts a new pool."""
+    from phakhi.ingest.files import shutdown_pool
+
+    shutdown_pool()
+    _return_freed_memory()
+
+
+def limit_malloc_arenas(n: int = 2) -> bool:
+    """Cap glibc's malloc arenas for threads started from now on (what MALLOC_ARENA_MAX does at start-up).
+    Prefect runs the ingest tasks in threads; by default glibc gives each up to 8 x cores arenas of its own,
+    whose freed pages stay in the process (fragmented, so malloc_trim gives back little). False when this is
+    not glibc (nothing changes)."""
+    import ctypes
+
+    M_ARENA_MAX = -8
+    if os.environ.get("MALLOC_ARENA_MAX"):      # set by whoever started the process: theirs
+        return False
+    try:
+        return bool(ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, int(n)))
+    except (OSError, AttributeError):
+        return False
+
+
 def _landing_results(handle: str) -> LandingResults:
     try:
         return LandingResults._live[handle]
