@@ -126,6 +126,17 @@ def _link_from_store(name: str, obj: str, size: int, digest: str) -> bool:
     return True
 
 
+def _open_new(name: str, flags: int) -> int:
+    """Open `name` for writing; with O_EXCL, an existing name (written before in this build, perhaps a store
+    entry's) is unlinked first, so a new inode is written. The name is tried first: almost every file of a
+    building folder is new (one system call, not a failing unlink and an open)."""
+    try:
+        return os.open(name, flags, 0o666)
+    except FileExistsError:
+        os.unlink(name)
+        return os.open(name, flags, 0o666)
+
+
 def write_bytes(path: Path, data: bytes) -> Path:
     import hashlib
 
@@ -140,15 +151,11 @@ def write_bytes(path: Path, data: bytes) -> Path:
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
     if obj is not None:              # a name that may be a store entry's: a new inode, never truncate that one
         flags |= os.O_EXCL
-        try:
-            os.unlink(name)
-        except FileNotFoundError:
-            pass
     try:
-        fd = os.open(name, flags, 0o666)
+        fd = _open_new(name, flags)
     except FileNotFoundError:              # the folder was removed since (e.g. a rebuilt assets/ folder)
         os.makedirs(parent or ".", exist_ok=True)
-        fd = os.open(name, flags, 0o666)
+        fd = _open_new(name, flags)
     try:
         view = memoryview(data)
         while view:
