@@ -122,6 +122,7 @@ def top_functions(raw: Path, n: int = 30) -> None:
     """py-spy's raw (collapsed stacks) output → the functions with the most samples, own and cumulative."""
     own: dict[str, int] = {}
     cum: dict[str, int] = {}
+    per_process = {"publishing process": 0, "partner page workers": 0}
     total = 0
     for line in raw.read_text(encoding="utf-8", errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
@@ -130,10 +131,15 @@ def top_functions(raw: Path, n: int = 30) -> None:
         c = int(count)
         total += c
         frames = stack.split(";")
+        # --subprocesses: each stack starts with its process ("process <pid>:<command line>"), a worker's with
+        # the publishing process's and then its own
+        worker = len(frames) > 1 and frames[1].startswith("process ")
+        per_process["partner page workers" if worker else "publishing process"] += c
+        frames = [f for f in frames if not f.startswith("process ")] or ["(process start)"]
         own[frames[-1]] = own.get(frames[-1], 0) + c
         for f in set(frames):
             cum[f] = cum.get(f, 0) + c
-    print(f"py-spy: {total} samples")
+    print(f"py-spy: {total} samples; " + ", ".join(f"{k} {100 * v / max(1, total):.0f}%" for k, v in per_process.items()))
     print("own:")
     for f, c in sorted(own.items(), key=lambda kv: -kv[1])[:n]:
         print(f"  {100 * c / total:5.1f}%  {f}")
