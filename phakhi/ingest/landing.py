@@ -26,6 +26,7 @@ from phakhi.settings import Paths, settings
 from phakhi.ingest import ledger
 from phakhi.ingest.contracts import contract_names, load_contract
 from phakhi.survey.instrument import load_instrument
+from phakhi.memory import return_freed_memory
 from phakhi.ingest.files import (FamilyResult, FileOutcome, assemble_family, ingest_files, list_files, write_raw)
 
 REGISTRY = "partner_registry"
@@ -308,20 +309,7 @@ class LandingResults:
                     setattr(r, name, frame.iloc[0:0].copy())
             r.files = []
         self.results = []
-        _return_freed_memory()
-
-
-
-def _return_freed_memory() -> None:
-    """Collect, then ask glibc to give freed heap pages back to the OS (RSS falls, not just Python's heap)."""
-    import ctypes
-    import gc
-
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):        # not glibc: the memory is still reused by this process
-        pass
+        return_freed_memory()
 
 
 def release_ingest_workers() -> None:
@@ -331,7 +319,7 @@ def release_ingest_workers() -> None:
     from phakhi.ingest.files import shutdown_pool
 
     shutdown_pool()
-    _return_freed_memory()
+    return_freed_memory()
 
 
 def limit_malloc_arenas(n: int = 2) -> bool:

@@ -20,6 +20,7 @@ import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
+from phakhi.memory import return_freed_memory
 from phakhi.publish.files import adopt_written, take_written
 
 log = logging.getLogger("phakhi.publish.partner_pool")
@@ -32,19 +33,6 @@ def default_workers() -> int:
     from phakhi.settings import settings
 
     return max(1, settings().publish_workers or os.cpu_count() or 1)
-
-
-def release_free_memory() -> None:
-    """Return the heap this process has freed (the open-data tables read before) to the system (glibc only)."""
-    import gc
-
-    gc.collect()
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def _run(render, *args):
@@ -105,7 +93,7 @@ def start(out_dir: Path, job: dict | None, common: dict, strict: bool = False,
         return None
     import multiprocessing as mp
 
-    release_free_memory()           # the workers start beside this process: give back what it freed
+    return_freed_memory()           # the workers start beside this process: give back what it freed
     executor = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
     ctx = {"meta": common["meta"]}
     try:
