@@ -40,7 +40,7 @@ COLORS = {"green": "#15803d", "amber": "#d97706", "red": "#b91c1c", "grey": "#9c
           "baseline": "#64748b", "latest": "#047857"}
 DOMAIN_ORDER = ["overall", "region", "sex", "age_group", "urban_rural", "education", "province"]
 MEASURE_ORDER = ["awareness_index", "knowledge", "concern", "behaviour", "share_low", "share_medium", "share_high"]
-INLINE_ROWS = 6         # claims/activities shown on a partner page; every row: per-partner CSVs by month
+INLINE_ROWS = 4         # claims/activities on a partner page (8,000 pages a month); every row: per-partner CSVs
 
 
 def short_label(pair: tuple[str, str]) -> tuple[str, str]:
@@ -484,12 +484,9 @@ def _partner_disputes(d: pd.DataFrame | None) -> list[dict]:
             for x in records(d.sort_values("figure"))]
 
 
-SHOWN_ROWS = 4          # of those, shown on the page (8,000 pages a month: issue 17); every row is in the CSVs
-
-
 def _latest(rows: list[dict], total: int | None = None) -> dict:
-    """The last SHOWN_ROWS rows (oldest first) and how many there are in all."""
-    return {"rows": rows[-SHOWN_ROWS:], "total": len(rows) if total is None else total}
+    """The last INLINE_ROWS rows (oldest first) and how many there are in all."""
+    return {"rows": rows[-INLINE_ROWS:], "total": len(rows) if total is None else total}
 
 
 ROW_ORDER = {"fct_ghg_reductions": ("period", "project_id", "source_file", "source_row"),
