@@ -295,14 +295,14 @@ def hold_for_review(paths: Paths, period: str, run_id: str, ingest_report: pd.Da
     console's approve (or `phakhi publish-candidate`) publishes it. Returns the publication or candidate path."""
     from prefect.context import get_run_context
     from prefect.flow_runs import pause_flow_run
-    from prefect.settings import PREFECT_API_URL
 
+    from phakhi.prefect_api import is_temporary_api
     from phakhi.review import ReviewDecision, publish_candidate, set_state, write_candidate
 
     logger = get_run_logger()
     flow_run_id = str(get_run_context().flow_run.id)
     write_candidate(paths, period, run_id, ingest_report, flow_run_id)
-    if not PREFECT_API_URL.value():
+    if is_temporary_api():         # local mode: nothing could resume a paused run
         logger.info("candidate %s waits for review (%s days); approve it in the portal's console", run_id, review_days())
         return str(paths.candidate_dir / run_id)
     set_state(paths, run_id, "open", paused=True)

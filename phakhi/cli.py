@@ -71,7 +71,9 @@ def refresh(period: Optional[str] = typer.Option(None, help="Month to refresh, Y
         raise typer.Exit(run_supervised(["refresh", "--home", str(paths.home)] + (["--period", period] if period else [])
                                         + flags))
     from phakhi.prefect_api import adopt_early_server, start_early_server
+    from phakhi.supervise import freeze_heap
 
+    freeze_heap(at_exit=True)     # first exit handler registered: the last to run
     # Prefect's temporary API boots (~4-5 s, its own process) while this process imports the stack; stopped
     # at exit whatever happens (and, after a crash, by the supervisor with the whole process group)
     early = start_early_server()
@@ -79,6 +81,7 @@ def refresh(period: Optional[str] = typer.Option(None, help="Month to refresh, Y
     from phakhi.lock import refresh_lock
 
     adopt_early_server(early)
+    freeze_heap()                 # the stack is imported: later collections need not walk it
 
     started = time.perf_counter()
     try:

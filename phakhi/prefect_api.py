@@ -3,9 +3,13 @@ asks for a client (issue 17: fixed cost).
 
 Prefect's local mode boots its API in a subprocess (uvicorn + `prefect.server`, ~4-5 s) when the first client is
 made, i.e. after this process has imported the whole stack (~2-4 s): one after the other. Here the same server,
-with the same command and environment as Prefect's `SubprocessASGIServer`, is started before the imports, and
-handed to `SubprocessASGIServer` once it answers /health; from then on Prefect treats it as its own temporary
-server (local mode: no PREFECT_API_URL, so a held candidate is not paused; stopped at exit by Prefect).
+with the same command and environment as Prefect's `SubprocessASGIServer`, is started before the imports; once
+it answers /health it becomes this process's PREFECT_API_URL. Not handed to `SubprocessASGIServer`: that class
+lives in `prefect.server.api.server`, and importing it made the refresh's own process import the whole server
+too (FastAPI, SQLAlchemy, every API route and schema: ~4 s CPU, on the critical path, beside the server doing
+the same import). It is still the refresh's temporary server: `is_temporary_api()` says so (a held candidate is
+not paused: nothing could resume it), the UI link Prefect would log is left out (the server has no UI), and it
+is stopped at exit after Prefect's log and event workers have sent what they hold.
 
 Nothing is started when PREFECT_API_URL names a server (a persistent one: nothing to pay). When anything does not
 match (a Prefect profile that sets a server or settings, the port taken, the server dead or slow), the early
@@ -95,17 +99,30 @@ def _settings_match() -> bool:
     return all(_same(str(v), os.environ.get(k)) for k, v in wanted.items() if k not in CLIENT_ONLY)
 
 
+TEMPORARY = "PHAKHI_TEMPORARY_PREFECT_API"   # the API URL, when it is this refresh's own temporary server
+
+
+def is_temporary_api() -> bool:
+    """True when Prefect runs in local mode: no API configured, or the one configured is the temporary server
+    this refresh started (adopt_early_server). A flow run paused there could never be resumed."""
+    from prefect.settings import PREFECT_API_URL
+
+    url = PREFECT_API_URL.value()
+    return not url or url == os.environ.get(TEMPORARY)
+
+
 def adopt_early_server(early: EarlyServer | None) -> bool:
-    """Wait for the early server to answer, then make it Prefect's temporary server. False (and the early
-    server stopped) when Prefect should not or cannot use it: Prefect then does what it always did."""
+    """Wait for the early server to answer, then make it this process's Prefect API (PREFECT_API_URL, and
+    Prefect's global settings refreshed from the environment). False (and the early server stopped) when
+    Prefect should not or cannot use it: Prefect then does what it always did. Imports no `prefect.server`."""
     if early is None:
         return False
     import httpx
-    from prefect.server.api.server import SubprocessASGIServer, subprocess_server_logger
+    from prefect.context import refresh_global_settings_context
+    from prefect.logging import get_logger
     from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
 
-    server = SubprocessASGIServer()
-    if PREFECT_API_URL.value() or server.running or not _settings_match():
+    if PREFECT_API_URL.value() or not _settings_match():
         early.stop()
         return False
     deadline = time.monotonic() + PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
@@ -122,8 +139,12 @@ def adopt_early_server(early: EarlyServer | None) -> bool:
                         early.process.poll())
             early.stop()
             return False
-    subprocess_server_logger.info(f"Started temporary server on http://127.0.0.1:{early.port} while the refresh "
-                                  "imported its stack")
-    server.port, server.server_process, server.running = early.port, early.process, True
-    atexit.register(server.stop)         # as SubprocessASGIServer.start does
+    os.environ[TEMPORARY] = os.environ["PREFECT_API_URL"] = early.api_url
+    # Prefect would infer a UI link from the API URL and log it for every run; this server has no UI
+    os.environ.setdefault("PREFECT_UI_URL", "")
+    refresh_global_settings_context()
+    get_logger().info(f"Started temporary server on http://127.0.0.1:{early.port} while the refresh "
+                               "imported its stack")
+    # stopped at exit (registered in start_early_server, before Prefect's own exit handlers: so it runs after
+    # them, once the log and event workers have sent what they hold)
     return True

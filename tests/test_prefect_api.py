@@ -1,5 +1,6 @@
-"""Prefect's temporary API started early (phakhi/prefect_api.py): it becomes Prefect's own temporary server, a
-configured server is left alone, and nothing of it outlives the process."""
+"""Prefect's temporary API started early (phakhi/prefect_api.py): it becomes the refresh's Prefect API (local mode
+still: a held candidate is not paused), the refresh's process never imports Prefect's server, a configured
+server is left alone, and nothing of it outlives the process."""
 import os
 import subprocess
 import sys
@@ -19,6 +20,18 @@ def test_no_early_server_when_a_server_is_configured_or_switched_off(monkeypatch
     assert adopt_early_server(None) is False
 
 
+def test_a_configured_server_is_not_the_temporary_one(monkeypatch):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from phakhi.prefect_api import TEMPORARY, is_temporary_api
+
+    monkeypatch.setenv(TEMPORARY, "http://127.0.0.1:5999/api")
+    with temporary_settings({PREFECT_API_URL: "http://prefect-server:4200/api"}):
+        assert not is_temporary_api()                       # a persistent server: a held candidate pauses
+    with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:5999/api"}):
+        assert is_temporary_api()
+
+
 def test_profile_settings_compare_as_the_server_reads_them(monkeypatch):
     from phakhi.prefect_api import _same
 
@@ -35,9 +48,11 @@ def test_the_early_server_runs_the_flow_as_prefects_temporary_server_and_stops_a
         from phakhi.prefect_api import adopt_early_server, start_early_server
         early = start_early_server()
         print("server", early.process.pid, flush=True)
+        import sys
         from prefect import flow, get_client
-        from prefect.server.api.server import SubprocessASGIServer
         from prefect.settings import PREFECT_API_URL
+        from phakhi.prefect_api import is_temporary_api
+        assert is_temporary_api()                            # no API yet: local mode
         assert adopt_early_server(early)
 
         @flow
@@ -47,8 +62,9 @@ def test_the_early_server_runs_the_flow_as_prefects_temporary_server_and_stops_a
 
         url = str(one())
         assert str(early.port) in url, url                  # the flow talked to the early server
-        assert not PREFECT_API_URL.value()                   # still local mode (a held candidate is not paused)
-        assert SubprocessASGIServer().running
+        assert str(early.port) in PREFECT_API_URL.value()
+        assert is_temporary_api()                            # still local mode (a held candidate is not paused)
+        assert not [m for m in sys.modules if m.startswith("prefect.server")], "the client imported the server"
         print("ok", flush=True)
         """)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
@@ -57,7 +73,7 @@ def test_the_early_server_runs_the_flow_as_prefects_temporary_server_and_stops_a
     lines = proc.stdout.split()
     assert "ok" in lines
     pid = int(lines[lines.index("server") + 1])
-    try:                                                    # Prefect stopped it at exit
+    try:                                                    # stopped at exit
         os.kill(pid, 0)
         state = open(f"/proc/{pid}/status").read()
         assert "State:\tZ" in state, f"server {pid} still running"
