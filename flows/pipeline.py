@@ -213,6 +213,9 @@ def _refresh(paths: Paths, period: str | None, run_id: str, force: bool = False,
         record_attempt(paths.publications, "unchanged", period, run_id, publication_id=live)
         return str(paths.publications / live)
 
+    from phakhi.transform import prestart_dbt
+
+    prestart_dbt()                    # dbt's process imports dbt while the build warehouse is loaded and planned
     mode = start_build(paths, inputs, full)
     from phakhi.selection import raw_digests, record_snapshot
 

@@ -10,6 +10,7 @@ dbt_project/profiles.yml attaches as database `history` (env PHAKHI_HISTORY).
 """
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -38,6 +39,8 @@ class DbtOutcome:
 DOCS_SELECT = ["--select", "resource_type:model resource_type:snapshot resource_type:seed resource_type:source",
                "--indirect-selection", "empty"]
 ALL_BUT_SEEDS = ["--select", "resource_type:model resource_type:snapshot resource_type:test resource_type:unit_test"]
+# phakhi/dbt_worker.py prints it between two commands: the output before it is the first command's
+STEP_MARK = "==> phakhi dbt step"
 # Beside a successful build's manifest: the code it was built from (build_dbt_docs reuses its compiled SQL).
 BUILT_CODE = "phakhi_built_code.txt"
 
@@ -61,23 +64,51 @@ def dbt_vars(paths: Paths, period: str) -> dict:
     return {"period": period, "data_kind": data_kind(paths)}
 
 
-def run_dbt(paths: Paths, period: str, command: str = "build", extra: list[str] | None = None,
-            warehouse: Path | None = None, target: Path | None = None) -> DbtOutcome:
+def dbt_step(paths: Paths, period: str, command: str = "build", extra: list[str] | None = None,
+             warehouse: Path | None = None, target: Path | None = None) -> dict:
+    """One dbt command as phakhi/dbt_worker.py runs it: its arguments, environment and working folder (what
+    `dbt <args>` gets as a process of its own), with its target folder made ready."""
     target = target or paths.dbt_work / "target"
     # The month travels as PHAKHI_PERIOD (read by macros/phakhi_period.sql), not --vars: changed --vars make
     # dbt throw away its partial parse and parse the whole project again every new month; a changed env var
     # re-parses only the files that use it.
-    cmd = [dbt_executable(), *command.split(), "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-           "--target-path", str(target),
-           "--vars", json.dumps({k: v for k, v in dbt_vars(paths, period).items() if k != "period"}), *(extra or [])]
+    args = [*command.split(), "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+            "--target-path", str(target),
+            "--vars", json.dumps({k: v for k, v in dbt_vars(paths, period).items() if k != "period"}), *(extra or [])]
     env = {**dbt_env(paths, warehouse), "PHAKHI_PERIOD": period}
     target.mkdir(parents=True, exist_ok=True)
     (target / "phakhi_period.txt").write_text(period, encoding="utf-8")
     (target / BUILT_CODE).unlink(missing_ok=True)       # written again below after a successful build
     paths.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    (target / "run_results.json").unlink(missing_ok=True)  # an earlier run's results must not pass for this one's
+    return {"command": command, "args": args, "env": env, "cwd": str(DBT_PROJECT_DIR), "target": str(target)}
+
+
+def run_dbt(paths: Paths, period: str, command: str = "build", extra: list[str] | None = None,
+            warehouse: Path | None = None, target: Path | None = None) -> DbtOutcome:
+    return run_steps(paths, [dbt_step(paths, period, command, extra, warehouse, target)])
+
+
+def run_steps(paths: Paths, steps: list[dict]) -> DbtOutcome:
+    """Run dbt commands one after the other in one dbt process (the one started early, else a new one); the
+    outcome is the first command's (later ones - the documentation after a build - report through their
+    files)."""
+    first = steps[0]
+    target = Path(first["target"])
+    cmd = [dbt_executable(), *first["args"]]
+    if first["command"] == "build" and len(steps) > 1:
+        from phakhi.refresh_inputs import code_fingerprint
+
+        first["built_code"] = {"path": str(target / BUILT_CODE), "value": code_fingerprint()}
+    proc = take_dbt_process()
+    if proc is None:        # dbt is not importable here (only a `dbt` executable on PATH): one process each
+        done = subprocess.run(cmd, env=first["env"], capture_output=True, text=True, cwd=first["cwd"])
+        returncode, stdout, stderr = done.returncode, done.stdout, done.stderr
+    else:
+        stdout, stderr = proc.communicate(json.dumps({"steps": steps, "mark": STEP_MARK}) + "\n")
+        returncode = proc.returncode
+    stdout = stdout.split(f"\n{STEP_MARK}")[0]          # the first command's output
     results_file = target / "run_results.json"
-    results_file.unlink(missing_ok=True)  # an earlier run's results must not pass for this one's
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=DBT_PROJECT_DIR)
     counts, failures, elapsed, nodes = {}, [], 0.0, []
     if results_file.exists():
         data = json.loads(results_file.read_text())
@@ -88,22 +119,85 @@ def run_dbt(paths: Paths, period: str, command: str = "build", extra: list[str] 
             if r["status"] in ("error", "fail", "runtime error"):
                 failures.append({"node": r["unique_id"], "status": r["status"],
                                  "message": (r.get("message") or "").strip(), "failures": r.get("failures")})
-    ok = proc.returncode == 0 and not failures
+    ok = returncode == 0 and not failures
     if not ok and not failures:
-        failures.append({"node": "dbt", "status": "error", "message": _tail(proc.stdout + proc.stderr, 25)})
-    if ok and command == "build":
+        failures.append({"node": "dbt", "status": "error", "message": _tail(stdout + stderr, 25)})
+    if ok and first["command"] == "build":
         from phakhi.refresh_inputs import code_fingerprint
 
         (target / BUILT_CODE).write_text(code_fingerprint(), encoding="utf-8")
-    return DbtOutcome(ok, cmd, elapsed, counts, failures, _tail(proc.stdout, 40), nodes)
+    return DbtOutcome(ok, cmd, elapsed, counts, failures, _tail(stdout, 40), nodes)
+
+
+# ------------------------------------------------------------------ dbt's process, started early
+_EARLY: dict[str, subprocess.Popen] = {}
+
+
+def _dbt_importable() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("dbt.cli.main") is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _start_dbt_process() -> subprocess.Popen | None:
+    if not _dbt_importable():
+        return None
+    proc = subprocess.Popen([sys.executable, "-m", "phakhi.dbt_worker"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=DBT_PROJECT_DIR)
+    atexit.register(_discard, proc)      # not used after all (a failure before the build): it exits at once
+    return proc
+
+
+def _discard(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        try:
+            proc.communicate("", timeout=10)      # empty job: it exits
+        except (subprocess.TimeoutExpired, OSError, ValueError):
+            proc.kill()
+
+
+def prestart_dbt() -> None:
+    """Start dbt's process now (phakhi/dbt_worker.py): it imports dbt (~3 s CPU) while the refresh loads and
+    plans; the next run_dbt of this process uses it. Call only when a dbt command will follow (or
+    discard_dbt_process)."""
+    proc = _EARLY.get("dbt")
+    if proc is None or proc.poll() is not None:
+        started = _start_dbt_process()
+        if started is not None:
+            _EARLY["dbt"] = started
+
+
+def take_dbt_process() -> subprocess.Popen | None:
+    proc = _EARLY.pop("dbt", None)
+    if proc is not None and proc.poll() is None:
+        return proc
+    return _start_dbt_process()
+
+
+def discard_dbt_process() -> None:
+    proc = _EARLY.pop("dbt", None)
+    if proc is not None:
+        _discard(proc)
 
 
 def build_planned(paths: Paths, period: str, plan) -> DbtOutcome:
     """`dbt build` as a BuildPlan says (phakhi/selection.py): everything on a fresh warehouse; on a copy of the
     published one only the nodes this run's changed inputs reach (no dbt process at all when none changed)."""
     if plan is not None and plan.nothing_to_build:
+        discard_dbt_process()
         return DbtOutcome(True, [], 0.0, log_tail=plan.describe())
-    return run_dbt(paths, period, extra=plan.dbt_args() if plan is not None else None)
+    steps = [dbt_step(paths, period, extra=plan.dbt_args() if plan is not None else None)]
+    if docs_needed(paths, period):
+        # dbt's documentation page (publish copies it) in the same dbt process, after a successful build: one
+        # process start fewer; the page is the one publish would generate (same command, warehouse, catalog)
+        steps.append({"prepare": "phakhi.transform:docs_step", "kwargs": {"home": str(paths.home), "period": period}})
+    outcome = run_steps(paths, steps)
+    if outcome.success and len(steps) > 1:
+        record_docs_key(paths, period)
+    return outcome
 
 
 def _tail(text: str, n: int) -> str:
@@ -119,21 +213,35 @@ def build_dbt_docs(paths: Paths, out_dir: Path, period: str | None = None,
     Call it after the build and the gate, with no DuckDB connection open on the build warehouse (dbt opens it,
     and the history database, from its own process to read the catalog). Uses its own target folder, so the
     build's run_results.json and manifest stay intact. `period` defaults to the one the last build ran with.
-    About 5 s; the page is about 4 MB. Raises RuntimeError when dbt fails.
+    About 5 s; the page is about 4 MB. Raises RuntimeError when dbt fails. A refresh's build usually made the
+    page already (build_planned): then it is copied.
     """
     period = period or _last_build_period(paths)
     if not period:
         raise ValueError("no dbt build found under PHAKHI_HOME to document; pass period='YYYY-MM'")
     docs_target = paths.dbt_work / "docs-target"
-    docs_target.mkdir(parents=True, exist_ok=True)
     key, key_file = docs_key(paths, period, warehouse), docs_target / "phakhi_docs_key.txt"
     page = docs_target / "static_index.html"
     if key and page.exists() and key_file.exists() and key_file.read_text(encoding="utf-8") == key:
         # Same project, month, vars and warehouse catalog as the page already generated: the same page
         # (`dbt docs generate` took ~15 s CPU of every publish). Only its generation time is older.
         return _copy_docs(page, out_dir)
-    key_file.unlink(missing_ok=True)
-    page.unlink(missing_ok=True)
+    outcome = run_dbt(paths, period, command="docs generate", extra=prepare_docs(paths, period),
+                      warehouse=warehouse, target=docs_target)
+    if not outcome.success or not page.exists():
+        raise RuntimeError(f"dbt docs generate failed:\n{outcome.log_tail or outcome.failures}")
+    if key:
+        key_file.write_text(key, encoding="utf-8")
+    return _copy_docs(page, out_dir)
+
+
+def prepare_docs(paths: Paths, period: str) -> list[str]:
+    """Make the docs target ready for `dbt docs generate` (no page, no key; the build's parse and, when it
+    compiled everything, its manifest) and return the command's extra arguments."""
+    docs_target = paths.dbt_work / "docs-target"
+    docs_target.mkdir(parents=True, exist_ok=True)
+    (docs_target / "phakhi_docs_key.txt").unlink(missing_ok=True)
+    (docs_target / "static_index.html").unlink(missing_ok=True)
     parsed = paths.dbt_work / "target" / "partial_parse.msgpack"
     if parsed.exists():   # reuse the build's parse (same project, profile and vars): saves seconds
         shutil.copyfile(parsed, docs_target / "partial_parse.msgpack")
@@ -143,18 +251,38 @@ def build_dbt_docs(paths: Paths, out_dir: Path, period: str | None = None,
         # manifest (tests compiled too) and dbt only reads the catalog - no compile, no manifest written
         # (--no-write-json; the page is made of the manifest.json in its target folder).
         shutil.copyfile(compiled, docs_target / "manifest.json")
-        extra = ["--static", "--no-compile", "--no-write-json", *DOCS_SELECT]
-    else:
-        # Compile what the page shows compiled (models, snapshots); not the tests, which the page lists
-        # under their models but never shows compiled (~9 s of each new month's publish). The catalog still
-        # covers every model, seed, snapshot and source.
-        extra = ["--static", *DOCS_SELECT]
-    outcome = run_dbt(paths, period, command="docs generate", extra=extra, warehouse=warehouse, target=docs_target)
-    if not outcome.success or not page.exists():
-        raise RuntimeError(f"dbt docs generate failed:\n{outcome.log_tail or outcome.failures}")
-    if key:
-        key_file.write_text(key, encoding="utf-8")
-    return _copy_docs(page, out_dir)
+        return ["--static", "--no-compile", "--no-write-json", *DOCS_SELECT]
+    # Compile what the page shows compiled (models, snapshots); not the tests, which the page lists
+    # under their models but never shows compiled (~9 s of each new month's publish). The catalog still
+    # covers every model, seed, snapshot and source.
+    return ["--static", *DOCS_SELECT]
+
+
+def docs_step(home: str, period: str) -> dict:
+    """The documentation command that follows a successful build in the same dbt process (phakhi/dbt_worker.py
+    asks for it there, after the build wrote its manifest)."""
+    paths = Paths(Path(home))
+    return dbt_step(paths, period, command="docs generate", extra=prepare_docs(paths, period),
+                    target=paths.dbt_work / "docs-target")
+
+
+def docs_needed(paths: Paths, period: str) -> bool:
+    """False when the last page was made from this code, month and vars: then only the catalog can differ,
+    which build_dbt_docs checks at publish (and usually finds unchanged: no dbt at all)."""
+    try:
+        made = (paths.dbt_work / "docs-target" / "phakhi_docs_key.txt").read_text(encoding="utf-8")
+    except OSError:
+        return True
+    return made.split(":")[0] != _docs_head(paths, period) or \
+        not (paths.dbt_work / "docs-target" / "static_index.html").exists()
+
+
+def record_docs_key(paths: Paths, period: str) -> None:
+    """After the build's process made the page: its key, as build_dbt_docs writes it after generating."""
+    docs_target = paths.dbt_work / "docs-target"
+    key = docs_key(paths, period)
+    if key and (docs_target / "static_index.html").exists():
+        (docs_target / "phakhi_docs_key.txt").write_text(key, encoding="utf-8")
 
 
 def _compiled_build_manifest(paths: Paths, period: str) -> Path | None:
@@ -192,10 +320,8 @@ def docs_key(paths: Paths, period: str, warehouse: Path | None = None) -> str | 
 
     import duckdb
 
-    from phakhi.refresh_inputs import code_fingerprint
-
     db = Path(warehouse or paths.build_db)
-    h = hashlib.sha256(f"{code_fingerprint()}|{period}|{json.dumps(dbt_vars(paths, period), sort_keys=True)}".encode())
+    h = hashlib.sha256()
     try:
         with duckdb.connect(str(db), read_only=True) as con:
             if paths.history_db.exists():
@@ -207,7 +333,17 @@ def docs_key(paths: Paths, period: str, warehouse: Path | None = None) -> str | 
     except duckdb.Error:
         return None
     h.update(repr([(db.stem if r[0] == db.stem else r[0], *r[1:]) for r in rows]).encode())
-    return h.hexdigest()
+    return f"{_docs_head(paths, period)}:{h.hexdigest()}"
+
+
+def _docs_head(paths: Paths, period: str) -> str:
+    """The part of the documentation page's key known before the build: code, month and vars."""
+    import hashlib
+
+    from phakhi.refresh_inputs import code_fingerprint
+
+    return hashlib.sha256(f"{code_fingerprint()}|{period}|{json.dumps(dbt_vars(paths, period), sort_keys=True)}"
+                          .encode()).hexdigest()
 
 
 def _last_build_period(paths: Paths) -> str | None:
