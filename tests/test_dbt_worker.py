@@ -1,0 +1,114 @@
+"""One dbt process per refresh (phakhi/dbt_worker.py, phakhi/transform.py): started early, it runs the build and
+then the documentation page in the same process; its exit codes are the `dbt` executable's; the page it made is
+the one publish copies (no second dbt process); a refresh that needs no dbt leaves no process behind."""
+import json
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import duckdb
+import pytest
+
+
+def test_exit_codes_are_the_dbt_executables():
+    from phakhi.dbt_worker import exit_code
+
+    assert exit_code(SimpleNamespace(success=True, exception=None)) == 0
+    assert exit_code(SimpleNamespace(success=False, exception=None)) == 1       # failing nodes
+    assert exit_code(SimpleNamespace(success=False, exception=RuntimeError("x"))) == 2
+
+
+def test_the_docs_are_made_again_only_for_other_code_month_or_vars(home):
+    from phakhi.transform import _docs_head, docs_needed
+
+    docs = home.dbt_work / "docs-target"
+    assert docs_needed(home, "2025-12")                                          # no page yet
+    docs.mkdir(parents=True)
+    (docs / "static_index.html").write_text("<html></html>")
+    (docs / "phakhi_docs_key.txt").write_text(f"{_docs_head(home, '2025-12')}:catalog")
+    assert not docs_needed(home, "2025-12")          # only the catalog can differ: publish's key check decides
+    assert docs_needed(home, "2026-01")                                          # another month
+    (docs / "static_index.html").unlink()
+    assert docs_needed(home, "2025-12")                                          # the page is gone
+
+
+def test_the_first_commands_output_and_code_are_the_outcome(home, monkeypatch):
+    """run_steps reports the first command (the build): its exit code, run_results and output before the mark."""
+    import phakhi.transform as transform
+
+    step = transform.dbt_step(home, "2025-12", extra=["--select", "x"])
+    target = home.dbt_work / "target"
+    sent = {}
+
+    class FakeProcess:
+        returncode = 1
+
+        def communicate(self, text):
+            sent.update(json.loads(text))
+            (target / "run_results.json").write_text(json.dumps({"elapsed_time": 1.5, "results": [
+                {"unique_id": "model.phakhi.x", "status": "error", "message": "boom"}]}))
+            return f"build says hello\n{transform.STEP_MARK} 1\ndocs output", ""
+
+    monkeypatch.setattr(transform, "take_dbt_process", lambda: FakeProcess())
+    out = transform.run_steps(home, [step, {"prepare": "phakhi.transform:docs_step", "kwargs": {}}])
+    assert not out.success and out.failures[0]["node"] == "model.phakhi.x" and out.elapsed_s == 1.5
+    assert out.log_tail == "build says hello"
+    assert sent["mark"] == transform.STEP_MARK and sent["steps"][0]["args"][0] == "build"
+    assert sent["steps"][0]["env"]["PHAKHI_PERIOD"] == "2025-12"
+    assert not (target / transform.BUILT_CODE).exists()                          # a failed build: no record
+
+
+@pytest.mark.integration
+def test_an_unused_dbt_process_exits_at_once():
+    proc = subprocess.run([sys.executable, "-m", "phakhi.dbt_worker"], input="", capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.integration
+def test_the_build_and_its_documentation_in_one_early_process(copy_sample, tmp_path, monkeypatch):
+    import phakhi.transform as transform
+    from phakhi.selection import BuildPlan
+
+    sample = copy_sample(tmp_path)
+    paths = sample.paths
+    period = (paths.dbt_work / "target" / "phakhi_period.txt").read_text().strip()
+    docs = paths.dbt_work / "docs-target"
+    (docs / "phakhi_docs_key.txt").unlink(missing_ok=True)          # as after a code change: the page is due
+    transform.prestart_dbt()
+    early = transform._EARLY["dbt"]
+    outcome = transform.build_planned(paths, period, BuildPlan("incremental", ["publication_origin+"]))
+    assert outcome.success, outcome.failures
+    assert early.returncode == 0 and "dbt" not in transform._EARLY   # the early process ran it, and ended
+    assert "model.phakhi.publication_origin" in outcome.nodes
+    assert "Done." in outcome.log_tail and transform.STEP_MARK not in outcome.log_tail
+    page = docs / "static_index.html"
+    assert page.exists() and "publication_origin" in page.read_text(encoding="utf-8")
+    assert (docs / "phakhi_docs_key.txt").read_text() == transform.docs_key(paths, period)
+
+    def no_dbt(*args, **kwargs):
+        raise AssertionError("publish ran dbt again for a page the build's process made")
+
+    monkeypatch.setattr(transform, "run_dbt", no_dbt)
+    copied = transform.build_dbt_docs(paths, tmp_path / "pub", period)
+    assert copied.read_bytes() == page.read_bytes()
+
+
+@pytest.mark.integration
+def test_a_failed_build_makes_no_page_and_says_why(copy_sample, tmp_path):
+    import phakhi.transform as transform
+    from phakhi.selection import BuildPlan
+
+    sample = copy_sample(tmp_path)
+    paths = sample.paths
+    period = (paths.dbt_work / "target" / "phakhi_period.txt").read_text().strip()
+    docs = paths.dbt_work / "docs-target"
+    (docs / "phakhi_docs_key.txt").unlink(missing_ok=True)
+    (docs / "static_index.html").unlink(missing_ok=True)
+    with duckdb.connect(str(paths.build_db)) as con:
+        con.execute("update marts.dim_provinces set region = null where province_code = 'TH-10'")
+    broken = transform.build_planned(paths, period, BuildPlan("incremental", ["columns_dim_provinces"]))
+    assert not broken.success and broken.failures[0]["node"].startswith("test.phakhi.columns_dim_provinces")
+    assert "not_null region" in broken.failures[0]["message"]
+    assert not (paths.dbt_work / "target" / transform.BUILT_CODE).exists()
+    assert not (docs / "static_index.html").exists()                 # the documentation did not follow
