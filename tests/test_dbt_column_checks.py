@@ -1,5 +1,6 @@
 """One column-checks test per model (dbt_project/tests/generic/phakhi_columns.sql) fails on the same rows as the
-single-column not_null, unique and accepted_values tests it replaced, and says which check, column and values.
+single-column not_null, unique and accepted_values tests and the multi-column phakhi_unique_combination tests it
+replaced, and says which check, column and values.
 The declarations name documented columns (tests/test_guards.py reads them as each check on each column)."""
 import shutil
 from pathlib import Path
@@ -9,7 +10,13 @@ import pytest
 import yaml
 
 DBT = Path(__file__).resolve().parents[1] / "dbt_project"
-CHECKS = ("not_null", "unique", "accepted_values", "relationships", "between")
+CHECKS = ("not_null", "unique", "accepted_values", "relationships", "between", "unique_combination")
+# every phakhi_unique_combination key the models and seeds declared before they joined phakhi_columns (issue 17)
+UNIQUE_COMBINATIONS = {
+    ("int_survey__item_scores", ("wave", "respondent_id", "item_code")),
+    ("int_survey__respondent_weights", ("wave", "respondent_id")),
+    ("int_survey__respondent_scores", ("wave", "respondent_id")),
+}
 
 
 def declared() -> dict[str, dict]:
@@ -28,9 +35,12 @@ def declared() -> dict[str, dict]:
                                           "unique": list(args.get("unique") or []),
                                           "accepted_values": dict(args.get("accepted_values") or {}),
                                           "relationships": list(args.get("relationships") or []),
-                                          "between": dict(args.get("between") or {})}
+                                          "between": dict(args.get("between") or {}),
+                                          "unique_combination": [list(k) for k in args.get("unique_combination") or []]}
             columns = {c["name"] for c in entry.get("columns") or []}
             for check, cols in out.get(entry["name"], {}).items():      # names real, documented columns
+                if check == "unique_combination":
+                    continue             # keys (wave, respondent_id, ...) need not each be documented
                 cols = {r["column"] for r in cols} if check == "relationships" else set(cols)
                 assert cols <= columns, (entry["name"], check, cols - columns)
     return out
@@ -38,7 +48,7 @@ def declared() -> dict[str, dict]:
 
 def plain_column_tests() -> dict[str, int]:
     """How many plain (single-column) not_null / unique / accepted_values tests remain: only those with config."""
-    n = dict.fromkeys(CHECKS, 0)
+    n = dict.fromkeys(CHECKS[:5], 0)                 # the single-column checks
     n["phakhi_between"] = n.pop("between")
     for path in [*DBT.glob("models/**/*.yml"), *DBT.glob("seeds/*.yml")]:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -67,6 +77,23 @@ def test_column_check_declarations_name_documented_columns():
     assert tests["dim_provinces"]["unique"] == ["province_code"]
     assert set(tests["provinces"]["accepted_values"]["region"]) == {"north", "northeast", "central", "east", "west",
                                                                      "south"}
+
+
+def test_every_unique_combination_key_is_checked_once():
+    """The 29 phakhi_unique_combination tests of models and seeds are keys of their phakhi_columns test now; the
+    snapshot's stays a test of its own (editing snapshots/dim_partners.yml loses it from dbt's partial parse)."""
+    keys = [(model, tuple(k)) for model, t in declared().items() for k in t["unique_combination"]]
+    assert len(keys) == len(set(keys)) == 29
+    assert UNIQUE_COMBINATIONS <= set(keys)
+    assert {("mart_peer_matches", ("partner_id", "match_rank")), ("mart_peer_matches", ("partner_id", "peer_partner_id")),
+            ("dim_partner_versions", ("partner_id", "version_no")), ("survey_population_margins",
+            ("margin", "category", "version")), ("dash_quality_quarantine", ("family", "rule", "column_name"))} <= set(keys)
+    plain = []
+    for path in [*DBT.glob("models/**/*.yml"), *DBT.glob("seeds/*.yml"), *DBT.glob("snapshots/*.yml")]:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if "- phakhi_unique_combination:" in line:
+                plain.append(path.name)
+    assert plain == ["dim_partners.yml"]
 
 
 def test_only_configured_column_tests_stay_single():
@@ -98,6 +125,8 @@ def test_a_violation_fails_the_models_column_test_naming_check_column_and_values
                     "(select partner_version_id from marts.dim_partner_versions order by all limit 3)")
         con.execute("update marts.fct_activities set participants_total = -5 where activity_id in "
                     "(select activity_id from marts.fct_activities order by all limit 2)")
+        con.execute("insert into marts.dim_partner_versions select * from marts.dim_partner_versions "
+                    "where partner_id = 'P001'")
     broken = run_dbt(work, period, "test", extra=select)
     assert not broken.success
     messages = {f["node"].split(".")[2]: f["message"] for f in broken.failures}
@@ -113,6 +142,8 @@ def test_a_violation_fails_the_models_column_test_naming_check_column_and_values
     assert "accepted_values region (2 rows: middle; expected one of north, northeast, central" in seed
     assert "relationships partner_type (3 rows: XX; expected a code of partner_types)" in \
         messages["columns_dim_partner_versions"]
+    assert "unique_combination partner_id, version_no (2 rows: (P001, 1); expected each combination once " \
+           "(1 combination repeated))" in messages["columns_dim_partner_versions"]
     assert "between participants_total (2 rows: -5; expected between 0 and 10000000)" in messages["columns_fct_activities"]
 
 

@@ -50,6 +50,8 @@ def dbt_tests() -> dict[tuple[str, str | None], set[str]]:
                 for check, columns in column_checks(t).items():
                     for column in columns:
                         out.setdefault((m["name"], column), set()).add(check)
+                if _test_name(t) == "phakhi_columns" and t["phakhi_columns"]["arguments"].get("unique_combination"):
+                    out[(m["name"], None)].add("phakhi_unique_combination")     # its keys: a model-level check
     return out
 
 

@@ -1,7 +1,8 @@
-{#- The column guards of one model in one test: not_null, unique, accepted_values, relationships and between
-    (phakhi_between's range) for several columns (issue 17: one dbt node per column check cost ~45 ms of dbt
-    each; 290 not_null, 57 unique, 44 accepted_values, 45 relationships and 35 between nodes became one node
-    per model). Declared once per model, beside its columns:
+{#- The column guards of one model in one test: not_null, unique, accepted_values, relationships, between
+    (phakhi_between's range) and unique_combination (phakhi_unique_combination's multi-column keys) for several
+    columns (issue 17: one dbt node per column check cost ~45 ms of dbt each; 290 not_null, 57 unique, 44
+    accepted_values, 45 relationships, 35 between and 29 unique_combination nodes
+    became one node per model). Declared once per model, beside its columns:
         - phakhi_columns:
             name: columns_<model>
             arguments:
@@ -10,6 +11,7 @@
               accepted_values: {status: [loaded, quarantined]}
               relationships: [{column: partner_id, to: ref('stg_registry__partners'), field: partner_id}]
               between: {participants_total: [0, 1000000]}       # inclusive, as phakhi_between
+              unique_combination: [[partner_id, period]]         # nulls compare equal, as its group by
     Same meaning as dbt's tests of those names: nulls pass unique, accepted_values, relationships, between; values
     are compared as quoted literals. A column check with its own config (where, severity) stays a plain dbt
     test. tests/test_guards.py reads each listed column as guarded by the named check.
@@ -24,9 +26,10 @@
     What differs from one node per check: dbt build skips a model when a test of all its ancestors failed;
     a model's relationships add their parents to this test, so a model downstream of the tested model but not
     of a parent no longer waits for it. The build still fails (dbt exits non-zero: nothing is published). -#}
-{% test phakhi_columns(model, not_null=[], unique=[], accepted_values={}, relationships=[], between={}) %}
-{%- if not (not_null or unique or accepted_values or relationships or between) -%}
-    {{ exceptions.raise_compiler_error("phakhi_columns on " ~ model ~ ": declare not_null, unique, accepted_values, relationships or between") }}
+{% test phakhi_columns(model, not_null=[], unique=[], accepted_values={}, relationships=[], between={},
+                       unique_combination=[]) %}
+{%- if not (not_null or unique or accepted_values or relationships or between or unique_combination) -%}
+    {{ exceptions.raise_compiler_error("phakhi_columns on " ~ model ~ ": declare not_null, unique, accepted_values, relationships, between or unique_combination") }}
 {%- endif -%}
 {%- set raise_error = config.get('severity', 'error') | lower == 'error' and not should_store_failures() -%}
 {%- set accepted = accepted_values.items() | list -%}
@@ -63,6 +66,15 @@ with scan as (   -- one pass for the null counts and the values outside their li
           group by {{ column }} having count(*) > 1) as d
 ),
 {%- endfor %}
+{%- for columns in unique_combination %}
+{{ adapter.quote('uc_' ~ loop.index) }} as (    -- keys repeated, as phakhi_unique_combination (its group by: nulls equal)
+    select count(*) as n_values, sum(n) as n_rows,
+           list('(' || concat_ws(', ', {% for c in columns %}coalesce(cast({{ c }} as varchar), 'null'){{ ", " if not loop.last }}{% endfor %}) || ')'
+                order by {{ columns | join(', ') }})[1:5] as examples
+    from (select {{ columns | join(', ') }}, count(*) as n from {{ model }}
+          group by {{ columns | join(', ') }} having count(*) > 1) as d
+),
+{%- endfor %}
 {%- for r in relationships %}
 {{ adapter.quote('rel_' ~ loop.index) }} as (    -- values with no match in the parent, as dbt's relationships test
     select count(*) as n_rows, list(distinct cast(child.k as varchar)) as orphans
@@ -85,6 +97,12 @@ failures as (
     select 'unique', '{{ column }}', n_rows, array_to_string(examples, ', '),
            'each value once (' || n_values || (case when n_values = 1 then ' value' else ' values' end) || ' repeated)'
     from {{ adapter.quote('dup_' ~ loop.index) }} where n_values > 0
+{%- endfor %}
+{%- for columns in unique_combination %}
+    union all
+    select 'unique_combination', '{{ columns | join(", ") }}', n_rows, array_to_string(examples, ', '),
+           'each combination once (' || n_values || (case when n_values = 1 then ' combination' else ' combinations' end) || ' repeated)'
+    from {{ adapter.quote('uc_' ~ loop.index) }} where n_values > 0
 {%- endfor %}
 {%- for column, values in accepted %}
     union all
