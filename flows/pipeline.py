@@ -75,7 +75,8 @@ def _timed(stage: str):
 def ingest_family(paths: Paths, family: str, files: list[Path], known, run_at) -> FamilyResult:
     """Read + contract + quarantine one family's new or changed files (fans out over a process pool), then
     settle the family (copies, resubmissions, duplicate keys, accounting)."""
-    return landing.settle_family_cached(paths, family, files, known, run_at, progress=landing.progress_hook())
+    return landing.settle_family_cached(paths, family, files, known, run_at, progress=landing.progress_hook(),
+                                        spill=landing.landed_dir(paths))   # rows on disk until load_raw (memory)
 
 
 def ingest_landing(paths: Paths) -> "landing.LandingResults":
@@ -274,10 +275,8 @@ def partners_by_month(results: list[FamilyResult]) -> dict[str, int]:
     weighs so one partner's file dated a later month cannot become the country's month."""
     seen: dict[str, set] = {}
     for r in results:
-        if "period" in r.loaded and "partner_id" in r.loaded and len(r.loaded):
-            for p, pid in zip(r.loaded["period"], r.loaded["partner_id"]):
-                if isinstance(p, str) and isinstance(pid, str):
-                    seen.setdefault(p, set()).add(pid)
+        for p, pid in landing.partner_months(r):      # a spilled family kept its pairs, not its rows
+            seen.setdefault(p, set()).add(pid)
     return {p: len(v) for p, v in seen.items()}
 
 

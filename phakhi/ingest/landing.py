@@ -228,7 +228,10 @@ def load_raw(db_path: Path, results: list[FamilyResult]):
     db_path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(db_path)) as con:
         for r in results:
-            write_raw(con, r.family, r.loaded)
+            if isinstance(r, SpilledResult):     # already written by write_raw as it settled: copied as is
+                r.copy_into(con)
+            else:
+                write_raw(con, r.family, r.loaded)
         write_raw(con, "survey_instrument_items", instrument_items())
         write_raw(con, "activity_units", activity_units())
         frames = [r.file_report for r in results if len(r.file_report)]
@@ -303,7 +306,10 @@ class LandingResults:
         about a gigabyte at national scale. The frames are emptied in place (a FamilyResult someone else still
         holds keeps its columns, not its rows) and freed memory is handed back to the OS."""
         for r in self.results:
-            for name in ("loaded", "quarantine", "file_report"):
+            if isinstance(r, SpilledResult):
+                r.discard()
+            for name in ("quarantine", "file_report") if isinstance(r, SpilledResult) else \
+                    ("loaded", "quarantine", "file_report"):
                 frame = getattr(r, name, None)
                 if frame is not None and hasattr(frame, "iloc"):
                     setattr(r, name, frame.iloc[0:0].copy())
@@ -383,9 +389,17 @@ gc_paused.restore = True
 
 def settle_family_cached(paths: Paths, family: str, files: list[Path], known: dict[str, set[str]] | None,
                          run_at: datetime, workers: int | None = None,
-                         progress: Callable[[int], None] | None = None, record: bool = True) -> FamilyResult:
+                         progress: Callable[[int], None] | None = None, record: bool = True,
+                         spill: Path | None = None) -> FamilyResult:
+    """`_settle_family_cached` with the cycle collector paused; with `spill` (a folder: the refresh passes
+    `landed_dir(paths)`), the settled rows go to a DuckDB file there at once (`spill_result`) and the result
+    returned holds no rows in memory."""
     with gc_paused():
-        return _settle_family_cached(paths, family, files, known, run_at, workers, progress, record)
+        result = _settle_family_cached(paths, family, files, known, run_at, workers, progress, record)
+    if spill is not None and family != REGISTRY:    # the registry's rows are what later families are checked against
+        result = spill_result(result, spill)
+        return_freed_memory()
+    return result
 
 
 def _settle_family_cached(paths: Paths, family: str, files: list[Path], known: dict[str, set[str]] | None,
@@ -429,3 +443,132 @@ def _ingest_landing_settled(paths, run_families, record, plan, workers, progress
     if record:
         write_run_reports(paths, results)
     return LandingResults(results)
+
+
+# ---------------------------------------------------------------- settled rows on disk, not in memory (issue 17)
+
+def landed_dir(paths: Paths) -> Path:
+    """Where a refresh's settled rows wait for load_raw, one DuckDB file per family: beside the warehouses."""
+    return paths.warehouse_dir / "landed"
+
+
+def partner_months(result: FamilyResult) -> set[tuple[str, str]]:
+    """The (period, partner_id) pairs of a family's loaded rows (what `partners_by_month` counts); a spilled
+    result kept them when its rows left memory."""
+    if isinstance(result, SpilledResult):
+        return set(result.partner_months)
+    loaded = result.loaded
+    if "period" not in loaded or "partner_id" not in loaded or not len(loaded):
+        return set()
+    return {(p, pid) for p, pid in zip(loaded["period"], loaded["partner_id"])
+            if isinstance(p, str) and isinstance(pid, str)}
+
+
+def loaded_rows(result: FamilyResult) -> int:
+    """How many rows a family loaded, without reading a spilled result's rows back."""
+    return result.rows if isinstance(result, SpilledResult) else len(result.loaded)
+
+
+def spill_result(result: FamilyResult, folder: Path) -> "SpilledResult":
+    """Write a settled family's rows to `folder/<family>.duckdb` as raw.<family> -- with `write_raw`, the very
+    call load_raw made on the frame, so the raw table's types and row order are the same -- and return a
+    result that keeps only the file's path, the row count and the (period, partner) pairs. At national scale
+    the activity rows are ~0.8 GB of Python objects; held by the flow from ingest through load_raw they made
+    the refresh's peak memory. The quarantine, file report and outcomes (one row per file) stay in memory."""
+    import duckdb
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{result.family}.duckdb"
+    for stale in (path, path.with_name(path.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    loaded = result.loaded
+    pairs = partner_months(result)
+    # one thread and a modest buffer: this runs beside the other families' ingest; DuckDB writes the rows out
+    with duckdb.connect(str(path), config={"threads": 1, "memory_limit": "256MB",
+                                          "temp_directory": str(folder / "tmp")}) as con:
+        write_raw(con, result.family, loaded)
+    out = SpilledResult(result.family, result.quarantine, result.file_report, result.files, path, len(loaded),
+                        loaded.dtypes.to_dict(), list(loaded.columns), pairs)
+    result.loaded = loaded.iloc[0:0].copy()   # a caller still holding the plain result keeps no rows either
+    return out
+
+
+class SpilledResult(FamilyResult):
+    """A FamilyResult whose rows are in a DuckDB file (spill_result) rather than in memory. load_raw copies the
+    table from the file; `loaded` reads the rows back (a full read: for tests and rare callers -- the flow
+    uses `loaded_rows` and `partner_months`). Not a dataclass of its own: `loaded` is a property."""
+
+    def __init__(self, family, quarantine, file_report, files, path: Path, rows: int, dtypes: dict,
+                 columns: list[str], partner_months: set):
+        self.family, self.quarantine, self.file_report, self.files = family, quarantine, file_report, files
+        self.path, self.rows, self.dtypes, self.columns = Path(path), int(rows), dict(dtypes), list(columns)
+        self.partner_months = frozenset(partner_months)
+        self.discarded = False
+
+    def __repr__(self) -> str:
+        return f"SpilledResult({self.family!r}, {self.rows} rows in {self.path})"
+
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+    @property
+    def loaded(self):
+        """The rows, read back from the file with the frame's dtypes (empty once discarded)."""
+        import duckdb
+        import pandas as pd
+
+        if self.discarded:
+            return self._empty()
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            df = con.execute(f'select * from raw."{self.family}"').df()
+        out = {}
+        for c in self.columns:
+            dtype = self.dtypes[c]
+            s = df[c]
+            if dtype == object:     # write_raw stored None for NaN; dates come back as timestamps
+                s = pd.Series([_py_value(v) for v in s], dtype=object, name=c)
+            else:
+                s = s.astype(dtype)
+            out[c] = s
+        return pd.DataFrame(out, columns=self.columns)
+
+    @loaded.setter
+    def loaded(self, value) -> None:
+        raise AttributeError("a spilled result's rows are in its file; they are not replaced in memory")
+
+    def _empty(self):
+        import pandas as pd
+
+        return pd.DataFrame({c: pd.Series([], dtype=self.dtypes[c]) for c in self.columns}, columns=self.columns)
+
+    def copy_into(self, con) -> None:
+        """raw.<family> in `con`'s database replaced by the spilled table (same types, same row order)."""
+        if self.discarded:
+            raise RuntimeError(f"the settled rows of {self.family} were already discarded ({self.path})")
+        con.execute("create schema if not exists raw")
+        alias = f"landed_{self.family}"
+        path = str(self.path).replace("'", "''")
+        con.execute(f"attach '{path}' as \"{alias}\" (read_only)")
+        try:
+            con.execute(f'create or replace table raw."{self.family}" as '
+                        f'select * from "{alias}".raw."{self.family}"')
+        finally:
+            con.execute(f'detach "{alias}"')
+
+    def discard(self) -> None:
+        """The rows are in the warehouse: the file goes (LandingResults.release)."""
+        self.discarded = True
+        for f in (self.path, self.path.with_name(self.path.name + ".wal")):
+            f.unlink(missing_ok=True)
+
+
+def _py_value(v):
+    """A value DuckDB's .df() gave back, as the frame held it: None for missing, a date for a DATE."""
+    import pandas as pd
+
+    if v is None or (isinstance(v, float) and v != v) or v is pd.NaT:
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.date()
+    return v
