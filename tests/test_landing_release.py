@@ -49,3 +49,27 @@ def test_limit_malloc_arenas_leaves_an_explicit_setting_alone(monkeypatch):
     assert limit_malloc_arenas() is False       # whoever started the process chose: not overridden
     monkeypatch.delenv("MALLOC_ARENA_MAX")
     assert limit_malloc_arenas() is (platform.libc_ver()[0] == "glibc")
+
+
+def test_release_ingest_workers_also_stops_the_fork_server_and_a_later_pool_starts_it_again():
+    """The fork server keeps the preloaded ingest modules in memory for the rest of the refresh; once the pool
+    is stopped it goes too, and a later ingest in the same process still gets working workers."""
+    import os
+    from multiprocessing import forkserver
+
+    import psutil
+
+    from phakhi.ingest import files
+    from phakhi.ingest.landing import release_ingest_workers
+
+    if files._start_method() != "forkserver":
+        import pytest
+        pytest.skip("the ingest pool does not use the fork server here")
+    files._pool(1).submit(os.getpid).result()
+    server = forkserver._forkserver._forkserver_pid
+    assert server and psutil.pid_exists(server)
+    release_ingest_workers()
+    assert forkserver._forkserver._forkserver_pid is None
+    assert not psutil.pid_exists(server) or psutil.Process(server).status() == psutil.STATUS_ZOMBIE
+    assert files._pool(1).submit(os.getpid).result() != os.getpid()     # started again on demand
+    files.shutdown_pool()
