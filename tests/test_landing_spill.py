@@ -88,3 +88,38 @@ def test_settle_family_cached_spills_every_family_but_the_registry(sample_result
     pd.testing.assert_frame_equal(got.loaded, expected.loaded)
     with pytest.raises(AttributeError):
         got.loaded = expected.loaded          # the rows live in the file; nothing replaces them in memory
+
+
+def test_a_large_family_settles_in_its_own_process_to_the_same_rows_and_ledger(sample_results, tmp_path, monkeypatch):
+    """A family with many files is read, settled and spilled in a child process (its memory goes back whole
+    when the child ends); the rows, the file report, the progress ticks and the ledger are those of settling
+    it here."""
+    paths, _ = sample_results
+    plan = landing.plan_landing(paths, batch_size=1 << 62)
+    reg = landing.settle_family_cached(paths, landing.REGISTRY, plan.files[landing.REGISTRY], None, plan.run_at,
+                                       workers=1)
+    fam = "activity_reports"
+    known = landing.known_ids(fam, reg)
+    here = landing.settle_family_cached(paths, fam, plan.files[fam], known, plan.run_at, workers=1, record=False)
+    ticks = []
+    monkeypatch.setattr(landing, "APART_FROM_FILES", 1)
+    apart = landing.settle_family_cached(paths, fam, plan.files[fam], known, plan.run_at, workers=1,
+                                         progress=ticks.append, spill=tmp_path / "landed")
+    assert isinstance(apart, landing.SpilledResult) and apart.rows == len(here.loaded) > 0
+    pd.testing.assert_frame_equal(apart.loaded, here.loaded)
+    pd.testing.assert_frame_equal(apart.file_report, here.file_report)
+    pd.testing.assert_frame_equal(apart.quarantine, here.quarantine)
+    assert sum(ticks) in (0, len(plan.files[fam]))          # ticks only for files read (none: all cached)
+    from phakhi.ingest import ledger
+
+    recorded = ledger.read_history(paths.home, fam)[fam]
+    assert {o.file_hash for o in here.files} <= set(recorded)
+
+
+def test_an_error_while_settling_apart_is_raised_in_the_refresh_process(sample_results, tmp_path, monkeypatch):
+    paths, _ = sample_results
+    monkeypatch.setattr(landing, "APART_FROM_FILES", 1)
+    with pytest.raises(Exception) as info:
+        landing.settle_family_apart(paths, "no_such_family", [paths.landing / "nothing.xlsx"], None,
+                                    landing.ledger.utcnow(), tmp_path / "landed", workers=1)
+    assert "no_such_family" in str(info.value) + "".join(getattr(info.value, "__notes__", []))

@@ -412,6 +412,8 @@ def settle_family_cached(paths: Paths, family: str, files: list[Path], known: di
     """`_settle_family_cached` with the cycle collector paused; with `spill` (a folder: the refresh passes
     `landed_dir(paths)`), the settled rows go to a DuckDB file there at once (`spill_result`) and the result
     returned holds no rows in memory."""
+    if spill is not None and record and family != REGISTRY and len(files) >= APART_FROM_FILES:
+        return settle_family_apart(paths, family, files, known, run_at, spill, workers, progress)
     with gc_paused():
         result = _settle_family_cached(paths, family, files, known, run_at, workers, progress, record)
     if spill is not None and family != REGISTRY:    # the registry's rows are what later families are checked against
@@ -590,3 +592,100 @@ def _py_value(v):
     if isinstance(v, pd.Timestamp):
         return v.date()
     return v
+
+
+# ---------------------------------------------------------------- a large family settled in its own process
+
+APART_FROM_FILES = 5_000     # a spilled family with at least this many files settles in a child process
+
+
+def settle_family_apart(paths: Paths, family: str, files: list[Path], known: dict | None, run_at: datetime,
+                        spill: Path, workers: int | None = None,
+                        progress: Callable[[int], None] | None = None) -> "SpilledResult":
+    """`settle_family_cached(..., spill=spill)` with the reading, settling and spilling done in a child
+    process; the landing ledger is brought up to date here, as before. Why: the family's row dicts and its
+    frame (at national scale ~1.7 GB for the activity reports, at the moment its frame is built) leave the
+    refresh's process fragmented -- Python's allocator keeps ~0.5 GB of mostly empty arenas -- through dbt,
+    the gate and publish. A child's memory goes back to the system whole when it ends. Same result: the same
+    functions run, in the same order, on the same inputs (the family's ledger history is read here first;
+    only this family's rows of the ledger are ever changed by settling it)."""
+    import multiprocessing as mp
+    import queue as queue_mod
+
+    from phakhi.ingest import settled
+
+    history = ledger.read_history(paths.home, family, ledger.SETTLE_COLUMNS).get(family)
+    ctx = mp.get_context("spawn")          # from a Prefect worker thread: never fork
+    q = ctx.Queue()
+    child = ctx.Process(target=_settle_apart_child, name=f"phakhi-settle-{family}",
+                        args=(q, str(paths.home), family, [str(f) for f in files], known, run_at, str(spill),
+                              history, workers, progress is not None))
+    child.start()
+    try:
+        while True:
+            try:
+                kind, value, stats = q.get(timeout=1.0)
+            except queue_mod.Empty:
+                if child.is_alive():
+                    continue
+                try:                       # it may have sent its last message just before ending
+                    kind, value, stats = q.get(timeout=1.0)
+                except queue_mod.Empty:
+                    raise RuntimeError(f"settling {family} in its own process ended without a result "
+                                       f"(exit code {child.exitcode})") from None
+            if kind == "progress":
+                if progress is not None:
+                    progress(value)
+                continue
+            if kind == "error":
+                raise value
+            result = value
+            settled.LAST[family] = stats
+            break
+    finally:
+        child.join(timeout=60)
+        if child.is_alive():
+            child.kill()
+            child.join()
+        q.close()
+    ledger.record(paths.home, [result], run_at)
+    return result
+
+
+def _settle_apart_child(q, home: str, family: str, files: list[str], known, run_at, spill: str, history,
+                        workers, report_progress: bool) -> None:
+    """In the child: what `_settle_family_cached` does up to the ledger (read through the per-file cache, copy
+    into the archive, settle, keep the settled state), then spill; the result goes back on `q`."""
+    import pickle
+    import traceback
+
+    from phakhi.ingest import settled
+    from phakhi.ingest.files import shutdown_pool
+
+    try:
+        paths = Paths(Path(home))
+
+        def progress(n: int) -> None:
+            q.put(("progress", n, None))
+
+        with gc_paused():
+            result = settled.settle_family(paths.ingest_cache, family, [Path(f) for f in files], paths.landing,
+                                           known, lambda: history, run_at, workers,
+                                           progress if report_progress else None,
+                                           archive=(paths.landing_archive, paths.home))
+        out = spill_result(result, Path(spill))
+        del result
+        q.put(("result", out, dict(settled.LAST.get(family, {}))))
+    except BaseException as exc:           # noqa: BLE001 -- handed to the refresh's process, raised there
+        try:
+            pickle.dumps(exc)
+            err = exc
+        except Exception:
+            err = RuntimeError(f"{type(exc).__name__}: {exc}")
+        if hasattr(err, "add_note"):
+            err.add_note(f"(settling {family} in its own process)\n" + traceback.format_exc())
+        q.put(("error", err, None))
+    finally:
+        shutdown_pool()
+        q.close()
+        q.join_thread()
