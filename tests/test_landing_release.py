@@ -73,3 +73,24 @@ def test_release_ingest_workers_also_stops_the_fork_server_and_a_later_pool_star
     assert not psutil.pid_exists(server) or psutil.Process(server).status() == psutil.STATUS_ZOMBIE
     assert files._pool(1).submit(os.getpid).result() != os.getpid()     # started again on demand
     files.shutdown_pool()
+
+
+def test_the_pool_stops_when_the_last_family_settling_here_ends_while_one_settles_apart(monkeypatch):
+    """A family settling in its own process (landing.settle_family_apart) has its own pool; once no family
+    settles in the refresh's process, that process's idle pool is stopped rather than kept beside the child."""
+    from phakhi.ingest import landing
+
+    stopped = []
+    monkeypatch.setattr(landing, "release_ingest_workers", lambda: stopped.append(True))
+    with landing._settling("here"):          # the registry, alone: nothing settles apart
+        pass
+    assert stopped == []
+    with landing._settling("apart"):
+        with landing._settling("here"):
+            with landing._settling("here"):
+                pass
+            assert stopped == []             # one family still settles here
+        assert stopped == [True]
+    with landing._settling(None):            # not a refresh (nothing spilled): never counted
+        pass
+    assert stopped == [True] and landing._SETTLING == {"here": 0, "apart": 0}

@@ -413,13 +413,38 @@ def settle_family_cached(paths: Paths, family: str, files: list[Path], known: di
     `landed_dir(paths)`), the settled rows go to a DuckDB file there at once (`spill_result`) and the result
     returned holds no rows in memory."""
     if spill is not None and record and family != REGISTRY and len(files) >= APART_FROM_FILES:
-        return settle_family_apart(paths, family, files, known, run_at, spill, workers, progress)
-    with gc_paused():
-        result = _settle_family_cached(paths, family, files, known, run_at, workers, progress, record)
-    if spill is not None and family != REGISTRY:    # the registry's rows are what later families are checked against
-        result = spill_result(result, spill)
-        return_freed_memory()
+        with _settling("apart"):
+            return settle_family_apart(paths, family, files, known, run_at, spill, workers, progress)
+    with _settling("here" if spill is not None else None):
+        with gc_paused():
+            result = _settle_family_cached(paths, family, files, known, run_at, workers, progress, record)
+        if spill is not None and family != REGISTRY:    # the registry's rows are what later families are checked against
+            result = spill_result(result, spill)
+            return_freed_memory()
     return result
+
+
+_SETTLING = {"here": 0, "apart": 0}
+_SETTLING_LOCK = threading.Lock()
+
+
+@contextmanager
+def _settling(where: str | None):
+    """Count the refresh's families settling here and apart. When the last one settling here ends while a
+    family still settles apart, this process's ingest pool is stopped: its idle workers and fork server
+    (~150 MB) would otherwise wait beside the child through its peak. A later family here starts it again."""
+    if where is None:
+        yield
+        return
+    with _SETTLING_LOCK:
+        _SETTLING[where] += 1
+    try:
+        yield
+    finally:
+        with _SETTLING_LOCK:      # held while stopping: a family starting here waits, then starts a new pool
+            _SETTLING[where] -= 1
+            if where == "here" and _SETTLING["here"] == 0 and _SETTLING["apart"] > 0:
+                release_ingest_workers()
 
 
 def _settle_family_cached(paths: Paths, family: str, files: list[Path], known: dict[str, set[str]] | None,
