@@ -7,8 +7,13 @@ checkout, dump every raw table, and compare two dumps.
     .venv/bin/python benchmarks/ingest_compare.py compare /tmp/a /tmp/b
 
 A dump is one Parquet file per raw table (raw.<family>, raw.quarantine, raw.ingest_manifest, ...), rows in a
-canonical order; `received_at` (the run's clock) is left out. `compare` prints the first difference per table
+canonical order, each with its position in the raw table (`_raw_position`, DuckDB's rowid: the row order is
+compared too); `received_at` (the run's clock) is left out. `compare` prints the first difference per table
 and exits 1 when any table differs.
+
+The dump ingests as the refresh does: with a checkout whose landing module can spill settled rows to disk
+(`landed_dir`, `settle_family_cached(spill=...)`), every family but the registry is spilled as it settles and
+load_raw copies it from the file (--no-spill: everything held in memory, as `phakhi ingest --landing`).
 """
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 VOLATILE = {"received_at"}
 
 
-def dump(landing: Path, out: Path, repo: Path) -> None:
+def dump(landing: Path, out: Path, repo: Path, spill: bool = True) -> None:
     sys.path.insert(0, str(repo))
     home = Path(tempfile.mkdtemp(prefix="ingest-compare-"))
     try:
@@ -38,7 +43,14 @@ def dump(landing: Path, out: Path, repo: Path) -> None:
 
         assert Path(ingest.__file__).resolve().is_relative_to(repo.resolve()), ingest.__file__
         paths = Paths(home)
-        results = ingest.ingest_landing_settled(paths)
+        run_families = None
+        if spill and hasattr(ingest, "landed_dir"):     # what the refresh's per-family task does
+
+            def run_families(jobs, run_at):
+                return [ingest.settle_family_cached(paths, j.family, j.files, j.known, run_at,
+                                                    spill=ingest.landed_dir(paths)) for j in jobs]
+        results = ingest.ingest_landing_settled(paths, run_families=run_families)
+        spilled = sum(type(r).__name__ == "SpilledResult" for r in results)
         db = home / "warehouse.duckdb"
         ingest.load_raw(db, results)
         out.mkdir(parents=True, exist_ok=True)
@@ -48,10 +60,11 @@ def dump(landing: Path, out: Path, repo: Path) -> None:
                 cols = [c for (c,) in con.execute(
                     "select column_name from information_schema.columns where table_schema = 'raw' "
                     "and table_name = ? order by ordinal_position", [table]).fetchall() if c not in VOLATILE]
-                sel = ", ".join(f'"{c}"' for c in cols)
+                sel = ", ".join(["rowid as _raw_position"] + [f'"{c}"' for c in cols])
                 con.execute(f"copy (select {sel} from raw.\"{table}\" order by all) to '{out / table}.parquet' "
                             "(format parquet)")
-        print(f"dumped {len(list(out.glob('*.parquet')))} raw tables of {landing} with {repo} into {out}")
+        print(f"dumped {len(list(out.glob('*.parquet')))} raw tables of {landing} with {repo} into {out} "
+              f"({spilled} families spilled to disk as they settled)")
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
@@ -88,12 +101,13 @@ def main(argv=None) -> int:
     d.add_argument("--landing", type=Path, required=True)
     d.add_argument("--out", type=Path, required=True)
     d.add_argument("--repo", type=Path, default=REPO, help="the code checkout to ingest with")
+    d.add_argument("--no-spill", action="store_true", help="hold every family in memory (no spill to disk)")
     c = sub.add_parser("compare")
     c.add_argument("a", type=Path)
     c.add_argument("b", type=Path)
     args = ap.parse_args(argv)
     if args.cmd == "dump":
-        dump(args.landing, args.out, args.repo)
+        dump(args.landing, args.out, args.repo, spill=not args.no_spill)
         return 0
     return compare(args.a, args.b)
 

@@ -69,11 +69,13 @@ def seeds_fingerprint() -> str:
 def data_fingerprint(results) -> str:
     """The ingested data, through the ledger's file report of every family (each landed file's name, content
     hash, verdict and row counts): the raw tables are a function of these files and the code."""
+    from phakhi.ingest.landing import loaded_rows     # a family spilled to disk is not read back to count it
+
     h = hashlib.sha256()
     for r in sorted(results, key=lambda r: r.family):
         report = r.file_report
         cols = sorted(c for c in report.columns if c not in VOLATILE_COLUMNS)
-        h.update(f"{r.family}|{len(r.loaded)}|{len(r.quarantine)}|{','.join(cols)}\n".encode())
+        h.update(f"{r.family}|{loaded_rows(r)}|{len(r.quarantine)}|{','.join(cols)}\n".encode())
         if len(report):
             rows = report[cols].astype(str).apply("\x1f".join, axis=1)
             for line in sorted(rows):

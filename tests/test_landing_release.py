@@ -49,3 +49,48 @@ def test_limit_malloc_arenas_leaves_an_explicit_setting_alone(monkeypatch):
     assert limit_malloc_arenas() is False       # whoever started the process chose: not overridden
     monkeypatch.delenv("MALLOC_ARENA_MAX")
     assert limit_malloc_arenas() is (platform.libc_ver()[0] == "glibc")
+
+
+def test_release_ingest_workers_also_stops_the_fork_server_and_a_later_pool_starts_it_again():
+    """The fork server keeps the preloaded ingest modules in memory for the rest of the refresh; once the pool
+    is stopped it goes too, and a later ingest in the same process still gets working workers."""
+    import os
+    from multiprocessing import forkserver
+
+    import psutil
+
+    from phakhi.ingest import files
+    from phakhi.ingest.landing import release_ingest_workers
+
+    if files._start_method() != "forkserver":
+        import pytest
+        pytest.skip("the ingest pool does not use the fork server here")
+    files._pool(1).submit(os.getpid).result()
+    server = forkserver._forkserver._forkserver_pid
+    assert server and psutil.pid_exists(server)
+    release_ingest_workers()
+    assert forkserver._forkserver._forkserver_pid is None
+    assert not psutil.pid_exists(server) or psutil.Process(server).status() == psutil.STATUS_ZOMBIE
+    assert files._pool(1).submit(os.getpid).result() != os.getpid()     # started again on demand
+    files.shutdown_pool()
+
+
+def test_the_pool_stops_when_the_last_family_settling_here_ends_while_one_settles_apart(monkeypatch):
+    """A family settling in its own process (landing.settle_family_apart) has its own pool; once no family
+    settles in the refresh's process, that process's idle pool is stopped rather than kept beside the child."""
+    from phakhi.ingest import landing
+
+    stopped = []
+    monkeypatch.setattr(landing, "release_ingest_workers", lambda: stopped.append(True))
+    with landing._settling("here"):          # the registry, alone: nothing settles apart
+        pass
+    assert stopped == []
+    with landing._settling("apart"):
+        with landing._settling("here"):
+            with landing._settling("here"):
+                pass
+            assert stopped == []             # one family still settles here
+        assert stopped == [True]
+    with landing._settling(None):            # not a refresh (nothing spilled): never counted
+        pass
+    assert stopped == [True] and landing._SETTLING == {"here": 0, "apart": 0}

@@ -228,7 +228,10 @@ def load_raw(db_path: Path, results: list[FamilyResult]):
     db_path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(db_path)) as con:
         for r in results:
-            write_raw(con, r.family, r.loaded)
+            if isinstance(r, SpilledResult):     # already written by write_raw as it settled: copied as is
+                r.copy_into(con)
+            else:
+                write_raw(con, r.family, r.loaded)
         write_raw(con, "survey_instrument_items", instrument_items())
         write_raw(con, "activity_units", activity_units())
         frames = [r.file_report for r in results if len(r.file_report)]
@@ -303,7 +306,10 @@ class LandingResults:
         about a gigabyte at national scale. The frames are emptied in place (a FamilyResult someone else still
         holds keeps its columns, not its rows) and freed memory is handed back to the OS."""
         for r in self.results:
-            for name in ("loaded", "quarantine", "file_report"):
+            if isinstance(r, SpilledResult):
+                r.discard()
+            for name in ("quarantine", "file_report") if isinstance(r, SpilledResult) else \
+                    ("loaded", "quarantine", "file_report"):
                 frame = getattr(r, name, None)
                 if frame is not None and hasattr(frame, "iloc"):
                     setattr(r, name, frame.iloc[0:0].copy())
@@ -319,7 +325,25 @@ def release_ingest_workers() -> None:
     from phakhi.ingest.files import shutdown_pool
 
     shutdown_pool()
+    stop_forkserver()
     return_freed_memory()
+
+
+def stop_forkserver() -> bool:
+    """Stop multiprocessing's fork server once no pool needs it: it keeps the ingest modules it preloaded
+    (~40-50 MB) for the rest of the refresh, though only a later ingest forks from it -- and that starts it
+    again (`ForkServer.ensure_running`). True when one was running and is stopped. Private API of the standard
+    library (3.9+): without it, nothing changes."""
+    try:
+        from multiprocessing import forkserver
+
+        server = forkserver._forkserver
+        if getattr(server, "_forkserver_pid", None) is None:
+            return False
+        server._stop()
+        return True
+    except Exception:          # another Python's internals: the server simply stays
+        return False
 
 
 def limit_malloc_arenas(n: int = 2) -> bool:
@@ -383,9 +407,44 @@ gc_paused.restore = True
 
 def settle_family_cached(paths: Paths, family: str, files: list[Path], known: dict[str, set[str]] | None,
                          run_at: datetime, workers: int | None = None,
-                         progress: Callable[[int], None] | None = None, record: bool = True) -> FamilyResult:
-    with gc_paused():
-        return _settle_family_cached(paths, family, files, known, run_at, workers, progress, record)
+                         progress: Callable[[int], None] | None = None, record: bool = True,
+                         spill: Path | None = None) -> FamilyResult:
+    """`_settle_family_cached` with the cycle collector paused; with `spill` (a folder: the refresh passes
+    `landed_dir(paths)`), the settled rows go to a DuckDB file there at once (`spill_result`) and the result
+    returned holds no rows in memory."""
+    if spill is not None and record and family != REGISTRY and len(files) >= APART_FROM_FILES:
+        with _settling("apart"):
+            return settle_family_apart(paths, family, files, known, run_at, spill, workers, progress)
+    with _settling("here" if spill is not None else None):
+        with gc_paused():
+            result = _settle_family_cached(paths, family, files, known, run_at, workers, progress, record)
+        if spill is not None and family != REGISTRY:    # the registry's rows are what later families are checked against
+            result = spill_result(result, spill)
+            return_freed_memory()
+    return result
+
+
+_SETTLING = {"here": 0, "apart": 0}
+_SETTLING_LOCK = threading.Lock()
+
+
+@contextmanager
+def _settling(where: str | None):
+    """Count the refresh's families settling here and apart. When the last one settling here ends while a
+    family still settles apart, this process's ingest pool is stopped: its idle workers and fork server
+    (~150 MB) would otherwise wait beside the child through its peak. A later family here starts it again."""
+    if where is None:
+        yield
+        return
+    with _SETTLING_LOCK:
+        _SETTLING[where] += 1
+    try:
+        yield
+    finally:
+        with _SETTLING_LOCK:      # held while stopping: a family starting here waits, then starts a new pool
+            _SETTLING[where] -= 1
+            if where == "here" and _SETTLING["here"] == 0 and _SETTLING["apart"] > 0:
+                release_ingest_workers()
 
 
 def _settle_family_cached(paths: Paths, family: str, files: list[Path], known: dict[str, set[str]] | None,
@@ -429,3 +488,229 @@ def _ingest_landing_settled(paths, run_families, record, plan, workers, progress
     if record:
         write_run_reports(paths, results)
     return LandingResults(results)
+
+
+# ---------------------------------------------------------------- settled rows on disk, not in memory (issue 17)
+
+def landed_dir(paths: Paths) -> Path:
+    """Where a refresh's settled rows wait for load_raw, one DuckDB file per family: beside the warehouses."""
+    return paths.warehouse_dir / "landed"
+
+
+def partner_months(result: FamilyResult) -> set[tuple[str, str]]:
+    """The (period, partner_id) pairs of a family's loaded rows (what `partners_by_month` counts); a spilled
+    result kept them when its rows left memory."""
+    if isinstance(result, SpilledResult):
+        return set(result.partner_months)
+    loaded = result.loaded
+    if "period" not in loaded or "partner_id" not in loaded or not len(loaded):
+        return set()
+    return {(p, pid) for p, pid in zip(loaded["period"], loaded["partner_id"])
+            if isinstance(p, str) and isinstance(pid, str)}
+
+
+def loaded_rows(result: FamilyResult) -> int:
+    """How many rows a family loaded, without reading a spilled result's rows back."""
+    return result.rows if isinstance(result, SpilledResult) else len(result.loaded)
+
+
+def spill_result(result: FamilyResult, folder: Path) -> "SpilledResult":
+    """Write a settled family's rows to `folder/<family>.duckdb` as raw.<family> -- with `write_raw`, the very
+    call load_raw made on the frame, so the raw table's types and row order are the same -- and return a
+    result that keeps only the file's path, the row count and the (period, partner) pairs. At national scale
+    the activity rows are ~0.8 GB of Python objects; held by the flow from ingest through load_raw they made
+    the refresh's peak memory. The quarantine, file report and outcomes (one row per file) stay in memory."""
+    import duckdb
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{result.family}.duckdb"
+    for stale in (path, path.with_name(path.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    loaded = result.loaded
+    pairs = partner_months(result)
+    # one thread and a modest buffer: this runs beside the other families' ingest; DuckDB writes the rows out
+    with duckdb.connect(str(path), config={"threads": 1, "memory_limit": "256MB",
+                                          "temp_directory": str(folder / "tmp")}) as con:
+        write_raw(con, result.family, loaded)
+    out = SpilledResult(result.family, result.quarantine, result.file_report, result.files, path, len(loaded),
+                        loaded.dtypes.to_dict(), list(loaded.columns), pairs)
+    result.loaded = loaded.iloc[0:0].copy()   # a caller still holding the plain result keeps no rows either
+    return out
+
+
+class SpilledResult(FamilyResult):
+    """A FamilyResult whose rows are in a DuckDB file (spill_result) rather than in memory. load_raw copies the
+    table from the file; `loaded` reads the rows back (a full read: for tests and rare callers -- the flow
+    uses `loaded_rows` and `partner_months`). Not a dataclass of its own: `loaded` is a property."""
+
+    def __init__(self, family, quarantine, file_report, files, path: Path, rows: int, dtypes: dict,
+                 columns: list[str], partner_months: set):
+        self.family, self.quarantine, self.file_report, self.files = family, quarantine, file_report, files
+        self.path, self.rows, self.dtypes, self.columns = Path(path), int(rows), dict(dtypes), list(columns)
+        self.partner_months = frozenset(partner_months)
+        self.discarded = False
+
+    def __repr__(self) -> str:
+        return f"SpilledResult({self.family!r}, {self.rows} rows in {self.path})"
+
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+    @property
+    def loaded(self):
+        """The rows, read back from the file with the frame's dtypes (empty once discarded)."""
+        import duckdb
+        import pandas as pd
+
+        if self.discarded:
+            return self._empty()
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            df = con.execute(f'select * from raw."{self.family}"').df()
+        out = {}
+        for c in self.columns:
+            dtype = self.dtypes[c]
+            s = df[c]
+            if dtype == object:     # write_raw stored None for NaN; dates come back as timestamps
+                s = pd.Series([_py_value(v) for v in s], dtype=object, name=c)
+            else:
+                s = s.astype(dtype)
+            out[c] = s
+        return pd.DataFrame(out, columns=self.columns)
+
+    @loaded.setter
+    def loaded(self, value) -> None:
+        raise AttributeError("a spilled result's rows are in its file; they are not replaced in memory")
+
+    def _empty(self):
+        import pandas as pd
+
+        return pd.DataFrame({c: pd.Series([], dtype=self.dtypes[c]) for c in self.columns}, columns=self.columns)
+
+    def copy_into(self, con) -> None:
+        """raw.<family> in `con`'s database replaced by the spilled table (same types, same row order)."""
+        if self.discarded:
+            raise RuntimeError(f"the settled rows of {self.family} were already discarded ({self.path})")
+        con.execute("create schema if not exists raw")
+        alias = f"landed_{self.family}"
+        path = str(self.path).replace("'", "''")
+        con.execute(f"attach '{path}' as \"{alias}\" (read_only)")
+        try:
+            con.execute(f'create or replace table raw."{self.family}" as '
+                        f'select * from "{alias}".raw."{self.family}"')
+        finally:
+            con.execute(f'detach "{alias}"')
+
+    def discard(self) -> None:
+        """The rows are in the warehouse: the file goes (LandingResults.release)."""
+        self.discarded = True
+        for f in (self.path, self.path.with_name(self.path.name + ".wal")):
+            f.unlink(missing_ok=True)
+
+
+def _py_value(v):
+    """A value DuckDB's .df() gave back, as the frame held it: None for missing, a date for a DATE."""
+    import pandas as pd
+
+    if v is None or (isinstance(v, float) and v != v) or v is pd.NaT:
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.date()
+    return v
+
+
+# ---------------------------------------------------------------- a large family settled in its own process
+
+APART_FROM_FILES = 5_000     # a spilled family with at least this many files settles in a child process
+
+
+def settle_family_apart(paths: Paths, family: str, files: list[Path], known: dict | None, run_at: datetime,
+                        spill: Path, workers: int | None = None,
+                        progress: Callable[[int], None] | None = None) -> "SpilledResult":
+    """`settle_family_cached(..., spill=spill)` with the reading, settling and spilling done in a child
+    process; the landing ledger is brought up to date here, as before. Why: the family's row dicts and its
+    frame (at national scale ~1.7 GB for the activity reports, at the moment its frame is built) leave the
+    refresh's process fragmented -- Python's allocator keeps ~0.5 GB of mostly empty arenas -- through dbt,
+    the gate and publish. A child's memory goes back to the system whole when it ends. Same result: the same
+    functions run, in the same order, on the same inputs (the family's ledger history is read here first;
+    only this family's rows of the ledger are ever changed by settling it)."""
+    import multiprocessing as mp
+    import queue as queue_mod
+
+    from phakhi.ingest import settled
+
+    history = ledger.read_history(paths.home, family, ledger.SETTLE_COLUMNS).get(family)
+    ctx = mp.get_context("spawn")          # from a Prefect worker thread: never fork
+    q = ctx.Queue()
+    child = ctx.Process(target=_settle_apart_child, name=f"phakhi-settle-{family}",
+                        args=(q, str(paths.home), family, [str(f) for f in files], known, run_at, str(spill),
+                              history, workers, progress is not None))
+    child.start()
+    try:
+        while True:
+            try:
+                kind, value, stats = q.get(timeout=1.0)
+            except queue_mod.Empty:
+                if child.is_alive():
+                    continue
+                try:                       # it may have sent its last message just before ending
+                    kind, value, stats = q.get(timeout=1.0)
+                except queue_mod.Empty:
+                    raise RuntimeError(f"settling {family} in its own process ended without a result "
+                                       f"(exit code {child.exitcode})") from None
+            if kind == "progress":
+                if progress is not None:
+                    progress(value)
+                continue
+            if kind == "error":
+                raise value
+            result = value
+            settled.LAST[family] = stats
+            break
+    finally:
+        child.join(timeout=60)
+        if child.is_alive():
+            child.kill()
+            child.join()
+        q.close()
+    ledger.record(paths.home, [result], run_at)
+    return result
+
+
+def _settle_apart_child(q, home: str, family: str, files: list[str], known, run_at, spill: str, history,
+                        workers, report_progress: bool) -> None:
+    """In the child: what `_settle_family_cached` does up to the ledger (read through the per-file cache, copy
+    into the archive, settle, keep the settled state), then spill; the result goes back on `q`."""
+    import pickle
+    import traceback
+
+    from phakhi.ingest import settled
+    from phakhi.ingest.files import shutdown_pool
+
+    try:
+        paths = Paths(Path(home))
+
+        def progress(n: int) -> None:
+            q.put(("progress", n, None))
+
+        with gc_paused():
+            result = settled.settle_family(paths.ingest_cache, family, [Path(f) for f in files], paths.landing,
+                                           known, lambda: history, run_at, workers,
+                                           progress if report_progress else None,
+                                           archive=(paths.landing_archive, paths.home))
+        out = spill_result(result, Path(spill))
+        del result
+        q.put(("result", out, dict(settled.LAST.get(family, {}))))
+    except BaseException as exc:           # noqa: BLE001 -- handed to the refresh's process, raised there
+        try:
+            pickle.dumps(exc)
+            err = exc
+        except Exception:
+            err = RuntimeError(f"{type(exc).__name__}: {exc}")
+        if hasattr(err, "add_note"):
+            err.add_note(f"(settling {family} in its own process)\n" + traceback.format_exc())
+        q.put(("error", err, None))
+    finally:
+        shutdown_pool()
+        q.close()
+        q.join_thread()
