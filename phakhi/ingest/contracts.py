@@ -68,6 +68,8 @@ class Column:
     help_th: str | None = None
     example: object = None
     _parse: Callable | None = field(default=None, repr=False, compare=False)
+    _cells: dict | None = field(default=None, repr=False, compare=False)     # type_column's caches
+    _dates: dict | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         if self.type not in TYPES:
@@ -127,6 +129,7 @@ def _memo(fn: Callable[[object], object], limit: int = 20000) -> Callable[[objec
         err = hit[1]
         raise CellError(err.rule, err.message_en, err.message_th, err.expected)
 
+    parse.raw = fn               # the column-wise typing (type_column) keeps its own cache of results
     return parse
 
 
@@ -226,7 +229,11 @@ def _compile_parser(col: Column) -> Callable[[object], object]:
                 n = int(value)
             else:
                 raise CellError("year", f"'{value}' is not a year", f"'{value}' ไม่ใช่ปี", "a year, e.g. 2567 or 2024")
-            year = n if era == "CE" else thai.be_to_ce_year(n)
+            try:
+                year = n if era == "CE" else thai.be_to_ce_year(n)
+            except thai.ThaiParseError:            # a negative number: not a year (was a traceback)
+                raise CellError("year", f"'{value}' is not a year", f"'{value}' ไม่ใช่ปี",
+                                "a year, e.g. 2567 or 2024") from None
             if not 1990 <= year <= 2100:
                 raise CellError("range", f"year {value} is out of range", f"ปี {value} อยู่นอกช่วงที่รับได้",
                                 "1990–2100 (CE) or 2533–2643 (B.E.)")
@@ -725,8 +732,19 @@ _SIGNATURE_LINE = re.compile(r"^[\s.…_\-–—()（）]*$|^\s*[(（][^)）]*[)
 def is_footer_row(raw: list[object]) -> bool:
     """A signature or note line under a table ("ลงชื่อ ........ ผู้รายงาน", "(นายสมชาย ใจดี)", "ตำแหน่ง ...",
     dotted lines): text only, few cells, every one a footer form. Not data, and not a row."""
-    cells = [c for c in raw if not is_blank(c)]
-    if not cells or len(cells) > 4 or not all(isinstance(c, str) for c in cells):
+    cells = []
+    for c in raw:                      # is_blank inlined, leaving at the first cell that rules a footer out
+        if c is None:
+            continue
+        if c.__class__ is str:
+            if not c.strip():
+                continue
+        elif isinstance(c, float) and c != c:
+            continue
+        if not isinstance(c, str) or len(cells) == 4:
+            return False               # a number, a date, or more than 4 cells: a data row
+        cells.append(c)
+    if not cells:
         return False
     return all(_FOOTER.match(c) or _SIGNATURE_LINE.match(c) for c in cells)
 
@@ -754,9 +772,10 @@ def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] 
     width = max(mapped_idx) + 1
 
     records, problems, coverage, notes = [], [], set(), []
-    blank = read = footer = 0
+    blank = footer = 0
     orphan_cols: set[int] = set()
     sheet_name = sheet.name
+    data: list[tuple[int, list]] = []          # (sheet row index, cells) of the rows that are read
     for i in range(table.first_data_row, len(rows)):
         raw = rows[i]
         if _blank_row(raw):
@@ -766,35 +785,38 @@ def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] 
             blank += 1
             footer += 1
             continue
-        read += 1
+        data.append((i, raw))
+    read = len(data)
+    # type column by column (one parser and one cache per column, no per-cell call chain); a cell's problems
+    # land in its row's list in column order, as a row-by-row reading gave them
+    any_mapped = bytearray(read)
+    cell_errors: dict[int, list] = {}
+    typed = []
+    for j, name, col, required, head in plan:
+        values = [raw[j] if j < len(raw) else None for _, raw in data]
+        out, errs = type_column(col, values, any_mapped, label_maps.get(j))
+        typed.append(out)
+        for k, value, err in errs:
+            if err is None:
+                if required:
+                    cell_errors.setdefault(k, []).append((name, head, None, "required", "required value is empty",
+                                                          "ต้องกรอกข้อมูลช่องนี้", "a value"))
+            else:
+                cell_errors.setdefault(k, []).append((name, head, value, err.rule, err.message_en, err.message_th,
+                                                      err.expected))
+    names = [name for _, name, _, _, _ in plan]
+    for k, cells in enumerate(zip(*typed) if typed else [()] * read):
+        i, raw = data[k]
         row_no = i + 1
         record = {"_row": row_no, **fill}
-        errors = []
-        any_mapped = False
+        record.update(zip(names, cells))
+        errors = cell_errors.pop(k, None) or []
         n = len(raw)
-        for j, name, col, required, head in plan:
-            value = raw[j] if j < n else None
-            if value is None or value == "" or (value.__class__ is str and (not value.strip() or (
-                    value.strip() in _DASHES and col.type != "string"))) or (value.__class__ is float and value != value):
-                record[name] = None
-                if required:
-                    errors.append((name, head, None, "required", "required value is empty",
-                                   "ต้องกรอกข้อมูลช่องนี้", "a value"))
-                continue
-            any_mapped = True
-            try:
-                if j in label_maps:
-                    record[name] = _parse_labelled(col, value, label_maps[j])
-                else:
-                    record[name] = col.parse(value)
-            except CellError as err:
-                record[name] = _FAILED
-                errors.append((name, head, value, err.rule, err.message_en, err.message_th, err.expected))
         if n > width:
             for j in range(width, n):
                 if not is_blank(raw[j]):
                     orphan_cols.add(j)
-        if not any_mapped:
+        if not any_mapped[k]:
             texts = [str(c).strip() for c in raw if not is_blank(c)]
             problems.append(_problem(sheet_name, row_no, "", "", "; ".join(texts)[:200], "not_a_data_row",
                                      "a row of the table's columns",
@@ -862,6 +884,133 @@ def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] 
     if table.ignored:
         notes.append("columns not in the contract were ignored: " + ", ".join(table.ignored[:12]))
     return ContractResult(records, problems, read, blank, coverage, table, notes)
+
+
+_CACHE_LIMIT = 20000
+_BLANK_CELL = (None, None)        # a text cell's cache entry when the cell counts as blank
+
+
+def type_column(col: Column, values: list, filled: bytearray, labels: dict | None = None) -> tuple[list, list]:
+    """Every data row's cell of one column at once: (typed values, problems). A typed value is None for a
+    blank cell (None, "", spaces, NaN, or a dash outside a string column) and _FAILED for a cell that fails;
+    problems are (row index, value, CellError), with CellError None for a blank (the caller knows whether the
+    column is required). `filled[k]` is set for each row whose cell here is not blank.
+
+    The same results, cell for cell, as `Column.parse` on each cell in turn: text cells go through the
+    column's parser once per distinct text (results and errors cached, as `_memo` does), finite numbers in a
+    number/integer column's range are taken as they are (what the parser returns for them), and everything
+    else -- Thai digits, B.E. years, units, dates, SPSS labels -- goes through the parser itself."""
+    if labels is not None:
+        return _type_column_labelled(col, values, filled, labels)
+    if col._parse is None:
+        col._parse = _compile_parser(col)
+    raw = col._parse.raw
+    cache = col._cells
+    if cache is None:
+        cache = col._cells = {}
+    dates = col._dates
+    if dates is None:
+        dates = col._dates = {}
+    not_string = col.type != "string"
+    fast = col.type in ("number", "integer")
+    whole = col.type == "integer"
+    lo = -math.inf if col.min is None else col.min
+    hi = math.inf if col.max is None else col.max
+    limit = 2 ** (63 if col.int_bits == 64 else 31) - 1
+    out: list = []
+    errs: list = []
+    append = out.append
+    for k, v in enumerate(values):
+        cls = v.__class__
+        if cls is str:
+            hit = cache.get(v)
+            if hit is None:
+                s = v.strip()
+                if not s or (not_string and s in _DASHES):
+                    hit = _BLANK_CELL
+                else:
+                    try:
+                        hit = (True, raw(v))
+                    except CellError as err:
+                        hit = (False, err)
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                cache[v] = hit
+            if hit is _BLANK_CELL:
+                append(None)
+                errs.append((k, None, None))
+                continue
+            filled[k] = 1
+            if hit[0]:
+                append(hit[1])
+            else:
+                append(_FAILED)
+                errs.append((k, v, hit[1]))
+            continue
+        if v is None:
+            append(None)
+            errs.append((k, None, None))
+            continue
+        if cls is float:
+            if v != v:
+                append(None)
+                errs.append((k, None, None))
+                continue
+            filled[k] = 1
+            if fast and lo <= v <= hi and v != math.inf and v != -math.inf:
+                if not whole:
+                    append(v)
+                    continue
+                if v.is_integer() and -limit <= v <= limit:
+                    append(int(v))
+                    continue
+        elif v == "":
+            append(None)
+            errs.append((k, None, None))
+            continue
+        else:
+            filled[k] = 1
+            if cls is date or cls is datetime:         # dates repeat in a column: parse each once
+                hit = dates.get((cls, v))
+                if hit is None:
+                    try:
+                        hit = (True, raw(v))
+                    except CellError as err:
+                        hit = (False, err)
+                    if len(dates) >= _CACHE_LIMIT:
+                        dates.clear()
+                    dates[(cls, v)] = hit
+                if hit[0]:
+                    append(hit[1])
+                else:
+                    append(_FAILED)
+                    errs.append((k, v, hit[1]))
+                continue
+        try:
+            append(raw(v))
+        except CellError as err:
+            append(_FAILED)
+            errs.append((k, v, err))
+    return out, errs
+
+
+def _type_column_labelled(col: Column, values: list, filled: bytearray, labels: dict) -> tuple[list, list]:
+    """An SPSS column with value labels: cell by cell through its labels (_parse_labelled)."""
+    out: list = []
+    errs: list = []
+    for k, value in enumerate(values):
+        if value is None or value == "" or (value.__class__ is str and (not value.strip() or (
+                value.strip() in _DASHES and col.type != "string"))) or (value.__class__ is float and value != value):
+            out.append(None)
+            errs.append((k, None, None))
+            continue
+        filled[k] = 1
+        try:
+            out.append(_parse_labelled(col, value, labels))
+        except CellError as err:
+            out.append(_FAILED)
+            errs.append((k, value, err))
+    return out, errs
 
 
 def _blank_row(raw) -> bool:
