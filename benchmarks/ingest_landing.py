@@ -104,6 +104,8 @@ def install_parts() -> PartTimer:
     ledger.read_history = t.wrap("history", ledger.read_history)
     ledger.record = t.wrap("ledger", ledger.record)
     ledger._archive = t.wrap("archive", ledger._archive)
+    if hasattr(ledger, "archive_bytes"):           # the archive written from the bytes in hand (issue 17)
+        ledger.archive_bytes = t.wrap("archive", ledger.archive_bytes)
     if hasattr(ledger, "record_family"):
         ledger.record_family = t.wrap("ledger", ledger.record_family)
     landing.write_run_reports = t.wrap("report", landing.write_run_reports)

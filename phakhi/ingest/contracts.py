@@ -792,10 +792,14 @@ def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] 
     any_mapped = bytearray(read)
     cell_errors: dict[int, list] = {}
     typed = []
+    blank_rows: dict[str, set] = {}            # per column: the rows whose cell is blank / failed
+    failed_rows: dict[str, set] = {}
     for j, name, col, required, head in plan:
         values = [raw[j] if j < len(raw) else None for _, raw in data]
         out, errs = type_column(col, values, any_mapped, label_maps.get(j))
         typed.append(out)
+        blank_rows[name] = {k for k, _, err in errs if err is None}
+        failed_rows[name] = {k for k, _, err in errs if err is not None}
         for k, value, err in errs:
             if err is None:
                 if required:
@@ -805,6 +809,20 @@ def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] 
                 cell_errors.setdefault(k, []).append((name, head, value, err.rule, err.message_en, err.message_th,
                                                       err.expected))
     names = [name for _, name, _, _, _ in plan]
+    # which rows each row check skips (a failed value; a blank one unless the check evaluates blanks), from
+    # the columns' blank and failed rows; None: every row (a title-block value or a column that is absent)
+    check_plan = []
+    for chk in checks:
+        skip: set | None = set()
+        for c in chk.columns:
+            if c in blank_rows:
+                skip |= failed_rows[c]
+                if chk.when_null != "evaluate":
+                    skip |= blank_rows[c]
+            elif (v := fill.get(c)) is _FAILED or (v is None and chk.when_null != "evaluate"):
+                skip = None
+                break
+        check_plan.append((chk, skip))
     for k, cells in enumerate(zip(*typed) if typed else [()] * read):
         i, raw = data[k]
         row_no = i + 1
@@ -847,11 +865,8 @@ def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] 
         # what the file is a submission for (supersession): keys that parsed and refer to known partners
         if skey and not unknown_ref and all(record.get(k) not in (None, _FAILED) for k in skey):
             coverage.add(tuple(record[k] for k in skey))
-        for chk in checks:
-            vals = [record.get(c) for c in chk.columns]
-            if any(v is _FAILED for v in vals):
-                continue
-            if chk.when_null != "evaluate" and any(v is None for v in vals):
+        for chk, skip in check_plan:
+            if skip is None or k in skip:      # a value failed, or is blank and the check skips blanks
                 continue
             if chk.fn(record) is False:
                 errors.append((chk.columns[0], ", ".join(_head(table, c) for c in chk.columns),

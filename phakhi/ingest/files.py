@@ -124,9 +124,10 @@ def _rel(path: Path, landing: Path | None) -> str:
 
 
 def ingest_file(family: str | None, path: Path | str, landing: Path | None = None,
-                known: dict[str, set[str]] | None = None) -> FileOutcome:
+                known: dict[str, set[str]] | None = None, sink: list | None = None) -> FileOutcome:
     """Read one file and apply its family's contract (family None: recognised from the headers). Never raises
-    for bad content: an unreadable file is a `rejected` outcome with one reason."""
+    for bad content: an unreadable file is a `rejected` outcome with one reason. `sink`, when given, receives
+    the bytes read (the landing archive keeps exactly those)."""
     path = Path(path)
     try:
         data = read_bounded(path)
@@ -135,6 +136,8 @@ def ingest_file(family: str | None, path: Path | str, landing: Path | None = Non
     except OSError as exc:
         return _refused(family, path, landing, UnreadableFile(
             f"the file cannot be opened ({exc.strerror or exc})", f"เปิดไฟล์ไม่ได้ ({exc.strerror or exc})", "unreadable"))
+    if sink is not None:
+        sink.append(data)
     stat = path.stat()
     out = FileOutcome(family=family, file=_rel(path, landing), path=str(path), file_hash=hashlib.sha256(data).hexdigest(),
                       size_bytes=len(data), mtime=stat.st_mtime, status="rejected")
