@@ -89,12 +89,24 @@ def test_random_rows_type_as_row_by_row(family):
     _same(contract, _sheet(contract, rows), None)                   # no registry: no reference checks
 
 
+@pytest.mark.parametrize("family", ["activity_reports", "ghg_reductions"])
+def test_ragged_rows_and_values_beyond_the_table_as_row_by_row(family):
+    """Rows shorter than the table (a CSV line cut short) or longer (values in unnamed columns), rows with
+    values only outside the contract's columns: the same records, problems and notes."""
+    contract = load_contract(family)
+    good = {c.name: _example(c) for c in contract.columns}
+    sheet = _sheet(contract, [good] * 3)
+    width = len(sheet.rows[2])
+    sheet.rows += [sheet.rows[3][:k] for k in range(0, width, 3)]
+    sheet.rows += [sheet.rows[3] + [None, "extra"], [None] * width + ["only here"], ["-"] * width]
+    sheet.rows += [["ลงชื่อ ........ ผู้รายงาน"], ["รวม", None, None, 12.0]]
+    _same(contract, sheet, KNOWN)
+
+
 def test_a_repeated_text_is_typed_once_and_blank_or_failed_cells_are_marked():
     col = load_contract("activity_reports").column("participants_total")
-    filled = bytearray(6)
-    out, errs = type_column(col, ["๑๒", "๑๒", None, "-", "x", 7.0], filled)
+    out, errs = type_column(col, ["๑๒", "๑๒", None, "-", "x", 7.0])
     assert out[:4] == [12, 12, None, None] and out[4] is _FAILED and out[5] == 7
-    assert list(filled) == [1, 1, 0, 0, 1, 1]
     assert [(k, v) for k, v, _ in errs] == [(2, None), (3, None), (4, "x")]
     assert errs[0][2] is None and isinstance(errs[2][2], CellError) and errs[2][2].rule == "type"
 
@@ -102,8 +114,7 @@ def test_a_repeated_text_is_typed_once_and_blank_or_failed_cells_are_marked():
 @pytest.mark.parametrize("value", [1e20, -1.0, 2.0 ** 31, 1.5, float("inf"), float("-inf")])
 def test_the_fast_number_path_leaves_every_refusal_to_the_parser(value):
     col = load_contract("activity_reports").column("participants_total")
-    filled = bytearray(1)
-    out, errs = type_column(col, [value], filled)
+    out, errs = type_column(col, [value])
     try:
         want = col.parse(value)
     except CellError as err:
@@ -118,7 +129,7 @@ def test_be_years_thai_digits_and_dates_type_as_the_parser_does():
                          "join_date": [date(2024, 3, 15), datetime(2024, 3, 15), "๑๕/๐๓/๒๕๖๗", "31/02/2567",
                                        date(1925, 1, 1), date(2024, 3, 15)]}.items():
         col = c.column(name)
-        out, errs = type_column(col, values, bytearray(len(values)))
+        out, errs = type_column(col, values)
         failed = {k for k, _, _ in errs}
         for k, v in enumerate(values):
             try:
@@ -131,7 +142,7 @@ def test_province_variants_and_cp874_text_type_alike():
     col = load_contract("activity_reports").column("province_code")
     cp874 = "เชียงใหม่".encode("cp874").decode("cp874")
     values = ["กทม.", "กรุงเทพฯ", "Bangkok", "จ.เชียงใหม่", cp874, "นอกโลก"]
-    out, errs = type_column(col, values, bytearray(len(values)))
+    out, errs = type_column(col, values)
     assert out[:5] == [col.parse(v) for v in values[:5]] and out[5] is _FAILED
     assert errs[0][2].rule == "province"
 
@@ -139,7 +150,7 @@ def test_province_variants_and_cp874_text_type_alike():
 def test_sav_labelled_columns_go_through_their_labels():
     contract = load_contract("survey_waves")
     col = contract.column("sex")
-    out, errs = type_column(col, [1.0, 2.0, 9.0, None], bytearray(4), labels={1.0: "ชาย", 2.0: "หญิง"})
+    out, errs = type_column(col, [1.0, 2.0, 9.0, None], labels={1.0: "ชาย", 2.0: "หญิง"})
     assert out[:2] == [col.parse("ชาย"), col.parse("หญิง")] and out[3] is None
 
 
