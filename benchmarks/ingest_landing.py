@@ -78,6 +78,8 @@ def install_parts() -> PartTimer:
 
     t = PartTimer()
     files.read_bounded = t.wrap("read_bytes", files.read_bounded)
+    if hasattr(files, "read_bounded_stat"):
+        files.read_bounded_stat = t.wrap("read_bytes", files.read_bounded_stat)
     readers.check_workbook_bounds = t.wrap("bounds", readers.check_workbook_bounds)
     files.iter_sheets = t.wrap("read", files.iter_sheets, eager=True)
     files._choose_table = t.wrap("find_table", files._choose_table)

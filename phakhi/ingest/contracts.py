@@ -628,7 +628,9 @@ class Contract:
         return self._checks
 
     def find_table(self, sheet: Sheet) -> Table | None:
-        return find_table(sheet.rows, self.match_header)
+        if self._match_cache is None:
+            self._match_cache = {}
+        return find_table(sheet.rows, self.match_header, seen=self._match_cache)
 
 
 def _named_check(name: str) -> Callable:

@@ -560,17 +560,21 @@ def refuse_link(path: Path) -> None:
 
 def read_bounded(path: Path) -> bytes:
     """The bytes of a partner file: a regular file (never through a symlink), at most MAX_FILE_BYTES."""
-    path = Path(path)
+    return read_bounded_stat(path)[0]
+
+
+def read_bounded_stat(path: Path) -> tuple[bytes, os.stat_result]:
+    """`read_bounded`, with the stat of the file the bytes were read from (no second look-up by name)."""
     refuse_link(path)
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     with os.fdopen(fd, "rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
-        if size > MAX_FILE_BYTES:
-            raise _file_too_big(size)
+        st = os.fstat(fh.fileno())
+        if st.st_size > MAX_FILE_BYTES:
+            raise _file_too_big(st.st_size)
         data = fh.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
         raise _file_too_big(len(data))
-    return data
+    return data, st
 
 
 # --------------------------------------------------------------------------- header row
@@ -606,13 +610,23 @@ class Table:
     fill: dict[str, object] = field(default_factory=dict)   # column -> value read from the title block
 
 
-def find_table(rows: list[list[object]], match: Callable[[object], str | None], scan: int = 40) -> Table | None:
+def find_table(rows: list[list[object]], match: Callable[[object], str | None], scan: int = 40,
+               seen: dict | None = None) -> Table | None:
     """The header is the row (within the first `scan`) whose cells match the most contract headers; partners
     put title blocks above it. A two-row header (a merged group cell such as "ผู้เข้าร่วม (คน)" above
-    "ทั้งหมด | หญิง | ชาย") is combined when that matches more columns."""
+    "ทั้งหมด | หญิง | ชาย") is combined when that matches more columns. `seen`, when given, is where `match`
+    memoises its answers for text (the column, or "" for none): looked up there first, at C speed."""
     best, best_hits = -1, 0
+    get = seen.get if seen is not None else None
     for i, row in enumerate(rows[:scan]):
-        hits = len({m for cell in row if cell.__class__ is str and cell and (m := match(cell)) is not None})
+        if get is None:
+            hits = len({m for cell in row if cell.__class__ is str and cell and (m := match(cell)) is not None})
+        else:
+            texts = [cell for cell in row if cell.__class__ is str and cell]
+            found = list(map(get, texts))
+            if None in found:                  # not asked before: match() answers (and memoises)
+                found = [(match(t) or "") if m is None else m for m, t in zip(found, texts)]
+            hits = len(set(found)) - ("" in found)
         if hits > best_hits:
             best, best_hits = i, hits
         elif best_hits >= 3 and i - best >= 4:
@@ -648,16 +662,26 @@ def _adds(row: list[object], found: set, match) -> bool:
 
 def _map_header(row: list[object], match) -> tuple[dict[int, str], dict[int, str], list[str]]:
     mapping, headers, ignored = {}, {}, []
+    used = set()
     for j, cell in enumerate(row):
-        if is_blank(cell):
+        if cell is None:                              # is_blank, inlined
             continue
+        if cell.__class__ is str:
+            text = cell.strip()
+            if not text:
+                continue
+        elif isinstance(cell, float) and math.isnan(cell):
+            continue
+        else:
+            text = str(cell).strip()
         name = match(cell)
         if name is None:
-            ignored.append(str(cell).strip())
-        elif name in mapping.values():
-            ignored.append(f"{str(cell).strip()} (2nd column for {name})")
+            ignored.append(text)
+        elif name in used:
+            ignored.append(f"{text} (2nd column for {name})")
         else:
-            mapping[j], headers[j] = name, str(cell).strip()
+            mapping[j], headers[j] = name, text
+            used.add(name)
     return mapping, headers, ignored
 
 
