@@ -78,6 +78,8 @@ def install_parts() -> PartTimer:
 
     t = PartTimer()
     files.read_bounded = t.wrap("read_bytes", files.read_bounded)
+    if hasattr(files, "read_bounded_stat"):
+        files.read_bounded_stat = t.wrap("read_bytes", files.read_bounded_stat)
     readers.check_workbook_bounds = t.wrap("bounds", readers.check_workbook_bounds)
     files.iter_sheets = t.wrap("read", files.iter_sheets, eager=True)
     files._choose_table = t.wrap("find_table", files._choose_table)
@@ -104,6 +106,8 @@ def install_parts() -> PartTimer:
     ledger.read_history = t.wrap("history", ledger.read_history)
     ledger.record = t.wrap("ledger", ledger.record)
     ledger._archive = t.wrap("archive", ledger._archive)
+    if hasattr(ledger, "archive_bytes"):           # the archive written from the bytes in hand (issue 17)
+        ledger.archive_bytes = t.wrap("archive", ledger.archive_bytes)
     if hasattr(ledger, "record_family"):
         ledger.record_family = t.wrap("ledger", ledger.record_family)
     landing.write_run_reports = t.wrap("report", landing.write_run_reports)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+from operator import itemgetter
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -68,6 +69,8 @@ class Column:
     help_th: str | None = None
     example: object = None
     _parse: Callable | None = field(default=None, repr=False, compare=False)
+    _cells: dict | None = field(default=None, repr=False, compare=False)     # type_column's caches
+    _dates: dict | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         if self.type not in TYPES:
@@ -127,6 +130,7 @@ def _memo(fn: Callable[[object], object], limit: int = 20000) -> Callable[[objec
         err = hit[1]
         raise CellError(err.rule, err.message_en, err.message_th, err.expected)
 
+    parse.raw = fn               # the column-wise typing (type_column) keeps its own cache of results
     return parse
 
 
@@ -226,7 +230,11 @@ def _compile_parser(col: Column) -> Callable[[object], object]:
                 n = int(value)
             else:
                 raise CellError("year", f"'{value}' is not a year", f"'{value}' ไม่ใช่ปี", "a year, e.g. 2567 or 2024")
-            year = n if era == "CE" else thai.be_to_ce_year(n)
+            try:
+                year = n if era == "CE" else thai.be_to_ce_year(n)
+            except thai.ThaiParseError:            # a negative number: not a year (was a traceback)
+                raise CellError("year", f"'{value}' is not a year", f"'{value}' ไม่ใช่ปี",
+                                "a year, e.g. 2567 or 2024") from None
             if not 1990 <= year <= 2100:
                 raise CellError("range", f"year {value} is out of range", f"ปี {value} อยู่นอกช่วงที่รับได้",
                                 "1990–2100 (CE) or 2533–2643 (B.E.)")
@@ -423,6 +431,91 @@ def compile_check(expr: str, columns: set[str]) -> Callable[[dict], object]:
     return build(ast.parse(expr, mode="eval"))
 
 
+def compile_check_columns(expr: str) -> Callable[[Callable[[str], list], int], list]:
+    """A row check's expression over whole columns: f(column, n) -> the n rows' results, each what
+    `compile_check`'s function gives that row (three-valued, the same None rules and caught errors). Any
+    other error raises; the caller then evaluates that check row by row, so a row's outcome never depends
+    on another row's values."""
+
+    def build(node):
+        if isinstance(node, ast.Expression):
+            return build(node.body)
+        if isinstance(node, ast.Constant):
+            v = node.value
+            return lambda col, n: [v] * n
+        if isinstance(node, ast.Name):
+            name = node.id
+            return lambda col, n: col(name)
+        if isinstance(node, ast.BinOp) and type(node.op) in _BIN:
+            f, a, b = _BIN[type(node.op)], build(node.left), build(node.right)
+
+            def arith(col, n):
+                xs, ys = a(col, n), b(col, n)
+                try:
+                    return [None if x is None or y is None else f(x, y) for x, y in zip(xs, ys)]
+                except (ZeroDivisionError, TypeError):
+                    return [_arith_one(f, x, y) for x, y in zip(xs, ys)]
+            return arith
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.BitAnd, ast.BitOr)):
+            a, b, comb = build(node.left), build(node.right), _and if isinstance(node.op, ast.BitAnd) else _or
+            return lambda col, n: [comb([_truth(x), _truth(y)]) for x, y in zip(a(col, n), b(col, n))]
+        if isinstance(node, ast.BoolOp):
+            parts, comb = [build(v) for v in node.values], _and if isinstance(node.op, ast.And) else _or
+            return lambda col, n: [comb([_truth(x) for x in xs]) for xs in zip(*[p(col, n) for p in parts])]
+        if isinstance(node, ast.UnaryOp):
+            a = build(node.operand)
+            if isinstance(node.op, (ast.Not, ast.Invert)):
+                return lambda col, n: [None if (v := _truth(x)) is None else not v for x in a(col, n)]
+            if isinstance(node.op, ast.USub):
+                return lambda col, n: [None if x is None else -x for x in a(col, n)]
+        if isinstance(node, ast.Compare):
+            first, rest = build(node.left), [(_CMP[type(o)], build(c)) for o, c in zip(node.ops, node.comparators)]
+            if len(rest) == 1:
+                f, g = rest[0]
+
+                def compare1(col, n):
+                    xs, ys = first(col, n), g(col, n)
+                    try:
+                        return [None if x is None or y is None else (True if f(x, y) else False)
+                                for x, y in zip(xs, ys)]
+                    except TypeError:
+                        return [_compare_one(f, x, y) for x, y in zip(xs, ys)]
+                return compare1
+            raise _RowWise            # a chained comparison: evaluated row by row (its laziness matters)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and not node.args \
+                and node.func.attr in ("notna", "isna"):
+            a, want = build(node.func.value), node.func.attr == "notna"
+            return lambda col, n: [(x is not None) == want for x in a(col, n)]
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "ym" and len(node.args) == 1:
+            a = build(node.args[0])
+            return lambda col, n: [_ym(x) for x in a(col, n)]
+        raise _RowWise
+
+    return build(ast.parse(expr, mode="eval"))
+
+
+class _RowWise(Exception):
+    """This expression (or this sheet's values) is evaluated row by row."""
+
+
+def _arith_one(f, x, y):
+    if x is None or y is None:
+        return None
+    try:
+        return f(x, y)
+    except (ZeroDivisionError, TypeError):
+        return None
+
+
+def _compare_one(f, x, y):
+    if x is None or y is None:
+        return None
+    try:
+        return True if f(x, y) else False
+    except TypeError:
+        return None
+
+
 def _truth(v):
     return None if v is None else bool(v)
 
@@ -436,6 +529,7 @@ class Check:
     message_th: str
     when_null: str = "skip"
     fn: Callable | None = field(default=None, repr=False)
+    vfn: Callable | None = field(default=None, repr=False)   # over whole columns (None: row by row only)
 
 
 # --------------------------------------------------------------------------- contracts
@@ -524,12 +618,19 @@ class Contract:
                 chk = Check(rule=c["rule"], columns=list(c["columns"]), expr=c.get("expr") or c.get("expected") or c["function"],
                             message_en=c["message_en"], message_th=c["message_th"], when_null=c.get("when_null", "skip"))
                 chk.fn = _named_check(c["function"]) if c.get("function") else compile_check(chk.expr, names)
+                if not c.get("function"):
+                    try:
+                        chk.vfn = compile_check_columns(chk.expr)
+                    except _RowWise:
+                        chk.vfn = None
                 out.append(chk)
             self._checks = out
         return self._checks
 
     def find_table(self, sheet: Sheet) -> Table | None:
-        return find_table(sheet.rows, self.match_header)
+        if self._match_cache is None:
+            self._match_cache = {}
+        return find_table(sheet.rows, self.match_header, seen=self._match_cache)
 
 
 def _named_check(name: str) -> Callable:
@@ -725,8 +826,19 @@ _SIGNATURE_LINE = re.compile(r"^[\s.…_\-–—()（）]*$|^\s*[(（][^)）]*[)
 def is_footer_row(raw: list[object]) -> bool:
     """A signature or note line under a table ("ลงชื่อ ........ ผู้รายงาน", "(นายสมชาย ใจดี)", "ตำแหน่ง ...",
     dotted lines): text only, few cells, every one a footer form. Not data, and not a row."""
-    cells = [c for c in raw if not is_blank(c)]
-    if not cells or len(cells) > 4 or not all(isinstance(c, str) for c in cells):
+    cells = []
+    for c in raw:                      # is_blank inlined, leaving at the first cell that rules a footer out
+        if c is None:
+            continue
+        if c.__class__ is str:
+            if not c.strip():
+                continue
+        elif isinstance(c, float) and c != c:
+            continue
+        if not isinstance(c, str) or len(cells) == 4:
+            return False               # a number, a date, or more than 4 cells: a data row
+        cells.append(c)
+    if not cells:
         return False
     return all(_FOOTER.match(c) or _SIGNATURE_LINE.match(c) for c in cells)
 
@@ -754,9 +866,10 @@ def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] 
     width = max(mapped_idx) + 1
 
     records, problems, coverage, notes = [], [], set(), []
-    blank = read = footer = 0
+    blank = footer = 0
     orphan_cols: set[int] = set()
     sheet_name = sheet.name
+    data: list[tuple[int, list]] = []          # (sheet row index, cells) of the rows that are read
     for i in range(table.first_data_row, len(rows)):
         raw = rows[i]
         if _blank_row(raw):
@@ -766,35 +879,62 @@ def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] 
             blank += 1
             footer += 1
             continue
-        read += 1
+        data.append((i, raw))
+    read = len(data)
+    # type column by column (one parser and one cache per column, no per-cell call chain); a cell's problems
+    # land in its row's list in column order, as a row-by-row reading gave them
+    cell_errors: dict[int, list] = {}
+    typed = []
+    blank_rows: dict[str, set] = {}            # per column: the rows whose cell is blank / failed
+    failed_rows: dict[str, set] = {}
+    raws = [raw for _, raw in data]
+    if raws and min(map(len, raws)) >= width:  # the usual grid (calamine's rows are all as wide): C-speed
+        pick = [j for j, *_ in plan]
+        columns = list(zip(*map(itemgetter(*pick), raws))) if len(pick) > 1 else [[r[pick[0]] for r in raws]]
+    else:
+        columns = [[raw[j] if j < len(raw) else None for raw in raws] for j, *_ in plan]
+    for (j, name, col, required, head), values in zip(plan, columns):
+        out, errs = type_column(col, values, label_maps.get(j))
+        typed.append(out)
+        blank_rows[name] = {k for k, _, err in errs if err is None}
+        failed_rows[name] = {k for k, _, err in errs if err is not None}
+        for k, value, err in errs:
+            if err is None:
+                if required:
+                    cell_errors.setdefault(k, []).append((name, head, None, "required", "required value is empty",
+                                                          "ต้องกรอกข้อมูลช่องนี้", "a value"))
+            else:
+                cell_errors.setdefault(k, []).append((name, head, value, err.rule, err.message_en, err.message_th,
+                                                      err.expected))
+    names = [name for _, name, _, _, _ in plan]
+    # a row none of whose mapped cells holds a value is not a data row
+    unmapped = set.intersection(*blank_rows.values()) if blank_rows else set(range(read))
+    # which rows each row check skips (a failed value; a blank one unless the check evaluates blanks), from
+    # the columns' blank and failed rows; None: every row (a title-block value or a column that is absent)
+    check_plan = []
+    for chk in checks:
+        skip: set | None = set()
+        for c in chk.columns:
+            if c in blank_rows:
+                skip |= failed_rows[c]
+                if chk.when_null != "evaluate":
+                    skip |= blank_rows[c]
+            elif (v := fill.get(c)) is _FAILED or (v is None and chk.when_null != "evaluate"):
+                skip = None
+                break
+        check_plan.append((chk, skip, _failing_rows(chk, skip, read, unmapped, dict(zip(names, typed)), fill)))
+    for k, cells in enumerate(zip(*typed) if typed else [()] * read):
+        i, raw = data[k]
         row_no = i + 1
         record = {"_row": row_no, **fill}
-        errors = []
-        any_mapped = False
+        record.update(zip(names, cells))
+        errors = cell_errors.pop(k, None) or []
         n = len(raw)
-        for j, name, col, required, head in plan:
-            value = raw[j] if j < n else None
-            if value is None or value == "" or (value.__class__ is str and (not value.strip() or (
-                    value.strip() in _DASHES and col.type != "string"))) or (value.__class__ is float and value != value):
-                record[name] = None
-                if required:
-                    errors.append((name, head, None, "required", "required value is empty",
-                                   "ต้องกรอกข้อมูลช่องนี้", "a value"))
-                continue
-            any_mapped = True
-            try:
-                if j in label_maps:
-                    record[name] = _parse_labelled(col, value, label_maps[j])
-                else:
-                    record[name] = col.parse(value)
-            except CellError as err:
-                record[name] = _FAILED
-                errors.append((name, head, value, err.rule, err.message_en, err.message_th, err.expected))
         if n > width:
             for j in range(width, n):
                 if not is_blank(raw[j]):
                     orphan_cols.add(j)
-        if not any_mapped:
+        if k in unmapped:
             texts = [str(c).strip() for c in raw if not is_blank(c)]
             problems.append(_problem(sheet_name, row_no, "", "", "; ".join(texts)[:200], "not_a_data_row",
                                      "a row of the table's columns",
@@ -825,13 +965,10 @@ def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] 
         # what the file is a submission for (supersession): keys that parsed and refer to known partners
         if skey and not unknown_ref and all(record.get(k) not in (None, _FAILED) for k in skey):
             coverage.add(tuple(record[k] for k in skey))
-        for chk in checks:
-            vals = [record.get(c) for c in chk.columns]
-            if any(v is _FAILED for v in vals):
+        for chk, skip, failing in check_plan:
+            if skip is None or k in skip:      # a value failed, or is blank and the check skips blanks
                 continue
-            if chk.when_null != "evaluate" and any(v is None for v in vals):
-                continue
-            if chk.fn(record) is False:
+            if (k in failing) if failing is not None else (chk.fn(record) is False):
                 errors.append((chk.columns[0], ", ".join(_head(table, c) for c in chk.columns),
                                ", ".join(f"{c}={_show(record.get(c))}" for c in chk.columns),
                                chk.rule, chk.message_en, chk.message_th, chk.expr))
@@ -862,6 +999,156 @@ def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] 
     if table.ignored:
         notes.append("columns not in the contract were ignored: " + ", ".join(table.ignored[:12]))
     return ContractResult(records, problems, read, blank, coverage, table, notes)
+
+
+def _failing_rows(chk: Check, skip: set | None, n: int, unmapped: set, typed: dict[str, list],
+                  fill: dict) -> set | None:
+    """The rows (of the n read) a row check fails, evaluated over whole columns, for the rows it applies to
+    (not skipped, holding a mapped value); None when the check is evaluated row by row instead (a named
+    check, a chained comparison, or an error the row-by-row evaluation may raise on some row itself)."""
+    if chk.vfn is None or skip is None:
+        return None
+    rows = [k for k in range(n) if k not in skip and k not in unmapped]
+    if not rows:
+        return set()
+    cache: dict[str, list] = {}
+
+    def column(name: str) -> list:
+        got = cache.get(name)
+        if got is None:
+            values = typed.get(name)
+            got = ([values[k] for k in rows] if values is not None
+                   else [fill.get(name)] * len(rows))      # a title-block value, or absent (None)
+            cache[name] = got
+        return got
+    try:
+        results = chk.vfn(column, len(rows))
+    except Exception:
+        return None
+    return {k for k, r in zip(rows, results) if r is False}
+
+
+_CACHE_LIMIT = 20000
+_BLANK_CELL = (None, None)        # a text cell's cache entry when the cell counts as blank
+
+
+def type_column(col: Column, values, labels: dict | None = None) -> tuple[list, list]:
+    """Every data row's cell of one column at once: (typed values, problems). A typed value is None for a
+    blank cell (None, "", spaces, NaN, or a dash outside a string column) and _FAILED for a cell that fails;
+    problems are (row index, value, CellError), with CellError None for a blank (the caller knows whether the
+    column is required): every blank cell is listed.
+
+    The same results, cell for cell, as `Column.parse` on each cell in turn: text cells go through the
+    column's parser once per distinct text (results and errors cached, as `_memo` does), finite numbers in a
+    number/integer column's range are taken as they are (what the parser returns for them), and everything
+    else -- Thai digits, B.E. years, units, dates, SPSS labels -- goes through the parser itself."""
+    if labels is not None:
+        return _type_column_labelled(col, values, labels)
+    if col._parse is None:
+        col._parse = _compile_parser(col)
+    raw = col._parse.raw
+    cache = col._cells
+    if cache is None:
+        cache = col._cells = {}
+    dates = col._dates
+    if dates is None:
+        dates = col._dates = {}
+    not_string = col.type != "string"
+    fast = col.type in ("number", "integer")
+    whole = col.type == "integer"
+    lo = -math.inf if col.min is None else col.min
+    hi = math.inf if col.max is None else col.max
+    limit = 2 ** (63 if col.int_bits == 64 else 31) - 1
+    out: list = []
+    errs: list = []
+    append = out.append
+    for k, v in enumerate(values):
+        cls = v.__class__
+        if cls is str:
+            hit = cache.get(v)
+            if hit is None:
+                s = v.strip()
+                if not s or (not_string and s in _DASHES):
+                    hit = _BLANK_CELL
+                else:
+                    try:
+                        hit = (True, raw(v))
+                    except CellError as err:
+                        hit = (False, err)
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                cache[v] = hit
+            if hit is _BLANK_CELL:
+                append(None)
+                errs.append((k, None, None))
+                continue
+            if hit[0]:
+                append(hit[1])
+            else:
+                append(_FAILED)
+                errs.append((k, v, hit[1]))
+            continue
+        if v is None:
+            append(None)
+            errs.append((k, None, None))
+            continue
+        if cls is float:
+            if v != v:
+                append(None)
+                errs.append((k, None, None))
+                continue
+            if fast and lo <= v <= hi and v != math.inf and v != -math.inf:
+                if not whole:
+                    append(v)
+                    continue
+                if v.is_integer() and -limit <= v <= limit:
+                    append(int(v))
+                    continue
+        elif v == "":
+            append(None)
+            errs.append((k, None, None))
+            continue
+        else:
+            if cls is date or cls is datetime:         # dates repeat in a column: parse each once
+                hit = dates.get((cls, v))
+                if hit is None:
+                    try:
+                        hit = (True, raw(v))
+                    except CellError as err:
+                        hit = (False, err)
+                    if len(dates) >= _CACHE_LIMIT:
+                        dates.clear()
+                    dates[(cls, v)] = hit
+                if hit[0]:
+                    append(hit[1])
+                else:
+                    append(_FAILED)
+                    errs.append((k, v, hit[1]))
+                continue
+        try:
+            append(raw(v))
+        except CellError as err:
+            append(_FAILED)
+            errs.append((k, v, err))
+    return out, errs
+
+
+def _type_column_labelled(col: Column, values, labels: dict) -> tuple[list, list]:
+    """An SPSS column with value labels: cell by cell through its labels (_parse_labelled)."""
+    out: list = []
+    errs: list = []
+    for k, value in enumerate(values):
+        if value is None or value == "" or (value.__class__ is str and (not value.strip() or (
+                value.strip() in _DASHES and col.type != "string"))) or (value.__class__ is float and value != value):
+            out.append(None)
+            errs.append((k, None, None))
+            continue
+        try:
+            out.append(_parse_labelled(col, value, labels))
+        except CellError as err:
+            out.append(_FAILED)
+            errs.append((k, value, err))
+    return out, errs
 
 
 def _blank_row(raw) -> bool:

@@ -94,10 +94,11 @@ class _Probe:
 
 
 def ingest_file_probed(family: str | None, path: Path, landing: Path | None, known: dict[str, set] | None,
-                       content_hash: str | None = None) -> tuple[FileOutcome, dict[str, dict]]:
+                       content_hash: str | None = None, sink: list | None = None) -> tuple[FileOutcome, dict[str, dict]]:
     """`ingest_file`, plus the reference look-ups it made: {column: {value: known?}}."""
     probes = {col: _Probe(ids) for col, ids in (known or {}).items()}
-    out = ingest_file(family, path, landing, probes or None)
+    out = (ingest_file(family, path, landing, probes or None) if sink is None else
+           ingest_file(family, path, landing, probes or None, sink=sink))
     return out, {col: p.asked for col, p in probes.items()}
 
 
@@ -120,16 +121,24 @@ def _work_chunk(family, items, landing, known, store=None):
     or None), the worker also writes the chunk's cache entries -- one pack file for the chunk, not one file
     per outcome -- and puts the bytes into the landing archive: in parallel, not one by one in the process
     that settles. Returns ([(outcome, asked)], pack id or None)."""
-    out = [ingest_file_probed(family, Path(p), landing, known) for p in items]
     if store is None:
-        return out
+        return [ingest_file_probed(family, Path(p), landing, known) for p in items]
     folder, code, archive = store
-    if archive is not None:
-        from phakhi.ingest.ledger import _archive
-
-        for outcome, _ in out:
-            _archive(Path(archive[0]), outcome, Path(archive[1]))
+    out = [_ingest_archived(family, Path(p), landing, known, archive) for p in items]
     return out, _put_pack(Path(folder), code, family, out)
+
+
+def _ingest_archived(family, path: Path, landing, known, archive) -> tuple[FileOutcome, dict]:
+    """`ingest_file_probed`, and with `archive` = (landing archive, PHAKHI_HOME) the bytes it read put into
+    the landing archive (ledger.archive_bytes: from memory, the very bytes that were hashed)."""
+    if archive is None:
+        return ingest_file_probed(family, path, landing, known)
+    from phakhi.ingest.ledger import archive_bytes
+
+    sink: list[bytes] = []
+    outcome, asked = ingest_file_probed(family, path, landing, known, sink=sink)
+    archive_bytes(Path(archive[0]), outcome, sink[0] if sink else None, Path(archive[1]))
+    return outcome, asked
 
 
 def _put_pack(folder: Path, code: str, family: str | None, items: list[tuple[FileOutcome, dict]]) -> str | None:
@@ -355,7 +364,8 @@ def ingest_files_cached(family: str | None, files: list[Path], landing: Path | N
     workers = default_workers() if workers is None else max(1, workers)
     if workers == 1 or len(todo) < MIN_FILES_FOR_POOL:
         for k in todo:
-            keep(k, *ingest_file_probed(family, files[k], landing, known))
+            keep(k, *_ingest_archived(family, files[k], landing, known,
+                                      None if archive is None else (str(archive[0]), str(archive[1]))))
             if progress:
                 progress(1)
     else:

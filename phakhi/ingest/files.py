@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from phakhi.ingest.contracts import (MissingColumns, apply_contract, contract_names, load_contract, locate_table)
-from phakhi.ingest.readers import SUPPORTED, UnreadableFile, iter_sheets, read_bounded
+from phakhi.ingest.readers import SUPPORTED, UnreadableFile, iter_sheets, read_bounded, read_bounded_stat
 
 QUARANTINE_COLUMNS = ["family", "file", "file_hash", "sheet", "row", "column", "header", "value", "rule",
                       "expected", "message_en", "message_th"]
@@ -112,6 +112,9 @@ def _summary(coverage: set, key_cols: list[str], names: tuple[str, ...]) -> str 
 
 def _rel(path: Path, landing: Path | None) -> str:
     if landing is not None:
+        p, root = str(path), str(landing)    # both normalised by pathlib: a prefix test is relative_to's answer
+        if root != "/" and p.startswith(root) and p[len(root):len(root) + 1] == "/" and len(p) > len(root) + 1:
+            return p[len(root) + 1:]
         try:                                  # cheap first, then resolved (only when the cheap one fails)
             return path.relative_to(landing).as_posix()
         except ValueError:
@@ -124,18 +127,21 @@ def _rel(path: Path, landing: Path | None) -> str:
 
 
 def ingest_file(family: str | None, path: Path | str, landing: Path | None = None,
-                known: dict[str, set[str]] | None = None) -> FileOutcome:
+                known: dict[str, set[str]] | None = None, sink: list | None = None) -> FileOutcome:
     """Read one file and apply its family's contract (family None: recognised from the headers). Never raises
-    for bad content: an unreadable file is a `rejected` outcome with one reason."""
-    path = Path(path)
+    for bad content: an unreadable file is a `rejected` outcome with one reason. `sink`, when given, receives
+    the bytes read (the landing archive keeps exactly those)."""
+    if path.__class__ is str:
+        path = Path(path)
     try:
-        data = read_bounded(path)
+        data, stat = read_bounded_stat(path)
     except UnreadableFile as exc:          # a link, a device, or beyond the size bound: refused unread
         return _refused(family, path, landing, exc)
     except OSError as exc:
         return _refused(family, path, landing, UnreadableFile(
             f"the file cannot be opened ({exc.strerror or exc})", f"เปิดไฟล์ไม่ได้ ({exc.strerror or exc})", "unreadable"))
-    stat = path.stat()
+    if sink is not None:
+        sink.append(data)
     out = FileOutcome(family=family, file=_rel(path, landing), path=str(path), file_hash=hashlib.sha256(data).hexdigest(),
                       size_bytes=len(data), mtime=stat.st_mtime, status="rejected")
     if family is not None:

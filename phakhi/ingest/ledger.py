@@ -322,6 +322,41 @@ def _archive(archive: Path, o, home: Path) -> str | None:
         return None
 
 
+def archive_bytes(archive: Path, o, data: bytes | None, home: Path) -> str | None:
+    """`_archive` for a file whose bytes are in hand (the pool worker that read them): where the filesystem
+    cannot clone, the archive gets the very bytes that were hashed (`o.file_hash`), written from memory -- no
+    second open and read of the landed file. The same refusals and layout as `_archive`; without the bytes,
+    or where cloning works (or is not yet known not to), `_archive` itself."""
+    dev = _archive_device(archive)
+    if data is None or dev is None or dev not in _NO_CLONE:
+        return _archive(archive, o, home)
+    src = Path(o.path)
+    if o.rule in ("symlink", "file_type", "too_large", "reader_crashed") or src.is_symlink():
+        return None                    # refused unread: a link is never followed into the archive
+    dest = archive / o.file_hash[:2] / (o.file_hash + src.suffix.lower())
+    try:
+        if not dest.exists():
+            tmp = dest.with_name(f"{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            try:
+                fh = open(tmp, "wb")
+            except FileNotFoundError:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                fh = open(tmp, "wb")
+            with fh:
+                fh.write(data)
+            tmp.replace(dest)
+        return dest.relative_to(home).as_posix()
+    except OSError:
+        return None
+
+
+def _archive_device(archive: Path) -> int | None:
+    try:
+        return os.stat(archive).st_dev
+    except OSError:
+        return None
+
+
 _FICLONE = 0x40049409             # linux/fs.h: share the source's extents, copy-on-write
 _NO_CLONE: set[int] = set()       # devices where cloning failed once: copy straight away
 

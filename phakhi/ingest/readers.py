@@ -15,6 +15,7 @@ import io
 import math
 import os
 import re
+import struct
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -258,14 +259,35 @@ def check_workbook_bounds(data: bytes) -> None:
     """Refuse a zipped workbook (.xlsx/.xlsm/.ods) whose reading would exhaust memory: the used range of
     every worksheet (its largest cell reference, not only the declared <dimension>, which may lie), the
     uncompressed size of each sheet and the compression ratio (zip bombs). Streams the XML: the file is
-    never fully expanded in memory."""
+    never fully expanded in memory.
+
+    A plain small workbook (the usual partner report) is read by `_plain_zip` -- the zip directory and each
+    sheet's bytes exactly as `zipfile` gives them, without its per-member objects; anything else (zip64,
+    extra fields, comments, encryption, a member of 1 MiB or more, any irregularity) goes through `zipfile`."""
     import zipfile
 
+    plain = _plain_zip(data)
+    if plain is not None:
+        try:
+            _check_members(plain, lambda m: _plain_member_chunks(data, m))
+            return
+        except _NotPlain:
+            pass
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         members = zf.infolist()
     except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError):
         return                                   # not a zip after all: calamine says why
+
+    def chunks(m):
+        with zf.open(m) as fh:
+            yield from iter(lambda: fh.read(1 << 20), b"")
+    _check_members(members, chunks)
+
+
+def _check_members(members, chunks: Callable) -> None:
+    """The bounds of each worksheet (or an .ods content.xml) among `members`, read through `chunks(member)`
+    (1 MiB reads). A member that cannot be read ends the check: calamine reports it with its own reason."""
     for m in members:
         name = m.filename
         is_sheet = name.startswith("xl/worksheets/") and name.endswith(".xml")
@@ -283,53 +305,152 @@ def check_workbook_bounds(data: bytes) -> None:
         max_row = max_col = 0
         tail = b""
         try:
-            with zf.open(m) as fh:
-                first = True
-                while True:
-                    chunk = fh.read(1 << 20)
-                    if not chunk:
-                        break
-                    buf = tail + chunk
-                    if first and is_sheet:
-                        first = False
-                        d = _DIMENSION.search(buf[:4096])
-                        if d and d.group(3) and d.group(4):
-                            rows, cols = int(d.group(4)), _col_number(d.group(3))
-                            if cols > MAX_SHEET_COLUMNS or rows > MAX_SHEET_ROWS or rows * cols > MAX_SHEET_CELLS:
-                                raise _too_big(label, rows, cols, "declared size")
-                    if is_sheet and len(buf) < 1 << 20 and not tail and not _BIG_REF.search(buf):
-                        pass      # the whole sheet in one read, every reference within ZZ999: within every bound
-                    elif is_sheet:
-                        refs = _CELL_REF.findall(buf)
-                        if refs:
-                            # the largest column and row of this chunk's cell references, from their distinct
-                            # spellings (C-speed set building; a per-cell Python loop was a quarter of ingest)
-                            letters, numbers = zip(*refs)
-                            col = max(map(_col_number, set(letters)))
-                            row = int(max(set(numbers), key=_numeric_key))
-                            if col > max_col:
-                                max_col = col
-                            if row > max_row:
-                                max_row = row
-                        if max_col > MAX_SHEET_COLUMNS or max_row > MAX_SHEET_ROWS or max_row * max_col > MAX_SHEET_CELLS:
-                            raise _too_big(label, max_row, max_col, "last used cell")
-                    else:
-                        for r in _REPEATED.finditer(buf):
-                            n, rows_kind = int(r.group(2)), r.group(1) == b"rows"
-                            # LibreOffice pads a sheet with huge *empty* repeated runs (harmless); a repeated
-                            # run beyond the bounds that holds a value is what exhausts a reader
-                            if n <= (MAX_SHEET_CELLS // 10 if rows_kind else MAX_SHEET_COLUMNS):
-                                continue
-                            after = buf[r.end():r.end() + 400]
-                            holds_value = (b"office:value" in after.split(b">", 1)[0]
-                                           or b"<text:p" in after.split(b"</table:table-", 1)[0])
-                            if holds_value:
-                                raise _too_big(label, n if rows_kind else 1, 1 if rows_kind else n, "repeated-cell run")
-                    tail = buf[-256:]
-        except UnreadableFile:
+            first = True
+            for chunk in chunks(m):
+                buf = tail + chunk
+                if first and is_sheet:
+                    first = False
+                    d = _DIMENSION.search(buf[:4096])
+                    if d and d.group(3) and d.group(4):
+                        rows, cols = int(d.group(4)), _col_number(d.group(3))
+                        if cols > MAX_SHEET_COLUMNS or rows > MAX_SHEET_ROWS or rows * cols > MAX_SHEET_CELLS:
+                            raise _too_big(label, rows, cols, "declared size")
+                if is_sheet and len(buf) < 1 << 20 and not tail and not _BIG_REF.search(buf):
+                    pass      # the whole sheet in one read, every reference within ZZ999: within every bound
+                elif is_sheet:
+                    refs = _CELL_REF.findall(buf)
+                    if refs:
+                        # the largest column and row of this chunk's cell references, from their distinct
+                        # spellings (C-speed set building; a per-cell Python loop was a quarter of ingest)
+                        letters, numbers = zip(*refs)
+                        col = max(map(_col_number, set(letters)))
+                        row = int(max(set(numbers), key=_numeric_key))
+                        if col > max_col:
+                            max_col = col
+                        if row > max_row:
+                            max_row = row
+                    if max_col > MAX_SHEET_COLUMNS or max_row > MAX_SHEET_ROWS or max_row * max_col > MAX_SHEET_CELLS:
+                        raise _too_big(label, max_row, max_col, "last used cell")
+                else:
+                    for r in _REPEATED.finditer(buf):
+                        n, rows_kind = int(r.group(2)), r.group(1) == b"rows"
+                        # LibreOffice pads a sheet with huge *empty* repeated runs (harmless); a repeated
+                        # run beyond the bounds that holds a value is what exhausts a reader
+                        if n <= (MAX_SHEET_CELLS // 10 if rows_kind else MAX_SHEET_COLUMNS):
+                            continue
+                        after = buf[r.end():r.end() + 400]
+                        holds_value = (b"office:value" in after.split(b">", 1)[0]
+                                       or b"<text:p" in after.split(b"</table:table-", 1)[0])
+                        if holds_value:
+                            raise _too_big(label, n if rows_kind else 1, 1 if rows_kind else n, "repeated-cell run")
+                tail = buf[-256:]
+        except (UnreadableFile, _NotPlain):
             raise
         except Exception:          # a corrupt member: calamine reports it with its own reason
             return
+
+
+class _NotPlain(Exception):
+    """`_plain_zip` met something only `zipfile` should judge: start again with it."""
+
+
+@dataclass
+class _PlainMember:
+    filename: str
+    file_size: int
+    compress_size: int
+    header_offset: int
+    CRC: int
+    flag_bits: int
+    compress_type: int
+
+
+_CD_ENTRY = struct.Struct("<4s4B4HL2L5H2L")   # a central directory entry (zipfile's layout)
+_PLAIN_MAX = 1 << 20        # members up to this size are read in one call (zipfile's first 1 MiB read)
+
+
+def _plain_zip(data: bytes) -> list[_PlainMember] | None:
+    """The members of a plain zip that the bounds check reads (worksheets, an .ods content.xml), as
+    zipfile.ZipFile(...).infolist() lists them (same order, names, sizes, offsets, CRCs), or None when the archive is not plain: no end-of-directory record right at the end, an
+    archive comment, zip64, data before the archive, an entry with extra fields, a name with NUL or not
+    decodable, a zip version zipfile refuses, or a directory that does not parse exactly."""
+
+    n = len(data)
+    if n < 22 or data[n - 22:n - 18] != b"PK\x05\x06" or data[n - 2:] != b"\x00\x00":
+        return None
+    if n >= 42 and data[n - 42:n - 38] == b"PK\x06\x07":
+        return None                                                 # zip64
+    size_cd, offset_cd = struct.unpack_from("<LL", data, n - 22 + 12)
+    if (n - 22) - size_cd - offset_cd != 0:
+        return None                                                 # bytes before the archive (concat)
+    cd = data[offset_cd:offset_cd + size_cd]
+    if len(cd) != size_cd:
+        return None
+    members, pos = [], 0
+    entry = _CD_ENTRY.unpack_from
+    while pos < size_cd:
+        if pos + 46 > size_cd:
+            return None
+        (sig, _, _, extract_version, _, flags, ctype, _, _, crc, csize, usize, fnlen, extralen, commentlen,
+         _, _, _, offset) = entry(cd, pos)
+        if sig != b"PK\x01\x02" or extract_version > 63 or extralen or pos + 46 + fnlen + commentlen > size_cd:
+            return None
+        raw = cd[pos + 46:pos + 46 + fnlen]
+        if b"\x00" in raw:
+            return None
+        try:
+            name = raw.decode("utf-8") if flags & 0x800 else raw.decode("cp437")
+        except UnicodeDecodeError:
+            return None
+        if name == "content.xml" or name.startswith("xl/worksheets/"):     # only these are checked
+            members.append(_PlainMember(name, usize, csize, offset, crc, flags, ctype))
+        pos += 46 + fnlen + extralen + commentlen
+    return members
+
+
+class _BadMember(Exception):
+    """What zipfile raises reading this member (the bounds check then leaves it to calamine)."""
+
+
+def _plain_member_chunks(data: bytes, m: _PlainMember) -> list[bytes]:
+    """A member's bytes as zipfile's `ZipFile.open(m).read(1 << 20)` calls give them (a member under 1 MiB:
+    one read), raising where zipfile raises (bad local header, bad CRC, corrupt deflate data); _NotPlain for
+    what only zipfile should judge (encryption, other compressions, larger or truncated members)."""
+    import zlib
+
+    if m.flag_bits & 0x61 or m.compress_type not in (0, 8) or m.file_size >= _PLAIN_MAX \
+            or m.compress_size > _PLAIN_MAX:
+        raise _NotPlain
+    o = m.header_offset
+    head = data[o:o + 30]
+    if len(head) != 30 or head[:4] != b"PK\x03\x04":
+        raise _BadMember("bad local header")
+    lflags, = struct.unpack_from("<H", head, 6)
+    fnlen, extralen = struct.unpack_from("<HH", head, 26)
+    raw = data[o + 30:o + 30 + fnlen]
+    if len(raw) != fnlen:
+        raise _NotPlain
+    try:
+        name = raw.decode("utf-8") if lflags & 0x800 else raw.decode("cp437")
+    except UnicodeDecodeError:
+        raise _NotPlain from None
+    if name != m.filename:
+        raise _BadMember("names differ")
+    start = o + 30 + fnlen + extralen
+    comp = data[start:start + m.compress_size]
+    if len(comp) != m.compress_size or start + m.compress_size > len(data):
+        raise _NotPlain
+    if m.compress_type == 8:
+        d = zlib.decompressobj(-15)
+        out = d.decompress(comp, _PLAIN_MAX)
+        if d.eof or not d.unconsumed_tail:
+            out += d.flush()
+    else:
+        out = comp
+    out = out[:m.file_size]
+    if zlib.crc32(out) != m.CRC:
+        raise _BadMember("bad CRC")
+    return [out] if out else []
 
 
 def _short(exc: Exception) -> str:
@@ -439,17 +560,21 @@ def refuse_link(path: Path) -> None:
 
 def read_bounded(path: Path) -> bytes:
     """The bytes of a partner file: a regular file (never through a symlink), at most MAX_FILE_BYTES."""
-    path = Path(path)
+    return read_bounded_stat(path)[0]
+
+
+def read_bounded_stat(path: Path) -> tuple[bytes, os.stat_result]:
+    """`read_bounded`, with the stat of the file the bytes were read from (no second look-up by name)."""
     refuse_link(path)
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     with os.fdopen(fd, "rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
-        if size > MAX_FILE_BYTES:
-            raise _file_too_big(size)
+        st = os.fstat(fh.fileno())
+        if st.st_size > MAX_FILE_BYTES:
+            raise _file_too_big(st.st_size)
         data = fh.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
         raise _file_too_big(len(data))
-    return data
+    return data, st
 
 
 # --------------------------------------------------------------------------- header row
@@ -485,13 +610,23 @@ class Table:
     fill: dict[str, object] = field(default_factory=dict)   # column -> value read from the title block
 
 
-def find_table(rows: list[list[object]], match: Callable[[object], str | None], scan: int = 40) -> Table | None:
+def find_table(rows: list[list[object]], match: Callable[[object], str | None], scan: int = 40,
+               seen: dict | None = None) -> Table | None:
     """The header is the row (within the first `scan`) whose cells match the most contract headers; partners
     put title blocks above it. A two-row header (a merged group cell such as "ผู้เข้าร่วม (คน)" above
-    "ทั้งหมด | หญิง | ชาย") is combined when that matches more columns."""
+    "ทั้งหมด | หญิง | ชาย") is combined when that matches more columns. `seen`, when given, is where `match`
+    memoises its answers for text (the column, or "" for none): looked up there first, at C speed."""
     best, best_hits = -1, 0
+    get = seen.get if seen is not None else None
     for i, row in enumerate(rows[:scan]):
-        hits = len({m for cell in row if cell.__class__ is str and cell and (m := match(cell)) is not None})
+        if get is None:
+            hits = len({m for cell in row if cell.__class__ is str and cell and (m := match(cell)) is not None})
+        else:
+            texts = [cell for cell in row if cell.__class__ is str and cell]
+            found = list(map(get, texts))
+            if None in found:                  # not asked before: match() answers (and memoises)
+                found = [(match(t) or "") if m is None else m for m, t in zip(found, texts)]
+            hits = len(set(found)) - ("" in found)
         if hits > best_hits:
             best, best_hits = i, hits
         elif best_hits >= 3 and i - best >= 4:
@@ -527,16 +662,26 @@ def _adds(row: list[object], found: set, match) -> bool:
 
 def _map_header(row: list[object], match) -> tuple[dict[int, str], dict[int, str], list[str]]:
     mapping, headers, ignored = {}, {}, []
+    used = set()
     for j, cell in enumerate(row):
-        if is_blank(cell):
+        if cell is None:                              # is_blank, inlined
             continue
+        if cell.__class__ is str:
+            text = cell.strip()
+            if not text:
+                continue
+        elif isinstance(cell, float) and math.isnan(cell):
+            continue
+        else:
+            text = str(cell).strip()
         name = match(cell)
         if name is None:
-            ignored.append(str(cell).strip())
-        elif name in mapping.values():
-            ignored.append(f"{str(cell).strip()} (2nd column for {name})")
+            ignored.append(text)
+        elif name in used:
+            ignored.append(f"{text} (2nd column for {name})")
         else:
-            mapping[j], headers[j] = name, str(cell).strip()
+            mapping[j], headers[j] = name, text
+            used.add(name)
     return mapping, headers, ignored
 
 

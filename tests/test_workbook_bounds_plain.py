@@ -1,0 +1,78 @@
+"""The workbook bounds check reads plain small zips without zipfile's objects (readers._plain_zip, issue 17);
+it must judge every file exactly as the zipfile path does: the same refusal (rule and message) or none, on
+good workbooks, the bounds corpus of `phakhi doctor` (stray far cells, lying dimensions, zip bombs, .ods
+runs) and thousands of damaged copies (flipped bytes anywhere, truncations, bytes before or after)."""
+from __future__ import annotations
+
+import io
+import random
+import zipfile
+
+import pytest
+
+from phakhi.ingest import readers
+from phakhi.ingest.readers import UnreadableFile, check_workbook_bounds
+
+
+def _judge(data: bytes, plain: bool):
+    real = readers._plain_zip
+    if not plain:
+        readers._plain_zip = lambda data: None
+    try:
+        check_workbook_bounds(data)
+        return None
+    except UnreadableFile as exc:
+        return exc.rule, exc.message_en
+    finally:
+        readers._plain_zip = real
+
+
+def _workbooks() -> dict[str, bytes]:
+    from phakhi.doctor import ACTIVITY_HEADER, activity_row, file_cases, xlsx_bytes
+
+    out = {c.name: c.make() for c in file_cases() if c.suffix in (".xlsx", ".ods", ".xlsm")}
+    out["plain"] = xlsx_bytes([ACTIVITY_HEADER] + [activity_row(i) for i in range(1, 30)])
+    out["stray"] = xlsx_bytes([ACTIVITY_HEADER, activity_row(1)], {"XFD1048576": "x"})
+    out["far_row"] = xlsx_bytes([ACTIVITY_HEADER, activity_row(1)], {"Z900000": "x"})
+    stored = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(out["far_row"])) as src, zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as dst:
+        for m in src.infolist():
+            dst.writestr(m.filename, src.read(m))
+    out["far_row_stored"] = stored.getvalue()
+    return out
+
+
+WORKBOOKS = _workbooks()
+
+
+def test_plain_workbooks_take_the_plain_path():
+    assert readers._plain_zip(WORKBOOKS["plain"]) is not None
+    assert readers._plain_zip(WORKBOOKS["far_row_stored"]) is not None
+    assert _judge(WORKBOOKS["stray"], plain=True)[0] == "too_large"
+
+
+@pytest.mark.parametrize("name", sorted(WORKBOOKS))
+def test_each_workbook_is_judged_as_zipfile_judges_it(name):
+    data = WORKBOOKS[name]
+    assert _judge(data, plain=True) == _judge(data, plain=False)
+
+
+@pytest.mark.parametrize("name", ["plain", "stray", "far_row", "far_row_stored"])
+def test_damaged_copies_are_judged_as_zipfile_judges_them(name):
+    data = WORKBOOKS[name]
+    rng = random.Random(sum(name.encode()))
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    cd_start = len(data) - 22 - sum(46 + len(m.filename.encode()) for m in zf.infolist())
+    spots = ([m.header_offset + k for m in zf.infolist() for k in range(0, 34)]       # local headers
+             + list(range(cd_start, len(data))))                                       # directory, end record
+    variants = []
+    for _ in range(300):
+        b = bytearray(data)
+        for _ in range(rng.randint(1, 3)):
+            i = rng.choice(spots) if rng.random() < 0.7 else rng.randrange(len(b))    # else: anywhere (data)
+            b[i] = rng.randrange(256)
+        variants.append(bytes(b))
+    variants += [data[:k] for k in sorted(rng.sample(range(1, len(data)), 40))]       # truncated
+    variants += [b"PK\x03\x04junk" + data, data + b"trailing", data[:-2] + b"\x05\x00hello"]
+    for v in variants:
+        assert _judge(v, plain=True) == _judge(v, plain=False)
