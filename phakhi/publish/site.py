@@ -26,7 +26,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from phakhi import thai
-from phakhi.publish.files import csv_bytes, sharing_into, store_of, write_bytes, write_text
+from phakhi.publish.files import csv_bytes, link_known, sharing_into, store_of, write_bytes, write_text
+from phakhi.publish.partner_csv import KnownFile, index_path, take_used, write_index
 from phakhi.settings import DASHBOARDS_DIR
 
 log = logging.getLogger("phakhi.publish.site")
@@ -298,6 +299,10 @@ def write_csv(frame: pd.DataFrame | bytes, path: Path) -> Path:
     """A small per-page data file (e.g. one partner's claims for a month), UTF-8 with BOM: a frame, or the CSV
     bytes already formatted (pages.PartnerMonthCsv). The caller has neutralised spreadsheet formulas
     (once per table, not once per partner)."""
+    if isinstance(frame, KnownFile):        # bytes an earlier publication stored: a link, else formatted now
+        if not link_known(path, frame.sha256, frame.size):
+            write_bytes(path, frame.fetch())
+        return path
     return write_bytes(path, frame if isinstance(frame, bytes) else csv_bytes(frame))
 
 
@@ -392,6 +397,7 @@ def render_site(out_dir: Path, site: dict, *, strict: bool = False, workers: int
         if hasattr(stream, "close"):
             stream.close()
         del stream
+    take_used()                      # the per-partner file index entries of this publication only
     pool = partner_pool.start(out_dir, site.get("partner_job"), common, strict, workers)
     if pool is None:
         written += write_partner_pages(out_dir, pages.get("partner_pages") or (), env, common, notes, strict)
@@ -406,6 +412,8 @@ def render_site(out_dir: Path, site: dict, *, strict: bool = False, workers: int
         partner_written, partner_notes = pool.finish()
         written[0:0] = partner_written
         notes[first_note:first_note] = partner_notes
+    # which bytes each per-partner file's rows gave: the next publication links them without formatting
+    write_index(index_path(store_of(out_dir)), take_used())
     render("quality.html.j2", out_dir / "quality.html", "quality", "", pages.get("quality") or {})
     return written
 
