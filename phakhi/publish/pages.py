@@ -167,6 +167,7 @@ class PartnerBatches:
         self.wh, self.model, self.sort_keys = wh, model, sort_keys
         self.loaded: tuple | None = None      # (batch, ByPartner, PartnerMonthCsv, latest rows)
         self.digests: dict[str, list[tuple[str, str, int]]] | None = None
+        self.latest_rows: ByPartner | None = None      # with digests: every partner's latest rows, read once
         if model in wh.frames:
             df = wh.frames[model]
             self.whole: tuple[ByPartner, PartnerMonthCsv] | None = (ByPartner(df), PartnerMonthCsv(df))
@@ -248,20 +249,29 @@ class PartnerBatches:
         return out
 
     def _latest_sql(self, pids: list[str]) -> dict[str, tuple[list[dict], int]]:
-        """_latest_rows without reading every row: DuckDB keeps each partner's last INLINE_ROWS rows in the
-        order _latest_rows sorts them (sort_keys, then every column as `order by all`: ascending, NULLs
-        last); the counts come from the digests."""
-        cols = [f'"{c}"' for c in self.types]
-        keys = [f'"{k}"' for k in self.sort_keys if k in self.types]
-        up = ", ".join(f"{c} asc nulls last" for c in keys + cols)
-        down = ", ".join(f"{c} desc nulls first" for c in keys + cols)
-        df = stable_frame(self.con.execute(
-            f"select * exclude (phakhi_rank) from (select *, row_number() over (partition by partner_id order by {down}) "
-            f"as phakhi_rank from {self.table} where partner_id in (select unnest($1::varchar[]))) "
-            f"where phakhi_rank <= {INLINE_ROWS} order by partner_id, {up}", [[str(p) for p in pids]]).df())
+        """_latest_rows without reading every row. DuckDB keeps each partner's rows ranked within the last
+        INLINE_ROWS by sort_keys alone (rank: rows tied at the edge all come), then _latest_rows orders that
+        small set exactly as it orders a whole batch (`order by all`, then a stable sort by sort_keys). Asked
+        once for every partner of the pages (the first batch), not batch by batch; the counts come from the
+        digests."""
+        if self.latest_rows is None:
+            keys = [f'"{k}"' for k in self.sort_keys if k in self.types] or ["1"]
+            down = ", ".join(f"{k} desc nulls first" for k in keys)
+            df = stable_frame(self.con.execute(
+                f"select * exclude (phakhi_rank) from (select *, rank() over (partition by partner_id order by {down}) "
+                f"as phakhi_rank from {self.table} where partner_id in (select unnest($1::varchar[]))) "
+                f"where phakhi_rank <= {INLINE_ROWS} order by all", [list(self.batch_of)]).df())
+            keys = [k for k in self.sort_keys if k in df.columns]
+            df = df.sort_values(["partner_id", *keys], kind="stable").groupby("partner_id", sort=False).tail(INLINE_ROWS)
+            self.latest_rows = ByPartner(df.reset_index(drop=True))
+        rows = self.latest_rows
+        pos = [rows.rows[str(p)] for p in pids if str(p) in rows.rows]
         out = {str(p): ([], sum(n for _, _, n in self.digests[str(p)])) for p in pids if str(p) in self.digests}
-        for x in records(df):
-            out[str(x["partner_id"])][0].append(x)
+        if pos:
+            import numpy as np
+
+            for x in records(rows.df.take(np.concatenate(pos))):
+                out[str(x["partner_id"])][0].append(x)
         return out
 
     def latest(self, pid) -> tuple[list[dict], int] | None:
