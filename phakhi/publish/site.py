@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from phakhi import thai
 from phakhi.publish.files import csv_bytes, link_known, sharing_into, store_of, write_bytes, write_text
@@ -269,6 +269,42 @@ def partner_slug(partner_id) -> str:
     return safe
 
 
+# ------------------------------------------------------------------ labels (templates: m.t, m.tc, m.tt, m.year)
+_BOTH = Markup('<span lang="th">%s</span><span lang="en">%s</span>')
+
+
+def _item(pair, i):
+    """pair[i] as a template reads it: what cannot be indexed shows as nothing (jinja2's getitem)."""
+    try:
+        return pair[i]
+    except (AttributeError, TypeError, LookupError):
+        return ""
+
+
+def label_t(pair) -> Markup:
+    """A (Thai, English) pair as two spans (site.js shows one); a plain string as it is. Escaped as `{{ }}`."""
+    if isinstance(pair, str):
+        return escape(pair)
+    return _BOTH % (_item(pair, 0), _item(pair, 1))
+
+
+def label_tc(pair) -> Markup:
+    """label_t for short repeated cells: a label that reads the same in both languages is written once."""
+    if isinstance(pair, str):
+        return escape(pair)
+    th, en = _item(pair, 0), _item(pair, 1)
+    return escape(th) if th == en else _BOTH % (th, en)
+
+
+def label_tt(th, en) -> Markup:
+    return _BOTH % (th, en)
+
+
+def label_year(y) -> Markup:
+    """A year: B.E. in Thai, C.E. in English; '–' when missing."""
+    return _BOTH % (be_year(y), y) if y else Markup("–")
+
+
 # ------------------------------------------------------------------ rendering
 def make_env(status_labels: dict | None = None) -> Environment:
     # auto_reload off: one publication renders thousands of pages from templates that do not change meanwhile
@@ -277,7 +313,8 @@ def make_env(status_labels: dict | None = None) -> Environment:
                       trim_blocks=True, lstrip_blocks=True, auto_reload=False)
     env.filters.update(fmt=fmt, thai_number=thai_number, be_year=be_year, pct=pct, signed=signed,
                        script_json=script_json, period_label=period_label, date_label=date_label, slug=partner_slug)
-    env.globals.update(L=LABELS, STATUS=STATUS, NAV=NAV)
+    env.globals.update(L=LABELS, STATUS=STATUS, NAV=NAV, label_t=label_t, label_tc=label_tc, label_tt=label_tt,
+                       label_year=label_year)
     if status_labels:          # code meanings from dash_labels (the seeds) win over the fallbacks
         env.globals["STATUS"] = {**STATUS, **{k: tuple(v) for k, v in status_labels.items()}}
     return env
