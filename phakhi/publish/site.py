@@ -451,6 +451,8 @@ def render_site(out_dir: Path, site: dict, *, strict: bool = False, workers: int
         notes[first_note:first_note] = partner_notes
     # which bytes each per-partner file's rows gave: the next publication links them without formatting
     write_index(index_path(store_of(out_dir)), take_used())
+    if site.get("before_quality") is not None:      # e.g. dbt's documentation, generated meanwhile (build.py)
+        site["before_quality"]()
     render("quality.html.j2", out_dir / "quality.html", "quality", "", pages.get("quality") or {})
     return written
 

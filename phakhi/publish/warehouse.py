@@ -111,7 +111,8 @@ def publish_switching(paths, period: str, run_id: str, gate, drift_result) -> Pa
 
     previous = promote_warehouse(paths)
     try:
-        pub = build.build_publication(paths, period, run_id, gate, drift_result)
+        # read from the promoted copy: dbt's documentation reads the build warehouse meanwhile
+        pub = build.build_publication(paths, period, run_id, gate, drift_result, paths.published_db)
     except BaseException as exc:
         discard_own(paths.publications, f"{period}-{run_id}")
         restore_warehouse(paths, previous)
