@@ -17,6 +17,11 @@ MACROS = """
 {% macro tc(pair) %}{% if pair is string %}{{ pair }}{% elif pair[0] == pair[1] %}{{ pair[0] }}{% else %}<span lang="th">{{ pair[0] }}</span><span lang="en">{{ pair[1] }}</span>{% endif %}{% endmacro %}
 {% macro year(y) %}{% if y %}<span lang="th">{{ y|be_year }}</span><span lang="en">{{ y }}</span>{% else %}–{% endif %}{% endmacro %}
 {% macro tt(th, en) %}<span lang="th">{{ th }}</span><span lang="en">{{ en }}</span>{% endmacro %}
+{% macro light(color, label=none) %}<span class="light light-{{ color }}" role="img" aria-label="{{ color }}"></span>{% if label %} {{ t(label) }}{% endif %}{% endmacro %}
+{% macro n(v, digits=1) %}<td class="n" data-v="{{ v if v is not none else '' }}">{{ v|fmt(digits) }}</td>{% endmacro %}
+{% macro p(v, digits=0) %}<td class="n" data-v="{{ v if v is not none else '' }}">{{ v|pct(digits) }}</td>{% endmacro %}
+{% macro th(pair, sort="text", cls="", col="") %}<th scope="col"{% if sort %} data-sort="{{ sort }}"{% endif %}{% if col %} data-col="{{ col }}"{% endif %}{% if cls %} class="{{ cls }}"{% endif %}>{% if sort %}<button type="button">{{ t(pair) }}</button>{% else %}{{ t(pair) }}{% endif %}</th>{% endmacro %}
+{% macro partner_link(root, r) %}<a href="{{ root }}partners/{{ r.partner_id|slug }}.html">{{ tt(r.name_th or r.partner_id, r.name_en or r.partner_id) }}</a>{% endmacro %}
 """
 
 VALUES = ["a", "<b>&'\"", ("ไทย", "Thai"), ("x", "x"), ["a", "b"], None, (None, None), ("<", ">"), (1, 2.5),
@@ -40,4 +45,17 @@ def test_label_functions_write_what_the_macros_wrote():
             assert _out(getattr(new, name), v) == _out(getattr(old, name), v), (name, v)
         for w in VALUES[:8]:
             assert _out(new.tt, v, w) == _out(old.tt, v, w), (v, w)
+    for v in VALUES:
+        for digits in (0, 1, 2):
+            for name in ("n", "p"):
+                assert _out(getattr(new, name), v, digits) == _out(getattr(old, name), v, digits), (name, v)
+        for label in (None, "", ("ไทย", "Thai"), "x<"):
+            assert _out(new.light, v, label) == _out(old.light, v, label), (v, label)
+        for sort, cls, col in (("text", "", ""), ("num", "n", "x"), ("", "c", ""), (None, None, "k<")):
+            assert _out(new.th, v, sort, cls, col) == _out(old.th, v, sort, cls, col), (v, sort)
+    assert _out(new.n, 1234.5) == _out(old.n, 1234.5) and _out(new.p, None) == _out(old.p, None)
+    for r in ({"partner_id": "P1", "name_th": "ก", "name_en": "A"}, {"partner_id": "P/2<"}, {"partner_id": "P3", "name_th": None},
+              {}, {"name_en": "x"}):
+        for root in ("", "../"):
+            assert _out(new.partner_link, root, r) == _out(old.partner_link, root, r), (root, r)
     assert str(new.t(("<ก>", "&"))) == '<span lang="th">&lt;ก&gt;</span><span lang="en">&amp;</span>'

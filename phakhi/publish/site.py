@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, Undefined, select_autoescape
 from markupsafe import Markup, escape
 
 from phakhi import thai
@@ -305,6 +305,54 @@ def label_year(y) -> Markup:
     return _BOTH % (be_year(y), y) if y else Markup("–")
 
 
+def label_light(color, label=None) -> Markup:
+    out = Markup('<span class="light light-%s" role="img" aria-label="%s"></span>') % (color, color)
+    return out + Markup(" ") + label_t(label) if label else out
+
+
+def _cell(v, text) -> Markup:
+    return Markup('<td class="n" data-v="%s">%s</td>') % ("" if v is None else v, text)
+
+
+def label_n(v, digits: int = 1) -> Markup:
+    """A numeric table cell: data-v carries the raw value for sorting."""
+    return _cell(v, fmt(v, digits))
+
+
+def label_p(v, digits: int = 0) -> Markup:
+    return _cell(v, pct(v, digits))
+
+
+def label_th(pair, sort="text", cls="", col="") -> Markup:
+    """A column header; with `sort`, a button site.js sorts the column by."""
+    out = Markup('<th scope="col"')
+    if sort:
+        out += Markup(' data-sort="%s"') % sort
+    if col:
+        out += Markup(' data-col="%s"') % col
+    if cls:
+        out += Markup(' class="%s"') % cls
+    inner = label_t(pair)
+    return out + (Markup('><button type="button">%s</button></th>') % inner if sort else Markup(">%s</th>") % inner)
+
+
+def _field(r, name):
+    """r.name as a template reads it (attribute, else item; missing: undefined, which shows as nothing)."""
+    try:
+        return getattr(r, name)
+    except AttributeError:
+        try:
+            return r[name]
+        except (TypeError, LookupError):
+            return Undefined(obj=r, name=name)
+
+
+def label_partner_link(root, r) -> Markup:
+    pid = _field(r, "partner_id")
+    return Markup('<a href="%spartners/%s.html">%s</a>') % (
+        root, partner_slug(pid), label_tt(_field(r, "name_th") or pid, _field(r, "name_en") or pid))
+
+
 # ------------------------------------------------------------------ rendering
 def make_env(status_labels: dict | None = None) -> Environment:
     # auto_reload off: one publication renders thousands of pages from templates that do not change meanwhile
@@ -314,7 +362,8 @@ def make_env(status_labels: dict | None = None) -> Environment:
     env.filters.update(fmt=fmt, thai_number=thai_number, be_year=be_year, pct=pct, signed=signed,
                        script_json=script_json, period_label=period_label, date_label=date_label, slug=partner_slug)
     env.globals.update(L=LABELS, STATUS=STATUS, NAV=NAV, label_t=label_t, label_tc=label_tc, label_tt=label_tt,
-                       label_year=label_year)
+                       label_year=label_year, label_light=label_light, label_n=label_n, label_p=label_p,
+                       label_th=label_th, label_partner_link=label_partner_link)
     if status_labels:          # code meanings from dash_labels (the seeds) win over the fallbacks
         env.globals["STATUS"] = {**STATUS, **{k: tuple(v) for k, v in status_labels.items()}}
     return env
