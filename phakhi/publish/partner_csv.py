@@ -132,9 +132,10 @@ def remember(key: str, sha256: str, size: int) -> None:
 
 
 def take_used() -> dict[str, tuple[str, int]]:
-    """The index entries this process used since the last call (a partner_pool worker returns them)."""
-    global _USED
-    out, _USED = _USED, {}
+    """The index entries this process used since the last call (a partner_pool worker returns them); the index
+    read meanwhile is let go."""
+    global _USED, _READ
+    out, _USED, _READ = _USED, {}, None
     return out
 
 
@@ -145,10 +146,14 @@ def index_path(store: str | os.PathLike | None) -> Path | None:
 
 def read_index(path: Path | None) -> dict[str, tuple[str, int]]:
     """key -> (sha256, size); a missing or damaged index is an empty one (it is only a shortcut)."""
+    global _READ
     out: dict[str, tuple[str, int]] = {}
     if path is None:
         return out
     try:
+        st = os.stat(path)
+        if _READ is not None and _READ[0] == (os.fspath(path), st.st_mtime_ns, st.st_size):
+            return _READ[1]              # both fact tables of a page worker read it: parsed once
         text = path.read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError):
         return out
@@ -156,7 +161,11 @@ def read_index(path: Path | None) -> dict[str, tuple[str, int]]:
         parts = line.split("\t")
         if len(parts) == 3 and parts[2].isdigit():
             out[parts[0]] = (parts[1], int(parts[2]))
+    _READ = ((os.fspath(path), st.st_mtime_ns, st.st_size), out)
     return out
+
+
+_READ: tuple[tuple, dict[str, tuple[str, int]]] | None = None
 
 
 def write_index(path: Path | None, entries: dict[str, tuple[str, int]]) -> None:
