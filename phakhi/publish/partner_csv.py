@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,7 +146,8 @@ def index_path(store: str | os.PathLike | None) -> Path | None:
 
 
 def read_index(path: Path | None) -> dict[str, tuple[str, int]]:
-    """key -> (sha256, size); a missing or damaged index is an empty one (it is only a shortcut)."""
+    """key ('<month>/<digest>') -> (sha256, size); a missing or damaged index is an empty one (it is only a
+    shortcut)."""
     global _READ
     out: dict[str, tuple[str, int]] = {}
     if path is None:
@@ -198,7 +200,9 @@ def group_digests(con, table: str, pids: list[str], context: str) -> dict[str, l
         f"from {table} t where partner_id in (select unnest($1::varchar[])) group by all", [pids]).fetchall()
     out: dict[str, list[tuple[str, str, int]]] = {}
     for pid, month, n, h1, h2 in rows:
-        key = hashlib.sha256(f"{context}|{pid}|{month}|{n}|{h1}|{h2}".encode("utf-8")).hexdigest()[:32]
+        # readable where it names a partner's month (the index can be checked by hand), hashed where not
+        shown = month if re.fullmatch(r"[A-Za-z0-9_-]{1,20}", month) else "other"
+        key = f"{shown}/{hashlib.sha256(f'{context}|{pid}|{month}|{n}|{h1}|{h2}'.encode('utf-8')).hexdigest()[:32]}"
         out.setdefault(str(pid), []).append((str(month), key, int(n)))
     for groups in out.values():
         groups.sort()
