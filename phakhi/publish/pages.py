@@ -185,7 +185,7 @@ class PartnerBatches:
             context = format_context(self.con, self.table, model, self.date_formats)
             self.digests = group_digests(self.con, self.table, [str(p) for p in order], context)
             wanted = {key for groups in self.digests.values() for _, key, _ in groups}
-            self.index = {k: v for k, v in read_index(index_path(store)).items() if k in wanted}
+            self.index = read_index(index_path(store), wanted)
 
     def _date_formats(self) -> dict[str, str]:
         """date_formats_of the whole table, asked of DuckDB: a DATE column is all midnights; a TIMESTAMP column

@@ -133,10 +133,9 @@ def remember(key: str, sha256: str, size: int) -> None:
 
 
 def take_used() -> dict[str, tuple[str, int]]:
-    """The index entries this process used since the last call (a partner_pool worker returns them); the index
-    read meanwhile is let go."""
-    global _USED, _READ
-    out, _USED, _READ = _USED, {}, None
+    """The index entries this process used since the last call (a partner_pool worker returns them)."""
+    global _USED
+    out, _USED = _USED, {}
     return out
 
 
@@ -145,29 +144,24 @@ def index_path(store: str | os.PathLike | None) -> Path | None:
     return None if store is None else Path(store).parent / INDEX_FILE
 
 
-def read_index(path: Path | None) -> dict[str, tuple[str, int]]:
-    """key ('<month>/<digest>') -> (sha256, size); a missing or damaged index is an empty one (it is only a
-    shortcut)."""
-    global _READ
+def read_index(path: Path | None, wanted: set[str] | None = None) -> dict[str, tuple[str, int]]:
+    """key ('<month>/<digest>') -> (sha256, size) - only the `wanted` keys, if given (a page worker keeps only
+    its partners'); a missing or damaged index is an empty one (it is only a shortcut)."""
     out: dict[str, tuple[str, int]] = {}
     if path is None:
         return out
     try:
-        st = os.stat(path)
-        if _READ is not None and _READ[0] == (os.fspath(path), st.st_mtime_ns, st.st_size):
-            return _READ[1]              # both fact tables of a page worker read it: parsed once
-        text = path.read_text(encoding="ascii")
+        with open(path, encoding="ascii") as fh:
+            for line in fh:
+                key, _, rest = line.partition("\t")
+                if wanted is not None and key not in wanted:
+                    continue
+                sha256, _, size = rest.rstrip("\n").partition("\t")
+                if len(sha256) == 64 and size.isdigit():
+                    out[key] = (sha256, int(size))
     except (OSError, UnicodeDecodeError):
-        return out
-    for line in text.splitlines():
-        parts = line.split("\t")
-        if len(parts) == 3 and parts[2].isdigit():
-            out[parts[0]] = (parts[1], int(parts[2]))
-    _READ = ((os.fspath(path), st.st_mtime_ns, st.st_size), out)
+        return {}
     return out
-
-
-_READ: tuple[tuple, dict[str, tuple[str, int]]] | None = None
 
 
 def write_index(path: Path | None, entries: dict[str, tuple[str, int]]) -> None:
