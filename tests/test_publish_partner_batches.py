@@ -123,3 +123,25 @@ def test_known_months_are_linked_not_formatted_and_give_the_same_bytes(warehouse
     fresh = {(pid, m) for pid, months in changed.items() for m, d in months if isinstance(d, bytes)}
     assert fresh == {("P003", "2025-02")}
     assert dict(changed["P003"])["2025-02"] != dict(first["P003"])["2025-02"]
+
+
+def test_latest_rows_of_a_view_equal_the_whole_table_split(warehouse, tmp_path):
+    """A deferred model that is a view (no rowid) gives the same latest rows and counts."""
+    from phakhi.publish import files as F
+
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create view marts.fct_activities_view as select * from marts.fct_activities")
+    whole = P.read_warehouse(warehouse, {"fct_activities": "marts.fct_activities"}, defer=())
+    old_rows = P.ByPartner(whole.get("fct_activities"))
+    codes = P.Codebook(whole)
+    wh = P.read_warehouse(warehouse, {"fct_activities": "marts.fct_activities_view"})
+    order = ["P001", "P002", "P003", "P005", "P010", "P404"]
+    with F.sharing_into(tmp_path / "pubs" / F.OBJECTS_DIR):
+        b = P.PartnerBatches(wh, "fct_activities", order, batch=2, sort_keys=P.ROW_ORDER["fct_activities"])
+        try:
+            assert b.digests is not None
+            for pid in order:
+                assert P._activities_section(*b.latest(pid), codes) == \
+                    P._partner_activities(old_rows.get(pid, pd.DataFrame()), codes), pid
+        finally:
+            b.close()

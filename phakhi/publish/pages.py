@@ -257,10 +257,16 @@ class PartnerBatches:
         if self.latest_rows is None:
             keys = [f'"{k}"' for k in self.sort_keys if k in self.types] or ["1"]
             down = ", ".join(f"{k} desc nulls first" for k in keys)
-            df = stable_frame(self.con.execute(
-                f"select * exclude (phakhi_rank) from (select *, rank() over (partition by partner_id order by {down}) "
-                f"as phakhi_rank from {self.table} where partner_id in (select unnest($1::varchar[]))) "
-                f"where phakhi_rank <= {INLINE_ROWS} order by all", [list(self.batch_of)]).df())
+            mine = "partner_id in (select unnest($1::varchar[]))"
+            ranked = f"rank() over (partition by partner_id order by {down}) as phakhi_rank from {self.table} where {mine}"
+            try:        # a table: the ranking sees only the keys (rowid), then the few rows are read whole
+                df = self.con.execute(
+                    f"select * from {self.table} where rowid in (select phakhi_row from (select rowid as phakhi_row, "
+                    f"{ranked}) where phakhi_rank <= {INLINE_ROWS}) order by all", [list(self.batch_of)]).df()
+            except duckdb.Error:                    # a view has no rowid: the ranking carries every column
+                df = self.con.execute(f"select * exclude (phakhi_rank) from (select *, {ranked}) "
+                                      f"where phakhi_rank <= {INLINE_ROWS} order by all", [list(self.batch_of)]).df()
+            df = stable_frame(df)
             keys = [k for k in self.sort_keys if k in df.columns]
             df = df.sort_values(["partner_id", *keys], kind="stable").groupby("partner_id", sort=False).tail(INLINE_ROWS)
             self.latest_rows = ByPartner(df.reset_index(drop=True))
