@@ -1267,7 +1267,21 @@ def render_partner_range(out_dir: str, job: dict, start: int, stop: int, common:
                          strict: bool) -> tuple[list[str], list[dict]]:
     """A partner_pool worker's share: the pages (and files) of partners [start, stop) in page order, read from
     the warehouse file `job["db"]`; returns the files written and the notes of pages that could not be."""
-    WORKER_DUCKDB.update(WORKER_DUCKDB_SETTINGS)
+    import shutil
+    import tempfile
+
+    # DuckDB spills what exceeds memory_limit to a temp folder, by default `<warehouse>.tmp` beside the file:
+    # beside the published warehouse that is the name promote_warehouse copies the next warehouse to
+    spill = tempfile.mkdtemp(prefix="phakhi-pages-duckdb-")
+    WORKER_DUCKDB.update(WORKER_DUCKDB_SETTINGS, temp_directory=spill)
+    try:
+        return _render_partner_range(out_dir, job, start, stop, common, strict)
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
+
+
+def _render_partner_range(out_dir: str, job: dict, start: int, stop: int, common: dict,
+                          strict: bool) -> tuple[list[str], list[dict]]:
     wh = lazy_warehouse(Path(job["db"]), job["tables"])
     if wh.has("dash_partners") and "partner_id" in wh.get("dash_partners").columns:
         wh.partners = [str(p) for p in wh.get("dash_partners").sort_values("partner_id")["partner_id"].iloc[start:stop]]
