@@ -270,7 +270,9 @@ def partner_slug(partner_id) -> str:
 
 
 # ------------------------------------------------------------------ labels (templates: m.t, m.tc, m.tt, m.year)
-_BOTH = Markup('<span lang="th">%s</span><span lang="en">%s</span>')
+# Strings joined from escaped parts (markupsafe's escape; Markup's own % and + escape again, and cost more).
+def _both(th, en) -> Markup:
+    return Markup(f'<span lang="th">{escape(th)}</span><span lang="en">{escape(en)}</span>')
 
 
 def _item(pair, i):
@@ -285,7 +287,7 @@ def label_t(pair) -> Markup:
     """A (Thai, English) pair as two spans (site.js shows one); a plain string as it is. Escaped as `{{ }}`."""
     if isinstance(pair, str):
         return escape(pair)
-    return _BOTH % (_item(pair, 0), _item(pair, 1))
+    return _both(_item(pair, 0), _item(pair, 1))
 
 
 def label_tc(pair) -> Markup:
@@ -293,25 +295,26 @@ def label_tc(pair) -> Markup:
     if isinstance(pair, str):
         return escape(pair)
     th, en = _item(pair, 0), _item(pair, 1)
-    return escape(th) if th == en else _BOTH % (th, en)
+    return escape(th) if th == en else _both(th, en)
 
 
 def label_tt(th, en) -> Markup:
-    return _BOTH % (th, en)
+    return _both(th, en)
 
 
 def label_year(y) -> Markup:
     """A year: B.E. in Thai, C.E. in English; '–' when missing."""
-    return _BOTH % (be_year(y), y) if y else Markup("–")
+    return _both(be_year(y), y) if y else Markup("–")
 
 
 def label_light(color, label=None) -> Markup:
-    out = Markup('<span class="light light-%s" role="img" aria-label="%s"></span>') % (color, color)
-    return out + Markup(" ") + label_t(label) if label else out
+    c = escape(color)
+    out = f'<span class="light light-{c}" role="img" aria-label="{c}"></span>'
+    return Markup(f"{out} {label_t(label)}" if label else out)
 
 
 def _cell(v, text) -> Markup:
-    return Markup('<td class="n" data-v="%s">%s</td>') % ("" if v is None else v, text)
+    return Markup(f'<td class="n" data-v="{escape("" if v is None else v)}">{escape(text)}</td>')
 
 
 def label_n(v, digits: int = 1) -> Markup:
@@ -325,15 +328,15 @@ def label_p(v, digits: int = 0) -> Markup:
 
 def label_th(pair, sort="text", cls="", col="") -> Markup:
     """A column header; with `sort`, a button site.js sorts the column by."""
-    out = Markup('<th scope="col"')
+    out = '<th scope="col"'
     if sort:
-        out += Markup(' data-sort="%s"') % sort
+        out += f' data-sort="{escape(sort)}"'
     if col:
-        out += Markup(' data-col="%s"') % col
+        out += f' data-col="{escape(col)}"'
     if cls:
-        out += Markup(' class="%s"') % cls
+        out += f' class="{escape(cls)}"'
     inner = label_t(pair)
-    return out + (Markup('><button type="button">%s</button></th>') % inner if sort else Markup(">%s</th>") % inner)
+    return Markup(f'{out}><button type="button">{inner}</button></th>' if sort else f"{out}>{inner}</th>")
 
 
 def _field(r, name):
@@ -349,8 +352,8 @@ def _field(r, name):
 
 def label_partner_link(root, r) -> Markup:
     pid = _field(r, "partner_id")
-    return Markup('<a href="%spartners/%s.html">%s</a>') % (
-        root, partner_slug(pid), label_tt(_field(r, "name_th") or pid, _field(r, "name_en") or pid))
+    name = label_tt(_field(r, "name_th") or pid, _field(r, "name_en") or pid)
+    return Markup(f'<a href="{escape(root)}partners/{escape(partner_slug(pid))}.html">{name}</a>')
 
 
 # ------------------------------------------------------------------ rendering
