@@ -78,3 +78,36 @@ def test_pool_pages_equal_sequential_pages_on_sample(refreshed_sample, tmp_path)
     many = _same_site(paths.published_db, tables, tmp_path)
     assert sum(1 for f in many if f.startswith("partners/")) >= 20
     assert any(f.startswith("data/partners/") for f in many)
+
+
+def test_pages_built_into_the_store_twice_equal_pages_built_without_it(tmp_path, monkeypatch):
+    """Into a publication being built (a content store beside it), the first publication formats every
+    per-partner file and indexes it; the next one, by worker processes, links the months it knows: the same
+    files, byte for byte, as without a store."""
+    from phakhi.publish import partner_csv as C
+    from tests.test_dashboard_site import tiny_frames
+
+    frames = tiny_frames()
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema marts")
+        for name, df in frames.items():
+            con.register("df", df)
+            con.execute(f"create table marts.{name} as select * from df")
+            con.unregister("df")
+    tables = {name: f"marts.{name}" for name in frames}
+    plain = _publish(db, tables, tmp_path / "plain", 1)
+    first = _publish(db, tables, tmp_path / "pubs" / ".building-a", 1)
+    index = C.read_index(tmp_path / "pubs" / C.INDEX_FILE)
+    assert index and all((tmp_path / "pubs" / F.OBJECTS_DIR / s[:2] / s).is_file() for s, _ in index.values())
+    second = _publish(db, tables, tmp_path / "pubs" / ".building-b", 2)
+    assert first == plain and second == plain
+    page_data = [f for f in second if f.startswith("data/partners/") and f.endswith("-claims.csv")]
+    assert page_data and all((tmp_path / "pubs" / ".building-b" / f).stat().st_nlink >= 3 for f in page_data)
+    # nothing changed: no fact row is read or formatted for the files, only the latest rows for the pages
+
+    def no_rows(*args, **kwargs):
+        raise AssertionError("a known month was read again")
+
+    monkeypatch.setattr(P.PartnerBatches, "_rows", no_rows)
+    assert _publish(db, tables, tmp_path / "pubs" / ".building-c", 1) == plain

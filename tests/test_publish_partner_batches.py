@@ -64,3 +64,84 @@ def test_whole_table_stays_readable_on_demand(warehouse):
     wh = P.read_warehouse(warehouse, {"fct_activities": "marts.fct_activities"})
     assert len(wh.get("fct_activities")) == len(_facts())
     assert wh.sources == {"fct_activities": "marts.fct_activities"}
+
+
+def _files_of(batches, order):
+    return {pid: batches.files(pid) for pid in order}
+
+
+def test_known_months_are_linked_not_formatted_and_give_the_same_bytes(warehouse, tmp_path):
+    """Written into a content store, the monthly files come with digests: a second publication gets every
+    month it has already stored as a KnownFile (no rows read, no formatting), the same bytes; a month whose rows
+    changed is formatted again; the latest rows and counts stay what the whole-table split gives."""
+    from phakhi.publish import files as F
+    from phakhi.publish import partner_csv as C
+
+    tables = {"fct_activities": "marts.fct_activities"}
+    whole = P.read_warehouse(warehouse, tables, defer=())
+    old_csv = P.PartnerMonthCsv(whole.get("fct_activities"))
+    old_rows = P.ByPartner(whole.get("fct_activities"))
+    codes = P.Codebook(whole)
+    order = ["P001", "P002", "P003", "P005", "P010", "P404"]
+    store = tmp_path / "pubs" / F.OBJECTS_DIR
+    out = tmp_path / "pubs" / ".building-x"
+
+    def publish(db):
+        C.take_used()
+        wh = P.read_warehouse(db, tables)
+        with F.sharing_into(store):
+            b = P.PartnerBatches(wh, "fct_activities", order, batch=2, sort_keys=P.ROW_ORDER["fct_activities"])
+            try:
+                files = _files_of(b, order)
+                latest = {pid: b.latest(pid) for pid in order}
+                for pid, months in files.items():
+                    for month, data in months:
+                        from phakhi.publish.site import write_csv
+                        write_csv(data, out / pid / f"{month}.csv")
+            finally:
+                b.close()
+        C.write_index(C.index_path(store), C.take_used())
+        return files, latest, b
+
+    first, latest, _ = publish(warehouse)
+    assert all(isinstance(d, bytes) for months in first.values() for _, d in months)     # nothing known yet
+    for pid in order:
+        assert first[pid] == old_csv.files(pid), pid
+        assert P._activities_section(*latest[pid], codes) == \
+            P._partner_activities(old_rows.get(pid, pd.DataFrame()), codes), pid
+    again, _, b = publish(warehouse)
+    assert all(isinstance(d, C.KnownFile) for months in again.values() for _, d in months)
+    for pid in order:
+        assert [m for m, _ in again[pid]] == [m for m, _ in old_csv.files(pid)]
+        for (month, known), (_, data) in zip(again[pid], old_csv.files(pid)):
+            assert (out / pid / f"{month}.csv").read_bytes() == data
+            assert known.fetch() == data                  # what a store that lost the entry gets
+    b.close()
+    with duckdb.connect(str(warehouse)) as con:          # one partner's month changes
+        con.execute("update marts.fct_activities set amount = amount + 1 where partner_id = 'P003' and period = '2025-02'")
+    changed, _, _ = publish(warehouse)
+    fresh = {(pid, m) for pid, months in changed.items() for m, d in months if isinstance(d, bytes)}
+    assert fresh == {("P003", "2025-02")}
+    assert dict(changed["P003"])["2025-02"] != dict(first["P003"])["2025-02"]
+
+
+def test_latest_rows_of_a_view_equal_the_whole_table_split(warehouse, tmp_path):
+    """A deferred model that is a view (no rowid) gives the same latest rows and counts."""
+    from phakhi.publish import files as F
+
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create view marts.fct_activities_view as select * from marts.fct_activities")
+    whole = P.read_warehouse(warehouse, {"fct_activities": "marts.fct_activities"}, defer=())
+    old_rows = P.ByPartner(whole.get("fct_activities"))
+    codes = P.Codebook(whole)
+    wh = P.read_warehouse(warehouse, {"fct_activities": "marts.fct_activities_view"})
+    order = ["P001", "P002", "P003", "P005", "P010", "P404"]
+    with F.sharing_into(tmp_path / "pubs" / F.OBJECTS_DIR):
+        b = P.PartnerBatches(wh, "fct_activities", order, batch=2, sort_keys=P.ROW_ORDER["fct_activities"])
+        try:
+            assert b.digests is not None
+            for pid in order:
+                assert P._activities_section(*b.latest(pid), codes) == \
+                    P._partner_activities(old_rows.get(pid, pd.DataFrame()), codes), pid
+        finally:
+            b.close()

@@ -27,3 +27,22 @@ def test_views_pointing_at_the_build_catalog_are_made_portable(tmp_path):
         assert con.execute("select y from intermediate.int_t").fetchall() == [(9,)]
         sqls = [r[0] for r in con.execute("select sql from duckdb_views() where not internal").fetchall()]
     assert sqls and not any("build." in s for s in sqls)
+
+
+def test_promotion_clears_a_duckdb_spill_folder_left_beside_the_published_warehouse(tmp_path):
+    """A reader of the published warehouse that spilled left DuckDB's default temp folder `phakhi.duckdb.tmp`:
+    the name the next promotion copies the warehouse to. The promotion clears it and goes on."""
+    from phakhi.publish.warehouse import promote_warehouse
+    from phakhi.settings import Paths
+
+    paths = Paths(tmp_path)
+    paths.build_db.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(paths.build_db)) as con:
+        con.execute("create table t as select 1 as x")
+    spill = paths.published_db.with_suffix(".duckdb.tmp")
+    spill.mkdir()
+    (spill / "duckdb_temp_storage-0.tmp").write_bytes(b"x")
+    assert promote_warehouse(paths) is None
+    with duckdb.connect(str(paths.published_db), read_only=True) as con:
+        assert con.execute("select x from t").fetchone() == (1,)
+    assert not spill.exists()

@@ -55,6 +55,14 @@ def write_input_lists(inputs: pd.DataFrame, quality: Path) -> dict:
     return {"files": len(inputs), "columns": INPUT_COLUMNS, "lists": lists}
 
 
+def _docs_done(docs: DocsInBackground, out: Path, site: dict) -> None:
+    """Before the quality page: dbt's documentation is written (or its error raised); the page links it."""
+    docs.wait()
+    quality = site["pages"].get("quality")
+    if isinstance(quality, dict) and "dbt_docs" in quality:
+        quality["dbt_docs"] = (out / "docs" / "dbt" / "index.html").is_file()
+
+
 def read_inputs(publication: Path) -> pd.DataFrame:
     """Every input file of a publication, from the lists its manifest names (each checked against its SHA-256)."""
     manifest = json.loads((publication / "manifest.json").read_text(encoding="utf-8"))
@@ -67,14 +75,58 @@ def read_inputs(publication: Path) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=manifest["inputs"]["columns"])
 
 
-def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result) -> Path:
+class DocsInBackground:
+    """dbt's documentation page (phakhi.transform.build_dbt_docs: a dbt subprocess, ~5 s for a new month)
+    generated while the publication is written: dbt reads the build warehouse while the publication is read
+    from its promoted copy (no DuckDB connection of this process on the file dbt opens). `wait()` joins it and
+    raises its error, as the call in line did."""
+
+    def __init__(self, paths: Paths, out_dir: Path, period: str):
+        import threading
+
+        from phakhi.transform import build_dbt_docs
+
+        self.error: BaseException | None = None
+
+        def run():
+            try:
+                build_dbt_docs(paths, out_dir, period)
+            except BaseException as exc:  # noqa: BLE001 - raised by wait(), in the publishing thread
+                self.error = exc
+
+        self.thread = threading.Thread(target=run, name="phakhi-dbt-docs", daemon=True)
+        self.thread.start()
+
+    def wait(self) -> None:
+        self.thread.join()
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+
+def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result, db: Path | None = None) -> Path:
+    """The publication of `period`, read from the warehouse file `db` (the promoted copy of the build warehouse
+    when publish_switching calls it; the build warehouse itself by default)."""
     pub_id = f"{period}-{run_id}"
     dbt_manifest = paths.dbt_work / "target" / "manifest.json"
     published = published_tables(dbt_manifest)
     discard_building(paths.publications)
     out = building_dir(paths.publications, pub_id)
+    db = Path(db or paths.build_db)
+    # dbt's documentation (lineage from source to every published table), offline, linked from the quality
+    # page: generated beside the rest when the publication is read from another file than the one dbt reads
+    docs = DocsInBackground(paths, out / "docs" / "dbt", period) if db.resolve() != paths.build_db.resolve() else None
+    try:
+        return _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out, docs)
+    finally:
+        if docs is not None and docs.thread.is_alive():      # failed meanwhile: dbt never writes into a removed folder
+            docs.thread.join()
+
+
+def _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out, docs) -> Path:
+    dbt_manifest = paths.dbt_work / "target" / "manifest.json"
     open_data = {}
-    with duckdb.connect(str(paths.build_db), read_only=True) as con:
+    with duckdb.connect(str(db), read_only=True) as con:
         parts = {}
         for item in published:
             frame = read_table(con, item.table)
@@ -108,15 +160,20 @@ def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result
         drift_ctx = {"baseline_wave": drift_result.baseline_wave, "current_wave": drift_result.current_wave,
                      "rows": drift_result.summary.to_dict("records")}
 
-    # dbt's documentation (lineage from source to every published table), offline, linked from the quality page
-    from phakhi.transform import build_dbt_docs
+    if docs is None:
+        from phakhi.transform import build_dbt_docs
 
-    build_dbt_docs(paths, out / "docs" / "dbt", period)
+        build_dbt_docs(paths, out / "docs" / "dbt", period)
 
     # The dashboard reads the models the `dashboard` exposure lists, from the audited warehouse (pages degrade
     # to "not available yet" when one is missing); see phakhi/publish/pages.py.
-    render_site(out, site_context(paths.build_db, out, period=period, pub_id=pub_id, is_sample=is_sample,
-                                  tables=dashboard_tables(dbt_manifest), gate=gate_doc, drift=drift_ctx))
+    site = site_context(db, out, period=period, pub_id=pub_id, is_sample=is_sample,
+                        tables=dashboard_tables(dbt_manifest), gate=gate_doc, drift=drift_ctx)
+    if docs is not None:
+        site["before_quality"] = lambda: _docs_done(docs, out, site)
+    render_site(out, site)
+    if docs is not None:
+        docs.wait()                # rendered before the quality page; raises here if the page had no call
     from phakhi.version import code_version
 
     (out / "manifest.json").write_text(json.dumps({

@@ -95,6 +95,21 @@ def sharing_into(store: Path | None):
         _STORE = previous
 
 
+def active_store() -> str | None:
+    """The store write_bytes shares into now (sharing_into), or None."""
+    return _STORE
+
+
+def link_known(path: Path, digest: str, size: int) -> bool:
+    """Give `path` the bytes the active store holds under `digest` (a hard link: nothing read or written);
+    False when there is no store or it lost the entry (the caller writes the bytes)."""
+    if _STORE is None:
+        return False
+    name = os.fspath(path)
+    _ensure_dir(os.path.dirname(name))
+    return _link_from_store(name, os.path.join(_STORE, digest[:2], digest), size, digest)
+
+
 def store_of(folder: Path) -> Path | None:
     """The store beside a publication being built (building_dir: publications/.building-<id>), else None."""
     folder = Path(folder)

@@ -16,6 +16,8 @@ picks the reader's language before plotting (`bi()` below makes such a pair).
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import math
 from collections.abc import Iterator
@@ -25,9 +27,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from phakhi.publish.files import neutralise_formulas, stable_frame
-from phakhi.publish.partner_csv import (CSV_BATCH, RECORD_END, ByPartner, PartnerMonthCsv, by_partner,  # noqa: F401
-                                       date_formats_of)
+from phakhi.publish.files import active_store, neutralise_formulas, stable_frame
+from phakhi.publish.partner_csv import (CSV_BATCH, RECORD_END, ByPartner, KnownFile, PartnerMonthCsv,  # noqa: F401
+                                       by_partner, date_formats_of, format_context, group_digests, index_path,
+                                       read_index, remember)
 from phakhi.publish.linking_pages import add_linking_pages, with_linking_sections
 from phakhi.publish.lists import list_index
 from phakhi.publish.partner_credentials import with_credentials
@@ -152,12 +155,19 @@ class PartnerBatches:
     batch of partners at a time - `order by all` restricted to a batch keeps each partner's rows in the order
     of the whole table, and the date format of each column is decided over the whole table - so the pages and
     files are the bytes a split of the whole table gives, without the table in memory. A table already in
-    memory (tests) is split as before."""
+    memory (tests) is split as before.
+
+    While the partner pages are written into a content store (files.sharing_into), the monthly files of a
+    deferred table are known by digest (partner_csv.group_digests and the store's index): a (partner, month)
+    whose rows gave stored bytes before becomes a KnownFile (a link, nothing read or formatted), and a batch
+    reads only the rows of the months the index does not know, plus each partner's latest rows (`latest`)."""
 
     def __init__(self, wh: Warehouse, model: str, order: list[str], batch: int = CSV_BATCH,
                  sort_keys: tuple[str, ...] = ()):
         self.wh, self.model, self.sort_keys = wh, model, sort_keys
         self.loaded: tuple | None = None      # (batch, ByPartner, PartnerMonthCsv, latest rows)
+        self.digests: dict[str, list[tuple[str, str, int]]] | None = None
+        self.latest_rows: ByPartner | None = None      # with digests: every partner's latest rows, read once
         if model in wh.frames:
             df = wh.frames[model]
             self.whole: tuple[ByPartner, PartnerMonthCsv] | None = (ByPartner(df), PartnerMonthCsv(df))
@@ -167,13 +177,21 @@ class PartnerBatches:
         self.batch_of = {str(pid): i // batch for i, pid in enumerate(order)}
         self.con = duckdb.connect(str(wh.db), read_only=True, config=dict(WORKER_DUCKDB))
         self.table = wh.sources[model]
+        self.types = {str(name): str(kind).upper() for name, kind, *_ in
+                      self.con.execute(f"describe {self.table}").fetchall()}
         self.date_formats = self._date_formats()
+        store = active_store()
+        if store is not None and self.types.get("partner_id") == "VARCHAR" and self.types.get("period") == "VARCHAR":
+            context = format_context(self.con, self.table, model, self.date_formats)
+            self.digests = group_digests(self.con, self.table, [str(p) for p in order], context)
+            wanted = {key for groups in self.digests.values() for _, key, _ in groups}
+            self.index = read_index(index_path(store), wanted)
 
     def _date_formats(self) -> dict[str, str]:
         """date_formats_of the whole table, asked of DuckDB: a DATE column is all midnights; a TIMESTAMP column
         is checked there (no million-row column in pandas); another type (with a time zone...) in pandas."""
         dates = self.con.execute(f"select * from {self.table} limit 0").df().select_dtypes("datetime").columns
-        types = {name: str(kind).upper() for name, kind, *_ in self.con.execute(f"describe {self.table}").fetchall()}
+        types = self.types
         out, rest = {}, []
         for c in dates:
             if types.get(c) == "DATE":
@@ -189,6 +207,14 @@ class PartnerBatches:
                 "select " + ", ".join(f'"{c}"' for c in rest) + f" from {self.table}").df()))
         return {c: out[c] for c in dates}
 
+    def _rows(self, pids: list[str], months: list[str] | None = None) -> pd.DataFrame:
+        """The rows of `pids` (in the months `months` only, if given) as a split of the whole table gives them."""
+        where, params = "partner_id in (select unnest($1::varchar[]))", [[str(p) for p in pids]]
+        if months is not None:
+            where += " and coalesce(period, 'undated') in (select unnest($2::varchar[]))"
+            params.append(list(months))
+        return stable_frame(self.con.execute(f"select * from {self.table} where {where} order by all", params).df())
+
     def _batch(self, pid) -> tuple[ByPartner, PartnerMonthCsv]:
         if self.whole is not None:
             return self.whole
@@ -197,10 +223,15 @@ class PartnerBatches:
             return ByPartner(None), PartnerMonthCsv(None)
         if self.loaded is None or self.loaded[0] != b:
             self.loaded = None                      # the previous batch goes before the next one is read
-            df = stable_frame(self.con.execute(
-                f"select * from {self.table} where partner_id in (select unnest($1::varchar[])) order by all",
-                [[str(p) for p in self.batches[b]]]).df())
-            self.loaded = (b, ByPartner(df), PartnerMonthCsv(df, self.date_formats), self._latest_rows(df))
+            pids = self.batches[b]
+            if self.digests is None:
+                df = self._rows(pids)
+                self.loaded = (b, ByPartner(df), PartnerMonthCsv(df, self.date_formats), self._latest_rows(df))
+            else:                                   # only the months the index does not know; latest rows apart
+                unknown = [(str(p), m) for p in pids for m, key, _ in self.digests.get(str(p), ())
+                           if key not in self.index]
+                df = self._rows(sorted({p for p, _ in unknown}), sorted({m for _, m in unknown})) if unknown else None
+                self.loaded = (b, None, PartnerMonthCsv(df, self.date_formats), self._latest_sql(pids))
         return self.loaded[1], self.loaded[2]
 
     def _latest_rows(self, df: pd.DataFrame) -> dict[str, tuple[list[dict], int]]:
@@ -217,6 +248,38 @@ class PartnerBatches:
             out[str(x["partner_id"])][0].append(x)
         return out
 
+    def _latest_sql(self, pids: list[str]) -> dict[str, tuple[list[dict], int]]:
+        """_latest_rows without reading every row. DuckDB keeps each partner's rows ranked within the last
+        INLINE_ROWS by sort_keys alone (rank: rows tied at the edge all come), then _latest_rows orders that
+        small set exactly as it orders a whole batch (`order by all`, then a stable sort by sort_keys). Asked
+        once for every partner of the pages (the first batch), not batch by batch; the counts come from the
+        digests."""
+        if self.latest_rows is None:
+            keys = [f'"{k}"' for k in self.sort_keys if k in self.types] or ["1"]
+            down = ", ".join(f"{k} desc nulls first" for k in keys)
+            mine = "partner_id in (select unnest($1::varchar[]))"
+            ranked = f"rank() over (partition by partner_id order by {down}) as phakhi_rank from {self.table} where {mine}"
+            try:        # a table: the ranking sees only the keys (rowid), then the few rows are read whole
+                df = self.con.execute(
+                    f"select * from {self.table} where rowid in (select phakhi_row from (select rowid as phakhi_row, "
+                    f"{ranked}) where phakhi_rank <= {INLINE_ROWS}) order by all", [list(self.batch_of)]).df()
+            except duckdb.Error:                    # a view has no rowid: the ranking carries every column
+                df = self.con.execute(f"select * exclude (phakhi_rank) from (select *, {ranked}) "
+                                      f"where phakhi_rank <= {INLINE_ROWS} order by all", [list(self.batch_of)]).df()
+            df = stable_frame(df)
+            keys = [k for k in self.sort_keys if k in df.columns]
+            df = df.sort_values(["partner_id", *keys], kind="stable").groupby("partner_id", sort=False).tail(INLINE_ROWS)
+            self.latest_rows = ByPartner(df.reset_index(drop=True))
+        rows = self.latest_rows
+        pos = [rows.rows[str(p)] for p in pids if str(p) in rows.rows]
+        out = {str(p): ([], sum(n for _, _, n in self.digests[str(p)])) for p in pids if str(p) in self.digests}
+        if pos:
+            import numpy as np
+
+            for x in records(rows.df.take(np.concatenate(pos))):
+                out[str(x["partner_id"])][0].append(x)
+        return out
+
     def latest(self, pid) -> tuple[list[dict], int] | None:
         """(last rows as dicts, row count) of one partner from its batch; None for a table held whole."""
         if self.whole is not None:
@@ -227,15 +290,43 @@ class PartnerBatches:
         return self.loaded[3].get(str(pid), ([], 0))
 
     def get(self, pid, default=None):
-        return self._batch(pid)[0].get(pid, default)
+        rows = self._batch(pid)[0]
+        if rows is None:                            # digests: the batch holds only some months' rows
+            rows = ByPartner(self._rows([str(pid)]))
+        return rows.get(pid, default)
 
-    def files(self, pid) -> list[tuple[str, bytes]]:
-        return self._batch(pid)[1].files(pid)
+    def files(self, pid) -> list[tuple[str, bytes | KnownFile]]:
+        """(month, CSV bytes - or a KnownFile the store holds) of one partner, oldest month first."""
+        formatted = self._batch(pid)[1].files(pid)
+        if self.digests is None:
+            return formatted
+        made = dict(formatted)
+        out: list[tuple[str, bytes | KnownFile]] = []
+        for month, key, _ in self.digests.get(str(pid), ()):
+            data = made.get(month)
+            if data is not None:
+                remember(key, hashlib.sha256(data).hexdigest(), len(data))
+                out.append((month, data))
+            else:
+                sha256, size = self.index[key]
+                remember(key, sha256, size)
+                out.append((month, KnownFile(sha256, size, key, functools.partial(self._one_file, str(pid), month))))
+        return out
+
+    def _one_file(self, pid: str, month: str) -> bytes:
+        """One partner's month formatted (the store lost the bytes the index names)."""
+        if self.closed:                             # asked after the pages were built: a connection of its own
+            self.con = duckdb.connect(str(self.wh.db), read_only=True, config=dict(WORKER_DUCKDB))
+            self.closed = False
+        return dict(PartnerMonthCsv(self._rows([pid], [month]), self.date_formats).files(pid))[month]
+
+    closed = False
 
     def close(self) -> None:
         self.loaded = None
-        if self.whole is None:
+        if self.whole is None and not self.closed:
             self.con.close()
+            self.closed = True
 
 
 def lights(wh: Warehouse, scope: str) -> dict[str, str]:
@@ -1176,7 +1267,21 @@ def render_partner_range(out_dir: str, job: dict, start: int, stop: int, common:
                          strict: bool) -> tuple[list[str], list[dict]]:
     """A partner_pool worker's share: the pages (and files) of partners [start, stop) in page order, read from
     the warehouse file `job["db"]`; returns the files written and the notes of pages that could not be."""
-    WORKER_DUCKDB.update(WORKER_DUCKDB_SETTINGS)
+    import shutil
+    import tempfile
+
+    # DuckDB spills what exceeds memory_limit to a temp folder, by default `<warehouse>.tmp` beside the file:
+    # beside the published warehouse that is the name promote_warehouse copies the next warehouse to
+    spill = tempfile.mkdtemp(prefix="phakhi-pages-duckdb-")
+    WORKER_DUCKDB.update(WORKER_DUCKDB_SETTINGS, temp_directory=spill)
+    try:
+        return _render_partner_range(out_dir, job, start, stop, common, strict)
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
+
+
+def _render_partner_range(out_dir: str, job: dict, start: int, stop: int, common: dict,
+                          strict: bool) -> tuple[list[str], list[dict]]:
     wh = lazy_warehouse(Path(job["db"]), job["tables"])
     if wh.has("dash_partners") and "partner_id" in wh.get("dash_partners").columns:
         wh.partners = [str(p) for p in wh.get("dash_partners").sort_values("partner_id")["partner_id"].iloc[start:stop]]

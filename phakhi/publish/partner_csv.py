@@ -3,9 +3,17 @@ partners (PartnerMonthCsv): used by the partner pages (phakhi.publish.pages) and
 (phakhi.publish.partner_credentials)."""
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
 import pandas as pd
 
-from phakhi.publish.files import neutralise_formulas
+from phakhi.publish.files import FORMULA_PREFIXES, neutralise_formulas
 
 
 class ByPartner:
@@ -93,3 +101,103 @@ class PartnerMonthCsv:
         for m, r in zip(months, recs):
             by_month.setdefault(m, []).append(r)
         return [(m, ("\n".join([header, *by_month[m]]) + "\n").encode("utf-8")) for m in sorted(by_month)]
+
+
+# ---------------------------------------------------------------- per-partner files a new month did not change
+# A publication writes ~146k per-partner monthly CSVs at national scale, and a new month changes only its own
+# month's files. Each (partner, month) group's rows get a digest computed by DuckDB (`group_digests`: row count
+# and two sums of row hashes); the index beside the content store (publications/.partner-files.tsv) remembers
+# which file bytes a digest gave, in the same formatting context (`format_context`: this code's CSV format, the
+# table's columns and types, the whole-table date formats, the pandas and DuckDB versions). A group whose
+# digest is known is linked from the store without reading or formatting its rows (KnownFile); only the groups
+# the index does not know are read and formatted. The bytes are the same either way (tests compare).
+CSV_FORMAT = "1"              # change when PartnerMonthCsv's bytes change: every index entry is then unknown
+INDEX_FILE = ".partner-files.tsv"
+
+
+@dataclass(frozen=True)
+class KnownFile:
+    """A per-partner CSV whose bytes an earlier publication stored: `sha256`, `size`; `fetch()` formats the bytes
+    (only if the store lost them meanwhile)."""
+    sha256: str
+    size: int
+    key: str
+    fetch: Callable[[], bytes] = field(compare=False, repr=False)
+
+
+_USED: dict[str, tuple[str, int]] = {}       # index entries of the files this process wrote or linked
+
+
+def remember(key: str, sha256: str, size: int) -> None:
+    _USED[key] = (sha256, size)
+
+
+def take_used() -> dict[str, tuple[str, int]]:
+    """The index entries this process used since the last call (a partner_pool worker returns them)."""
+    global _USED
+    out, _USED = _USED, {}
+    return out
+
+
+def index_path(store: str | os.PathLike | None) -> Path | None:
+    """The index of a content store (files.sharing_into): publications/.partner-files.tsv."""
+    return None if store is None else Path(store).parent / INDEX_FILE
+
+
+def read_index(path: Path | None, wanted: set[str] | None = None) -> dict[str, tuple[str, int]]:
+    """key ('<month>/<digest>') -> (sha256, size) - only the `wanted` keys, if given (a page worker keeps only
+    its partners'); a missing or damaged index is an empty one (it is only a shortcut)."""
+    out: dict[str, tuple[str, int]] = {}
+    if path is None:
+        return out
+    try:
+        with open(path, encoding="ascii") as fh:
+            for line in fh:
+                key, _, rest = line.partition("\t")
+                if wanted is not None and key not in wanted:
+                    continue
+                sha256, _, size = rest.rstrip("\n").partition("\t")
+                if len(sha256) == 64 and size.isdigit():
+                    out[key] = (sha256, int(size))
+    except (OSError, UnicodeDecodeError):
+        return {}
+    return out
+
+
+def write_index(path: Path | None, entries: dict[str, tuple[str, int]]) -> None:
+    """The index of the last publication's per-partner files (atomic: a reader sees the old or the new one)."""
+    if path is None or not entries:
+        return
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text("".join(f"{k}\t{s}\t{n}\n" for k, (s, n) in sorted(entries.items())), encoding="ascii")
+        os.replace(tmp, path)
+    except OSError:                   # a read-only or full disk: the next publication formats every file
+        tmp.unlink(missing_ok=True)
+
+
+def format_context(con, table: str, model: str, date_formats: dict[str, str]) -> str:
+    """What, besides its rows, decides a per-partner file's bytes."""
+    import duckdb
+
+    columns = [(str(name), str(kind)) for name, kind, *_ in con.execute(f"describe {table}").fetchall()]
+    text = json.dumps([CSV_FORMAT, model, columns, sorted(date_formats.items()), pd.__version__, duckdb.__version__,
+                       list(FORMULA_PREFIXES)], ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()[:16]
+
+
+def group_digests(con, table: str, pids: list[str], context: str) -> dict[str, list[tuple[str, str, int]]]:
+    """partner -> [(month, digest key, rows)] in month order, by one DuckDB query: the same month names
+    PartnerMonthCsv gives ('undated' for a NULL period)."""
+    rows = con.execute(
+        f"select partner_id, coalesce(period, 'undated') as month, count(*), sum(hash(t)), sum(hash(t, 'phakhi')) "
+        f"from {table} t where partner_id in (select unnest($1::varchar[])) group by all", [pids]).fetchall()
+    out: dict[str, list[tuple[str, str, int]]] = {}
+    for pid, month, n, h1, h2 in rows:
+        # readable where it names a partner's month (the index can be checked by hand), hashed where not
+        shown = month if re.fullmatch(r"[A-Za-z0-9_-]{1,20}", month) else "other"
+        key = f"{shown}/{hashlib.sha256(f'{context}|{pid}|{month}|{n}|{h1}|{h2}'.encode('utf-8')).hexdigest()[:32]}"
+        out.setdefault(str(pid), []).append((str(month), key, int(n)))
+    for groups in out.values():
+        groups.sort()
+    return out

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from phakhi.memory import return_freed_memory
 from phakhi.publish.files import adopt_written, take_written
+from phakhi.publish.partner_csv import remember, take_used
 
 log = logging.getLogger("phakhi.publish.partner_pool")
 
@@ -36,10 +37,12 @@ def default_workers() -> int:
 
 
 def _run(render, *args):
-    """In a worker: one range of partner pages; returns (files written, notes, their digests)."""
+    """In a worker: one range of partner pages; returns (files written, notes, their digests, the per-partner
+    file index entries it used)."""
     take_written()
+    take_used()
     paths, notes = render(*args)
-    return paths, notes, take_written()
+    return paths, notes, take_written(), take_used()
 
 
 class PartnerPool:
@@ -52,10 +55,12 @@ class PartnerPool:
         written, notes = [], []
         try:
             for f in self.futures:          # in page order: the same order as the sequential path
-                paths, part_notes, digests = f.result()
+                paths, part_notes, digests, used = f.result()
                 written += [Path(p) for p in paths]
                 notes += part_notes
                 adopt_written(digests)
+                for key, (sha256, size) in used.items():
+                    remember(key, sha256, size)
         finally:
             self.executor.shutdown(wait=True, cancel_futures=True)
         return written, notes

@@ -22,11 +22,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-from markupsafe import Markup
+from jinja2 import Environment, FileSystemLoader, Undefined, select_autoescape
+from markupsafe import Markup, escape
 
 from phakhi import thai
-from phakhi.publish.files import csv_bytes, sharing_into, store_of, write_bytes, write_text
+from phakhi.publish.files import csv_bytes, link_known, sharing_into, store_of, write_bytes, write_text
+from phakhi.publish.partner_csv import KnownFile, index_path, take_used, write_index
 from phakhi.settings import DASHBOARDS_DIR
 
 log = logging.getLogger("phakhi.publish.site")
@@ -268,6 +269,93 @@ def partner_slug(partner_id) -> str:
     return safe
 
 
+# ------------------------------------------------------------------ labels (templates: m.t, m.tc, m.tt, m.year)
+# Strings joined from escaped parts (markupsafe's escape; Markup's own % and + escape again, and cost more).
+def _both(th, en) -> Markup:
+    return Markup(f'<span lang="th">{escape(th)}</span><span lang="en">{escape(en)}</span>')
+
+
+def _item(pair, i):
+    """pair[i] as a template reads it: what cannot be indexed shows as nothing (jinja2's getitem)."""
+    try:
+        return pair[i]
+    except (AttributeError, TypeError, LookupError):
+        return ""
+
+
+def label_t(pair) -> Markup:
+    """A (Thai, English) pair as two spans (site.js shows one); a plain string as it is. Escaped as `{{ }}`."""
+    if isinstance(pair, str):
+        return escape(pair)
+    return _both(_item(pair, 0), _item(pair, 1))
+
+
+def label_tc(pair) -> Markup:
+    """label_t for short repeated cells: a label that reads the same in both languages is written once."""
+    if isinstance(pair, str):
+        return escape(pair)
+    th, en = _item(pair, 0), _item(pair, 1)
+    return escape(th) if th == en else _both(th, en)
+
+
+def label_tt(th, en) -> Markup:
+    return _both(th, en)
+
+
+def label_year(y) -> Markup:
+    """A year: B.E. in Thai, C.E. in English; '–' when missing."""
+    return _both(be_year(y), y) if y else Markup("–")
+
+
+def label_light(color, label=None) -> Markup:
+    c = escape(color)
+    out = f'<span class="light light-{c}" role="img" aria-label="{c}"></span>'
+    return Markup(f"{out} {label_t(label)}" if label else out)
+
+
+def _cell(v, text) -> Markup:
+    return Markup(f'<td class="n" data-v="{escape("" if v is None else v)}">{escape(text)}</td>')
+
+
+def label_n(v, digits: int = 1) -> Markup:
+    """A numeric table cell: data-v carries the raw value for sorting."""
+    return _cell(v, fmt(v, digits))
+
+
+def label_p(v, digits: int = 0) -> Markup:
+    return _cell(v, pct(v, digits))
+
+
+def label_th(pair, sort="text", cls="", col="") -> Markup:
+    """A column header; with `sort`, a button site.js sorts the column by."""
+    out = '<th scope="col"'
+    if sort:
+        out += f' data-sort="{escape(sort)}"'
+    if col:
+        out += f' data-col="{escape(col)}"'
+    if cls:
+        out += f' class="{escape(cls)}"'
+    inner = label_t(pair)
+    return Markup(f'{out}><button type="button">{inner}</button></th>' if sort else f"{out}>{inner}</th>")
+
+
+def _field(r, name):
+    """r.name as a template reads it (attribute, else item; missing: undefined, which shows as nothing)."""
+    try:
+        return getattr(r, name)
+    except AttributeError:
+        try:
+            return r[name]
+        except (TypeError, LookupError):
+            return Undefined(obj=r, name=name)
+
+
+def label_partner_link(root, r) -> Markup:
+    pid = _field(r, "partner_id")
+    name = label_tt(_field(r, "name_th") or pid, _field(r, "name_en") or pid)
+    return Markup(f'<a href="{escape(root)}partners/{escape(partner_slug(pid))}.html">{name}</a>')
+
+
 # ------------------------------------------------------------------ rendering
 def make_env(status_labels: dict | None = None) -> Environment:
     # auto_reload off: one publication renders thousands of pages from templates that do not change meanwhile
@@ -276,7 +364,9 @@ def make_env(status_labels: dict | None = None) -> Environment:
                       trim_blocks=True, lstrip_blocks=True, auto_reload=False)
     env.filters.update(fmt=fmt, thai_number=thai_number, be_year=be_year, pct=pct, signed=signed,
                        script_json=script_json, period_label=period_label, date_label=date_label, slug=partner_slug)
-    env.globals.update(L=LABELS, STATUS=STATUS, NAV=NAV)
+    env.globals.update(L=LABELS, STATUS=STATUS, NAV=NAV, label_t=label_t, label_tc=label_tc, label_tt=label_tt,
+                       label_year=label_year, label_light=label_light, label_n=label_n, label_p=label_p,
+                       label_th=label_th, label_partner_link=label_partner_link)
     if status_labels:          # code meanings from dash_labels (the seeds) win over the fallbacks
         env.globals["STATUS"] = {**STATUS, **{k: tuple(v) for k, v in status_labels.items()}}
     return env
@@ -298,6 +388,10 @@ def write_csv(frame: pd.DataFrame | bytes, path: Path) -> Path:
     """A small per-page data file (e.g. one partner's claims for a month), UTF-8 with BOM: a frame, or the CSV
     bytes already formatted (pages.PartnerMonthCsv). The caller has neutralised spreadsheet formulas
     (once per table, not once per partner)."""
+    if isinstance(frame, KnownFile):        # bytes an earlier publication stored: a link, else formatted now
+        if not link_known(path, frame.sha256, frame.size):
+            write_bytes(path, frame.fetch())
+        return path
     return write_bytes(path, frame if isinstance(frame, bytes) else csv_bytes(frame))
 
 
@@ -392,6 +486,7 @@ def render_site(out_dir: Path, site: dict, *, strict: bool = False, workers: int
         if hasattr(stream, "close"):
             stream.close()
         del stream
+    take_used()                      # the per-partner file index entries of this publication only
     pool = partner_pool.start(out_dir, site.get("partner_job"), common, strict, workers)
     if pool is None:
         written += write_partner_pages(out_dir, pages.get("partner_pages") or (), env, common, notes, strict)
@@ -406,6 +501,10 @@ def render_site(out_dir: Path, site: dict, *, strict: bool = False, workers: int
         partner_written, partner_notes = pool.finish()
         written[0:0] = partner_written
         notes[first_note:first_note] = partner_notes
+    # which bytes each per-partner file's rows gave: the next publication links them without formatting
+    write_index(index_path(store_of(out_dir)), take_used())
+    if site.get("before_quality") is not None:      # e.g. dbt's documentation, generated meanwhile (build.py)
+        site["before_quality"]()
     render("quality.html.j2", out_dir / "quality.html", "quality", "", pages.get("quality") or {})
     return written
 

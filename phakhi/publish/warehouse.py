@@ -77,6 +77,8 @@ def promote_warehouse(paths) -> Path | None:
     """The audited build warehouse becomes the published one (copy aside, then atomic replace). Returns
     the previous published warehouse, kept aside (hard link) until the publication is in place, or None."""
     tmp = paths.published_db.with_suffix(".duckdb.tmp")
+    if tmp.is_dir():            # DuckDB's default spill folder of the published file (left by a reader): not ours
+        shutil.rmtree(tmp, ignore_errors=True)
     previous = None
     paths.published_inputs.unlink(missing_ok=True)    # no sidecar rather than a wrong one (refresh_inputs.py)
     if paths.published_db.exists():
@@ -111,7 +113,8 @@ def publish_switching(paths, period: str, run_id: str, gate, drift_result) -> Pa
 
     previous = promote_warehouse(paths)
     try:
-        pub = build.build_publication(paths, period, run_id, gate, drift_result)
+        # read from the promoted copy: dbt's documentation reads the build warehouse meanwhile
+        pub = build.build_publication(paths, period, run_id, gate, drift_result, paths.published_db)
     except BaseException as exc:
         discard_own(paths.publications, f"{period}-{run_id}")
         restore_warehouse(paths, previous)
