@@ -184,3 +184,33 @@ def test_the_hostile_corpus_ingests_as_row_by_row(tmp_path, monkeypatch):
                                                   old.notes, old.rows_read, old.blank_rows, old.coverage), case.name
         seen += bool(new.records or new.problems)
     assert seen >= 20
+
+
+CHECK_EXPRS = ["a + b <= c", "a <= c", "ym(d) == p", "a.notna() | (b.notna() & p.notna())", "a.notna() | (p != 'x')",
+               "p != 'dispute' or b.notna()", "c > a", "a / b > 1", "a - b * c < 0", "~(a > b)", "-a < b",
+               "(a > 1) & (b > 1)", "(a > 1) | (b > 1)", "a.isna()", "a < b < c", "not a", "a == 'x' and b"]
+CHECK_VALUES = [None, 0, 1, 2.5, -3.0, 10, "x", "dispute", "verified", True, False, date(2025, 3, 1),
+                datetime(2025, 4, 2), "2025-03", float("inf")]
+
+
+@pytest.mark.parametrize("expr", CHECK_EXPRS)
+def test_checks_over_columns_give_each_row_its_row_by_row_result(expr):
+    """compile_check_columns: for every row the result compile_check gives it (None/True/False), or an error,
+    after which apply_contract evaluates that check row by row."""
+    from phakhi.ingest.contracts import _RowWise, compile_check, compile_check_columns
+
+    names = {"a", "b", "c", "d", "p"}
+    rng = random.Random(sum(expr.encode()))
+    dates = [None, date(2025, 3, 1), datetime(2025, 4, 2)]        # a date column holds dates (ym() needs one)
+    rows = [{k: rng.choice(dates if k == "d" else CHECK_VALUES) for k in names} for _ in range(300)]
+    row_fn = compile_check(expr, names)
+    try:
+        vec = compile_check_columns(expr)
+    except _RowWise:
+        return                                              # evaluated row by row: nothing to compare
+    try:
+        got = vec(lambda name: [r[name] for r in rows], len(rows))
+    except Exception:
+        return           # apply_contract evaluates this sheet's check row by row: the same by construction
+    want = [row_fn(r) for r in rows]                        # never raises where the columns did not
+    assert got == want and [type(g) for g in got] == [type(w) for w in want]

@@ -457,8 +457,17 @@ def compile_check_columns(expr: str) -> Callable[[Callable[[str], list], int], l
                     return [_arith_one(f, x, y) for x, y in zip(xs, ys)]
             return arith
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.BitAnd, ast.BitOr)):
-            a, b, comb = build(node.left), build(node.right), _and if isinstance(node.op, ast.BitAnd) else _or
-            return lambda col, n: [comb([_truth(x), _truth(y)]) for x, y in zip(a(col, n), b(col, n))]
+            a, b, is_and = build(node.left), build(node.right), isinstance(node.op, ast.BitAnd)
+
+            def both(col, n):                  # _and / _or of two truth values, inlined
+                xs = [None if x is None else bool(x) for x in a(col, n)]
+                ys = [None if y is None else bool(y) for y in b(col, n)]
+                if is_and:
+                    return [False if x is False or y is False else None if x is None or y is None else True
+                            for x, y in zip(xs, ys)]
+                return [True if x is True or y is True else None if x is None or y is None else False
+                        for x, y in zip(xs, ys)]
+            return both
         if isinstance(node, ast.BoolOp):
             parts, comb = [build(v) for v in node.values], _and if isinstance(node.op, ast.And) else _or
             return lambda col, n: [comb([_truth(x) for x in xs]) for xs in zip(*[p(col, n) for p in parts])]
@@ -837,6 +846,8 @@ def is_footer_row(raw: list[object]) -> bool:
             continue
         if not isinstance(c, str) or len(cells) == 4:
             return False               # a number, a date, or more than 4 cells: a data row
+        if not cells and not (_FOOTER.match(c) or _SIGNATURE_LINE.match(c)):
+            return False               # every cell must be a footer form: the first one is not
         cells.append(c)
     if not cells:
         return False
