@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from phakhi.settings import DBT_PROJECT_DIR, Paths
+from phakhi.settings import DBT_PROJECT_DIR, REPO_ROOT, Paths
 
 
 @dataclass
@@ -145,8 +145,11 @@ def _dbt_importable() -> bool:
 def _start_dbt_process() -> subprocess.Popen | None:
     if not _dbt_importable():
         return None
+    # the same phakhi as this process's (its checkout first on the path), whatever is installed
+    path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
     proc = subprocess.Popen([sys.executable, "-m", "phakhi.dbt_worker"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=DBT_PROJECT_DIR)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=DBT_PROJECT_DIR,
+                            env={**os.environ, "PYTHONPATH": path})
     atexit.register(_discard, proc)      # not used after all (a failure before the build): it exits at once
     return proc
 

@@ -58,6 +58,35 @@ def test_the_first_commands_output_and_code_are_the_outcome(home, monkeypatch):
     assert not (target / transform.BUILT_CODE).exists()                          # a failed build: no record
 
 
+def test_a_later_step_that_breaks_leaves_the_builds_outcome(monkeypatch, tmp_path, capsys):
+    """The documentation after a build can fail (or fail to be made ready): the build's exit code stands."""
+    import dbt.cli.main
+
+    from phakhi import dbt_worker
+
+    ran = []
+
+    class FakeRunner:
+        def invoke(self, args):
+            ran.append(args[0])
+            return SimpleNamespace(success=True, exception=None)
+
+    monkeypatch.setattr(dbt.cli.main, "dbtRunner", FakeRunner)
+    monkeypatch.setattr("os.environ", dict(__import__("os").environ))     # run_job replaces it per step
+    built = tmp_path / "built.txt"
+    step = {"args": ["build"], "env": {"A": "1"}, "cwd": str(tmp_path),
+            "built_code": {"path": str(built), "value": "abc"}}
+    broken = {"prepare": "phakhi.transform:no_such_function", "kwargs": {}}
+    monkeypatch.chdir(tmp_path)
+    assert dbt_worker.run_job({"mark": "==>", "steps": [step, broken]}) == 0
+    assert ran == ["build"] and built.read_text() == "abc"
+    assert "no_such_function" in capsys.readouterr().err
+    failing = {"args": ["build"], "env": {}, "cwd": str(tmp_path)}
+    FakeRunner.invoke = lambda self, args: ran.append(args[0]) or SimpleNamespace(success=False, exception=None)
+    assert dbt_worker.run_job({"mark": "==>", "steps": [failing, step]}) == 1      # failed nodes: stops there
+    assert ran == ["build", "build"]
+
+
 @pytest.mark.integration
 def test_an_unused_dbt_process_exits_at_once():
     proc = subprocess.run([sys.executable, "-m", "phakhi.dbt_worker"], input="", capture_output=True, text=True,
