@@ -32,6 +32,25 @@ def test_the_docs_are_made_again_only_for_other_code_month_or_vars(home):
     assert docs_needed(home, "2025-12")                                          # the page is gone
 
 
+def test_an_older_page_the_docs_step_did_not_replace_gets_no_key(home, monkeypatch):
+    import os
+
+    import phakhi.transform as transform
+
+    docs, target = home.dbt_work / "docs-target", home.dbt_work / "target"
+    docs.mkdir(parents=True)
+    target.mkdir(parents=True)
+    (docs / "static_index.html").write_text("<html>last month</html>")
+    (target / "run_results.json").write_text("{}")
+    os.utime(docs / "static_index.html", (1_000_000, 1_000_000))            # made before this build's results
+    monkeypatch.setattr(transform, "docs_key", lambda paths, period, warehouse=None: "head:catalog")
+    transform.record_docs_key(home, "2025-12")
+    assert not (docs / "phakhi_docs_key.txt").exists()                     # publish generates the page again
+    os.utime(docs / "static_index.html")                                   # made after the build: its key
+    transform.record_docs_key(home, "2025-12")
+    assert (docs / "phakhi_docs_key.txt").read_text() == "head:catalog"
+
+
 def test_the_first_commands_output_and_code_are_the_outcome(home, monkeypatch):
     """run_steps reports the first command (the build): its exit code, run_results and output before the mark."""
     import phakhi.transform as transform
