@@ -11,7 +11,8 @@ stage timers, $PHAKHI_HOME/runs/stages.jsonl):
   2. one_new - one more small file (the same partner's next month): what a near-empty month costs
   3. nothing - nothing changed: the refresh stops after ingest
 "other" = the whole minus the timed stages: Python start-ups (supervisor and child), imports, Prefect's
-temporary API server, the flow's glue. Issue 17's target: a near-empty landing (step 2) in <= 15 s wall on two
+temporary API server, the flow's glue. CPU by process (Linux): the refresh's processes, Prefect's temporary
+server and dbt's process, sampled from /proc every 50 ms (a process's last 50 ms can be missed). Issue 17's target: a near-empty landing (step 2) in <= 15 s wall on two
 idle cores. Wall depends on the machine's load (printed with the figures); CPU seconds much less.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,9 +73,63 @@ def run_refresh(home: Path, extra: list[str]) -> dict:
 
     results = home / "dbt" / "target" / "run_results.json"
     results.unlink(missing_ok=True)               # no dbt build this time (nothing changed) -> no figures
-    r = timed_refresh(home, None, extra)
-    return {"wall_s": r["wall_s"], "cpu_s": r["cpu_s"], "dbt": dbt_nodes(results),
+    with ProcessCpu() as by_process:
+        r = timed_refresh(home, None, extra)
+    return {"wall_s": r["wall_s"], "cpu_s": r["cpu_s"], "dbt": dbt_nodes(results), "cpu_by_process": by_process.totals(),
             "stages": {s["stage"]: {"wall_s": s["wall_s"], "cpu_s": s["cpu_s"]} for s in r["stages"]}}
+
+
+class ProcessCpu:
+    """CPU seconds of this process's descendants by role, from /proc (Linux; empty elsewhere)."""
+    ROLES = (("prefect server", "uvicorn"), ("dbt", "dbt"), ("refresh", ""))
+
+    def __init__(self, interval: float = 0.05):
+        self.interval, self.seen, self.stop = interval, {}, threading.Event()
+        self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def __enter__(self):
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        if Path("/proc/self/stat").exists():
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        if self.thread.is_alive():
+            self.thread.join()
+
+    def run(self) -> None:
+        me = os.getpid()
+        while not self.stop.is_set():
+            parents, cpu = {}, {}
+            for d in os.listdir("/proc"):
+                if d.isdigit():
+                    try:
+                        fields = Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()
+                    except OSError:
+                        continue
+                    parents[int(d)] = int(fields[1])
+                    cpu[int(d)] = (int(fields[11]) + int(fields[12])) / self.tick
+            for pid in cpu:
+                p, depth = pid, 0
+                while p in parents and p != me and depth < 20:
+                    p, depth = parents[p], depth + 1
+                if p == me and pid != me:
+                    if pid not in self.seen:
+                        try:
+                            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                        except OSError:
+                            cmd = ""
+                        self.seen[pid] = [cmd, 0.0]
+                    self.seen[pid][1] = cpu[pid]
+            self.stop.wait(self.interval)
+
+    def totals(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for cmd, cpu in self.seen.values():
+            role = next(name for name, mark in self.ROLES if mark in cmd)
+            out[role] = round(out.get(role, 0.0) + cpu, 1)
+        return out
 
 
 def dbt_nodes(results: Path) -> dict | None:
@@ -130,6 +186,9 @@ def main() -> None:
     print(f"fixed overhead, near-empty home {home} ({os.cpu_count()} cores; load average before "
           f"{load_before[0]:.1f}, after {load_after[0]:.1f})")
     print_table(results)
+    for name, r in results.items():
+        if r.get("cpu_by_process"):
+            print(f"CPU by process ({name}): " + ", ".join(f"{k} {v:.1f} s" for k, v in r["cpu_by_process"].items()))
     for name, r in results.items():
         if r.get("dbt"):
             d = r["dbt"]

@@ -23,6 +23,8 @@ import importlib
 import json
 import os
 import sys
+import traceback
+
 
 def exit_code(result) -> int:
     if result.exception is not None:
@@ -37,13 +39,19 @@ def run_job(job: dict) -> int:
     for i, step in enumerate(job["steps"]):
         if i:                        # the refresh splits the output at this line
             print(f"{job['mark']} {i}", flush=True)
-        if "prepare" in step:        # e.g. the documentation after the build: made ready once the build is done
-            module, _, name = step["prepare"].partition(":")
-            step = getattr(importlib.import_module(module), name)(**step["kwargs"])
-        os.environ.clear()
-        os.environ.update(step["env"])
-        os.chdir(step["cwd"])
-        code = exit_code(dbtRunner().invoke(list(step["args"])))
+        try:
+            if "prepare" in step:    # e.g. the documentation after the build: made ready once the build is done
+                module, _, name = step["prepare"].partition(":")
+                step = getattr(importlib.import_module(module), name)(**step["kwargs"])
+            os.environ.clear()
+            os.environ.update(step["env"])
+            os.chdir(step["cwd"])
+            code = exit_code(dbtRunner().invoke(list(step["args"])))
+        except Exception:            # a later step's failure never turns a finished build into a failed one
+            if first is None:
+                raise
+            traceback.print_exc()
+            break
         sys.stdout.flush()
         if code == 0 and step.get("built_code"):     # what the next step (the docs) checks, as run_dbt writes it
             with open(step["built_code"]["path"], "w", encoding="utf-8") as fh:

@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from phakhi.settings import DBT_PROJECT_DIR, Paths
+from phakhi.settings import DBT_PROJECT_DIR, REPO_ROOT, Paths
 
 
 @dataclass
@@ -145,8 +145,11 @@ def _dbt_importable() -> bool:
 def _start_dbt_process() -> subprocess.Popen | None:
     if not _dbt_importable():
         return None
+    # the same phakhi as this process's (its checkout first on the path), whatever is installed
+    path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
     proc = subprocess.Popen([sys.executable, "-m", "phakhi.dbt_worker"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=DBT_PROJECT_DIR)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=DBT_PROJECT_DIR,
+                            env={**os.environ, "PYTHONPATH": path})
     atexit.register(_discard, proc)      # not used after all (a failure before the build): it exits at once
     return proc
 
@@ -190,7 +193,7 @@ def build_planned(paths: Paths, period: str, plan) -> DbtOutcome:
         discard_dbt_process()
         return DbtOutcome(True, [], 0.0, log_tail=plan.describe())
     steps = [dbt_step(paths, period, extra=plan.dbt_args() if plan is not None else None)]
-    if docs_needed(paths, period):
+    if _dbt_importable() and docs_needed(paths, period):     # (without dbt's process: publish makes it)
         # dbt's documentation page (publish copies it) in the same dbt process, after a successful build: one
         # process start fewer; the page is the one publish would generate (same command, warehouse, catalog)
         steps.append({"prepare": "phakhi.transform:docs_step", "kwargs": {"home": str(paths.home), "period": period}})
@@ -278,10 +281,16 @@ def docs_needed(paths: Paths, period: str) -> bool:
 
 
 def record_docs_key(paths: Paths, period: str) -> None:
-    """After the build's process made the page: its key, as build_dbt_docs writes it after generating."""
+    """After the build's process made the page: its key, as build_dbt_docs writes it after generating. Only for
+    a page written after this build's results (never an older page the documentation step did not replace)."""
     docs_target = paths.dbt_work / "docs-target"
-    key = docs_key(paths, period)
-    if key and (docs_target / "static_index.html").exists():
+    page, results = docs_target / "static_index.html", paths.dbt_work / "target" / "run_results.json"
+    try:
+        fresh = page.stat().st_mtime >= results.stat().st_mtime
+    except OSError:
+        return
+    key = docs_key(paths, period) if fresh else None
+    if key:
         (docs_target / "phakhi_docs_key.txt").write_text(key, encoding="utf-8")
 
 

@@ -32,6 +32,25 @@ def test_the_docs_are_made_again_only_for_other_code_month_or_vars(home):
     assert docs_needed(home, "2025-12")                                          # the page is gone
 
 
+def test_an_older_page_the_docs_step_did_not_replace_gets_no_key(home, monkeypatch):
+    import os
+
+    import phakhi.transform as transform
+
+    docs, target = home.dbt_work / "docs-target", home.dbt_work / "target"
+    docs.mkdir(parents=True)
+    target.mkdir(parents=True)
+    (docs / "static_index.html").write_text("<html>last month</html>")
+    (target / "run_results.json").write_text("{}")
+    os.utime(docs / "static_index.html", (1_000_000, 1_000_000))            # made before this build's results
+    monkeypatch.setattr(transform, "docs_key", lambda paths, period, warehouse=None: "head:catalog")
+    transform.record_docs_key(home, "2025-12")
+    assert not (docs / "phakhi_docs_key.txt").exists()                     # publish generates the page again
+    os.utime(docs / "static_index.html")                                   # made after the build: its key
+    transform.record_docs_key(home, "2025-12")
+    assert (docs / "phakhi_docs_key.txt").read_text() == "head:catalog"
+
+
 def test_the_first_commands_output_and_code_are_the_outcome(home, monkeypatch):
     """run_steps reports the first command (the build): its exit code, run_results and output before the mark."""
     import phakhi.transform as transform
@@ -56,6 +75,35 @@ def test_the_first_commands_output_and_code_are_the_outcome(home, monkeypatch):
     assert sent["mark"] == transform.STEP_MARK and sent["steps"][0]["args"][0] == "build"
     assert sent["steps"][0]["env"]["PHAKHI_PERIOD"] == "2025-12"
     assert not (target / transform.BUILT_CODE).exists()                          # a failed build: no record
+
+
+def test_a_later_step_that_breaks_leaves_the_builds_outcome(monkeypatch, tmp_path, capsys):
+    """The documentation after a build can fail (or fail to be made ready): the build's exit code stands."""
+    import dbt.cli.main
+
+    from phakhi import dbt_worker
+
+    ran = []
+
+    class FakeRunner:
+        def invoke(self, args):
+            ran.append(args[0])
+            return SimpleNamespace(success=True, exception=None)
+
+    monkeypatch.setattr(dbt.cli.main, "dbtRunner", FakeRunner)
+    monkeypatch.setattr("os.environ", dict(__import__("os").environ))     # run_job replaces it per step
+    built = tmp_path / "built.txt"
+    step = {"args": ["build"], "env": {"A": "1"}, "cwd": str(tmp_path),
+            "built_code": {"path": str(built), "value": "abc"}}
+    broken = {"prepare": "phakhi.transform:no_such_function", "kwargs": {}}
+    monkeypatch.chdir(tmp_path)
+    assert dbt_worker.run_job({"mark": "==>", "steps": [step, broken]}) == 0
+    assert ran == ["build"] and built.read_text() == "abc"
+    assert "no_such_function" in capsys.readouterr().err
+    failing = {"args": ["build"], "env": {}, "cwd": str(tmp_path)}
+    FakeRunner.invoke = lambda self, args: ran.append(args[0]) or SimpleNamespace(success=False, exception=None)
+    assert dbt_worker.run_job({"mark": "==>", "steps": [failing, step]}) == 1      # failed nodes: stops there
+    assert ran == ["build", "build"]
 
 
 @pytest.mark.integration
