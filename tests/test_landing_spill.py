@@ -123,3 +123,21 @@ def test_an_error_while_settling_apart_is_raised_in_the_refresh_process(sample_r
         landing.settle_family_apart(paths, "no_such_family", [paths.landing / "nothing.xlsx"], None,
                                     landing.ledger.utcnow(), tmp_path / "landed", workers=1)
     assert "no_such_family" in str(info.value) + "".join(getattr(info.value, "__notes__", []))
+
+
+def test_the_refresh_ingest_task_returns_an_opaque_handle_around_a_spilled_result(sample_results):
+    """Prefect walks what a task returns: a FamilyResult (a dataclass, one outcome per file) cost +440 MB at
+    16,000 files. The refresh's ingest task returns it inside a LandingResults handle (not a dataclass)."""
+    import dataclasses
+
+    from flows.pipeline import ingest_family
+
+    paths, _ = sample_results
+    plan = landing.plan_landing(paths, batch_size=1 << 62)
+    reg = landing.settle_family_cached(paths, landing.REGISTRY, plan.files[landing.REGISTRY], None, plan.run_at,
+                                       workers=1, record=False)
+    fam = "ghg_reductions"
+    out = ingest_family.fn(paths, fam, plan.files[fam], landing.known_ids(fam, reg), plan.run_at)
+    assert isinstance(out, landing.LandingResults) and not dataclasses.is_dataclass(out) and len(out) == 1
+    assert isinstance(out[0], landing.SpilledResult) and out[0].rows > 0
+    out.release()

@@ -685,7 +685,6 @@ def _settle_apart_child(q, home: str, family: str, files: list[str], known, run_
     import traceback
 
     from phakhi.ingest import settled
-    from phakhi.ingest.files import shutdown_pool
 
     try:
         paths = Paths(Path(home))
@@ -711,6 +710,6 @@ def _settle_apart_child(q, home: str, family: str, files: list[str], known, run_
             err.add_note(f"(settling {family} in its own process)\n" + traceback.format_exc())
         q.put(("error", err, None))
     finally:
-        shutdown_pool()
+        release_ingest_workers()      # the fork server waited for too: its workers' CPU counts in the stage's
         q.close()
         q.join_thread()
