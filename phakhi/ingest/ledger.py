@@ -308,13 +308,13 @@ def _archive(archive: Path, o, home: Path) -> str | None:
     in place (an SMB share, `cp` over it, a workbook saved in place) -- a link would change with it and the
     superseded content would be lost (tests/test_ingest_landing.py::test_new_content_at_the_same_path...)."""
     src = Path(o.path)
-    if o.rule in ("symlink", "file_type", "too_large", "reader_crashed") or src.is_symlink():
-        return None                    # refused unread: a link is never followed into the archive
-    dest = archive / o.file_hash[:2] / (o.file_hash + src.suffix.lower())
+    dest = _archive_dest(archive, o, src)
+    if dest is None:
+        return None
     try:
         if not dest.exists():
             dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(f"{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            tmp = _archive_tmp(dest)
             _clone_or_copy(src, tmp)
             tmp.replace(dest)
         return dest.relative_to(home).as_posix()
@@ -330,13 +330,12 @@ def archive_bytes(archive: Path, o, data: bytes | None, home: Path) -> str | Non
     dev = _archive_device(archive)
     if data is None or dev is None or dev not in _NO_CLONE:
         return _archive(archive, o, home)
-    src = Path(o.path)
-    if o.rule in ("symlink", "file_type", "too_large", "reader_crashed") or src.is_symlink():
-        return None                    # refused unread: a link is never followed into the archive
-    dest = archive / o.file_hash[:2] / (o.file_hash + src.suffix.lower())
+    dest = _archive_dest(archive, o, Path(o.path))
+    if dest is None:
+        return None
     try:
         if not dest.exists():
-            tmp = dest.with_name(f"{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            tmp = _archive_tmp(dest)
             try:
                 fh = open(tmp, "wb")
             except FileNotFoundError:
@@ -348,6 +347,19 @@ def archive_bytes(archive: Path, o, data: bytes | None, home: Path) -> str | Non
         return dest.relative_to(home).as_posix()
     except OSError:
         return None
+
+
+def _archive_dest(archive: Path, o, src: Path) -> Path | None:
+    """Where a received file's bytes go in the content-addressed archive; None for a file refused unread
+    (a link is never followed into the archive)."""
+    if o.rule in ("symlink", "file_type", "too_large", "reader_crashed") or src.is_symlink():
+        return None
+    return archive / o.file_hash[:2] / (o.file_hash + src.suffix.lower())
+
+
+def _archive_tmp(dest: Path) -> Path:
+    """A temporary name beside `dest`, unique per process and thread (renamed into place when complete)."""
+    return dest.with_name(f"{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp")
 
 
 def _archive_device(archive: Path) -> int | None:
