@@ -72,14 +72,14 @@ def _timed(stage: str):
 # outcomes stay in this process's memory and the per-file cache on disk.
 @task(retries=2, retry_delay_seconds=exponential_backoff(backoff_factor=5), retry_jitter_factor=0.5,
       cache_policy=NO_CACHE, task_run_name="ingest-{family}")
-def ingest_family(paths: Paths, family: str, files: list[Path], known, run_at) -> "landing.LandingResults":
+def ingest_family(paths: Paths, family: str, files: list[Path], known, run_at) -> "landing.Carried":
     """Read + contract + quarantine one family's new or changed files (fans out over a process pool), then
-    settle the family (copies, resubmissions, duplicate keys, accounting). Returned inside a LandingResults
-    handle: Prefect walks a task's return value, and a FamilyResult (a dataclass with one outcome per file) cost
-    +440 MB for 16,000 files while it did (issue 17)."""
-    return landing.LandingResults([landing.settle_family_cached(
+    settle the family (copies, resubmissions, duplicate keys, accounting). Returned inside `landing.Carried`:
+    Prefect walks a task's return value, and a FamilyResult (a dataclass with one outcome per file) cost
+    +440 MB for 16,000 files while it did (issue 17); a Dask runner still gets the whole result back."""
+    return landing.Carried(landing.settle_family_cached(
         paths, family, files, known, run_at, progress=landing.progress_hook(),
-        spill=landing.landed_dir(paths))])      # rows on disk until load_raw (memory)
+        spill=landing.landed_dir(paths)))       # rows on disk until load_raw (memory)
 
 
 def ingest_landing(paths: Paths) -> "landing.LandingResults":
@@ -88,7 +88,7 @@ def ingest_landing(paths: Paths) -> "landing.LandingResults":
     (LandingResults): tasks given it do not walk or pickle the million-row frames it holds."""
     def run_families(jobs: list[landing.Job], run_at) -> list[FamilyResult]:
         futures = [ingest_family.submit(paths, j.family, j.files, j.known, run_at) for j in jobs]
-        return [f.result()[0] for f in futures]
+        return [f.result().value for f in futures]
 
     with timed_stage("ingest", paths), landing.progress_bar(landing.plan_landing(paths, batch_size=1 << 62)) as plan:
         return landing.ingest_landing_settled(paths, run_families=run_families, plan=plan)

@@ -127,8 +127,10 @@ def test_an_error_while_settling_apart_is_raised_in_the_refresh_process(sample_r
 
 def test_the_refresh_ingest_task_returns_an_opaque_handle_around_a_spilled_result(sample_results):
     """Prefect walks what a task returns: a FamilyResult (a dataclass, one outcome per file) cost +440 MB at
-    16,000 files. The refresh's ingest task returns it inside a LandingResults handle (not a dataclass)."""
+    16,000 files. The refresh's ingest task returns it inside `landing.Carried` (not a dataclass), which a Dask
+    runner's pickle carries whole (tests/test_dask_ingest.py)."""
     import dataclasses
+    import pickle
 
     from flows.pipeline import ingest_family
 
@@ -138,6 +140,9 @@ def test_the_refresh_ingest_task_returns_an_opaque_handle_around_a_spilled_resul
                                        workers=1, record=False)
     fam = "ghg_reductions"
     out = ingest_family.fn(paths, fam, plan.files[fam], landing.known_ids(fam, reg), plan.run_at)
-    assert isinstance(out, landing.LandingResults) and not dataclasses.is_dataclass(out) and len(out) == 1
-    assert isinstance(out[0], landing.SpilledResult) and out[0].rows > 0
-    out.release()
+    assert isinstance(out, landing.Carried) and not dataclasses.is_dataclass(out)
+    assert isinstance(out.value, landing.SpilledResult) and out.value.rows > 0
+    back = pickle.loads(pickle.dumps(out)).value        # what a process-based runner hands back
+    assert back.family == fam and back.rows == out.value.rows
+    held = landing.LandingResults([out.value])
+    held.release()

@@ -269,6 +269,20 @@ def ingest_landing_cached(paths: Paths, run_family: Callable[[list[Job]], list[l
     return LandingResults(ingest_landing(paths, run_jobs=run, record=record, plan=plan))
 
 
+class Carried:
+    """One task's return value, carried whole: a leaf to Prefect, which walks the lists, dicts and dataclasses
+    a task returns (a FamilyResult's 16,000 file outcomes cost +440 MB while it did), yet pickled with its
+    contents when a process-based task runner (Dask) sends it back -- unlike LandingResults, whose pickle is
+    only a handle valid in the process that made it."""
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"Carried({type(self.value).__name__})"
+
+
 class LandingResults:
     """A run's FamilyResults, held by the process that ingested them, behind a small handle.
 
