@@ -62,27 +62,12 @@ def run_job(job: dict) -> int:
     return first or 0
 
 
-# Young objects before a collection (Python's default: 700). dbt makes and drops millions of small objects (Jinja
-# contexts, nodes, events): at the default, each build ran ~1,600 collections, ~10 of them over the whole heap
-# (~1-3 s of a month's build); at this threshold, a handful. Memory: a few MB more (garbage cycles wait longer).
-YOUNG_THRESHOLD = 100_000
-
-
-def quiet_collector() -> None:
-    """Fewer cycle collections in dbt's process: what the imports made moves to the permanent generation
-    (gc.freeze, as the refresh does with its own imports: never walked again) and collections run less often."""
-    gc.freeze()
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(YOUNG_THRESHOLD, max(older, 50), max(oldest, 100))
-
-
 def main() -> int:
     # the final collections walk every object dbt made (its manifest): seconds, for memory the OS takes back
     atexit.register(gc.freeze)
     import dbt.adapters.duckdb  # noqa: F401  (the adapter every command registers)
     import dbt.cli.main  # noqa: F401
 
-    quiet_collector()
     line = sys.stdin.readline()
     if not line.strip():
         return 0

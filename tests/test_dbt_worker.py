@@ -160,17 +160,3 @@ def test_a_failed_build_makes_no_page_and_says_why(copy_sample, tmp_path):
     assert "not_null region" in broken.failures[0]["message"]
     assert not (paths.dbt_work / "target" / transform.BUILT_CODE).exists()
     assert not (docs / "static_index.html").exists()                 # the documentation did not follow
-
-
-def test_dbts_process_collects_cycles_less_often():
-    """quiet_collector (run in a fresh interpreter: it changes the process's collector): what exists is frozen,
-    young objects wait for YOUNG_THRESHOLD allocations, and garbage cycles are still collected."""
-    code = ("import gc\nfrom phakhi import dbt_worker as w\n"
-            "before = gc.get_freeze_count()\nw.quiet_collector()\n"
-            "assert gc.get_freeze_count() > before > -1\n"
-            "assert gc.get_threshold()[0] == w.YOUNG_THRESHOLD\n"
-            "class C: pass\n"
-            "a = C(); a.me = a\nimport weakref\nr = weakref.ref(a)\ndel a\ngc.collect()\n"
-            "assert r() is None\nprint('ok')")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
