@@ -21,7 +21,8 @@ pandas/scipy imports), tests, compiled SQL written per node; dbt's debug file lo
 (profile, saved parse, manifest written, graph) and the documentation command ~1.5-3 s. The documentation
 page must be made again for a new month: its compiled SQL shows the month (24 models, e.g. '2025-07-01').
 Tried and dropped: gc.freeze + a 100k young threshold in dbt's process (collections ~1,600 -> ~330 per build,
-but dbt's CPU in A/B refreshes was no lower: 12.7/12.9 s before, 14.2/18.4 s after at load 3-4).
+but dbt's process used more CPU in four A/B refreshes at load 2.5-4: 12.7/12.9/11.8/14.5 s before,
+14.2/18.4/18.8/17.0 s after).
 """
 from __future__ import annotations
 
