@@ -14,6 +14,15 @@ stage timers, $PHAKHI_HOME/runs/stages.jsonl):
 temporary API server, the flow's glue. CPU by process (Linux): the refresh's processes, Prefect's temporary
 server and dbt's process, sampled from /proc every 50 ms (a process's last 50 ms can be missed). Issue 17's target: a near-empty landing (step 2) in <= 15 s wall on two
 idle cores. Wall depends on the machine's load (printed with the figures); CPU seconds much less.
+
+What the dbt stage of one_new is made of (py-spy on phakhi/dbt_worker.py and dbt.log, 2026-11-30, loaded machine):
+most of it is real per-node work - models (the 8 Python models ~18 % of dbt's samples, including their
+pandas/scipy imports), tests, compiled SQL written per node; dbt's debug file log ~5-7 %; setup ~3 s
+(profile, saved parse, manifest written, graph) and the documentation command ~1.5-3 s. The documentation
+page must be made again for a new month: its compiled SQL shows the month (24 models, e.g. '2025-07-01').
+Tried and dropped: gc.freeze + a 100k young threshold in dbt's process (collections ~1,600 -> ~330 per build,
+but dbt's process used more CPU in four A/B refreshes at load 2.5-4: 12.7/12.9/11.8/14.5 s before,
+14.2/18.4/18.8/17.0 s after).
 """
 from __future__ import annotations
 
