@@ -1,6 +1,7 @@
 """The publish stage alone, on a copy of a refreshed home's warehouse: wall, CPU and peak RSS of the process
 tree (phakhi.timing.stage_timer, as the flow's stage timers), optionally py-spy's top functions and
-tracemalloc's top allocation sites. Prints figures; asserts nothing; never writes into the source home.
+tracemalloc's top allocation sites; after each publish, each process's RSS at the tree's peak and its own peak
+(PeakBreakdown: the publishing process, the partner-page workers, dbt's docs subprocess). Prints figures; asserts nothing; never writes into the source home.
 
     # once: copy a national home's warehouse (read-only source), then publish from the copy, twice
     # (the second publish finds the first one: what a month with nothing changed costs)
