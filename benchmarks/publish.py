@@ -1,6 +1,7 @@
 """The publish stage alone, on a copy of a refreshed home's warehouse: wall, CPU and peak RSS of the process
 tree (phakhi.timing.stage_timer, as the flow's stage timers), optionally py-spy's top functions and
-tracemalloc's top allocation sites. Prints figures; asserts nothing; never writes into the source home.
+tracemalloc's top allocation sites; after each publish, each process's RSS at the tree's peak and its own peak
+(PeakBreakdown: the publishing process, the partner-page workers, dbt's docs subprocess). Prints figures; asserts nothing; never writes into the source home.
 
     # once: copy a national home's warehouse (read-only source), then publish from the copy, twice
     # (the second publish finds the first one: what a month with nothing changed costs)
@@ -104,11 +105,17 @@ def main() -> None:
         tracemalloc.start(12)
     for n in range(args.runs):
         run_id = "rbench" + time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        watch = PeakBreakdown()
         with stage_timer("publish", log_to=paths.runs / "publish-bench.jsonl") as t:
-            pub = publish_switching(paths, period, run_id, gate, None)
+            watch.start()
+            try:
+                pub = publish_switching(paths, period, run_id, gate, None)
+            finally:
+                watch.finish()
         r = t["result"]
         print(json.dumps({"run": n + 1, "publication": pub.name, "wall_s": r.wall_s, "cpu_s": r.cpu_s,
                           "peak_rss_mb": r.peak_rss_mb}), flush=True)
+        watch.report()
         if args.tracemalloc:
             current, peak = tracemalloc.get_traced_memory()
             print(f"tracemalloc: current {current / 2**20:.0f} MB, peak {peak / 2**20:.0f} MB")
@@ -116,6 +123,74 @@ def main() -> None:
                 print("  ", stat)
             tracemalloc.reset_peak()
         time.sleep(1.1)         # run ids are per second
+
+
+class PeakBreakdown:
+    """What each process of the tree held when their summed RSS peaked (sampled every 0.25 s, as
+    phakhi.timing samples the sum), and each process's own peak: where the stage's peak RSS comes from."""
+
+    def __init__(self, every_s: float = 0.25):
+        import threading
+
+        import psutil
+
+        self.me, self.every_s = psutil.Process(), every_s
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True, name="bench-peak-breakdown")
+        self.peak: tuple[int, float, list[tuple[str, int]]] = (0, 0.0, [])
+        self.own_peak: dict[str, int] = {}
+        self.t0 = time.monotonic()
+
+    @staticmethod
+    def _name(p) -> str:
+        try:
+            cmd = p.cmdline()
+        except Exception:  # noqa: BLE001 - gone meanwhile
+            return f"pid {p.pid}"
+        text = " ".join(cmd)
+        kind = ("partner-page worker" if "multiprocessing" in text else "dbt (docs)" if "dbt" in text
+                else "publishing process" if "benchmarks/publish.py" in text else cmd[0] if cmd else "?")
+        return f"{kind} [{p.pid}]"
+
+    def _sample(self) -> None:
+        import psutil
+
+        try:
+            procs = [self.me] + self.me.children(recursive=True)
+        except psutil.Error:
+            return
+        rows = []
+        for p in procs:
+            try:
+                rows.append((self._name(p), p.memory_info().rss))
+            except psutil.Error:
+                continue
+        total = sum(r for _, r in rows)
+        for name, r in rows:
+            self.own_peak[name] = max(self.own_peak.get(name, 0), r)
+        if total > self.peak[0]:
+            self.peak = (total, time.monotonic() - self.t0, rows)
+
+    def _run(self) -> None:
+        while not self.stop.wait(self.every_s):
+            self._sample()
+
+    def start(self) -> None:
+        self.t0 = time.monotonic()
+        self.thread.start()
+
+    def finish(self) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def report(self) -> None:
+        total, at, rows = self.peak
+        print(f"peak {total / 2**20:.0f} MB at {at:.1f} s:", flush=True)
+        for name, r in sorted(rows, key=lambda x: -x[1]):
+            print(f"   {r / 2**20:7.0f} MB  {name}")
+        print("each process's own peak:")
+        for name, r in sorted(self.own_peak.items(), key=lambda x: -x[1]):
+            print(f"   {r / 2**20:7.0f} MB  {name}")
 
 
 def top_functions(raw: Path, n: int = 30) -> None:

@@ -69,10 +69,44 @@ def test_pool_pages_equal_sequential_pages_on_a_warehouse_file(tmp_path):
     assert F.known_digest(page.stat()) is not None
 
 
+def test_a_worker_renders_several_tasks_the_same_pages(tmp_path, monkeypatch):
+    from tests.test_dashboard_site import tiny_frames
+
+    frames = tiny_frames()
+    extra = frames["dash_partners"].iloc[[0]].assign(partner_id="P003", parent_partner_id="P001")
+    frames["dash_partners"] = frames["dash_partners"]._append(extra, ignore_index=True)
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema marts")
+        for name, df in frames.items():
+            con.register("df", df)
+            con.execute(f"create table marts.{name} as select * from df")
+            con.unregister("df")
+    monkeypatch.setattr(partner_pool, "PARTNERS_PER_TASK", 1)      # 3 tasks on 2 workers
+    many = _same_site(db, {name: f"marts.{name}" for name in frames}, tmp_path, workers=2)
+    assert {"partners/P001.html", "partners/P003.html"} <= set(many)
+
+
+def test_file_hashes_of_a_worker_equal_those_of_the_whole_table(tmp_path):
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema marts")
+        # a file listed twice (the last row of the whole table's order wins), a NULL digest, a NULL file
+        con.execute("create table marts.dash_quality_files as select * from (values "
+                    "('a.xlsx', 'h2', 'z'), ('a.xlsx', 'h1', 'a'), ('b.csv', null, 'x'), (null, 'h3', 'y'), "
+                    "('c.csv', 'h4', 'q')) t(file, file_hash, folder)")
+    tables = {"dash_quality_files": "marts.dash_quality_files"}
+    whole = P.file_hashes(P.read_warehouse(db, tables))
+    assert whole == {"a.xlsx": "h2", "None": "h3", "c.csv": "h4"}
+    lazy = P.lazy_warehouse(db, tables)
+    assert P.file_hashes(lazy) == whole and "dash_quality_files" not in lazy.frames
+
+
 @pytest.mark.integration
-def test_pool_pages_equal_sequential_pages_on_sample(refreshed_sample, tmp_path):
+def test_pool_pages_equal_sequential_pages_on_sample(refreshed_sample, tmp_path, monkeypatch):
     from phakhi.publish.exposures import dashboard_tables
 
+    monkeypatch.setattr(partner_pool, "PARTNERS_PER_TASK", 7)      # each worker renders several tasks
     paths = refreshed_sample.paths
     tables = dashboard_tables(paths.dbt_work / "target" / "manifest.json")
     many = _same_site(paths.published_db, tables, tmp_path)

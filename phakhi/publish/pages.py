@@ -532,8 +532,7 @@ def _partner_pages(wh, codes, period, rows, by_id, children, summary, claims, ac
     except Exception:  # noqa: BLE001 - unexpected columns: each partner's chart says why (per-partner frames)
         traj, pledge = by_partner(wh.opt("dash_partner_trajectory")), by_partner(wh.opt("dash_partner_pledge_path"))
     disputes = by_partner(wh.opt("mart_partner_disputes"))
-    files = wh.opt("dash_quality_files")
-    hashes = {} if files is None else {str(f): str(h) for f, h in zip(files["file"], files["file_hash"]) if isinstance(h, str)}
+    hashes = file_hashes(wh)
     empty = pd.DataFrame()
     for r in rows:
         pid, slug = r["partner_id"], r["slug"]
@@ -562,6 +561,25 @@ def _partner_pages(wh, codes, period, rows, by_id, children, summary, claims, ac
         page["peers_in_type"] = r.get("peer_group_size")
         page["disputes"] = _partner_disputes(disputes.get(pid))
         yield slug, page
+
+
+def file_hashes(wh: Warehouse) -> dict[str, str]:
+    """Each landed file's digest (dash_quality_files), shown beside a partner's rows. A partner_pool worker
+    (LazyWarehouse) reads only the two columns, in the order of the whole table (`order by` every column: a
+    file listed twice keeps the same last digest), instead of holding the whole table (~75k rows, ~80 MB
+    resident per worker at national scale) for the rest of its pages."""
+    if isinstance(wh, LazyWarehouse) and "dash_quality_files" not in wh.frames and wh.has("dash_quality_files"):
+        table = wh.sources["dash_quality_files"]
+        try:
+            with duckdb.connect(str(wh.db), read_only=True, config=dict(WORKER_DUCKDB)) as con:
+                cols = [str(c[0]) for c in con.execute(f"describe {table}").fetchall()]
+                every = ", ".join('"' + c.replace('"', '""') + '"' for c in cols)
+                rows = con.execute(f'select "file", "file_hash" from {table} order by {every}').fetchall()
+            return {str(f): str(h) for f, h in rows if isinstance(h, str)}
+        except duckdb.Error:             # e.g. no such columns: as the whole table says below
+            pass
+    files = wh.opt("dash_quality_files")
+    return {} if files is None else {str(f): str(h) for f, h in zip(files["file"], files["file_hash"]) if isinstance(h, str)}
 
 
 def _partner_disputes(d: pd.DataFrame | None) -> list[dict]:

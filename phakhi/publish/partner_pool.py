@@ -1,6 +1,6 @@
 """Partner pages rendered in parallel (issue 17): a pool of spawned worker processes, each opening the audited
-warehouse file read-only and rendering one contiguous range of partners (in page order) straight into the
-publication's building folder. A worker returns only small results: the files it wrote with their digests
+warehouse file read-only and rendering contiguous ranges of partners (in page order; PARTNERS_PER_TASK at a
+time) straight into the publication's building folder. A worker returns only small results: the files it wrote with their digests
 (files.adopt_written: share_unchanged_files never reads them back) and the notes of pages it could not render.
 
 Spawned, never forked: the flow's process runs Prefect's threads, and a fork taken while another thread holds
@@ -28,6 +28,10 @@ log = logging.getLogger("phakhi.publish.partner_pool")
 
 MIN_PARTNERS = 400          # below this (SAMPLE), a worker's start-up (~2 s of imports) costs more than it saves
 MIN_PER_WORKER = 200
+# A worker's share is rendered as tasks of at most this many partners: what a task keeps until it returns (the
+# digests and file-index entries of its partners, the files it wrote) grows with its range, and is freed when
+# the task returns; each task re-reads the small per-partner marts (~1-2 s at national scale).
+PARTNERS_PER_TASK = 2000
 
 
 def default_workers() -> int:
@@ -42,6 +46,7 @@ def _run(render, *args):
     take_written()
     take_used()
     paths, notes = render(*args)
+    return_freed_memory()           # the task's pages and batches are gone: the next task starts from the marts
     return paths, notes, take_written(), take_used()
 
 
@@ -104,8 +109,9 @@ def start(out_dir: Path, job: dict | None, common: dict, strict: bool = False,
     try:
         render = job["render"]          # pages.render_partner_range (passed in: this module imports no page code)
         args = {k: v for k, v in job.items() if k != "render"}
+        n = job["partners"]
         futures = [executor.submit(_run, render, str(out_dir), args, a, b, ctx, strict)
-                   for a, b in ranges(job["partners"], workers)]
+                   for a, b in ranges(n, max(workers, math.ceil(n / PARTNERS_PER_TASK)))]
     except BaseException:
         executor.shutdown(wait=False, cancel_futures=True)
         raise
