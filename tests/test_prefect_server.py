@@ -71,14 +71,19 @@ class Hook(BaseHTTPRequestHandler):
 
 def call(client, method, url, **kw):
     """One API call, retried on a transport error (a 2-core machine under load resets a connection now and
-    then); HTTP errors are not retried."""
-    for attempt in range(5):
+    then) and on 503: the SQLite-backed server answers "Service Unavailable" when its database is busy, and
+    rolls the request back, so asking again is safe (scheduled runs also carry idempotency keys). Other HTTP
+    errors are not retried."""
+    for attempt in range(8):
         try:
-            return client.request(method, url, **kw)
+            r = client.request(method, url, **kw)
         except httpx.TransportError:
-            if attempt == 4:
+            if attempt == 7:
                 raise
-            time.sleep(1)
+        else:
+            if r.status_code != 503 or attempt == 7:
+                return r
+        time.sleep(1 + attempt)
 
 
 def base_env(prefect_home: Path) -> dict:
