@@ -69,7 +69,7 @@ def refresh(period: Optional[str] = typer.Option(None, help="Month to refresh, Y
     if not supervised():          # a native crash must not orphan Prefect's temporary server: run in a group
         flags = [f for f, on in (("--force", force), ("--full", full), ("--full-gate", full_gate)) if on]
         raise typer.Exit(run_supervised(["refresh", "--home", str(paths.home)] + (["--period", period] if period else [])
-                                        + flags))
+                                        + flags, prefect_server=True))
     from phakhi.prefect_api import adopt_early_server, start_early_server
     from phakhi.supervise import freeze_heap
 

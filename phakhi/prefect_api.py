@@ -33,11 +33,27 @@ log = logging.getLogger("phakhi.prefect_api")
 # what Prefect's SubprocessASGIServer._run_uvicorn_command adds to the environment (prefect 3.9)
 SERVER_ENV = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
 EARLY = "PHAKHI_EARLY_PREFECT_SERVER"     # "0": leave the start to Prefect (comparisons, debugging)
+# What a temporary server serving one local refresh does not need (issue 17: fixed cost), turned off in its
+# environment only (never in a persistent server's, never in the refresh's own settings):
+# - block auto-registration: even when nothing changed, its memo check imports every Prefect collection
+#   (prefect-dask: dask, distributed, numpy) to hash the block registry before it looks at the setting that
+#   turns registration off, so the memo goes too: ~7 % of the server's CPU, 1-3 s on its start-up path while
+#   the refresh waits for it. The refresh uses no blocks; a persistent server registers them at its start;
+# - automations (triggers, actions): none can act within one refresh - nothing defines one on a server that
+#   lives for a single run, and the actions service builds an API client to itself at start-up;
+# - the event persister (and with it the event vacuum): events are kept for the UI's event feed, and this
+#   server has no UI. Task runs are still recorded (the task-run recorder stays).
+LIGHT_SERVER_ENV = {"PREFECT_SERVER_REGISTER_BLOCKS_ON_START": "false",
+                    "PREFECT_SERVER_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false",
+                    "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false",
+                    "PREFECT_SERVER_SERVICES_ACTIONS_ENABLED": "false",
+                    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "false"}
+LIGHT = "PHAKHI_LIGHT_PREFECT_SERVER"     # "0": the temporary server with Prefect's default services
 
 
 @dataclass
 class EarlyServer:
-    process: subprocess.Popen
+    process: "subprocess.Popen | Inherited"
     port: int
 
     @property
@@ -54,16 +70,67 @@ class EarlyServer:
                 self.process.wait()
 
 
+INHERITED = "PHAKHI_EARLY_PREFECT_SERVER_AT"   # "<pid>:<port>": the supervisor started the server (below)
+
+
+class Inherited:
+    """The early server as the refresh sees it when the supervisor started it (phakhi/supervise.py): not this
+    process's child, so it is signalled, not waited for; the supervisor reaps it (and stops it whatever happens
+    to the refresh)."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+
+    def poll(self) -> int | None:
+        try:
+            state = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            try:
+                os.kill(self.pid, 0)
+                return None
+            except OSError:
+                return 1
+        return 1 if state in ("Z", "X") else None
+
+    def terminate(self) -> None:
+        try:
+            os.kill(self.pid, 15)
+        except OSError:
+            pass
+
+    kill = terminate
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        return None          # the supervisor waits for it
+
+
+def inherited_server() -> EarlyServer | None:
+    """The server the supervisor started for this refresh, from the environment (and taken out of it, so
+    nothing this process starts believes it owns it)."""
+    at = os.environ.pop(INHERITED, "")
+    pid, _, port = at.partition(":")
+    if not (pid.isdigit() and port.isdigit()):
+        return None
+    return EarlyServer(Inherited(int(pid)), int(port))
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def start_early_server() -> EarlyServer | None:
-    """Start Prefect's temporary API server now (without importing Prefect); None when one is configured."""
+def start_early_server(own_session: bool = False) -> EarlyServer | None:
+    """Start Prefect's temporary API server now (without importing Prefect); None when one is configured. When
+    the supervisor already started it (before it started this process), that one."""
+    inherited = inherited_server()
     if os.environ.get("PREFECT_API_URL") or os.environ.get(EARLY, "1") == "0":
+        if inherited is not None:
+            inherited.stop()
         return None
+    if inherited is not None:
+        atexit.register(inherited.stop)   # signalled at exit, after Prefect's workers (see adopt_early_server)
+        return inherited
     spec = importlib.util.find_spec("prefect")
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -72,10 +139,17 @@ def start_early_server() -> EarlyServer | None:
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--app-dir", str(app_dir), "--factory", "prefect.server.api.server:create_app",
          "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"],
-        env={**os.environ, **SERVER_ENV})
+        env={**os.environ, **SERVER_ENV, **light_server_env()}, start_new_session=own_session)
     early = EarlyServer(process, port)
     atexit.register(early.stop)          # a refusal or a failure before the hand-over: never left running
     return early
+
+
+def light_server_env() -> dict[str, str]:
+    """LIGHT_SERVER_ENV, less what the environment sets itself (an explicit setting always wins)."""
+    if os.environ.get(LIGHT, "1") == "0":
+        return {}
+    return {k: v for k, v in LIGHT_SERVER_ENV.items() if k not in os.environ}
 
 
 CLIENT_ONLY = {"PREFECT_SERVER_EPHEMERAL_ENABLED"}   # tells a client to start a server; the server never reads it

@@ -56,21 +56,41 @@ def stop_group(pgid: int, grace: float = 5.0) -> None:
             time.sleep(0.1)
 
 
-def run_supervised(args: list[str]) -> int:
-    """`phakhi <args>` in a child process group; returns its exit code (2 after a crash, with a message)."""
-    return run_group([sys.executable, "-c", "from phakhi.cli import main; main()", *args])
+def run_supervised(args: list[str], prefect_server: bool = False) -> int:
+    """`phakhi <args>` in a child process group; returns its exit code (2 after a crash, with a message).
+
+    prefect_server: start Prefect's temporary API server here, before the child (issue 17: fixed cost). The
+    server boots (~4-5 s, its own process) while the child starts Python and imports the stack; started in the
+    child it lost the child's own start-up and CLI imports (0.3-1 s, more on a loaded machine). The child
+    adopts it exactly as one it started itself (phakhi/prefect_api.py: same command, environment and checks)
+    and signals it at its exit; this process reaps it, and stops it whatever happened to the child. Nothing is
+    started when PREFECT_API_URL names a server."""
+    early = None
+    if prefect_server:
+        from phakhi.prefect_api import INHERITED, start_early_server
+
+        early = start_early_server(own_session=True)     # its own group: the child's signals are forwarded
+    extra = {INHERITED: f"{early.process.pid}:{early.port}"} if early is not None else {}
+    try:
+        return run_group([sys.executable, "-c", "from phakhi.cli import main; main()", *args], env=extra,
+                         also=early.process if early is not None else None)
+    finally:
+        if early is not None:
+            early.stop()
 
 
-def run_group(cmd: list[str]) -> int:
-    """Run `cmd` in its own session; afterwards nothing it started is left running."""
-    env = {**os.environ, SUPERVISED: "1"}
+def run_group(cmd: list[str], env: dict | None = None, also: subprocess.Popen | None = None) -> int:
+    """Run `cmd` in its own session; afterwards nothing it started is left running. `also`: a process of
+    its own group started for it (Prefect's server), sent the same forwarded signals."""
+    env = {**os.environ, SUPERVISED: "1", **(env or {})}
     child = subprocess.Popen(cmd, env=env, start_new_session=True)
 
     def forward(signum, _frame):
-        try:
-            os.killpg(child.pid, signum)
-        except ProcessLookupError:
-            pass
+        for pgid in [child.pid] + ([also.pid] if also is not None else []):
+            try:
+                os.killpg(pgid, signum)
+            except ProcessLookupError:
+                pass
 
     old = {}
     for s in (signal.SIGINT, signal.SIGTERM):
@@ -85,6 +105,8 @@ def run_group(cmd: list[str]) -> int:
             signal.signal(s, h)
     # whatever the outcome, nothing of the refresh outlives it (the temporary server, reader workers)
     stop_group(child.pid)
+    if also is not None and also.poll() is None:
+        also.terminate()      # the child signals it at a normal exit; after a crash, this does (caller waits)
     if code < 0:
         name = signal.Signals(-code).name
         sys.stderr.write(f"\nRefresh CRASHED (the process died of {name}); its temporary Prefect server and workers "

@@ -30,9 +30,13 @@ class StageTime:
     cpu_s: float
     peak_rss_mb: float
     started_at: float
+    own_rss_start_mb: float = 0.0   # this process alone (the refresh): what a stage starts from, under its
+    own_peak_rss_mb: float = 0.0    # children's memory; its peak during the stage
 
     def line(self) -> str:
-        return f"stage {self.stage}: wall {self.wall_s:.1f} s, CPU {self.cpu_s:.1f} s, peak RSS {self.peak_rss_mb:.0f} MB"
+        own = f" (this process: {self.own_rss_start_mb:.0f} MB at start, peak {self.own_peak_rss_mb:.0f})" \
+            if self.own_peak_rss_mb else ""
+        return f"stage {self.stage}: wall {self.wall_s:.1f} s, CPU {self.cpu_s:.1f} s, peak RSS {self.peak_rss_mb:.0f} MB{own}"
 
 
 class _TreeSampler(threading.Thread):
@@ -45,6 +49,7 @@ class _TreeSampler(threading.Thread):
         self.me = psutil.Process()
         self.stop = threading.Event()
         self.peak_rss = 0
+        self.own_peak_rss = self.own_start_rss = 0
         self.cpu_seen: dict[int, float] = {}      # pid -> cpu seconds (children: since they started)
         self.cpu_start: dict[int, float] = {}     # pid -> cpu seconds at the first sight (pre-existing processes)
         self.sample(first=True)
@@ -61,13 +66,18 @@ class _TreeSampler(threading.Thread):
         for p in procs:
             try:
                 with p.oneshot():
-                    rss += p.memory_info().rss
+                    mine = p.memory_info().rss
+                    rss += mine
                     t = p.cpu_times()
                     cpu = t.user + t.system
             except psutil.Error:
                 continue
             if first or p.pid == self.me.pid:
                 self.cpu_start.setdefault(p.pid, cpu)
+            if p.pid == self.me.pid:
+                self.own_peak_rss = max(self.own_peak_rss, mine)
+                if first:
+                    self.own_start_rss = mine
             self.cpu_seen[p.pid] = cpu
         self.peak_rss = max(self.peak_rss, rss)
 
@@ -100,14 +110,16 @@ def stage_timer(stage: str, log_to: Path | None = None, logger: logging.Logger |
         times1 = os.times()
         waited_children = (times1.children_user + times1.children_system) - (times0.children_user + times0.children_system)
         own = (times1.user + times1.system) - (times0.user + times0.system)
-        cpu, rss = own + waited_children, 0.0
+        cpu, rss, own_start, own_peak = own + waited_children, 0.0, 0.0, 0.0
         if sampler is not None:
             sampler.stop.set()
             sampler.join()
             sampler.sample()
             cpu += sampler.live_children_cpu()
             rss = sampler.peak_rss / 2**20
-        result = StageTime(stage, round(wall, 3), round(cpu, 3), round(rss, 1), started)
+            own_start, own_peak = sampler.own_start_rss / 2**20, sampler.own_peak_rss / 2**20
+        result = StageTime(stage, round(wall, 3), round(cpu, 3), round(rss, 1), started, round(own_start, 1),
+                           round(own_peak, 1))
         out["result"] = result
         (logger or log).info(result.line())
         if log_to is not None:

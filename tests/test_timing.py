@@ -17,4 +17,5 @@ def test_stage_timer_records_wall_cpu_and_rss_of_the_process_tree(tmp_path):
     assert first == {**first, "stage": "child_work"} and out["result"].wall_s == first["wall_s"]
     assert first["wall_s"] > 0 and first["cpu_s"] > 0.05      # the child's CPU counts (waited for)
     assert first["peak_rss_mb"] > 10
+    assert 10 < first["own_rss_start_mb"] <= first["own_peak_rss_mb"] <= first["peak_rss_mb"] + 1
     assert read_stage_times(tmp_path / "missing.jsonl") == []
