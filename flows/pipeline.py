@@ -66,6 +66,9 @@ def _timed(stage: str):
 
 
 # ---------------------------------------------------------------- tasks (thin)
+# Every task NO_CACHE: none may be skipped on a cached result (each reads or writes the home), and results are
+# not persisted, so Prefect's default policy only cost a hash of each task's inputs (the gate's checks, the
+# build plan) and a result-store lookup per task (issue 17: fixed cost).
 # One ingest task per family (retries back off: a network share may be briefly unavailable). Inside, a
 # per-file cache keyed by content hash + code/contract fingerprint (phakhi/ingest/file_cache.py) means only new
 # or changed files are read; unchanged files on disk are not even re-hashed. No Prefect result cache: the
@@ -123,7 +126,7 @@ def plan_build(paths: Paths, mode: str, period: str, before: dict | None):
     return build_plan
 
 
-@task
+@task(cache_policy=NO_CACHE)
 @_timed("dbt_build")
 def build_warehouse(paths: Paths, period: str, plan=None):
     """dbt build as the plan says (phakhi.transform.build_planned); no plan: everything."""
@@ -132,7 +135,7 @@ def build_warehouse(paths: Paths, period: str, plan=None):
     return build_planned(paths, period, plan)
 
 
-@task
+@task(cache_policy=NO_CACHE)
 @_timed("gate")
 def audit(paths: Paths, dbt_outcome, previous: dict | None = None) -> "GateResult":
     from phakhi.quality.gate import GateResult, run_gate
@@ -144,7 +147,7 @@ def audit(paths: Paths, dbt_outcome, previous: dict | None = None) -> "GateResul
     return gate
 
 
-@task
+@task(cache_policy=NO_CACHE)
 @_timed("drift")
 def drift(paths: Paths, out_dir: Path, reuse_from: Path | None = None):
     """The drift report; `reuse_from`: a publication built from the same survey waves and code, whose report
@@ -160,14 +163,14 @@ def drift(paths: Paths, out_dir: Path, reuse_from: Path | None = None):
     return survey_drift(paths.build_db, out_dir)
 
 
-@task
+@task(cache_policy=NO_CACHE)
 @_timed("publish")
 def publish(paths: Paths, period: str, run_id: str, gate, drift_result) -> Path:
     # warehouse switched first, `latest` second, both put back on failure (phakhi/publish/warehouse.py)
     return publish_switching(paths, period, run_id, gate, drift_result)
 
 
-@task
+@task(cache_policy=NO_CACHE)
 def report_run(ingest_report, gate, run_id: str, period: str, publication_id: str | None) -> None:
     """A markdown summary of the run, visible in the Prefect UI as an artifact."""
     from prefect.artifacts import create_markdown_artifact

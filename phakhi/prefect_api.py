@@ -39,14 +39,13 @@ EARLY = "PHAKHI_EARLY_PREFECT_SERVER"     # "0": leave the start to Prefect (com
 #   (prefect-dask: dask, distributed, numpy) to hash the block registry before it looks at the setting that
 #   turns registration off, so the memo goes too: ~7 % of the server's CPU, 1-3 s on its start-up path while
 #   the refresh waits for it. The refresh uses no blocks; a persistent server registers them at its start;
-# - automations (triggers, actions): none can act within one refresh - nothing defines one on a server that
+# - automations (triggers, actions; one setting): none can act within one refresh - nothing defines one on a server that
 #   lives for a single run, and the actions service builds an API client to itself at start-up;
 # - the event persister (and with it the event vacuum): events are kept for the UI's event feed, and this
 #   server has no UI. Task runs are still recorded (the task-run recorder stays).
 LIGHT_SERVER_ENV = {"PREFECT_SERVER_REGISTER_BLOCKS_ON_START": "false",
                     "PREFECT_SERVER_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false",
-                    "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false",
-                    "PREFECT_SERVER_SERVICES_ACTIONS_ENABLED": "false",
+                    "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false",     # the actions service too
                     "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "false"}
 LIGHT = "PHAKHI_LIGHT_PREFECT_SERVER"     # "0": the temporary server with Prefect's default services
 
