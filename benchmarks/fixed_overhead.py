@@ -124,19 +124,24 @@ class ProcessCpu:
                 while p in parents and p != me and depth < 20:
                     p, depth = parents[p], depth + 1
                 if p == me and pid != me:
-                    if pid not in self.seen:
+                    # a process first seen between fork and exec still shows its parent's command line: read it
+                    # again until it names a role other than the refresh
+                    if pid not in self.seen or self.role(self.seen[pid][0]) == "refresh":
                         try:
                             cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
                         except OSError:
                             cmd = ""
-                        self.seen[pid] = [cmd, 0.0]
+                        self.seen[pid] = [cmd, self.seen.get(pid, ["", 0.0])[1]]
                     self.seen[pid][1] = cpu[pid]
             self.stop.wait(self.interval)
+
+    def role(self, cmd: str) -> str:
+        return next(name for name, mark in self.ROLES if mark in cmd)
 
     def totals(self) -> dict[str, float]:
         out: dict[str, float] = {}
         for cmd, cpu in self.seen.values():
-            role = next(name for name, mark in self.ROLES if mark in cmd)
+            role = self.role(cmd)
             out[role] = round(out.get(role, 0.0) + cpu, 1)
         return out
 

@@ -91,8 +91,11 @@ def refresh(period: Optional[str] = typer.Option(None, help="Month to refresh, Y
             if landing_is_empty(paths.landing):
                 typer.echo(f"landing area is empty: writing SAMPLE data to {paths.landing}")
                 write_sample(paths.landing)
-            publication = monthly_refresh(period=period, home=str(paths.home), force=force, full=full,
-                                          full_gate=full_gate)
+            from phakhi.prefect_api import temporary_run_settings
+
+            with temporary_run_settings():
+                publication = monthly_refresh(period=period, home=str(paths.home), force=force, full=full,
+                                              full_gate=full_gate)
     except RefreshLocked as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(1)

@@ -221,3 +221,17 @@ def adopt_early_server(early: EarlyServer | None) -> bool:
     # stopped at exit (registered in start_early_server, before Prefect's own exit handlers: so it runs after
     # them, once the log and event workers have sent what they hold)
     return True
+
+
+def temporary_run_settings():
+    """Prefect settings for a flow run on this refresh's temporary server: no flow-run heartbeats. They let a
+    server mark a run crashed when its process dies unseen; the temporary server dies with the refresh's
+    process group, so nothing could read them, and at the flow's end Prefect waits (up to 2 s) for the
+    heartbeat thread to wake from its sleep (issue 17: fixed cost). On a configured server: unchanged."""
+    from contextlib import nullcontext
+
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    if not is_temporary_api():
+        return nullcontext()
+    return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})

@@ -130,3 +130,19 @@ def test_the_supervisor_starts_the_server_and_the_child_uses_it(tmp_path):
     while not _gone(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _gone(pid), f"server {pid} still running"
+
+
+def test_no_heartbeats_on_the_temporary_server_only(monkeypatch):
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    from phakhi.prefect_api import TEMPORARY, temporary_run_settings
+
+    monkeypatch.setenv(TEMPORARY, "http://127.0.0.1:5999/api")
+    with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:5999/api"}):
+        with temporary_run_settings():
+            assert get_current_settings().flows.heartbeat_frequency is None
+            assert get_current_settings().api.url == "http://127.0.0.1:5999/api"
+    with temporary_settings({PREFECT_API_URL: "http://prefect-server:4200/api"}):   # a persistent server
+        before = get_current_settings().flows.heartbeat_frequency
+        with temporary_run_settings():
+            assert get_current_settings().flows.heartbeat_frequency == before is not None
