@@ -23,6 +23,45 @@ page must be made again for a new month: its compiled SQL shows the month (24 mo
 Tried and dropped: gc.freeze + a 100k young threshold in dbt's process (collections ~1,600 -> ~330 per build,
 but dbt's process used more CPU in four A/B refreshes at load 2.5-4: 12.7/12.9/11.8/14.5 s before,
 14.2/18.4/18.8/17.0 s after).
+
+Outside dbt (run20, 2026-11-30; py-spy --idle --subprocesses on one_new / nothing; machine at load 8-24 on 2
+cores, so read shares and CPU seconds, not wall):
+- Prefect's temporary server ("nothing": 4.3-5.3 s CPU): imports ~65 % of its samples (prefect.server, FastAPI
+  routes, pydantic schemas), create_app ~12 %, the lifespan ~7 % - block auto-registration's memo check imports
+  every Prefect collection (prefect-dask: dask, distributed) to hash the block registry before it reads the
+  setting that turns it off: 1-3 s on the start-up path under load, while the refresh waits for /health - then
+  requests and services ~27 % (the actions service builds an API client to itself at start-up). FastAPI also
+  builds each route's dependants on its first request: the refresh's first call waited 2.8 s at load 24.
+  Now the temporary server alone runs without block registration (memo included), automations (triggers and
+  actions: one setting) and the event persister; task runs are still recorded (prefect_api.LIGHT_SERVER_ENV,
+  PHAKHI_LIGHT_PREFECT_SERVER=0 restores Prefect's defaults; an explicit setting always wins). Server CPU on
+  "nothing", interleaved at load 14: 4.6/4.6/4.5 s light vs 5.0/4.9/5.3 s default; separate runs differ by as
+  much (4.3-4.8 s for the default), so the CPU gain is at most ~0.5 s; the wall gain is the memo's imports off
+  the server's start-up path.
+- The supervisor now starts the server before the child (phakhi/supervise.py): the child's Python start-up and
+  CLI imports (~0.3 s CPU, 0.4-1 s wall; more under load) no longer precede the server's start. Wall only.
+- At the flow's end Prefect joined its flow-run heartbeat thread, which sleeps in 1 s steps (join up to 2 s;
+  2.4 s seen at load 24). On the temporary server nothing reads heartbeats (it dies with the refresh's process
+  group): switched off there only (prefect_api.temporary_run_settings); a configured server keeps them.
+- Per-task overhead at SAMPLE is small: cache keys (hash of each task's inputs) ~0.1 s, now gone (every flow
+  task NO_CACHE: none may be skipped on a cached result, results are not persisted); task state writes ~0.5 s;
+  exit ~2 s at load 24 (Prefect's log/event workers drain ~1 s, the server's graceful stop ~1 s).
+- Gaps between tasks: the longest is not Prefect's - `prestart_dbt` (phakhi/transform.py, another helper's)
+  blocked the flow 3.7 s at load 24 in `_start_dbt_process`, and plan_build 1.5 s.
+- The refresh process's own imports: flows.pipeline ~70 % of the "nothing" child's samples (prefect ~48 %,
+  pandas ~15 %); each is needed by the flow itself, nothing large to defer.
+- Gate (phakhi/quality/gate.py, 130 checks on SAMPLE, 2.6-3.2 s CPU for all suites): GX's Checkpoint.run 61 %
+  (metric dependency graphs 19 %, metric resolution 15 %, metrics_validate 14 %, is_fresh 3 %, result store
+  2 %), Data Docs 18 %, reading frames 6 %. It already keeps one context for every suite and reuses suites whose
+  rows did not change; left as it is (what remains is GX validating).
+- Memory of the refresh process itself (stage timer's new own_rss_start_mb / own_peak_rss_mb; glibc mallinfo2
+  and gc objects at the end of ingest), scale 0.25, 12th month: 187 MB after imports; 332 MB after ingest, of
+  which the glibc heap is 112 MB (56 MB in use, 55 MB free but fragmented: malloc_trim(0), which ingest already
+  calls, gave back 29 MB); live Python objects ~40 MB (the ledger's file report 17,810 x 21, per-file sets and
+  18k FileOutcome records - what load_raw and the run report still need); 327 MB after load_raw's release; +92
+  MB when great-expectations is imported during dbt (warm_imports), gate peak 521 MB, publish 647 MB. So later
+  stages start from the import baseline plus a fragmented heap, not from frames kept; the ingest side
+  (phakhi/ingest, another helper's) is where the heap is made. Not changed here.
 """
 from __future__ import annotations
 

@@ -69,7 +69,10 @@ def run_supervised(args: list[str], prefect_server: bool = False) -> int:
     if prefect_server:
         from phakhi.prefect_api import INHERITED, start_early_server
 
-        early = start_early_server(own_session=True)     # its own group: the child's signals are forwarded
+        try:
+            early = start_early_server(own_session=True)     # its own group: the child's signals are forwarded
+        except Exception:             # the child starts it, or Prefect does, as before
+            early = None
     extra = {INHERITED: f"{early.process.pid}:{early.port}"} if early is not None else {}
     try:
         return run_group([sys.executable, "-c", "from phakhi.cli import main; main()", *args], env=extra,
