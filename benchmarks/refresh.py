@@ -61,13 +61,15 @@ def run_refresh(home: Path, period: str | None, extra: list[str]) -> dict:
 
 def table(run: dict, floor: dict | None) -> str:
     rows = [f"{'stage':12}{'wall s':>9}{'CPU s':>9}{'peak RSS MB':>13}{'floor s':>9}{'ratio':>8}"
-            f"{'floor CPU s':>13}{'CPU ratio':>11}"]
+            f"{'floor CPU s':>13}{'CPU ratio':>11}{'refresh MB at start/peak':>26}"]
     by = {}
     for s in run["stages"]:          # a stage may run twice (retries): sum
         b = by.setdefault(s["stage"], {"wall_s": 0.0, "cpu_s": 0.0, "peak_rss_mb": 0.0})
         b["wall_s"] += s["wall_s"]
         b["cpu_s"] += s["cpu_s"]
         b["peak_rss_mb"] = max(b["peak_rss_mb"], s["peak_rss_mb"])
+        b.setdefault("own_start", s.get("own_rss_start_mb"))      # the refresh process alone (older logs: none)
+        b["own_peak"] = max(b.get("own_peak") or 0.0, s.get("own_peak_rss_mb") or 0.0)
     for name in STAGES + sorted(set(by) - set(STAGES)):
         if name not in by:
             continue
@@ -77,7 +79,8 @@ def table(run: dict, floor: dict | None) -> str:
         ratio = f"{b['wall_s'] / f:8.1f}" if f else f"{'-':>8}"
         cratio = f"{b['cpu_s'] / fc:11.1f}" if fc else f"{'-':>11}"
         rows.append(f"{name:12}{b['wall_s']:9.1f}{b['cpu_s']:9.1f}{b['peak_rss_mb']:13.0f}"
-                    f"{(f'{f:9.1f}' if f else f'{chr(45):>9}')}{ratio}{(f'{fc:13.1f}' if fc else f'{chr(45):>13}')}{cratio}")
+                    f"{(f'{f:9.1f}' if f else f'{chr(45):>9}')}{ratio}{(f'{fc:13.1f}' if fc else f'{chr(45):>13}')}{cratio}"
+                    + (f"{b['own_start']:>17.0f} / {b['own_peak']:<6.0f}" if b.get("own_start") else ""))
     other = run["wall_s"] - sum(b["wall_s"] for b in by.values())
     rows.append(f"{'other':12}{other:9.1f}{'':9}{'':13}{'':9}{'':>8}")
     floors = sum(v.get("wall_s", 0) for k, v in (floor or {}).items() if isinstance(v, dict))
