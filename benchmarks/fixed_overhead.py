@@ -61,7 +61,14 @@ cores, so read shares and CPU seconds, not wall):
   18k FileOutcome records - what load_raw and the run report still need); 327 MB after load_raw's release; +92
   MB when great-expectations is imported during dbt (warm_imports), gate peak 521 MB, publish 647 MB. So later
   stages start from the import baseline plus a fragmented heap, not from frames kept; the ingest side
-  (phakhi/ingest, another helper's) is where the heap is made. Not changed here.
+  (phakhi/ingest, another helper's) is where the heap is made. Not changed here. Tried and dropped: gc.collect +
+  malloc_trim(0) after the gate gave back 7 MB of ~100 MB (0.1 s): what the gate adds is GX's modules imported
+  on first use (expectations, renderers, Data Docs templates), not garbage.
+- A/B on this benchmark (base = main 503220a through PYTHONPATH, same venv; load 8-17, three other helpers):
+  one_new CPU whole / Prefect server: base 26.0 / 5.5, 26.6 / 4.9, 27.1 / 5.3; now 24.5 / 4.7 (the other "now"
+  run changed code between its steps and is left out). nothing: base 8.2 / 4.8, 7.8 / 4.3; now 7.9 / 4.4,
+  7.6 / 4.2. Wall at this load says nothing about a second of start-up; on an idle machine expect the gains
+  named above (server started ~0.4-1 s earlier, 1-3 s less server start-up on the memo, 0-1 s heartbeat join).
 """
 from __future__ import annotations
 
