@@ -36,8 +36,9 @@ cores, so read shares and CPU seconds, not wall):
   actions: one setting) and the event persister; task runs are still recorded (prefect_api.LIGHT_SERVER_ENV,
   PHAKHI_LIGHT_PREFECT_SERVER=0 restores Prefect's defaults; an explicit setting always wins). Server CPU on
   "nothing", interleaved at load 14: 4.6/4.6/4.5 s light vs 5.0/4.9/5.3 s default; separate runs differ by as
-  much (4.3-4.8 s for the default), so the CPU gain is at most ~0.5 s; the wall gain is the memo's imports off
-  the server's start-up path.
+  much (4.3-4.8 s for the default). Measured alone, the server's CPU until it first answers /health (what the
+  refresh waits for): 3.74/3.65/3.48 s light vs 4.09/4.23/4.20 s default, interleaved at load 14-21: -0.55 s
+  on the start-up path.
 - The supervisor now starts the server before the child (phakhi/supervise.py): the child's Python start-up and
   CLI imports (~0.3 s CPU, 0.4-1 s wall; more under load) no longer precede the server's start. Wall only.
 - At the flow's end Prefect joined its flow-run heartbeat thread, which sleeps in 1 s steps (join up to 2 s;
@@ -68,7 +69,7 @@ cores, so read shares and CPU seconds, not wall):
   one_new CPU whole / Prefect server: base 26.0 / 5.5, 26.6 / 4.9, 27.1 / 5.3; now 24.5 / 4.7 (the other "now"
   run changed code between its steps and is left out). nothing: base 8.2 / 4.8, 7.8 / 4.3; now 7.9 / 4.4,
   7.6 / 4.2. Wall at this load says nothing about a second of start-up; on an idle machine expect the gains
-  named above (server started ~0.4-1 s earlier, 1-3 s less server start-up on the memo, 0-1 s heartbeat join).
+  named above (server started ~0.4-1 s earlier, ~0.5 s less server CPU before /health, 0-1 s heartbeat join).
 """
 from __future__ import annotations
 
