@@ -66,9 +66,11 @@ cores, so read shares and CPU seconds, not wall):
   malloc_trim(0) after the gate gave back 7 MB of ~100 MB (0.1 s): what the gate adds is GX's modules imported
   on first use (expectations, renderers, Data Docs templates), not garbage.
 - A/B on this benchmark (base = main 503220a through PYTHONPATH, same venv; load 8-17, three other helpers):
-  one_new CPU whole / Prefect server: base 26.0 / 5.5, 26.6 / 4.9, 27.1 / 5.3; now 24.5 / 4.7 (the other "now"
-  run changed code between its steps and is left out). nothing: base 8.2 / 4.8, 7.8 / 4.3; now 7.9 / 4.4,
-  7.6 / 4.2. Wall at this load says nothing about a second of start-up; on an idle machine expect the gains
+  one_new CPU whole / Prefect server: base 26.0 / 5.5, 26.6 / 4.9, 27.1 / 5.3; now 24.5 / 4.7, 27.0 / 5.3 (load
+  19; a third run changed code between its steps and is left out, as are base runs whose later step rebuilt
+  everything). nothing: base 8.2 / 4.8, 7.8 / 4.3, 8.0 / 4.4; now 7.9 / 4.4, 7.6 / 4.2, 8.1 / 4.5. Within the
+  run-to-run noise (~0.5 s) at this load; wall says nothing about a second of start-up at load 8-19. On an
+  idle machine expect the gains
   named above (server started ~0.4-1 s earlier, ~0.5 s less server CPU before /health, 0-1 s heartbeat join).
 """
 from __future__ import annotations
