@@ -371,7 +371,8 @@ def _completed_build_manifest(paths: Paths, period: str) -> dict | None:
         node, old = built["nodes"][uid], last.get(uid)
         if node.get("name") in reads_month or not old or not old.get("compiled_code") or \
                 old.get("checksum") != node.get("checksum") or \
-                (old.get("depends_on") or {}).get("nodes") != (node.get("depends_on") or {}).get("nodes"):
+                set((old.get("depends_on") or {}).get("nodes") or ()) != \
+                set((node.get("depends_on") or {}).get("nodes") or ()):
             return None
         node.update({k: old[k] for k in COMPILED_FIELDS if k in old})
     return built
