@@ -196,7 +196,10 @@ def build_planned(paths: Paths, period: str, plan) -> DbtOutcome:
     if _dbt_importable() and docs_needed(paths, period):     # (without dbt's process: publish makes it)
         # dbt's documentation page (publish copies it) in the same dbt process, after a successful build: one
         # process start fewer; the page is the one publish would generate (same command, warehouse, catalog)
-        steps.append({"prepare": "phakhi.transform:docs_step", "kwargs": {"home": str(paths.home), "period": period}})
+        # month_built: the build ran every model that reads the month (all of them, or a new month's selection)
+        month_built = plan is None or plan.mode != "incremental" or plan.period_changed
+        steps.append({"prepare": "phakhi.transform:docs_step",
+                      "kwargs": {"home": str(paths.home), "period": period, "month_built": month_built}})
     outcome = run_steps(paths, steps)
     if outcome.success and len(steps) > 1:
         record_docs_key(paths, period)
@@ -235,10 +238,11 @@ def build_dbt_docs(paths: Paths, out_dir: Path, period: str | None = None,
         raise RuntimeError(f"dbt docs generate failed:\n{outcome.log_tail or outcome.failures}")
     if key:
         key_file.write_text(key, encoding="utf-8")
+    record_docs_made_with(paths, period)
     return _copy_docs(page, out_dir)
 
 
-def prepare_docs(paths: Paths, period: str) -> list[str]:
+def prepare_docs(paths: Paths, period: str, month_built: bool = False) -> list[str]:
     """Make the docs target ready for `dbt docs generate` (no page, no key; the build's parse and, when it
     compiled everything, its manifest) and return the command's extra arguments."""
     docs_target = paths.dbt_work / "docs-target"
@@ -249,11 +253,18 @@ def prepare_docs(paths: Paths, period: str) -> list[str]:
     if parsed.exists():   # reuse the build's parse (same project, profile and vars): saves seconds
         shutil.copyfile(parsed, docs_target / "partial_parse.msgpack")
     compiled = _compiled_build_manifest(paths, period)
-    if compiled is not None:
-        # The build compiled every model and snapshot of this month with this code: the page shows its
-        # manifest (tests compiled too) and dbt only reads the catalog - no compile, no manifest written
-        # (--no-write-json; the page is made of the manifest.json in its target folder).
-        shutil.copyfile(compiled, docs_target / "manifest.json")
+    completed = None if compiled is not None else _completed_build_manifest(paths, period, month_built)
+    (docs_target / DOCS_MADE_WITH).unlink(missing_ok=True)      # written again once this page is made
+    if compiled is not None or completed is not None:
+        # The build compiled every model and snapshot of this month with this code (or, after a selective
+        # build, every one this month's inputs reach, the others keeping the last page's SQL for the same code,
+        # vars and source: _completed_build_manifest): the page shows that manifest (tests compiled too) and dbt
+        # only reads the catalog - no compile, no manifest written (--no-write-json; the page is made of the
+        # manifest.json in its target folder).
+        if compiled is not None:
+            shutil.copyfile(compiled, docs_target / "manifest.json")
+        else:
+            (docs_target / "manifest.json").write_text(json.dumps(completed), encoding="utf-8")
         return ["--static", "--no-compile", "--no-write-json", *DOCS_SELECT]
     # Compile what the page shows compiled (models, snapshots); not the tests, which the page lists
     # under their models but never shows compiled (~9 s of each new month's publish). The catalog still
@@ -261,11 +272,11 @@ def prepare_docs(paths: Paths, period: str) -> list[str]:
     return ["--static", *DOCS_SELECT]
 
 
-def docs_step(home: str, period: str) -> dict:
+def docs_step(home: str, period: str, month_built: bool = False) -> dict:
     """The documentation command that follows a successful build in the same dbt process (phakhi/dbt_worker.py
     asks for it there, after the build wrote its manifest)."""
     paths = Paths(Path(home))
-    return dbt_step(paths, period, command="docs generate", extra=prepare_docs(paths, period),
+    return dbt_step(paths, period, command="docs generate", extra=prepare_docs(paths, period, month_built),
                     target=paths.dbt_work / "docs-target")
 
 
@@ -292,6 +303,8 @@ def record_docs_key(paths: Paths, period: str) -> None:
     key = docs_key(paths, period) if fresh else None
     if key:
         (docs_target / "phakhi_docs_key.txt").write_text(key, encoding="utf-8")
+    if fresh:
+        record_docs_made_with(paths, period)
 
 
 def _compiled_build_manifest(paths: Paths, period: str) -> Path | None:
@@ -311,6 +324,63 @@ def _compiled_build_manifest(paths: Paths, period: str) -> Path | None:
         return None
     shown = [n for n in nodes if n.get("resource_type") in ("model", "snapshot")]
     return manifest if shown and all(n.get("compiled_code") for n in shown) else None
+
+
+# Beside the documentation page: the code and vars it was compiled with (code fingerprint and vars, not the
+# month), written once the page is made; what lets the next month's page keep its SQL for unselected models.
+DOCS_MADE_WITH = "phakhi_docs_made_with.txt"
+# What compiling adds to a manifest node (dbt 1.11): taken from the last page for a model the build did not run.
+COMPILED_FIELDS = ("compiled", "compiled_code", "compiled_path", "extra_ctes", "extra_ctes_injected", "depends_on")
+
+
+def _docs_made_with(paths: Paths) -> str:
+    from phakhi.refresh_inputs import code_fingerprint
+
+    vars_ = {k: v for k, v in dbt_vars(paths, "").items() if k != "period"}
+    return f"{code_fingerprint()}|{json.dumps(vars_, sort_keys=True)}"
+
+
+def record_docs_made_with(paths: Paths, period: str) -> None:
+    (paths.dbt_work / "docs-target" / DOCS_MADE_WITH).write_text(
+        json.dumps({"with": _docs_made_with(paths), "period": period}), encoding="utf-8")
+
+
+def _completed_build_manifest(paths: Paths, period: str, month_built: bool) -> dict | None:
+    """After a successful selective build for `period` and the current code: its manifest, with the compiled
+    SQL of each model and snapshot it did not run taken from the last documentation page's manifest. Sound
+    when the build ran every model that reads the month (`month_built`: a new month's selection,
+    phakhi/selection.py) or the last page is of this month: with the same code and vars (DOCS_MADE_WITH) and
+    the same source (checksum), a model that does not read the month compiles to the same SQL every month, and
+    the month's SQL of the others comes from this build. (Relation-dependent SQL -
+    is_incremental(), phakhi_optional_relation - follows a raw table that changed, and so a selected model.)
+    None when anything is missing or differs: then the documentation step compiles, as before."""
+    from phakhi.refresh_inputs import code_fingerprint
+
+    target, docs_target = paths.dbt_work / "target", paths.dbt_work / "docs-target"
+    try:
+        if (target / "phakhi_period.txt").read_text(encoding="utf-8").strip() != period or \
+                (target / BUILT_CODE).read_text(encoding="utf-8") != code_fingerprint():
+            return None
+        made = json.loads((docs_target / DOCS_MADE_WITH).read_text(encoding="utf-8"))
+        if made["with"] != _docs_made_with(paths) or not (month_built or made["period"] == period):
+            return None
+        built = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+        last = json.loads((docs_target / "manifest.json").read_text(encoding="utf-8"))["nodes"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    missing = [uid for uid, n in built.get("nodes", {}).items()
+               if n.get("resource_type") in ("model", "snapshot") and not n.get("compiled_code")]
+    if not missing:
+        return None
+    for uid in missing:
+        node, old = built["nodes"][uid], last.get(uid)
+        if not old or not old.get("compiled_code") or \
+                old.get("checksum") != node.get("checksum") or \
+                set((old.get("depends_on") or {}).get("nodes") or ()) != \
+                set((node.get("depends_on") or {}).get("nodes") or ()):
+            return None
+        node.update({k: old[k] for k in COMPILED_FIELDS if k in old})
+    return built
 
 
 def _copy_docs(page: Path, out_dir: Path) -> Path:

@@ -20,7 +20,8 @@ def model(dbt, session):
     min_n = int(dbt.config.get("min_cell_n") or 30)
     weights = dbt.ref("int_survey__respondent_weights").df()
     responses = dbt.ref("stg_survey__responses").df()
-    scores = dbt.ref("int_survey__respondent_scores").df()
+    scores = dbt.ref("int_survey__respondent_scores").project(            # only the columns merged below
+        ", ".join(["wave", "respondent_id", *MEAN_MEASURES, "awareness_level"])).df()
     provinces = dbt.ref("provinces").df()
 
     frame = (responses.drop(columns=["weight"])

@@ -13,5 +13,8 @@ def model(dbt, session):
     single_threaded_blas()     # small products, two dbt threads on two cores: see its docstring
     from phakhi.survey.awareness import reliability_table
 
-    items = dbt.ref("int_survey__item_scores").df()
+    # only the core items' rows and the columns reliability_table reads: the long item table is the largest frame
+    # of the build at national scale (respondents x items), most of it strings
+    items = (dbt.ref("int_survey__item_scores").filter("is_core")
+             .project("wave, respondent_id, item_code, dimension, is_core, item_score").df())
     return reliability_table(items, dimensions=["knowledge", "concern", "behaviour"])
