@@ -428,6 +428,14 @@ def settle_family_cached(paths: Paths, family: str, files: list[Path], known: di
     `landed_dir(paths)`), the settled rows go to a DuckDB file there as they settle (streamed, or merged with
     the family's kept rows: phakhi/ingest/settled.py) and the result returned holds no rows in memory."""
     if spill is not None and record and family != REGISTRY and len(files) >= APART_FROM_FILES:
+        # a new month settles here: only its new files are read and its rows merge with the kept ones in
+        # DuckDB (no family frame); a full settle builds the family's row dicts: in its own process
+        with _settling("here"):
+            with gc_paused():
+                result = _settle_family_cached(paths, family, files, known, run_at, workers, progress, record,
+                                               spill, only="incremental")
+        if result is not None:
+            return result
         with _settling("apart"):
             return settle_family_apart(paths, family, files, known, run_at, spill, workers, progress)
     with _settling("here" if spill is not None else None):
@@ -466,7 +474,7 @@ def _settling(where: str | None):
 def _settle_family_cached(paths: Paths, family: str, files: list[Path], known: dict[str, set[str]] | None,
                           run_at: datetime, workers: int | None = None,
                           progress: Callable[[int], None] | None = None, record: bool = True,
-                          spill: Path | None = None) -> FamilyResult:
+                          spill: Path | None = None, only: str | None = None) -> FamilyResult | None:
     """One family, start to end: its new or changed files read through the per-file cache, settled against
     the family's history in the landing ledger (only the new files when nothing else changed:
     phakhi.ingest.settled), and (with `record`) the family's rows of the ledger brought up to date, its new
@@ -478,8 +486,8 @@ def _settle_family_cached(paths: Paths, family: str, files: list[Path], known: d
                                    lambda: ledger.read_history(paths.home, family, ledger.SETTLE_COLUMNS).get(family), run_at,
                                    workers, progress,
                                    archive=(paths.landing_archive, paths.home) if record else None,
-                                   spill=spill)
-    if record:
+                                   spill=spill, only=only)
+    if record and result is not None:
         ledger.record(paths.home, [result], run_at)
     return result
 
@@ -609,7 +617,8 @@ def _settle_apart_child(q, home: str, family: str, files: list[str], known, run_
             result = settled.settle_family(paths.ingest_cache, family, [Path(f) for f in files], paths.landing,
                                            known, lambda: history, run_at, workers,
                                            progress if report_progress else None,
-                                           archive=(paths.landing_archive, paths.home), spill=Path(spill))
+                                           archive=(paths.landing_archive, paths.home), spill=Path(spill),
+                                           only="full")
         q.put(("result", result, dict(settled.LAST.get(family, {}))))
     except BaseException as exc:           # noqa: BLE001 -- handed to the refresh's process, raised there
         try:

@@ -50,7 +50,7 @@ class Settled:
     inputs: dict[str, tuple]          # landing-relative file -> (sha256, mtime, {column: {question: answer}})
     result: FamilyResult              # its FileOutcomes without records (the rows are in result.loaded)
     coverage: set = field(default_factory=set)     # submission keys covered by any of its files
-    keys: set = field(default_factory=set)         # row keys of every record settled (loaded or duplicate)
+    keys: object = None       # row keys of every record settled (loaded or duplicate): _key_hashes, sorted
     known_columns: frozenset = frozenset()
     rows_db: str | None = None        # the file (in the same folder) holding its rows; None: in result.loaded
     rows: int = 0                     # how many (with rows_db)
@@ -101,31 +101,69 @@ def _drop_rows_files(folder: Path, family: str, keep: str | None = None) -> None
             (Path(folder) / name).unlink(missing_ok=True)
 
 
-def _row_keys(contract, outcomes: list[FileOutcome]) -> set:
-    """Every complete row key among the readable outcomes' records (what duplicate-key checking compares)."""
+def _row_keys(contract, outcomes: list[FileOutcome]):
+    """Every complete row key among the readable outcomes' records (what duplicate-key checking compares),
+    as a sorted array of 64-bit hashes (`_key_hashes`): a million key tuples kept in the state cost a new
+    month ~0.25 GB and a second to load; their hashes cost 8 MB. Two equal keys always have equal hashes,
+    so a key a new file shares with a kept one is always seen; a rare collision of two different keys only
+    sends the family to a full settle."""
+    import numpy as np
+
     key = list(contract.key)
-    out = set()
-    if not key:
-        return out
-    for o in outcomes:
-        if o.status in READABLE:
-            for r in o.records:
-                k = tuple(map(r.get, key))
-                if None not in k:
-                    out.add(k)
-    return out
+    out = []
+    if key:
+        for o in outcomes:
+            if o.status in READABLE:
+                for r in o.records:
+                    k = tuple(map(r.get, key))
+                    if None not in k:
+                        out.append(k)
+    return _key_hashes(out, len(key)) if out else np.empty(0, dtype=np.uint64)
+
+
+def _norm(v) -> str:
+    """A key value as text that is equal exactly when the values are equal in Python (1 == 1.0 == True)."""
+    if isinstance(v, str):
+        return "s" + v
+    if isinstance(v, (bool, int)) or (isinstance(v, float) and v.is_integer()):
+        return f"i{int(v)}"
+    if isinstance(v, datetime):
+        return "t" + v.isoformat()
+    if hasattr(v, "isoformat"):
+        return "d" + v.isoformat()
+    return "o" + repr(v)
+
+
+def _key_hashes(keys: list[tuple], width: int):
+    import numpy as np
+    import pandas as pd
+
+    cols = {k: pd.Series([_norm(t[k]) for t in keys], dtype=object) for k in range(width)}
+    h = pd.util.hash_pandas_object(pd.DataFrame(cols), index=False).to_numpy(dtype=np.uint64)
+    return np.unique(h)
+
+
+def _shares_a_key(new, kept) -> bool:
+    import numpy as np
+
+    if kept is None or not len(new) or not len(kept):
+        return False
+    return bool(np.isin(new, kept, assume_unique=True).any())
 
 
 def settle_family(folder: Path, family: str, files: list[Path], landing: Path | None, known: dict | None,
                   history: Callable[[], dict | None], run_at: datetime, workers: int | None = None,
                   progress: Callable[[int], None] | None = None, cache: FileOutcomeCache | None = None,
                   stats: dict | None = None, archive: tuple[Path, Path] | None = None,
-                  spill: Path | None = None) -> FamilyResult:
+                  spill: Path | None = None, only: str | None = None) -> FamilyResult | None:
     """One family's files settled: incrementally on top of the kept result when only unrelated new files
     arrived, else in full. `history` returns the family's ledger history (read only when needed).
 
     With `spill` (a folder), the rows are kept in a DuckDB file, never as one frame, and the result is a
-    landed.SpilledResult whose file is `spill/<family>.duckdb` (a hard link to the kept rows)."""
+    landed.SpilledResult whose file is `spill/<family>.duckdb` (a hard link to the kept rows).
+
+    `only="incremental"`: None instead of a full settle (the caller settles in full elsewhere: a large
+    family in its own process); `only="full"`: no incremental attempt (that caller's second call)."""
     from phakhi.ingest.contracts import load_contract
 
     cache = cache or FileOutcomeCache(folder, index_name=family or "any")
@@ -141,6 +179,8 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
     stats.update(mode="full", kept=0, new=len(files))
 
     new_idx = list(range(len(files)))
+    if only == "full":
+        state = None
     if state is not None and frozenset((known or {})) == state.known_columns:
         new_idx = _new_files(state, files, rel, cache, known)
     if new_idx is not None and state is not None and len(new_idx) < len(files):
@@ -154,6 +194,8 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
                 save(folder, new_state)
             stats.update(mode="incremental", kept=len(files) - len(new_idx), new=len(new_idx))
             return _spilled(folder, new_state, result, spill) if spill is not None else result
+    if only == "incremental":
+        return None
     # the whole family, as before
     answers: list = []
     outcomes = ingest_files_cached(family, files, landing, known, cache, workers, progress, answers, archive)
@@ -189,7 +231,8 @@ def _new_files(state: Settled, files: list[Path], rel: list[str], cache: FileOut
             new.append(k)
             continue
         try:
-            h, mtime = cache.content_hash(f), f.stat().st_mtime
+            h, st = cache.content_hash_stat(f)
+            mtime = st.st_mtime
         except OSError:
             return None
         if (h, mtime) != before[:2] or not answers_hold(before[2], known):
@@ -220,7 +263,7 @@ def _try_incremental(state: Settled, contract, new_files: list[Path], landing, k
         if o.readable and (o.coverage & state.coverage):
             return None
     new_keys = _row_keys(contract, outcomes)
-    if new_keys & state.keys:
+    if _shares_a_key(new_keys, state.keys):
         return None
     fresh = assemble_family(family, outcomes, history, run_at, consume=True)
     # received_at as a full settle gives it: the ledger's, else this run's (a duplicate file is never in the ledger)
@@ -274,8 +317,14 @@ def _try_incremental(state: Settled, contract, new_files: list[Path], landing, k
     for o, asked in zip(outcomes, answers):
         inputs[o.file] = (o.file_hash, o.mtime, asked or {})
     new_state = Settled(cache.code, family, inputs, result, state.coverage | _coverage(outcomes),
-                        state.keys | new_keys, state.known_columns, rows_db, rows)
+                        _union(state.keys, new_keys), state.known_columns, rows_db, rows)
     return result, new_state
+
+
+def _union(a, b):
+    import numpy as np
+
+    return b if a is None else np.union1d(a, b).astype(np.uint64)
 
 
 def _coverage(outcomes: list[FileOutcome]) -> set:
