@@ -85,3 +85,18 @@ def test_new_dates_in_a_column_kept_empty_so_far_refuse_the_merge(tmp_path):
     out = tmp_path / "merged.duckdb"
     assert not merge_rows(kept_db, _frame([("b.xlsx", 3)]), out, "fam", after_kept=True)
     assert not out.exists()                   # the caller settles the whole family instead
+
+
+def test_row_key_hashes_meet_exactly_when_python_keys_are_equal():
+    from datetime import datetime
+
+    from phakhi.ingest.settled import _key_hashes, _shares_a_key
+
+    kept = _key_hashes([("P1", "2025-01", 1), ("P2", "2025-01", 2), ("P3", date(2025, 1, 1), 3)], 3)
+    assert len(kept) == 3 and list(kept) == sorted(kept)
+    for same in [("P1", "2025-01", 1.0), ("P2", "2025-01", True + 1), ("P3", date(2025, 1, 1), 3)]:
+        assert _shares_a_key(_key_hashes([same], 3), kept), same
+    for other in [("P1", "2025-01", "1"), ("P1", "2025-02", 1), ("P3", datetime(2025, 1, 1), 3), ("P1", "2025-01", 1.5)]:
+        assert not _shares_a_key(_key_hashes([other], 3), kept), other
+    again = _key_hashes([("P2", "2025-01", 2), ("P1", "2025-01", 1), ("P3", date(2025, 1, 1), 3)], 3)
+    assert list(again) == list(kept)               # the same in any order (and in any process: no salt)
