@@ -100,3 +100,16 @@ def test_row_key_hashes_meet_exactly_when_python_keys_are_equal():
         assert not _shares_a_key(_key_hashes([other], 3), kept), other
     again = _key_hashes([("P2", "2025-01", 2), ("P1", "2025-01", 1), ("P3", date(2025, 1, 1), 3)], 3)
     assert list(again) == list(kept)               # the same in any order (and in any process: no salt)
+
+
+def test_a_month_after_the_kept_files_is_appended_in_place(tmp_path):
+    from phakhi.ingest.landed import append_rows
+
+    kept, fresh = _frame([("a.xlsx", 3), ("b.xlsx", 2)]), _frame([("c.xlsx", 4)])
+    db = _whole(tmp_path, kept, "kept.duckdb")
+    assert not append_rows(db, fresh, "fam", kept_rows=4)           # the file does not hold what the state says
+    assert _table(db) == _table(_whole(tmp_path, kept, "again.duckdb"))
+    assert append_rows(db, fresh, "fam", kept_rows=5)
+    assert _table(db) == _table(_whole(tmp_path, pd.concat([kept, fresh], ignore_index=True), "want.duckdb"))
+    undated = _whole(tmp_path, _frame([("a.xlsx", 3)], dates=False), "undated.duckdb")
+    assert not append_rows(undated, _frame([("b.xlsx", 3)]), "fam", kept_rows=3)     # a DATE column now

@@ -24,7 +24,9 @@ DB_CONFIG = {"threads": 1, "memory_limit": "256MB"}
 def _connect(path: Path):
     import duckdb
 
-    return duckdb.connect(str(path), config={**DB_CONFIG, "temp_directory": str(Path(path).parent / "tmp")})
+    con = duckdb.connect(str(path), config={**DB_CONFIG, "temp_directory": str(Path(path).parent / "tmp")})
+    con.execute("set enable_progress_bar = false")
+    return con
 
 
 def _as_written(frame):
@@ -90,7 +92,7 @@ class RowsWriter:
 
     def _created(self) -> bool:
         return bool(self.con.execute("select count(*) from information_schema.tables where table_schema = 'raw' "
-                                     "and table_name = ?", [self.family]).fetchone()[0])
+                                     "and table_name = ?", [self.family]).fetchall()[0][0])
 
     def close(self) -> None:
         """Finish the file: date columns that never held a date take DuckDB's NULL type, as write_raw gives."""
@@ -132,9 +134,8 @@ def merge_rows(kept: Path, fresh, out: Path, family: str, after_kept: bool) -> b
         src = f"kept.raw.{_q(family)}"
         frame = _as_written(fresh)
         con.register("_fresh", frame)
-        kt, ft = table_types(con, src), table_types(con, "_fresh")
-        if [n for n, _ in kt] != [n for n, _ in ft] or \
-                any(a != b and b != '"NULL"' for (_, a), (_, b) in zip(kt, ft)):
+        kt = table_types(con, src)
+        if not _compatible(kt, table_types(con, "_fresh")):
             return False
         cols = ", ".join(_q(n) for n, _ in kt)
         con.execute("create schema if not exists raw")
@@ -157,11 +158,39 @@ def merge_rows(kept: Path, fresh, out: Path, family: str, after_kept: bool) -> b
             _unlink(out)
 
 
+def _compatible(kept_types, fresh_types) -> bool:
+    """The fresh rows fit the kept table without changing a column's type: the same types, or a fresh
+    column that is all missing (DuckDB's NULL type). A kept NULL-typed column (a date column empty so far)
+    that now gets dates does not fit: a full settle gives it the DATE type."""
+    return [n for n, _ in kept_types] == [n for n, _ in fresh_types] and \
+        all(a == b or b == '"NULL"' for (_, a), (_, b) in zip(kept_types, fresh_types))
+
+
+def append_rows(path: Path, fresh, family: str, kept_rows: int) -> bool:
+    """The fresh rows (typed rows of new files, all sorting after the kept files) appended in place to the
+    kept file's raw.<family>: work in proportion to the new rows. False, with nothing written, when the file
+    does not hold exactly `kept_rows` rows (a run that ended between this append and saving its state) or
+    the types do not fit: the caller settles the whole family instead."""
+    con = _connect(Path(path))
+    try:
+        t = f"raw.{_q(family)}"
+        if int(con.execute(f"select count(*) from {t}").fetchall()[0][0]) != kept_rows:
+            return False
+        frame = _as_written(fresh)
+        con.register("_fresh", frame)
+        if not _compatible(table_types(con, t), table_types(con, "_fresh")):
+            return False
+        con.execute(f"insert into {t} select * from _fresh")
+        return True
+    finally:
+        con.close()
+
+
 def count_rows(path: Path, family: str) -> int:
     import duckdb
 
     with duckdb.connect(str(path), read_only=True) as con:
-        return int(con.execute(f"select count(*) from raw.{_q(family)}").fetchone()[0])
+        return int(con.execute(f"select count(*) from raw.{_q(family)}").fetchall()[0][0])
 
 
 def partner_months_in(path: Path, family: str, columns: list[str]) -> set[tuple[str, str]]:

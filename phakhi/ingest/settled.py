@@ -297,15 +297,19 @@ def _try_incremental(state: Settled, contract, new_files: list[Path], landing, k
         loaded = by_file(kept.loaded, fresh.loaded, "_file")
         rows = len(loaded)
     else:                  # the kept rows stay in their file: the new rows are merged with them in DuckDB
-        from phakhi.ingest.landed import merge_rows
+        from phakhi.ingest.landed import append_rows, merge_rows
 
         loaded = kept.loaded                  # empty: the frame's columns and dtypes
         if len(fresh.loaded):
-            rows_db = _rows_name(family)
             last_kept = max((o.file for o in kept.files), default="")
-            if not merge_rows(Path(folder) / state.rows_db, fresh.loaded, Path(folder) / rows_db, family,
-                              after_kept=fresh.loaded["_file"].min() > last_kept):
-                return None
+            if fresh.loaded["_file"].min() > last_kept:       # the usual month: appended to the kept file
+                if not append_rows(Path(folder) / rows_db, fresh.loaded, family, rows):
+                    return None
+            else:                                             # files among the kept ones: merged into a new file
+                rows_db = _rows_name(family)
+                if not merge_rows(Path(folder) / state.rows_db, fresh.loaded, Path(folder) / rows_db, family,
+                                  after_kept=False):
+                    return None
             rows += len(fresh.loaded)
     if rows != sum(o.rows_loaded for o in merged_files):
         return None
