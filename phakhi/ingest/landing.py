@@ -443,9 +443,15 @@ def settle_family_cached(paths: Paths, family: str, files: list[Path], known: di
             # the registry's rows stay in memory: they are what later families are checked against
             result = _settle_family_cached(paths, family, files, known, run_at, workers, progress, record,
                                            spill if family != REGISTRY else None)
-        if spill is not None and family != REGISTRY:
-            return_freed_memory()
-    return result
+        if spill is not None and family != REGISTRY and _settled_in_full(family):
+            return_freed_memory()     # a full settle's row dicts were freed (a new month's few: not worth a
+    return result                     # collection walking every kept file outcome)
+
+
+def _settled_in_full(family: str) -> bool:
+    from phakhi.ingest import settled
+
+    return settled.LAST.get(family, {}).get("mode", "full") == "full"
 
 
 _SETTLING = {"here": 0, "apart": 0}

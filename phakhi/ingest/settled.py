@@ -328,7 +328,10 @@ def _try_incremental(state: Settled, contract, new_files: list[Path], landing, k
 def _union(a, b):
     import numpy as np
 
-    return b if a is None else np.union1d(a, b).astype(np.uint64)
+    if a is None:
+        return b
+    both = np.sort(np.concatenate([a, b]), kind="stable")     # two sorted runs: merged in linear time
+    return both[np.concatenate(([True], both[1:] != both[:-1]))] if len(both) else both
 
 
 def _coverage(outcomes: list[FileOutcome]) -> set:
