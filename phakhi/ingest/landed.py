@@ -205,6 +205,14 @@ def partner_months_in(path: Path, family: str, columns: list[str]) -> set[tuple[
     return {(p, pid) for p, pid in rows}
 
 
+def frame_partner_months(loaded) -> set[tuple[str, str]]:
+    """The (period, partner_id) pairs of a family's rows in memory (what `landing.partner_months` gives)."""
+    if "period" not in loaded or "partner_id" not in loaded or not len(loaded):
+        return set()
+    return {(p, pid) for p, pid in zip(loaded["period"], loaded["partner_id"])
+            if isinstance(p, str) and isinstance(pid, str)}
+
+
 def link_or_copy(src: Path, dest: Path) -> None:
     """`dest` becomes the same file as `src` (a hard link: nothing copied; a copy where links fail). Both are
     only ever opened read-only from now on; the settled state writes a new file for a new month."""
@@ -227,14 +235,13 @@ def spill_result(result, folder: Path) -> "SpilledResult":
     the activity rows are ~0.8 GB of Python objects; held by the flow from ingest through load_raw they made
     the refresh's peak memory. The quarantine, file report and outcomes (one row per file) stay in memory."""
     from phakhi.ingest.files import write_raw
-    from phakhi.ingest.landing import partner_months
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{result.family}.duckdb"
     _unlink(path)
     loaded = result.loaded
-    pairs = partner_months(result)
+    pairs = frame_partner_months(loaded)
     with _connect(path) as con:
         write_raw(con, result.family, loaded)
     out = SpilledResult(result.family, result.quarantine, result.file_report, result.files, path, len(loaded),

@@ -28,7 +28,7 @@ from phakhi.ingest.contracts import contract_names, load_contract
 from phakhi.survey.instrument import load_instrument
 from phakhi.memory import return_freed_memory
 from phakhi.ingest.files import (FamilyResult, FileOutcome, assemble_family, ingest_files, list_files, write_raw)
-from phakhi.ingest.landed import SpilledResult, spill_result  # noqa: F401  (where they lived before)
+from phakhi.ingest.landed import SpilledResult, frame_partner_months, spill_result  # noqa: F401  (spill_result lived here)
 
 REGISTRY = "partner_registry"
 
@@ -534,11 +534,7 @@ def partner_months(result: FamilyResult) -> set[tuple[str, str]]:
     result kept them when its rows left memory."""
     if isinstance(result, SpilledResult):
         return set(result.partner_months)
-    loaded = result.loaded
-    if "period" not in loaded or "partner_id" not in loaded or not len(loaded):
-        return set()
-    return {(p, pid) for p, pid in zip(loaded["period"], loaded["partner_id"])
-            if isinstance(p, str) and isinstance(pid, str)}
+    return frame_partner_months(result.loaded)
 
 
 def loaded_rows(result: FamilyResult) -> int:
