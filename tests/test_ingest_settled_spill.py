@@ -99,8 +99,8 @@ def test_each_step_of_a_history_loads_the_raw_tables_of_a_settle_from_scratch(tm
     assert _step(paths, tmp_path, apart)["activity_reports"]["mode"] == "incremental"
 
 
-def test_rows_kept_in_memory_and_in_a_file_do_not_mix(tmp_path):
-    """A settle without spill (phakhi ingest --landing) after one with it settles in full, and back."""
+def test_saving_a_state_removes_the_familys_other_rows_files(tmp_path):
+    """An earlier month's rows file (or one a failed run left) goes when the state is saved; forget removes all."""
     state = settled.Settled("c", "activity_reports", {}, None, rows_db="settled-activity_reports-0123456789ab.duckdb")
     settled.save(tmp_path, state)
     (tmp_path / state.rows_db).write_bytes(b"")
