@@ -6,6 +6,11 @@ checkout, dump every raw table, and compare two dumps.
     .venv/bin/python benchmarks/ingest_compare.py dump --landing L --out /tmp/b
     .venv/bin/python benchmarks/ingest_compare.py compare /tmp/a /tmp/b
 
+With `--then L2 [--then L3 ...]` the same home ingests the first landing, then each later one in turn (its
+files copied over the landing area, and files it lacks removed): the dump is of the last ingest, so a new
+month, a changed file or a withdrawn one goes through the path a refresh takes on a kept history.
+`--apart-from N` lowers the file count from which a family settles in its own process (landing.APART_FROM_FILES).
+
 A dump is one Parquet file per raw table (raw.<family>, raw.quarantine, raw.ingest_manifest, ...), rows in a
 canonical order, each with its position in the raw table (`_raw_position`, DuckDB's rowid: the row order is
 compared too); `received_at` (the run's clock) is left out. `compare` prints the first difference per table
@@ -28,7 +33,30 @@ REPO = Path(__file__).resolve().parents[1]
 VOLATILE = {"received_at"}
 
 
-def dump(landing: Path, out: Path, repo: Path, spill: bool = True) -> None:
+def _sync(src: Path, dest: Path) -> None:
+    """`dest` holds exactly `src`'s files (copied with their times; unchanged ones left as they are)."""
+    want = {p.relative_to(src) for p in src.rglob("*") if p.is_file() or p.is_symlink()}
+    for p in sorted(dest.rglob("*"), reverse=True):
+        rel = p.relative_to(dest)
+        if (p.is_file() or p.is_symlink()) and rel not in want:
+            p.unlink()
+    for rel in sorted(want):
+        a, b = src / rel, dest / rel
+        if b.exists() and not a.is_symlink():
+            sa, sb = a.stat(), b.stat()
+            if sa.st_size == sb.st_size and sa.st_mtime_ns == sb.st_mtime_ns and a.read_bytes() == b.read_bytes():
+                continue
+        b.parent.mkdir(parents=True, exist_ok=True)
+        if b.exists() or b.is_symlink():
+            b.unlink()
+        if a.is_symlink():
+            os.symlink(os.readlink(a), b)
+        else:
+            shutil.copy2(a, b)
+
+
+def dump(landing: Path, out: Path, repo: Path, spill: bool = True, then: list[Path] | None = None,
+         apart_from: int | None = None) -> None:
     sys.path.insert(0, str(repo))
     home = Path(tempfile.mkdtemp(prefix="ingest-compare-"))
     try:
@@ -43,12 +71,20 @@ def dump(landing: Path, out: Path, repo: Path, spill: bool = True) -> None:
 
         assert Path(ingest.__file__).resolve().is_relative_to(repo.resolve()), ingest.__file__
         paths = Paths(home)
+        if apart_from is not None and hasattr(ingest, "APART_FROM_FILES"):
+            ingest.APART_FROM_FILES = apart_from
         run_families = None
         if spill and hasattr(ingest, "landed_dir"):     # what the refresh's per-family task does
 
             def run_families(jobs, run_at):
                 return [ingest.settle_family_cached(paths, j.family, j.files, j.known, run_at,
                                                     spill=ingest.landed_dir(paths)) for j in jobs]
+        for later in then or []:          # the earlier landings, each ingested and loaded as a refresh does
+            results = ingest.ingest_landing_settled(paths, run_families=run_families)
+            ingest.load_raw(home / "warehouse.duckdb", results)
+            if hasattr(results, "release"):
+                results.release()
+            _sync(later, home / "landing")
         results = ingest.ingest_landing_settled(paths, run_families=run_families)
         spilled = sum(type(r).__name__ == "SpilledResult" for r in results)
         db = home / "warehouse.duckdb"
@@ -102,12 +138,15 @@ def main(argv=None) -> int:
     d.add_argument("--out", type=Path, required=True)
     d.add_argument("--repo", type=Path, default=REPO, help="the code checkout to ingest with")
     d.add_argument("--no-spill", action="store_true", help="hold every family in memory (no spill to disk)")
+    d.add_argument("--then", type=Path, action="append", default=[],
+                   help="a later landing ingested next in the same home (repeatable)")
+    d.add_argument("--apart-from", type=int, default=None, help="landing.APART_FROM_FILES for this dump")
     c = sub.add_parser("compare")
     c.add_argument("a", type=Path)
     c.add_argument("b", type=Path)
     args = ap.parse_args(argv)
     if args.cmd == "dump":
-        dump(args.landing, args.out, args.repo, spill=not args.no_spill)
+        dump(args.landing, args.out, args.repo, spill=not args.no_spill, then=args.then, apart_from=args.apart_from)
         return 0
     return compare(args.a, args.b)
 

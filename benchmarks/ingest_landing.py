@@ -134,6 +134,10 @@ def main(argv=None) -> dict:
     ap.add_argument("--cold", action="store_true", help="forget cache, ledger and archive first")
     ap.add_argument("--floor", action="store_true",
                     help="also measure the read floor (benchmarks/floor.py) right before, under the same load")
+    ap.add_argument("--spill", action="store_true",
+                    help="as the refresh's tasks: every family but the registry settled into its spill file "
+                         "(a large one in its own process), then the spill files removed")
+    ap.add_argument("--apart-from", type=int, default=None, help="landing.APART_FROM_FILES (with --spill)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     if args.parts:
@@ -158,8 +162,16 @@ def main(argv=None) -> dict:
               f"({floor['workers']} processes)")
     timer = install_parts() if args.parts else None
     paths = Paths(args.home)
+    run_families = None
+    if args.spill:
+        if args.apart_from is not None:
+            landing.APART_FROM_FILES = args.apart_from
+
+        def run_families(jobs, run_at):
+            return [landing.settle_family_cached(paths, j.family, j.files, j.known, run_at,
+                                                 spill=landing.landed_dir(paths)) for j in jobs]
     with stage_timer("ingest_alone") as st:
-        results = landing.ingest_landing_settled(paths)
+        results = landing.ingest_landing_settled(paths, run_families=run_families)
     s = st["result"]
     totals = [r.totals for r in results]
     out = {"home": str(args.home), "mode": "parts (1 process)" if args.parts else "all cores",
@@ -195,6 +207,8 @@ def main(argv=None) -> dict:
         print(f"{'(timed parts)':14}{total:9.2f}   of {s.cpu_s:.2f} s CPU in all")
     if args.json:
         args.json.write_text(json.dumps(out, indent=1), encoding="utf-8")
+    if hasattr(results, "release"):
+        results.release()
     return out
 
 

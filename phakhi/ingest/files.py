@@ -387,7 +387,8 @@ class FamilyResult:
 
 
 def assemble_family(family: str, outcomes: list[FileOutcome], history: dict[str, dict] | None = None,
-                    run_at: datetime | None = None, consume: bool = False) -> FamilyResult:
+                    run_at: datetime | None = None, consume: bool = False,
+                    sink: Callable | None = None) -> FamilyResult:
     """Settle one family's files into its raw table, quarantine and file report (one row per file).
 
     1. identical content under two names: the second is a `duplicate` (not loaded twice);
@@ -400,6 +401,11 @@ def assemble_family(family: str, outcomes: list[FileOutcome], history: dict[str,
     With `consume`, the given outcomes' records are handed over (emptied in them): each file's rows are freed
     as soon as they are in the frame, so a family's rows are not held twice at the peak (at national scale a
     million row dicts, about a gigabyte). Only for outcomes nobody reads the records of again.
+
+    With `sink`, the typed rows are handed to it a chunk of files at a time (in order; at least one chunk,
+    maybe empty) instead of being built into one frame: the result's `loaded` is then empty (its columns and
+    dtypes only). Each chunk's row dicts are freed once its frame is made, so the family's frame never
+    exists whole (landed.RowsWriter streams it into a DuckDB file).
     """
     import pandas as pd
 
@@ -507,9 +513,19 @@ def assemble_family(family: str, outcomes: list[FileOutcome], history: dict[str,
             raise AccountingError(f"{family}/{o.file}: rows do not balance ({o.file_report_row()})")
 
     expected_rows = sum(o.rows_loaded for o in outcomes)
-    loaded = typed_frame(contract, records_frame(contract, current, release=True), copy=False)
-    if len(loaded) != expected_rows:
-        raise AccountingError(f"{family}: {len(loaded)} rows in the raw table but the files account for "
+    if sink is None:
+        loaded = typed_frame(contract, records_frame(contract, current, release=True), copy=False)
+        written = len(loaded)
+    else:
+        written = 0
+        for chunk in _chunks_of_rows(current, SINK_CHUNK_ROWS):
+            part = typed_frame(contract, records_frame(contract, chunk, release=True), copy=False)
+            written += len(part)
+            sink(part)
+            del part
+        loaded = typed_frame(contract, records_frame(contract, []), copy=False)
+    if written != expected_rows:
+        raise AccountingError(f"{family}: {written} rows in the raw table but the files account for "
                               f"{expected_rows}")
     problems = [p for o in outcomes for p in o.problems]
     quarantine = pd.DataFrame(problems, columns=QUARANTINE_COLUMNS)
@@ -518,6 +534,22 @@ def assemble_family(family: str, outcomes: list[FileOutcome], history: dict[str,
     for o in outcomes:             # the rows live in the frames now (these are the copies)
         o.records = []
     return FamilyResult(family, loaded, quarantine, file_report, outcomes)
+
+
+SINK_CHUNK_ROWS = 50_000      # rows per chunk handed to assemble_family's sink
+
+
+def _chunks_of_rows(outcomes: list[FileOutcome], rows: int) -> list[list[FileOutcome]]:
+    """Consecutive runs of outcomes holding about `rows` records each (always at least one, maybe empty)."""
+    out: list[list[FileOutcome]] = [[]]
+    n = 0
+    for o in outcomes:
+        if n >= rows:
+            out.append([])
+            n = 0
+        out[-1].append(o)
+        n += len(o.records)
+    return out
 
 
 def _plain(v):

@@ -28,6 +28,7 @@ from phakhi.ingest.contracts import contract_names, load_contract
 from phakhi.survey.instrument import load_instrument
 from phakhi.memory import return_freed_memory
 from phakhi.ingest.files import (FamilyResult, FileOutcome, assemble_family, ingest_files, list_files, write_raw)
+from phakhi.ingest.landed import SpilledResult, frame_partner_months, spill_result  # noqa: F401  (spill_result lived here)
 
 REGISTRY = "partner_registry"
 
@@ -424,18 +425,33 @@ def settle_family_cached(paths: Paths, family: str, files: list[Path], known: di
                          progress: Callable[[int], None] | None = None, record: bool = True,
                          spill: Path | None = None) -> FamilyResult:
     """`_settle_family_cached` with the cycle collector paused; with `spill` (a folder: the refresh passes
-    `landed_dir(paths)`), the settled rows go to a DuckDB file there at once (`spill_result`) and the result
-    returned holds no rows in memory."""
+    `landed_dir(paths)`), the settled rows go to a DuckDB file there as they settle (streamed, or merged with
+    the family's kept rows: phakhi/ingest/settled.py) and the result returned holds no rows in memory."""
     if spill is not None and record and family != REGISTRY and len(files) >= APART_FROM_FILES:
+        # a new month settles here: only its new files are read and its rows merge with the kept ones in
+        # DuckDB (no family frame); a full settle builds the family's row dicts: in its own process
+        with _settling("here"):
+            with gc_paused():
+                result = _settle_family_cached(paths, family, files, known, run_at, workers, progress, record,
+                                               spill, only="incremental")
+        if result is not None:
+            return result
         with _settling("apart"):
             return settle_family_apart(paths, family, files, known, run_at, spill, workers, progress)
     with _settling("here" if spill is not None else None):
         with gc_paused():
-            result = _settle_family_cached(paths, family, files, known, run_at, workers, progress, record)
-        if spill is not None and family != REGISTRY:    # the registry's rows are what later families are checked against
-            result = spill_result(result, spill)
-            return_freed_memory()
-    return result
+            # the registry's rows stay in memory: they are what later families are checked against
+            result = _settle_family_cached(paths, family, files, known, run_at, workers, progress, record,
+                                           spill if family != REGISTRY else None)
+        if spill is not None and family != REGISTRY and _settled_in_full(family):
+            return_freed_memory()     # a full settle's row dicts were freed (a new month's few: not worth a
+    return result                     # collection walking every kept file outcome)
+
+
+def _settled_in_full(family: str) -> bool:
+    from phakhi.ingest import settled
+
+    return settled.LAST.get(family, {}).get("mode", "full") == "full"
 
 
 _SETTLING = {"here": 0, "apart": 0}
@@ -463,7 +479,8 @@ def _settling(where: str | None):
 
 def _settle_family_cached(paths: Paths, family: str, files: list[Path], known: dict[str, set[str]] | None,
                           run_at: datetime, workers: int | None = None,
-                          progress: Callable[[int], None] | None = None, record: bool = True) -> FamilyResult:
+                          progress: Callable[[int], None] | None = None, record: bool = True,
+                          spill: Path | None = None, only: str | None = None) -> FamilyResult | None:
     """One family, start to end: its new or changed files read through the per-file cache, settled against
     the family's history in the landing ledger (only the new files when nothing else changed:
     phakhi.ingest.settled), and (with `record`) the family's rows of the ledger brought up to date, its new
@@ -474,8 +491,9 @@ def _settle_family_cached(paths: Paths, family: str, files: list[Path], known: d
     result = settled.settle_family(paths.ingest_cache, family, files, paths.landing, known,
                                    lambda: ledger.read_history(paths.home, family, ledger.SETTLE_COLUMNS).get(family), run_at,
                                    workers, progress,
-                                   archive=(paths.landing_archive, paths.home) if record else None)
-    if record:
+                                   archive=(paths.landing_archive, paths.home) if record else None,
+                                   spill=spill, only=only)
+    if record and result is not None:
         ledger.record(paths.home, [result], run_at)
     return result
 
@@ -516,121 +534,12 @@ def partner_months(result: FamilyResult) -> set[tuple[str, str]]:
     result kept them when its rows left memory."""
     if isinstance(result, SpilledResult):
         return set(result.partner_months)
-    loaded = result.loaded
-    if "period" not in loaded or "partner_id" not in loaded or not len(loaded):
-        return set()
-    return {(p, pid) for p, pid in zip(loaded["period"], loaded["partner_id"])
-            if isinstance(p, str) and isinstance(pid, str)}
+    return frame_partner_months(result.loaded)
 
 
 def loaded_rows(result: FamilyResult) -> int:
     """How many rows a family loaded, without reading a spilled result's rows back."""
     return result.rows if isinstance(result, SpilledResult) else len(result.loaded)
-
-
-def spill_result(result: FamilyResult, folder: Path) -> "SpilledResult":
-    """Write a settled family's rows to `folder/<family>.duckdb` as raw.<family> -- with `write_raw`, the very
-    call load_raw made on the frame, so the raw table's types and row order are the same -- and return a
-    result that keeps only the file's path, the row count and the (period, partner) pairs. At national scale
-    the activity rows are ~0.8 GB of Python objects; held by the flow from ingest through load_raw they made
-    the refresh's peak memory. The quarantine, file report and outcomes (one row per file) stay in memory."""
-    import duckdb
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{result.family}.duckdb"
-    for stale in (path, path.with_name(path.name + ".wal")):
-        stale.unlink(missing_ok=True)
-    loaded = result.loaded
-    pairs = partner_months(result)
-    # one thread and a modest buffer: this runs beside the other families' ingest; DuckDB writes the rows out
-    with duckdb.connect(str(path), config={"threads": 1, "memory_limit": "256MB",
-                                          "temp_directory": str(folder / "tmp")}) as con:
-        write_raw(con, result.family, loaded)
-    out = SpilledResult(result.family, result.quarantine, result.file_report, result.files, path, len(loaded),
-                        loaded.dtypes.to_dict(), list(loaded.columns), pairs)
-    result.loaded = loaded.iloc[0:0].copy()   # a caller still holding the plain result keeps no rows either
-    return out
-
-
-class SpilledResult(FamilyResult):
-    """A FamilyResult whose rows are in a DuckDB file (spill_result) rather than in memory. load_raw copies the
-    table from the file; `loaded` reads the rows back (a full read: for tests and rare callers -- the flow
-    uses `loaded_rows` and `partner_months`). Not a dataclass of its own: `loaded` is a property."""
-
-    def __init__(self, family, quarantine, file_report, files, path: Path, rows: int, dtypes: dict,
-                 columns: list[str], partner_months: set):
-        self.family, self.quarantine, self.file_report, self.files = family, quarantine, file_report, files
-        self.path, self.rows, self.dtypes, self.columns = Path(path), int(rows), dict(dtypes), list(columns)
-        self.partner_months = frozenset(partner_months)
-        self.discarded = False
-
-    def __repr__(self) -> str:
-        return f"SpilledResult({self.family!r}, {self.rows} rows in {self.path})"
-
-    __eq__ = object.__eq__
-    __hash__ = object.__hash__
-
-    @property
-    def loaded(self):
-        """The rows, read back from the file with the frame's dtypes (empty once discarded)."""
-        import duckdb
-        import pandas as pd
-
-        if self.discarded:
-            return self._empty()
-        with duckdb.connect(str(self.path), read_only=True) as con:
-            df = con.execute(f'select * from raw."{self.family}"').df()
-        out = {}
-        for c in self.columns:
-            dtype = self.dtypes[c]
-            s = df[c]
-            if dtype == object:     # write_raw stored None for NaN; dates come back as timestamps
-                s = pd.Series([_py_value(v) for v in s], dtype=object, name=c)
-            else:
-                s = s.astype(dtype)
-            out[c] = s
-        return pd.DataFrame(out, columns=self.columns)
-
-    @loaded.setter
-    def loaded(self, value) -> None:
-        raise AttributeError("a spilled result's rows are in its file; they are not replaced in memory")
-
-    def _empty(self):
-        import pandas as pd
-
-        return pd.DataFrame({c: pd.Series([], dtype=self.dtypes[c]) for c in self.columns}, columns=self.columns)
-
-    def copy_into(self, con) -> None:
-        """raw.<family> in `con`'s database replaced by the spilled table (same types, same row order)."""
-        if self.discarded:
-            raise RuntimeError(f"the settled rows of {self.family} were already discarded ({self.path})")
-        con.execute("create schema if not exists raw")
-        alias = f"landed_{self.family}"
-        path = str(self.path).replace("'", "''")
-        con.execute(f"attach '{path}' as \"{alias}\" (read_only)")
-        try:
-            con.execute(f'create or replace table raw."{self.family}" as '
-                        f'select * from "{alias}".raw."{self.family}"')
-        finally:
-            con.execute(f'detach "{alias}"')
-
-    def discard(self) -> None:
-        """The rows are in the warehouse: the file goes (LandingResults.release)."""
-        self.discarded = True
-        for f in (self.path, self.path.with_name(self.path.name + ".wal")):
-            f.unlink(missing_ok=True)
-
-
-def _py_value(v):
-    """A value DuckDB's .df() gave back, as the frame held it: None for missing, a date for a DATE."""
-    import pandas as pd
-
-    if v is None or (isinstance(v, float) and v != v) or v is pd.NaT:
-        return None
-    if isinstance(v, pd.Timestamp):
-        return v.date()
-    return v
 
 
 # ---------------------------------------------------------------- a large family settled in its own process
@@ -710,10 +619,9 @@ def _settle_apart_child(q, home: str, family: str, files: list[str], known, run_
             result = settled.settle_family(paths.ingest_cache, family, [Path(f) for f in files], paths.landing,
                                            known, lambda: history, run_at, workers,
                                            progress if report_progress else None,
-                                           archive=(paths.landing_archive, paths.home))
-        out = spill_result(result, Path(spill))
-        del result
-        q.put(("result", out, dict(settled.LAST.get(family, {}))))
+                                           archive=(paths.landing_archive, paths.home), spill=Path(spill),
+                                           only="full")
+        q.put(("result", result, dict(settled.LAST.get(family, {}))))
     except BaseException as exc:           # noqa: BLE001 -- handed to the refresh's process, raised there
         try:
             pickle.dumps(exc)

@@ -15,12 +15,20 @@ code or contracts, a new file overlapping an old one) settles the whole family a
 are not even looked up in the per-file cache: their content hash comes from the stat index.
 
 Same result either way (tests/test_ingest_settled.py compares both on every step of a history).
+
+With `spill` (the refresh), the kept rows are not in the pickle but in a DuckDB file beside it
+(`settled-<family>-<id>.duckdb`, phakhi/ingest/landed.py): a full settle streams its rows into a new one,
+a new month merges the new files' rows with the kept ones there (in DuckDB, by file), and the refresh's
+spill file is a hard link to it. A new month thus neither loads nor writes the kept rows in Python, and a
+family without new rows copies nothing.
 """
 from __future__ import annotations
 
 import os
 import pickle
+import re
 import threading
+import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +37,7 @@ from typing import Callable
 from phakhi.ingest.file_cache import FileOutcomeCache, _rel, answers_hold, ingest_files_cached
 from phakhi.ingest.files import FamilyResult, FileOutcome, assemble_family
 
-FORMAT = 1
+FORMAT = 2
 LAST: dict[str, dict] = {}        # family -> how its last settle went (mode, files kept, files new): benchmarks
 READABLE = ("loaded", "partially_loaded", "quarantined")
 
@@ -42,8 +50,10 @@ class Settled:
     inputs: dict[str, tuple]          # landing-relative file -> (sha256, mtime, {column: {question: answer}})
     result: FamilyResult              # its FileOutcomes without records (the rows are in result.loaded)
     coverage: set = field(default_factory=set)     # submission keys covered by any of its files
-    keys: set = field(default_factory=set)         # row keys of every record settled (loaded or duplicate)
+    keys: object = None       # row keys of every record settled (loaded or duplicate): _key_hashes, sorted
     known_columns: frozenset = frozenset()
+    rows_db: str | None = None        # the file (in the same folder) holding its rows; None: in result.loaded
+    rows: int = 0                     # how many (with rows_db)
 
 
 def _path(folder: Path, family: str) -> Path:
@@ -66,65 +76,148 @@ def save(folder: Path, state: Settled) -> None:
     with tmp.open("wb") as fh:
         pickle.dump((FORMAT, state), fh, protocol=pickle.HIGHEST_PROTOCOL)
     tmp.replace(path)
+    _drop_rows_files(folder, state.family, keep=state.rows_db)
 
 
 def forget(folder: Path, family: str) -> None:
     _path(folder, family).unlink(missing_ok=True)
+    _drop_rows_files(folder, family)
 
 
-def _row_keys(contract, outcomes: list[FileOutcome]) -> set:
-    """Every complete row key among the readable outcomes' records (what duplicate-key checking compares)."""
+def _rows_name(family: str) -> str:
+    return f"settled-{family}-{uuid.uuid4().hex[:12]}.duckdb"
+
+
+def _drop_rows_files(folder: Path, family: str, keep: str | None = None) -> None:
+    """Every rows file of the family but the kept state's (an earlier month's, or one a failed run left).
+    A refresh's spill file linked to one keeps its own name: removing this one does not touch it."""
+    pattern = re.compile(re.escape(f"settled-{family}-") + r"[0-9a-f]{12}\.duckdb(\.wal)?")
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if pattern.fullmatch(name) and name.split(".duckdb")[0] + ".duckdb" != keep:
+            (Path(folder) / name).unlink(missing_ok=True)
+
+
+def _row_keys(contract, outcomes: list[FileOutcome]):
+    """Every complete row key among the readable outcomes' records (what duplicate-key checking compares),
+    as a sorted array of 64-bit hashes (`_key_hashes`): a million key tuples kept in the state cost a new
+    month ~0.25 GB and a second to load; their hashes cost 8 MB. Two equal keys always have equal hashes,
+    so a key a new file shares with a kept one is always seen; a rare collision of two different keys only
+    sends the family to a full settle."""
+    import numpy as np
+
     key = list(contract.key)
-    out = set()
-    if not key:
-        return out
-    for o in outcomes:
-        if o.status in READABLE:
-            for r in o.records:
-                k = tuple(map(r.get, key))
-                if None not in k:
-                    out.add(k)
-    return out
+    out = []
+    if key:
+        for o in outcomes:
+            if o.status in READABLE:
+                for r in o.records:
+                    k = tuple(map(r.get, key))
+                    if None not in k:
+                        out.append(k)
+    return _key_hashes(out, len(key)) if out else np.empty(0, dtype=np.uint64)
+
+
+def _norm(v) -> str:
+    """A key value as text that is equal exactly when the values are equal in Python (1 == 1.0 == True)."""
+    if isinstance(v, str):
+        return "s" + v
+    if isinstance(v, (bool, int)) or (isinstance(v, float) and v.is_integer()):
+        return f"i{int(v)}"
+    if isinstance(v, datetime):
+        return "t" + v.isoformat()
+    if hasattr(v, "isoformat"):
+        return "d" + v.isoformat()
+    return "o" + repr(v)
+
+
+def _key_hashes(keys: list[tuple], width: int):
+    import numpy as np
+    import pandas as pd
+
+    cols = {k: pd.Series([_norm(t[k]) for t in keys], dtype=object) for k in range(width)}
+    h = pd.util.hash_pandas_object(pd.DataFrame(cols), index=False).to_numpy(dtype=np.uint64)
+    return np.unique(h)
+
+
+def _shares_a_key(new, kept) -> bool:
+    import numpy as np
+
+    if kept is None or not len(new) or not len(kept):
+        return False
+    return bool(np.isin(new, kept, assume_unique=True).any())
 
 
 def settle_family(folder: Path, family: str, files: list[Path], landing: Path | None, known: dict | None,
                   history: Callable[[], dict | None], run_at: datetime, workers: int | None = None,
                   progress: Callable[[int], None] | None = None, cache: FileOutcomeCache | None = None,
-                  stats: dict | None = None, archive: tuple[Path, Path] | None = None) -> FamilyResult:
+                  stats: dict | None = None, archive: tuple[Path, Path] | None = None,
+                  spill: Path | None = None, only: str | None = None) -> FamilyResult | None:
     """One family's files settled: incrementally on top of the kept result when only unrelated new files
-    arrived, else in full. `history` returns the family's ledger history (read only when needed)."""
+    arrived, else in full. `history` returns the family's ledger history (read only when needed).
+
+    With `spill` (a folder), the rows are kept in a DuckDB file, never as one frame, and the result is a
+    landed.SpilledResult whose file is `spill/<family>.duckdb` (a hard link to the kept rows).
+
+    `only="incremental"`: None instead of a full settle (the caller settles in full elsewhere: a large
+    family in its own process); `only="full"`: no incremental attempt (that caller's second call)."""
     from phakhi.ingest.contracts import load_contract
 
     cache = cache or FileOutcomeCache(folder, index_name=family or "any")
     contract = load_contract(family)
     files = [Path(f) for f in files]
+    folder = Path(folder)
     state = load(folder, family, cache.code)
+    if state is not None and ((state.rows_db is None) != (spill is None) or
+                              (state.rows_db is not None and not (folder / state.rows_db).exists())):
+        state = None          # its rows kept the other way (in a file / in memory), or the file is gone: in full
     rel = [_rel(f, landing) for f in files]
     stats = LAST.setdefault(family, {}) if stats is None else stats
     stats.update(mode="full", kept=0, new=len(files))
 
     new_idx = list(range(len(files)))
+    if only == "full":
+        state = None
     if state is not None and frozenset((known or {})) == state.known_columns:
         new_idx = _new_files(state, files, rel, cache, known)
     if new_idx is not None and state is not None and len(new_idx) < len(files):
         hist = history()
         fresh = _try_incremental(state, contract, [files[k] for k in new_idx], landing, known, hist, run_at,
-                                 workers, progress, cache, archive)
+                                 workers, progress, cache, archive, folder)
         if fresh is not None:
             result, new_state = fresh
             cache.save_index()
             if new_state is not state:           # nothing new and nothing to update: the kept state stands
                 save(folder, new_state)
             stats.update(mode="incremental", kept=len(files) - len(new_idx), new=len(new_idx))
-            return result
+            return _spilled(folder, new_state, result, spill) if spill is not None else result
+    if only == "incremental":
+        return None
     # the whole family, as before
     answers: list = []
     outcomes = ingest_files_cached(family, files, landing, known, cache, workers, progress, answers, archive)
     cache.save_index()
     keys = _row_keys(contract, outcomes)
-    result = assemble_family(family, outcomes, history(), run_at, consume=True)    # frees the row dicts
-    save(folder, _state(cache.code, family, known, outcomes, answers, result, keys))
-    return result
+    if spill is None:
+        result = assemble_family(family, outcomes, history(), run_at, consume=True)    # frees the row dicts
+        save(folder, _state(cache.code, family, known, outcomes, answers, result, keys))
+        return result
+    from phakhi.ingest.landed import RowsWriter
+
+    name = _rows_name(family)
+    writer = RowsWriter(folder / name, family)
+    try:      # the rows stream into the file a chunk of files at a time: the family's frame never exists
+        result = assemble_family(family, outcomes, history(), run_at, consume=True, sink=writer.append)
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    state = _state(cache.code, family, known, outcomes, answers, result, keys, name, writer.rows)
+    save(folder, state)
+    return _spilled(folder, state, result, spill)
 
 
 def _new_files(state: Settled, files: list[Path], rel: list[str], cache: FileOutcomeCache,
@@ -138,7 +231,8 @@ def _new_files(state: Settled, files: list[Path], rel: list[str], cache: FileOut
             new.append(k)
             continue
         try:
-            h, mtime = cache.content_hash(f), f.stat().st_mtime
+            h, st = cache.content_hash_stat(f)
+            mtime = st.st_mtime
         except OSError:
             return None
         if (h, mtime) != before[:2] or not answers_hold(before[2], known):
@@ -148,7 +242,7 @@ def _new_files(state: Settled, files: list[Path], rel: list[str], cache: FileOut
 
 
 def _try_incremental(state: Settled, contract, new_files: list[Path], landing, known, history, run_at, workers,
-                     progress, cache, archive=None) -> tuple[FamilyResult, Settled] | None:
+                     progress, cache, archive=None, folder: Path | None = None) -> tuple[FamilyResult, Settled] | None:
     import pandas as pd
 
     family = state.family
@@ -169,7 +263,7 @@ def _try_incremental(state: Settled, contract, new_files: list[Path], landing, k
         if o.readable and (o.coverage & state.coverage):
             return None
     new_keys = _row_keys(contract, outcomes)
-    if new_keys & state.keys:
+    if _shares_a_key(new_keys, state.keys):
         return None
     fresh = assemble_family(family, outcomes, history, run_at, consume=True)
     # received_at as a full settle gives it: the ledger's, else this run's (a duplicate file is never in the ledger)
@@ -198,19 +292,46 @@ def _try_incremental(state: Settled, contract, new_files: list[Path], landing, k
         report_kept = report_kept.copy()
         when = {o.file: o.received_at for o in files_kept}
         report_kept["received_at"] = report_kept["file"].map(when)
-    loaded = by_file(kept.loaded, fresh.loaded, "_file")
+    rows_db, rows = state.rows_db, state.rows
+    if rows_db is None:
+        loaded = by_file(kept.loaded, fresh.loaded, "_file")
+        rows = len(loaded)
+    else:                  # the kept rows stay in their file: the new rows are merged with them in DuckDB
+        from phakhi.ingest.landed import append_rows, merge_rows
+
+        loaded = kept.loaded                  # empty: the frame's columns and dtypes
+        if len(fresh.loaded):
+            last_kept = max((o.file for o in kept.files), default="")
+            if fresh.loaded["_file"].min() > last_kept:       # the usual month: appended to the kept file
+                if not append_rows(Path(folder) / rows_db, fresh.loaded, family, rows):
+                    return None
+            else:                                             # files among the kept ones: merged into a new file
+                rows_db = _rows_name(family)
+                if not merge_rows(Path(folder) / state.rows_db, fresh.loaded, Path(folder) / rows_db, family,
+                                  after_kept=False):
+                    return None
+            rows += len(fresh.loaded)
+    if rows != sum(o.rows_loaded for o in merged_files):
+        return None
     quarantine = by_file(kept.quarantine, fresh.quarantine, "file")
     quarantine["row"] = quarantine["row"].astype("Int64")
     file_report = by_file(report_kept, fresh.file_report, "file")
-    if len(loaded) != sum(o.rows_loaded for o in merged_files):
-        return None
     result = FamilyResult(family, loaded, quarantine, file_report, merged_files)
     inputs = dict(state.inputs)
     for o, asked in zip(outcomes, answers):
         inputs[o.file] = (o.file_hash, o.mtime, asked or {})
     new_state = Settled(cache.code, family, inputs, result, state.coverage | _coverage(outcomes),
-                        state.keys | new_keys, state.known_columns)
+                        _union(state.keys, new_keys), state.known_columns, rows_db, rows)
     return result, new_state
+
+
+def _union(a, b):
+    import numpy as np
+
+    if a is None:
+        return b
+    both = np.sort(np.concatenate([a, b]), kind="stable")     # two sorted runs: merged in linear time
+    return both[np.concatenate(([True], both[1:] != both[:-1]))] if len(both) else both
 
 
 def _coverage(outcomes: list[FileOutcome]) -> set:
@@ -220,6 +341,21 @@ def _coverage(outcomes: list[FileOutcome]) -> set:
     return out
 
 
-def _state(code, family, known, outcomes, answers, result, keys: set) -> Settled:
+def _state(code, family, known, outcomes, answers, result, keys: set, rows_db: str | None = None,
+           rows: int = 0) -> Settled:
     inputs = {o.file: (o.file_hash, o.mtime, asked or {}) for o, asked in zip(outcomes, answers)}
-    return Settled(code, family, inputs, result, _coverage(outcomes), keys, frozenset(known or {}))
+    return Settled(code, family, inputs, result, _coverage(outcomes), keys, frozenset(known or {}), rows_db, rows)
+
+
+def _spilled(folder: Path, state: Settled, result: FamilyResult, spill: Path):
+    """The refresh's view of a settled family whose rows are in the state's file: `spill/<family>.duckdb`,
+    a hard link to it (load_raw copies from it; LandingResults.release removes that name only)."""
+    from phakhi.ingest.landed import SpilledResult, link_or_copy, partner_months_in
+
+    src = Path(folder) / state.rows_db
+    dest = Path(spill) / f"{state.family}.duckdb"
+    link_or_copy(src, dest)
+    empty = result.loaded          # no rows: the columns and dtypes of the family's frame
+    return SpilledResult(state.family, result.quarantine, result.file_report, result.files, dest, state.rows,
+                         empty.dtypes.to_dict(), list(empty.columns),
+                         partner_months_in(dest, state.family, list(empty.columns)))
