@@ -75,7 +75,8 @@ def main() -> None:
     if args.py_spy:        # profile this same script, without --py-spy, in a child
         out = args.work / "publish.pyspy.txt"
         cmd = [sys.executable, __file__, "--source", str(args.source), "--work", str(args.work), "--runs", "1",
-               *(["--workers", str(args.workers)] if args.workers is not None else [])]
+               *(["--workers", str(args.workers)] if args.workers is not None else []),
+               *(["--period", args.period] if args.period else [])]
         subprocess.run([str(Path(sys.executable).with_name("py-spy")), "record", "--subprocesses", "-r", "50",
                         "-f", "raw", "-o", str(out), "--", *cmd], check=False)
         top_functions(out)

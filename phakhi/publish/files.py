@@ -213,16 +213,18 @@ def write_table(df: pd.DataFrame, folder: Path, name: str) -> list[Path]:
     return [csv_path, parquet_path]
 
 
-def write_partitions(df: pd.DataFrame, folder: Path, column: str) -> list[str]:
+def write_partitions(df: pd.DataFrame, folder: Path, column: str, writer=None) -> list[str]:
     """One CSV + Parquet pair per value of `column` (folder/<value>.csv), values in order; rows keep their
-    order. Returns the values written. A month that did not change keeps byte-identical files."""
+    order. Returns the values written. A month that did not change keeps byte-identical files. `writer`:
+    write_table's stand-in (known_tables.KnownTables.write_table links the files of a month it knows)."""
+    write_table_ = writer or write_table
     key = df[column].astype("string").fillna("undated")
     values = []
     for value, part in df.groupby(key, sort=True):
-        write_table(part.reset_index(drop=True), folder, str(value))
+        write_table_(part.reset_index(drop=True), folder, str(value))
         values.append(str(value))
     if not values:                                   # an empty table still publishes its header
-        write_table(df, folder, "empty")
+        write_table_(df, folder, "empty")
         values.append("empty")
     return values
 

@@ -34,10 +34,6 @@ CAVEAT = ("ข้อควรระวัง: นี่คือความส�
 
 
 # ------------------------------------------------------------------ small helpers (no import of pages.py)
-def _records(df: pd.DataFrame) -> list[dict]:
-    return plain_records(df)
-
-
 def _num(v) -> float | None:
     try:
         f = float(v)
@@ -61,7 +57,7 @@ def _names(wh) -> dict[str, dict]:
     pp = wh.opt("dash_partners")
     if pp is None:
         return {}
-    return {r["partner_id"]: r for r in _records(pp)}
+    return {r["partner_id"]: r for r in plain_records(pp)}
 
 
 def _partner(pid, names: dict, codes) -> dict:
@@ -135,11 +131,11 @@ def network_page(wh, codes, page_size: int = 100) -> dict:
     links = wh.get("mart_partner_links")
     names = _names(wh)
     rows = []
-    for r in _records(net.sort_values("partner_id")):
+    for r in plain_records(net.sort_values("partner_id")):
         rows.append({**r, **_partner(r["partner_id"], names, codes), "slug": partner_slug(r["partner_id"])})
     by_id = {r["partner_id"]: r for r in rows}
     link_rows = []
-    for r in _records(links.sort_values(["link_type", "partner_a", "partner_b"])):
+    for r in plain_records(links.sort_values(["link_type", "partner_a", "partner_b"])):
         link_rows.append({**r, "type_label": codes("link_type", r["link_type"]),
                           "a": _partner(r["partner_a"], names, codes), "b": _partner(r["partner_b"], names, codes)})
     communities: dict[int, list[str]] = {}
@@ -159,7 +155,7 @@ def network_page(wh, codes, page_size: int = 100) -> dict:
     unmatched = []
     if mentions is not None and len(mentions):
         bad = mentions[~mentions["match_status"].isin(["id", "name"])]
-        for r in _records(bad.groupby(["mention", "match_status", "partner_id"]).size().reset_index(name="times")
+        for r in plain_records(bad.groupby(["mention", "match_status", "partner_id"]).size().reset_index(name="times")
                           .sort_values(["mention", "partner_id"])):
             unmatched.append({**r, "status_label": codes("mention_match", r["match_status"]),
                               "by": _partner(r["partner_id"], names, codes)})
@@ -219,16 +215,16 @@ def add_partner_sections(wh, codes, page_size: int = 25) -> Callable[[dict], dic
     case_file = case_files(wh, page_size)
     by_partner: dict[str, list[dict]] = {}
     if matches is not None:
-        for r in _records(matches.sort_values(["partner_id", "match_rank"])):
+        for r in plain_records(matches.sort_values(["partner_id", "match_rank"])):
             by_partner.setdefault(r["partner_id"], []).append(
                 {**r, "peer": _partner(r["peer_partner_id"], names, codes), "reason": (r["reason_th"], r["reason_en"]),
                  "points": match_points(r),
                  "peer_slug": partner_slug(r["peer_partner_id"]), "has_case": r["peer_partner_id"] in case_file,
                  "case_file": case_file.get(r["peer_partner_id"])})
-    metrics = {r["partner_id"]: r for r in _records(net)} if net is not None else {}
+    metrics = {r["partner_id"]: r for r in plain_records(net)} if net is not None else {}
     ties: dict[str, list[dict]] = {}
     if links is not None:
-        for r in _records(links.sort_values(["partner_a", "partner_b", "link_type"])):
+        for r in plain_records(links.sort_values(["partner_a", "partner_b", "link_type"])):
             for me, other in ((r["partner_a"], r["partner_b"]), (r["partner_b"], r["partner_a"])):
                 ties.setdefault(me, []).append({**r, "other": _partner(other, names, codes),
                                                 "type_label": codes("link_type", r["link_type"])})
@@ -280,10 +276,10 @@ def practices_page(wh, codes, page_size: int = 25) -> dict:
     cases = wh.get("mart_practice_cases")
     lessons = wh.get("mart_practice_lessons")
     by_case: dict[str, list[dict]] = {}
-    for r in _records(lessons.sort_values(["case_id", "lesson_no"])):
+    for r in plain_records(lessons.sort_values(["case_id", "lesson_no"])):
         by_case.setdefault(r["case_id"], []).append(r)
     out = []
-    for r in _records(cases.sort_values("display_order")):
+    for r in plain_records(cases.sort_values("display_order")):
         ls = by_case.get(r["case_id"], [])
         search = " ".join(str(x) for x in [r.get("featured_activity_title"),
                                            *[l.get("lesson_th") for l in ls], *[l.get("lesson_en") or "" for l in ls]] if x)
@@ -329,13 +325,13 @@ def awareness_ace_page(wh, codes) -> dict:
     ov = wh.get("mart_awareness_ace_overlay")
     corr = wh.get("mart_awareness_ace_correlation")
     rows = []
-    for r in _records(ov.sort_values(["level", "area_code"], ascending=[False, True])):
+    for r in plain_records(ov.sort_values(["level", "area_code"], ascending=[False, True])):
         rows.append({**r, "label": _area_label(r, codes), "level_label": codes("area_level", r["level"]),
                      "reason": (r.get("exclusion_reason_th") or r.get("exclusion_reason"), r.get("exclusion_reason"))
                      if r.get("exclusion_reason") else None})
     corr_rows = [{**r, "level_label": codes("area_level", r["level"]),
                   "measure_label": codes("intensity_measure", r["intensity_measure"])}
-                 for r in _records(corr)]
+                 for r in plain_records(corr)]
     waves = {(r.get("baseline_wave"), r.get("wave")) for r in rows}
     base, latest = sorted(waves)[-1] if waves else (None, None)
     window = (rows[0].get("ace_from"), rows[0].get("ace_to")) if rows else (None, None)
@@ -397,7 +393,7 @@ def add_province_awareness(provinces_page, wh) -> None:
     ov = wh.opt("mart_awareness_ace_overlay")
     if ov is None:
         return
-    prov = {r["area_code"]: r for r in _records(ov[ov["level"] == "province"])}
+    prov = {r["area_code"]: r for r in plain_records(ov[ov["level"] == "province"])}
     for r in provinces_page["rows"]:
         hit = prov.get(r.get("province_code"))
         r["awareness_change"] = hit.get("change") if hit else None

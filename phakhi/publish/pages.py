@@ -140,10 +140,6 @@ class Codebook:
 
 
 # ------------------------------------------------------------------ small helpers
-def records(df: pd.DataFrame) -> list[dict]:
-    return plain_records(df)
-
-
 def num(v) -> float | None:
     v = plain(v)
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
@@ -244,7 +240,7 @@ class PartnerBatches:
         ordered = df.sort_values(["partner_id", *keys], kind="stable")
         out: dict[str, tuple[list[dict], int]] = {str(pid): ([], int(n)) for pid, n in
                                                   ordered.groupby("partner_id", sort=False).size().items()}
-        for x in records(ordered.groupby("partner_id", sort=False).tail(INLINE_ROWS)):
+        for x in plain_records(ordered.groupby("partner_id", sort=False).tail(INLINE_ROWS)):
             out[str(x["partner_id"])][0].append(x)
         return out
 
@@ -276,7 +272,7 @@ class PartnerBatches:
         if pos:
             import numpy as np
 
-            for x in records(rows.df.take(np.concatenate(pos))):
+            for x in plain_records(rows.df.take(np.concatenate(pos))):
                 out[str(x["partner_id"])][0].append(x)
         return out
 
@@ -395,7 +391,7 @@ def _safe(fn, *args, **kwargs):
 # ------------------------------------------------------------------ partners
 def partner_rows(wh: Warehouse, codes: Codebook) -> list[dict]:
     rows = []
-    for r in records(wh.get("dash_partners").sort_values("partner_id")):
+    for r in plain_records(wh.get("dash_partners").sort_values("partner_id")):
         rows.append({
             **r, "slug": partner_slug(r["partner_id"]), "pct_path": r.get("pct_of_required_path"),
             "type": (r.get("type_th"), r.get("type_en")) if r.get("type_en") else codes("partner_type", r.get("partner_type")),
@@ -474,7 +470,7 @@ PARTNER_INDEX_COLS = ["partner_id", "slug", "name_th", "name_en", "partner_type"
 def partners_page(wh: Warehouse, codes: Codebook, page_size: int | None = None) -> dict:
     rows = partner_rows(wh, codes)
     size = page_size or LIST_PAGE_SIZE["partners"]
-    summary = records(wh.get("dash_peer_summary"))
+    summary = plain_records(wh.get("dash_peer_summary"))
     types = sorted({(r.get("partner_type"), r["type"]) for r in rows}, key=lambda x: str(x[0]))
     groups = sorted({(r.get("peer_group"), r["peer"]) for r in rows if r.get("peer_group")}, key=lambda x: str(x[0]))
     labels = {"partner_type": {str(r.get("partner_type")): r["type"] for r in rows},
@@ -501,7 +497,7 @@ def partner_pages(wh: Warehouse, codes: Codebook, period: str,
         if r.get("parent_partner_id"):
             children.setdefault(r["parent_partner_id"], []).append(r)
     rows = every if part is None else every[part[0]:part[1]]
-    summary = records(wh.opt("dash_peer_summary")) if wh.has("dash_peer_summary") else None
+    summary = plain_records(wh.opt("dash_peer_summary")) if wh.has("dash_peer_summary") else None
     # the facts split by partner, batch by batch in page order; the per-partner CSV files: spreadsheet formulas
     # neutralised once per batch, then split by partner
     order = [r["partner_id"] for r in rows]
@@ -590,7 +586,7 @@ def _partner_disputes(d: pd.DataFrame | None) -> list[dict]:
 
     figure = load_contract("partner_replies").column("figure")      # the figures' Thai/English labels
     return [{**x, "label": (figure.value_label(x["figure"], "th"), figure.value_label(x["figure"], "en"))}
-            for x in records(d.sort_values("figure"))]
+            for x in plain_records(d.sort_values("figure"))]
 
 
 def _latest(rows: list[dict], total: int | None = None) -> dict:
@@ -607,7 +603,7 @@ def _partner_claims(c: pd.DataFrame | None, codes: Codebook) -> dict:
         raise MissingData("fct_ghg_reductions")
     if len(c):
         c = c.sort_values([x for x in ROW_ORDER["fct_ghg_reductions"] if x in c.columns])
-    return _claims_section(records(c.tail(INLINE_ROWS)), len(c), codes)     # only the rows shown become dicts
+    return _claims_section(plain_records(c.tail(INLINE_ROWS)), len(c), codes)     # only the rows shown become dicts
 
 
 def _claims_section(shown: list[dict], total: int, codes: Codebook) -> dict:
@@ -631,7 +627,7 @@ def _partner_activities(a: pd.DataFrame | None, codes: Codebook) -> dict:
         raise MissingData("fct_activities")
     if len(a):
         a = a.sort_values([x for x in ROW_ORDER["fct_activities"] if x in a.columns])
-    return _activities_section(records(a.tail(INLINE_ROWS)), len(a), codes)
+    return _activities_section(plain_records(a.tail(INLINE_ROWS)), len(a), codes)
 
 
 def _activities_section(shown: list[dict], total: int, codes: Codebook) -> dict:
@@ -775,11 +771,11 @@ def _emission_chart(nat: pd.DataFrame, basis: str, codes: Codebook, chart_id: st
 def _targets_table(wh: Warehouse, nat: pd.DataFrame | None, codes: Codebook) -> list[dict]:
     t = wh.opt("dim_targets")
     if t is not None:
-        names = {r["target_id"]: (r.get("name_th"), r.get("name_en")) for r in records(t)}
+        names = {r["target_id"]: (r.get("name_th"), r.get("name_en")) for r in plain_records(t)}
         order = [(c, asc) for c, asc in (("in_force_at_period", False), ("target_year", True), ("target_id", True))
                  if c in t.columns]
         out = []
-        for r in records(t.sort_values([c for c, _ in order], ascending=[a for _, a in order])):
+        for r in plain_records(t.sort_values([c for c, _ in order], ascending=[a for _, a in order])):
             status = r.get("status_at_period") or ("in_force" if r.get("in_force_at_period") else "superseded")
             out.append({**r, "status": status, "status_label": codes("target_status", status),
                         "superseded_by_label": names.get(r.get("superseded_by")),
@@ -792,13 +788,13 @@ def _targets_table(wh: Warehouse, nat: pd.DataFrame | None, codes: Codebook) -> 
         name_th=("series_label_th", "first"), name_en=("series_label_en", "first"), basis=("basis", "first"),
         target_year=("year", "max"), status=("target_status", "first")).reset_index()
     return [{**r, "status_label": codes("target_status", r["status"]), "basis_pair": codes("basis", r["basis"]),
-             "superseded_by_label": None} for r in records(tg)]
+             "superseded_by_label": None} for r in plain_records(tg)]
 
 
 def national_headline(wh: Warehouse, codes: Codebook, period: str) -> dict:
     """The headline the mart dash_national_headline chose: the target in force due soonest, the latest
     inventory on its basis against its path, and the share of the gap partners' counted reductions close."""
-    hit = records(wh.get("dash_national_headline"))
+    hit = plain_records(wh.get("dash_national_headline"))
     if not hit:
         raise MissingData("dash_national_headline (target in force)")
     h = hit[0]
@@ -829,7 +825,7 @@ def national_page(wh: Warehouse, codes: Codebook, period: str) -> dict:
         pr.append({"year": y, **{k: num(g.get(k)) for k in ("partner_reductions_claimed", "partner_reductions_duplicate",
                                                           "partner_reductions_counted",
                                                           "partner_reductions_counted_annualised")}})
-    gaps = records(nat[nat["measure"] == "gap_share"].sort_values(["year", "target_id"]))
+    gaps = plain_records(nat[nat["measure"] == "gap_share"].sort_values(["year", "target_id"]))
     other = nat[(nat["series_kind"] == "observed") & ~nat["basis"].isin(["partner_claims", "net_incl_lulucf", "gross_excl_lulucf"])
                 & (nat["measure"] != "gap_share")]
     series = (nat.groupby(["series_kind", "series_id"], sort=True)
@@ -840,10 +836,10 @@ def national_page(wh: Warehouse, codes: Codebook, period: str) -> dict:
               .reset_index())
     series_rows = [{**r, "kind_label": codes("series_kind", r["series_kind"]), "basis_label": codes("basis", r["basis"]),
                     "status_label": codes("target_status", r["status"]) if r.get("status") else None}
-                   for r in records(series)]
+                   for r in plain_records(series)]
     return {"headline": _safe(national_headline, wh, codes, period), "charts": charts,
             "targets": _safe(_targets_table, wh, nat, codes), "partner_years": pr, "gaps": gaps,
-            "other_observed": records(other.sort_values(["series_id", "year"])), "series": series_rows}
+            "other_observed": plain_records(other.sort_values(["series_id", "year"])), "series": series_rows}
 
 
 
@@ -853,7 +849,7 @@ def provinces_page(wh: Warehouse, codes: Codebook) -> dict:
     ps = wh.get("mart_province_summary")
     light = lights(wh, "province")
     rows = []
-    for r in records(ps.sort_values("province_code")):
+    for r in plain_records(ps.sort_values("province_code")):
         total = num(r.get("participants_12m"))
         female = num(r.get("participants_female_12m"))
         rows.append({**r, "name": (r.get("name_th"), r.get("name_en")),
@@ -879,7 +875,7 @@ def ace_summary(wh: Warehouse, codes: Codebook) -> list[dict]:
     monthly = {str(code): g.sort_values("period")["activities"].astype(float).tolist()
                for code, g in m.groupby("element_code", sort=False)}
     out = []
-    for e in records(el):
+    for e in plain_records(el):
         code = e["element_code"]
         label = (e.get("element_th"), e.get("element_en")) if e.get("element_en") else codes("ace_element", code)
         out.append({"code": code, "label": label, "light": e["light"], "last3": e.get("last3"), "prev3": e.get("prev3"),
@@ -923,7 +919,7 @@ def sector_lights(wh: Warehouse, codes: Codebook) -> list[dict]:
     light = lights(wh, "sector")
     return [{**r, "label": (r.get("name_th") or codes("sector", r["sector"])[0], r.get("name_en") or codes("sector", r["sector"])[1]),
              "light": light.get(str(r["sector"]), "grey"), "status": r.get("track_status") or "no_data"}
-            for r in records(sp.sort_values("reductions_12m_counted_tco2e", ascending=False, kind="stable"))]
+            for r in plain_records(sp.sort_values("reductions_12m_counted_tco2e", ascending=False, kind="stable"))]
 
 
 # ------------------------------------------------------------------ awareness
@@ -976,7 +972,7 @@ def _ci_trace(rows: pd.DataFrame, name, color, x_of, offset: int) -> dict:
     hi = [None if e is None or num(h) is None else num(h) - e for e, h in zip(est, rows["ci_high"])]
     lo = [None if e is None or num(l) is None else e - num(l) for e, l in zip(est, rows["ci_low"])]
     sup = rows["suppressed"].fillna(False).astype(bool).tolist() if "suppressed" in rows else [False] * len(rows)
-    return {"type": "scatter", "mode": "markers", "name": name, "x": [x_of(r) for r in records(rows)], "y": est,
+    return {"type": "scatter", "mode": "markers", "name": name, "x": [x_of(r) for r in plain_records(rows)], "y": est,
             "error_y": {"type": "data", "symmetric": False, "array": hi, "arrayminus": lo, "thickness": 1.5, "width": 4,
                         "color": color},
             "marker": {"color": color, "size": 9}, "offsetgroup": str(offset),
@@ -990,13 +986,13 @@ def awareness_headline(wh: Warehouse, codes: Codebook) -> dict:
 
     def cell(wave):
         hit = aw[(aw["wave"] == wave) & (aw["measure"] == "awareness_index") & (aw["domain"] == "overall")]
-        return records(hit)[0] if len(hit) else None
+        return plain_records(hit)[0] if len(hit) else None
 
     change = None
     ch = wh.opt("mart_awareness_change")
     if ch is not None and base != latest:
         hit = ch[(ch["wave"] == latest) & (ch["measure"] == "awareness_index") & (ch["domain"] == "overall")]
-        change = records(hit)[0] if len(hit) else None
+        change = plain_records(hit)[0] if len(hit) else None
     return {"baseline_wave": base, "latest_wave": latest, "baseline": cell(base), "latest": cell(latest),
             "change": change}
 
@@ -1050,7 +1046,7 @@ def awareness_page(wh: Warehouse, codes: Codebook, drift: dict | None) -> dict:
         lay["yaxis"] = {"automargin": True}
         lay["legend"]["traceorder"] = "normal"
         levels = chart("chart-aw-levels", data, lay, height=260)
-    table = [{**r, "cells": {}} for r in records(
+    table = [{**r, "cells": {}} for r in plain_records(
         main.drop_duplicates(["measure", "domain", "domain_value"])[
             ["measure", "domain", "domain_value", "measure_th", "measure_en", "domain_th", "domain_en",
              "domain_value_th", "domain_value_en"]])]
@@ -1058,12 +1054,12 @@ def awareness_page(wh: Warehouse, codes: Codebook, drift: dict | None) -> dict:
         for w in waves:
             hit = main[(main["wave"] == w) & (main["measure"] == r["measure"]) & (main["domain"] == r["domain"])
                        & (main["domain_value"] == r["domain_value"])]
-            r["cells"][w] = records(hit)[0] if len(hit) else None
+            r["cells"][w] = plain_records(hit)[0] if len(hit) else None
     prov = aw[(aw["domain"] == "province") & (aw["wave"] == latest) & (aw["measure"] == "awareness_index")]
     return {"baseline_wave": base, "latest_wave": latest, "waves": waves, "headline": awareness_headline(wh, codes),
             "overall_chart": c1, "domain_chart": c2, "levels_chart": levels, "table": table,
             "measures": [{"code": m, "label": codes("measure", m)} for m in MEASURE_ORDER if m in set(main["measure"])],
-            "provinces": records(prov.sort_values("domain_value")), "change": _safe(awareness_change, wh, codes, latest),
+            "provinces": plain_records(prov.sort_values("domain_value")), "change": _safe(awareness_change, wh, codes, latest),
             "drift": _safe(drift_rows, codes, drift)}
 
 
@@ -1089,7 +1085,7 @@ def awareness_change(wh: Warehouse, codes: Codebook, latest: int) -> dict:
             return "ns"
         return "up" if (r.get("difference") or 0) > 0 else "down"
 
-    recs = records(idx)
+    recs = plain_records(idx)
     data = []
     for k, name, color in groups:
         sel = [r for r in recs if kind(r) == k and r.get("difference") is not None]
@@ -1111,7 +1107,7 @@ def awareness_change(wh: Warehouse, codes: Codebook, latest: int) -> dict:
     lay["xaxis"].update({"categoryorder": "array", "categoryarray": [x_domain(r) for r in recs]})
     legend_on_top(lay)
     return {"comparable": comparable, "note": note, "chart": chart("chart-aw-change", data, lay, height=420) if data else None,
-            "rows": [{**r, "kind": kind(r)} for r in records(main)],
+            "rows": [{**r, "kind": kind(r)} for r in plain_records(main)],
             "adjustment": next((a for a in ch.get("adjustment", pd.Series(dtype=str)).dropna()), "Benjamini-Hochberg"),
             "n_significant": int(main["significant"].fillna(False).astype(bool).sum()) if "significant" in main else 0,
             "n_tests": int(main["p_value"].notna().sum()) if "p_value" in main else 0}
@@ -1127,7 +1123,7 @@ def drift_rows(codes: "Codebook", drift: dict | None) -> dict:
 
 # ------------------------------------------------------------------ overview
 def overview_cards(wh: Warehouse) -> dict:
-    o = records(wh.get("dash_overview"))[0]
+    o = plain_records(wh.get("dash_overview"))[0]
     return {"partners": o["partners"], "counts": {k: o[k] for k in ("on_track", "off_track", "no_data")},
             "counted_12m": o["counted_12m_tco2e"], "required_12m": o["required_path_tco2e"],
             "completeness": o["mean_reporting_completeness"]}
@@ -1169,9 +1165,9 @@ def quality_page(gate: dict | None, wh: Warehouse, out_dir: Path, codes: Codeboo
     quarantine = wh.opt("dash_quality_quarantine")
     q_by = [] if quarantine is None else [
         {**r, "family_label": codes("family", r.get("family")), "message": (r.get("message_th"), r.get("message_en"))}
-        for r in records(quarantine.sort_values(["family", "problems"], ascending=[True, False], kind="stable"))]
+        for r in plain_records(quarantine.sort_values(["family", "problems"], ascending=[True, False], kind="stable"))]
     ingest = wh.opt("dash_quality_ingest")
-    ing = [] if ingest is None else [{**r, "family_label": codes("family", r.get("family"))} for r in records(ingest)]
+    ing = [] if ingest is None else [{**r, "family_label": codes("family", r.get("family"))} for r in plain_records(ingest)]
     dbt = gate.get("dbt") or {}
     return {"passed": gate.get("passed"), "total": len(checks), "passed_checks": sum(bool(c.get("success")) for c in checks),
             "warnings": gate.get("warnings", 0), "blocking": gate.get("blocking", 0),
@@ -1217,7 +1213,7 @@ def month_status(wh: Warehouse, codes: Codebook) -> dict | None:
     if ms is None or not len(ms):
         return None
     rows = [{**r, "label": period_label(r["period"]), "status_label": codes("month_status", r["status"])}
-            for r in records(ms.sort_values("period"))]
+            for r in plain_records(ms.sort_values("period"))]
     return {"rows": rows, "first": rows[0]["label"], "held": [r for r in rows if r["status"] == "held"]}
 
 
@@ -1273,11 +1269,20 @@ class LazyWarehouse(Warehouse):
         return frame
 
 
-def lazy_warehouse(db: Path, tables: dict[str, str]) -> LazyWarehouse:
+def lazy_warehouse(db: Path, tables: dict[str, str], probe: bool = False) -> LazyWarehouse:
+    """With `probe`, a table that cannot be read is left out at once (as read_warehouse leaves it out), so
+    that `has` and `sources` say what read_warehouse's say before any table is read."""
     with duckdb.connect(str(db), read_only=True) as con:
         present = {f"{s}.{t}" for s, t in con.execute(
             "select table_schema, table_name from information_schema.tables").fetchall()}
-    sources = {m: t for m, t in tables.items() if t in present}
+        sources = {m: t for m, t in tables.items() if t in present}
+        if probe:
+            for model, table in list(sources.items()):
+                try:
+                    con.execute(f"select * from {table} limit 0").fetchall()
+                except duckdb.Error as exc:        # e.g. a view over a table another model is rebuilding
+                    log.warning("could not read %s: %s", table, exc)
+                    del sources[model]
     return LazyWarehouse({}, sources, Path(db), tuple(m for m in PER_PARTNER_TABLES if m in sources))
 
 
@@ -1319,7 +1324,9 @@ def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample
     """Everything the templates need, page by page. Pages whose data is missing are `Unavailable`.
     `tables` is the dashboard exposure's list (phakhi.publish.exposures.dashboard_tables).
     pages["partner_pages"] is a generator: render_site writes each partner page as it is produced."""
-    wh = warehouse or read_warehouse(db, tables or {})
+    # each table read when a page first asks for it: when worker processes render the partner pages, this
+    # process never reads the tables only those pages use (trajectories, peer matches, credentials, file digests)
+    wh = warehouse or lazy_warehouse(db, tables or {}, probe=True)
     codes = Codebook(wh)
     pages = {
         "overview": _safe(overview_page, wh, codes, period),

@@ -51,13 +51,23 @@ def _run(render, *args):
 
 
 class PartnerPool:
-    """Partner pages being rendered by worker processes; `finish()` waits for them."""
+    """Partner pages being rendered by worker processes, and other pages given to them (`render_pages`);
+    `finish()` waits for them."""
 
     def __init__(self, executor: ProcessPoolExecutor, futures: list[Future]):
         self.executor, self.futures = executor, futures
+        self.static: list[Future] = []
 
-    def finish(self) -> tuple[list[Path], list[dict]]:
-        written, notes = [], []
+    def render_pages(self, render, *args) -> Future:
+        """render(*args) -> (files written, notes) in a worker (site.render_static_pages); its results come
+        from finish(), in the order asked."""
+        f = self.executor.submit(_run, render, *args)
+        self.static.append(f)
+        return f
+
+    def finish(self) -> tuple[list[Path], list[dict], list[tuple[list[Path], list[dict]]]]:
+        """(partner pages written, their notes, [(files, notes) of each render_pages])."""
+        written, notes, static = [], [], []
         try:
             for f in self.futures:          # in page order: the same order as the sequential path
                 paths, part_notes, digests, used = f.result()
@@ -66,9 +76,13 @@ class PartnerPool:
                 adopt_written(digests)
                 for key, (sha256, size) in used.items():
                     remember(key, sha256, size)
+            for f in self.static:
+                paths, part_notes, digests, _used = f.result()
+                adopt_written(digests)
+                static.append(([Path(p) for p in paths], part_notes))
         finally:
             self.executor.shutdown(wait=True, cancel_futures=True)
-        return written, notes
+        return written, notes, static
 
     def abandon(self) -> None:
         """Stop (the publication failed): wait for running workers so none writes into a folder being removed."""

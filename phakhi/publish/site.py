@@ -491,14 +491,23 @@ def render_site(out_dir: Path, site: dict, *, strict: bool = False, workers: int
     if pool is None:
         written += write_partner_pages(out_dir, pages.get("partner_pages") or (), env, common, notes, strict)
     first_note = len(notes)          # partner pages' notes come first, as when they are rendered here
+    later: list[tuple[int, int, object]] = []       # (position in written, in notes, pages the workers render)
+
+    def submit(jobs: list[tuple]) -> None:           # a long paged list: rendered by the workers too
+        later.append((len(written), len(notes), pool.render_pages(
+            render_static_pages, str(out_dir), jobs, site.get("status_labels"), {"meta": site["meta"]}, strict)))
+
     try:
-        _render_pages(out_dir, pages, render)
+        _render_pages(out_dir, pages, render, submit if pool is not None else None)
     except BaseException:
         if pool is not None:
             pool.abandon()
         raise
     if pool is not None:
-        partner_written, partner_notes = pool.finish()
+        partner_written, partner_notes, static = pool.finish()
+        for (at_file, at_note, _), (paths, part_notes) in reversed(list(zip(later, static))):
+            written[at_file:at_file] = paths
+            notes[at_note:at_note] = part_notes
         written[0:0] = partner_written
         notes[first_note:first_note] = partner_notes
     # which bytes each per-partner file's rows gave: the next publication links them without formatting
@@ -509,8 +518,13 @@ def render_site(out_dir: Path, site: dict, *, strict: bool = False, workers: int
     return written
 
 
-def _render_pages(out_dir: Path, pages: dict, render) -> None:
-    """Every page of NAV but the quality page (and the partner pages)."""
+STATIC_PAGES_PER_TASK = 40      # pages of a long list a worker renders per task (submit in _render_pages)
+
+
+def _render_pages(out_dir: Path, pages: dict, render, submit=None) -> None:
+    """Every page of NAV but the quality page (and the partner pages). With `submit`, the pages of a long list
+    (the curated practices: 320 pages at national scale) go to the partner pages' workers, a few dozen a task
+    (the page data without the list's search index, which this process writes)."""
     for key, file, _title in NAV:
         if key == "quality":
             continue          # rendered last: it lists the notes of every other page
@@ -518,10 +532,29 @@ def _render_pages(out_dir: Path, pages: dict, render) -> None:
         for name, index in (data.get("lists") or {}).items():
             write_list_index(out_dir, name, index)
         if data.get("page_size") and "cases" in data:          # a long list of rich items: static pages
+            jobs = []
+            shared = {k: v for k, v in data.items() if k not in ("cases", "lists")} if submit else data
             for n, chunk in enumerate(chunks(data["cases"], data["page_size"]), start=1):
                 page_file = file if n == 1 else f"{file[:-5]}-{n}.html"
-                render(f"{file}.j2", out_dir / page_file, key, "",
-                       {**data, "cases": chunk, "pager": {"page": n, "pages": -(-len(data["cases"]) // data["page_size"]),
-                                                          "first": (n - 1) * data["page_size"] + 1}})
+                page = {**shared, "cases": chunk, "pager": {"page": n, "pages": -(-len(data["cases"]) // data["page_size"]),
+                                                            "first": (n - 1) * data["page_size"] + 1}}
+                if submit is None:
+                    render(f"{file}.j2", out_dir / page_file, key, "", page)
+                else:
+                    jobs.append((f"{file}.j2", page_file, key, "", page))
+            for i in range(0, len(jobs), STATIC_PAGES_PER_TASK):
+                submit(jobs[i:i + STATIC_PAGES_PER_TASK])
             continue
         render(f"{file}.j2", out_dir / file, key, "", data)
+
+
+def render_static_pages(out_dir: str, jobs: list[tuple], status_labels: dict | None, common: dict,
+                        strict: bool) -> tuple[list[str], list[dict]]:
+    """In a partner_pool worker: pages of the site's own (template, file, page key, root, data), rendered as
+    render_site renders them here; returns the files written and the notes of pages that could not be."""
+    env = make_env(status_labels)
+    notes: list[dict] = []
+    ctx = {**common, "notes": notes}
+    written = [str(render_page(env, template, Path(out_dir) / file, key, root, data, ctx, ctx, notes, strict))
+               for template, file, key, root, data in jobs]
+    return written, notes

@@ -1,0 +1,100 @@
+"""Open-data files a new month did not change (issue 17): each published table - or each month of a table
+published month by month (`ghg_ledger`, `partner_trajectory`) - is fingerprinted from exactly the frame its
+files are formatted from (its columns, pandas types and every row's values, in order; `frame_key`), and an
+index beside the content store (publications/.open-data-files.tsv) remembers which CSV and Parquet bytes that
+frame gave. A frame the index knows is linked from the store (files.link_known) without formatting either
+file; the bytes are the same either way (tests/test_publish_known_tables.py).
+
+The key also holds what, besides the rows, decides the bytes: this module's FORMAT, the file's name, the
+pandas / pyarrow / numpy versions and the formula prefixes neutralised. The index is only a shortcut: a
+missing, stale or damaged index, or a store entry lost meanwhile, means the files are formatted again."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from phakhi.publish.files import (FORMULA_PREFIXES, csv_bytes, known_digest, link_known, neutralise_formulas,
+                                  parquet_bytes, write_bytes)
+
+FORMAT = "1"                   # change when write_table's bytes change: every index entry is then unknown
+INDEX_FILE = ".open-data-files.tsv"
+KINDS = ("csv", "parquet")
+
+
+def _context() -> str:
+    import numpy as np
+    import pyarrow
+
+    text = json.dumps([FORMAT, pd.__version__, pyarrow.__version__, np.__version__, list(FORMULA_PREFIXES)])
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def frame_key(df: pd.DataFrame, name: str) -> str | None:
+    """A digest of what decides the files of `df` published as `name` (None: cannot say; format them)."""
+    try:
+        rows = pd.util.hash_pandas_object(df, index=False).to_numpy()      # 64 bits a row, in row order
+    except Exception:  # noqa: BLE001 - a value pandas cannot hash: no shortcut
+        return None
+    head = json.dumps([_context(), name, len(df), [(str(c), str(t)) for c, t in df.dtypes.items()]],
+                      ensure_ascii=True)
+    h = hashlib.sha256(head.encode("ascii"))
+    h.update(rows.tobytes())
+    return h.hexdigest()[:40]
+
+
+class KnownTables:
+    """The index of one content store: read once per publication; `write_table` uses and remembers entries;
+    `save()` keeps the entries this publication used (atomic)."""
+
+    def __init__(self, store: Path | None):
+        self.path = None if store is None else Path(store).parent / INDEX_FILE
+        self.known: dict[str, dict[str, tuple[str, int]]] = {}
+        self.used: dict[str, dict[str, tuple[str, int]]] = {}
+        self.linked = 0
+        if self.path is None:
+            return
+        try:
+            with open(self.path, encoding="ascii") as fh:
+                for line in fh:
+                    key, kind, sha256, size = (line.rstrip("\n").split("\t") + ["", "", ""])[:4]
+                    if kind in KINDS and len(sha256) == 64 and size.isdigit():
+                        self.known.setdefault(key, {})[kind] = (sha256, int(size))
+        except (OSError, UnicodeDecodeError):
+            self.known = {}
+
+    def write_table(self, df: pd.DataFrame, folder: Path, name: str) -> list[Path]:
+        """files.write_table, linking each file whose bytes the index knows for this very frame."""
+        folder.mkdir(parents=True, exist_ok=True)
+        key = frame_key(df, f"{folder.name}/{name}") if self.path is not None else None
+        hit = self.known.get(key, {}) if key is not None else {}
+        out, entry = [], {}
+        for kind, make in (("csv", lambda: csv_bytes(neutralise_formulas(df))), ("parquet", lambda: parquet_bytes(df))):
+            path = folder / f"{name}.{kind}"
+            if kind in hit and link_known(path, *hit[kind]):
+                entry[kind] = hit[kind]
+                self.linked += 1
+            else:
+                data = make()
+                write_bytes(path, data)
+                digest = known_digest(os.stat(path))         # taken as write_bytes wrote it
+                entry[kind] = (digest or hashlib.sha256(data).hexdigest(), len(data))
+                del data
+            out.append(path)
+        if key is not None:
+            self.used[key] = entry
+        return out
+
+    def save(self) -> None:
+        if self.path is None or not self.used:
+            return
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text("".join(f"{k}\t{kind}\t{s}\t{n}\n" for k, e in sorted(self.used.items())
+                                   for kind, (s, n) in sorted(e.items())), encoding="ascii")
+            os.replace(tmp, self.path)
+        except OSError:                   # a read-only or full disk: the next publication formats every file
+            tmp.unlink(missing_ok=True)
