@@ -127,6 +127,19 @@ def test_short_programme_label():
 
 
 # ------------------------------------------------------------------ a tiny warehouse (presentation marts)
+def tiny_warehouse(folder, frames: dict | None = None):
+    """`frames` (default: tiny_frames()) as marts.<name> tables of a DuckDB file in `folder`: (file, tables)."""
+    frames = tiny_frames() if frames is None else frames
+    db = folder / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema marts")
+        for name, df in frames.items():
+            con.register("df", df)
+            con.execute(f"create table marts.{name} as select * from df")
+            con.unregister("df")
+    return db, {name: f"marts.{name}" for name in frames}
+
+
 def tiny_frames() -> dict[str, pd.DataFrame]:
     """A few rows of each presentation mart, shaped as dbt builds them (dbt_project/models/marts/dashboard)."""
     partners = pd.DataFrame([

@@ -46,19 +46,12 @@ def test_too_few_partners_stay_in_this_process_unless_workers_are_asked_for(tmp_
 
 
 def test_pool_pages_equal_sequential_pages_on_a_warehouse_file(tmp_path):
-    from tests.test_dashboard_site import tiny_frames
+    from tests.test_dashboard_site import tiny_frames, tiny_warehouse
 
     frames = tiny_frames()
     extra = frames["dash_partners"].iloc[[0]].assign(partner_id="P003", parent_partner_id="P001")
     frames["dash_partners"] = frames["dash_partners"]._append(extra, ignore_index=True)
-    db = tmp_path / "w.duckdb"
-    with duckdb.connect(str(db)) as con:
-        con.execute("create schema marts")
-        for name, df in frames.items():
-            con.register("df", df)
-            con.execute(f"create table marts.{name} as select * from df")
-            con.unregister("df")
-    tables = {name: f"marts.{name}" for name in frames}
+    db, tables = tiny_warehouse(tmp_path, frames)
     F.take_written()
     many = _same_site(db, tables, tmp_path, workers=3)
     assert {"partners/P001.html", "partners/P003.html", "data/partners/P001/2025-12-claims.csv"} <= set(many)
@@ -70,20 +63,14 @@ def test_pool_pages_equal_sequential_pages_on_a_warehouse_file(tmp_path):
 
 
 def test_a_worker_renders_several_tasks_the_same_pages(tmp_path, monkeypatch):
-    from tests.test_dashboard_site import tiny_frames
+    from tests.test_dashboard_site import tiny_frames, tiny_warehouse
 
     frames = tiny_frames()
     extra = frames["dash_partners"].iloc[[0]].assign(partner_id="P003", parent_partner_id="P001")
     frames["dash_partners"] = frames["dash_partners"]._append(extra, ignore_index=True)
-    db = tmp_path / "w.duckdb"
-    with duckdb.connect(str(db)) as con:
-        con.execute("create schema marts")
-        for name, df in frames.items():
-            con.register("df", df)
-            con.execute(f"create table marts.{name} as select * from df")
-            con.unregister("df")
+    db, tables = tiny_warehouse(tmp_path, frames)
     monkeypatch.setattr(partner_pool, "PARTNERS_PER_TASK", 1)      # 3 tasks on 2 workers
-    many = _same_site(db, {name: f"marts.{name}" for name in frames}, tmp_path, workers=2)
+    many = _same_site(db, tables, tmp_path, workers=2)
     assert {"partners/P001.html", "partners/P003.html"} <= set(many)
 
 
@@ -119,17 +106,10 @@ def test_pages_built_into_the_store_twice_equal_pages_built_without_it(tmp_path,
     per-partner file and indexes it; the next one, by worker processes, links the months it knows: the same
     files, byte for byte, as without a store."""
     from phakhi.publish import partner_csv as C
-    from tests.test_dashboard_site import tiny_frames
+    from tests.test_dashboard_site import tiny_frames, tiny_warehouse
 
     frames = tiny_frames()
-    db = tmp_path / "w.duckdb"
-    with duckdb.connect(str(db)) as con:
-        con.execute("create schema marts")
-        for name, df in frames.items():
-            con.register("df", df)
-            con.execute(f"create table marts.{name} as select * from df")
-            con.unregister("df")
-    tables = {name: f"marts.{name}" for name in frames}
+    db, tables = tiny_warehouse(tmp_path, frames)
     plain = _publish(db, tables, tmp_path / "plain", 1)
     first = _publish(db, tables, tmp_path / "pubs" / ".building-a", 1)
     index = C.read_index(tmp_path / "pubs" / C.INDEX_FILE)

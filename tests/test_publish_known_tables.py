@@ -32,6 +32,13 @@ def _publish(pubs, pub_id, df):
     return out, months, known
 
 
+def _formatted_plainly(df, folder):
+    """The files of `_publish` as files.write_table formats them, without any index or store."""
+    write_partitions(df, folder / "data" / "ghg_ledger", "period")
+    write_table(df, folder / "data", "whole")
+    return _tree(folder)
+
+
 def _tree(folder):
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
             if p.is_file() and p.name != ".owner"}
@@ -55,10 +62,7 @@ def test_unchanged_frames_are_linked_with_the_bytes_write_table_gives(tmp_path):
     assert os.stat(first / "data/ghg_ledger/2025-03.csv").st_ino != os.stat(second / "data/ghg_ledger/2025-03.csv").st_ino
 
     # the same bytes as formatted without any index
-    plain = tmp_path / "plain"
-    write_partitions(changed, plain / "data" / "ghg_ledger", "period")
-    write_table(changed, plain / "data", "whole")
-    assert _tree(second) == _tree(plain)
+    assert _tree(second) == _formatted_plainly(changed, tmp_path / "plain")
 
 
 def test_a_different_type_or_a_lost_store_entry_is_formatted_again(tmp_path):
@@ -76,10 +80,7 @@ def test_a_different_type_or_a_lost_store_entry_is_formatted_again(tmp_path):
         obj.unlink()
     out, _, known = _publish(pubs, "four", df)
     assert known.linked == 0
-    plain = tmp_path / "plain"
-    write_partitions(df, plain / "data" / "ghg_ledger", "period")
-    write_table(df, plain / "data", "whole")
-    assert _tree(out) == _tree(plain)
+    assert _tree(out) == _formatted_plainly(df, tmp_path / "plain")
 
 
 def test_a_damaged_index_is_an_empty_one(tmp_path):

@@ -3,7 +3,6 @@ files the publishing process renders, byte for byte, with the notes of a page th
 the same place (phakhi.publish.site.render_static_pages, partner_pool.PartnerPool.render_pages)."""
 from __future__ import annotations
 
-import duckdb
 import pytest
 
 from phakhi.publish import pages as P
@@ -23,17 +22,9 @@ def _cases(n: int) -> list[dict]:
 
 
 def _db(tmp_path):
-    from tests.test_dashboard_site import tiny_frames
+    from tests.test_dashboard_site import tiny_warehouse
 
-    frames = tiny_frames()
-    db = tmp_path / "w.duckdb"
-    with duckdb.connect(str(db)) as con:
-        con.execute("create schema marts")
-        for name, df in frames.items():
-            con.register("df", df)
-            con.execute(f"create table marts.{name} as select * from df")
-            con.unregister("df")
-    return db, {name: f"marts.{name}" for name in frames}
+    return tiny_warehouse(tmp_path)
 
 
 def _publish(db, tables, out, workers, broken: bool = False):
