@@ -109,7 +109,26 @@ def _as_text(value: object) -> str:
     return thai.thai_digits_to_arabic(str(value)).strip()
 
 
-def _memo(fn: Callable[[object], object], limit: int = 20000) -> Callable[[object], object]:
+_CACHE_LIMIT = 20000               # entries per parse cache (cleared when full)
+
+
+def _attempt(fn: Callable[[object], object], value) -> tuple[bool, object]:
+    """fn(value) as (True, result) or (False, its CellError): what every parse cache here keeps."""
+    try:
+        return True, fn(value)
+    except CellError as err:
+        return False, err
+
+
+def _keep(cache: dict, key, hit, limit: int = _CACHE_LIMIT):
+    """`hit` stored in a parse cache under `key` (the cache emptied first when full); returns `hit`."""
+    if len(cache) >= limit:
+        cache.clear()
+    cache[key] = hit
+    return hit
+
+
+def _memo(fn: Callable[[object], object], limit: int = _CACHE_LIMIT) -> Callable[[object], object]:
     """Memoise a parser on text input (results and errors); other inputs go straight through."""
     cache: dict[str, tuple[bool, object]] = {}
 
@@ -118,13 +137,7 @@ def _memo(fn: Callable[[object], object], limit: int = 20000) -> Callable[[objec
             return fn(value)
         hit = cache.get(value)
         if hit is None:
-            try:
-                hit = (True, fn(value))
-            except CellError as err:
-                hit = (False, err)
-            if len(cache) >= limit:
-                cache.clear()
-            cache[value] = hit
+            hit = _keep(cache, value, _attempt(fn, value), limit)
         if hit[0]:
             return hit[1]
         err = hit[1]
@@ -381,15 +394,7 @@ def compile_check(expr: str, columns: set[str]) -> Callable[[dict], object]:
         if isinstance(node, ast.BinOp) and type(node.op) in _BIN:
             f, a, b = _BIN[type(node.op)], build(node.left), build(node.right)
 
-            def arith(r):
-                x, y = a(r), b(r)
-                if x is None or y is None:
-                    return None
-                try:
-                    return f(x, y)
-                except (ZeroDivisionError, TypeError):
-                    return None
-            return arith
+            return lambda r: _arith_one(f, a(r), b(r))
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.BitAnd, ast.BitOr)):
             a, b, comb = build(node.left), build(node.right), _and if isinstance(node.op, ast.BitAnd) else _or
             return lambda r: comb([_truth(a(r)), _truth(b(r))])
@@ -1039,7 +1044,6 @@ def _failing_rows(chk: Check, skip: set | None, n: int, unmapped: set, typed: di
     return {k for k, r in zip(rows, results) if r is False}
 
 
-_CACHE_LIMIT = 20000
 _BLANK_CELL = (None, None)        # a text cell's cache entry when the cell counts as blank
 
 
@@ -1079,68 +1083,34 @@ def type_column(col: Column, values, labels: dict | None = None) -> tuple[list, 
             hit = cache.get(v)
             if hit is None:
                 s = v.strip()
-                if not s or (not_string and s in _DASHES):
-                    hit = _BLANK_CELL
-                else:
-                    try:
-                        hit = (True, raw(v))
-                    except CellError as err:
-                        hit = (False, err)
-                if len(cache) >= _CACHE_LIMIT:
-                    cache.clear()
-                cache[v] = hit
-            if hit is _BLANK_CELL:
-                append(None)
-                errs.append((k, None, None))
-                continue
-            if hit[0]:
-                append(hit[1])
-            else:
-                append(_FAILED)
-                errs.append((k, v, hit[1]))
-            continue
-        if v is None:
-            append(None)
-            errs.append((k, None, None))
-            continue
-        if cls is float:
+                hit = _keep(cache, v, _BLANK_CELL if not s or (not_string and s in _DASHES) else _attempt(raw, v))
+        elif v is None:
+            hit = _BLANK_CELL
+        elif cls is float:
             if v != v:
-                append(None)
-                errs.append((k, None, None))
+                hit = _BLANK_CELL
+            elif fast and lo <= v <= hi and v != math.inf and v != -math.inf and (
+                    not whole or (v.is_integer() and -limit <= v <= limit)):
+                append(int(v) if whole else v)        # what the parser returns for it
                 continue
-            if fast and lo <= v <= hi and v != math.inf and v != -math.inf:
-                if not whole:
-                    append(v)
-                    continue
-                if v.is_integer() and -limit <= v <= limit:
-                    append(int(v))
-                    continue
+            else:
+                hit = _attempt(raw, v)
         elif v == "":
+            hit = _BLANK_CELL
+        elif cls is date or cls is datetime:         # dates repeat in a column: parse each once
+            hit = dates.get((cls, v))
+            if hit is None:
+                hit = _keep(dates, (cls, v), _attempt(raw, v))
+        else:
+            hit = _attempt(raw, v)
+        if hit is _BLANK_CELL:
             append(None)
             errs.append((k, None, None))
-            continue
+        elif hit[0]:
+            append(hit[1])
         else:
-            if cls is date or cls is datetime:         # dates repeat in a column: parse each once
-                hit = dates.get((cls, v))
-                if hit is None:
-                    try:
-                        hit = (True, raw(v))
-                    except CellError as err:
-                        hit = (False, err)
-                    if len(dates) >= _CACHE_LIMIT:
-                        dates.clear()
-                    dates[(cls, v)] = hit
-                if hit[0]:
-                    append(hit[1])
-                else:
-                    append(_FAILED)
-                    errs.append((k, v, hit[1]))
-                continue
-        try:
-            append(raw(v))
-        except CellError as err:
             append(_FAILED)
-            errs.append((k, v, err))
+            errs.append((k, v, hit[1]))
     return out, errs
 
 
