@@ -112,7 +112,7 @@ def test_pages_built_into_the_store_twice_equal_pages_built_without_it(tmp_path,
     db, tables = tiny_warehouse(tmp_path, frames)
     plain = _publish(db, tables, tmp_path / "plain", 1)
     first = _publish(db, tables, tmp_path / "pubs" / ".building-a", 1)
-    index = C.read_index(tmp_path / "pubs" / C.INDEX_FILE)
+    index = F.read_store_index(tmp_path / "pubs" / C.INDEX_FILE)
     assert index and all((tmp_path / "pubs" / F.OBJECTS_DIR / s[:2] / s).is_file() for s, _ in index.values())
     second = _publish(db, tables, tmp_path / "pubs" / ".building-b", 2)
     assert first == plain and second == plain

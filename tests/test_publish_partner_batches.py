@@ -100,7 +100,7 @@ def test_known_months_are_linked_not_formatted_and_give_the_same_bytes(warehouse
                         write_csv(data, out / pid / f"{month}.csv")
             finally:
                 b.close()
-        C.write_index(C.index_path(store), C.take_used())
+        F.write_store_index(C.index_path(store), C.take_used())
         return files, latest, b
 
     first, latest, _ = publish(warehouse)

@@ -110,6 +110,39 @@ def link_known(path: Path, digest: str, size: int) -> bool:
     return _link_from_store(name, os.path.join(_STORE, digest[:2], digest), size, digest)
 
 
+def read_store_index(path: Path | None, wanted: set[str] | None = None) -> dict[str, tuple[str, int]]:
+    """An index beside a content store (the per-partner files', the open-data files'): key -> (sha256, size)
+    of the bytes it gave - only the `wanted` keys, if given (a page worker keeps only its partners'); a missing
+    or damaged index is an empty one (it is only a shortcut)."""
+    out: dict[str, tuple[str, int]] = {}
+    if path is None:
+        return out
+    try:
+        with open(path, encoding="ascii") as fh:
+            for line in fh:
+                key, _, rest = line.partition("\t")
+                if wanted is not None and key not in wanted:
+                    continue
+                sha256, _, size = rest.rstrip("\n").partition("\t")
+                if len(sha256) == 64 and size.isdigit():
+                    out[key] = (sha256, int(size))
+    except (OSError, UnicodeDecodeError):
+        return {}
+    return out
+
+
+def write_store_index(path: Path | None, entries: dict[str, tuple[str, int]]) -> None:
+    """Such an index, written whole (atomic: a reader sees the old or the new one)."""
+    if path is None or not entries:
+        return
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text("".join(f"{k}\t{s}\t{n}\n" for k, (s, n) in sorted(entries.items())), encoding="ascii")
+        os.replace(tmp, path)
+    except OSError:                   # a read-only or full disk: the next publication formats every file
+        tmp.unlink(missing_ok=True)
+
+
 def store_of(folder: Path) -> Path | None:
     """The store beside a publication being built (building_dir: publications/.building-<id>), else None."""
     folder = Path(folder)

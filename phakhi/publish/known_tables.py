@@ -18,11 +18,10 @@ from pathlib import Path
 import pandas as pd
 
 from phakhi.publish.files import (FORMULA_PREFIXES, csv_bytes, known_digest, link_known, neutralise_formulas,
-                                  parquet_bytes, write_bytes)
+                                  parquet_bytes, read_store_index, write_bytes, write_store_index)
 
 FORMAT = "1"                   # change when write_table's bytes change: every index entry is then unknown
 INDEX_FILE = ".open-data-files.tsv"
-KINDS = ("csv", "parquet")
 
 
 def _context() -> str:
@@ -47,54 +46,37 @@ def frame_key(df: pd.DataFrame, name: str) -> str | None:
 
 
 class KnownTables:
-    """The index of one content store: read once per publication; `write_table` uses and remembers entries;
-    `save()` keeps the entries this publication used (atomic)."""
+    """The index of one content store (`<frame key>.<csv|parquet>` -> the bytes' sha256 and size): read once
+    per publication; `write_table` uses and remembers entries; `save()` keeps the entries this publication
+    used (atomic)."""
 
     def __init__(self, store: Path | None):
         self.path = None if store is None else Path(store).parent / INDEX_FILE
-        self.known: dict[str, dict[str, tuple[str, int]]] = {}
-        self.used: dict[str, dict[str, tuple[str, int]]] = {}
+        self.known: dict[str, tuple[str, int]] = read_store_index(self.path)
+        self.used: dict[str, tuple[str, int]] = {}
         self.linked = 0
-        if self.path is None:
-            return
-        try:
-            with open(self.path, encoding="ascii") as fh:
-                for line in fh:
-                    key, kind, sha256, size = (line.rstrip("\n").split("\t") + ["", "", ""])[:4]
-                    if kind in KINDS and len(sha256) == 64 and size.isdigit():
-                        self.known.setdefault(key, {})[kind] = (sha256, int(size))
-        except (OSError, UnicodeDecodeError):
-            self.known = {}
 
     def write_table(self, df: pd.DataFrame, folder: Path, name: str) -> list[Path]:
         """files.write_table, linking each file whose bytes the index knows for this very frame."""
         folder.mkdir(parents=True, exist_ok=True)
         key = frame_key(df, f"{folder.name}/{name}") if self.path is not None else None
-        hit = self.known.get(key, {}) if key is not None else {}
-        out, entry = [], {}
+        out = []
         for kind, make in (("csv", lambda: csv_bytes(neutralise_formulas(df))), ("parquet", lambda: parquet_bytes(df))):
             path = folder / f"{name}.{kind}"
-            if kind in hit and link_known(path, *hit[kind]):
-                entry[kind] = hit[kind]
+            entry = None if key is None else f"{key}.{kind}"
+            hit = self.known.get(entry) if entry is not None else None
+            if hit is not None and link_known(path, *hit):
                 self.linked += 1
             else:
                 data = make()
                 write_bytes(path, data)
                 digest = known_digest(os.stat(path))         # taken as write_bytes wrote it
-                entry[kind] = (digest or hashlib.sha256(data).hexdigest(), len(data))
+                hit = (digest or hashlib.sha256(data).hexdigest(), len(data))
                 del data
+            if entry is not None:
+                self.used[entry] = hit
             out.append(path)
-        if key is not None:
-            self.used[key] = entry
         return out
 
     def save(self) -> None:
-        if self.path is None or not self.used:
-            return
-        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        try:
-            tmp.write_text("".join(f"{k}\t{kind}\t{s}\t{n}\n" for k, e in sorted(self.used.items())
-                                   for kind, (s, n) in sorted(e.items())), encoding="ascii")
-            os.replace(tmp, self.path)
-        except OSError:                   # a read-only or full disk: the next publication formats every file
-            tmp.unlink(missing_ok=True)
+        write_store_index(self.path, self.used)

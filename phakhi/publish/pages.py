@@ -27,10 +27,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from phakhi.publish.files import active_store, neutralise_formulas, stable_frame
+from phakhi.publish.files import active_store, neutralise_formulas, read_store_index, stable_frame
 from phakhi.publish.partner_csv import (CSV_BATCH, RECORD_END, ByPartner, KnownFile, PartnerMonthCsv,  # noqa: F401
                                        by_partner, date_formats_of, format_context, group_digests, index_path,
-                                       read_index, remember)
+                                       remember)
 from phakhi.publish.linking_pages import add_linking_pages, with_linking_sections
 from phakhi.publish.lists import list_index
 from phakhi.publish.partner_credentials import with_credentials
@@ -181,7 +181,7 @@ class PartnerBatches:
             context = format_context(self.con, self.table, model, self.date_formats)
             self.digests = group_digests(self.con, self.table, [str(p) for p in order], context)
             wanted = {key for groups in self.digests.values() for _, key, _ in groups}
-            self.index = read_index(index_path(store), wanted)
+            self.index = read_store_index(index_path(store), wanted)
 
     def _date_formats(self) -> dict[str, str]:
         """date_formats_of the whole table, asked of DuckDB: a DATE column is all midnights; a TIMESTAMP column

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from phakhi.publish.files import FORMULA_PREFIXES, neutralise_formulas
+from phakhi.publish.files import FORMULA_PREFIXES, neutralise_formulas, read_store_index, write_store_index
 
 
 class ByPartner:
@@ -142,38 +142,6 @@ def take_used() -> dict[str, tuple[str, int]]:
 def index_path(store: str | os.PathLike | None) -> Path | None:
     """The index of a content store (files.sharing_into): publications/.partner-files.tsv."""
     return None if store is None else Path(store).parent / INDEX_FILE
-
-
-def read_index(path: Path | None, wanted: set[str] | None = None) -> dict[str, tuple[str, int]]:
-    """key ('<month>/<digest>') -> (sha256, size) - only the `wanted` keys, if given (a page worker keeps only
-    its partners'); a missing or damaged index is an empty one (it is only a shortcut)."""
-    out: dict[str, tuple[str, int]] = {}
-    if path is None:
-        return out
-    try:
-        with open(path, encoding="ascii") as fh:
-            for line in fh:
-                key, _, rest = line.partition("\t")
-                if wanted is not None and key not in wanted:
-                    continue
-                sha256, _, size = rest.rstrip("\n").partition("\t")
-                if len(sha256) == 64 and size.isdigit():
-                    out[key] = (sha256, int(size))
-    except (OSError, UnicodeDecodeError):
-        return {}
-    return out
-
-
-def write_index(path: Path | None, entries: dict[str, tuple[str, int]]) -> None:
-    """The index of the last publication's per-partner files (atomic: a reader sees the old or the new one)."""
-    if path is None or not entries:
-        return
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text("".join(f"{k}\t{s}\t{n}\n" for k, (s, n) in sorted(entries.items())), encoding="ascii")
-        os.replace(tmp, path)
-    except OSError:                   # a read-only or full disk: the next publication formats every file
-        tmp.unlink(missing_ok=True)
 
 
 def format_context(con, table: str, model: str, date_formats: dict[str, str]) -> str:

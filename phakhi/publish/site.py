@@ -26,8 +26,9 @@ from jinja2 import Environment, FileSystemLoader, Undefined, select_autoescape
 from markupsafe import Markup, escape
 
 from phakhi import thai
-from phakhi.publish.files import csv_bytes, link_known, sharing_into, store_of, write_bytes, write_text
-from phakhi.publish.partner_csv import KnownFile, index_path, take_used, write_index
+from phakhi.publish.files import (csv_bytes, link_known, sharing_into, store_of, write_bytes, write_store_index,
+                                  write_text)
+from phakhi.publish.partner_csv import KnownFile, index_path, take_used
 from phakhi.settings import DASHBOARDS_DIR
 
 log = logging.getLogger("phakhi.publish.site")
@@ -511,7 +512,7 @@ def render_site(out_dir: Path, site: dict, *, strict: bool = False, workers: int
         written[0:0] = partner_written
         notes[first_note:first_note] = partner_notes
     # which bytes each per-partner file's rows gave: the next publication links them without formatting
-    write_index(index_path(store_of(out_dir)), take_used())
+    write_store_index(index_path(store_of(out_dir)), take_used())
     if site.get("before_quality") is not None:      # e.g. dbt's documentation, generated meanwhile (build.py)
         site["before_quality"]()
     render("quality.html.j2", out_dir / "quality.html", "quality", "", pages.get("quality") or {})
