@@ -290,10 +290,12 @@ def partners_by_month(results: list[FamilyResult]) -> dict[str, int]:
 
 
 def survey_drift(db_path: Path, out_dir: Path):
-    """Baseline (earliest) wave vs the latest wave, per core item, design-adjusted (Rao-Scott)."""
-    from phakhi.drift import survey_drift_from_warehouse
+    """Baseline (earliest) wave vs the latest wave, per core item, design-adjusted (Rao-Scott). Computed in a
+    child process (phakhi.drift.survey_drift_in_child): evidently and the report's frames stay out of the
+    refresh's process, which publishes next (memory, issue 17)."""
+    from phakhi.drift import survey_drift_in_child
 
-    return survey_drift_from_warehouse(db_path, out_dir)
+    return survey_drift_in_child(db_path, out_dir)
 
 
 def hold_for_review(paths: Paths, period: str, run_id: str, ingest_report: pd.DataFrame) -> str:

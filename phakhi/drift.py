@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -253,10 +255,9 @@ def survey_drift_from_warehouse(db_path: Path, out_dir: Path, baseline_wave: int
     inst = load_instrument()
     items = [i["code"] for i in inst["items"] if i.get("core")]
     with duckdb.connect(str(db_path), read_only=True) as con:
-        waves = [w for (w,) in con.execute("select distinct wave from raw.survey_waves order by wave").fetchall()]
+        waves = loaded_waves(con)
         if len(waves) < 2 and (baseline_wave is None or current_wave is None):
-            log.warning("drift report skipped: %s; it compares a later survey wave with the baseline wave "
-                     "(the awareness pages say so)", skipped_because(waves))
+            _log_skipped(waves)
             return None
         from phakhi.survey.instrument import baseline_wave as registered_baseline
 
@@ -277,6 +278,15 @@ def survey_drift_from_warehouse(db_path: Path, out_dir: Path, baseline_wave: int
     return drift_report(frames[b], frames[c], items, {int(k) for k in inst["missing_codes"]}, out_dir, b, c, alpha)
 
 
+def loaded_waves(con) -> list[int]:
+    return [w for (w,) in con.execute("select distinct wave from raw.survey_waves order by wave").fetchall()]
+
+
+def _log_skipped(waves: list[int]) -> None:
+    log.warning("drift report skipped: %s; it compares a later survey wave with the baseline wave "
+                "(the awareness pages say so)", skipped_because(waves))
+
+
 def reuse_drift_report(report_dir: Path, out_dir: Path) -> DriftResult | None:
     """The drift report of an earlier publication (its drift/ folder), copied into out_dir, for a refresh in
     which no survey wave and no code changed: the same waves give the same report (it reads only the waves
@@ -284,6 +294,19 @@ def reuse_drift_report(report_dir: Path, out_dir: Path) -> DriftResult | None:
     import shutil
 
     report_dir, out_dir = Path(report_dir), Path(out_dir)
+    html, js = report_dir / "drift_report.html", report_dir / "drift_report.json"
+    if not (html.is_file() and js.is_file()) or read_drift_report(report_dir) is None:
+        return None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(html, out_dir / html.name)
+    shutil.copyfile(js, out_dir / js.name)
+    return read_drift_report(out_dir)
+
+
+def read_drift_report(report_dir: Path) -> DriftResult | None:
+    """The DriftResult a report folder (drift_report.html + .json) holds; None when it is incomplete. The JSON
+    keeps each summary figure exactly (floats written with repr)."""
+    report_dir = Path(report_dir)
     html, js = report_dir / "drift_report.html", report_dir / "drift_report.json"
     if not (html.is_file() and js.is_file()):
         return None
@@ -294,8 +317,76 @@ def reuse_drift_report(report_dir: Path, out_dir: Path) -> DriftResult | None:
         baseline, current = int(payload["baseline_wave"]), int(payload["current_wave"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    out_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(html, out_dir / html.name)
-    shutil.copyfile(js, out_dir / js.name)
-    return DriftResult(baseline, current, summary, out_dir / html.name, out_dir / js.name,
-                       bool(payload.get("design_adjusted")))
+    return DriftResult(baseline, current, summary, html, js, bool(payload.get("design_adjusted")))
+
+
+def survey_drift_in_child(db_path: Path, out_dir: Path) -> DriftResult | None:
+    """`survey_drift_from_warehouse` in a child Python process, read back from the files it writes (issue 17:
+    memory). evidently (+~95 MB of modules, ~2 s CPU to import: scikit-learn, plotly) and the report's frames
+    then never enter the refresh's own process, which goes on to publish - the full refresh's peak stage.
+    The child's log records are passed on to this process's `phakhi.drift` logger (Prefect's run log). A
+    failure raises DriftFailed with the child's last error line; None when there is nothing to compare."""
+    import subprocess
+    import sys
+
+    from phakhi.settings import REPO_ROOT
+
+    import duckdb
+
+    with duckdb.connect(str(db_path), read_only=True) as con:       # nothing to compare: no process started
+        waves = loaded_waves(con)
+    if len(waves) < 2:
+        _log_skipped(waves)
+        return None
+    out_dir = Path(out_dir)
+    for name in ("drift_report.html", "drift_report.json"):       # never read back a stale report
+        (out_dir / name).unlink(missing_ok=True)
+    path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    proc = subprocess.run([sys.executable, "-c", "import sys; from phakhi.drift import _main; _main(sys.argv[1:])",
+                           str(db_path), str(out_dir)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": path})
+    outcome = None
+    for line in proc.stdout.splitlines():
+        kind, _, text = line.partition("\t")
+        if kind == _OUTCOME:
+            outcome = text
+        elif kind.isdigit():
+            log.log(int(kind), json.loads(text))
+    if proc.returncode != 0 or outcome is None:
+        lines = [x for x in proc.stderr.strip().splitlines() if x.strip()]
+        raised = [x for x in lines if re.match(r"[A-Za-z_][\w.]*(Error|Exception|Failed)\b", x)]   # the exception's line
+        why = (f"died of signal {-proc.returncode}" if proc.returncode < 0 else
+               (raised or lines or [f"exit {proc.returncode}"])[-1])
+        raise DriftFailed(f"the drift report could not be computed: {why}")
+    if proc.stderr.strip():           # a library's warnings, as they would have shown in this process
+        sys.stderr.write(proc.stderr)
+    if outcome == "none":
+        return None
+    result = read_drift_report(out_dir)
+    if result is None:
+        raise DriftFailed(f"the drift report's process wrote no complete report in {out_dir}")
+    return result
+
+
+class DriftFailed(RuntimeError):
+    """The drift report's process failed; the message gives its last error line."""
+
+
+_OUTCOME = "OUTCOME"
+
+
+class _LineHandler(logging.Handler):
+    """The child's log records as '<level>\\t<json message>' lines on stdout (read by survey_drift_in_child)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"{record.levelno}\t{json.dumps(record.getMessage(), ensure_ascii=False)}", flush=True)
+
+
+def _main(argv: list[str]) -> None:
+    db_path, out_dir = Path(argv[0]), Path(argv[1])
+    log.addHandler(_LineHandler())
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    result = survey_drift_from_warehouse(db_path, out_dir)
+    print(f"{_OUTCOME}\t{'none' if result is None else 'report'}", flush=True)
+

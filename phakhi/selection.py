@@ -99,6 +99,10 @@ def reads_period(text: str, macros: set[str]) -> bool:
     return bool(PERIOD_RE.search(text)) or any(re.search(rf"\b{re.escape(m)}\s*\(", text) for m in macros)
 
 
+# libyaml's safe loader when built with it (same documents, ~5x faster: the plan is made on every refresh)
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def scan_project(project_dir: Path = DBT_PROJECT_DIR) -> ProjectMap:
     project_dir = Path(project_dir)
     pm = ProjectMap()
@@ -106,7 +110,7 @@ def scan_project(project_dir: Path = DBT_PROJECT_DIR) -> ProjectMap:
                            + [p.read_text(encoding="utf-8") for p in sorted((project_dir / "tests").rglob("*.sql"))
                               if "generic" in p.parts])
     for yml in sorted(list((project_dir / "models").rglob("*.yml")) + list((project_dir / "snapshots").rglob("*.yml"))):
-        doc = yaml.safe_load(yml.read_text(encoding="utf-8")) or {}
+        doc = yaml.load(yml.read_text(encoding="utf-8"), Loader=_SAFE_LOADER) or {}
         for src in doc.get("sources") or []:
             if (src.get("schema") or src["name"]) != RAW_SCHEMA:
                 continue
