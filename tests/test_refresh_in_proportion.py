@@ -152,6 +152,29 @@ def test_gate_reuses_a_suite_only_over_identical_rows(tmp_path):
     assert "t" not in third.memo()                                     # a failing suite is never reused
 
 
+def test_gate_reuses_a_suite_with_failing_warnings_over_identical_rows_and_still_reports_them(tmp_path):
+    from phakhi.quality.gate import run_gate
+
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema marts; create table marts.t as select * from (values (1, 0.5), (2, 7.0)) v(id, share)")
+    suites = [{"name": "t", "table": "marts.t", "row_id": ["id"], "expectations": [
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "share", "min_value": 0, "max_value": 1},
+         "severity": "warning"},
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id"}, "severity": "critical"}]}]
+    first = run_gate(db, suites)
+    assert first.passed and [(c.column, c.sample) for c in first.warnings] == [("share", [7.0])]
+    memo = json.loads(json.dumps(first.memo(), default=str))          # as stored in the sidecar
+    assert set(memo) == {"t"}
+    second = run_gate(db, suites, previous=memo)
+    assert second.reused == ["t"] and second.passed
+    assert [c.__dict__ for c in second.checks] == [c.__dict__ for c in first.checks]   # the warning, as found
+    with duckdb.connect(str(db)) as con:
+        con.execute("insert into marts.t values (3, 9.0)")             # a new row: validated again
+    third = run_gate(db, suites, previous=memo)
+    assert third.reused == [] and [c.sample for c in third.warnings] == [[7.0, 9.0]]
+
+
 # ------------------------------------------------------------------ dbt docs: generated only when what they show changed
 def test_dbt_docs_are_generated_again_only_when_project_month_or_catalog_change(home, monkeypatch):
     import phakhi.transform as transform
