@@ -31,7 +31,7 @@ from phakhi.publish.warehouse import (PublishFailed, promote_warehouse, publish_
 from phakhi.review import review_days
 from phakhi.task_runners import ingest_task_runner, refresh_timeout_seconds
 from phakhi.timing import stage_timer
-from phakhi.warm_imports import warm_imports
+from phakhi.warm_imports import warm_gate_imports_during_dbt
 
 
 class GateFailed(RuntimeError):
@@ -232,7 +232,7 @@ def _refresh(paths: Paths, period: str | None, run_id: str, force: bool = False,
         results.release()
     logger.info("ingested:\n%s", ingest_report.to_string(index=False))
     plan = plan_build(paths, mode, period, before)
-    warm_imports("great_expectations")       # for the gate, while this process only waits for dbt
+    warm_gate_imports_during_dbt(paths.build_db)   # GX for the gate while dbt runs: small homes only (memory)
     dbt_outcome = build_warehouse(paths, period, plan=plan)
     record_snapshot(paths, plan, dbt_outcome)
     if not dbt_outcome.success and not dbt_outcome.counts:

@@ -235,12 +235,14 @@ def run_gate(warehouse: Path, suites: list[dict] | None = None, previous: dict |
     """Every suite over the warehouse. `previous` (GateResult.memo() of the live publication's gate, same code):
     a suite whose digest is unchanged - the same expectations over byte-identical rows - keeps its passed
     checks without re-validation (scoped to what changed; `phakhi refresh --full-gate` re-validates all)."""
-    import great_expectations as gx
+    import sys
 
+    from phakhi.warm_imports import warm_imports
+
+    # GX in the background while the first suites' rows are read, unless imported already (while dbt ran)
+    warming = None if "great_expectations" in sys.modules else warm_imports("great_expectations")
     suites = load_suites() if suites is None else suites
-    ctx = gx.get_context(mode="ephemeral")
-    ctx.variables.progress_bars = {"globally": False, "metric_calculations": False}
-    source = ctx.data_sources.add_pandas("phakhi_warehouse")
+    gx_context = _LazyContext(warming)
     parameters, digests, reused = {}, {}, []
     checks: list[Check] = []
     order = {s["name"]: i for i, s in enumerate(suites)}
@@ -260,7 +262,7 @@ def run_gate(warehouse: Path, suites: list[dict] | None = None, previous: dict |
                 checks += [Check(**c) for c in memo["checks"]]
                 continue
             validated.append(spec)
-            checks += _validate(ctx, source, spec, frame, parameters[name])
+            checks += _validate(gx_context.ctx, gx_context.source, spec, frame, parameters[name])
             del frame
     suites = validated
     checks.sort(key=lambda c: order.get(c.suite, len(order)))    # suite order, reused or not (stable)
@@ -270,6 +272,7 @@ def run_gate(warehouse: Path, suites: list[dict] | None = None, previous: dict |
         with duckdb.connect(str(warehouse), read_only=True) as con:
             for c in failing:
                 c.sources = trace_sources(con, by_name[c.suite], c.sample_rows)
+    ctx = gx_context.ctx
     ctx.build_data_docs()
     site = ctx.get_docs_sites_urls()[0].get("site_url")
     docs = Path(site.removeprefix("file://")).parent if site else None
@@ -278,6 +281,32 @@ def run_gate(warehouse: Path, suites: list[dict] | None = None, previous: dict |
 
         make_offline(docs)
     return GateResult(checks, data_docs=docs, digests=digests, reused=reused)
+
+
+class _LazyContext:
+    """One ephemeral GX context for every suite, made when first needed: reading and digesting the suites'
+    rows needs no GX, so its import (started in the background by run_gate) overlaps them."""
+
+    def __init__(self, warming=None):
+        self._ctx = self._source = None
+        self._warming = warming
+
+    @property
+    def ctx(self):
+        if self._ctx is None:
+            if self._warming is not None:      # never two threads importing GX's modules at once
+                self._warming.join()
+            import great_expectations as gx
+
+            self._ctx = gx.get_context(mode="ephemeral")
+            self._ctx.variables.progress_bars = {"globally": False, "metric_calculations": False}
+            self._source = self._ctx.data_sources.add_pandas("phakhi_warehouse")
+        return self._ctx
+
+    @property
+    def source(self):
+        self.ctx
+        return self._source
 
 
 def _validate(ctx, source, spec: dict, frame: pd.DataFrame, parameters: dict) -> list[Check]:
