@@ -29,21 +29,27 @@ def warm_imports(*modules: str) -> threading.Thread:
 
 
 # GX's modules cost the refresh's process ~75 MB (measured during dbt at quarter scale: 335 -> 407 MB) for as long
-# as it lives. Imported while dbt runs only when the tree stays small then: a build warehouse under this size
-# (SAMPLE and near-empty homes: ~20 MB; quarter scale 47 MB, national 163 MB). On a larger home dbt's process
-# is the tree's peak (national: 2.05 GB with the refresh at 515-590 MB), and GX waits for the gate, which
-# imports it in the background while it reads the suites' rows (phakhi/quality/gate.py).
-WARM_GX_DURING_DBT_BELOW_BYTES = 32 * 2**20
+# as it lives. Imported while dbt runs only on a small home, where the tree stays far below its limit: fewer raw
+# rows than this (SAMPLE: ~6,700; the fixed-overhead home: 27; quarter scale 320,000; national 1.28 M). On a
+# larger home dbt's process makes the tree's peak (national: 2.05 GB, the refresh at 515-590 MB of it), and GX
+# waits for the gate, which imports it in the background while it reads the suites' rows (quality/gate.py).
+WARM_GX_DURING_DBT_BELOW_ROWS = 100_000
+
+
+def raw_rows(build_db) -> int:
+    """The raw tables' rows in the build warehouse, from DuckDB's catalogue (no scan); 0 when unreadable."""
+    import duckdb
+
+    try:
+        with duckdb.connect(str(build_db), read_only=True) as con:
+            return int(con.execute("select coalesce(sum(estimated_size), 0) from duckdb_tables() "
+                                   "where schema_name = 'raw'").fetchone()[0])
+    except (duckdb.Error, OSError):
+        return 0
 
 
 def warm_gate_imports_during_dbt(build_db) -> threading.Thread | None:
     """great-expectations for the gate, imported while this process waits for dbt, on a small home only."""
-    from pathlib import Path
-
-    try:
-        size = Path(build_db).stat().st_size
-    except OSError:
-        size = 0
-    if size >= WARM_GX_DURING_DBT_BELOW_BYTES:
+    if raw_rows(build_db) >= WARM_GX_DURING_DBT_BELOW_ROWS:
         return None
     return warm_imports("great_expectations")
