@@ -72,6 +72,19 @@ cores, so read shares and CPU seconds, not wall):
   run-to-run noise (~0.5 s) at this load; wall says nothing about a second of start-up at load 8-19. On an
   idle machine expect the gains
   named above (server started ~0.4-1 s earlier, ~0.5 s less server CPU before /health, 0-1 s heartbeat join).
+
+run21 (2026-11-30, py-spy --subprocesses on one_new, load 8-11 with three other helpers; read CPU seconds):
+- The refresh process imported most of dbt without running it: `_dbt_importable` (phakhi/transform.py) asked
+  `importlib.util.find_spec("dbt.cli.main")`, which imports the parent packages, and dbt/cli/__init__ imports
+  events, contracts, tracking: ~155 of the child's samples, 1.46 s CPU and +87 MB in a bare interpreter
+  (~20 MB in the refresh, whose pydantic/jinja2/yaml are loaded already), on the flow's path (this was most of
+  `prestart_dbt`'s 3.7 s block). Now the top-level spec plus the file: 0.14 s. one_new, refresh process CPU:
+  12.1/12.2/11.9 s before, 10.5/11.0/10.7 s after (whole tree 25.4-26.7 -> 24.7-25.8 s).
+- plan_build's yaml parsing (selection.scan_project) uses libyaml's safe loader: 0.20 -> 0.06 s.
+- Still there: Prefect's temporary server 4.0-5.4 s CPU (imports ~60 %: prefect itself, settings, the API's
+  routes and schemas; its SQLite migration check ~1 %); the refresh's own imports (prefect ~2 s, pandas); GX
+  imported for the gate (~2 s CPU, while dbt runs on a small home); the gate's Data Docs (Jinja compiles GX's
+  templates every run, ~0.4 s).
 """
 from __future__ import annotations
 
