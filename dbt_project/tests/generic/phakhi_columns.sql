@@ -65,6 +65,14 @@ with scan as (   -- one pass for the null counts and the values outside their li
         list_sort(list(distinct {{ column }}) filter (where {{ column }} < {{ bounds[0] }} or {{ column }} > {{ bounds[1] }}))
             as {{ adapter.quote('btx_' ~ loop.index) }}
     {%- endfor %}
+    {%- for e in expressions %},       -- rows where it is not true, as phakhi_expression_is_true
+        count(*) filter (where not coalesce(({{ e.expression }}), false){% if e.get('where') %} and ({{ e.where }}){% endif %})
+            as {{ adapter.quote('ex_' ~ loop.index) }}
+    {%- endfor %}
+    {%- for m in sums %},
+        coalesce(sum({{ m.column }}){% if m.get('where') %} filter (where {{ m.where }}){% endif %}, 0)
+            as {{ adapter.quote('smt_' ~ loop.index) }}
+    {%- endfor %}
     from {{ model }}
 ),
 {%- for column in unique %}
@@ -91,19 +99,11 @@ with scan as (   -- one pass for the null counts and the values outside their li
     where parent.k is null
 ),
 {%- endfor %}
-{%- for e in expressions %}
-{{ adapter.quote('ex_' ~ loop.index) }} as (    -- rows where the expression is not true, as phakhi_expression_is_true
-    select count(*) as n_rows
-    from {{ model }}
-    where not coalesce(({{ e.expression }}), false)
-    {%- if e.get('where') %}  and ({{ e.where }}){% endif %}
-),
-{%- endfor %}
 {%- for m in sums %}
-{{ adapter.quote('sm_' ~ loop.index) }} as (    -- the two totals, as phakhi_sum_matches
-    select
-        (select coalesce(sum({{ m.column }}), 0) from {{ model }} {% if m.get('where') %}where {{ m.where }}{% endif %}) as model_total,
-        (select coalesce(sum({{ m.compare_column }}), 0) from {{ m.compare_model }} {% if m.get('compare_where') %}where {{ m.compare_where }}{% endif %}) as compare_total
+{{ adapter.quote('sm_' ~ loop.index) }} as (    -- the model's total (from the scan) and the other's, as phakhi_sum_matches
+    select s.{{ adapter.quote('smt_' ~ loop.index) }} as model_total,
+           (select coalesce(sum({{ m.compare_column }}), 0) from {{ m.compare_model }} {% if m.get('compare_where') %}where {{ m.compare_where }}{% endif %}) as compare_total
+    from scan as s
 ),
 {%- endfor %}
 failures as (
@@ -149,9 +149,9 @@ failures as (
 {%- endfor %}
 {%- for e in expressions %}
     union all
-    select 'expression', '{{ e.expression | replace("'", "''") }}', n_rows, null,
+    select 'expression', '{{ e.expression | replace("'", "''") }}', {{ adapter.quote('ex_' ~ loop.index) }}, null,
            'true{{ (" where " ~ e.where) | replace("'", "''") if e.get('where') }}'
-    from {{ adapter.quote('ex_' ~ loop.index) }} where n_rows > 0
+    from scan where {{ adapter.quote('ex_' ~ loop.index) }} > 0
 {%- endfor %}
 {%- for m in sums %}
     union all
