@@ -50,10 +50,19 @@ def dbt_executable() -> str:
     return str(local) if local.exists() else (shutil.which("dbt") or "dbt")
 
 
+# dbt's log file at 'info' (what the command prints: each node's start and result), not its default 'debug':
+# the debug file logged every query's SQL and connection event (~11,000 lines for a new month's SAMPLE build),
+# each record formatted, size-checked for rotation and written under one lock the threads queue on - about an
+# eighth of dbt's samples (py-spy). Nothing reads the file: the gate and the quality page take dbt's outcome from
+# run_results.json, and the refresh keeps the command's printed tail. DBT_LOG_LEVEL_FILE=debug brings it back.
+LOG_LEVEL_FILE = "info"
+
+
 def dbt_env(paths: Paths, warehouse: Path | None = None) -> dict[str, str]:
     return {**os.environ, "PHAKHI_WAREHOUSE": str(warehouse or paths.build_db),
             "PHAKHI_HISTORY": str(paths.history_db), "PHAKHI_HOME": str(paths.home),
-            "DBT_LOG_PATH": str(paths.dbt_work / "logs"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
+            "DBT_LOG_PATH": str(paths.dbt_work / "logs"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+            "DBT_LOG_LEVEL_FILE": os.environ.get("DBT_LOG_LEVEL_FILE") or LOG_LEVEL_FILE}
 
 
 def dbt_vars(paths: Paths, period: str) -> dict:

@@ -11,6 +11,8 @@ import yaml
 
 DBT = Path(__file__).resolve().parents[1] / "dbt_project"
 CHECKS = ("not_null", "unique", "accepted_values", "relationships", "between", "unique_combination")
+# the row expressions and reconciliations of a model, folded into the same test (issue 17: one node, not one each)
+FOLDED = ("expressions", "sums")
 # every phakhi_unique_combination key the models and seeds declared before they joined phakhi_columns (issue 17)
 UNIQUE_COMBINATIONS = {
     ("int_survey__item_scores", ("wave", "respondent_id", "item_code")),
@@ -30,7 +32,7 @@ def declared() -> dict[str, dict]:
                     assert entry["name"] not in out, f"{entry['name']}: one phakhi_columns test per model"
                     assert t["phakhi_columns"]["name"] == f"columns_{entry['name']}"
                     args = t["phakhi_columns"]["arguments"]
-                    assert set(args) <= set(CHECKS), args
+                    assert set(args) <= set(CHECKS) | set(FOLDED), args
                     out[entry["name"]] = {"not_null": list(args.get("not_null") or []),
                                           "unique": list(args.get("unique") or []),
                                           "accepted_values": dict(args.get("accepted_values") or {}),
@@ -167,3 +169,60 @@ def test_with_store_failures_the_failing_checks_are_stored_rows(copy_sample, tmp
         stored = con.execute("select check_name, column_name, failing_rows from "
                              "dbt_test__audit.columns_dim_provinces").fetchall()
     assert stored == [("not_null", "region", 2)]
+
+
+def test_only_configured_expression_and_sum_tests_stay_single():
+    """A model's row expressions and sum reconciliations with the default severity are folded into its
+    phakhi_columns test; only those with a config of their own (severity warn) stay single nodes."""
+    single, folded = [], 0
+    for path in DBT.glob("models/**/*.yml"):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for m in doc.get("models") or []:
+            tests = [*(m.get("data_tests") or []), *(t for c in m.get("columns") or [] for t in c.get("data_tests") or [])]
+            for t in tests:
+                name = t if isinstance(t, str) else next(iter(t))
+                if name in ("phakhi_expression_is_true", "phakhi_sum_matches"):
+                    single.append((m["name"], name))
+                    assert "config" in t[name], (m["name"], t)
+                if name == "phakhi_columns":
+                    args = t[name]["arguments"]
+                    folded += len(args.get("expressions") or []) + len(args.get("sums") or [])
+                    assert all(e.get("expression") and set(e) <= {"expression", "where"} for e in args.get("expressions") or [])
+                    assert all({"column", "compare_model", "compare_column"} <= set(s) <= {
+                        "column", "compare_model", "compare_column", "where", "compare_where", "tolerance"}
+                        for s in args.get("sums") or [])
+    assert len(single) == 4 and folded == 27, (single, folded)
+
+
+@pytest.mark.integration
+def test_a_folded_expression_or_sum_fails_the_models_column_test_naming_it(copy_sample, tmp_path):
+    from phakhi.settings import Paths
+    from phakhi.transform import run_dbt
+
+    paths, _ = copy_sample(tmp_path / "copy")
+    work = Paths(tmp_path / "home").ensure()
+    shutil.copyfile(paths.build_db, work.build_db)
+    shutil.copyfile(paths.history_db, work.history_db)
+    select = ["--select", "columns_mart_partner_links columns_fct_ghg_reductions columns_mart_awareness_ace_overlay"]
+    clean = run_dbt(work, "2025-12", "test", extra=select)
+    assert clean.success and clean.counts == {"pass": 3}, clean.failures
+    with duckdb.connect(str(work.build_db)) as con:
+        con.execute("update marts.mart_partner_links set partner_a = partner_b, partner_b = partner_a "
+                    "where link_id = (select min(link_id) from marts.mart_partner_links where link_type = 'joint_activity')")
+        con.execute("update marts.fct_ghg_reductions set counted_tco2e = counted_tco2e + 1 "
+                    "where reduction_id = (select min(reduction_id) from marts.fct_ghg_reductions where not is_duplicate)")
+        con.execute("update marts.mart_awareness_ace_overlay set change_ci_low = change + 1 "
+                    "where area_id = (select min(area_id) from marts.mart_awareness_ace_overlay where change is not null)")
+    broken = run_dbt(work, "2025-12", "test", extra=select)
+    assert not broken.success
+    messages = {f["node"].split(".")[2]: f["message"] for f in broken.failures}
+    assert set(messages) == {"columns_mart_partner_links", "columns_fct_ghg_reductions",
+                             "columns_mart_awareness_ace_overlay"}
+    links, facts = messages["columns_mart_partner_links"], messages["columns_fct_ghg_reductions"]
+    assert "expression partner_a < partner_b (1 row; expected true)" in links
+    assert "relationships" not in links and "sum_matches" not in links      # the weights still add up
+    assert "expression counted_tco2e = case when is_duplicate then 0 else reduction_tco2e end (1 row; expected true)" in facts
+    assert "sum_matches counted_tco2e (" in facts and "expected the sum of counted_tco2e of int_ghg__claims_deduplicated within 0.001)" in facts
+    assert "sum_matches reduction_tco2e" not in facts
+    assert "expression change_ci_low <= change and change <= change_ci_high (1 row; expected true where change is not null)" \
+        in messages["columns_mart_awareness_ace_overlay"]

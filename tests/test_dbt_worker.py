@@ -160,3 +160,15 @@ def test_a_failed_build_makes_no_page_and_says_why(copy_sample, tmp_path):
     assert "not_null region" in broken.failures[0]["message"]
     assert not (paths.dbt_work / "target" / transform.BUILT_CODE).exists()
     assert not (docs / "static_index.html").exists()                 # the documentation did not follow
+
+
+def test_dbt_log_file_is_info_unless_asked(monkeypatch, tmp_path):
+    """dbt's debug log file (every query's SQL and connection event) was formatted and written for nobody:
+    the refresh reads run_results.json. Info by default; DBT_LOG_LEVEL_FILE still chooses."""
+    from phakhi.settings import Paths
+    from phakhi.transform import dbt_env
+
+    monkeypatch.delenv("DBT_LOG_LEVEL_FILE", raising=False)
+    assert dbt_env(Paths(tmp_path))["DBT_LOG_LEVEL_FILE"] == "info"
+    monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")
+    assert dbt_env(Paths(tmp_path))["DBT_LOG_LEVEL_FILE"] == "debug"

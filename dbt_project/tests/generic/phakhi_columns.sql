@@ -12,12 +12,19 @@
               relationships: [{column: partner_id, to: ref('stg_registry__partners'), field: partner_id}]
               between: {participants_total: [0, 1000000]}       # inclusive, as phakhi_between
               unique_combination: [[partner_id, period]]         # nulls compare equal, as its group by
+              expressions:                                       # as phakhi_expression_is_true, one per entry
+                - {expression: "partner_a < partner_b", where: "link_type = 'joint_activity'"}
+              sums:                                              # as phakhi_sum_matches (tolerance 0.001)
+                - {column: weight, compare_model: ref('x'), compare_column: 1, where: .., compare_where: .., tolerance: 0}
     Same meaning as dbt's tests of those names: nulls pass unique, accepted_values, relationships, between; values
     are compared as quoted literals. A column check with its own config (where, severity) stays a plain dbt
     test. tests/test_guards.py reads each listed column as guarded by the named check.
 
     Each failing check is one result row: check_name, column_name, failing_rows, examples (up to 5 values),
-    expected. With the default severity (error) and no store_failures the test stops the build with a message
+    expected. An expression's row names the expression ("expression partner_a < partner_b (1 row; expected
+    true)"); a sum's names its column and both totals ("sum_matches weight (10 against 12; expected the sum of 1
+    of its comparison within 0)"). The row expressions and reconciliations of a model were 27 nodes of their own
+    (issue 17); only those with a config of their own (severity warn) stay plain tests. With the default severity (error) and no store_failures the test stops the build with a message
     naming every failing check, column and value - "phakhi_columns failed on dim_provinces: not_null region
     (2 rows; expected a value); unique province_code (2 rows: TH-10; expected each value once (1 value
     repeated))" - through DuckDB's error(), since dbt's own message only counts result rows. With severity warn
@@ -27,9 +34,10 @@
     a model's relationships add their parents to this test, so a model downstream of the tested model but not
     of a parent no longer waits for it. The build still fails (dbt exits non-zero: nothing is published). -#}
 {% test phakhi_columns(model, not_null=[], unique=[], accepted_values={}, relationships=[], between={},
-                       unique_combination=[]) %}
-{%- if not (not_null or unique or accepted_values or relationships or between or unique_combination) -%}
-    {{ exceptions.raise_compiler_error("phakhi_columns on " ~ model ~ ": declare not_null, unique, accepted_values, relationships, between or unique_combination") }}
+                       unique_combination=[], expressions=[], sums=[]) %}
+{%- if not (not_null or unique or accepted_values or relationships or between or unique_combination
+            or expressions or sums) -%}
+    {{ exceptions.raise_compiler_error("phakhi_columns on " ~ model ~ ": declare not_null, unique, accepted_values, relationships, between, unique_combination, expressions or sums") }}
 {%- endif -%}
 {%- set raise_error = config.get('severity', 'error') | lower == 'error' and not should_store_failures() -%}
 {%- set accepted = accepted_values.items() | list -%}
@@ -57,6 +65,14 @@ with scan as (   -- one pass for the null counts and the values outside their li
         list_sort(list(distinct {{ column }}) filter (where {{ column }} < {{ bounds[0] }} or {{ column }} > {{ bounds[1] }}))
             as {{ adapter.quote('btx_' ~ loop.index) }}
     {%- endfor %}
+    {%- for e in expressions %},       -- rows where it is not true, as phakhi_expression_is_true
+        count(*) filter (where not coalesce(({{ e.expression }}), false){% if e.get('where') %} and ({{ e.where }}){% endif %})
+            as {{ adapter.quote('ex_' ~ loop.index) }}
+    {%- endfor %}
+    {%- for m in sums %},
+        coalesce(sum({{ m.column }}){% if m.get('where') %} filter (where {{ m.where }}){% endif %}, 0)
+            as {{ adapter.quote('smt_' ~ loop.index) }}
+    {%- endfor %}
     from {{ model }}
 ),
 {%- for column in unique %}
@@ -81,6 +97,13 @@ with scan as (   -- one pass for the null counts and the values outside their li
     from (select {{ r.column }} as k from {{ model }} where {{ r.column }} is not null) as child
     left join (select {{ r.field }} as k from {{ r.to }}) as parent on child.k = parent.k
     where parent.k is null
+),
+{%- endfor %}
+{%- for m in sums %}
+{{ adapter.quote('sm_' ~ loop.index) }} as (    -- the model's total (from the scan) and the other's, as phakhi_sum_matches
+    select s.{{ adapter.quote('smt_' ~ loop.index) }} as model_total,
+           (select coalesce(sum({{ m.compare_column }}), 0) from {{ m.compare_model }} {% if m.get('compare_where') %}where {{ m.compare_where }}{% endif %}) as compare_total
+    from scan as s
 ),
 {%- endfor %}
 failures as (
@@ -124,11 +147,26 @@ failures as (
            'a {{ r.field }} of {{ r.to.identifier if r.to.identifier is defined else r.to }}'
     from {{ adapter.quote('rel_' ~ loop.index) }} where n_rows > 0
 {%- endfor %}
+{%- for e in expressions %}
+    union all
+    select 'expression', '{{ e.expression | replace("'", "''") }}', {{ adapter.quote('ex_' ~ loop.index) }}, null,
+           'true{{ (" where " ~ e.where) | replace("'", "''") if e.get('where') }}'
+    from scan where {{ adapter.quote('ex_' ~ loop.index) }} > 0
+{%- endfor %}
+{%- for m in sums %}
+    union all
+    select 'sum_matches', '{{ m.column | string | replace("'", "''") }}', null,
+           cast(model_total as varchar) || ' against ' || cast(compare_total as varchar),
+           'the sum of {{ m.compare_column | string | replace("'", "''") }} of {{ (m.compare_model.identifier if m.compare_model.identifier is defined else "its comparison") | replace("'", "''") }} within {{ m.get('tolerance', 0.001) }}'
+    from {{ adapter.quote('sm_' ~ loop.index) }}
+    where abs(model_total - compare_total) > {{ m.get('tolerance', 0.001) }}
+{%- endfor %}
 ),
 summary as (
-    select string_agg(check_name || ' ' || column_name || ' (' || failing_rows
-                      || (case when failing_rows = 1 then ' row' else ' rows' end)
-                      || coalesce(': ' || examples, '') || '; expected ' || expected || ')', '; '
+    select string_agg(check_name || ' ' || column_name || ' ('
+                      || coalesce(failing_rows || (case when failing_rows = 1 then ' row' else ' rows' end)
+                                  || coalesce(': ' || examples, ''), examples)
+                      || '; expected ' || expected || ')', '; '
                       order by check_name, column_name) as found
     from failures
 )
