@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import duckdb
 import pytest
 
-from phakhi.ingest import ledger
+from phakhi.ingest import ledger, settled
 from phakhi.ingest.landing import ingest_landing_settled, plan_landing
 from phakhi.settings import Paths
 from test_benchmarks_national import _national
@@ -29,14 +29,6 @@ def _tables(home):
     return out
 
 
-def _forget_marks(home):
-    con = duckdb.connect(str(ledger.ledger_path(home)))
-    try:
-        con.execute("delete from landing_marks")
-    finally:
-        con.close()
-
-
 def _sync(src, dest):
     shutil.rmtree(dest, ignore_errors=True)
     shutil.copytree(src, dest, copy_function=shutil.copy2)
@@ -46,7 +38,7 @@ def _sync(src, dest):
 def test_recording_only_new_files_gives_the_full_ledger_and_falls_back_after_drift(tmp_path, monkeypatch):
     nat = _national()
     a = Paths.from_env(tmp_path / "a").ensure()          # marks kept: new files only where safe
-    b = Paths.from_env(tmp_path / "b").ensure()          # marks forgotten before every run: always in full
+    b = Paths.from_env(tmp_path / "b").ensure()          # always recorded in full, as before
     landing = tmp_path / "landing"
     acts = landing / "activity_reports"
     calls = []
@@ -57,16 +49,29 @@ def test_recording_only_new_files_gives_the_full_ledger_and_falls_back_after_dri
         return real(con, buf, home, archive, run_at, fam, files, changes, owner, only_new)
 
     monkeypatch.setattr(ledger, "_record_files", spy)
+    real_record, in_full = ledger.record, []
+
+    def record(home, results, *args, **kw):          # b: never told which files are new
+        if in_full:
+            for r in results:
+                r.settled_since = None
+        return real_record(home, results, *args, **kw)
+
+    monkeypatch.setattr(ledger, "record", record)
+
+    modes = {}
 
     def step(k, record=True):
         calls.clear()
+        modes.clear()
         for p in (a, b):
             _sync(landing, p.landing)
-            if p is b and ledger.ledger_path(p.home).exists():
-                _forget_marks(p.home)
             plan = plan_landing(p)
             plan.run_at = T0 + timedelta(days=k)
+            in_full[:] = [True] if p is b else []
             ingest_landing_settled(p, plan=plan, record=record)
+            if p is a:
+                modes.update({f: v["mode"] for f, v in settled.LAST.items()})
         got, want = _tables(a.home), _tables(b.home)
         for t in ("landing_files", "landing_paths", "landing_events"):
             assert got[t] == want[t], (k, t)
@@ -86,17 +91,26 @@ def test_recording_only_new_files_gives_the_full_ledger_and_falls_back_after_dri
     gone = landing / current                                             # deleted, and the run stops after
     gone.unlink()                                                        # the settled state was saved but
     step(3, record=False)                                                # before the ledger was written
-    nat.generate(landing, scale=0.002, months=4, workers=1)
+    later = tmp_path / "later"
+    nat.generate(later, scale=0.002, months=5, workers=1)
+
+    def new_month(m):                                                    # a new month's files, nothing else
+        for f in later.rglob(f"*2025-{m:02d}*"):
+            if f.is_file():
+                (landing / f.relative_to(later)).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(f, landing / f.relative_to(later))
+
+    new_month(4)
     paths_a = step(4)                      # settles incrementally on the saved state, but the ledger reflects
+    assert modes["activity_reports"] == "incremental"
     assert paths_a["activity_reports"] is False                          # an older one: recorded in full
     con = duckdb.connect(str(ledger.ledger_path(a.home)), read_only=True)
-    status = con.execute("select status from landing_files where file = ?",
-                         [gone.relative_to(landing).as_posix()]).fetchone()[0]
+    status = con.execute("select status from landing_files where file = ?", [current]).fetchone()[0]
     con.close()
     assert status == "withdrawn"
 
     _spoil_a_number(sorted(acts.rglob("*2025-02*.xlsx"))[0])             # a changed file: in full
     assert step(5)["activity_reports"] is False
-    nat.generate(landing, scale=0.002, months=5, workers=1)
+    new_month(5)
     assert step(6)["activity_reports"] is True
     assert step(7)["activity_reports"] is True                           # nothing new: nothing to write

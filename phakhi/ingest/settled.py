@@ -191,6 +191,8 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
         if fresh is not None:
             result, new_state, new_files = fresh
             cache.save_index()
+            if new_state.mark is None:           # kept by an earlier version: given its mark once
+                new_state = replace(new_state, mark=uuid.uuid4().hex)
             if new_state is not state:           # nothing new and nothing to update: the kept state stands
                 save(folder, new_state)
             stats.update(mode="incremental", kept=len(files) - len(new_idx), new=len(new_idx))
