@@ -1,14 +1,16 @@
 """The landing ledger recorded in proportion to what changed (ledger.record with settled marks): when a
 family settled on top of the state the ledger already reflects, only its new files' rows are read and
 written; in any other case (a crash between the settled state and the ledger, a changed or deleted file, no
-mark) every file is recorded as before -- and the ledger is the same either way."""
+mark) every file is recorded as before -- and the ledger is the same either way. The run report's "all files"
+rows likewise (report.FileRowsCache): the page is the same as rendered whole."""
+import re
 import shutil
 from datetime import datetime, timedelta
 
 import duckdb
 import pytest
 
-from phakhi.ingest import ledger, settled
+from phakhi.ingest import ledger, report, settled
 from phakhi.ingest.landing import ingest_landing_settled, plan_landing
 from phakhi.settings import Paths
 from test_benchmarks_national import _national
@@ -27,6 +29,10 @@ def _tables(home):
     finally:
         con.close()
     return out
+
+
+def _undated(html):
+    return re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "", html)
 
 
 def _sync(src, dest):
@@ -69,9 +75,12 @@ def test_recording_only_new_files_gives_the_full_ledger_and_falls_back_after_dri
             plan = plan_landing(p)
             plan.run_at = T0 + timedelta(days=k)
             in_full[:] = [True] if p is b else []
-            ingest_landing_settled(p, plan=plan, record=record)
+            got = ingest_landing_settled(p, plan=plan, record=record)
             if p is a:
                 modes.update({f: v["mode"] for f, v in settled.LAST.items()})
+                if record:      # the run report's "all files" rows, partly from the kept rows: as rendered whole
+                    page = (p.quarantine / "ingest_report.html").read_text(encoding="utf-8")
+                    assert _undated(page) == _undated(report.render_ingest_report_html(got)), k
         got, want = _tables(a.home), _tables(b.home)
         for t in ("landing_files", "landing_paths", "landing_events"):
             assert got[t] == want[t], (k, t)
@@ -114,3 +123,7 @@ def test_recording_only_new_files_gives_the_full_ledger_and_falls_back_after_dri
     new_month(5)
     assert step(6)["activity_reports"] is True
     assert step(7)["activity_reports"] is True                           # nothing new: nothing to write
+    rows = report.FileRowsCache(a.ingest_cache)
+    results = ingest_landing_settled(a, record=False)
+    report.render_ingest_report_html(results, rows_cache=rows)
+    assert rows.stats["reused"] > 0 and rows.stats["rendered"] < rows.stats["reused"]
