@@ -492,7 +492,7 @@ def _settle_family_cached(paths: Paths, family: str, files: list[Path], known: d
                                    lambda: ledger.read_history(paths.home, family, ledger.SETTLE_COLUMNS).get(family), run_at,
                                    workers, progress,
                                    archive=(paths.landing_archive, paths.home) if record else None,
-                                   spill=spill, only=only, ledger_home=paths.home)
+                                   spill=spill, only=only)
     if record and result is not None:
         ledger.record(paths.home, [result], run_at)
     return result

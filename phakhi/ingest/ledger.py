@@ -130,59 +130,6 @@ def read_history(home: Path, family: str | None = None,
     return out
 
 
-def read_history_of(home: Path, family: str, hashes, columns: tuple[str, ...] = SETTLE_COLUMNS) -> dict[str, dict]:
-    """`read_history(home, family, columns)[family]` restricted to the given contents: what settling a new
-    month's files looks up, without reading a row for every file the family ever received."""
-    path = ledger_path(home)
-    hashes = sorted(set(hashes))
-    if not path.exists() or not hashes:
-        return {}
-    with _LOCK:
-        con = _connect(path, read_only=True)
-        try:
-            tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-            if "landing_files" not in tables:
-                return {}
-            cols = dict.fromkeys(("file_hash", "family") + tuple(columns))
-            rows = _rows_for(con, f"select {', '.join('f.' + c for c in cols)} from landing_files f", hashes,
-                             "where f.family = ?", [family])
-        finally:
-            con.close()
-    return {r[0]: dict(zip(cols, r)) for r in rows}
-
-
-def holds_received(home: Path, family: str, pairs: list[tuple[str, object]]) -> bool:
-    """Whether every (content sha256, received_at) pair is a row of `family` in the ledger with that very
-    received_at: then looking each content up in the family's history gives what settling kept them with
-    (settled.py, a new month), and nothing needs reading into Python. False when there is no ledger."""
-    path = ledger_path(home)
-    if not pairs:
-        return True
-    if not path.exists():
-        return False
-    import pandas as pd
-
-    want = pd.DataFrame({"file_hash": [h for h, _ in pairs],
-                         "received_at": pd.to_datetime([t for _, t in pairs])}).drop_duplicates()
-    if want["received_at"].isna().any() or want["file_hash"].duplicated().any():
-        return False
-    with _LOCK:
-        con = _connect(path, read_only=True)
-        try:
-            tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-            if "landing_files" not in tables:
-                return False
-            con.register("_want", want)
-            try:
-                n = con.execute("select count(*) from _want w join landing_files f on f.file_hash = w.file_hash "
-                                "and f.family = ? and f.received_at = w.received_at", [family]).fetchall()[0][0]
-            finally:
-                con.unregister("_want")
-        finally:
-            con.close()
-    return int(n) == len(want)
-
-
 def _isna(v) -> bool:
     try:
         return v is None or (v != v)

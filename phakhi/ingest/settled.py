@@ -156,16 +156,12 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
                   history: Callable[[], dict | None], run_at: datetime, workers: int | None = None,
                   progress: Callable[[int], None] | None = None, cache: FileOutcomeCache | None = None,
                   stats: dict | None = None, archive: tuple[Path, Path] | None = None,
-                  spill: Path | None = None, only: str | None = None,
-                  ledger_home: Path | None = None) -> FamilyResult | None:
+                  spill: Path | None = None, only: str | None = None) -> FamilyResult | None:
     """One family's files settled: incrementally on top of the kept result when only unrelated new files
     arrived, else in full. `history` returns the family's ledger history (read only when needed).
 
     With `spill` (a folder), the rows are kept in a DuckDB file, never as one frame, and the result is a
     landed.SpilledResult whose file is `spill/<family>.duckdb` (a hard link to the kept rows).
-
-    `ledger_home` (PHAKHI_HOME): a new month looks up only its new files in the ledger's history when every
-    kept file is there as kept (`_history_for`), instead of reading the family's whole history.
 
     `only="incremental"`: None instead of a full settle (the caller settles in full elsewhere: a large
     family in its own process); `only="full"`: no incremental attempt (that caller's second call)."""
@@ -189,9 +185,7 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
     if state is not None and frozenset((known or {})) == state.known_columns:
         new_idx = _new_files(state, files, rel, cache, known)
     if new_idx is not None and state is not None and len(new_idx) < len(files):
-        hist = _history_for(state, [files[k] for k in new_idx], cache, ledger_home) if ledger_home else None
-        if hist is None:
-            hist = history()
+        hist = history()
         fresh = _try_incremental(state, contract, [files[k] for k in new_idx], landing, known, hist, run_at,
                                  workers, progress, cache, archive, folder)
         if fresh is not None:
@@ -241,27 +235,6 @@ def _marked(result: FamilyResult, mark: str | None, since: tuple | None) -> Fami
     out = copy.copy(result)
     out.settled_mark, out.settled_since = mark, since
     return out
-
-
-def _history_for(state: Settled, new_files: list[Path], cache: FileOutcomeCache, home: Path) -> dict | None:
-    """The family's ledger history as far as settling a new month looks it up: the new files' contents (what
-    `assemble_family` asks about them), and the kept files' as the kept state has them -- after checking in
-    the ledger (in SQL, no row read into Python) that every kept content is there, under this family, with
-    the received_at the state kept. None when that does not hold (or a new file is unreadable): the caller
-    reads the whole history, as before."""
-    from phakhi.ingest import ledger
-
-    kept = state.result.files
-    if not ledger.holds_received(home, state.family, [(o.file_hash, o.received_at) for o in kept]):
-        return None
-    try:
-        new_hashes = [cache.content_hash(f) for f in new_files]
-    except OSError:
-        return None
-    hist = {o.file_hash: {"file_hash": o.file_hash, "family": state.family, "received_at": o.received_at}
-            for o in kept}
-    hist.update(ledger.read_history_of(home, state.family, new_hashes))
-    return hist
 
 
 def _new_files(state: Settled, files: list[Path], rel: list[str], cache: FileOutcomeCache,
