@@ -11,6 +11,10 @@ Tables
                     status, superseded_by, superseded_at, rows as last ingested, reason, archive_path
     landing_paths   every (content, landing path) pair seen, with when it was first seen
     landing_events  what changed, when (event_at): received, copy_seen, superseded, withdrawn, reappeared, status
+    landing_marks   per family, the mark of the settled state (settled.py) its rows reflect, written in the same
+                    transaction: a family settled on top of that very state records only its new files
+                    (`_record_files(only_new=True)`); any other run (no mark, another mark: a crash between
+                    the state and the ledger) records every file, as before
 
 Statuses: current (its rows are in the raw tables, some may be quarantined), rejected (unreadable or no
 table), superseded (a later file covers it, or new content arrived at its path; sticky), withdrawn (no longer
