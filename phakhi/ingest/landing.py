@@ -186,7 +186,7 @@ def write_run_reports(paths: Paths, results: list[FamilyResult]) -> dict:
     """The latest run's ingestion report where an engineer looks first: $PHAKHI_HOME/quarantine/."""
     from phakhi.ingest.report import write_ingest_report
 
-    return write_ingest_report(results, paths.quarantine)
+    return write_ingest_report(results, paths.quarantine, rows_cache=paths.ingest_cache)
 
 
 # ---------------------------------------------------------------- raw schema

@@ -11,6 +11,10 @@ Tables
                     status, superseded_by, superseded_at, rows as last ingested, reason, archive_path
     landing_paths   every (content, landing path) pair seen, with when it was first seen
     landing_events  what changed, when (event_at): received, copy_seen, superseded, withdrawn, reappeared, status
+    landing_marks   per family, the mark of the settled state (settled.py) its rows reflect, written in the same
+                    transaction: a family settled on top of that very state records only its new files
+                    (`_record_files(only_new=True)`); any other run (no mark, another mark: a crash between
+                    the state and the ledger) records every file, as before
 
 Statuses: current (its rows are in the raw tables, some may be quarantined), rejected (unreadable or no
 table), superseded (a later file covers it, or new content arrived at its path; sticky), withdrawn (no longer
@@ -63,6 +67,11 @@ create table if not exists landing_events (
     file varchar,
     event varchar,
     detail varchar
+);
+create table if not exists landing_marks (
+    family varchar primary key,
+    mark varchar,
+    marked_at timestamp
 );
 """
 
@@ -173,87 +182,22 @@ def _record(home: Path, results, run_at: datetime | None = None) -> dict:
     buf: dict[str, list] = {t: [] for t in _BUF_COLUMNS}
     try:
         con.execute("begin transaction")
-        owner = dict(con.execute("select file_hash, family from landing_files").fetchall())
+        owner = _Owners(con)
+        marks = dict(con.execute("select family, mark from landing_marks").fetchall())
         for res in results:
             fam = res.family
-            existing = {r[0]: dict(zip(FILE_COLUMNS, r)) for r in con.execute(
-                f"select {', '.join(FILE_COLUMNS)} from landing_files where family = ?", [fam]).fetchall()}
-            known_paths = {(h, f) for h, f in con.execute(
-                "select p.file_hash, p.file from landing_paths p join landing_files f using (file_hash) "
-                "where f.family = ?", [fam]).fetchall()}
-            seen_hashes, path_now = set(), {}
-            for o in res.files:
-                path_now[o.file] = o.file_hash
-                if (o.file_hash, o.file) not in known_paths:
-                    buf["landing_paths"].append([o.file_hash, o.file, run_at])
-                    known_paths.add((o.file_hash, o.file))
-                    if o.file_hash in existing or o.file_hash in seen_hashes:
-                        _event(buf, run_at, fam, o.file_hash, o.file, "copy_seen", "same content at another path")
-                        changes["copy_seen"] += 1
-                if o.status == "duplicate" or o.file_hash in seen_hashes:
-                    continue
-                if owner.setdefault(o.file_hash, fam) != fam:       # the same bytes already filed under another family
-                    _event(buf, run_at, fam, o.file_hash, o.file, "copy_seen", f"same content as a {owner[o.file_hash]} file")
-                    changes["copy_seen"] += 1
-                    continue
-                seen_hashes.add(o.file_hash)
-                status = _status(o)
-                row = existing.get(o.file_hash)
-                if row is None:
-                    arch = _archive(archive, o, home)
-                    values = {
-                        "file_hash": o.file_hash, "family": fam, "file": o.file, "size_bytes": o.size_bytes,
-                        "partner_id": o.partner_id, "period": o.period,
-                        "coverage": json.dumps(sorted([[_j(v) for v in k] for k in o.coverage])),
-                        "received_at": o.received_at or run_at,
-                        "file_mtime": datetime.fromtimestamp(o.mtime, timezone.utc).replace(tzinfo=None),
-                        "status": status, "superseded_by": o.superseded_by,
-                        "superseded_at": run_at if status == "superseded" else None,
-                        "rows_read": o.rows_read, "rows_loaded": o.rows_loaded, "rows_quarantined": o.rows_quarantined,
-                        "rule": o.rule, "reason_en": o.reason_en, "reason_th": o.reason_th,
-                        "contract_version": o.contract_version, "archive_path": arch}
-                    buf["landing_files"].append([values[c] for c in FILE_COLUMNS])
-                    _event(buf, run_at, fam, o.file_hash, o.file, "received", status)
-                    changes["received"] += 1
-                    if status == "superseded":
-                        _event(buf, run_at, fam, o.file_hash, o.file, "superseded", o.superseded_by)
-                        changes["superseded"] += 1
-                    continue
-                update = {}
-                if row["status"] != status and row["status"] != "superseded":
-                    update["status"] = status
-                    if status == "superseded":
-                        update.update(superseded_by=o.superseded_by, superseded_at=run_at)
-                        _event(buf, run_at, fam, o.file_hash, o.file, "superseded", o.superseded_by)
-                        changes["superseded"] += 1
-                    elif row["status"] == "withdrawn":
-                        _event(buf, run_at, fam, o.file_hash, o.file, "reappeared", status)
-                        changes["reappeared"] += 1
-                    else:
-                        _event(buf, run_at, fam, o.file_hash, o.file, "status", f"{row['status']} -> {status}")
-                        changes["status"] += 1
-                if status != "superseded":
-                    for c in ("rows_read", "rows_loaded", "rows_quarantined", "rule", "reason_en", "reason_th",
-                              "contract_version"):
-                        if row[c] != getattr(o, c):
-                            update[c] = getattr(o, c)
-                if update:
-                    sets = ", ".join(f"{k} = ?" for k in update)
-                    con.execute(f"update landing_files set {sets} where file_hash = ?", [*update.values(), o.file_hash])
-            # contents no longer in the landing area: overwritten at their path (superseded) or withdrawn
-            for h, row in existing.items():
-                if h in seen_hashes or row["status"] in ("superseded", "withdrawn"):
-                    continue
-                newer = path_now.get(row["file"])
-                if newer and newer != h:
-                    con.execute("update landing_files set status = 'superseded', superseded_by = ?, superseded_at = ? "
-                                "where file_hash = ?", [newer, run_at, h])
-                    _event(buf, run_at, fam, h, row["file"], "superseded", f"{newer} (new content at the same path)")
-                    changes["superseded"] += 1
-                else:
-                    con.execute("update landing_files set status = 'withdrawn' where file_hash = ?", [h])
-                    _event(buf, run_at, fam, h, row["file"], "withdrawn", "no longer in the landing area")
-                    changes["withdrawn"] += 1
+            mark, since = getattr(res, "settled_mark", None), getattr(res, "settled_since", None)
+            if since is not None and since[0] is not None and marks.get(fam) == since[0]:
+                # the ledger holds exactly the family's settled state this run started from (both were
+                # written for it): only the run's new files can change anything -- see record_new
+                _record_files(con, buf, home, archive, run_at, fam, list(since[1]), changes, owner, only_new=True)
+            else:
+                _record_files(con, buf, home, archive, run_at, fam, res.files, changes, owner)
+            # which settled state the family's rows now reflect (none: the next run records in full)
+            con.execute("delete from landing_marks where family = ?", [fam])
+            if mark is not None:
+                con.execute("insert into landing_marks values (?, ?, ?)", [fam, mark, run_at])
+            marks[fam] = mark
         _flush(con, buf)
         con.execute("commit")
     except Exception:
@@ -262,6 +206,140 @@ def _record(home: Path, results, run_at: datetime | None = None) -> dict:
     finally:
         con.close()
     return changes
+
+
+class _Owners:
+    """content sha256 -> the family it is filed under: every row read at once when a family records in full,
+    only the new contents' rows when it records its new files only."""
+
+    def __init__(self, con):
+        self.con, self.map, self.whole = con, {}, False
+
+    def load_all(self) -> None:
+        if not self.whole:
+            for h, fam in self.con.execute("select file_hash, family from landing_files").fetchall():
+                self.map.setdefault(h, fam)
+            self.whole = True
+
+    def load(self, hashes) -> None:
+        if self.whole:
+            return
+        want = sorted({h for h in hashes if h not in self.map})
+        for h, fam in _rows_for(self.con, "select f.file_hash, f.family from landing_files f", want):
+            self.map.setdefault(h, fam)
+
+
+def _rows_for(con, select: str, hashes: list[str], where: str = "", params: list | None = None) -> list:
+    """`select` (over landing_files f) restricted to the given contents, via a registered list."""
+    if not hashes:
+        return []
+    import pandas as pd
+
+    con.register("_want", pd.DataFrame({"file_hash": hashes}))
+    try:
+        return con.execute(f"{select} join _want w on w.file_hash = f.file_hash {where}", params or []).fetchall()
+    finally:
+        con.unregister("_want")
+
+
+def _record_files(con, buf, home, archive, run_at, fam, files, changes, owner: _Owners, only_new: bool = False):
+    """One family's files into the ledger. In full (`only_new` False): every file of the run, then every
+    content the ledger knows that is no longer in the landing area. With `only_new`: the files are the ones
+    new since the settled state the ledger already reflects, whose other files are unchanged (same path,
+    content, outcome): the ledger rows of those are already what a full record writes, and none of them
+    leaves the landing area -- so only the new contents' rows are read and written."""
+    if only_new:
+        hashes = sorted({o.file_hash for o in files})
+        existing = {r[0]: dict(zip(FILE_COLUMNS, r)) for r in _rows_for(
+            con, f"select {', '.join('f.' + c for c in FILE_COLUMNS)} from landing_files f", hashes,
+            "where f.family = ?", [fam])}
+        known_paths = {(h, f) for h, f in _rows_for(
+            con, "select p.file_hash, p.file from landing_paths p join landing_files f using (file_hash)", hashes,
+            "where f.family = ?", [fam])}
+        owner.load(hashes)
+    else:
+        existing = {r[0]: dict(zip(FILE_COLUMNS, r)) for r in con.execute(
+            f"select {', '.join(FILE_COLUMNS)} from landing_files where family = ?", [fam]).fetchall()}
+        known_paths = {(h, f) for h, f in con.execute(
+            "select p.file_hash, p.file from landing_paths p join landing_files f using (file_hash) "
+            "where f.family = ?", [fam]).fetchall()}
+        owner.load_all()
+    owners = owner.map
+    seen_hashes, path_now = set(), {}
+    for o in files:
+        path_now[o.file] = o.file_hash
+        if (o.file_hash, o.file) not in known_paths:
+            buf["landing_paths"].append([o.file_hash, o.file, run_at])
+            known_paths.add((o.file_hash, o.file))
+            if o.file_hash in existing or o.file_hash in seen_hashes:
+                _event(buf, run_at, fam, o.file_hash, o.file, "copy_seen", "same content at another path")
+                changes["copy_seen"] += 1
+        if o.status == "duplicate" or o.file_hash in seen_hashes:
+            continue
+        if owners.setdefault(o.file_hash, fam) != fam:       # the same bytes already filed under another family
+            _event(buf, run_at, fam, o.file_hash, o.file, "copy_seen", f"same content as a {owners[o.file_hash]} file")
+            changes["copy_seen"] += 1
+            continue
+        seen_hashes.add(o.file_hash)
+        status = _status(o)
+        row = existing.get(o.file_hash)
+        if row is None:
+            arch = _archive(archive, o, home)
+            values = {
+                "file_hash": o.file_hash, "family": fam, "file": o.file, "size_bytes": o.size_bytes,
+                "partner_id": o.partner_id, "period": o.period,
+                "coverage": json.dumps(sorted([[_j(v) for v in k] for k in o.coverage])),
+                "received_at": o.received_at or run_at,
+                "file_mtime": datetime.fromtimestamp(o.mtime, timezone.utc).replace(tzinfo=None),
+                "status": status, "superseded_by": o.superseded_by,
+                "superseded_at": run_at if status == "superseded" else None,
+                "rows_read": o.rows_read, "rows_loaded": o.rows_loaded, "rows_quarantined": o.rows_quarantined,
+                "rule": o.rule, "reason_en": o.reason_en, "reason_th": o.reason_th,
+                "contract_version": o.contract_version, "archive_path": arch}
+            buf["landing_files"].append([values[c] for c in FILE_COLUMNS])
+            _event(buf, run_at, fam, o.file_hash, o.file, "received", status)
+            changes["received"] += 1
+            if status == "superseded":
+                _event(buf, run_at, fam, o.file_hash, o.file, "superseded", o.superseded_by)
+                changes["superseded"] += 1
+            continue
+        update = {}
+        if row["status"] != status and row["status"] != "superseded":
+            update["status"] = status
+            if status == "superseded":
+                update.update(superseded_by=o.superseded_by, superseded_at=run_at)
+                _event(buf, run_at, fam, o.file_hash, o.file, "superseded", o.superseded_by)
+                changes["superseded"] += 1
+            elif row["status"] == "withdrawn":
+                _event(buf, run_at, fam, o.file_hash, o.file, "reappeared", status)
+                changes["reappeared"] += 1
+            else:
+                _event(buf, run_at, fam, o.file_hash, o.file, "status", f"{row['status']} -> {status}")
+                changes["status"] += 1
+        if status != "superseded":
+            for c in ("rows_read", "rows_loaded", "rows_quarantined", "rule", "reason_en", "reason_th",
+                      "contract_version"):
+                if row[c] != getattr(o, c):
+                    update[c] = getattr(o, c)
+        if update:
+            sets = ", ".join(f"{k} = ?" for k in update)
+            con.execute(f"update landing_files set {sets} where file_hash = ?", [*update.values(), o.file_hash])
+    if only_new:
+        return
+    # contents no longer in the landing area: overwritten at their path (superseded) or withdrawn
+    for h, row in existing.items():
+        if h in seen_hashes or row["status"] in ("superseded", "withdrawn"):
+            continue
+        newer = path_now.get(row["file"])
+        if newer and newer != h:
+            con.execute("update landing_files set status = 'superseded', superseded_by = ?, superseded_at = ? "
+                        "where file_hash = ?", [newer, run_at, h])
+            _event(buf, run_at, fam, h, row["file"], "superseded", f"{newer} (new content at the same path)")
+            changes["superseded"] += 1
+        else:
+            con.execute("update landing_files set status = 'withdrawn' where file_hash = ?", [h])
+            _event(buf, run_at, fam, h, row["file"], "withdrawn", "no longer in the landing area")
+            changes["withdrawn"] += 1
 
 
 def _status(o) -> str:

@@ -177,22 +177,28 @@ code{font-size:.85em}details{margin:.5rem 0}
 <td>{{ p.message_th }}<br><span class="en">{{ p.message_en }}</span></td></tr>{% endfor %}
 </tbody></table>{% endif %}
 
-<details><summary>ไฟล์ทั้งหมด <span class="en">· all files</span> ({{ files|length }})</summary>
+<details><summary>ไฟล์ทั้งหมด <span class="en">· all files</span> ({{ files_count }})</summary>
 <table><thead><tr><th>ไฟล์ · file</th><th>สถานะ · status</th><th>อ่าน</th><th>นำเข้า</th><th>กัก</th><th>แทนที่</th><th>sha256</th></tr></thead><tbody>
-{% for r in files %}<tr><td><code>{{ r.file }}</code></td><td class="s-{{ r.status }}">{{ r.status }}</td><td class="n">{{ r.rows_read }}</td>
-<td class="n">{{ r.rows_loaded }}</td><td class="n">{{ r.rows_quarantined }}</td><td class="n">{{ r.rows_superseded }}</td>
-<td><code>{{ (r.file_hash or "")[:12] }}</code></td></tr>{% endfor %}
+{{ files_rows }}
 </tbody></table></details>
 </body></html>
 """
+
+# the "all files" table's rows: rendered on their own, a family at a time, so a family settled on top of its kept
+# state renders only its new files' rows (FileRowsCache); rendering rows apart and joining them gives the same text
+_FILE_ROWS = """{% for r in files %}<tr><td><code>{{ r.file }}</code></td><td class="s-{{ r.status }}">{{ r.status }}</td><td class="n">{{ r.rows_read }}</td>
+<td class="n">{{ r.rows_loaded }}</td><td class="n">{{ r.rows_quarantined }}</td><td class="n">{{ r.rows_superseded }}</td>
+<td><code>{{ (r.file_hash or "")[:12] }}</code></td></tr>{% endfor %}"""
+ROW_COLUMNS = ["file", "status", "rows_read", "rows_loaded", "rows_quarantined", "rows_superseded", "file_hash"]
 
 DOWNLOADS = [("ingest_summary.csv", "ingest_summary.csv"), ("ingest_files.csv", "ingest_files.csv"),
              ("ingest_quarantine_summary.csv", "ingest_quarantine_summary.csv"),
              ("ingest_quarantine.csv", "ingest_quarantine.csv")]
 
 
-def render_ingest_report_html(results, max_problems: int = 500) -> str:
+def render_ingest_report_html(results, max_problems: int = 500, rows_cache: "FileRowsCache | None" = None) -> str:
     import jinja2
+    from markupsafe import Markup
 
     files = file_table(results)
     q = quarantine_rows(results)
@@ -204,8 +210,91 @@ def render_ingest_report_html(results, max_problems: int = 500) -> str:
         attention=[_plain(r) for r in attention.to_dict("records")],
         rules=[_plain(r) for r in quarantine_summary(results).to_dict("records")],
         problems=[_plain(r) for r in q.head(max_problems).to_dict("records")], problems_total=len(q),
-        files=[_plain(r) for r in files.to_dict("records")],
+        files_rows=Markup(_file_rows(env, results, files, rows_cache)), files_count=len(files),
         status_th=STATUS_TH, family_th=FAMILY_TH, downloads=DOWNLOADS)
+
+
+def _file_rows(env, results, files, cache: "FileRowsCache | None") -> str:
+    """The "all files" rows, family by family (the file table is the families' reports in order), each from
+    `cache` when it holds the family's kept rows: then only the rows of its new files are rendered."""
+    template = env.from_string(_FILE_ROWS)
+
+    def render(part) -> str:
+        return template.render(files=[_plain(r) for r in part.reindex(columns=ROW_COLUMNS).to_dict("records")])
+
+    if cache is None:
+        return render(files)
+    kinds = repr([(c, str(files[c].dtype)) for c in ROW_COLUMNS])   # values print by the whole table's dtypes
+    out, start = [], 0
+    for r in results:
+        n = len(r.file_report) if r.file_report is not None else 0
+        part = files.iloc[start:start + n]
+        start += n
+        if not n:
+            continue
+        out.append(cache.rows(r, part, kinds, render))
+    cache.save()
+    return "".join(out)
+
+
+class FileRowsCache:
+    """A family's rendered "all files" rows, kept with the mark of the settled state they show (settled.py:
+    `settled_mark`) in `folder/report-rows-<family>.pkl`. A family settled on top of that very state, its new
+    files after every kept one (the usual month), renders only the new rows; anything else renders all of the
+    family's rows again. Deleting the files is always safe."""
+    FORMAT = 1
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self._dirty: dict[str, tuple] = {}
+        self.stats = {"rendered": 0, "reused": 0}
+
+    def _path(self, family: str) -> Path:
+        return self.folder / f"report-rows-{family}.pkl"
+
+    def _load(self, family: str):
+        import pickle
+
+        try:
+            with self._path(family).open("rb") as fh:
+                fmt, entry = pickle.load(fh)
+            return entry if fmt == self.FORMAT else None
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
+            return None
+
+    def rows(self, result, part, kinds: str, render) -> str:
+        mark, since = getattr(result, "settled_mark", None), getattr(result, "settled_since", None)
+        kept = self._load(result.family) if mark is not None and since is not None else None
+        text = None
+        if kept is not None:
+            kept_mark, kept_kinds, n, last_file, kept_text = kept
+            new = sorted(o.file for o in since[1])
+            if (kept_mark == since[0] and kept_kinds == kinds and n + len(new) == len(part) and n > 0
+                    and part["file"].iat[n - 1] == last_file and sorted(part["file"].iloc[n:]) == new
+                    and (not new or new[0] > last_file)):
+                text = kept_text + render(part.iloc[n:])
+                self.stats["reused"] += n
+                self.stats["rendered"] += len(part) - n
+        if text is None:
+            text = render(part)
+            self.stats["rendered"] += len(part)
+        if mark is not None:
+            self._dirty[result.family] = (mark, kinds, len(part), part["file"].iat[-1], text)
+        return text
+
+    def save(self) -> None:
+        import os
+        import pickle
+
+        if self._dirty:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        for family, entry in self._dirty.items():
+            path = self._path(family)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            with tmp.open("wb") as fh:
+                pickle.dump((self.FORMAT, entry), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(path)
+        self._dirty.clear()
 
 
 def _plain(d: dict) -> dict:
@@ -219,8 +308,10 @@ def _na(v) -> bool:
         return False
 
 
-def write_ingest_report(results, out_dir: Path | str) -> dict[str, Path]:
-    """Write ingest_report.html and the CSV files it links to into `out_dir`; returns their paths."""
+def write_ingest_report(results, out_dir: Path | str, rows_cache: Path | None = None) -> dict[str, Path]:
+    """Write ingest_report.html and the CSV files it links to into `out_dir`; returns their paths. With
+    `rows_cache` (a folder: the refresh's ingest cache), the "all files" rows of a family settled on top of
+    its kept state are rendered only for its new files (FileRowsCache)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -237,7 +328,8 @@ def write_ingest_report(results, out_dir: Path | str) -> dict[str, Path]:
         neutralise_formulas(frame).to_csv(out_dir / name, index=False, encoding="utf-8-sig")   # BOM: Excel, Thai
         written[name] = out_dir / name
     html = out_dir / "ingest_report.html"
-    html.write_text(render_ingest_report_html(results), encoding="utf-8")
+    cache = FileRowsCache(rows_cache) if rows_cache is not None else None
+    html.write_text(render_ingest_report_html(results, rows_cache=cache), encoding="utf-8")
     written["ingest_report.html"] = html
     return written
 

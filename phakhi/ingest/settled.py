@@ -54,6 +54,7 @@ class Settled:
     known_columns: frozenset = frozenset()
     rows_db: str | None = None        # the file (in the same folder) holding its rows; None: in result.loaded
     rows: int = 0                     # how many (with rows_db)
+    mark: str | None = None           # this state's id: the landing ledger records which state it reflects
 
 
 def _path(folder: Path, family: str) -> Path:
@@ -188,12 +189,15 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
         fresh = _try_incremental(state, contract, [files[k] for k in new_idx], landing, known, hist, run_at,
                                  workers, progress, cache, archive, folder)
         if fresh is not None:
-            result, new_state = fresh
+            result, new_state, new_files = fresh
             cache.save_index()
+            if new_state.mark is None:           # kept by an earlier version: given its mark once
+                new_state = replace(new_state, mark=uuid.uuid4().hex)
             if new_state is not state:           # nothing new and nothing to update: the kept state stands
                 save(folder, new_state)
             stats.update(mode="incremental", kept=len(files) - len(new_idx), new=len(new_idx))
-            return _spilled(folder, new_state, result, spill) if spill is not None else result
+            out = _spilled(folder, new_state, result, spill) if spill is not None else result
+            return _marked(out, new_state.mark, (state.mark, new_files))
     if only == "incremental":
         return None
     # the whole family, as before
@@ -203,8 +207,9 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
     keys = _row_keys(contract, outcomes)
     if spill is None:
         result = assemble_family(family, outcomes, history(), run_at, consume=True)    # frees the row dicts
-        save(folder, _state(cache.code, family, known, outcomes, answers, result, keys))
-        return result
+        state = _state(cache.code, family, known, outcomes, answers, result, keys)
+        save(folder, state)
+        return _marked(result, state.mark, None)
     from phakhi.ingest.landed import RowsWriter
 
     name = _rows_name(family)
@@ -217,7 +222,19 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
         raise
     state = _state(cache.code, family, known, outcomes, answers, result, keys, name, writer.rows)
     save(folder, state)
-    return _spilled(folder, state, result, spill)
+    return _marked(_spilled(folder, state, result, spill), state.mark, None)
+
+
+def _marked(result: FamilyResult, mark: str | None, since: tuple | None) -> FamilyResult:
+    """The result as returned, with which settled state it is (`settled_mark`) and, when settled on top of a
+    kept state, that state's mark and the files new since it (`settled_since`): ledger.record then writes only
+    the new files' rows when the ledger already reflects the kept state, else every file. A copy: the kept
+    state's own result object (pickled with it) never carries them."""
+    import copy
+
+    out = copy.copy(result)
+    out.settled_mark, out.settled_since = mark, since
+    return out
 
 
 def _new_files(state: Settled, files: list[Path], rel: list[str], cache: FileOutcomeCache,
@@ -253,8 +270,10 @@ def _try_incremental(state: Settled, contract, new_files: list[Path], landing, k
     kept_hashes = {o.file_hash for o in kept.files}
     # the kept files must settle the same way again: every readable one already in the ledger (else a full
     # settle would give it this run's received_at and could reorder resubmissions)
+    # (an unreadable one too: one that is not is filed under another family -- the same bytes -- and a full
+    # ledger record notes that copy again every run, which recording only the new files would not)
     for o in kept.files:
-        if o.status not in ("duplicate",) and o.readable and o.file_hash not in history:
+        if o.status not in ("duplicate",) and o.file_hash not in history:
             return None
     # new files must not interact with the kept ones: no shared content, coverage or row key
     if any(o.file_hash in kept_hashes for o in outcomes):
@@ -286,7 +305,7 @@ def _try_incremental(state: Settled, contract, new_files: list[Path], landing, k
         return both.iloc[pos.argsort(kind="stable")].reset_index(drop=True)
 
     if not new_files and not changed:
-        return kept, state
+        return kept, state, []
     report_kept = kept.file_report
     if changed:
         report_kept = report_kept.copy()
@@ -321,8 +340,8 @@ def _try_incremental(state: Settled, contract, new_files: list[Path], landing, k
     for o, asked in zip(outcomes, answers):
         inputs[o.file] = (o.file_hash, o.mtime, asked or {})
     new_state = Settled(cache.code, family, inputs, result, state.coverage | _coverage(outcomes),
-                        _union(state.keys, new_keys), state.known_columns, rows_db, rows)
-    return result, new_state
+                        _union(state.keys, new_keys), state.known_columns, rows_db, rows, uuid.uuid4().hex)
+    return result, new_state, fresh.files
 
 
 def _union(a, b):
@@ -344,7 +363,8 @@ def _coverage(outcomes: list[FileOutcome]) -> set:
 def _state(code, family, known, outcomes, answers, result, keys: set, rows_db: str | None = None,
            rows: int = 0) -> Settled:
     inputs = {o.file: (o.file_hash, o.mtime, asked or {}) for o, asked in zip(outcomes, answers)}
-    return Settled(code, family, inputs, result, _coverage(outcomes), keys, frozenset(known or {}), rows_db, rows)
+    return Settled(code, family, inputs, result, _coverage(outcomes), keys, frozenset(known or {}), rows_db, rows,
+                   uuid.uuid4().hex)
 
 
 def _spilled(folder: Path, state: Settled, result: FamilyResult, spill: Path):
