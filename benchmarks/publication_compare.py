@@ -4,7 +4,7 @@ status 1 when any file differs, is missing on one side, or is only in one.
 
     .venv/bin/python benchmarks/publication_compare.py /tmp/a/home/publications/2025-12-r1 /tmp/b/home/publications/2025-12-r2
 
-Normalised before comparing (both sides): each side's own publication id and run id, ISO timestamps, UUIDs
+Normalised before comparing (both sides): each side's own publication id, run id and home path, ISO timestamps, UUIDs
 (dbt's invocation id) and the parse times of dbt's docs. Everything else must be byte-identical.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 def ids_of(pub: Path) -> list[bytes]:
     """The publication id and run id a publication names (its manifest), longest first."""
-    out = {pub.name}
+    out = {pub.name, str(pub.resolve().parents[1])}     # and its home's path (dbt's docs name it)
     manifest = pub / "manifest.json"
     if manifest.is_file():
         doc = json.loads(manifest.read_text(encoding="utf-8"))
@@ -51,9 +51,10 @@ def files(pub: Path) -> dict[str, Path]:
     return out
 
 
-def compare(a: Path, b: Path, show: int = 20) -> int:
+def compare(a: Path, b: Path, show: int = 20, also: list[str] = ()) -> int:
     fa, fb = files(a), files(b)
-    ida, idb = ids_of(a), ids_of(b)
+    extra = sorted((x.encode() for x in also), key=len, reverse=True)
+    ida, idb = ids_of(a) + extra, ids_of(b) + extra
     only_a, only_b = sorted(set(fa) - set(fb)), sorted(set(fb) - set(fa))
     differ, same_bytes = [], 0
     for rel in sorted(set(fa) & set(fb)):
@@ -82,8 +83,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("a", type=Path)
     ap.add_argument("b", type=Path)
+    ap.add_argument("--normalise", action="append", default=[], metavar="TEXT",
+                    help="also replace TEXT on both sides, e.g. each checkout's path (dbt's docs name it)")
     args = ap.parse_args()
-    sys.exit(compare(args.a, args.b))
+    sys.exit(compare(args.a, args.b, also=args.normalise))
 
 
 if __name__ == "__main__":
