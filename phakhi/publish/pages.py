@@ -145,6 +145,20 @@ def num(v) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
+def drop_cached_blocks(con, limit: str) -> None:
+    """Evict the table blocks DuckDB keeps cached after a query (up to its memory_limit, until the database
+    closes): a page worker scans the fact tables once per batch of partners, and would otherwise hold up to
+    memory_limit of their blocks for all its pages. Lowering the limit evicts them; the limit is then put back.
+    Only a cache: the next batch reads the blocks again from the file (the OS's page cache)."""
+    try:
+        try:
+            con.execute("set memory_limit='1MB'")
+        finally:
+            con.execute(f"set memory_limit='{limit}'")
+    except duckdb.Error:            # nothing to evict (or a setting refused): the cache stays, nothing else changes
+        pass
+
+
 class PartnerBatches:
     """One per-partner table for the partner pages, in page order: its rows split by partner (`get`) and as
     monthly CSV files (`files`). A table the warehouse defers (PER_PARTNER_TABLES) is read from DuckDB one
@@ -175,6 +189,8 @@ class PartnerBatches:
         self.table = wh.sources[model]
         self.types = {str(name): str(kind).upper() for name, kind, *_ in
                       self.con.execute(f"describe {self.table}").fetchall()}
+        # the limit this connection was opened with (drop_cached_blocks puts it back after each batch)
+        self.memory_limit = self.con.execute("select current_setting('memory_limit')").fetchone()[0]
         self.date_formats = self._date_formats()
         store = active_store()
         if store is not None and self.types.get("partner_id") == "VARCHAR" and self.types.get("period") == "VARCHAR":
@@ -228,6 +244,7 @@ class PartnerBatches:
                            if key not in self.index]
                 df = self._rows(sorted({p for p, _ in unknown}), sorted({m for _, m in unknown})) if unknown else None
                 self.loaded = (b, None, PartnerMonthCsv(df, self.date_formats), self._latest_sql(pids))
+            drop_cached_blocks(self.con, self.memory_limit)
         return self.loaded[1], self.loaded[2]
 
     def _latest_rows(self, df: pd.DataFrame) -> dict[str, tuple[list[dict], int]]:
