@@ -4,7 +4,7 @@ status 1 when any file differs, is missing on one side, or is only in one.
 
     .venv/bin/python benchmarks/publication_compare.py /tmp/a/home/publications/2025-12-r1 /tmp/b/home/publications/2025-12-r2
 
-Normalised before comparing (both sides): each side's own publication id, run id and home path, ISO timestamps, UUIDs
+Normalised before comparing (both sides): each side's own publication id, run id, code version and home path, ISO timestamps, UUIDs
 (dbt's invocation id) and the parse times of dbt's docs. Everything else must be byte-identical.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ def ids_of(pub: Path) -> list[bytes]:
     manifest = pub / "manifest.json"
     if manifest.is_file():
         doc = json.loads(manifest.read_text(encoding="utf-8"))
-        out |= {str(doc.get(k)) for k in ("publication_id", "run_id") if doc.get(k)}
+        out |= {str(doc.get(k)) for k in ("publication_id", "run_id", "code_version") if doc.get(k)}
     out |= {x.lower() for x in out}            # the data package's name is lower case
     return sorted((x.encode() for x in out), key=len, reverse=True)
 
