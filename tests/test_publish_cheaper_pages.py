@@ -89,9 +89,10 @@ def test_drop_cached_blocks_evicts_and_keeps_the_limit(tmp_path):
     def cached():
         return con.execute("select memory_usage_bytes from duckdb_memory() where tag = 'BASE_TABLE'").fetchone()[0]
 
-    assert cached() > 0
+    before = cached()
+    assert before > 2**20
     drop_cached_blocks(con, limit)
-    assert cached() == 0
+    assert cached() <= 2**20            # what fits the 1 MB the limit is lowered to
     assert con.execute("select current_setting('memory_limit')").fetchone()[0] == limit
     assert con.execute("select count(*) from t").fetchone()[0] == 300000
     con.close()
