@@ -91,7 +91,7 @@ def test_drop_cached_blocks_evicts_and_keeps_the_limit(tmp_path):
 
     before = cached()
     assert before > 2**20
-    drop_cached_blocks(con, limit)
+    drop_cached_blocks(con, "256MB")      # as configured (current_setting shows it rounded)
     assert cached() <= 2**20            # what fits the 1 MB the limit is lowered to
     assert con.execute("select current_setting('memory_limit')").fetchone()[0] == limit
     assert con.execute("select count(*) from t").fetchone()[0] == 300000

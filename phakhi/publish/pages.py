@@ -189,8 +189,10 @@ class PartnerBatches:
         self.table = wh.sources[model]
         self.types = {str(name): str(kind).upper() for name, kind, *_ in
                       self.con.execute(f"describe {self.table}").fetchall()}
-        # the limit this connection was opened with (drop_cached_blocks puts it back after each batch)
-        self.memory_limit = self.con.execute("select current_setting('memory_limit')").fetchone()[0]
+        # the limit this connection was opened with (drop_cached_blocks puts it back after each batch); as
+        # configured when it was (current_setting shows it rounded to 0.1 MiB)
+        self.memory_limit = WORKER_DUCKDB.get("memory_limit") or \
+            self.con.execute("select current_setting('memory_limit')").fetchone()[0]
         self.date_formats = self._date_formats()
         store = active_store()
         if store is not None and self.types.get("partner_id") == "VARCHAR" and self.types.get("period") == "VARCHAR":
