@@ -1,7 +1,12 @@
 """The publish stage alone, on a copy of a refreshed home's warehouse: wall, CPU and peak RSS of the process
 tree (phakhi.timing.stage_timer, as the flow's stage timers), optionally py-spy's top functions and
 tracemalloc's top allocation sites; after each publish, each process's RSS at the tree's peak and its own peak
-(PeakBreakdown: the publishing process, the partner-page workers, dbt's docs subprocess). Prints figures; asserts nothing; never writes into the source home.
+(PeakBreakdown: the publishing process, the partner-page workers, dbt's docs subprocess) and each kind's CPU
+seconds. Prints figures; asserts nothing; never writes into the source home. (In a refresh, dbt's docs page is
+usually made during the dbt stage: its CPU here is the benchmark's, not the flow's publish stage's.)
+
+    # the proof that a change left the files as they were: the same warehouse published by two checkouts
+    .venv/bin/python benchmarks/publication_compare.py /tmp/a/home/publications/<id> /tmp/b/home/publications/<id>
 
     # once: copy a national home's warehouse (read-only source), then publish from the copy, twice
     # (the second publish finds the first one: what a month with nothing changed costs)
