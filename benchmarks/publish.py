@@ -1,7 +1,12 @@
 """The publish stage alone, on a copy of a refreshed home's warehouse: wall, CPU and peak RSS of the process
 tree (phakhi.timing.stage_timer, as the flow's stage timers), optionally py-spy's top functions and
 tracemalloc's top allocation sites; after each publish, each process's RSS at the tree's peak and its own peak
-(PeakBreakdown: the publishing process, the partner-page workers, dbt's docs subprocess). Prints figures; asserts nothing; never writes into the source home.
+(PeakBreakdown: the publishing process, the partner-page workers, dbt's docs subprocess) and each kind's CPU
+seconds. Prints figures; asserts nothing; never writes into the source home. (In a refresh, dbt's docs page is
+usually made during the dbt stage: its CPU here is the benchmark's, not the flow's publish stage's.)
+
+    # the proof that a change left the files as they were: the same warehouse published by two checkouts
+    .venv/bin/python benchmarks/publication_compare.py /tmp/a/home/publications/<id> /tmp/b/home/publications/<id>
 
     # once: copy a national home's warehouse (read-only source), then publish from the copy, twice
     # (the second publish finds the first one: what a month with nothing changed costs)
@@ -140,6 +145,8 @@ class PeakBreakdown:
         self.thread = threading.Thread(target=self._run, daemon=True, name="bench-peak-breakdown")
         self.peak: tuple[int, float, list[tuple[str, int]]] = (0, 0.0, [])
         self.own_peak: dict[str, int] = {}
+        self.cpu: dict[int, float] = {}        # each process's CPU seconds (user + system) when last sampled
+        self.names: dict[int, str] = {}
         self.t0 = time.monotonic()
 
     @staticmethod
@@ -163,7 +170,12 @@ class PeakBreakdown:
         rows = []
         for p in procs:
             try:
-                rows.append((self._name(p), p.memory_info().rss))
+                name = self.names.get(p.pid) or self._name(p)
+                if not name.startswith("pid "):
+                    self.names[p.pid] = name
+                rows.append((name, p.memory_info().rss))
+                c = p.cpu_times()
+                self.cpu[p.pid] = c.user + c.system
             except psutil.Error:
                 continue
         total = sum(r for _, r in rows)
@@ -192,6 +204,13 @@ class PeakBreakdown:
         print("each process's own peak:")
         for name, r in sorted(self.own_peak.items(), key=lambda x: -x[1]):
             print(f"   {r / 2**20:7.0f} MB  {name}")
+        # sampled every every_s: a process's last quarter second before it exits is not counted
+        kinds: dict[str, float] = {}
+        for pid, c in self.cpu.items():
+            kind = self.names.get(pid, "other").rsplit(" [", 1)[0]
+            kinds[kind] = kinds.get(kind, 0.0) + c
+        print("CPU s by kind of process (as last sampled; the publishing process's includes its start-up): "
+              + ", ".join(f"{k} {v:.1f}" for k, v in sorted(kinds.items(), key=lambda x: -x[1])), flush=True)
 
 
 def top_functions(raw: Path, n: int = 30) -> None:

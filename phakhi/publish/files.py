@@ -56,7 +56,7 @@ def stable_frame(df: pd.DataFrame) -> pd.DataFrame:
 # inode (which survives the building folder's rename into place) with the size and mtime they were written
 # with: share_unchanged_files then needs to read back only files written by someone else (copied trees such
 # as dbt docs or GX Data Docs), never the thousands of pages and data files written here.
-_WRITTEN: dict[tuple[int, int], tuple[int, int, str]] = {}
+_WRITTEN: dict[tuple[int, int], tuple[int, int, str, bool]] = {}   # (size, mtime_ns, sha256, a store entry)
 _MADE_DIRS: set[str] = set()          # folders this process created or found: one mkdir per folder, not per file
 
 
@@ -66,14 +66,14 @@ def known_digest(st: os.stat_result) -> str | None:
     return hit[2] if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns else None
 
 
-def take_written() -> dict[tuple[int, int], tuple[int, int, str]]:
+def take_written() -> dict[tuple[int, int], tuple[int, int, str, bool]]:
     """The digests of the files this process wrote since the last call (a worker returns them)."""
     global _WRITTEN
     out, _WRITTEN = _WRITTEN, {}
     return out
 
 
-def adopt_written(entries: dict[tuple[int, int], tuple[int, int, str]]) -> None:
+def adopt_written(entries: dict[tuple[int, int], tuple[int, int, str, bool]]) -> None:
     """Digests of files another process (partner_pool's workers) wrote and hashed as it wrote them."""
     _WRITTEN.update(entries)
 
@@ -170,7 +170,7 @@ def _link_from_store(name: str, obj: str, size: int, digest: str) -> bool:
             os.link(obj, name)
     except FileNotFoundError:            # the entry was pruned meanwhile (or the folder removed): write it
         return False
-    _WRITTEN[(st.st_dev, st.st_ino)] = (st.st_size, st.st_mtime_ns, digest)
+    _WRITTEN[(st.st_dev, st.st_ino)] = (st.st_size, st.st_mtime_ns, digest, True)
     return True
 
 
@@ -211,13 +211,15 @@ def write_bytes(path: Path, data: bytes) -> Path:
         st = os.fstat(fd)
     finally:
         os.close(fd)
-    _WRITTEN[(st.st_dev, st.st_ino)] = (st.st_size, st.st_mtime_ns, digest)
+    stored = False
     if obj is not None:                    # the first publication holding these bytes: store them now
         try:
             _ensure_dir(os.path.dirname(obj))
             os.link(name, obj)
+            stored = True
         except OSError:                    # stored by another refresh meanwhile: share_unchanged_files links
             pass
+    _WRITTEN[(st.st_dev, st.st_ino)] = (st.st_size, st.st_mtime_ns, digest, stored)
     return path
 
 
@@ -393,7 +395,12 @@ def share_unchanged_files(publications: Path, folder: Path, min_bytes: int = 1) 
     store = os.path.join(os.fspath(publications), OBJECTS_DIR)
     stats = {"files": 0, "shared": 0, "stored": 0, "bytes_shared": 0, "hashed": 0}
     made: set[str] = set()
-    for path in sorted(_files(os.fspath(folder))):
+    for path, dev, ino in sorted(_files_with_inodes(os.fspath(folder))):
+        hit = _WRITTEN.get((dev, ino))
+        if hit is not None and hit[3]:           # written here as a store entry's other name: shared already
+            if hit[0] >= min_bytes:
+                stats["files"] += 1
+            continue
         st = os.stat(path, follow_symlinks=False)
         if st.st_size < min_bytes:
             continue
@@ -433,16 +440,19 @@ def share_unchanged_files(publications: Path, folder: Path, min_bytes: int = 1) 
     return stats
 
 
-def _files(folder: str):
-    """Every regular file under folder (symlinks skipped), by os.scandir: no stat per entry."""
+def _files_with_inodes(folder: str):
+    """(path, device, inode) of every regular file under folder (symlinks skipped): the inode from os.scandir
+    (no stat per file), the device from each folder's stat."""
     stack = [folder]
     while stack:
-        with os.scandir(stack.pop()) as entries:
+        here = stack.pop()
+        dev = os.stat(here).st_dev
+        with os.scandir(here) as entries:
             for e in entries:
                 if e.is_dir(follow_symlinks=False):
                     stack.append(e.path)
                 elif e.is_file(follow_symlinks=False):
-                    yield e.path
+                    yield e.path, dev, e.inode()
 
 
 def prune_store(publications: Path) -> int:

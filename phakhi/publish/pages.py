@@ -145,6 +145,20 @@ def num(v) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
+def drop_cached_blocks(con, limit: str) -> None:
+    """Evict the table blocks DuckDB keeps cached after a query (up to its memory_limit, until the database
+    closes): a page worker scans the fact tables once per batch of partners, and would otherwise hold up to
+    memory_limit of their blocks for all its pages. Lowering the limit evicts them; the limit is then put back.
+    Only a cache: the next batch reads the blocks again from the file (the OS's page cache)."""
+    try:
+        try:
+            con.execute("set memory_limit='1MB'")
+        finally:
+            con.execute(f"set memory_limit='{limit}'")
+    except duckdb.Error:            # nothing to evict (or a setting refused): the cache stays, nothing else changes
+        pass
+
+
 class PartnerBatches:
     """One per-partner table for the partner pages, in page order: its rows split by partner (`get`) and as
     monthly CSV files (`files`). A table the warehouse defers (PER_PARTNER_TABLES) is read from DuckDB one
@@ -175,6 +189,10 @@ class PartnerBatches:
         self.table = wh.sources[model]
         self.types = {str(name): str(kind).upper() for name, kind, *_ in
                       self.con.execute(f"describe {self.table}").fetchall()}
+        # the limit this connection was opened with (drop_cached_blocks puts it back after each batch); as
+        # configured when it was (current_setting shows it rounded to 0.1 MiB)
+        self.memory_limit = WORKER_DUCKDB.get("memory_limit") or \
+            self.con.execute("select current_setting('memory_limit')").fetchone()[0]
         self.date_formats = self._date_formats()
         store = active_store()
         if store is not None and self.types.get("partner_id") == "VARCHAR" and self.types.get("period") == "VARCHAR":
@@ -228,6 +246,7 @@ class PartnerBatches:
                            if key not in self.index]
                 df = self._rows(sorted({p for p, _ in unknown}), sorted({m for _, m in unknown})) if unknown else None
                 self.loaded = (b, None, PartnerMonthCsv(df, self.date_formats), self._latest_sql(pids))
+            drop_cached_blocks(self.con, self.memory_limit)
         return self.loaded[1], self.loaded[2]
 
     def _latest_rows(self, df: pd.DataFrame) -> dict[str, tuple[list[dict], int]]:
@@ -1050,17 +1069,28 @@ def awareness_page(wh: Warehouse, codes: Codebook, drift: dict | None) -> dict:
         main.drop_duplicates(["measure", "domain", "domain_value"])[
             ["measure", "domain", "domain_value", "measure_th", "measure_en", "domain_th", "domain_en",
              "domain_value_th", "domain_value_en"]])]
+    cells = _first_cells(main)
     for r in table:
         for w in waves:
-            hit = main[(main["wave"] == w) & (main["measure"] == r["measure"]) & (main["domain"] == r["domain"])
-                       & (main["domain_value"] == r["domain_value"])]
-            r["cells"][w] = plain_records(hit)[0] if len(hit) else None
+            r["cells"][w] = cells.get((w, r["measure"], r["domain"], r["domain_value"]))
     prov = aw[(aw["domain"] == "province") & (aw["wave"] == latest) & (aw["measure"] == "awareness_index")]
     return {"baseline_wave": base, "latest_wave": latest, "waves": waves, "headline": awareness_headline(wh, codes),
             "overall_chart": c1, "domain_chart": c2, "levels_chart": levels, "table": table,
             "measures": [{"code": m, "label": codes("measure", m)} for m in MEASURE_ORDER if m in set(main["measure"])],
             "provinces": plain_records(prov.sort_values("domain_value")), "change": _safe(awareness_change, wh, codes, latest),
             "drift": _safe(drift_rows, codes, drift)}
+
+
+def _first_cells(main: pd.DataFrame) -> dict[tuple, dict]:
+    """(wave, measure, domain, domain_value) -> the first such row of `main` (as plain_records gives it): what
+    filtering `main` on the four columns gives first, by one pass instead of one filter per table cell (a
+    filter matches no row where a value is missing: neither does a key holding None)."""
+    out: dict[tuple, dict] = {}
+    for rec in plain_records(main):
+        key = (rec["wave"], rec["measure"], rec["domain"], rec["domain_value"])
+        if None not in key and key not in out:
+            out[key] = rec
+    return out
 
 
 def awareness_change(wh: Warehouse, codes: Codebook, latest: int) -> dict:
