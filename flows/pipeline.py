@@ -232,7 +232,8 @@ def _refresh(paths: Paths, period: str | None, run_id: str, force: bool = False,
         results.release()
     logger.info("ingested:\n%s", ingest_report.to_string(index=False))
     plan = plan_build(paths, mode, period, before)
-    warm_gate_imports_during_dbt(paths.build_db)   # GX for the gate while dbt runs: small homes only (memory)
+    # GX for the gate while dbt runs: on small homes, or when the survey's models (dbt's peak) are not rebuilt
+    warm_gate_imports_during_dbt(paths.build_db, survey_models_kept=plan.drift_from is not None)
     dbt_outcome = build_warehouse(paths, period, plan=plan)
     record_snapshot(paths, plan, dbt_outcome)
     if not dbt_outcome.success and not dbt_outcome.counts:

@@ -31,8 +31,11 @@ def warm_imports(*modules: str) -> threading.Thread:
 # GX's modules cost the refresh's process ~75 MB (measured during dbt at quarter scale: 335 -> 407 MB) for as long
 # as it lives. Imported while dbt runs only on a small home, where the tree stays far below its limit: fewer raw
 # rows than this (SAMPLE: ~6,700; the fixed-overhead home: 27; quarter scale 320,000; national 1.28 M). On a
-# larger home dbt's process makes the tree's peak (national: 2.05 GB, the refresh at 515-590 MB of it), and GX
-# waits for the gate, which imports it in the background while it reads the suites' rows (quality/gate.py).
+# larger home a build that runs the survey's Python models makes the tree's peak (national: 2.05 GB, the refresh at
+# 515-590 MB of it), and GX waits for the gate, which imports it in the background while it reads the suites' rows
+# (quality/gate.py: +4-5 s of the gate's wall at national scale). A selective build on unchanged survey waves
+# (plan.drift_from set: a usual new month) does not run them (national month 12: dbt's tree peak 1.5 GB), so GX
+# is warmed during it at any size.
 WARM_GX_DURING_DBT_BELOW_ROWS = 100_000
 
 
@@ -48,8 +51,9 @@ def raw_rows(build_db) -> int:
         return 0
 
 
-def warm_gate_imports_during_dbt(build_db) -> threading.Thread | None:
-    """great-expectations for the gate, imported while this process waits for dbt, on a small home only."""
-    if raw_rows(build_db) >= WARM_GX_DURING_DBT_BELOW_ROWS:
+def warm_gate_imports_during_dbt(build_db, survey_models_kept: bool = False) -> threading.Thread | None:
+    """great-expectations for the gate, imported while this process waits for dbt: on a small home, or when the
+    build keeps the survey's models (a selective build on unchanged waves)."""
+    if not survey_models_kept and raw_rows(build_db) >= WARM_GX_DURING_DBT_BELOW_ROWS:
         return None
     return warm_imports("great_expectations")
