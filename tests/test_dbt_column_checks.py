@@ -104,15 +104,22 @@ def test_only_configured_column_tests_stay_single():
                                     "phakhi_between": 1}
 
 
-@pytest.mark.integration
-def test_a_violation_fails_the_models_column_test_naming_check_column_and_values(copy_sample, tmp_path):
+def _sample_work_home(copy_sample, tmp_path):
+    """A home holding a copy of the SAMPLE warehouse and its history, for dbt tests run against them."""
     from phakhi.settings import Paths
-    from phakhi.transform import run_dbt
 
     paths, _ = copy_sample(tmp_path / "copy")
     work = Paths(tmp_path / "home").ensure()
     shutil.copyfile(paths.build_db, work.build_db)
     shutil.copyfile(paths.history_db, work.history_db)
+    return work
+
+
+@pytest.mark.integration
+def test_a_violation_fails_the_models_column_test_naming_check_column_and_values(copy_sample, tmp_path):
+    from phakhi.transform import run_dbt
+
+    work = _sample_work_home(copy_sample, tmp_path)
     period = "2025-12"                                  # the SAMPLE home's month
     select = ["--select", "columns_dim_provinces columns_provinces columns_dim_partner_versions columns_fct_activities"]
     clean = run_dbt(work, period, "test", extra=select)
@@ -153,13 +160,9 @@ def test_a_violation_fails_the_models_column_test_naming_check_column_and_values
 def test_with_store_failures_the_failing_checks_are_stored_rows(copy_sample, tmp_path):
     """store_failures keeps dbt's meaning (as severity warn does): the test fails, not errors, and stores the
     rows (check, column, rows, examples), one per failing check."""
-    from phakhi.settings import Paths
     from phakhi.transform import run_dbt
 
-    paths, _ = copy_sample(tmp_path / "copy")
-    work = Paths(tmp_path / "home").ensure()
-    shutil.copyfile(paths.build_db, work.build_db)
-    shutil.copyfile(paths.history_db, work.history_db)
+    work = _sample_work_home(copy_sample, tmp_path)
     with duckdb.connect(str(work.build_db)) as con:
         con.execute("update marts.dim_provinces set region = null where province_code in ('TH-10', 'TH-50')")
     select = ["--select", "columns_dim_provinces"]
@@ -196,13 +199,9 @@ def test_only_configured_expression_and_sum_tests_stay_single():
 
 @pytest.mark.integration
 def test_a_folded_expression_or_sum_fails_the_models_column_test_naming_it(copy_sample, tmp_path):
-    from phakhi.settings import Paths
     from phakhi.transform import run_dbt
 
-    paths, _ = copy_sample(tmp_path / "copy")
-    work = Paths(tmp_path / "home").ensure()
-    shutil.copyfile(paths.build_db, work.build_db)
-    shutil.copyfile(paths.history_db, work.history_db)
+    work = _sample_work_home(copy_sample, tmp_path)
     select = ["--select", "columns_mart_partner_links columns_fct_ghg_reductions columns_mart_awareness_ace_overlay"]
     clean = run_dbt(work, "2025-12", "test", extra=select)
     assert clean.success and clean.counts == {"pass": 3}, clean.failures
