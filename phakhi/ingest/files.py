@@ -364,6 +364,10 @@ class FamilyResult:
     quarantine: "pd.DataFrame"             # noqa: F821
     file_report: "pd.DataFrame" = None     # noqa: F821  one row per file seen in this run
     files: list[FileOutcome] = field(default_factory=list)
+    # which settled state these rows are (settled.py) and, settled on top of a kept state, (its mark, the files
+    # new since it): the ledger and the run report then handle only the new files
+    settled_mark: str | None = None
+    settled_since: tuple | None = None
 
     def __post_init__(self):
         import pandas as pd

@@ -186,7 +186,7 @@ def _record(home: Path, results, run_at: datetime | None = None) -> dict:
         marks = dict(con.execute("select family, mark from landing_marks").fetchall())
         for res in results:
             fam = res.family
-            mark, since = getattr(res, "settled_mark", None), getattr(res, "settled_since", None)
+            mark, since = res.settled_mark, res.settled_since
             if since is not None and since[0] is not None and marks.get(fam) == since[0]:
                 # the ledger holds exactly the family's settled state this run started from (both were
                 # written for it): only the run's new files can change anything -- see record_new
@@ -215,22 +215,21 @@ class _Owners:
     def __init__(self, con):
         self.con, self.map, self.whole = con, {}, False
 
-    def load_all(self) -> None:
-        if not self.whole:
-            for h, fam in self.con.execute("select file_hash, family from landing_files").fetchall():
-                self.map.setdefault(h, fam)
-            self.whole = True
-
-    def load(self, hashes) -> None:
+    def load(self, hashes: list[str] | None) -> None:
+        """The owners of these contents (None: of every content, once)."""
         if self.whole:
             return
-        want = sorted({h for h in hashes if h not in self.map})
+        want = None if hashes is None else sorted({h for h in hashes if h not in self.map})
         for h, fam in _rows_for(self.con, "select f.file_hash, f.family from landing_files f", want):
             self.map.setdefault(h, fam)
+        self.whole = hashes is None
 
 
-def _rows_for(con, select: str, hashes: list[str], where: str = "", params: list | None = None) -> list:
-    """`select` (over landing_files f) restricted to the given contents, via a registered list."""
+def _rows_for(con, select: str, hashes: list[str] | None, where: str = "", params: list | None = None) -> list:
+    """`select` (over landing_files f) restricted to the given contents, via a registered list; None: every
+    content."""
+    if hashes is None:
+        return con.execute(f"{select} {where}", params or []).fetchall()
     if not hashes:
         return []
     import pandas as pd
@@ -248,22 +247,14 @@ def _record_files(con, buf, home, archive, run_at, fam, files, changes, owner: _
     new since the settled state the ledger already reflects, whose other files are unchanged (same path,
     content, outcome): the ledger rows of those are already what a full record writes, and none of them
     leaves the landing area -- so only the new contents' rows are read and written."""
-    if only_new:
-        hashes = sorted({o.file_hash for o in files})
-        existing = {r[0]: dict(zip(FILE_COLUMNS, r)) for r in _rows_for(
-            con, f"select {', '.join('f.' + c for c in FILE_COLUMNS)} from landing_files f", hashes,
-            "where f.family = ?", [fam])}
-        known_paths = {(h, f) for h, f in _rows_for(
-            con, "select p.file_hash, p.file from landing_paths p join landing_files f using (file_hash)", hashes,
-            "where f.family = ?", [fam])}
-        owner.load(hashes)
-    else:
-        existing = {r[0]: dict(zip(FILE_COLUMNS, r)) for r in con.execute(
-            f"select {', '.join(FILE_COLUMNS)} from landing_files where family = ?", [fam]).fetchall()}
-        known_paths = {(h, f) for h, f in con.execute(
-            "select p.file_hash, p.file from landing_paths p join landing_files f using (file_hash) "
-            "where f.family = ?", [fam]).fetchall()}
-        owner.load_all()
+    hashes = sorted({o.file_hash for o in files}) if only_new else None      # None: the family's every content
+    existing = {r[0]: dict(zip(FILE_COLUMNS, r)) for r in _rows_for(
+        con, f"select {', '.join('f.' + c for c in FILE_COLUMNS)} from landing_files f", hashes,
+        "where f.family = ?", [fam])}
+    known_paths = {(h, f) for h, f in _rows_for(
+        con, "select p.file_hash, p.file from landing_paths p join landing_files f using (file_hash)", hashes,
+        "where f.family = ?", [fam])}
+    owner.load(hashes)
     owners = owner.map
     seen_hashes, path_now = set(), {}
     for o in files:

@@ -263,7 +263,7 @@ class FileRowsCache:
             return None
 
     def rows(self, result, part, kinds: str, render) -> str:
-        mark, since = getattr(result, "settled_mark", None), getattr(result, "settled_since", None)
+        mark, since = result.settled_mark, result.settled_since
         kept = self._load(result.family) if mark is not None and since is not None else None
         text = None
         if kept is not None:
