@@ -82,6 +82,7 @@ def dump(landing: Path, out: Path, repo: Path, spill: bool = True, then: list[Pa
         for later in then or []:          # the earlier landings, each ingested and loaded as a refresh does
             results = ingest.ingest_landing_settled(paths, run_families=run_families)
             ingest.load_raw(home / "warehouse.duckdb", results)
+            _print_loads(ingest)
             if hasattr(results, "release"):
                 results.release()
             _sync(later, home / "landing")
@@ -89,6 +90,7 @@ def dump(landing: Path, out: Path, repo: Path, spill: bool = True, then: list[Pa
         spilled = sum(type(r).__name__ == "SpilledResult" for r in results)
         db = home / "warehouse.duckdb"
         ingest.load_raw(db, results)
+        _print_loads(ingest)
         out.mkdir(parents=True, exist_ok=True)
         with duckdb.connect(str(db)) as con:
             for (table,) in con.execute("select table_name from information_schema.tables "
@@ -103,6 +105,12 @@ def dump(landing: Path, out: Path, repo: Path, spill: bool = True, then: list[Pa
               f"({spilled} families spilled to disk as they settled)")
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+def _print_loads(ingest) -> None:
+    """How load_raw wrote each raw table (a checkout that loads in proportion to what changed says)."""
+    if getattr(ingest, "LOADS", None):
+        print("load_raw: " + ", ".join(f"{f} {how}" for f, how in sorted(ingest.LOADS.items())))
 
 
 def compare(a: Path, b: Path) -> int:

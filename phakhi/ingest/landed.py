@@ -267,6 +267,9 @@ class SpilledResult(_family_result()):
         self.path, self.rows, self.dtypes, self.columns = Path(path), int(rows), dict(dtypes), list(columns)
         self.partner_months = frozenset(partner_months)
         self.discarded = False
+        # (mark, rows) of the settled state these rows were appended on in the same file (its rows are the
+        # file's first `rows`), or None: load_raw then appends only the rows after those (`load_into`)
+        self.rows_since: tuple[str, int] | None = None
 
     def __repr__(self) -> str:
         return f"SpilledResult({self.family!r}, {self.rows} rows in {self.path})"
@@ -318,11 +321,83 @@ class SpilledResult(_family_result()):
         finally:
             con.execute(f'detach "{alias}"')
 
+    def load_into(self, con) -> str:
+        """raw.<family> in `con`'s database made equal to the spilled table, in proportion to what changed
+        (issue 17): "kept" when the warehouse already holds exactly these rows, "appended" when it holds the
+        rows of the settled state these were appended on (only the rows after them are copied), else
+        "copied" (`copy_into`). Which rows the warehouse holds is the mark `raw_loads.families` keeps, written
+        in the same transaction as the table; any doubt (no mark, another mark, another row count, other
+        column types: a failed run's warehouse, a fresh one, a state merged into a new file) copies in full."""
+        if self.discarded:
+            raise RuntimeError(f"the settled rows of {self.family} were already discarded ({self.path})")
+        mark = self.settled_mark
+        held = loaded_mark(con, self.family)
+        alias = f"landed_{self.family}"
+        con.execute(f"attach '{str(self.path).replace(chr(39), chr(39) * 2)}' as {_q(alias)} (read_only)")
+        try:
+            src, dest = f"{_q(alias)}.raw.{_q(self.family)}", f"raw.{_q(self.family)}"
+            how = "copied"
+            if mark is not None and held is not None and _same_table(con, dest, src, held[1]):
+                if held == (mark, self.rows):
+                    how = "kept"
+                elif self.rows_since is not None and held == tuple(self.rows_since):
+                    how = "appended"
+            con.execute("begin transaction")
+            try:
+                if how == "copied":
+                    con.execute("create schema if not exists raw")
+                    con.execute(f"create or replace table {dest} as select * from {src}")
+                elif how == "appended":
+                    # rowid: a row's position in the file, which was only ever appended to since `held`
+                    con.execute(f"insert into {dest} select * from {src} where rowid >= ? order by rowid",
+                                [int(held[1])])
+                set_loaded_mark(con, self.family, (mark, self.rows) if mark is not None else None)
+                con.execute("commit")
+            except BaseException:
+                con.execute("rollback")
+                raise
+        finally:
+            con.execute(f"detach {_q(alias)}")
+        return how
+
     def discard(self) -> None:
         """The rows are in the warehouse: the file goes (LandingResults.release). Only this name of it: the
         settled state may hold another (a hard link), which it keeps for the next month."""
         self.discarded = True
         _unlink(self.path)
+
+
+# ---------------------------------------------------------------- which settled rows a warehouse's raw table holds
+
+LOADS = "raw_loads.families"       # outside `raw`: not a raw table (dbt sources, digests and dumps list raw.*)
+
+
+def loaded_mark(con, family: str) -> tuple[str, int] | None:
+    """(settled mark, rows) that the warehouse's raw.<family> was last loaded from, or None."""
+    try:
+        row = con.execute(f"select mark, rows from {LOADS} where family = ?", [family]).fetchall()
+    except Exception:            # no such table: a fresh warehouse, or one loaded before marks were kept
+        return None
+    return (row[0][0], int(row[0][1])) if row and row[0][0] is not None else None
+
+
+def set_loaded_mark(con, family: str, mark: tuple[str, int] | None) -> None:
+    """Note which settled rows raw.<family> now holds (None: unknown -- the next load copies in full)."""
+    con.execute("create schema if not exists raw_loads")
+    con.execute(f"create table if not exists {LOADS} (family varchar primary key, mark varchar, rows bigint)")
+    con.execute(f"delete from {LOADS} where family = ?", [family])
+    if mark is not None:
+        con.execute(f"insert into {LOADS} values (?, ?, ?)", [family, mark[0], int(mark[1])])
+
+
+def _same_table(con, dest: str, src: str, rows: int) -> bool:
+    """raw.<family> exists with `rows` rows and the very column names and types of the spilled table."""
+    try:
+        if int(con.execute(f"select count(*) from {dest}").fetchall()[0][0]) != int(rows):
+            return False
+        return table_types(con, dest) == table_types(con, src)
+    except Exception:
+        return False
 
 
 def _py_value(v):

@@ -219,6 +219,9 @@ QUARANTINE_TEXT = ("family", "file", "file_hash", "sheet", "column", "header", "
                    "message_en", "message_th")
 
 
+LOADS: dict[str, str] = {}       # family -> how load_raw last wrote its raw table (kept/appended/copied/written)
+
+
 def load_raw(db_path: Path, results: list[FamilyResult]):
     """(Re)create the raw schema from this run's results; returns the per-family ingestion report."""
     import duckdb
@@ -226,13 +229,17 @@ def load_raw(db_path: Path, results: list[FamilyResult]):
 
     from phakhi.ingest.files import FILE_REPORT_COLUMNS
 
+    from phakhi.ingest.landed import set_loaded_mark
+
     db_path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(db_path)) as con:
         for r in results:
-            if isinstance(r, SpilledResult):     # already written by write_raw as it settled: copied as is
-                r.copy_into(con)
+            if isinstance(r, SpilledResult):     # already written by write_raw as it settled: copied (or only
+                LOADS[r.family] = r.load_into(con)     # its new rows appended) as is
             else:
                 write_raw(con, r.family, r.loaded)
+                set_loaded_mark(con, r.family, None)
+                LOADS[r.family] = "written"
         write_raw(con, "survey_instrument_items", instrument_items())
         write_raw(con, "activity_units", activity_units())
         frames = [r.file_report for r in results if len(r.file_report)]

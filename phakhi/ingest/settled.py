@@ -196,7 +196,9 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
             if new_state is not state:           # nothing new and nothing to update: the kept state stands
                 save(folder, new_state)
             stats.update(mode="incremental", kept=len(files) - len(new_idx), new=len(new_idx))
-            out = _spilled(folder, new_state, result, spill) if spill is not None else result
+            # the same rows file, only appended to: its first rows are the kept state's (load_raw appends the rest)
+            since = (state.mark, state.rows) if state.mark and new_state.rows_db == state.rows_db else None
+            out = _spilled(folder, new_state, result, spill, since) if spill is not None else result
             return _marked(out, new_state.mark, (state.mark, new_files))
     if only == "incremental":
         return None
@@ -367,7 +369,7 @@ def _state(code, family, known, outcomes, answers, result, keys: set, rows_db: s
                    uuid.uuid4().hex)
 
 
-def _spilled(folder: Path, state: Settled, result: FamilyResult, spill: Path):
+def _spilled(folder: Path, state: Settled, result: FamilyResult, spill: Path, since: tuple | None = None):
     """The refresh's view of a settled family whose rows are in the state's file: `spill/<family>.duckdb`,
     a hard link to it (load_raw copies from it; LandingResults.release removes that name only)."""
     from phakhi.ingest.landed import SpilledResult, link_or_copy, partner_months_in
@@ -376,6 +378,8 @@ def _spilled(folder: Path, state: Settled, result: FamilyResult, spill: Path):
     dest = Path(spill) / f"{state.family}.duckdb"
     link_or_copy(src, dest)
     empty = result.loaded          # no rows: the columns and dtypes of the family's frame
-    return SpilledResult(state.family, result.quarantine, result.file_report, result.files, dest, state.rows,
-                         empty.dtypes.to_dict(), list(empty.columns),
-                         partner_months_in(dest, state.family, list(empty.columns)))
+    out = SpilledResult(state.family, result.quarantine, result.file_report, result.files, dest, state.rows,
+                        empty.dtypes.to_dict(), list(empty.columns),
+                        partner_months_in(dest, state.family, list(empty.columns)))
+    out.rows_since = since
+    return out
