@@ -38,6 +38,9 @@ def _step(paths, tmp_path, apart: bool):
     db = tmp_path / "got.duckdb"
     db.unlink(missing_ok=True)
     landing.load_raw(db, got)
+    kept_db = tmp_path / "kept.duckdb"              # one warehouse through the whole history: only what changed
+    landing.load_raw(kept_db, got)                 # is appended to it (landed.SpilledResult.load_into)
+    modes["loads"] = dict(landing.LOADS)
     assert [r.family for r in got] == [r.family for r in want]
     for a, b in zip(got, want):
         assert a.totals == b.totals, a.family
@@ -51,6 +54,7 @@ def _step(paths, tmp_path, apart: bool):
         with duckdb.connect(str(ref)) as con:
             write_raw(con, b.family, b.loaded)            # what load_raw made of the in-memory frame
         assert _raw(db, a.family) == _raw(ref, b.family), a.family
+        assert _raw(kept_db, a.family) == _raw(db, a.family), a.family
         if isinstance(a, landing.SpilledResult):
             assert a.partner_months == landing.partner_months(b)
             pd.testing.assert_frame_equal(a.loaded, b.loaded.reset_index(drop=True), obj=f"{a.family}.loaded")
@@ -74,6 +78,7 @@ def test_each_step_of_a_history_loads_the_raw_tables_of_a_settle_from_scratch(tm
     nat.generate(paths.landing, scale=0.002, months=3, workers=1)      # a new month: merged in DuckDB
     modes = _step(paths, tmp_path, apart)
     assert modes["activity_reports"]["mode"] == "incremental" and modes["activity_reports"]["new"] > 0
+    assert modes["loads"]["activity_reports"] == "appended"
     assert _step(paths, tmp_path, apart)["activity_reports"] == {"mode": "incremental", "kept": modes[
         "activity_reports"]["kept"] + modes["activity_reports"]["new"], "new": 0}     # nothing changed
 
