@@ -32,6 +32,9 @@ from phakhi.settings import CONTRACTS_DIR
 from phakhi.ingest.readers import Sheet, Table, find_table, header_key, header_keys, is_blank
 from phakhi.survey.instrument import load_instrument
 
+# libyaml's parser when present (the same documents, ~8x faster: each process loads every contract)
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 TYPES = ("string", "integer", "number", "likert", "year", "date", "period", "province", "enum")
 
 
@@ -664,7 +667,7 @@ def contract_names() -> list[str]:
 
 @lru_cache(maxsize=None)
 def load_contract(name: str) -> Contract:
-    spec = yaml.safe_load((CONTRACTS_DIR / f"{name}.yml").read_text(encoding="utf-8"))
+    spec = yaml.load((CONTRACTS_DIR / f"{name}.yml").read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     fields_ = Column.__dataclass_fields__
     cols = []
     for c in spec["columns"]:

@@ -450,7 +450,7 @@ def settle_family_cached(paths: Paths, family: str, files: list[Path], known: di
             # the registry's rows stay in memory: they are what later families are checked against
             result = _settle_family_cached(paths, family, files, known, run_at, workers, progress, record,
                                            spill if family != REGISTRY else None)
-        if spill is not None and family != REGISTRY and _settled_in_full(family):
+        if spill is not None and family != REGISTRY and files and _settled_in_full(family):
             return_freed_memory()     # a full settle's row dicts were freed (a new month's few: not worth a
     return result                     # collection walking every kept file outcome)
 

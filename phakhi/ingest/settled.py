@@ -55,6 +55,8 @@ class Settled:
     rows_db: str | None = None        # the file (in the same folder) holding its rows; None: in result.loaded
     rows: int = 0                     # how many (with rows_db)
     mark: str | None = None           # this state's id: the landing ledger records which state it reflects
+    partner_months: frozenset | None = None   # (period, partner_id) pairs of its rows (with rows_db); None:
+                                              # not kept (an earlier version's state): counted in its file
 
 
 def _path(folder: Path, family: str) -> Path:
@@ -184,7 +186,8 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
         state = None
     if state is not None and frozenset((known or {})) == state.known_columns:
         new_idx = _new_files(state, files, rel, cache, known)
-    if new_idx is not None and state is not None and len(new_idx) < len(files):
+    # (a family with no files at all, as before: its kept state stands -- not settled and copied anew)
+    if new_idx is not None and state is not None and (len(new_idx) < len(files) or not files):
         hist = history()
         fresh = _try_incremental(state, contract, [files[k] for k in new_idx], landing, known, hist, run_at,
                                  workers, progress, cache, archive, folder)
@@ -193,6 +196,8 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
             cache.save_index()
             if new_state.mark is None:           # kept by an earlier version: given its mark once
                 new_state = replace(new_state, mark=uuid.uuid4().hex)
+            if new_state.rows_db is not None and new_state.partner_months is None:     # ... and its pairs
+                new_state = replace(new_state, partner_months=_pairs_in(folder, new_state))
             if new_state is not state:           # nothing new and nothing to update: the kept state stands
                 save(folder, new_state)
             stats.update(mode="incremental", kept=len(files) - len(new_idx), new=len(new_idx))
@@ -223,6 +228,7 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
         writer.abort()
         raise
     state = _state(cache.code, family, known, outcomes, answers, result, keys, name, writer.rows)
+    state = replace(state, partner_months=_pairs_in(folder, state))
     save(folder, state)
     return _marked(_spilled(folder, state, result, spill), state.mark, None)
 
@@ -341,8 +347,13 @@ def _try_incremental(state: Settled, contract, new_files: list[Path], landing, k
     inputs = dict(state.inputs)
     for o, asked in zip(outcomes, answers):
         inputs[o.file] = (o.file_hash, o.mtime, asked or {})
+    pairs = None
+    if rows_db is not None and state.partner_months is not None:    # the kept rows' pairs and the new rows'
+        from phakhi.ingest.landed import frame_partner_months
+
+        pairs = state.partner_months | frame_partner_months(fresh.loaded)
     new_state = Settled(cache.code, family, inputs, result, state.coverage | _coverage(outcomes),
-                        _union(state.keys, new_keys), state.known_columns, rows_db, rows, uuid.uuid4().hex)
+                        _union(state.keys, new_keys), state.known_columns, rows_db, rows, uuid.uuid4().hex, pairs)
     return result, new_state, fresh.files
 
 
@@ -369,6 +380,15 @@ def _state(code, family, known, outcomes, answers, result, keys: set, rows_db: s
                    uuid.uuid4().hex)
 
 
+def _pairs_in(folder: Path, state: Settled) -> frozenset:
+    """The (period, partner_id) pairs of a state's rows, counted in its rows file (landing.partner_months): kept
+    with the state, a new month adds its own rows' pairs instead of counting the family's every row again."""
+    from phakhi.ingest.landed import partner_months_in
+
+    cols = list(state.result.loaded.columns) if state.result is not None else []
+    return frozenset(partner_months_in(Path(folder) / state.rows_db, state.family, cols))
+
+
 def _spilled(folder: Path, state: Settled, result: FamilyResult, spill: Path, since: tuple | None = None):
     """The refresh's view of a settled family whose rows are in the state's file: `spill/<family>.duckdb`,
     a hard link to it (load_raw copies from it; LandingResults.release removes that name only)."""
@@ -378,8 +398,10 @@ def _spilled(folder: Path, state: Settled, result: FamilyResult, spill: Path, si
     dest = Path(spill) / f"{state.family}.duckdb"
     link_or_copy(src, dest)
     empty = result.loaded          # no rows: the columns and dtypes of the family's frame
+    pairs = state.partner_months
+    if pairs is None:
+        pairs = partner_months_in(dest, state.family, list(empty.columns))
     out = SpilledResult(state.family, result.quarantine, result.file_report, result.files, dest, state.rows,
-                        empty.dtypes.to_dict(), list(empty.columns),
-                        partner_months_in(dest, state.family, list(empty.columns)))
+                        empty.dtypes.to_dict(), list(empty.columns), pairs)
     out.rows_since = since
     return out
