@@ -496,7 +496,7 @@ def _settle_family_cached(paths: Paths, family: str, files: list[Path], known: d
     from phakhi.ingest import settled
 
     result = settled.settle_family(paths.ingest_cache, family, files, paths.landing, known,
-                                   lambda: ledger.read_history(paths.home, family, ledger.SETTLE_COLUMNS).get(family), run_at,
+                                   ledger.FamilyHistory(paths.home, family), run_at,
                                    workers, progress,
                                    archive=(paths.landing_archive, paths.home) if record else None,
                                    spill=spill, only=only)

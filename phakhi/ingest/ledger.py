@@ -134,6 +134,54 @@ def read_history(home: Path, family: str | None = None,
     return out
 
 
+class FamilyHistory:
+    """One family's ledger history for settling it: read whole (call it: `read_history`), or -- a month settled
+    on top of its kept state -- asked only about the kept files' receipt and the new files' rows (`lookup`):
+    a month then reads no row per file ever received (issue 17)."""
+
+    def __init__(self, home: Path, family: str, columns: tuple[str, ...] = SETTLE_COLUMNS):
+        self.home, self.family, self.columns = Path(home), family, columns
+
+    def __call__(self) -> dict[str, dict] | None:
+        return read_history(self.home, self.family, self.columns).get(self.family)
+
+    def lookup(self, kept: list[tuple[str, datetime | None]], new: list[str]) -> tuple[dict, dict[str, dict]]:
+        """For the kept files ((content hash, received_at) each): {index: (in the family's ledger?, its ledger
+        received_at)} of those missing from the ledger or received at another time there (usually none); and
+        the family's ledger rows of the `new` contents, {sha256: row} as `read_history` gives them."""
+        import pandas as pd
+
+        path = ledger_path(self.home)
+        nothing = ({k: (False, None) for k in range(len(kept))}, {})
+        if not path.exists():
+            return nothing
+        with _LOCK:
+            con = _connect(path, read_only=True)
+            try:
+                tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+                if "landing_files" not in tables:
+                    return nothing
+                frame = pd.DataFrame({"i": pd.Series(range(len(kept)), dtype="int64"),
+                                      "file_hash": pd.Series([h for h, _ in kept], dtype=object),
+                                      "received_at": pd.Series([r for _, r in kept], dtype="datetime64[us]")})
+                con.register("_kept", frame)
+                try:
+                    odd = con.execute(
+                        "select k.i, f.file_hash is not null, f.received_at from _kept k left join landing_files f "
+                        "on f.file_hash = k.file_hash and f.family = ? where f.file_hash is null "
+                        "or k.received_at is null or f.received_at is distinct from k.received_at",
+                        [self.family]).fetchall()
+                finally:
+                    con.unregister("_kept")
+                cols = list(dict.fromkeys(("file_hash", "family") + tuple(self.columns)))
+                rows = _rows_for(con, f"select {', '.join('f.' + c for c in cols)} from landing_files f",
+                                 sorted(set(new)), "where f.family = ?", [self.family])
+            finally:
+                con.close()
+        return ({int(i): (bool(present), when) for i, present, when in odd},
+                {r[0]: dict(zip(cols, r)) for r in rows})
+
+
 def _isna(v) -> bool:
     try:
         return v is None or (v != v)

@@ -188,7 +188,7 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
         new_idx = _new_files(state, files, rel, cache, known)
     # (a family with no files at all, as before: its kept state stands -- not settled and copied anew)
     if new_idx is not None and state is not None and (len(new_idx) < len(files) or not files):
-        hist = history()
+        hist = history if hasattr(history, "lookup") else history()     # a FamilyHistory: asked, not read whole
         fresh = _try_incremental(state, contract, [files[k] for k in new_idx], landing, known, hist, run_at,
                                  workers, progress, cache, archive, folder)
         if fresh is not None:
@@ -274,15 +274,22 @@ def _try_incremental(state: Settled, contract, new_files: list[Path], landing, k
     kept = state.result
     answers: list = []
     outcomes = ingest_files_cached(family, new_files, landing, known, cache, workers, progress, answers, archive)
+    odd = None        # kept file index -> (in the ledger?, received_at there): only those not as kept
+    if hasattr(history, "lookup"):     # the ledger asked about these files only (ledger.FamilyHistory)
+        odd, history = history.lookup([(o.file_hash, o.received_at) for o in kept.files],
+                                      [o.file_hash for o in outcomes])
     history = history or {}
     kept_hashes = {o.file_hash for o in kept.files}
     # the kept files must settle the same way again: every readable one already in the ledger (else a full
     # settle would give it this run's received_at and could reorder resubmissions)
     # (an unreadable one too: one that is not is filed under another family -- the same bytes -- and a full
     # ledger record notes that copy again every run, which recording only the new files would not)
-    for o in kept.files:
-        if o.status not in ("duplicate",) and o.file_hash not in history:
-            return None
+    if odd is None:
+        for o in kept.files:
+            if o.status not in ("duplicate",) and o.file_hash not in history:
+                return None
+    elif any(not present and kept.files[k].status != "duplicate" for k, (present, _) in odd.items()):
+        return None
     # new files must not interact with the kept ones: no shared content, coverage or row key
     if any(o.file_hash in kept_hashes for o in outcomes):
         return None
@@ -295,8 +302,11 @@ def _try_incremental(state: Settled, contract, new_files: list[Path], landing, k
     fresh = assemble_family(family, outcomes, history, run_at, consume=True)
     # received_at as a full settle gives it: the ledger's, else this run's (a duplicate file is never in the ledger)
     files_kept, changed = [], False
-    for o in kept.files:
-        when = (history.get(o.file_hash) or {}).get("received_at") or run_at
+    for k, o in enumerate(kept.files):
+        if odd is None:
+            when = (history.get(o.file_hash) or {}).get("received_at") or run_at
+        else:                 # a kept file not in `odd` is in the ledger, received when the state says
+            when = ((odd[k][1] or run_at) if k in odd else o.received_at)
         if when != o.received_at:
             o, changed = replace(o, received_at=when), True
         files_kept.append(o)
