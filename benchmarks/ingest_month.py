@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 
 def run(home: Path) -> dict:
@@ -53,11 +52,14 @@ def main(argv=None) -> int:
     ap.add_argument("--home", type=Path, required=True)
     ap.add_argument("--profile", type=Path, default=None, help="write cProfile stats here (this process only)")
     ap.add_argument("--top", type=int, default=0, help="print the top N functions by cumulative time")
+    ap.add_argument("--repo", type=Path, default=REPO, help="the code checkout to ingest with")
     args = ap.parse_args(argv)
+    sys.path.insert(0, str(args.repo))
     os.environ["PHAKHI_HOME"] = str(args.home)
     os.environ.setdefault("PHAKHI_PROGRESS", "0")
     import phakhi  # noqa: F401
     from phakhi.ingest import files
+    assert Path(files.__file__).resolve().is_relative_to(args.repo.resolve()), files.__file__
     files.list_files                                   # imports done before timing
     if args.profile:
         import cProfile
@@ -70,8 +72,13 @@ def main(argv=None) -> int:
             pstats.Stats(str(args.profile)).sort_stats("cumulative").print_stats(args.top)
     else:
         out = run(args.home)
+    import resource
+
     for k in ("ingest", "load_raw"):
         print(f"{k}: {out[k][0]:.2f} s wall, {out[k][1]:.2f} s CPU (this process)")
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(f"child processes (reading workers, as far as reaped): {kids.ru_utime + kids.ru_stime:.2f} s CPU; "
+          f"peak RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     print("settled:", out["modes"])
     print("load_raw:", out["loads"])
     return 0
