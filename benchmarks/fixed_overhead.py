@@ -95,6 +95,7 @@ import os
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -142,17 +143,51 @@ def run_refresh(home: Path, extra: list[str]) -> dict:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from refresh import run_refresh as timed_refresh
 
+    from phakhi.timing import TIMELINE_ENV
+
     results = home / "dbt" / "target" / "run_results.json"
     results.unlink(missing_ok=True)               # no dbt build this time (nothing changed) -> no figures
-    with ProcessCpu() as by_process:
-        r = timed_refresh(home, None, extra)
+    timeline = home / "runs" / "timeline.jsonl"
+    timeline.parent.mkdir(parents=True, exist_ok=True)
+    timeline.unlink(missing_ok=True)
+    os.environ[TIMELINE_ENV] = str(timeline)
+    started = time.time()
+    try:
+        with ProcessCpu() as by_process:
+            r = timed_refresh(home, None, extra)
+    finally:
+        del os.environ[TIMELINE_ENV]
     return {"wall_s": r["wall_s"], "cpu_s": r["cpu_s"], "dbt": dbt_nodes(results), "cpu_by_process": by_process.totals(),
-            "stages": {s["stage"]: {"wall_s": s["wall_s"], "cpu_s": s["cpu_s"]} for s in r["stages"]}}
+            "stages": {s["stage"]: {"wall_s": s["wall_s"], "cpu_s": s["cpu_s"]} for s in r["stages"]},
+            "timeline": read_timeline(timeline, started, r["wall_s"])}
+
+
+def read_timeline(path: Path, started: float, wall_s: float) -> list[dict]:
+    """The refresh's milestones (phakhi.timing.milestone), in seconds since the command was started."""
+    events = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return events
+    for line in lines:
+        e = json.loads(line)
+        events.append({"at_s": round(e["t"] - started, 2), "pid": e["pid"], "event": e["event"]})
+    events.append({"at_s": round(wall_s, 2), "pid": None, "event": "command returned"})
+    return events
+
+
+def print_timeline(name: str, events: list[dict]) -> None:
+    """The milestones with the gap since the previous one: what waits on what (stage bodies are timed above)."""
+    print(f"timeline ({name}): seconds since the command started (+ since the previous milestone)")
+    previous = 0.0
+    for e in events:
+        print(f"  {e['at_s']:7.2f} (+{e['at_s'] - previous:5.2f})  {e['event']}")
+        previous = e["at_s"]
 
 
 class ProcessCpu:
     """CPU seconds of this process's descendants by role, from /proc (Linux; empty elsewhere)."""
-    ROLES = (("prefect server", "uvicorn"), ("dbt", "dbt"), ("refresh", ""))
+    ROLES = (("prefect server", ("uvicorn", "-m phakhi.prefect_api")), ("dbt", ("dbt",)), ("refresh", ("",)))
 
     def __init__(self, interval: float = 0.05):
         self.interval, self.seen, self.stop = interval, {}, threading.Event()
@@ -198,7 +233,7 @@ class ProcessCpu:
             self.stop.wait(self.interval)
 
     def role(self, cmd: str) -> str:
-        return next(name for name, mark in self.ROLES if mark in cmd)
+        return next(name for name, marks in self.ROLES if any(m in cmd for m in marks))
 
     def totals(self) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -269,6 +304,9 @@ def main() -> None:
         if r.get("dbt"):
             d = r["dbt"]
             print(f"dbt build ({name}): {d['nodes']} nodes, {d['tests']} tests, dbt's elapsed {d['elapsed_s']} s")
+    for name, r in results.items():
+        if r.get("timeline") and name != "first":
+            print_timeline(name, r["timeline"])
     target = results["one_new"]["wall_s"]
     print(f"near-empty landing (one_new): {target:.1f} s wall, target <= 15 s: {'met' if target <= 15 else 'NOT met'}")
     if args.json:

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 SUPERVISED = "PHAKHI_SUPERVISED"
 
@@ -35,9 +36,27 @@ def freeze_heap(at_exit: bool = False) -> None:
     if at_exit:
         import atexit
 
+        from phakhi.timing import milestone
+
+        atexit.register(milestone, "exit handlers done")
         atexit.register(gc.freeze)
     else:
         gc.freeze()
+
+
+@contextmanager
+def paused_gc():
+    """Python's cycle collector paused for the block (a start-up's imports: nothing they allocate is garbage,
+    and each collection walked the growing heap again: ~15 % of an import's CPU); restored as it was after."""
+    import gc
+
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def stop_group(pgid: int, grace: float = 5.0) -> None:
@@ -74,12 +93,16 @@ def run_supervised(args: list[str], prefect_server: bool = False) -> int:
         except Exception:             # the child starts it, or Prefect does, as before
             early = None
     extra = {INHERITED: f"{early.process.pid}:{early.port}"} if early is not None else {}
+    from phakhi.timing import milestone
+
+    milestone("server process started" if early is not None else "no early server")
     try:
         return run_group([sys.executable, "-c", "from phakhi.cli import main; main()", *args], env=extra,
                          also=early.process if early is not None else None)
     finally:
         if early is not None:
             early.stop()
+        milestone("supervisor done")
 
 
 def run_group(cmd: list[str], env: dict | None = None, also: subprocess.Popen | None = None) -> int:
@@ -87,6 +110,9 @@ def run_group(cmd: list[str], env: dict | None = None, also: subprocess.Popen | 
     its own group started for it (Prefect's server), sent the same forwarded signals."""
     env = {**os.environ, SUPERVISED: "1", **(env or {})}
     child = subprocess.Popen(cmd, env=env, start_new_session=True)
+    from phakhi.timing import milestone
+
+    milestone("child process started")
 
     def forward(signum, _frame):
         for pgid in [child.pid] + ([also.pid] if also is not None else []):
@@ -103,6 +129,7 @@ def run_group(cmd: list[str], env: dict | None = None, also: subprocess.Popen | 
             pass
     try:
         code = child.wait()
+        milestone("child exited")
     finally:
         for s, h in old.items():
             signal.signal(s, h)
