@@ -169,7 +169,10 @@ def serve(app_dir: str, port: int, gc_pause_s: float = 10.0) -> None:
     import gc
     import threading
 
+    from phakhi.timing import milestone
+
     gc.disable()
+    milestone("server process runs")
 
     def resume() -> None:
         gc.freeze()
@@ -178,7 +181,9 @@ def serve(app_dir: str, port: int, gc_pause_s: float = 10.0) -> None:
     def create_app():
         from prefect.server.api.server import create_app as prefect_create_app
 
+        milestone("server imported")
         app = prefect_create_app()
+        milestone("server app built")
         timer = threading.Timer(gc_pause_s, resume)
         timer.daemon = True
         timer.start()
