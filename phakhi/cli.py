@@ -51,14 +51,20 @@ def refresh(period: Optional[str] = typer.Option(None, help="Month to refresh, Y
 
     milestone(f"refresh command ({'child' if supervised() else 'supervisor'})")
     from phakhi.settings import use_home
+
+    paths = use_home(home)
+    early = None
+    if not supervised():          # Prefect's temporary server first: its start-up is the refresh's critical
+        from phakhi.supervise import start_server_early       # path; a refusal below stops it at exit
+
+        early = start_server_early()
     from phakhi.sample import landing_is_empty, write_sample
 
     from phakhi.lock import RefreshLocked, holder, is_locked
-    from phakhi.supervise import run_supervised, supervised
+    from phakhi.supervise import run_supervised
 
     from phakhi.home import is_real_home, mixing_problems
 
-    paths = use_home(home)
     if landing_is_empty(paths.landing) and is_real_home(paths):
         typer.secho(f"nothing to refresh: the landing area {paths.landing} is empty. Put partner files in its "
                     f"folders (partner_registry/, activity_reports/, ghg_reductions/, survey_waves/) or add "
@@ -73,7 +79,7 @@ def refresh(period: Optional[str] = typer.Option(None, help="Month to refresh, Y
     if not supervised():          # a native crash must not orphan Prefect's temporary server: run in a group
         flags = [f for f, on in (("--force", force), ("--full", full), ("--full-gate", full_gate)) if on]
         raise typer.Exit(run_supervised(["refresh", "--home", str(paths.home)] + (["--period", period] if period else [])
-                                        + flags, prefect_server=True))
+                                        + flags, prefect_server=True, early=early))
     from phakhi.prefect_api import adopt_early_server, start_early_server
     from phakhi.supervise import freeze_heap, paused_gc
 
