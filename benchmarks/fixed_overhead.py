@@ -85,6 +85,39 @@ run21 (2026-11-30, py-spy --subprocesses on one_new, load 8-11 with three other 
   routes and schemas; its SQLite migration check ~1 %); the refresh's own imports (prefect ~2 s, pandas); GX
   imported for the gate (~2 s CPU, while dbt runs on a small home); the gate's Data Docs (Jinja compiles GX's
   templates every run, ~0.4 s).
+
+fix22 (2026-11-30; milestones of every process in $PHAKHI_TIMELINE, printed below the table as a timeline, and
+py-spy; machine at load 3-12 with three other helpers, so read CPU seconds):
+- Where "other" went (one_new, main b61c6e6, load 3): the supervisor reached `refresh` at 0.16 s and started the
+  server at 0.24 s; the child had imported its stack at 2.1 s and then waited 1.55 s for /health (3.6 s); flow
+  call -> flow body 0.6 s, of which the client waited on HTTP ~90 % (the server's first requests: FastAPI 0.150
+  builds every included router's routes on its first match, SQLAlchemy configures its mappers); gaps between
+  stages 0.7 s in all (largest gate -> drift, 0.22-0.26 s: gate.json, the Data Docs copy, the run-summary
+  artifact); exit 0.2-0.3 s (the server's graceful stop). The server's start-up is the critical path: imports
+  ~80 % of its CPU until /health (`import prefect.server.api.server` 2.9 s CPU at load 6: prefect, docket, the
+  ORM, the routes and schemas - nothing a setting turns off), create_app ~10 % (Settings.hash_key twice, 0.11
+  s), the migration check on the kept SQLite ~0.5 % (a marker to skip it would save ~0.02 s: not done).
+- Cut: the server runs Prefect's own app (`prefect.server.api.server:create_app` through uvicorn.run, same host,
+  port, log level, lifespan and environment) from `python -m phakhi.prefect_api`, with the cycle collector
+  paused for its start-up and first requests (10 s, then gc.freeze + enable): `import + create_app` 2.92/2.96/
+  2.93 -> 2.59/2.41/2.47 s CPU; server start + a 3-task flow 3.85/4.09/4.18 -> 3.17/3.08/3.20 s CPU (load 5).
+  PHAKHI_PREFECT_SERVER_GC_PAUSE=0 runs Prefect's uvicorn command line as before. The refresh's own stack
+  imports run with the collector paused too (frozen after, as before). While the child waits for /health it
+  imports what the flow imports on its way (warm_imports.FLOW_MODULES, ~0.25 s CPU: the flow engine's graphviz
+  and fastapi encoders, the task engine, psutil, jinja2, the stages' modules). The supervisor starts the server
+  right after resolving the home, before its checks and imports; /health is polled every 20 ms.
+- Back to back, this benchmark (CPU s; wall at this load says little):
+  load 5.6 (server launcher + paused collector only): one_new whole 24.7 -> 21.9, other 7.8 -> 6.2, Prefect
+  server 4.8 -> 3.7; nothing 7.9 -> 6.7 (server 4.3 -> 3.3).
+  load 10 (same code): one_new 21.9 -> 23.5 (dbt 10.6 -> 12.2), server 4.5 -> 4.1; nothing 7.0 -> 7.3 (server
+  3.8 -> 3.6).
+  load 9.5-10 (everything): one_new whole 25.1 -> 23.4, other 7.7 -> 6.5, server 5.0 -> 4.0, refresh 10.4 ->
+  10.1; nothing 7.9 -> 8.0 (server 4.4 -> 4.0, refresh 3.4 -> 3.9: the warmed modules a "nothing" run does not
+  use, imported in its wait). Wall one_new 56.7 -> 31.6 s, nothing 16.2 -> 9.1 s (load-dominated).
+- Left (measured, not cut): the server's imports; FastAPI's first-request route build (the same serial work
+  wherever it runs); the gate's Data Docs (~30 % of one_new's gate; Jinja compiles GX's templates every run - a
+  bytecode cache needs a custom GX view class, ~0.1 s) and Checkpoint.run (~42 %); an SSL context per Prefect
+  client (~30 ms each, even for the plain-http loopback API); the server's graceful stop at exit (~0.1-0.2 s).
 """
 from __future__ import annotations
 
