@@ -85,6 +85,42 @@ run21 (2026-11-30, py-spy --subprocesses on one_new, load 8-11 with three other 
   routes and schemas; its SQLite migration check ~1 %); the refresh's own imports (prefect ~2 s, pandas); GX
   imported for the gate (~2 s CPU, while dbt runs on a small home); the gate's Data Docs (Jinja compiles GX's
   templates every run, ~0.4 s).
+
+fix22 (2026-11-30; milestones of every process in $PHAKHI_TIMELINE, printed below the table as a timeline, and
+py-spy; machine at load 3-12 with three other helpers, so read CPU seconds):
+- Where "other" went (one_new, main b61c6e6, load 3): the supervisor reached `refresh` at 0.16 s and started the
+  server at 0.24 s; the child had imported its stack at 2.1 s and then waited 1.55 s for /health (3.6 s); flow
+  call -> flow body 0.6 s, of which the client waited on HTTP ~90 % (the server's first requests: FastAPI 0.150
+  builds every included router's routes on its first match, SQLAlchemy configures its mappers); gaps between
+  stages 0.7 s in all (largest gate -> drift, 0.22-0.26 s: gate.json, the Data Docs copy, the run-summary
+  artifact); exit 0.2-0.3 s (the server's graceful stop). The server's start-up is the critical path: imports
+  ~80 % of its CPU until /health (`import prefect.server.api.server` 2.9 s CPU at load 6: prefect, docket, the
+  ORM, the routes and schemas - nothing a setting turns off), create_app ~10 % (Settings.hash_key twice, 0.11
+  s), the migration check on the kept SQLite ~0.5 % (a marker to skip it would save ~0.02 s: not done).
+- Cut: the server runs Prefect's own app (`prefect.server.api.server:create_app` through uvicorn.run, same host,
+  port, log level, lifespan and environment) from `python -m phakhi.prefect_api`, with the cycle collector
+  paused for its start-up and first requests (10 s, then gc.freeze + enable): `import + create_app` 2.92/2.96/
+  2.93 -> 2.59/2.41/2.47 s CPU; server start + a 3-task flow 3.85/4.09/4.18 -> 3.17/3.08/3.20 s CPU (load 5).
+  Again at load 5-6, three interleaved pairs from a process with Prefect imported: start -> /health 5.09/3.51/
+  3.39 -> 3.65/2.85/2.74 s, then the flow 2.14/1.48/1.57 -> 1.58/1.45/1.50 s, server CPU 4.20/3.82/3.91 ->
+  3.22/2.99/3.00 s: ~0.65-0.7 s less on the refresh's critical path, ~0.9 s less CPU.
+  PHAKHI_PREFECT_SERVER_GC_PAUSE=0 runs Prefect's uvicorn command line as before. The refresh's own stack
+  imports run with the collector paused too (frozen after, as before). While the child waits for /health it
+  imports what the flow imports on its way (warm_imports.FLOW_MODULES, ~0.25 s CPU: the flow engine's graphviz
+  and fastapi encoders, the task engine, psutil, jinja2, the stages' modules). The supervisor starts the server
+  right after resolving the home, before its checks and imports; /health is polled every 20 ms.
+- Back to back, this benchmark (CPU s; wall at this load says little):
+  load 5.6 (server launcher + paused collector only): one_new whole 24.7 -> 21.9, other 7.8 -> 6.2, Prefect
+  server 4.8 -> 3.7; nothing 7.9 -> 6.7 (server 4.3 -> 3.3).
+  load 10 (same code): one_new 21.9 -> 23.5 (dbt 10.6 -> 12.2), server 4.5 -> 4.1; nothing 7.0 -> 7.3 (server
+  3.8 -> 3.6).
+  load 9.5-10 (everything): one_new whole 25.1 -> 23.4, other 7.7 -> 6.5, server 5.0 -> 4.0, refresh 10.4 ->
+  10.1; nothing 7.9 -> 8.0 (server 4.4 -> 4.0, refresh 3.4 -> 3.9: the warmed modules a "nothing" run does not
+  use, imported in its wait). Wall one_new 56.7 -> 31.6 s, nothing 16.2 -> 9.1 s (load-dominated).
+- Left (measured, not cut): the server's imports; FastAPI's first-request route build (the same serial work
+  wherever it runs); the gate's Data Docs (~30 % of one_new's gate; Jinja compiles GX's templates every run - a
+  bytecode cache needs a custom GX view class, ~0.1 s) and Checkpoint.run (~42 %); an SSL context per Prefect
+  client (~30 ms each, even for the plain-http loopback API); the server's graceful stop at exit (~0.1-0.2 s).
 """
 from __future__ import annotations
 
@@ -95,6 +131,7 @@ import os
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -142,17 +179,51 @@ def run_refresh(home: Path, extra: list[str]) -> dict:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from refresh import run_refresh as timed_refresh
 
+    from phakhi.timing import TIMELINE_ENV
+
     results = home / "dbt" / "target" / "run_results.json"
     results.unlink(missing_ok=True)               # no dbt build this time (nothing changed) -> no figures
-    with ProcessCpu() as by_process:
-        r = timed_refresh(home, None, extra)
+    timeline = home / "runs" / "timeline.jsonl"
+    timeline.parent.mkdir(parents=True, exist_ok=True)
+    timeline.unlink(missing_ok=True)
+    os.environ[TIMELINE_ENV] = str(timeline)
+    started = time.time()
+    try:
+        with ProcessCpu() as by_process:
+            r = timed_refresh(home, None, extra)
+    finally:
+        del os.environ[TIMELINE_ENV]
     return {"wall_s": r["wall_s"], "cpu_s": r["cpu_s"], "dbt": dbt_nodes(results), "cpu_by_process": by_process.totals(),
-            "stages": {s["stage"]: {"wall_s": s["wall_s"], "cpu_s": s["cpu_s"]} for s in r["stages"]}}
+            "stages": {s["stage"]: {"wall_s": s["wall_s"], "cpu_s": s["cpu_s"]} for s in r["stages"]},
+            "timeline": read_timeline(timeline, started, r["wall_s"])}
+
+
+def read_timeline(path: Path, started: float, wall_s: float) -> list[dict]:
+    """The refresh's milestones (phakhi.timing.milestone), in seconds since the command was started."""
+    events = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return events
+    for line in lines:
+        e = json.loads(line)
+        events.append({"at_s": round(e["t"] - started, 2), "pid": e["pid"], "event": e["event"]})
+    events.append({"at_s": round(wall_s, 2), "pid": None, "event": "command returned"})
+    return events
+
+
+def print_timeline(name: str, events: list[dict]) -> None:
+    """The milestones with the gap since the previous one: what waits on what (stage bodies are timed above)."""
+    print(f"timeline ({name}): seconds since the command started (+ since the previous milestone)")
+    previous = 0.0
+    for e in events:
+        print(f"  {e['at_s']:7.2f} (+{e['at_s'] - previous:5.2f})  {e['event']}")
+        previous = e["at_s"]
 
 
 class ProcessCpu:
     """CPU seconds of this process's descendants by role, from /proc (Linux; empty elsewhere)."""
-    ROLES = (("prefect server", "uvicorn"), ("dbt", "dbt"), ("refresh", ""))
+    ROLES = (("prefect server", ("uvicorn", "-m phakhi.prefect_api")), ("dbt", ("dbt",)), ("refresh", ("",)))
 
     def __init__(self, interval: float = 0.05):
         self.interval, self.seen, self.stop = interval, {}, threading.Event()
@@ -198,7 +269,7 @@ class ProcessCpu:
             self.stop.wait(self.interval)
 
     def role(self, cmd: str) -> str:
-        return next(name for name, mark in self.ROLES if mark in cmd)
+        return next(name for name, marks in self.ROLES if any(m in cmd for m in marks))
 
     def totals(self) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -269,6 +340,9 @@ def main() -> None:
         if r.get("dbt"):
             d = r["dbt"]
             print(f"dbt build ({name}): {d['nodes']} nodes, {d['tests']} tests, dbt's elapsed {d['elapsed_s']} s")
+    for name, r in results.items():
+        if r.get("timeline") and name != "first":
+            print_timeline(name, r["timeline"])
     target = results["one_new"]["wall_s"]
     print(f"near-empty landing (one_new): {target:.1f} s wall, target <= 15 s: {'met' if target <= 15 else 'NOT met'}")
     if args.json:

@@ -30,7 +30,7 @@ from phakhi.publish.warehouse import (PublishFailed, promote_warehouse, publish_
                                       start_build_warehouse)
 from phakhi.review import review_days
 from phakhi.task_runners import ingest_task_runner, refresh_timeout_seconds
-from phakhi.timing import stage_timer
+from phakhi.timing import milestone, stage_timer
 from phakhi.warm_imports import warm_gate_imports_during_dbt
 
 
@@ -191,6 +191,7 @@ def monthly_refresh(period: str | None = None, home: str | None = None, force: b
 
     force: refresh even when nothing changed. full: build the warehouse from scratch (not from a copy of the
     published one) and run the whole gate. full_gate: the whole gate (default: suites scoped where sound)."""
+    milestone("flow body starts")
     period = resolve_period(period)   # "previous" (the deployment) → the month before the scheduled start
     paths = use_home(home)
     check_home(paths)                 # SAMPLE and real files never mix (phakhi/home.py)
@@ -198,7 +199,10 @@ def monthly_refresh(period: str | None = None, home: str | None = None, force: b
     from phakhi.lock import refresh_lock
 
     with refresh_lock(paths.home, run_id):        # one refresh per home: a second one fails at once, naming this
-        return _refresh(paths, period, run_id, force=force, full=full, full_gate=full_gate or full)
+        try:
+            return _refresh(paths, period, run_id, force=force, full=full, full_gate=full_gate or full)
+        finally:
+            milestone("flow body ends")
 
 
 def _refresh(paths: Paths, period: str | None, run_id: str, force: bool = False, full: bool = False,

@@ -46,15 +46,25 @@ def refresh(period: Optional[str] = typer.Option(None, help="Month to refresh, Y
             full_gate: bool = typer.Option(False, "--full-gate", help="Run every gate suite on every row.")):
     """Run the monthly refresh (ingest → dbt → quality gate → drift → publish). Generates SAMPLE data first
     when the landing area is empty."""
+    from phakhi.timing import milestone
+    from phakhi.supervise import supervised
+
+    milestone(f"refresh command ({'child' if supervised() else 'supervisor'})")
     from phakhi.settings import use_home
+
+    paths = use_home(home)
+    early = None
+    if not supervised():          # Prefect's temporary server first: its start-up is the refresh's critical
+        from phakhi.supervise import start_server_early       # path; a refusal below stops it at exit
+
+        early = start_server_early()
     from phakhi.sample import landing_is_empty, write_sample
 
     from phakhi.lock import RefreshLocked, holder, is_locked
-    from phakhi.supervise import run_supervised, supervised
+    from phakhi.supervise import run_supervised
 
     from phakhi.home import is_real_home, mixing_problems
 
-    paths = use_home(home)
     if landing_is_empty(paths.landing) and is_real_home(paths):
         typer.secho(f"nothing to refresh: the landing area {paths.landing} is empty. Put partner files in its "
                     f"folders (partner_registry/, activity_reports/, ghg_reductions/, survey_waves/) or add "
@@ -69,19 +79,25 @@ def refresh(period: Optional[str] = typer.Option(None, help="Month to refresh, Y
     if not supervised():          # a native crash must not orphan Prefect's temporary server: run in a group
         flags = [f for f, on in (("--force", force), ("--full", full), ("--full-gate", full_gate)) if on]
         raise typer.Exit(run_supervised(["refresh", "--home", str(paths.home)] + (["--period", period] if period else [])
-                                        + flags, prefect_server=True))
+                                        + flags, prefect_server=True, early=early))
     from phakhi.prefect_api import adopt_early_server, start_early_server
-    from phakhi.supervise import freeze_heap
+    from phakhi.supervise import freeze_heap, paused_gc
 
     freeze_heap(at_exit=True)     # first exit handler registered: the last to run
     # Prefect's temporary API boots (~4-5 s, its own process) while this process imports the stack; stopped
     # at exit whatever happens (and, after a crash, by the supervisor with the whole process group)
     early = start_early_server()
-    from flows.pipeline import GateFailed, PublishFailed, TransformFailed, monthly_refresh
-    from phakhi.lock import refresh_lock
+    with paused_gc():             # the stack's imports: long-lived objects only, frozen once imported
+        from flows.pipeline import GateFailed, PublishFailed, TransformFailed, monthly_refresh
+        from phakhi.lock import refresh_lock
 
-    adopt_early_server(early)
-    freeze_heap()                 # the stack is imported: later collections need not walk it
+        milestone("stack imported")
+        if early is not None:     # what the flow imports on its way, while the server still starts
+            from phakhi.warm_imports import warm_flow_imports
+
+            warm_flow_imports()
+        adopt_early_server(early)
+        freeze_heap()             # the stack is imported: later collections need not walk it
 
     started = time.perf_counter()
     try:
@@ -94,8 +110,13 @@ def refresh(period: Optional[str] = typer.Option(None, help="Month to refresh, Y
             from phakhi.prefect_api import temporary_run_settings
 
             with temporary_run_settings():
+                milestone("flow called")
                 publication = monthly_refresh(period=period, home=str(paths.home), force=force, full=full,
                                               full_gate=full_gate)
+            milestone("flow returned")
+            import atexit
+
+            atexit.register(milestone, "exit handlers start")   # the last registered: the first to run
     except RefreshLocked as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(1)

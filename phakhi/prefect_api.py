@@ -135,13 +135,67 @@ def start_early_server(own_session: bool = False) -> EarlyServer | None:
         return None
     app_dir = Path(list(spec.submodule_search_locations)[0]).parent
     port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--app-dir", str(app_dir), "--factory", "prefect.server.api.server:create_app",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"],
-        env={**os.environ, **SERVER_ENV, **light_server_env()}, start_new_session=own_session)
+    process = subprocess.Popen(server_command(app_dir, port), env={**os.environ, **SERVER_ENV, **light_server_env()},
+                               start_new_session=own_session)
     early = EarlyServer(process, port)
     atexit.register(early.stop)          # a refusal or a failure before the hand-over: never left running
     return early
+
+
+GC_PAUSE = "PHAKHI_PREFECT_SERVER_GC_PAUSE"   # seconds the server's start-up runs without the cycle collector
+
+
+def server_command(app_dir: Path, port: int) -> list[str]:
+    """The temporary server's command line: `serve` below, in a new interpreter; "0" in PHAKHI_PREFECT_SERVER_GC_PAUSE:
+    Prefect's own (`uvicorn --factory prefect.server.api.server:create_app`, as SubprocessASGIServer runs it)."""
+    if os.environ.get(GC_PAUSE, "") == "0":
+        return [sys.executable, "-m", "uvicorn", "--app-dir", str(app_dir), "--factory",
+                "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "error",
+                "--lifespan", "on"]
+    return [sys.executable, "-m", "phakhi.prefect_api", str(app_dir), str(port)]
+
+
+def serve(app_dir: str, port: int, gc_pause_s: float = 10.0) -> None:
+    """Prefect's API server as `uvicorn --app-dir APP_DIR --factory prefect.server.api.server:create_app --host 127.0.0.1
+    --port PORT --log-level error --lifespan on` runs it (the same call, the same app and settings), with
+    Python's cycle collector paused while it starts (issue 17: fixed cost).
+
+    The server's start-up is the refresh's longest wait: importing Prefect's server (~2.5 s CPU), building the
+    app, then the first requests building FastAPI's routes and SQLAlchemy's mappers. All of it allocates
+    hundreds of thousands of long-lived objects, and the collector walked them again and again (~15 % of the
+    import and app build). Here it is paused for the start-up and the flow run's first requests (at most
+    `gc_pause_s` seconds after the app is built, or PHAKHI_PREFECT_SERVER_GC_PAUSE), then what start-up built is
+    frozen (gc.freeze: never walked again) and the collector runs as usual for as long as the server lives."""
+    import gc
+    import threading
+
+    from phakhi.timing import milestone
+
+    gc.disable()
+    milestone("server process runs")
+
+    def resume() -> None:
+        gc.freeze()
+        gc.enable()
+
+    def create_app():
+        from prefect.server.api.server import create_app as prefect_create_app
+
+        milestone("server imported")
+        app = prefect_create_app()
+        milestone("server app built")
+        timer = threading.Timer(gc_pause_s, resume)
+        timer.daemon = True
+        timer.start()
+        return app
+
+    import uvicorn
+
+    try:
+        uvicorn.run(create_app, factory=True, app_dir=app_dir, host="127.0.0.1", port=port, log_level="error",
+                    lifespan="on")
+    finally:
+        gc.enable()
 
 
 def light_server_env() -> dict[str, str]:
@@ -206,12 +260,15 @@ def adopt_early_server(early: EarlyServer | None) -> bool:
                     break
             except httpx.TransportError:
                 pass
-            time.sleep(0.05)
+            time.sleep(0.02)
         else:
             log.warning("Prefect's early temporary server did not answer (exit code %s); Prefect starts its own",
                         early.process.poll())
             early.stop()
             return False
+    from phakhi.timing import milestone
+
+    milestone("Prefect API answered /health")
     os.environ[TEMPORARY] = os.environ["PREFECT_API_URL"] = early.api_url
     # Prefect would infer a UI link from the API URL and log it for every run; this server has no UI
     os.environ.setdefault("PREFECT_UI_URL", "")
@@ -235,3 +292,7 @@ def temporary_run_settings():
     if not is_temporary_api():
         return nullcontext()
     return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+
+
+if __name__ == "__main__":         # the temporary server's process (server_command)
+    serve(sys.argv[1], int(sys.argv[2]), float(os.environ.get(GC_PAUSE) or 10.0))

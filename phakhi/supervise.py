@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 SUPERVISED = "PHAKHI_SUPERVISED"
 
@@ -35,9 +36,27 @@ def freeze_heap(at_exit: bool = False) -> None:
     if at_exit:
         import atexit
 
+        from phakhi.timing import milestone
+
+        atexit.register(milestone, "exit handlers done")
         atexit.register(gc.freeze)
     else:
         gc.freeze()
+
+
+@contextmanager
+def paused_gc():
+    """Python's cycle collector paused for the block (a start-up's imports: nothing they allocate is garbage,
+    and each collection walked the growing heap again: ~15 % of an import's CPU); restored as it was after."""
+    import gc
+
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def stop_group(pgid: int, grace: float = 5.0) -> None:
@@ -56,7 +75,22 @@ def stop_group(pgid: int, grace: float = 5.0) -> None:
             time.sleep(0.1)
 
 
-def run_supervised(args: list[str], prefect_server: bool = False) -> int:
+def start_server_early():
+    """Prefect's temporary API server for a supervised refresh, started in its own process group (the child's
+    signals are forwarded to it); None when a server is configured, or when it cannot start (the child starts
+    it, or Prefect does, as before). Stopped at this process's exit whatever happens."""
+    from phakhi.prefect_api import start_early_server
+    from phakhi.timing import milestone
+
+    try:
+        early = start_early_server(own_session=True)
+    except Exception:
+        return None
+    milestone("server process started" if early is not None else "no early server")
+    return early
+
+
+def run_supervised(args: list[str], prefect_server: bool = False, early=None) -> int:
     """`phakhi <args>` in a child process group; returns its exit code (2 after a crash, with a message).
 
     prefect_server: start Prefect's temporary API server here, before the child (issue 17: fixed cost). The
@@ -64,22 +98,22 @@ def run_supervised(args: list[str], prefect_server: bool = False) -> int:
     child it lost the child's own start-up and CLI imports (0.3-1 s, more on a loaded machine). The child
     adopts it exactly as one it started itself (phakhi/prefect_api.py: same command, environment and checks)
     and signals it at its exit; this process reaps it, and stops it whatever happened to the child. Nothing is
-    started when PREFECT_API_URL names a server."""
-    early = None
-    if prefect_server:
-        from phakhi.prefect_api import INHERITED, start_early_server
+    started when PREFECT_API_URL names a server. `early`: that server, started by the caller already (cli.py:
+    as soon as the home is known, before the refresh's own checks)."""
+    from phakhi.prefect_api import INHERITED
 
-        try:
-            early = start_early_server(own_session=True)     # its own group: the child's signals are forwarded
-        except Exception:             # the child starts it, or Prefect does, as before
-            early = None
+    if prefect_server and early is None:
+        early = start_server_early()
     extra = {INHERITED: f"{early.process.pid}:{early.port}"} if early is not None else {}
+    from phakhi.timing import milestone
+
     try:
         return run_group([sys.executable, "-c", "from phakhi.cli import main; main()", *args], env=extra,
                          also=early.process if early is not None else None)
     finally:
         if early is not None:
             early.stop()
+        milestone("supervisor done")
 
 
 def run_group(cmd: list[str], env: dict | None = None, also: subprocess.Popen | None = None) -> int:
@@ -87,6 +121,9 @@ def run_group(cmd: list[str], env: dict | None = None, also: subprocess.Popen | 
     its own group started for it (Prefect's server), sent the same forwarded signals."""
     env = {**os.environ, SUPERVISED: "1", **(env or {})}
     child = subprocess.Popen(cmd, env=env, start_new_session=True)
+    from phakhi.timing import milestone
+
+    milestone("child process started")
 
     def forward(signum, _frame):
         for pgid in [child.pid] + ([also.pid] if also is not None else []):
@@ -103,6 +140,7 @@ def run_group(cmd: list[str], env: dict | None = None, also: subprocess.Popen | 
             pass
     try:
         code = child.wait()
+        milestone("child exited")
     finally:
         for s, h in old.items():
             signal.signal(s, h)

@@ -96,6 +96,7 @@ class _TreeSampler(threading.Thread):
 def stage_timer(stage: str, log_to: Path | None = None, logger: logging.Logger | None = None):
     """Time one stage; yields a dict that holds the StageTime (key "result") once the block ends."""
     out: dict = {}
+    milestone(f"stage {stage} starts")
     wall0, times0 = time.perf_counter(), os.times()
     started = time.time()
     try:
@@ -121,6 +122,7 @@ def stage_timer(stage: str, log_to: Path | None = None, logger: logging.Logger |
         result = StageTime(stage, round(wall, 3), round(cpu, 3), round(rss, 1), started, round(own_start, 1),
                            round(own_peak, 1))
         out["result"] = result
+        milestone(f"stage {stage} ends")
         (logger or log).info(result.line())
         if log_to is not None:
             try:
@@ -129,6 +131,23 @@ def stage_timer(stage: str, log_to: Path | None = None, logger: logging.Logger |
                     fh.write(json.dumps(asdict(result)) + "\n")
             except OSError as exc:      # timing must never fail a refresh
                 (logger or log).warning("could not record stage time in %s: %s", log_to, exc)
+
+
+TIMELINE_ENV = "PHAKHI_TIMELINE"    # a file: milestones of the refresh's processes appended there (benchmarks)
+
+
+def milestone(event: str) -> None:
+    """One point of the refresh's timeline (process start-ups, Prefect's server answering, the flow's start and
+    end, exit handlers), appended as a JSON line to $PHAKHI_TIMELINE when it names a file: what
+    benchmarks/fixed_overhead.py prints to show where the fixed overhead goes. Nothing when unset."""
+    path = os.environ.get(TIMELINE_ENV)
+    if not path:
+        return
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"t": time.time(), "pid": os.getpid(), "event": event}) + "\n")
+    except OSError:
+        pass
 
 
 def read_stage_times(path: Path) -> list[dict]:

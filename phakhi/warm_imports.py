@@ -14,18 +14,36 @@ import threading
 log = logging.getLogger("phakhi.warm_imports")
 
 
-def warm_imports(*modules: str) -> threading.Thread:
+def warm_imports(*modules: str, keep_going: bool = False) -> threading.Thread:
     def run() -> None:
         for name in modules:
             try:
                 importlib.import_module(name)
             except Exception as exc:       # the stage's own import will raise it where it belongs
                 log.debug("warming %s failed: %s", name, exc)
-                return
+                if not keep_going:
+                    return
 
     thread = threading.Thread(target=run, name="phakhi-warm-imports", daemon=True)
     thread.start()
     return thread
+
+
+# What the flow imports on its way once it runs, each on the critical path (issue 17: fixed cost), imported while
+# the refresh waits for Prefect's temporary server to answer (cli.py: ~1-1.5 s with nothing else to do; ~0.25 s
+# CPU): Prefect's flow and task engines and what they import on a first run (graphviz for flow.visualize, fastapi's
+# encoders for the parameters, anyio's backend), the stage timer's psutil, the ingest report's jinja2 and the
+# glue's own modules. A name that is gone (another Prefect) is skipped.
+FLOW_MODULES = ("prefect.flow_engine", "prefect.task_engine", "prefect.utilities.visualization", "fastapi.encoders",
+                "anyio._backends._asyncio", "prefect.artifacts", "psutil", "jinja2", "phakhi.refresh_inputs",
+                "phakhi.ingest.report", "phakhi.ingest.file_cache", "phakhi.ingest.settled", "phakhi.transform",
+                "phakhi.selection", "phakhi.quality.gate", "phakhi.drift", "phakhi.publish.build",
+                "phakhi.publish.run_summary")
+
+
+def warm_flow_imports() -> threading.Thread:
+    """FLOW_MODULES, imported in a background thread (while this process waits for Prefect's server)."""
+    return warm_imports(*FLOW_MODULES, keep_going=True)
 
 
 # GX's modules cost the refresh's process ~75 MB (measured during dbt at quarter scale: 335 -> 407 MB) for as long

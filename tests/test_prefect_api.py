@@ -79,3 +79,32 @@ def test_the_early_server_runs_the_flow_as_prefects_temporary_server_and_stops_a
         assert "State:\tZ" in state, f"server {pid} still running"
     except ProcessLookupError:
         pass
+
+
+def test_the_temporary_server_runs_prefects_app_through_the_launcher_unless_switched_off(monkeypatch, tmp_path):
+    from phakhi.prefect_api import GC_PAUSE, server_command
+
+    monkeypatch.delenv(GC_PAUSE, raising=False)
+    cmd = server_command(tmp_path, 4321)
+    assert cmd[1:] == ["-m", "phakhi.prefect_api", str(tmp_path), "4321"]
+    monkeypatch.setenv(GC_PAUSE, "0")                     # Prefect's own command line, as before
+    cmd = server_command(tmp_path, 4321)
+    assert cmd[1:4] == ["-m", "uvicorn", "--app-dir"] and "prefect.server.api.server:create_app" in cmd
+
+
+def test_the_cycle_collector_is_paused_for_the_block_and_restored():
+    import gc
+
+    from phakhi.supervise import paused_gc
+
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled()                            # restored as it was: off
+    finally:
+        gc.enable()

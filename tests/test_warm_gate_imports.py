@@ -21,3 +21,16 @@ def test_gx_is_warmed_during_dbt_only_below_the_raw_rows(tmp_path, monkeypatch):
     assert warm.warm_gate_imports_during_dbt(db, survey_models_kept=True) == "thread"     # a usual month: any size
     assert warm.warm_gate_imports_during_dbt(tmp_path / "missing.duckdb") == "thread"      # unreadable: 0 rows
     assert started == [("great_expectations",)] * 3
+
+
+def test_the_modules_warmed_while_prefects_server_starts_exist():
+    """Each name in FLOW_MODULES is importable here: a renamed module would silently warm nothing."""
+    import importlib.util
+
+    missing = [m for m in warm.FLOW_MODULES if importlib.util.find_spec(m) is None]
+    assert missing == []
+    thread = warm.warm_flow_imports()
+    thread.join(60)
+    import sys
+
+    assert not thread.is_alive() and all(m in sys.modules for m in warm.FLOW_MODULES)
