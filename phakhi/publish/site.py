@@ -16,6 +16,7 @@ import logging
 import math
 import re
 import shutil
+import types
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -23,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, Undefined, select_autoescape
+from jinja2.compiler import CodeGenerator
+from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from phakhi import thai
@@ -273,6 +276,13 @@ def partner_slug(partner_id) -> str:
 # ------------------------------------------------------------------ labels (templates: m.t, m.tc, m.tt, m.year)
 # Strings joined from escaped parts (markupsafe's escape; Markup's own % and + escape again, and cost more).
 def _both(th, en) -> Markup:
+    if type(th) is str and type(en) is str:     # labels repeat across rows and pages: made once
+        return _both_text(th, en)
+    return Markup(f'<span lang="th">{escape(th)}</span><span lang="en">{escape(en)}</span>')
+
+
+@functools.lru_cache(maxsize=16384)
+def _both_text(th: str, en: str) -> Markup:
     return Markup(f'<span lang="th">{escape(th)}</span><span lang="en">{escape(en)}</span>')
 
 
@@ -360,12 +370,68 @@ def label_partner_link(root, r) -> Markup:
 # ------------------------------------------------------------------ rendering
 _DICT_ATTRIBUTES = frozenset(dir(dict))
 
+try:                                    # markupsafe's escaping of a str, returning a str (no Markup made)
+    from markupsafe import _escape_inner
+except ImportError:  # pragma: no cover - another markupsafe: the public function, as Jinja calls it
+    def _escape_inner(s: str) -> str:
+        return str(escape(s))
+
+
+def page_escape(value):
+    """What `{{ value }}` writes with autoescape on - markupsafe's escape(value) - as a str: Jinja's own
+    output calls escape(), which makes a Markup of every value written (and a new Markup of one already
+    made), only for the page to join them into one string (~850 a partner page)."""
+    t = type(value)
+    if t is str:
+        return _escape_inner(value)
+    if t is Markup:
+        return value
+    return escape(value)
+
+
+class PageCodeGenerator(CodeGenerator):
+    """Jinja's code generator, writing an expression's output through page_escape (PageEnvironment)."""
+
+    def _output_child_pre(self, node, frame, finalize) -> None:
+        if frame.eval_ctx.autoescape and not frame.eval_ctx.volatile:
+            self.write("environment.page_escape(")
+            if finalize.src is not None:
+                self.write(finalize.src)
+            return
+        super()._output_child_pre(node, frame, finalize)
+
+
+_PLAIN_CALLABLES = frozenset({types.FunctionType, types.BuiltinFunctionType})    # a builtin, or bound C method
+
+
+class PageContext(Context):
+    """Jinja's context with a shorter path for calling a plain function (the label functions, str methods,
+    dict.get: ~300 calls a partner page): what Context.call does for a callable that asks for no context,
+    environment or eval context (no `jinja_pass_arg`), without looking that up twice through _PassArg."""
+
+    def call(__self, __obj, *args, **kwargs):  # noqa: N805 - Context.call's own signature
+        if type(__obj) in _PLAIN_CALLABLES and not hasattr(__obj, "jinja_pass_arg"):
+            if kwargs:
+                kwargs.pop("_block_vars", None)
+                kwargs.pop("_loop_vars", None)
+            try:
+                return __obj(*args, **kwargs)
+            except StopIteration:
+                return __self.environment.undefined(
+                    "value was undefined because a callable raised a StopIteration exception")
+        return super().call(__obj, *args, **kwargs)
+
 
 class PageEnvironment(Environment):
     """Jinja's environment with a faster `x.name` on the page dicts (ten thousand pages a month, each reading a
     few thousand fields): Jinja tries getattr(x, name) first and takes x[name] when that raises AttributeError.
     A plain dict has no attribute but dict's own (no instance __dict__), so for any other name the item is
-    what Jinja gives - looked up directly, without raising and catching an AttributeError."""
+    what Jinja gives - looked up directly, without raising and catching an AttributeError. Output goes through
+    page_escape (PageCodeGenerator) and plain functions are called by PageContext: the same text, cheaper."""
+
+    code_generator_class = PageCodeGenerator
+    context_class = PageContext
+    page_escape = staticmethod(page_escape)
 
     def getattr(self, obj, attribute):
         if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:

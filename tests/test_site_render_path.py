@@ -1,0 +1,60 @@
+"""The page environment's cheaper render path (phakhi/publish/site.py: page_escape, PageCodeGenerator,
+PageContext, the label cache) writes exactly what Jinja's own path writes."""
+from __future__ import annotations
+
+from jinja2 import DictLoader, Environment, pass_context, pass_environment, select_autoescape
+from markupsafe import Markup
+
+from phakhi.publish import site
+
+TEMPLATE = """{% macro cell(v) %}<td>{{ v }}</td>{% endmacro %}
+{% set ns = namespace(n=0) %}
+{% for v in values %}{{ v }}|{{ cell(v) }}|{{ plain(v) }}|{% set ns.n = ns.n + 1 %}{% endfor %}
+{{ ctx_fn(1) }} {{ env_fn(2) }} {{ stops() }} {{ d.get("a") }} {{ "a,b".rsplit(",", 1)[-1] }} {{ obj }}
+{% block b %}{% for v in values %}{{ plain(v) }}{{ both(v, "x") }}{% endfor %}{{ both("<th>", "en & th") }}{% endblock %}
+{{ missing }}{{ d.missing }} {{ ns.n }} {% set x %}{{ values[0] }}{% endset %}{{ x }}{{ values|join(",") }}
+{% autoescape false %}{{ values[0] }}{% endautoescape %}"""
+
+
+class Html:
+    def __html__(self):
+        return "<b>already safe</b>"
+
+
+def _stops():
+    raise StopIteration
+
+
+@pass_context
+def _ctx_fn(ctx, v):
+    return f"ctx {v} {ctx.get('d')}<"
+
+
+@pass_environment
+def _env_fn(env, v):
+    return f"env {v} {type(env).__name__ == 'x'}>"
+
+
+def _render(env_class) -> str:
+    env = env_class(loader=DictLoader({"t.html.j2": TEMPLATE}), autoescape=select_autoescape(["html", "j2"]))
+    env.globals.update(plain=lambda v: v, ctx_fn=_ctx_fn, env_fn=_env_fn, stops=_stops, both=site._both)
+    values = ["<a href='x'>&\"", Markup("<i>safe</i>"), 3, 2.5, None, True, ("ไทย", "<en>"), Html(), "ธ.ค. 2568"]
+    return env.get_template("t.html.j2").render(values=values, d={"a": "<a>"}, obj=Html())
+
+
+def test_the_page_environment_writes_what_jinja_writes():
+    assert _render(site.PageEnvironment) == _render(Environment)
+
+
+def test_labels_made_once_are_the_labels_made_each_time():
+    for th, en in (("<ก>", "a & b"), ("x", "x"), ("", "'\"")):
+        made = site._both(th, en)
+        assert made == site._both(th, en) is site._both(th, en)
+        assert made == Markup(f'<span lang="th">{site.escape(th)}</span><span lang="en">{site.escape(en)}</span>')
+    # not str: not cached, the same markup (a Markup is written as it is, a number as its text)
+    assert site._both(Markup("<b>"), 2568) == '<span lang="th"><b></span><span lang="en">2568</span>'
+
+
+def test_page_escape_is_markupsafe_escape():
+    for v in ("<&>'\"", Markup("<b>"), 1, None, Html(), "ไทย"):
+        assert site.page_escape(v) == site.escape(v)
