@@ -58,3 +58,39 @@ def test_labels_made_once_are_the_labels_made_each_time():
 def test_page_escape_is_markupsafe_escape():
     for v in ("<&>'\"", Markup("<b>"), 1, None, Html(), "ไทย"):
         assert site.page_escape(v) == site.escape(v)
+
+
+FOLD_MACROS = '{% set tt = label_tt %}{% set th = label_th %}{% set t = label_t %}{% macro box(x) %}[{{ x }}]{% endmacro %}'
+FOLD_PAGE = """{% import "_macros.html.j2" as m %}{{ m.tt("ก<", "a&") }}|{{ m.th(("เดือน", "Month"), "num", "n") }}|
+{{ m.t(pair) }}|{{ m.tt(name, "x") }}|{{ m.box("c") }}|{{ m.t(("ไทย", "Thai")) }}"""
+SHADOWED = """{% import "_macros.html.j2" as m %}{% for m in [other] %}{{ m.tt("a", "b") }}{% endfor %}"""
+
+
+def _fold_env(env_class, pages: dict):
+    env = env_class(loader=DictLoader({"_macros.html.j2": FOLD_MACROS, **pages}),
+                    autoescape=select_autoescape(["html", "j2"]))
+    env.globals.update(label_tt=site.label_tt, label_th=site.label_th, label_t=site.label_t)
+    return env
+
+
+def test_constant_labels_are_folded_into_the_template_and_write_the_same():
+    ctx = {"pair": ("ก", "<b>"), "name": "n&", "other": {"tt": lambda a, b: f"other {a} {b}"}}
+    pages = {"p.html.j2": FOLD_PAGE, "s.html.j2": SHADOWED}
+    folded, plain = _fold_env(site.PageEnvironment, pages), _fold_env(Environment, pages)
+    for name in pages:
+        assert folded.get_template(name).render(**ctx) == plain.get_template(name).render(**ctx)
+    code = folded.compile(FOLD_PAGE, "p.html.j2", raw=True)
+    assert "'tt'), 'ก<'" not in code and "<span lang=\"th\">ก&lt;</span>" in code      # folded
+    assert "'t'), " in code and "'tt'), " in code            # calls with a variable argument stay calls
+    assert "other a b" in folded.get_template("s.html.j2").render(**ctx)     # `m` rebound: never folded
+
+
+def test_script_json_of_plain_and_not_plain_values():
+    import numpy as np
+    import pandas as pd
+
+    spec = {"x": ["2025-01", "</script>"], "y": [1.5, None, 2], "t": ("a", True), "n": "ไทย\u2028&"}
+    assert site.script_json(spec) == site.Markup(
+        '{"x":["2025-01","\\u003c/script\\u003e"],"y":[1.5,null,2],"t":["a",true],"n":"ไทย\\u2028\\u0026"}')
+    odd = {"y": [float("nan"), np.float32(1.5), np.int64(3), pd.Timestamp("2025-01-02")], 3: np.bool_(True)}
+    assert site.script_json(odd) == '{"y":[null,1.5,3,"2025-01-02"],"3":true}'

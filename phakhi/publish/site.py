@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, Undefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, Undefined, nodes, select_autoescape
 from jinja2.compiler import CodeGenerator
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
@@ -257,8 +257,23 @@ _SCRIPT_UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u
 def script_json(value) -> Markup:
     """JSON that is safe inside <script type="application/json">: `</script>`, `<!--` and `&` cannot end or
     change the element (escaped as \\u003c…), NaN becomes null (JSON.parse rejects NaN)."""
-    text = json.dumps(plain(value), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return Markup(re.sub("[<>&\u2028\u2029]", lambda m: _SCRIPT_UNSAFE[m.group(0)], text))
+    try:        # a chart spec of plain Python values (str keys) is its own plain(): JSON without the walk
+        text = _PLAIN_JSON.encode(value)
+    except (TypeError, ValueError):     # numpy or pandas values, dates, NaN: made plain first
+        text = json.dumps(plain(value), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    for unsafe, safe in _SCRIPT_UNSAFE.items():
+        if unsafe in text:
+            text = text.replace(unsafe, safe)
+    return Markup(text)
+
+
+def _not_plain(value):
+    raise TypeError(f"{type(value).__name__} is not plain")
+
+
+# JSON of values plain() leaves as they are (str, int, bool, None, finite float, lists, tuples, dicts); any other
+# value (_not_plain) or a non-finite float (allow_nan) raises, and script_json takes plain()'s path
+_PLAIN_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_not_plain)
 
 
 def partner_slug(partner_id) -> str:
@@ -350,6 +365,12 @@ def label_th(pair, sort="text", cls="", col="") -> Markup:
     return Markup(f'{out}><button type="button">{inner}</button></th>' if sort else f"{out}>{inner}</th>")
 
 
+def label_hash(hashes, file) -> Markup:
+    """The start of a source file's digest beside its name (`hashes`: file -> SHA-256), or nothing."""
+    h = hashes.get(file)
+    return Markup(f' <span class="hash">#{escape(h[:12])}</span>') if h else Markup("")
+
+
 def _field(r, name):
     """r.name as a template reads it (attribute, else item; missing: undefined, which shows as nothing)."""
     try:
@@ -439,7 +460,82 @@ class PageEnvironment(Environment):
                 return obj[attribute]
             except (TypeError, LookupError):
                 return self.undefined(obj=obj, name=attribute)
-        return super().getattr(obj, attribute)
+        try:                                # Environment.getattr's first step (e.g. m.tt), without its call
+            return getattr(obj, attribute)
+        except AttributeError:
+            return super().getattr(obj, attribute)
+
+    def _parse(self, source, name, filename):
+        tree = super()._parse(source, name, filename)
+        fold_constant_labels(tree, self)
+        return tree
+
+
+MACROS = "_macros.html.j2"
+# label functions whose markup depends only on their arguments: a call with constant arguments (a heading, a
+# column header) is written into the compiled template as its text
+_PURE_LABELS = ("label_t", "label_tc", "label_tt", "label_th", "label_year")
+
+
+def _label_aliases(env: Environment) -> dict[str, object]:
+    """The names _macros.html.j2 binds to a pure label function at its top level (`{% set tt = label_tt %}`):
+    name -> the function (the environment's global)."""
+    try:
+        source = env.loader.get_source(env, MACROS)[0]
+    except Exception:  # noqa: BLE001 - no macros template (e.g. a test's loader): nothing to fold
+        return {}
+    out = {}
+    for node in Environment._parse(env, source, MACROS, None).body:
+        if isinstance(node, nodes.Assign) and isinstance(node.target, nodes.Name) \
+                and isinstance(node.node, nodes.Name) and node.node.name in _PURE_LABELS \
+                and node.node.name in env.globals:
+            out[node.target.name] = env.globals[node.node.name]
+    return out
+
+
+def _const_args(call: nodes.Call) -> tuple | None:
+    if call.kwargs or call.dyn_args or call.dyn_kwargs:
+        return None
+    out = []
+    for a in call.args:
+        if isinstance(a, nodes.Const):
+            out.append(a.value)
+        elif isinstance(a, nodes.Tuple) and all(isinstance(i, nodes.Const) for i in a.items):
+            out.append(tuple(i.value for i in a.items))
+        else:
+            return None
+    return tuple(out)
+
+
+def fold_constant_labels(tree: nodes.Template, env: Environment) -> None:
+    """`{{ m.tt("…", "…") }}` and `{{ m.th(("…", "…"), "num", "n") }}` - a pure label function of the macros
+    module `m` called with constant arguments - become the text they write (~70 calls a partner page). Only
+    where `m` is that import at the template's top level and never bound to anything else."""
+    imports = {n.target for n in tree.body if isinstance(n, nodes.Import) and isinstance(n.template, nodes.Const)
+               and n.template.value == MACROS}
+    if not imports:
+        return
+    rebound = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    rebound |= {n.target for n in tree.find_all(nodes.Import)
+                if not (isinstance(n.template, nodes.Const) and n.template.value == MACROS)}
+    rebound |= {name for n in tree.find_all(nodes.FromImport) for x in n.names
+                for name in ([x[1] or x[0]] if isinstance(x, tuple) else [x])}
+    modules = imports - rebound
+    aliases = _label_aliases(env) if modules else {}
+    if not aliases:
+        return
+    for out in tree.find_all(nodes.Output):
+        for i, child in enumerate(out.nodes):
+            if not (isinstance(child, nodes.Call) and isinstance(child.node, nodes.Getattr)
+                    and isinstance(child.node.node, nodes.Name) and child.node.node.name in modules
+                    and child.node.attr in aliases):
+                continue
+            args = _const_args(child)
+            if args is None:
+                continue
+            text = nodes.TemplateData(str(aliases[child.node.attr](*args)), lineno=child.lineno)
+            text.set_environment(env)
+            out.nodes[i] = text
 
 
 def make_env(status_labels: dict | None = None) -> Environment:
@@ -451,7 +547,7 @@ def make_env(status_labels: dict | None = None) -> Environment:
                        script_json=script_json, period_label=period_label, date_label=date_label, slug=partner_slug)
     env.globals.update(L=LABELS, STATUS=STATUS, NAV=NAV, label_t=label_t, label_tc=label_tc, label_tt=label_tt,
                        label_year=label_year, label_light=label_light, label_n=label_n, label_p=label_p,
-                       label_th=label_th, label_partner_link=label_partner_link)
+                       label_th=label_th, label_partner_link=label_partner_link, label_hash=label_hash)
     if status_labels:          # code meanings from dash_labels (the seeds) win over the fallbacks
         env.globals["STATUS"] = {**STATUS, **{k: tuple(v) for k, v in status_labels.items()}}
     return env
