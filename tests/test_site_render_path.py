@@ -94,3 +94,29 @@ def test_script_json_of_plain_and_not_plain_values():
         '{"x":["2025-01","\\u003c/script\\u003e"],"y":[1.5,null,2],"t":["a",true],"n":"ไทย\\u2028\\u0026"}')
     odd = {"y": [float("nan"), np.float32(1.5), np.int64(3), pd.Timestamp("2025-01-02")], 3: np.bool_(True)}
     assert site.script_json(odd) == '{"y":[null,1.5,3,"2025-01-02"],"3":true}'
+
+
+# the Jinja macro label_more_rows replaced (dashboards/partner.html.j2 before it), kept here as the reference
+MORE_ROWS_MACRO = """{% import "_macros.html.j2" as m %}{% macro more_rows(t, csv) %}
+  <p class="small more-rows">{% if t.total > t.rows|length %}{{ m.tt("แสดง " ~ t.rows|length ~ " รายการล่าสุดจาก " ~ t.total ~ " รายการ", "Showing the latest " ~ t.rows|length ~ " of " ~ t.total) }} · {% endif %}
+  {% if csv is string %}<a href="{{ csv }}" download>{{ m.tt("ดาวน์โหลดทุกรายการ (CSV)", "Download every row (CSV)") }}</a>
+  {% elif csv %}{{ m.tt("ดาวน์โหลดทุกรายการ (CSV รายเดือน)", "Download every row (CSV, by month)") }}:
+    {%- set ns = namespace(year="") %}{% for f in csv %}{% set th = f.label[0].rsplit(" ", 1) %}{% set en = f.label[1].rsplit(" ", 1) %}{% set mm = f.href.rsplit("/", 1)[-1][5:7] %}
+    {%- if th|length == 2 and en|length == 2 and mm|length == 2 and mm.isdigit() %}{% if en[1] != ns.year %}{% set ns.year = en[1] %}{% if not loop.first %};{% endif %} {{ m.tt("พ.ศ. " ~ th[1] ~ " เดือน", en[1] ~ ", months") }}{% endif %} <a href="{{ f.href }}" download>{{ mm|int }}</a>
+    {%- else %} <a href="{{ f.href }}" download>{{ m.t(f.label) }}</a>{% endif %}{% endfor %}{% endif %}</p>
+{% endmacro %}{{ more_rows(t, csv) }}"""
+
+
+def test_more_rows_writes_what_the_macro_wrote():
+    from phakhi.publish.pages import period_label
+
+    env = site.make_env()
+    env.loader = DictLoader({"_macros.html.j2": (site.DASHBOARDS_DIR / "_macros.html.j2").read_text(encoding="utf-8"),
+                             "old.html.j2": MORE_ROWS_MACRO, "new.html.j2": "{{ label_more_rows(t, csv) }}"})
+    months = [{"href": f"../data/partners/p&1/{m}-claims.csv", "label": period_label(m)}
+              for m in ("2024-11", "2024-12", "2025-01", "2025-02")]
+    odd = [{"href": "../x/odd.csv", "label": ("ไม่มีเดือน", "<no month>")}, {"href": "../x/2025-1x-a.csv", "label": ("a b", "c d")}]
+    cases = [({"rows": [1, 2], "total": 2}, "../data/x&y.csv"), ({"rows": [1], "total": 7}, months),
+             ({"rows": [], "total": 0}, []), ({"rows": [1, 2, 3, 4], "total": 40}, odd + months + odd), ({"rows": [], "total": 3}, None)]
+    for t, csv in cases:
+        assert env.get_template("new.html.j2").render(t=t, csv=csv) == env.get_template("old.html.j2").render(t=t, csv=csv)

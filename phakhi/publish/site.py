@@ -371,6 +371,36 @@ def label_hash(hashes, file) -> Markup:
     return Markup(f' <span class="hash">#{escape(h[:12])}</span>') if h else Markup("")
 
 
+def label_more_rows(t: dict, csv) -> Markup:
+    """Under a partner page's table of its latest rows (`t`: {rows, total}): how many are shown, and the link to
+    every row - one CSV file (a path) or monthly files ({href, label}), written as the year once, then each
+    month's number ('พ.ศ. 2568 เดือน 1 2 3' / '2025, months 1 2 3'; the file names carry the ISO month)."""
+    out = ['  <p class="small more-rows">']
+    shown, total = len(t["rows"]), t["total"]
+    if total > shown:
+        out += [label_tt(f"แสดง {shown} รายการล่าสุดจาก {total} รายการ", f"Showing the latest {shown} of {total}"), " · "]
+    if isinstance(csv, str):
+        out += ['<a href="', escape(csv),
+                '" download><span lang="th">ดาวน์โหลดทุกรายการ (CSV)</span><span lang="en">Download every row (CSV)</span></a>\n']
+    elif csv:
+        out.append('<span lang="th">ดาวน์โหลดทุกรายการ (CSV รายเดือน)</span><span lang="en">Download every row (CSV, by month)</span>:')
+        year = ""
+        for i, f in enumerate(csv):
+            label, href = f["label"], f["href"]
+            th, en, mm = label[0].rsplit(" ", 1), label[1].rsplit(" ", 1), href.rsplit("/", 1)[-1][5:7]
+            if len(th) == 2 and len(en) == 2 and len(mm) == 2 and mm.isdigit():
+                if en[1] != year:
+                    year = en[1]
+                    if i:
+                        out.append(";")
+                    out += [" ", label_tt(f"พ.ศ. {th[1]} เดือน", f"{en[1]}, months")]
+                out += [' <a href="', escape(href), '" download>', str(int(mm)), "</a>"]
+            else:
+                out += [' <a href="', escape(href), '" download>', label_t(label), "</a>"]
+    out.append("</p>\n")
+    return Markup("".join(out))
+
+
 def _field(r, name):
     """r.name as a template reads it (attribute, else item; missing: undefined, which shows as nothing)."""
     try:
@@ -547,7 +577,8 @@ def make_env(status_labels: dict | None = None) -> Environment:
                        script_json=script_json, period_label=period_label, date_label=date_label, slug=partner_slug)
     env.globals.update(L=LABELS, STATUS=STATUS, NAV=NAV, label_t=label_t, label_tc=label_tc, label_tt=label_tt,
                        label_year=label_year, label_light=label_light, label_n=label_n, label_p=label_p,
-                       label_th=label_th, label_partner_link=label_partner_link, label_hash=label_hash)
+                       label_th=label_th, label_partner_link=label_partner_link, label_hash=label_hash,
+                       label_more_rows=label_more_rows)
     if status_labels:          # code meanings from dash_labels (the seeds) win over the fallbacks
         env.globals["STATUS"] = {**STATUS, **{k: tuple(v) for k, v in status_labels.items()}}
     return env
