@@ -146,6 +146,7 @@ class PeakBreakdown:
         self.peak: tuple[int, float, list[tuple[str, int]]] = (0, 0.0, [])
         self.own_peak: dict[str, int] = {}
         self.cpu: dict[int, float] = {}        # each process's CPU seconds (user + system) when last sampled
+        self.sys: dict[int, float] = {}        # ... of which in the kernel (system): creating files, page faults
         self.names: dict[int, str] = {}
         self.t0 = time.monotonic()
 
@@ -176,6 +177,7 @@ class PeakBreakdown:
                 rows.append((name, p.memory_info().rss))
                 c = p.cpu_times()
                 self.cpu[p.pid] = c.user + c.system
+                self.sys[p.pid] = c.system
             except psutil.Error:
                 continue
         total = sum(r for _, r in rows)
@@ -206,11 +208,17 @@ class PeakBreakdown:
             print(f"   {r / 2**20:7.0f} MB  {name}")
         # sampled every every_s: a process's last quarter second before it exits is not counted
         kinds: dict[str, float] = {}
+        system: dict[str, float] = {}
         for pid, c in self.cpu.items():
             kind = self.names.get(pid, "other").rsplit(" [", 1)[0]
             kinds[kind] = kinds.get(kind, 0.0) + c
+            system[kind] = system.get(kind, 0.0) + self.sys.get(pid, 0.0)
         print("CPU s by kind of process (as last sampled; the publishing process's includes its start-up): "
               + ", ".join(f"{k} {v:.1f}" for k, v in sorted(kinds.items(), key=lambda x: -x[1])), flush=True)
+        # the kernel's share varies between identical runs: on an ext4 without a journal, allocating an inode
+        # skips those freed in the last few minutes, so files created soon after a large deletion cost more
+        print("  of which system (kernel): "
+              + ", ".join(f"{k} {system[k]:.1f}" for k, _ in sorted(kinds.items(), key=lambda x: -x[1])), flush=True)
 
 
 def top_functions(raw: Path, n: int = 30) -> None:

@@ -21,6 +21,7 @@ import hashlib
 import logging
 import math
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -586,10 +587,13 @@ def file_hashes(wh: Warehouse) -> dict[str, str]:
     if isinstance(wh, LazyWarehouse) and "dash_quality_files" not in wh.frames and wh.has("dash_quality_files"):
         table = wh.sources["dash_quality_files"]
         try:
-            with duckdb.connect(str(wh.db), read_only=True, config=dict(WORKER_DUCKDB)) as con:
+            with (nullcontext(wh.con) if wh.con is not None else
+                  duckdb.connect(str(wh.db), read_only=True, config=dict(WORKER_DUCKDB))) as con:
                 cols = [str(c[0]) for c in con.execute(f"describe {table}").fetchall()]
                 every = ", ".join('"' + c.replace('"', '""') + '"' for c in cols)
                 rows = con.execute(f'select "file", "file_hash" from {table} order by {every}').fetchall()
+                if wh.con is not None:
+                    drop_cached_blocks(con, wh.memory_limit)
             return {str(f): str(h) for f, h in rows if isinstance(h, str)}
         except duckdb.Error:             # e.g. no such columns: as the whole table says below
             pass
@@ -1267,9 +1271,23 @@ class LazyWarehouse(Warehouse):
     `partners` set, the OWN_ROWS_ONLY tables hold only those partners' rows."""
 
     partners: list[str] | None = None
+    # a page worker's one connection for every table it reads (keep_open), its cached blocks evicted after each
+    # table; else a connection per table (opening one costs ~25 ms of CPU)
+    con: duckdb.DuckDBPyConnection | None = None
 
     def has(self, name: str) -> bool:
         return name in self.sources
+
+    def keep_open(self) -> "LazyWarehouse":
+        self.con = duckdb.connect(str(self.db), read_only=True, config=dict(WORKER_DUCKDB))
+        self.memory_limit = WORKER_DUCKDB.get("memory_limit") or \
+            self.con.execute("select current_setting('memory_limit')").fetchone()[0]
+        return self
+
+    def close(self) -> None:
+        if self.con is not None:
+            self.con.close()
+            self.con = None
 
     def _read(self, con, name: str) -> pd.DataFrame:
         table = self.sources[name]
@@ -1289,8 +1307,12 @@ class LazyWarehouse(Warehouse):
         if name in self.deferred:
             return super().get(name)
         try:
-            with duckdb.connect(str(self.db), read_only=True, config=dict(WORKER_DUCKDB)) as con:
-                frame = stable_frame(self._read(con, name))
+            if self.con is not None:
+                frame = stable_frame(self._read(self.con, name))
+                drop_cached_blocks(self.con, self.memory_limit)
+            else:
+                with duckdb.connect(str(self.db), read_only=True, config=dict(WORKER_DUCKDB)) as con:
+                    frame = stable_frame(self._read(con, name))
         except duckdb.Error as exc:        # read_warehouse leaves such a table out: the same here
             log.warning("could not read %s: %s", self.sources[name], exc)
             del self.sources[name]
@@ -1335,14 +1357,17 @@ def render_partner_range(out_dir: str, job: dict, start: int, stop: int, common:
 
 def _render_partner_range(out_dir: str, job: dict, start: int, stop: int, common: dict,
                           strict: bool) -> tuple[list[str], list[dict]]:
-    wh = lazy_warehouse(Path(job["db"]), job["tables"])
-    if wh.has("dash_partners") and "partner_id" in wh.get("dash_partners").columns:
-        wh.partners = [str(p) for p in wh.get("dash_partners").sort_values("partner_id")["partner_id"].iloc[start:stop]]
-    codes = Codebook(wh)
-    notes: list[dict] = []
-    stream = partner_stream(wh, codes, job["period"], job["practices_size"], part=(start, stop))
-    written = write_partner_pages(Path(out_dir), stream, make_env(job.get("status_labels")),
-                                  {**common, "notes": []}, notes, strict)
+    wh = lazy_warehouse(Path(job["db"]), job["tables"]).keep_open()
+    try:
+        if wh.has("dash_partners") and "partner_id" in wh.get("dash_partners").columns:
+            wh.partners = [str(p) for p in wh.get("dash_partners").sort_values("partner_id")["partner_id"].iloc[start:stop]]
+        codes = Codebook(wh)
+        notes: list[dict] = []
+        stream = partner_stream(wh, codes, job["period"], job["practices_size"], part=(start, stop))
+        written = write_partner_pages(Path(out_dir), stream, make_env(job.get("status_labels")),
+                                      {**common, "notes": []}, notes, strict)
+    finally:
+        wh.close()
     return [str(p) for p in written], notes
 
 

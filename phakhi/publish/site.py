@@ -16,13 +16,16 @@ import logging
 import math
 import re
 import shutil
+import types
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, Undefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, Undefined, nodes, select_autoescape
+from jinja2.compiler import CodeGenerator
+from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from phakhi import thai
@@ -254,8 +257,23 @@ _SCRIPT_UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u
 def script_json(value) -> Markup:
     """JSON that is safe inside <script type="application/json">: `</script>`, `<!--` and `&` cannot end or
     change the element (escaped as \\u003c…), NaN becomes null (JSON.parse rejects NaN)."""
-    text = json.dumps(plain(value), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return Markup(re.sub("[<>&\u2028\u2029]", lambda m: _SCRIPT_UNSAFE[m.group(0)], text))
+    try:        # a chart spec of plain Python values (str keys) is its own plain(): JSON without the walk
+        text = _PLAIN_JSON.encode(value)
+    except (TypeError, ValueError):     # numpy or pandas values, dates, NaN: made plain first
+        text = json.dumps(plain(value), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    for unsafe, safe in _SCRIPT_UNSAFE.items():
+        if unsafe in text:
+            text = text.replace(unsafe, safe)
+    return Markup(text)
+
+
+def _not_plain(value):
+    raise TypeError(f"{type(value).__name__} is not plain")
+
+
+# JSON of values plain() leaves as they are (str, int, bool, None, finite float, lists, tuples, dicts); any other
+# value (_not_plain) or a non-finite float (allow_nan) raises, and script_json takes plain()'s path
+_PLAIN_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_not_plain)
 
 
 def partner_slug(partner_id) -> str:
@@ -273,6 +291,13 @@ def partner_slug(partner_id) -> str:
 # ------------------------------------------------------------------ labels (templates: m.t, m.tc, m.tt, m.year)
 # Strings joined from escaped parts (markupsafe's escape; Markup's own % and + escape again, and cost more).
 def _both(th, en) -> Markup:
+    if type(th) is str and type(en) is str:     # labels repeat across rows and pages: made once
+        return _both_text(th, en)
+    return Markup(f'<span lang="th">{escape(th)}</span><span lang="en">{escape(en)}</span>')
+
+
+@functools.lru_cache(maxsize=16384)
+def _both_text(th: str, en: str) -> Markup:
     return Markup(f'<span lang="th">{escape(th)}</span><span lang="en">{escape(en)}</span>')
 
 
@@ -340,6 +365,42 @@ def label_th(pair, sort="text", cls="", col="") -> Markup:
     return Markup(f'{out}><button type="button">{inner}</button></th>' if sort else f"{out}>{inner}</th>")
 
 
+def label_hash(hashes, file) -> Markup:
+    """The start of a source file's digest beside its name (`hashes`: file -> SHA-256), or nothing."""
+    h = hashes.get(file)
+    return Markup(f' <span class="hash">#{escape(h[:12])}</span>') if h else Markup("")
+
+
+def label_more_rows(t: dict, csv) -> Markup:
+    """Under a partner page's table of its latest rows (`t`: {rows, total}): how many are shown, and the link to
+    every row - one CSV file (a path) or monthly files ({href, label}), written as the year once, then each
+    month's number ('พ.ศ. 2568 เดือน 1 2 3' / '2025, months 1 2 3'; the file names carry the ISO month)."""
+    out = ['  <p class="small more-rows">']
+    shown, total = len(t["rows"]), t["total"]
+    if total > shown:
+        out += [label_tt(f"แสดง {shown} รายการล่าสุดจาก {total} รายการ", f"Showing the latest {shown} of {total}"), " · "]
+    if isinstance(csv, str):
+        out += ['<a href="', escape(csv),
+                '" download><span lang="th">ดาวน์โหลดทุกรายการ (CSV)</span><span lang="en">Download every row (CSV)</span></a>\n']
+    elif csv:
+        out.append('<span lang="th">ดาวน์โหลดทุกรายการ (CSV รายเดือน)</span><span lang="en">Download every row (CSV, by month)</span>:')
+        year = ""
+        for i, f in enumerate(csv):
+            label, href = f["label"], f["href"]
+            th, en, mm = label[0].rsplit(" ", 1), label[1].rsplit(" ", 1), href.rsplit("/", 1)[-1][5:7]
+            if len(th) == 2 and len(en) == 2 and len(mm) == 2 and mm.isdigit():
+                if en[1] != year:
+                    year = en[1]
+                    if i:
+                        out.append(";")
+                    out += [" ", label_tt(f"พ.ศ. {th[1]} เดือน", f"{en[1]}, months")]
+                out += [' <a href="', escape(href), '" download>', str(int(mm)), "</a>"]
+            else:
+                out += [' <a href="', escape(href), '" download>', label_t(label), "</a>"]
+    out.append("</p>\n")
+    return Markup("".join(out))
+
+
 def _field(r, name):
     """r.name as a template reads it (attribute, else item; missing: undefined, which shows as nothing)."""
     try:
@@ -360,12 +421,68 @@ def label_partner_link(root, r) -> Markup:
 # ------------------------------------------------------------------ rendering
 _DICT_ATTRIBUTES = frozenset(dir(dict))
 
+try:                                    # markupsafe's escaping of a str, returning a str (no Markup made)
+    from markupsafe import _escape_inner
+except ImportError:  # pragma: no cover - another markupsafe: the public function, as Jinja calls it
+    def _escape_inner(s: str) -> str:
+        return str(escape(s))
+
+
+def page_escape(value):
+    """What `{{ value }}` writes with autoescape on - markupsafe's escape(value) - as a str: Jinja's own
+    output calls escape(), which makes a Markup of every value written (and a new Markup of one already
+    made), only for the page to join them into one string (~850 a partner page)."""
+    t = type(value)
+    if t is str:
+        return _escape_inner(value)
+    if t is Markup:
+        return value
+    return escape(value)
+
+
+class PageCodeGenerator(CodeGenerator):
+    """Jinja's code generator, writing an expression's output through page_escape (PageEnvironment)."""
+
+    def _output_child_pre(self, node, frame, finalize) -> None:
+        if frame.eval_ctx.autoescape and not frame.eval_ctx.volatile:
+            self.write("environment.page_escape(")
+            if finalize.src is not None:
+                self.write(finalize.src)
+            return
+        super()._output_child_pre(node, frame, finalize)
+
+
+_PLAIN_CALLABLES = frozenset({types.FunctionType, types.BuiltinFunctionType})    # a builtin, or bound C method
+
+
+class PageContext(Context):
+    """Jinja's context with a shorter path for calling a plain function (the label functions, str methods,
+    dict.get: ~300 calls a partner page): what Context.call does for a callable that asks for no context,
+    environment or eval context (no `jinja_pass_arg`), without looking that up twice through _PassArg."""
+
+    def call(__self, __obj, *args, **kwargs):  # noqa: N805 - Context.call's own signature
+        if type(__obj) in _PLAIN_CALLABLES and not hasattr(__obj, "jinja_pass_arg"):
+            if kwargs:
+                kwargs.pop("_block_vars", None)
+                kwargs.pop("_loop_vars", None)
+            try:
+                return __obj(*args, **kwargs)
+            except StopIteration:
+                return __self.environment.undefined(
+                    "value was undefined because a callable raised a StopIteration exception")
+        return super().call(__obj, *args, **kwargs)
+
 
 class PageEnvironment(Environment):
     """Jinja's environment with a faster `x.name` on the page dicts (ten thousand pages a month, each reading a
     few thousand fields): Jinja tries getattr(x, name) first and takes x[name] when that raises AttributeError.
     A plain dict has no attribute but dict's own (no instance __dict__), so for any other name the item is
-    what Jinja gives - looked up directly, without raising and catching an AttributeError."""
+    what Jinja gives - looked up directly, without raising and catching an AttributeError. Output goes through
+    page_escape (PageCodeGenerator) and plain functions are called by PageContext: the same text, cheaper."""
+
+    code_generator_class = PageCodeGenerator
+    context_class = PageContext
+    page_escape = staticmethod(page_escape)
 
     def getattr(self, obj, attribute):
         if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
@@ -373,7 +490,82 @@ class PageEnvironment(Environment):
                 return obj[attribute]
             except (TypeError, LookupError):
                 return self.undefined(obj=obj, name=attribute)
-        return super().getattr(obj, attribute)
+        try:                                # Environment.getattr's first step (e.g. m.tt), without its call
+            return getattr(obj, attribute)
+        except AttributeError:
+            return super().getattr(obj, attribute)
+
+    def _parse(self, source, name, filename):
+        tree = super()._parse(source, name, filename)
+        fold_constant_labels(tree, self)
+        return tree
+
+
+MACROS = "_macros.html.j2"
+# label functions whose markup depends only on their arguments: a call with constant arguments (a heading, a
+# column header) is written into the compiled template as its text
+_PURE_LABELS = ("label_t", "label_tc", "label_tt", "label_th", "label_year")
+
+
+def _label_aliases(env: Environment) -> dict[str, object]:
+    """The names _macros.html.j2 binds to a pure label function at its top level (`{% set tt = label_tt %}`):
+    name -> the function (the environment's global)."""
+    try:
+        source = env.loader.get_source(env, MACROS)[0]
+    except Exception:  # noqa: BLE001 - no macros template (e.g. a test's loader): nothing to fold
+        return {}
+    out = {}
+    for node in Environment._parse(env, source, MACROS, None).body:
+        if isinstance(node, nodes.Assign) and isinstance(node.target, nodes.Name) \
+                and isinstance(node.node, nodes.Name) and node.node.name in _PURE_LABELS \
+                and node.node.name in env.globals:
+            out[node.target.name] = env.globals[node.node.name]
+    return out
+
+
+def _const_args(call: nodes.Call) -> tuple | None:
+    if call.kwargs or call.dyn_args or call.dyn_kwargs:
+        return None
+    out = []
+    for a in call.args:
+        if isinstance(a, nodes.Const):
+            out.append(a.value)
+        elif isinstance(a, nodes.Tuple) and all(isinstance(i, nodes.Const) for i in a.items):
+            out.append(tuple(i.value for i in a.items))
+        else:
+            return None
+    return tuple(out)
+
+
+def fold_constant_labels(tree: nodes.Template, env: Environment) -> None:
+    """`{{ m.tt("…", "…") }}` and `{{ m.th(("…", "…"), "num", "n") }}` - a pure label function of the macros
+    module `m` called with constant arguments - become the text they write (~70 calls a partner page). Only
+    where `m` is that import at the template's top level and never bound to anything else."""
+    imports = {n.target for n in tree.body if isinstance(n, nodes.Import) and isinstance(n.template, nodes.Const)
+               and n.template.value == MACROS}
+    if not imports:
+        return
+    rebound = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    rebound |= {n.target for n in tree.find_all(nodes.Import)
+                if not (isinstance(n.template, nodes.Const) and n.template.value == MACROS)}
+    rebound |= {name for n in tree.find_all(nodes.FromImport) for x in n.names
+                for name in ([x[1] or x[0]] if isinstance(x, tuple) else [x])}
+    modules = imports - rebound
+    aliases = _label_aliases(env) if modules else {}
+    if not aliases:
+        return
+    for out in tree.find_all(nodes.Output):
+        for i, child in enumerate(out.nodes):
+            if not (isinstance(child, nodes.Call) and isinstance(child.node, nodes.Getattr)
+                    and isinstance(child.node.node, nodes.Name) and child.node.node.name in modules
+                    and child.node.attr in aliases):
+                continue
+            args = _const_args(child)
+            if args is None:
+                continue
+            text = nodes.TemplateData(str(aliases[child.node.attr](*args)), lineno=child.lineno)
+            text.set_environment(env)
+            out.nodes[i] = text
 
 
 def make_env(status_labels: dict | None = None) -> Environment:
@@ -385,7 +577,8 @@ def make_env(status_labels: dict | None = None) -> Environment:
                        script_json=script_json, period_label=period_label, date_label=date_label, slug=partner_slug)
     env.globals.update(L=LABELS, STATUS=STATUS, NAV=NAV, label_t=label_t, label_tc=label_tc, label_tt=label_tt,
                        label_year=label_year, label_light=label_light, label_n=label_n, label_p=label_p,
-                       label_th=label_th, label_partner_link=label_partner_link)
+                       label_th=label_th, label_partner_link=label_partner_link, label_hash=label_hash,
+                       label_more_rows=label_more_rows)
     if status_labels:          # code meanings from dash_labels (the seeds) win over the fallbacks
         env.globals["STATUS"] = {**STATUS, **{k: tuple(v) for k, v in status_labels.items()}}
     return env
