@@ -85,12 +85,49 @@ def dbt_step(paths: Paths, period: str, command: str = "build", extra: list[str]
             "--target-path", str(target),
             "--vars", json.dumps({k: v for k, v in dbt_vars(paths, period).items() if k != "period"}), *(extra or [])]
     env = {**dbt_env(paths, warehouse), "PHAKHI_PERIOD": period}
+    key = parse_key(env, args)
     target.mkdir(parents=True, exist_ok=True)
     (target / "phakhi_period.txt").write_text(period, encoding="utf-8")
     (target / BUILT_CODE).unlink(missing_ok=True)       # written again below after a successful build
     paths.warehouse_dir.mkdir(parents=True, exist_ok=True)
     (target / "run_results.json").unlink(missing_ok=True)  # an earlier run's results must not pass for this one's
-    return {"command": command, "args": args, "env": env, "cwd": str(DBT_PROJECT_DIR), "target": str(target)}
+    return {"command": command, "args": args, "env": env, "cwd": str(DBT_PROJECT_DIR), "target": str(target),
+            "parse_key": key}
+
+
+def parse_key(env: dict, args: list[str]) -> str:
+    """What dbt's parse of the project depends on besides its files (which a refresh does not change): the
+    environment, the working folder, the project and profile and the vars - not the command, its selection or
+    target folder. Steps with the same key can share one parse (phakhi/dbt_worker.py)."""
+    import hashlib
+
+    def value(flag: str) -> str:
+        return args[args.index(flag) + 1] if flag in args else ""
+
+    return hashlib.sha256(json.dumps([sorted(env.items()), str(DBT_PROJECT_DIR), value("--project-dir"),
+                                      value("--profiles-dir"), value("--vars")]).encode()).hexdigest()
+
+
+# phakhi/dbt_worker.py prints it after parsing ahead: the output before it is not the build's
+PARSE_MARK = "==> phakhi dbt parsed ahead"
+
+
+def parse_step(paths: Paths, period: str) -> dict:
+    """`dbt parse` for the build of `period` (same environment and vars as dbt_step's), in its own target folder
+    (the build's keeps the last build's files until the build replaces them); its partial parse is seeded from
+    the build's and copied back there once made (what a documentation command in another process reads)."""
+    target, build_target = paths.dbt_work / "parse-target", paths.dbt_work / "target"
+    target.mkdir(parents=True, exist_ok=True)
+    if not (target / "partial_parse.msgpack").exists() and (build_target / "partial_parse.msgpack").exists():
+        shutil.copyfile(build_target / "partial_parse.msgpack", target / "partial_parse.msgpack")
+    env = {**dbt_env(paths), "PHAKHI_PERIOD": period}
+    args = ["--quiet", "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+            "--target-path", str(target), "--no-write-json",
+            "--vars", json.dumps({k: v for k, v in dbt_vars(paths, period).items() if k != "period"})]
+    build_target.mkdir(parents=True, exist_ok=True)
+    return {"args": args, "env": env, "cwd": str(DBT_PROJECT_DIR), "parse_key": parse_key(env, args),
+            "mark": PARSE_MARK,
+            "copy": [[str(target / "partial_parse.msgpack"), str(build_target / "partial_parse.msgpack")]]}
 
 
 def run_dbt(paths: Paths, period: str, command: str = "build", extra: list[str] | None = None,
@@ -116,6 +153,8 @@ def run_steps(paths: Paths, steps: list[dict]) -> DbtOutcome:
     else:
         stdout, stderr = proc.communicate(json.dumps({"steps": steps, "mark": STEP_MARK}) + "\n")
         returncode = proc.returncode
+    if PARSE_MARK in stdout:                            # the parse ahead's output: not the build's
+        stdout = stdout.split(PARSE_MARK, 1)[1].lstrip("\n")
     stdout = stdout.split(f"\n{STEP_MARK}")[0]          # the first command's output
     results_file = target / "run_results.json"
     counts, failures, elapsed, nodes = {}, [], 0.0, []
@@ -168,22 +207,50 @@ def _start_dbt_process() -> subprocess.Popen | None:
 
 
 def _discard(proc: subprocess.Popen) -> None:
+    """Ends a dbt process that got no job (one that did has ended: run_steps waited for it). Killed: it only
+    imported dbt, or parsed ahead - a parse file cut short is one dbt reads as missing (a full parse next time)."""
     if proc.poll() is None:
-        try:
-            proc.communicate("", timeout=10)      # empty job: it exits
-        except (subprocess.TimeoutExpired, OSError, ValueError):
-            proc.kill()
+        proc.kill()
+        proc.wait()
 
 
-def prestart_dbt() -> None:
-    """Start dbt's process now (phakhi/dbt_worker.py): it imports dbt (~3 s CPU) while the refresh loads and
-    plans; the next run_dbt of this process uses it. Call only when a dbt command will follow (or
-    discard_dbt_process)."""
+# processes asked to parse ahead, by pid: the parse key asked for
+_PARSING: dict[int, str] = {}
+
+
+def prestart_dbt(paths: Paths | None = None, period: str | None = None) -> None:
+    """Start dbt's process now (phakhi/dbt_worker.py): it imports dbt (~3 s CPU) while the refresh ingests,
+    loads and plans; the next run_dbt of this process uses it. With `paths` and `period` (known once the landing
+    is ingested), it also parses the project for that month's build, which then skips its own parse. Call only
+    when a dbt command may follow, and discard_dbt_process when none will."""
     proc = _EARLY.get("dbt")
     if proc is None or proc.poll() is not None:
-        started = _start_dbt_process()
-        if started is not None:
-            _EARLY["dbt"] = started
+        proc = _start_dbt_process()
+        if proc is None:
+            return
+        _EARLY["dbt"] = proc
+    if paths is not None and period is not None:
+        step = parse_step(paths, period)
+        if _PARSING.get(proc.pid) == step["parse_key"]:     # asked already, for the same build
+            return
+        try:
+            proc.stdin.write(json.dumps({"parse": step}) + "\n")
+            proc.stdin.flush()
+        except OSError:
+            return
+        _PARSING[proc.pid] = step["parse_key"]
+
+
+def prestart_dbt_early(paths: Paths, period: str | None = None) -> None:
+    """At the start of a refresh, before ingest: dbt's process imports while the landing is ingested - and,
+    when the month is already known (`period`: asked for, or the scheduled month), parses for it too - on a
+    small home only (fewer raw rows than the gate's warm-up threshold in the published warehouse): on a large
+    one ingest makes the tree's memory peak, which dbt's ~200 MB must not add to (issue 17: <= 2 GB). A month
+    that turns out otherwise is parsed again when prestart_dbt names it."""
+    from phakhi.warm_imports import WARM_GX_DURING_DBT_BELOW_ROWS, raw_rows
+
+    if paths.published_db.exists() and raw_rows(paths.published_db) < WARM_GX_DURING_DBT_BELOW_ROWS:
+        prestart_dbt(paths, period)
 
 
 def take_dbt_process() -> subprocess.Popen | None:
@@ -194,6 +261,7 @@ def take_dbt_process() -> subprocess.Popen | None:
 
 
 def discard_dbt_process() -> None:
+    """No dbt command follows: the early process ends now."""
     proc = _EARLY.pop("dbt", None)
     if proc is not None:
         _discard(proc)
