@@ -243,14 +243,33 @@ def prestart_dbt(paths: Paths | None = None, period: str | None = None) -> None:
 
 def prestart_dbt_early(paths: Paths, period: str | None = None) -> None:
     """At the start of a refresh, before ingest: dbt's process imports while the landing is ingested - and,
-    when the month is already known (`period`: asked for, or the scheduled month), parses for it too - on a
-    small home only (fewer raw rows than the gate's warm-up threshold in the published warehouse): on a large
+    when the month is already known (`period`: asked for, or the scheduled month), parses for it too - when a
+    file landed since the live publication (landed_since_publication), on a small home only (fewer raw rows than the gate's warm-up threshold in the published warehouse): on a large
     one ingest makes the tree's memory peak, which dbt's ~200 MB must not add to (issue 17: <= 2 GB). A month
     that turns out otherwise is parsed again when prestart_dbt names it."""
     from phakhi.warm_imports import WARM_GX_DURING_DBT_BELOW_ROWS, raw_rows
 
-    if paths.published_db.exists() and raw_rows(paths.published_db) < WARM_GX_DURING_DBT_BELOW_ROWS:
+    if paths.published_db.exists() and raw_rows(paths.published_db) < WARM_GX_DURING_DBT_BELOW_ROWS \
+            and landed_since_publication(paths):
         prestart_dbt(paths, period)
+
+
+def landed_since_publication(paths: Paths) -> bool:
+    """A landed file modified after the live publication's switch: then this refresh most likely builds (a
+    refresh with nothing new stops after ingest, and would only pay dbt's import for nothing). A guess for
+    timing only - ingest decides what changed; a wrong guess costs a process start, either way."""
+    try:
+        since = paths.published_inputs.stat().st_mtime
+    except OSError:
+        return False
+    for root, _dirs, files in os.walk(paths.landing):
+        for name in files:
+            try:
+                if os.stat(os.path.join(root, name)).st_mtime > since:
+                    return True
+            except OSError:
+                continue
+    return False
 
 
 def take_dbt_process() -> subprocess.Popen | None:
@@ -279,8 +298,11 @@ def build_planned(paths: Paths, period: str, plan) -> DbtOutcome:
         # process start fewer; the page is the one publish would generate (same command, warehouse, catalog)
         # month_built: the build ran every model that reads the month (all of them, or a new month's selection)
         month_built = plan is None or plan.mode != "incremental" or plan.period_changed
-        steps.append({"prepare": "phakhi.transform:docs_step",
-                      "kwargs": {"home": str(paths.home), "period": period, "month_built": month_built}})
+        from phakhi.refresh_inputs import code_fingerprint
+
+        steps.append({"prepare": "phakhi.transform:docs_step",      # the code it checks the build against, once
+                      "kwargs": {"home": str(paths.home), "period": period, "month_built": month_built,
+                                 "code": code_fingerprint()}})
     outcome = run_steps(paths, steps)
     if outcome.success and len(steps) > 1:
         record_docs_key(paths, period)
@@ -323,9 +345,13 @@ def build_dbt_docs(paths: Paths, out_dir: Path, period: str | None = None,
     return _copy_docs(page, out_dir)
 
 
-def prepare_docs(paths: Paths, period: str, month_built: bool = False) -> list[str]:
+def prepare_docs(paths: Paths, period: str, month_built: bool = False, code: str | None = None) -> list[str]:
     """Make the docs target ready for `dbt docs generate` (no page, no key; the build's parse and, when it
-    compiled everything, its manifest) and return the command's extra arguments."""
+    compiled everything, its manifest) and return the command's extra arguments. `code`: the code fingerprint
+    (computed when not given)."""
+    from phakhi.refresh_inputs import code_fingerprint
+
+    code = code or code_fingerprint()
     docs_target = paths.dbt_work / "docs-target"
     docs_target.mkdir(parents=True, exist_ok=True)
     (docs_target / "phakhi_docs_key.txt").unlink(missing_ok=True)
@@ -333,8 +359,9 @@ def prepare_docs(paths: Paths, period: str, month_built: bool = False) -> list[s
     parsed = paths.dbt_work / "target" / "partial_parse.msgpack"
     if parsed.exists():   # reuse the build's parse (same project, profile and vars): saves seconds
         shutil.copyfile(parsed, docs_target / "partial_parse.msgpack")
-    compiled = _compiled_build_manifest(paths, period)
-    completed = None if compiled is not None else _completed_build_manifest(paths, period, month_built)
+    built = _build_manifest(paths, period, code)           # read once for both checks
+    compiled = _compiled_build_manifest(paths, period, code, built)
+    completed = None if compiled is not None else _completed_build_manifest(paths, period, month_built, code, built)
     (docs_target / DOCS_MADE_WITH).unlink(missing_ok=True)      # written again once this page is made
     if compiled is not None or completed is not None:
         # The build compiled every model and snapshot of this month with this code (or, after a selective
@@ -353,11 +380,11 @@ def prepare_docs(paths: Paths, period: str, month_built: bool = False) -> list[s
     return ["--static", *DOCS_SELECT]
 
 
-def docs_step(home: str, period: str, month_built: bool = False) -> dict:
+def docs_step(home: str, period: str, month_built: bool = False, code: str | None = None) -> dict:
     """The documentation command that follows a successful build in the same dbt process (phakhi/dbt_worker.py
-    asks for it there, after the build wrote its manifest)."""
+    asks for it there, after the build wrote its manifest); `code`: the refresh's code fingerprint."""
     paths = Paths(Path(home))
-    return dbt_step(paths, period, command="docs generate", extra=prepare_docs(paths, period, month_built),
+    return dbt_step(paths, period, command="docs generate", extra=prepare_docs(paths, period, month_built, code),
                     target=paths.dbt_work / "docs-target")
 
 
@@ -388,23 +415,35 @@ def record_docs_key(paths: Paths, period: str) -> None:
         record_docs_made_with(paths, period)
 
 
-def _compiled_build_manifest(paths: Paths, period: str) -> Path | None:
-    """The last build's manifest.json when it holds the compiled SQL of every model and snapshot for `period`
-    and the current code (a build of everything that succeeded); None otherwise (a selective build compiles
-    only what it ran)."""
-    from phakhi.refresh_inputs import code_fingerprint
-
+def _build_manifest(paths: Paths, period: str, code: str) -> dict | None:
+    """The last build's manifest.json when that build succeeded for `period` with the code `code`; else None."""
     target = paths.dbt_work / "target"
-    manifest = target / "manifest.json"
     try:
         if (target / "phakhi_period.txt").read_text(encoding="utf-8").strip() != period or \
-                (target / BUILT_CODE).read_text(encoding="utf-8") != code_fingerprint():
+                (target / BUILT_CODE).read_text(encoding="utf-8") != code:
             return None
-        nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"].values()
-    except (OSError, ValueError, KeyError):
+        built = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
-    shown = [n for n in nodes if n.get("resource_type") in ("model", "snapshot")]
-    return manifest if shown and all(n.get("compiled_code") for n in shown) else None
+    return built if isinstance(built, dict) and isinstance(built.get("nodes"), dict) else None
+
+
+_UNREAD = object()
+
+
+def _compiled_build_manifest(paths: Paths, period: str, code: str | None = None, built=_UNREAD) -> Path | None:
+    """The last build's manifest.json when it holds the compiled SQL of every model and snapshot for `period`
+    and the current code (a build of everything that succeeded); None otherwise (a selective build compiles
+    only what it ran). `built`: that manifest, already read by _build_manifest."""
+    if built is _UNREAD:
+        from phakhi.refresh_inputs import code_fingerprint
+
+        built = _build_manifest(paths, period, code or code_fingerprint())
+    if built is None:
+        return None
+    shown = [n for n in built["nodes"].values() if n.get("resource_type") in ("model", "snapshot")]
+    return paths.dbt_work / "target" / "manifest.json" if shown and all(n.get("compiled_code") for n in shown) \
+        else None
 
 
 # Beside the documentation page: the code and vars it was compiled with (code fingerprint and vars, not the
@@ -414,11 +453,11 @@ DOCS_MADE_WITH = "phakhi_docs_made_with.txt"
 COMPILED_FIELDS = ("compiled", "compiled_code", "compiled_path", "extra_ctes", "extra_ctes_injected", "depends_on")
 
 
-def _docs_made_with(paths: Paths) -> str:
+def _docs_made_with(paths: Paths, code: str | None = None) -> str:
     from phakhi.refresh_inputs import code_fingerprint
 
     vars_ = {k: v for k, v in dbt_vars(paths, "").items() if k != "period"}
-    return f"{code_fingerprint()}|{json.dumps(vars_, sort_keys=True)}"
+    return f"{code or code_fingerprint()}|{json.dumps(vars_, sort_keys=True)}"
 
 
 def record_docs_made_with(paths: Paths, period: str) -> None:
@@ -426,7 +465,8 @@ def record_docs_made_with(paths: Paths, period: str) -> None:
         json.dumps({"with": _docs_made_with(paths), "period": period}), encoding="utf-8")
 
 
-def _completed_build_manifest(paths: Paths, period: str, month_built: bool) -> dict | None:
+def _completed_build_manifest(paths: Paths, period: str, month_built: bool, code: str | None = None,
+                              built=_UNREAD) -> dict | None:
     """After a successful selective build for `period` and the current code: its manifest, with the compiled
     SQL of each model and snapshot it did not run taken from the last documentation page's manifest. Sound
     when the build ran every model that reads the month (`month_built`: a new month's selection,
@@ -434,18 +474,20 @@ def _completed_build_manifest(paths: Paths, period: str, month_built: bool) -> d
     the same source (checksum), a model that does not read the month compiles to the same SQL every month, and
     the month's SQL of the others comes from this build. (Relation-dependent SQL -
     is_incremental(), phakhi_optional_relation - follows a raw table that changed, and so a selected model.)
-    None when anything is missing or differs: then the documentation step compiles, as before."""
+    None when anything is missing or differs: then the documentation step compiles, as before. `built`: the
+    build's manifest, already read by _build_manifest."""
     from phakhi.refresh_inputs import code_fingerprint
 
-    target, docs_target = paths.dbt_work / "target", paths.dbt_work / "docs-target"
+    code = code or code_fingerprint()
+    docs_target = paths.dbt_work / "docs-target"
+    if built is _UNREAD:
+        built = _build_manifest(paths, period, code)
+    if built is None:
+        return None
     try:
-        if (target / "phakhi_period.txt").read_text(encoding="utf-8").strip() != period or \
-                (target / BUILT_CODE).read_text(encoding="utf-8") != code_fingerprint():
-            return None
         made = json.loads((docs_target / DOCS_MADE_WITH).read_text(encoding="utf-8"))
-        if made["with"] != _docs_made_with(paths) or not (month_built or made["period"] == period):
+        if made["with"] != _docs_made_with(paths, code) or not (month_built or made["period"] == period):
             return None
-        built = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
         last = json.loads((docs_target / "manifest.json").read_text(encoding="utf-8"))["nodes"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
