@@ -135,17 +135,18 @@ def run_dbt(paths: Paths, period: str, command: str = "build", extra: list[str] 
     return run_steps(paths, [dbt_step(paths, period, command, extra, warehouse, target)])
 
 
-def run_steps(paths: Paths, steps: list[dict]) -> DbtOutcome:
+def run_steps(paths: Paths, steps: list[dict], code: str | None = None) -> DbtOutcome:
     """Run dbt commands one after the other in one dbt process (the one started early, else a new one); the
     outcome is the first command's (later ones - the documentation after a build - report through their
-    files)."""
+    files). `code`: the code fingerprint, when the caller has it."""
     first = steps[0]
     target = Path(first["target"])
     cmd = [dbt_executable(), *first["args"]]
     if first["command"] == "build" and len(steps) > 1:
         from phakhi.refresh_inputs import code_fingerprint
 
-        first["built_code"] = {"path": str(target / BUILT_CODE), "value": code_fingerprint()}
+        code = code or code_fingerprint()
+        first["built_code"] = {"path": str(target / BUILT_CODE), "value": code}
     proc = take_dbt_process()
     if proc is None:        # dbt is not importable here (only a `dbt` executable on PATH): one process each
         done = subprocess.run(cmd, env=first["env"], capture_output=True, text=True, cwd=first["cwd"])
@@ -173,7 +174,7 @@ def run_steps(paths: Paths, steps: list[dict]) -> DbtOutcome:
     if ok and first["command"] == "build":
         from phakhi.refresh_inputs import code_fingerprint
 
-        (target / BUILT_CODE).write_text(code_fingerprint(), encoding="utf-8")
+        (target / BUILT_CODE).write_text(code or code_fingerprint(), encoding="utf-8")
     return DbtOutcome(ok, cmd, elapsed, counts, failures, _tail(stdout, 40), nodes)
 
 
@@ -293,19 +294,20 @@ def build_planned(paths: Paths, period: str, plan) -> DbtOutcome:
         discard_dbt_process()
         return DbtOutcome(True, [], 0.0, log_tail=plan.describe())
     steps = [dbt_step(paths, period, extra=plan.dbt_args() if plan is not None else None)]
-    if _dbt_importable() and docs_needed(paths, period):     # (without dbt's process: publish makes it)
+    from phakhi.refresh_inputs import code_fingerprint
+
+    code = code_fingerprint()                               # once for the build's checks and records
+    if _dbt_importable() and docs_needed(paths, period, code):     # (without dbt's process: publish makes it)
         # dbt's documentation page (publish copies it) in the same dbt process, after a successful build: one
         # process start fewer; the page is the one publish would generate (same command, warehouse, catalog)
         # month_built: the build ran every model that reads the month (all of them, or a new month's selection)
         month_built = plan is None or plan.mode != "incremental" or plan.period_changed
-        from phakhi.refresh_inputs import code_fingerprint
-
-        steps.append({"prepare": "phakhi.transform:docs_step",      # the code it checks the build against, once
+        steps.append({"prepare": "phakhi.transform:docs_step",      # the code it checks the build against
                       "kwargs": {"home": str(paths.home), "period": period, "month_built": month_built,
-                                 "code": code_fingerprint()}})
-    outcome = run_steps(paths, steps)
+                                 "code": code}})
+    outcome = run_steps(paths, steps, code)
     if outcome.success and len(steps) > 1:
-        record_docs_key(paths, period)
+        record_docs_key(paths, period, code)
     return outcome
 
 
@@ -388,18 +390,18 @@ def docs_step(home: str, period: str, month_built: bool = False, code: str | Non
                     target=paths.dbt_work / "docs-target")
 
 
-def docs_needed(paths: Paths, period: str) -> bool:
+def docs_needed(paths: Paths, period: str, code: str | None = None) -> bool:
     """False when the last page was made from this code, month and vars: then only the catalog can differ,
     which build_dbt_docs checks at publish (and usually finds unchanged: no dbt at all)."""
     try:
         made = (paths.dbt_work / "docs-target" / "phakhi_docs_key.txt").read_text(encoding="utf-8")
     except OSError:
         return True
-    return made.split(":")[0] != _docs_head(paths, period) or \
+    return made.split(":")[0] != _docs_head(paths, period, code) or \
         not (paths.dbt_work / "docs-target" / "static_index.html").exists()
 
 
-def record_docs_key(paths: Paths, period: str) -> None:
+def record_docs_key(paths: Paths, period: str, code: str | None = None) -> None:
     """After the build's process made the page: its key, as build_dbt_docs writes it after generating. Only for
     a page written after this build's results (never an older page the documentation step did not replace)."""
     docs_target = paths.dbt_work / "docs-target"
@@ -408,11 +410,11 @@ def record_docs_key(paths: Paths, period: str) -> None:
         fresh = page.stat().st_mtime >= results.stat().st_mtime
     except OSError:
         return
-    key = docs_key(paths, period) if fresh else None
+    key = docs_key(paths, period, code=code) if fresh else None
     if key:
         (docs_target / "phakhi_docs_key.txt").write_text(key, encoding="utf-8")
     if fresh:
-        record_docs_made_with(paths, period)
+        record_docs_made_with(paths, period, code)
 
 
 def _build_manifest(paths: Paths, period: str, code: str) -> dict | None:
@@ -460,9 +462,9 @@ def _docs_made_with(paths: Paths, code: str | None = None) -> str:
     return f"{code or code_fingerprint()}|{json.dumps(vars_, sort_keys=True)}"
 
 
-def record_docs_made_with(paths: Paths, period: str) -> None:
+def record_docs_made_with(paths: Paths, period: str, code: str | None = None) -> None:
     (paths.dbt_work / "docs-target" / DOCS_MADE_WITH).write_text(
-        json.dumps({"with": _docs_made_with(paths), "period": period}), encoding="utf-8")
+        json.dumps({"with": _docs_made_with(paths, code), "period": period}), encoding="utf-8")
 
 
 def _completed_build_manifest(paths: Paths, period: str, month_built: bool, code: str | None = None,
@@ -514,7 +516,7 @@ def _copy_docs(page: Path, out_dir: Path) -> Path:
     return dest
 
 
-def docs_key(paths: Paths, period: str, warehouse: Path | None = None) -> str | None:
+def docs_key(paths: Paths, period: str, warehouse: Path | None = None, code: str | None = None) -> str | None:
     """What dbt's documentation page is made of: the project (code fingerprint), the month and vars (compiled
     SQL), and the catalog - every relation and column with its type, of the warehouse and the attached
     history database. None when the warehouse cannot be read (then the page is generated)."""
@@ -535,16 +537,16 @@ def docs_key(paths: Paths, period: str, warehouse: Path | None = None) -> str | 
     except duckdb.Error:
         return None
     h.update(repr([(db.stem if r[0] == db.stem else r[0], *r[1:]) for r in rows]).encode())
-    return f"{_docs_head(paths, period)}:{h.hexdigest()}"
+    return f"{_docs_head(paths, period, code)}:{h.hexdigest()}"
 
 
-def _docs_head(paths: Paths, period: str) -> str:
+def _docs_head(paths: Paths, period: str, code: str | None = None) -> str:
     """The part of the documentation page's key known before the build: code, month and vars."""
     import hashlib
 
     from phakhi.refresh_inputs import code_fingerprint
 
-    return hashlib.sha256(f"{code_fingerprint()}|{period}|{json.dumps(dbt_vars(paths, period), sort_keys=True)}"
+    return hashlib.sha256(f"{code or code_fingerprint()}|{period}|{json.dumps(dbt_vars(paths, period), sort_keys=True)}"
                           .encode()).hexdigest()
 
 

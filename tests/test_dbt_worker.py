@@ -43,7 +43,7 @@ def test_an_older_page_the_docs_step_did_not_replace_gets_no_key(home, monkeypat
     (docs / "static_index.html").write_text("<html>last month</html>")
     (target / "run_results.json").write_text("{}")
     os.utime(docs / "static_index.html", (1_000_000, 1_000_000))            # made before this build's results
-    monkeypatch.setattr(transform, "docs_key", lambda paths, period, warehouse=None: "head:catalog")
+    monkeypatch.setattr(transform, "docs_key", lambda paths, period, warehouse=None, code=None: "head:catalog")
     transform.record_docs_key(home, "2025-12")
     assert not (docs / "phakhi_docs_key.txt").exists()                     # publish generates the page again
     os.utime(docs / "static_index.html")                                   # made after the build: its key
