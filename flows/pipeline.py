@@ -211,6 +211,9 @@ def _refresh(paths: Paths, period: str | None, run_id: str, force: bool = False,
 
     logger = get_run_logger()
     landing.limit_malloc_arenas()     # memory: the ingest threads' freed memory goes back to few arenas
+    from phakhi.transform import discard_dbt_process, prestart_dbt_early
+
+    prestart_dbt_early(paths, period)  # small home: dbt's process imports (and parses) while the landing is ingested
     results = ingest_landing(paths)
     landing.release_ingest_workers()  # memory: no later stage reads a landed file
     period, held = publishable_period(period, partners_by_month(results))
@@ -220,13 +223,14 @@ def _refresh(paths: Paths, period: str | None, run_id: str, force: bool = False,
     inputs = refresh_inputs(paths, results, period)
     live = None if (force or full) else unchanged_since_publication(paths, inputs)
     if live is not None:              # nothing new or changed since the live publication: stop after ingest
+        discard_dbt_process()
         logger.info(unchanged_message(period, live))
         record_attempt(paths.publications, "unchanged", period, run_id, publication_id=live)
         return str(paths.publications / live)
 
     from phakhi.transform import prestart_dbt
 
-    prestart_dbt()                    # dbt's process imports dbt while the build warehouse is loaded and planned
+    prestart_dbt(paths, period)       # dbt's process imports dbt and parses while the warehouse is loaded and planned
     mode = start_build(paths, inputs, full)
     from phakhi.selection import raw_digests, record_snapshot
 

@@ -11,9 +11,17 @@ step made ready only when the ones before it are done (the documentation page af
 phakhi.transform.docs_step), run one after the other with
 dbt's own programmatic entry point (dbtRunner: the same click command as the `dbt` executable) until one fails.
 The process exits with the first step's code (0 success, 1 failed nodes, 2 error: the `dbt` executable's
-codes); a later step reports through its files (the docs page exists or not). Steps share nothing but the imports: each reads its project, profile
+codes); a later step reports through its files (the docs page exists or not). Steps share nothing but the imports (and a manifest parsed ahead, below): each reads its project, profile
 and partial parse from disk as a `dbt` process would, and dbt-duckdb closes the warehouse when a command ends.
 Empty stdin (the refresh needed no dbt): exits at once.
+
+Before the job a line {"parse": step} may come (phakhi.transform.prestart_dbt, once the month is known): dbt
+parses the project then (`dbt parse` into its own target folder, the partial parse kept there), while the
+refresh loads and plans, and the job's steps run on that manifest (dbtRunner(manifest=...), dbt's programmatic
+API) instead of each reading the project again: a step whose "parse_key" (environment, working folder, project,
+profile and vars: phakhi.transform.parse_key) is the parse's; the documentation step only when it does not
+compile (it reads the catalog for the manifest's nodes and makes the page of the build's manifest.json on disk).
+Any other step, or a failed parse, parses as before.
 """
 from __future__ import annotations
 
@@ -22,8 +30,21 @@ import gc
 import importlib
 import json
 import os
+import shutil
 import sys
 import traceback
+
+
+# PHAKHI_DBT_WORKER_TRACE=<file>: when each phase of this process ended, appended to the file (measuring)
+_TRACE = os.environ.get("PHAKHI_DBT_WORKER_TRACE")
+
+
+def trace(event: str) -> None:
+    if _TRACE:
+        import time
+
+        with open(_TRACE, "a", encoding="utf-8") as fh:
+            fh.write(f"{time.time():.3f} {os.getpid()} {event}\n")
 
 
 def exit_code(result) -> int:
@@ -32,7 +53,40 @@ def exit_code(result) -> int:
     return 0 if result.success else 1
 
 
-def run_job(job: dict) -> int:
+def parse_ahead(step: dict):
+    """{"key", "manifest"} of the project parsed as `step` says (None when dbt failed: the build parses)."""
+    from dbt.cli.main import dbtRunner
+
+    os.environ.clear()
+    os.environ.update(step["env"])
+    os.chdir(step["cwd"])
+    try:
+        result = dbtRunner().invoke(list(step["args"]))
+    except Exception:
+        traceback.print_exc()
+        return None
+    finally:
+        print(step["mark"], flush=True)         # the refresh drops the output before this line
+    trace("parsed")
+    if not result.success or result.result is None:
+        return None
+    for src, dest in step.get("copy") or ():    # the fresh partial parse, where the build's own parse reads it
+        try:
+            shutil.copyfile(src, dest + ".tmp")
+            os.replace(dest + ".tmp", dest)     # whole or not at all
+        except OSError:
+            pass
+    return {"key": step["parse_key"], "manifest": result.result}
+
+
+def reuses(step: dict, parsed: dict | None) -> bool:
+    if not parsed or step.get("parse_key") != parsed["key"]:
+        return False
+    args = list(step["args"])
+    return args[:1] == ["build"] or (args[:2] == ["docs", "generate"] and "--no-compile" in args)
+
+
+def run_job(job: dict, parsed: dict | None = None) -> int:
     from dbt.cli.main import dbtRunner
 
     first = None
@@ -46,13 +100,15 @@ def run_job(job: dict) -> int:
             os.environ.clear()
             os.environ.update(step["env"])
             os.chdir(step["cwd"])
-            code = exit_code(dbtRunner().invoke(list(step["args"])))
+            runner = dbtRunner(manifest=parsed["manifest"]) if reuses(step, parsed) else dbtRunner()
+            code = exit_code(runner.invoke(list(step["args"])))
         except Exception:            # a later step's failure never turns a finished build into a failed one
             if first is None:
                 raise
             traceback.print_exc()
             break
         sys.stdout.flush()
+        trace(f"step {i} done ({'manifest reused' if reuses(step, parsed) else 'parsed'}; code {code})")
         if code == 0 and step.get("built_code"):     # what the next step (the docs) checks, as run_dbt writes it
             with open(step["built_code"]["path"], "w", encoding="utf-8") as fh:
                 fh.write(step["built_code"]["value"])
@@ -64,6 +120,7 @@ def run_job(job: dict) -> int:
 
 def main() -> int:
     # the final collections walk every object dbt made (its manifest): seconds, for memory the OS takes back
+    trace("start")
     atexit.register(gc.freeze)
     import dbt.adapters.duckdb  # noqa: F401  (the adapter every command registers)
     import dbt.cli.main  # noqa: F401
@@ -71,11 +128,24 @@ def main() -> int:
         import pandas  # noqa: F401
     except ImportError:
         pass
+    try:        # what the documentation step is made ready with (phakhi.transform.docs_step): ~0.4-0.8 s under
+        import phakhi.home  # noqa: F401            # load after the build (its SAMPLE vocabulary, the code's
+        import phakhi.refresh_inputs  # noqa: F401  # fingerprint), off the build's path now
+        import phakhi.transform  # noqa: F401
+    except ImportError:
+        pass
 
-    line = sys.stdin.readline()
-    if not line.strip():
-        return 0
-    return run_job(json.loads(line))
+    trace("imported")
+    parsed = None
+    while True:
+        line = sys.stdin.readline()
+        trace("read " + (line[:20] if line.strip() else "end"))
+        if not line.strip():
+            return 0
+        job = json.loads(line)
+        if "parse" not in job:
+            return run_job(job, parsed)
+        parsed = parse_ahead(job["parse"])
 
 
 if __name__ == "__main__":

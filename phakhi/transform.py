@@ -85,12 +85,49 @@ def dbt_step(paths: Paths, period: str, command: str = "build", extra: list[str]
             "--target-path", str(target),
             "--vars", json.dumps({k: v for k, v in dbt_vars(paths, period).items() if k != "period"}), *(extra or [])]
     env = {**dbt_env(paths, warehouse), "PHAKHI_PERIOD": period}
+    key = parse_key(env, args)
     target.mkdir(parents=True, exist_ok=True)
     (target / "phakhi_period.txt").write_text(period, encoding="utf-8")
     (target / BUILT_CODE).unlink(missing_ok=True)       # written again below after a successful build
     paths.warehouse_dir.mkdir(parents=True, exist_ok=True)
     (target / "run_results.json").unlink(missing_ok=True)  # an earlier run's results must not pass for this one's
-    return {"command": command, "args": args, "env": env, "cwd": str(DBT_PROJECT_DIR), "target": str(target)}
+    return {"command": command, "args": args, "env": env, "cwd": str(DBT_PROJECT_DIR), "target": str(target),
+            "parse_key": key}
+
+
+def parse_key(env: dict, args: list[str]) -> str:
+    """What dbt's parse of the project depends on besides its files (which a refresh does not change): the
+    environment, the working folder, the project and profile and the vars - not the command, its selection or
+    target folder. Steps with the same key can share one parse (phakhi/dbt_worker.py)."""
+    import hashlib
+
+    def value(flag: str) -> str:
+        return args[args.index(flag) + 1] if flag in args else ""
+
+    return hashlib.sha256(json.dumps([sorted(env.items()), str(DBT_PROJECT_DIR), value("--project-dir"),
+                                      value("--profiles-dir"), value("--vars")]).encode()).hexdigest()
+
+
+# phakhi/dbt_worker.py prints it after parsing ahead: the output before it is not the build's
+PARSE_MARK = "==> phakhi dbt parsed ahead"
+
+
+def parse_step(paths: Paths, period: str) -> dict:
+    """`dbt parse` for the build of `period` (same environment and vars as dbt_step's), in its own target folder
+    (the build's keeps the last build's files until the build replaces them); its partial parse is seeded from
+    the build's and copied back there once made (what a documentation command in another process reads)."""
+    target, build_target = paths.dbt_work / "parse-target", paths.dbt_work / "target"
+    target.mkdir(parents=True, exist_ok=True)
+    if not (target / "partial_parse.msgpack").exists() and (build_target / "partial_parse.msgpack").exists():
+        shutil.copyfile(build_target / "partial_parse.msgpack", target / "partial_parse.msgpack")
+    env = {**dbt_env(paths), "PHAKHI_PERIOD": period}
+    args = ["--quiet", "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+            "--target-path", str(target), "--no-write-json",
+            "--vars", json.dumps({k: v for k, v in dbt_vars(paths, period).items() if k != "period"})]
+    build_target.mkdir(parents=True, exist_ok=True)
+    return {"args": args, "env": env, "cwd": str(DBT_PROJECT_DIR), "parse_key": parse_key(env, args),
+            "mark": PARSE_MARK,
+            "copy": [[str(target / "partial_parse.msgpack"), str(build_target / "partial_parse.msgpack")]]}
 
 
 def run_dbt(paths: Paths, period: str, command: str = "build", extra: list[str] | None = None,
@@ -98,17 +135,18 @@ def run_dbt(paths: Paths, period: str, command: str = "build", extra: list[str] 
     return run_steps(paths, [dbt_step(paths, period, command, extra, warehouse, target)])
 
 
-def run_steps(paths: Paths, steps: list[dict]) -> DbtOutcome:
+def run_steps(paths: Paths, steps: list[dict], code: str | None = None) -> DbtOutcome:
     """Run dbt commands one after the other in one dbt process (the one started early, else a new one); the
     outcome is the first command's (later ones - the documentation after a build - report through their
-    files)."""
+    files). `code`: the code fingerprint, when the caller has it."""
     first = steps[0]
     target = Path(first["target"])
     cmd = [dbt_executable(), *first["args"]]
     if first["command"] == "build" and len(steps) > 1:
         from phakhi.refresh_inputs import code_fingerprint
 
-        first["built_code"] = {"path": str(target / BUILT_CODE), "value": code_fingerprint()}
+        code = code or code_fingerprint()
+        first["built_code"] = {"path": str(target / BUILT_CODE), "value": code}
     proc = take_dbt_process()
     if proc is None:        # dbt is not importable here (only a `dbt` executable on PATH): one process each
         done = subprocess.run(cmd, env=first["env"], capture_output=True, text=True, cwd=first["cwd"])
@@ -116,6 +154,8 @@ def run_steps(paths: Paths, steps: list[dict]) -> DbtOutcome:
     else:
         stdout, stderr = proc.communicate(json.dumps({"steps": steps, "mark": STEP_MARK}) + "\n")
         returncode = proc.returncode
+    if PARSE_MARK in stdout:                            # the parse ahead's output: not the build's
+        stdout = stdout.split(PARSE_MARK, 1)[1].lstrip("\n")
     stdout = stdout.split(f"\n{STEP_MARK}")[0]          # the first command's output
     results_file = target / "run_results.json"
     counts, failures, elapsed, nodes = {}, [], 0.0, []
@@ -134,7 +174,7 @@ def run_steps(paths: Paths, steps: list[dict]) -> DbtOutcome:
     if ok and first["command"] == "build":
         from phakhi.refresh_inputs import code_fingerprint
 
-        (target / BUILT_CODE).write_text(code_fingerprint(), encoding="utf-8")
+        (target / BUILT_CODE).write_text(code or code_fingerprint(), encoding="utf-8")
     return DbtOutcome(ok, cmd, elapsed, counts, failures, _tail(stdout, 40), nodes)
 
 
@@ -168,22 +208,69 @@ def _start_dbt_process() -> subprocess.Popen | None:
 
 
 def _discard(proc: subprocess.Popen) -> None:
+    """Ends a dbt process that got no job (one that did has ended: run_steps waited for it). Killed: it only
+    imported dbt, or parsed ahead - a parse file cut short is one dbt reads as missing (a full parse next time)."""
     if proc.poll() is None:
-        try:
-            proc.communicate("", timeout=10)      # empty job: it exits
-        except (subprocess.TimeoutExpired, OSError, ValueError):
-            proc.kill()
+        proc.kill()
+        proc.wait()
 
 
-def prestart_dbt() -> None:
-    """Start dbt's process now (phakhi/dbt_worker.py): it imports dbt (~3 s CPU) while the refresh loads and
-    plans; the next run_dbt of this process uses it. Call only when a dbt command will follow (or
-    discard_dbt_process)."""
+# processes asked to parse ahead, by pid: the parse key asked for
+_PARSING: dict[int, str] = {}
+
+
+def prestart_dbt(paths: Paths | None = None, period: str | None = None) -> None:
+    """Start dbt's process now (phakhi/dbt_worker.py): it imports dbt (~3 s CPU) while the refresh ingests,
+    loads and plans; the next run_dbt of this process uses it. With `paths` and `period` (known once the landing
+    is ingested), it also parses the project for that month's build, which then skips its own parse. Call only
+    when a dbt command may follow, and discard_dbt_process when none will."""
     proc = _EARLY.get("dbt")
     if proc is None or proc.poll() is not None:
-        started = _start_dbt_process()
-        if started is not None:
-            _EARLY["dbt"] = started
+        proc = _start_dbt_process()
+        if proc is None:
+            return
+        _EARLY["dbt"] = proc
+    if paths is not None and period is not None:
+        step = parse_step(paths, period)
+        if _PARSING.get(proc.pid) == step["parse_key"]:     # asked already, for the same build
+            return
+        try:
+            proc.stdin.write(json.dumps({"parse": step}) + "\n")
+            proc.stdin.flush()
+        except OSError:
+            return
+        _PARSING[proc.pid] = step["parse_key"]
+
+
+def prestart_dbt_early(paths: Paths, period: str | None = None) -> None:
+    """At the start of a refresh, before ingest: dbt's process imports while the landing is ingested - and,
+    when the month is already known (`period`: asked for, or the scheduled month), parses for it too - when a
+    file landed since the live publication (landed_since_publication), on a small home only (fewer raw rows than the gate's warm-up threshold in the published warehouse): on a large
+    one ingest makes the tree's memory peak, which dbt's ~200 MB must not add to (issue 17: <= 2 GB). A month
+    that turns out otherwise is parsed again when prestart_dbt names it."""
+    from phakhi.warm_imports import WARM_GX_DURING_DBT_BELOW_ROWS, raw_rows
+
+    if paths.published_db.exists() and raw_rows(paths.published_db) < WARM_GX_DURING_DBT_BELOW_ROWS \
+            and landed_since_publication(paths):
+        prestart_dbt(paths, period)
+
+
+def landed_since_publication(paths: Paths) -> bool:
+    """A landed file modified after the live publication's switch: then this refresh most likely builds (a
+    refresh with nothing new stops after ingest, and would only pay dbt's import for nothing). A guess for
+    timing only - ingest decides what changed; a wrong guess costs a process start, either way."""
+    try:
+        since = paths.published_inputs.stat().st_mtime
+    except OSError:
+        return False
+    for root, _dirs, files in os.walk(paths.landing):
+        for name in files:
+            try:
+                if os.stat(os.path.join(root, name)).st_mtime > since:
+                    return True
+            except OSError:
+                continue
+    return False
 
 
 def take_dbt_process() -> subprocess.Popen | None:
@@ -194,6 +281,7 @@ def take_dbt_process() -> subprocess.Popen | None:
 
 
 def discard_dbt_process() -> None:
+    """No dbt command follows: the early process ends now."""
     proc = _EARLY.pop("dbt", None)
     if proc is not None:
         _discard(proc)
@@ -206,16 +294,20 @@ def build_planned(paths: Paths, period: str, plan) -> DbtOutcome:
         discard_dbt_process()
         return DbtOutcome(True, [], 0.0, log_tail=plan.describe())
     steps = [dbt_step(paths, period, extra=plan.dbt_args() if plan is not None else None)]
-    if _dbt_importable() and docs_needed(paths, period):     # (without dbt's process: publish makes it)
+    from phakhi.refresh_inputs import code_fingerprint
+
+    code = code_fingerprint()                               # once for the build's checks and records
+    if _dbt_importable() and docs_needed(paths, period, code):     # (without dbt's process: publish makes it)
         # dbt's documentation page (publish copies it) in the same dbt process, after a successful build: one
         # process start fewer; the page is the one publish would generate (same command, warehouse, catalog)
         # month_built: the build ran every model that reads the month (all of them, or a new month's selection)
         month_built = plan is None or plan.mode != "incremental" or plan.period_changed
-        steps.append({"prepare": "phakhi.transform:docs_step",
-                      "kwargs": {"home": str(paths.home), "period": period, "month_built": month_built}})
-    outcome = run_steps(paths, steps)
+        steps.append({"prepare": "phakhi.transform:docs_step",      # the code it checks the build against
+                      "kwargs": {"home": str(paths.home), "period": period, "month_built": month_built,
+                                 "code": code}})
+    outcome = run_steps(paths, steps, code)
     if outcome.success and len(steps) > 1:
-        record_docs_key(paths, period)
+        record_docs_key(paths, period, code)
     return outcome
 
 
@@ -255,9 +347,13 @@ def build_dbt_docs(paths: Paths, out_dir: Path, period: str | None = None,
     return _copy_docs(page, out_dir)
 
 
-def prepare_docs(paths: Paths, period: str, month_built: bool = False) -> list[str]:
+def prepare_docs(paths: Paths, period: str, month_built: bool = False, code: str | None = None) -> list[str]:
     """Make the docs target ready for `dbt docs generate` (no page, no key; the build's parse and, when it
-    compiled everything, its manifest) and return the command's extra arguments."""
+    compiled everything, its manifest) and return the command's extra arguments. `code`: the code fingerprint
+    (computed when not given)."""
+    from phakhi.refresh_inputs import code_fingerprint
+
+    code = code or code_fingerprint()
     docs_target = paths.dbt_work / "docs-target"
     docs_target.mkdir(parents=True, exist_ok=True)
     (docs_target / "phakhi_docs_key.txt").unlink(missing_ok=True)
@@ -265,8 +361,9 @@ def prepare_docs(paths: Paths, period: str, month_built: bool = False) -> list[s
     parsed = paths.dbt_work / "target" / "partial_parse.msgpack"
     if parsed.exists():   # reuse the build's parse (same project, profile and vars): saves seconds
         shutil.copyfile(parsed, docs_target / "partial_parse.msgpack")
-    compiled = _compiled_build_manifest(paths, period)
-    completed = None if compiled is not None else _completed_build_manifest(paths, period, month_built)
+    built = _build_manifest(paths, period, code)           # read once for both checks
+    compiled = _compiled_build_manifest(paths, period, code, built)
+    completed = None if compiled is not None else _completed_build_manifest(paths, period, month_built, code, built)
     (docs_target / DOCS_MADE_WITH).unlink(missing_ok=True)      # written again once this page is made
     if compiled is not None or completed is not None:
         # The build compiled every model and snapshot of this month with this code (or, after a selective
@@ -285,26 +382,26 @@ def prepare_docs(paths: Paths, period: str, month_built: bool = False) -> list[s
     return ["--static", *DOCS_SELECT]
 
 
-def docs_step(home: str, period: str, month_built: bool = False) -> dict:
+def docs_step(home: str, period: str, month_built: bool = False, code: str | None = None) -> dict:
     """The documentation command that follows a successful build in the same dbt process (phakhi/dbt_worker.py
-    asks for it there, after the build wrote its manifest)."""
+    asks for it there, after the build wrote its manifest); `code`: the refresh's code fingerprint."""
     paths = Paths(Path(home))
-    return dbt_step(paths, period, command="docs generate", extra=prepare_docs(paths, period, month_built),
+    return dbt_step(paths, period, command="docs generate", extra=prepare_docs(paths, period, month_built, code),
                     target=paths.dbt_work / "docs-target")
 
 
-def docs_needed(paths: Paths, period: str) -> bool:
+def docs_needed(paths: Paths, period: str, code: str | None = None) -> bool:
     """False when the last page was made from this code, month and vars: then only the catalog can differ,
     which build_dbt_docs checks at publish (and usually finds unchanged: no dbt at all)."""
     try:
         made = (paths.dbt_work / "docs-target" / "phakhi_docs_key.txt").read_text(encoding="utf-8")
     except OSError:
         return True
-    return made.split(":")[0] != _docs_head(paths, period) or \
+    return made.split(":")[0] != _docs_head(paths, period, code) or \
         not (paths.dbt_work / "docs-target" / "static_index.html").exists()
 
 
-def record_docs_key(paths: Paths, period: str) -> None:
+def record_docs_key(paths: Paths, period: str, code: str | None = None) -> None:
     """After the build's process made the page: its key, as build_dbt_docs writes it after generating. Only for
     a page written after this build's results (never an older page the documentation step did not replace)."""
     docs_target = paths.dbt_work / "docs-target"
@@ -313,30 +410,42 @@ def record_docs_key(paths: Paths, period: str) -> None:
         fresh = page.stat().st_mtime >= results.stat().st_mtime
     except OSError:
         return
-    key = docs_key(paths, period) if fresh else None
+    key = docs_key(paths, period, code=code) if fresh else None
     if key:
         (docs_target / "phakhi_docs_key.txt").write_text(key, encoding="utf-8")
     if fresh:
-        record_docs_made_with(paths, period)
+        record_docs_made_with(paths, period, code)
 
 
-def _compiled_build_manifest(paths: Paths, period: str) -> Path | None:
-    """The last build's manifest.json when it holds the compiled SQL of every model and snapshot for `period`
-    and the current code (a build of everything that succeeded); None otherwise (a selective build compiles
-    only what it ran)."""
-    from phakhi.refresh_inputs import code_fingerprint
-
+def _build_manifest(paths: Paths, period: str, code: str) -> dict | None:
+    """The last build's manifest.json when that build succeeded for `period` with the code `code`; else None."""
     target = paths.dbt_work / "target"
-    manifest = target / "manifest.json"
     try:
         if (target / "phakhi_period.txt").read_text(encoding="utf-8").strip() != period or \
-                (target / BUILT_CODE).read_text(encoding="utf-8") != code_fingerprint():
+                (target / BUILT_CODE).read_text(encoding="utf-8") != code:
             return None
-        nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"].values()
-    except (OSError, ValueError, KeyError):
+        built = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
-    shown = [n for n in nodes if n.get("resource_type") in ("model", "snapshot")]
-    return manifest if shown and all(n.get("compiled_code") for n in shown) else None
+    return built if isinstance(built, dict) and isinstance(built.get("nodes"), dict) else None
+
+
+_UNREAD = object()
+
+
+def _compiled_build_manifest(paths: Paths, period: str, code: str | None = None, built=_UNREAD) -> Path | None:
+    """The last build's manifest.json when it holds the compiled SQL of every model and snapshot for `period`
+    and the current code (a build of everything that succeeded); None otherwise (a selective build compiles
+    only what it ran). `built`: that manifest, already read by _build_manifest."""
+    if built is _UNREAD:
+        from phakhi.refresh_inputs import code_fingerprint
+
+        built = _build_manifest(paths, period, code or code_fingerprint())
+    if built is None:
+        return None
+    shown = [n for n in built["nodes"].values() if n.get("resource_type") in ("model", "snapshot")]
+    return paths.dbt_work / "target" / "manifest.json" if shown and all(n.get("compiled_code") for n in shown) \
+        else None
 
 
 # Beside the documentation page: the code and vars it was compiled with (code fingerprint and vars, not the
@@ -346,19 +455,20 @@ DOCS_MADE_WITH = "phakhi_docs_made_with.txt"
 COMPILED_FIELDS = ("compiled", "compiled_code", "compiled_path", "extra_ctes", "extra_ctes_injected", "depends_on")
 
 
-def _docs_made_with(paths: Paths) -> str:
+def _docs_made_with(paths: Paths, code: str | None = None) -> str:
     from phakhi.refresh_inputs import code_fingerprint
 
     vars_ = {k: v for k, v in dbt_vars(paths, "").items() if k != "period"}
-    return f"{code_fingerprint()}|{json.dumps(vars_, sort_keys=True)}"
+    return f"{code or code_fingerprint()}|{json.dumps(vars_, sort_keys=True)}"
 
 
-def record_docs_made_with(paths: Paths, period: str) -> None:
+def record_docs_made_with(paths: Paths, period: str, code: str | None = None) -> None:
     (paths.dbt_work / "docs-target" / DOCS_MADE_WITH).write_text(
-        json.dumps({"with": _docs_made_with(paths), "period": period}), encoding="utf-8")
+        json.dumps({"with": _docs_made_with(paths, code), "period": period}), encoding="utf-8")
 
 
-def _completed_build_manifest(paths: Paths, period: str, month_built: bool) -> dict | None:
+def _completed_build_manifest(paths: Paths, period: str, month_built: bool, code: str | None = None,
+                              built=_UNREAD) -> dict | None:
     """After a successful selective build for `period` and the current code: its manifest, with the compiled
     SQL of each model and snapshot it did not run taken from the last documentation page's manifest. Sound
     when the build ran every model that reads the month (`month_built`: a new month's selection,
@@ -366,18 +476,20 @@ def _completed_build_manifest(paths: Paths, period: str, month_built: bool) -> d
     the same source (checksum), a model that does not read the month compiles to the same SQL every month, and
     the month's SQL of the others comes from this build. (Relation-dependent SQL -
     is_incremental(), phakhi_optional_relation - follows a raw table that changed, and so a selected model.)
-    None when anything is missing or differs: then the documentation step compiles, as before."""
+    None when anything is missing or differs: then the documentation step compiles, as before. `built`: the
+    build's manifest, already read by _build_manifest."""
     from phakhi.refresh_inputs import code_fingerprint
 
-    target, docs_target = paths.dbt_work / "target", paths.dbt_work / "docs-target"
+    code = code or code_fingerprint()
+    docs_target = paths.dbt_work / "docs-target"
+    if built is _UNREAD:
+        built = _build_manifest(paths, period, code)
+    if built is None:
+        return None
     try:
-        if (target / "phakhi_period.txt").read_text(encoding="utf-8").strip() != period or \
-                (target / BUILT_CODE).read_text(encoding="utf-8") != code_fingerprint():
-            return None
         made = json.loads((docs_target / DOCS_MADE_WITH).read_text(encoding="utf-8"))
-        if made["with"] != _docs_made_with(paths) or not (month_built or made["period"] == period):
+        if made["with"] != _docs_made_with(paths, code) or not (month_built or made["period"] == period):
             return None
-        built = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
         last = json.loads((docs_target / "manifest.json").read_text(encoding="utf-8"))["nodes"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -404,7 +516,7 @@ def _copy_docs(page: Path, out_dir: Path) -> Path:
     return dest
 
 
-def docs_key(paths: Paths, period: str, warehouse: Path | None = None) -> str | None:
+def docs_key(paths: Paths, period: str, warehouse: Path | None = None, code: str | None = None) -> str | None:
     """What dbt's documentation page is made of: the project (code fingerprint), the month and vars (compiled
     SQL), and the catalog - every relation and column with its type, of the warehouse and the attached
     history database. None when the warehouse cannot be read (then the page is generated)."""
@@ -425,16 +537,16 @@ def docs_key(paths: Paths, period: str, warehouse: Path | None = None) -> str | 
     except duckdb.Error:
         return None
     h.update(repr([(db.stem if r[0] == db.stem else r[0], *r[1:]) for r in rows]).encode())
-    return f"{_docs_head(paths, period)}:{h.hexdigest()}"
+    return f"{_docs_head(paths, period, code)}:{h.hexdigest()}"
 
 
-def _docs_head(paths: Paths, period: str) -> str:
+def _docs_head(paths: Paths, period: str, code: str | None = None) -> str:
     """The part of the documentation page's key known before the build: code, month and vars."""
     import hashlib
 
     from phakhi.refresh_inputs import code_fingerprint
 
-    return hashlib.sha256(f"{code_fingerprint()}|{period}|{json.dumps(dbt_vars(paths, period), sort_keys=True)}"
+    return hashlib.sha256(f"{code or code_fingerprint()}|{period}|{json.dumps(dbt_vars(paths, period), sort_keys=True)}"
                           .encode()).hexdigest()
 
 

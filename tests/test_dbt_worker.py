@@ -43,7 +43,7 @@ def test_an_older_page_the_docs_step_did_not_replace_gets_no_key(home, monkeypat
     (docs / "static_index.html").write_text("<html>last month</html>")
     (target / "run_results.json").write_text("{}")
     os.utime(docs / "static_index.html", (1_000_000, 1_000_000))            # made before this build's results
-    monkeypatch.setattr(transform, "docs_key", lambda paths, period, warehouse=None: "head:catalog")
+    monkeypatch.setattr(transform, "docs_key", lambda paths, period, warehouse=None, code=None: "head:catalog")
     transform.record_docs_key(home, "2025-12")
     assert not (docs / "phakhi_docs_key.txt").exists()                     # publish generates the page again
     os.utime(docs / "static_index.html")                                   # made after the build: its key
@@ -172,3 +172,120 @@ def test_dbt_log_file_is_info_unless_asked(monkeypatch, tmp_path):
     assert dbt_env(Paths(tmp_path))["DBT_LOG_LEVEL_FILE"] == "info"
     monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")
     assert dbt_env(Paths(tmp_path))["DBT_LOG_LEVEL_FILE"] == "debug"
+
+
+def test_the_parse_ahead_is_for_the_builds_environment_and_vars_only(home):
+    """One parse serves the build and the documentation of the same month (same environment, project, profile
+    and vars, whatever the command, selection or target folder); another month or other vars: its own."""
+    import phakhi.transform as transform
+
+    ahead = transform.parse_step(home, "2025-12")
+    build = transform.dbt_step(home, "2025-12", extra=["--select", "x+"])
+    docs = transform.dbt_step(home, "2025-12", command="docs generate", extra=["--static", "--no-compile"],
+                              target=home.dbt_work / "docs-target")
+    assert ahead["parse_key"] == build["parse_key"] == docs["parse_key"]
+    assert ahead["args"][:2] == ["--quiet", "parse"] and "--no-write-json" in ahead["args"]
+    assert str(home.dbt_work / "target") not in ahead["args"]         # the last build's files stay as they are
+    assert transform.dbt_step(home, "2026-01")["parse_key"] != ahead["parse_key"]
+    assert transform.dbt_step(home, "2025-12", warehouse=home.home / "other.duckdb")["parse_key"] != ahead["parse_key"]
+
+
+def test_which_steps_reuse_the_manifest_parsed_ahead():
+    from phakhi.dbt_worker import reuses
+
+    parsed = {"key": "k", "manifest": object()}
+    assert reuses({"args": ["build", "--select", "x"], "parse_key": "k"}, parsed)
+    assert reuses({"args": ["docs", "generate", "--static", "--no-compile"], "parse_key": "k"}, parsed)
+    # a documentation step that compiles writes the manifest it holds: not the build's (it compiled tests too)
+    assert not reuses({"args": ["docs", "generate", "--static"], "parse_key": "k"}, parsed)
+    assert not reuses({"args": ["build"], "parse_key": "other"}, parsed)
+    assert not reuses({"args": ["build"], "parse_key": "k"}, None)              # no parse, or it failed
+    assert not reuses({"args": ["build"]}, parsed)
+
+
+def test_the_parse_aheads_output_is_not_the_builds(home, monkeypatch):
+    import phakhi.transform as transform
+
+    step = transform.dbt_step(home, "2025-12")
+
+    class FakeProcess:
+        returncode = 0
+
+        def communicate(self, text):
+            return f"parse warning\n{transform.PARSE_MARK}\nbuild says hello\n{transform.STEP_MARK} 1\ndocs", ""
+
+    monkeypatch.setattr(transform, "take_dbt_process", lambda: FakeProcess())
+    assert transform.run_steps(home, [step]).log_tail == "build says hello"
+
+
+def test_an_early_process_that_gets_no_job_is_ended(monkeypatch):
+    import phakhi.transform as transform
+
+    class Sleeper:
+        def __init__(self):
+            self.proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], stdin=subprocess.PIPE,
+                                         text=True)
+
+    proc = Sleeper().proc
+    monkeypatch.setitem(transform._EARLY, "dbt", proc)
+    transform.discard_dbt_process()
+    assert proc.poll() is not None and "dbt" not in transform._EARLY
+
+
+@pytest.mark.integration
+def test_the_build_on_the_manifest_parsed_ahead(copy_sample, tmp_path, monkeypatch):
+    """prestart_dbt with the month: the project is parsed before the job, and the build and its documentation
+    run on that manifest (dbtRunner(manifest=...)), with the outcome and page a build parsing itself gives."""
+    import phakhi.transform as transform
+    from phakhi.selection import BuildPlan
+
+    sample = copy_sample(tmp_path)
+    paths = sample.paths
+    period = (paths.dbt_work / "target" / "phakhi_period.txt").read_text().strip()
+    docs = paths.dbt_work / "docs-target"
+    (docs / "phakhi_docs_key.txt").unlink(missing_ok=True)          # the page is due
+    trace = tmp_path / "trace.txt"
+    monkeypatch.setenv("PHAKHI_DBT_WORKER_TRACE", str(trace))
+    transform.prestart_dbt(paths, period)
+    transform.prestart_dbt(paths, period)                            # asked twice: one parse
+    outcome = transform.build_planned(paths, period, BuildPlan("incremental", ["publication_origin+"]))
+    assert outcome.success, outcome.failures
+    events = trace.read_text().splitlines()
+    assert sum(" parsed" == e[e.index(" ", e.index(" ") + 1):] for e in events) == 1
+    assert any("step 0 done (manifest reused; code 0)" in e for e in events)
+    assert "model.phakhi.publication_origin" in outcome.nodes
+    assert "Done." in outcome.log_tail and transform.PARSE_MARK not in outcome.log_tail
+    assert (paths.dbt_work / "parse-target" / "partial_parse.msgpack").exists()
+    manifest = json.loads((paths.dbt_work / "target" / "manifest.json").read_text())
+    assert manifest["nodes"]["model.phakhi.publication_origin"]["compiled_code"]
+    page = docs / "static_index.html"
+    assert page.exists() and "publication_origin" in page.read_text(encoding="utf-8")
+
+
+def test_the_early_start_is_for_a_small_home_with_something_landed_since_publication(home, monkeypatch):
+    import os
+
+    import phakhi.transform as transform
+
+    started = []
+    monkeypatch.setattr(transform, "prestart_dbt", lambda paths=None, period=None: started.append(period))
+    transform.prestart_dbt_early(home, "2025-12")
+    assert started == []                                       # no publication yet: nothing to go by
+    home.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(home.published_db)) as con:
+        con.execute("create schema raw; create table raw.t as select 1 as x")
+    home.published_inputs.write_text("{}")
+    (home.landing / "activity_reports").mkdir(parents=True, exist_ok=True)
+    old = home.landing / "activity_reports" / "old.csv"
+    old.write_text("a\n1\n")
+    os.utime(old, (1_000_000, 1_000_000))                     # landed before the publication
+    assert not transform.landed_since_publication(home)
+    transform.prestart_dbt_early(home, "2025-12")
+    assert started == []                                       # nothing new landed: most likely nothing to build
+    (home.landing / "activity_reports" / "new.csv").write_text("a\n2\n")
+    assert transform.landed_since_publication(home)
+    transform.prestart_dbt_early(home, "2025-12")
+    assert started == ["2025-12"]
+    monkeypatch.setattr("phakhi.warm_imports.WARM_GX_DURING_DBT_BELOW_ROWS", 1)
+    transform.prestart_dbt_early(home, "2025-12")
+    assert started == ["2025-12"]                              # a large home: ingest's memory peak comes first
