@@ -93,8 +93,10 @@ def refresh(period: Optional[str] = typer.Option(None, help="Month to refresh, Y
 
         milestone("stack imported")
         if early is not None:     # what the flow imports on its way, while the server still starts
+            from phakhi.transform import prestart_dbt_early
             from phakhi.warm_imports import warm_flow_imports
 
+            prestart_dbt_early(paths)  # dbt's process imports on the core the server's start leaves idle
             warm_flow_imports()
         adopt_early_server(early)
         freeze_heap()             # the stack is imported: later collections need not walk it
