@@ -362,7 +362,7 @@ def prepare_docs(paths: Paths, period: str, month_built: bool = False, code: str
     if parsed.exists():   # reuse the build's parse (same project, profile and vars): saves seconds
         shutil.copyfile(parsed, docs_target / "partial_parse.msgpack")
     built = _build_manifest(paths, period, code)           # read once for both checks
-    compiled = _compiled_build_manifest(paths, period, code, built)
+    compiled = _compiled_build_manifest(paths, built)
     completed = None if compiled is not None else _completed_build_manifest(paths, period, month_built, code, built)
     (docs_target / DOCS_MADE_WITH).unlink(missing_ok=True)      # written again once this page is made
     if compiled is not None or completed is not None:
@@ -430,17 +430,10 @@ def _build_manifest(paths: Paths, period: str, code: str) -> dict | None:
     return built if isinstance(built, dict) and isinstance(built.get("nodes"), dict) else None
 
 
-_UNREAD = object()
-
-
-def _compiled_build_manifest(paths: Paths, period: str, code: str | None = None, built=_UNREAD) -> Path | None:
-    """The last build's manifest.json when it holds the compiled SQL of every model and snapshot for `period`
+def _compiled_build_manifest(paths: Paths, built: dict | None) -> Path | None:
+    """The last build's manifest.json when it holds the compiled SQL of every model and snapshot for the month
     and the current code (a build of everything that succeeded); None otherwise (a selective build compiles
-    only what it ran). `built`: that manifest, already read by _build_manifest."""
-    if built is _UNREAD:
-        from phakhi.refresh_inputs import code_fingerprint
-
-        built = _build_manifest(paths, period, code or code_fingerprint())
+    only what it ran). `built`: that manifest as _build_manifest read it."""
     if built is None:
         return None
     shown = [n for n in built["nodes"].values() if n.get("resource_type") in ("model", "snapshot")]
@@ -467,8 +460,8 @@ def record_docs_made_with(paths: Paths, period: str, code: str | None = None) ->
         json.dumps({"with": _docs_made_with(paths, code), "period": period}), encoding="utf-8")
 
 
-def _completed_build_manifest(paths: Paths, period: str, month_built: bool, code: str | None = None,
-                              built=_UNREAD) -> dict | None:
+def _completed_build_manifest(paths: Paths, period: str, month_built: bool, code: str,
+                              built: dict | None) -> dict | None:
     """After a successful selective build for `period` and the current code: its manifest, with the compiled
     SQL of each model and snapshot it did not run taken from the last documentation page's manifest. Sound
     when the build ran every model that reads the month (`month_built`: a new month's selection,
@@ -476,14 +469,9 @@ def _completed_build_manifest(paths: Paths, period: str, month_built: bool, code
     the same source (checksum), a model that does not read the month compiles to the same SQL every month, and
     the month's SQL of the others comes from this build. (Relation-dependent SQL -
     is_incremental(), phakhi_optional_relation - follows a raw table that changed, and so a selected model.)
-    None when anything is missing or differs: then the documentation step compiles, as before. `built`: the
-    build's manifest, already read by _build_manifest."""
-    from phakhi.refresh_inputs import code_fingerprint
-
-    code = code or code_fingerprint()
+    None when anything is missing or differs: then the documentation step compiles, as before. `code`: the
+    code fingerprint; `built`: the build's manifest as _build_manifest read it."""
     docs_target = paths.dbt_work / "docs-target"
-    if built is _UNREAD:
-        built = _build_manifest(paths, period, code)
     if built is None:
         return None
     try:
