@@ -35,16 +35,16 @@ import sys
 import traceback
 
 
-# PHAKHI_DBT_WORKER_TRACE=<file>: when each phase of this process ended, appended to the file (measuring)
-_TRACE = os.environ.get("PHAKHI_DBT_WORKER_TRACE")
+# the refresh's timeline file (phakhi.timing.milestone), read before a step replaces this process's environment
+_TIMELINE = os.environ.get("PHAKHI_TIMELINE")
 
 
 def trace(event: str) -> None:
-    if _TRACE:
-        import time
+    """When each phase of this process ended, on the refresh's timeline (measuring; nothing when unset)."""
+    if _TIMELINE:
+        from phakhi.timing import milestone
 
-        with open(_TRACE, "a", encoding="utf-8") as fh:
-            fh.write(f"{time.time():.3f} {os.getpid()} {event}\n")
+        milestone(f"dbt process: {event}", _TIMELINE)
 
 
 def exit_code(result) -> int:

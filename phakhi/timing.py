@@ -136,11 +136,12 @@ def stage_timer(stage: str, log_to: Path | None = None, logger: logging.Logger |
 TIMELINE_ENV = "PHAKHI_TIMELINE"    # a file: milestones of the refresh's processes appended there (benchmarks)
 
 
-def milestone(event: str) -> None:
+def milestone(event: str, path: str | None = None) -> None:
     """One point of the refresh's timeline (process start-ups, Prefect's server answering, the flow's start and
-    end, exit handlers), appended as a JSON line to $PHAKHI_TIMELINE when it names a file: what
-    benchmarks/fixed_overhead.py prints to show where the fixed overhead goes. Nothing when unset."""
-    path = os.environ.get(TIMELINE_ENV)
+    end, exit handlers, dbt's process), appended as a JSON line to $PHAKHI_TIMELINE when it names a file (or to
+    `path`: a process that replaces its environment reads the variable once): what benchmarks/fixed_overhead.py
+    prints to show where the fixed overhead goes. Nothing when unset."""
+    path = path or os.environ.get(TIMELINE_ENV)
     if not path:
         return
     try:

@@ -244,15 +244,15 @@ def test_the_build_on_the_manifest_parsed_ahead(copy_sample, tmp_path, monkeypat
     period = (paths.dbt_work / "target" / "phakhi_period.txt").read_text().strip()
     docs = paths.dbt_work / "docs-target"
     (docs / "phakhi_docs_key.txt").unlink(missing_ok=True)          # the page is due
-    trace = tmp_path / "trace.txt"
-    monkeypatch.setenv("PHAKHI_DBT_WORKER_TRACE", str(trace))
+    trace = tmp_path / "timeline.jsonl"
+    monkeypatch.setenv("PHAKHI_TIMELINE", str(trace))
     transform.prestart_dbt(paths, period)
     transform.prestart_dbt(paths, period)                            # asked twice: one parse
     outcome = transform.build_planned(paths, period, BuildPlan("incremental", ["publication_origin+"]))
     assert outcome.success, outcome.failures
-    events = trace.read_text().splitlines()
-    assert sum(" parsed" == e[e.index(" ", e.index(" ") + 1):] for e in events) == 1
-    assert any("step 0 done (manifest reused; code 0)" in e for e in events)
+    events = [json.loads(line)["event"] for line in trace.read_text().splitlines()]
+    assert events.count("dbt process: parsed") == 1
+    assert "dbt process: step 0 done (manifest reused; code 0)" in events
     assert "model.phakhi.publication_origin" in outcome.nodes
     assert "Done." in outcome.log_tail and transform.PARSE_MARK not in outcome.log_tail
     assert (paths.dbt_work / "parse-target" / "partial_parse.msgpack").exists()
