@@ -160,6 +160,13 @@ def drop_cached_blocks(con, limit: str) -> None:
         pass
 
 
+def worker_connection(db: Path) -> tuple[duckdb.DuckDBPyConnection, str]:
+    """A read-only connection with a page worker's settings, and the memory_limit it was opened with (what
+    drop_cached_blocks puts back after each read): as configured (current_setting shows it rounded to 0.1 MiB)."""
+    con = duckdb.connect(str(db), read_only=True, config=dict(WORKER_DUCKDB))
+    return con, WORKER_DUCKDB.get("memory_limit") or con.execute("select current_setting('memory_limit')").fetchone()[0]
+
+
 class PartnerBatches:
     """One per-partner table for the partner pages, in page order: its rows split by partner (`get`) and as
     monthly CSV files (`files`). A table the warehouse defers (PER_PARTNER_TABLES) is read from DuckDB one
@@ -186,14 +193,10 @@ class PartnerBatches:
         self.whole = None
         self.batches = [order[i:i + batch] for i in range(0, len(order), batch)]
         self.batch_of = {str(pid): i // batch for i, pid in enumerate(order)}
-        self.con = duckdb.connect(str(wh.db), read_only=True, config=dict(WORKER_DUCKDB))
+        self.con, self.memory_limit = worker_connection(wh.db)
         self.table = wh.sources[model]
         self.types = {str(name): str(kind).upper() for name, kind, *_ in
                       self.con.execute(f"describe {self.table}").fetchall()}
-        # the limit this connection was opened with (drop_cached_blocks puts it back after each batch); as
-        # configured when it was (current_setting shows it rounded to 0.1 MiB)
-        self.memory_limit = WORKER_DUCKDB.get("memory_limit") or \
-            self.con.execute("select current_setting('memory_limit')").fetchone()[0]
         self.date_formats = self._date_formats()
         store = active_store()
         if store is not None and self.types.get("partner_id") == "VARCHAR" and self.types.get("period") == "VARCHAR":
@@ -1279,9 +1282,7 @@ class LazyWarehouse(Warehouse):
         return name in self.sources
 
     def keep_open(self) -> "LazyWarehouse":
-        self.con = duckdb.connect(str(self.db), read_only=True, config=dict(WORKER_DUCKDB))
-        self.memory_limit = WORKER_DUCKDB.get("memory_limit") or \
-            self.con.execute("select current_setting('memory_limit')").fetchone()[0]
+        self.con, self.memory_limit = worker_connection(self.db)
         return self
 
     def close(self) -> None:
