@@ -142,7 +142,8 @@ def audit(paths: Paths, dbt_outcome, previous: dict | None = None) -> "GateResul
 
     # When dbt failed (a model error or a failing dbt test), its downstream marts may not exist: the gate
     # reports dbt's failures alone. `previous`: the live publication's passed suites (reused when unchanged).
-    gate = run_gate(paths.build_db, previous=previous) if dbt_outcome.success else GateResult(checks=[])
+    gate = run_gate(paths.build_db, previous=previous, template_cache=paths.home / "cache" / "data_docs_templates") \
+        if dbt_outcome.success else GateResult(checks=[])
     gate.dbt = {"success": dbt_outcome.success, "counts": dbt_outcome.counts, "failures": dbt_outcome.failures}
     return gate
 

@@ -83,3 +83,34 @@ def test_a_table_suite_reads_only_the_columns_its_checks_use(tmp_path):
         con.execute("update marts.t set level = 'province'")
     gate = run_gate(db, [spec])
     assert [(c.column, c.sample, c.sample_rows) for c in gate.blocking] == [("share", [7.0], [{"share": 7.0, "id": 2}])]
+
+
+def test_data_docs_templates_are_compiled_once_and_make_the_same_pages(tmp_path, monkeypatch):
+    """A gate given a template cache builds the Data Docs GX builds (same files and text, but for run times and
+    ids); a later gate loads GX's compiled templates from the cache instead of compiling them again."""
+    import re
+
+    import jinja2
+
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema marts; create table marts.t as select * from (values (1, 0.5), (2, 0.7)) v(id, share)")
+    suites = [{"name": "t", "table": "marts.t", "row_id": ["id"], "expectations": [
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "id"}, "severity": "critical"}]}]
+
+    def pages(docs):
+        def norm(text):    # run times and ids differ between any two builds
+            text = re.sub(r"\d{8}T\d{6}\.\d+Z", "T", text)
+            text = re.sub(r"20\d\d-\d\d-\d\d[ T][\d:.]+( UTC|\+00:00|Z)?", "T", text)
+            return re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\d{10}\.\d+", "I", text)
+        return {norm(str(p.relative_to(docs))): norm(p.read_text(encoding="utf-8")) for p in docs.rglob("*.html")}
+
+    plain = pages(run_gate(db, suites).data_docs)
+    cache = tmp_path / "templates"
+    assert pages(run_gate(db, suites, template_cache=cache).data_docs) == plain
+    assert list(cache.iterdir())
+    compiled = []
+    real_compile = jinja2.Environment.compile
+    monkeypatch.setattr(jinja2.Environment, "compile", lambda self, *a, **k: compiled.append(1) or real_compile(self, *a, **k))
+    assert pages(run_gate(db, suites, template_cache=cache).data_docs) == plain
+    assert compiled == []
