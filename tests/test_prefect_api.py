@@ -108,3 +108,27 @@ def test_the_cycle_collector_is_paused_for_the_block_and_restored():
         assert not gc.isenabled()                            # restored as it was: off
     finally:
         gc.enable()
+
+
+def test_a_server_that_never_answers_leaves_prefects_settings_as_they_were(monkeypatch, caplog):
+    """adopt_early_server points Prefect at the server while it starts; when it dies instead, the environment
+    and Prefect's settings are put back (Prefect then starts its own server, as before)."""
+    from prefect.settings import PREFECT_API_URL, get_current_settings
+
+    from phakhi.prefect_api import TEMPORARY, EarlyServer, adopt_early_server, is_temporary_api
+
+    for k in (TEMPORARY, "PREFECT_API_URL", "PREFECT_UI_URL"):
+        monkeypatch.delenv(k, raising=False)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    heartbeats = get_current_settings().flows.heartbeat_frequency
+    assert adopt_early_server(EarlyServer(dead, 9)) is False
+    assert "did not answer" in caplog.text          # it waited for the server (and gave up): not refused at once
+    assert not {TEMPORARY, "PREFECT_API_URL", "PREFECT_UI_URL"} & set(os.environ)
+    assert PREFECT_API_URL.value() is None and is_temporary_api()
+    from phakhi.prefect_api import temporary_run_settings
+
+    with temporary_run_settings():        # made afresh: the ones made for the dead server are dropped
+        assert get_current_settings().flows.heartbeat_frequency is None
+        assert PREFECT_API_URL.value() is None
+    assert get_current_settings().flows.heartbeat_frequency == heartbeats
