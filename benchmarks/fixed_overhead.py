@@ -121,6 +121,33 @@ py-spy; machine at load 3-12 with three other helpers, so read CPU seconds):
   wherever it runs); the gate's Data Docs (~30 % of one_new's gate; Jinja compiles GX's templates every run - a
   bytecode cache needs a custom GX view class, ~0.1 s) and Checkpoint.run (~42 %); an SSL context per Prefect
   client (~30 ms each, even for the plain-http loopback API); the server's graceful stop at exit (~0.1-0.2 s).
+
+fix23 (2026-12-01; main fd0a5ab through PYTHONPATH vs this branch, alternating on one home, one_new's refresh
+alone, machine at load 0.3-2 with other helpers):
+- On a quiet machine main already meets the target: one_new 13.8 s (load 1.0), 11.9-14.8 s in 6 more runs at
+  load 0.6-2; nothing 4.3-4.7 s. At idle: /health ~3.0 s, flow called -> body 0.4, ingest 0.8, dbt stage 4.3-6.2
+  (its parse ended 0.3-1 s after the build was asked for), gate 0.7, publish 1.9-2.1, exit 0.3-0.4.
+- dbt's process starts before the refresh imports its stack (cli.py), not after: its import used to end just as
+  the flow asked for the parse. Three pairs at load 1.3-2: dbt stage 4.54/4.47/4.54 -> 4.14/4.14/4.20 s, wait
+  for the parse 0.27/0.26/0.49 -> 0.20/0.07/0.31 s, /health ~0.15 s later (one more process on two cores),
+  whole 12.33/12.25/11.89 -> 11.98/11.93/11.62 s.
+- Gate: GX's Data Docs compiled its Jinja templates ~50 times per gate (one environment per view); GX's own
+  views now keep them in a bytecode cache in the home (quality/data_docs_views.py; same pages but for run
+  times and ids); the warehouse's columns are read in one catalog query, not one per suite; failing rows are
+  traced on the gate's open connection. run_gate alone, 7 suites validated: 1.25-1.41 -> 0.92-1.08 s CPU; in
+  the refresh 0.66-0.74 -> 0.61-0.67 s (its share of GX validation is larger there).
+- Dropped (no gain measured): Prefect's settings pointed at the server before /health (kept: the /health
+  -> flow called gap was 0.01 s at idle either way; the poll no longer loads CA certificates); gc.freeze()
+  before Prefect's create_app (its explicit gc.collect(): 0.47 -> 0.19 s in a bare interpreter, but 0.18 s
+  either way in the served process); PREFECT_API_DATABASE_MIGRATE_ON_START=false (/health 2.5-3.0 s either
+  way); report_run submitted beside drift and publish (<= 0.05 s; under a Dask runner it would ship the gate
+  and the ingest report to a worker).
+- Left (measured): every DuckDB instance costs ~20 ms CPU to open (it registers its built-in functions), and a
+  one_new refresh opens 61 in its own process: publish's LazyWarehouse.get 30 (one per table, ~0.5 s of
+  publish's 2 s), the landing ledger 12 (read-only then read-write per family: ~0.3 s of ingest's ~0.6 s CPU),
+  the dbt docs key 2. FastAPI builds each router's routes on its first request (~0.3 s of the server's CPU,
+  most of flow called -> body). GX's ephemeral context serializes its whole configuration to YAML on every
+  asset and batch definition added (~9 % of the gate).
 """
 from __future__ import annotations
 
