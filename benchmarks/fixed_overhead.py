@@ -136,8 +136,9 @@ alone, machine at load 0.3-2 with other helpers):
   times and ids); the warehouse's columns are read in one catalog query, not one per suite; failing rows are
   traced on the gate's open connection. run_gate alone, 7 suites validated: 1.25-1.41 -> 0.92-1.08 s CPU; in
   the refresh 0.66-0.74 -> 0.61-0.67 s (its share of GX validation is larger there).
-- Dropped (no gain measured): Prefect's settings pointed at the server before /health (kept: the /health
-  -> flow called gap was 0.01 s at idle either way; the poll no longer loads CA certificates); gc.freeze()
+- Dropped (no gain measured): Prefect's settings pointed at the server while it starts, before /health (the
+  /health -> flow called gap was 0.01 s at idle either way; py-spy at 100-250 Hz had made it look like ~0.1 s;
+  only the poll's CA certificates went: ~30 ms CPU while the server starts); gc.freeze()
   before Prefect's create_app (its explicit gc.collect(): 0.47 -> 0.19 s in a bare interpreter, but 0.18 s
   either way in the served process); PREFECT_API_DATABASE_MIGRATE_ON_START=false (/health 2.5-3.0 s either
   way); report_run submitted beside drift and publish (<= 0.05 s; under a Dask runner it would ship the gate

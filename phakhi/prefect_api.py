@@ -241,11 +241,7 @@ def is_temporary_api() -> bool:
 def adopt_early_server(early: EarlyServer | None) -> bool:
     """Wait for the early server to answer, then make it this process's Prefect API (PREFECT_API_URL, and
     Prefect's global settings refreshed from the environment). False (and the early server stopped) when
-    Prefect should not or cannot use it: Prefect then does what it always did. Imports no `prefect.server`.
-
-    Prefect's settings are pointed at the server (and the flow run's settings made: run_settings) before it
-    answers, while it still starts: ~0.1 s of settings models built beside the server's start-up rather than
-    after it, on the refresh's path (issue 17: fixed cost); put back as they were when it never answers."""
+    Prefect should not or cannot use it: Prefect then does what it always did. Imports no `prefect.server`."""
     if early is None:
         return False
     import httpx
@@ -257,13 +253,7 @@ def adopt_early_server(early: EarlyServer | None) -> bool:
         early.stop()
         return False
     deadline = time.monotonic() + PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
-    before = {k: os.environ.get(k) for k in (TEMPORARY, "PREFECT_API_URL", "PREFECT_UI_URL")}
-    os.environ[TEMPORARY] = os.environ["PREFECT_API_URL"] = early.api_url
-    # Prefect would infer a UI link from the API URL and log it for every run; this server has no UI
-    os.environ.setdefault("PREFECT_UI_URL", "")
-    refresh_global_settings_context()
-    _RUN_SETTINGS[:] = [_run_settings()]
-    with httpx.Client(verify=False) as client:    # plain http on the loopback: no certificates to load
+    with httpx.Client(verify=False) as client:    # plain http on the loopback: no CA certificates to load
         while time.monotonic() < deadline and early.process.poll() is None:
             try:
                 if client.get(f"{early.api_url}/health").status_code == 200:
@@ -275,17 +265,14 @@ def adopt_early_server(early: EarlyServer | None) -> bool:
             log.warning("Prefect's early temporary server did not answer (exit code %s); Prefect starts its own",
                         early.process.poll())
             early.stop()
-            for k, v in before.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-            _RUN_SETTINGS.clear()
-            refresh_global_settings_context()
             return False
     from phakhi.timing import milestone
 
     milestone("Prefect API answered /health")
+    os.environ[TEMPORARY] = os.environ["PREFECT_API_URL"] = early.api_url
+    # Prefect would infer a UI link from the API URL and log it for every run; this server has no UI
+    os.environ.setdefault("PREFECT_UI_URL", "")
+    refresh_global_settings_context()
     get_logger().info(f"Started temporary server on http://127.0.0.1:{early.port} while the refresh "
                                "imported its stack")
     # stopped at exit (registered in start_early_server, before Prefect's own exit handlers: so it runs after
@@ -293,34 +280,18 @@ def adopt_early_server(early: EarlyServer | None) -> bool:
     return True
 
 
-_RUN_SETTINGS: list = []     # [(the settings they were made from, the flow run's settings)], made by adopt_early_server
-
-
-def _run_settings():
-    """The current Prefect settings, and the same with no flow-run heartbeats (temporary_run_settings)."""
-    from prefect.context import get_settings_context
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY
-
-    base = get_settings_context().settings
-    return base, base.copy_with_update(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
-
-
 def temporary_run_settings():
     """Prefect settings for a flow run on this refresh's temporary server: no flow-run heartbeats. They let a
     server mark a run crashed when its process dies unseen; the temporary server dies with the refresh's
     process group, so nothing could read them, and at the flow's end Prefect waits (up to 2 s) for the
-    heartbeat thread to wake from its sleep (issue 17: fixed cost). On a configured server: unchanged.
-    Prefect's `temporary_settings`, with the settings adopt_early_server made while the server started when
-    they were made from the current ones."""
+    heartbeat thread to wake from its sleep (issue 17: fixed cost). On a configured server: unchanged."""
     from contextlib import nullcontext
 
-    from prefect.context import SettingsContext, get_settings_context
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     if not is_temporary_api():
         return nullcontext()
-    context = get_settings_context()
-    made = _RUN_SETTINGS[0] if _RUN_SETTINGS and _RUN_SETTINGS[0][0] is context.settings else _run_settings()
-    return SettingsContext(profile=context.profile, settings=made[1])
+    return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
 
 
 if __name__ == "__main__":         # the temporary server's process (server_command)
