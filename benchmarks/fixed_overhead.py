@@ -130,7 +130,8 @@ alone, machine at load 0.3-2 with other helpers):
 - dbt's process starts before the refresh imports its stack (cli.py), not after: its import used to end just as
   the flow asked for the parse. Three pairs at load 1.3-2: dbt stage 4.54/4.47/4.54 -> 4.14/4.14/4.20 s, wait
   for the parse 0.27/0.26/0.49 -> 0.20/0.07/0.31 s, /health ~0.15 s later (one more process on two cores),
-  whole 12.33/12.25/11.89 -> 11.98/11.93/11.62 s.
+  whole 12.33/12.25/11.89 -> 11.98/11.93/11.62 s. At load 2-5 (six more pairs, the load rising through them)
+  wall says nothing either way: whole 17.99/14.94/19.07/22.57/13.82/21.11 -> 19.06/18.63/23.34/19.62/15.81/18.70 s.
 - Gate: GX's Data Docs compiled its Jinja templates ~50 times per gate (one environment per view); GX's own
   views now keep them in a bytecode cache in the home (quality/data_docs_views.py; same pages but for run
   times and ids); the warehouse's columns are read in one catalog query, not one per suite; failing rows are
