@@ -18,6 +18,13 @@ usually made during the dbt stage: its CPU here is the benchmark's, not the flow
     # where the Python allocations peak (slow: tracemalloc roughly doubles the time):
     .venv/bin/python benchmarks/publish.py --source /work/nat10 --work /tmp/pubmem --tracemalloc
 
+Near-empty home (benchmarks/fixed_overhead.py's home after one_new, 2026-12-01, load ~2, py-spy): of the
+publish's ~2.0 s CPU, opening a DuckDB connection per dashboard table (~37 tables, ~25 ms each) was ~36 % of
+the samples, site_context 49 % in all, Jinja compiling the templates ~15 %, the Thai dictionary's pure-Python
+YAML parse ~7 %, the docs key (a catalog query: the page is copied) ~7 %. Now one connection for every table
+and libyaml's parser: 1.83/2.02/2.18 s -> 1.16/1.18/1.19 s CPU (the same warehouse, three publishes each;
+pages as main's apart from dbt's docs page, regenerated in the work home when the code fingerprint differs).
+
 The work home gets warehouse/build.duckdb (a copy of the source's published phakhi.duckdb), its
 history.duckdb, the source's dbt folder (manifest, docs) and its last gate.json: exactly what the flow's
 publish task receives (phakhi/publish/warehouse.py:publish_switching).
