@@ -24,6 +24,13 @@ the samples, site_context 49 % in all, Jinja compiling the templates ~15 %, the 
 YAML parse ~7 %, the docs key (a catalog query: the page is copied) ~7 %. Now one connection for every table
 and libyaml's parser: 1.83/2.02/2.18 s -> 1.16/1.18/1.19 s CPU (the same warehouse, three publishes each;
 pages as main's apart from dbt's docs page, regenerated in the work home when the code fingerprint differs).
+What is left there (136 -> 69 samples at 50 Hz): Jinja compiling the templates ~25 % (a bytecode cache would
+have to be keyed by every template and by site.py, whose constant-label folding writes markup into the
+compiled code: not done), the docs key's catalog query ~20 % (phakhi/transform.py:docs_key, in a thread),
+the open-data tables ~10 %.
+Quarter scale, 12th month on the 11-month publications (py-spy, 2026-12-01): page workers 76 % of the samples,
+the publishing process 24 %; creating files (os.open, makedirs: kernel time) ~20 %, page templates ~18 %,
+credentials and linking sections ~30 % cumulative, the per-partner CSVs ~19 %.
 
 The work home gets warehouse/build.duckdb (a copy of the source's published phakhi.duckdb), its
 history.duckdb, the source's dbt folder (manifest, docs) and its last gate.json: exactly what the flow's
