@@ -18,6 +18,20 @@ usually made during the dbt stage: its CPU here is the benchmark's, not the flow
     # where the Python allocations peak (slow: tracemalloc roughly doubles the time):
     .venv/bin/python benchmarks/publish.py --source /work/nat10 --work /tmp/pubmem --tracemalloc
 
+Near-empty home (benchmarks/fixed_overhead.py's home after one_new, 2026-12-01, load ~2, py-spy): of the
+publish's ~2.0 s CPU, opening a DuckDB connection per dashboard table (~37 tables, ~25 ms each) was ~36 % of
+the samples, site_context 49 % in all, Jinja compiling the templates ~15 %, the Thai dictionary's pure-Python
+YAML parse ~7 %, the docs key (a catalog query: the page is copied) ~7 %. Now one connection for every table
+and libyaml's parser: 1.83/2.02/2.18 s -> 1.16/1.18/1.19 s CPU (the same warehouse, three publishes each;
+pages as main's apart from dbt's docs page, regenerated in the work home when the code fingerprint differs).
+What is left there (136 -> 69 samples at 50 Hz): Jinja compiling the templates ~25 % (a bytecode cache would
+have to be keyed by every template and by site.py, whose constant-label folding writes markup into the
+compiled code: not done), the docs key's catalog query ~20 % (phakhi/transform.py:docs_key, in a thread),
+the open-data tables ~10 %.
+Quarter scale, 12th month on the 11-month publications (py-spy, 2026-12-01): page workers 76 % of the samples,
+the publishing process 24 %; creating files (os.open, makedirs: kernel time) ~20 %, page templates ~18 %,
+credentials and linking sections ~30 % cumulative, the per-partner CSVs ~19 %.
+
 The work home gets warehouse/build.duckdb (a copy of the source's published phakhi.duckdb), its
 history.duckdb, the source's dbt folder (manifest, docs) and its last gate.json: exactly what the flow's
 publish task receives (phakhi/publish/warehouse.py:publish_switching).

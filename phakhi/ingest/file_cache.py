@@ -137,7 +137,7 @@ def _ingest_archived(family, path: Path, landing, known, archive) -> tuple[FileO
 
     sink: list[bytes] = []
     outcome, asked = ingest_file_probed(family, path, landing, known, sink=sink)
-    archive_bytes(Path(archive[0]), outcome, sink[0] if sink else None, Path(archive[1]))
+    archive_bytes(archive[0], outcome, sink[0] if sink else None, archive[1])
     return outcome, asked
 
 

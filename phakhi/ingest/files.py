@@ -19,6 +19,7 @@ import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, Iterable
@@ -593,7 +594,6 @@ def records_frame(contract, outcomes: list[FileOutcome], release: bool = False):
     per row (`{**record, **meta}`) cost a second copy of every row as a dict -- about a gigabyte at national
     scale, the ingest's peak -- and twice the time. A column a record lacks is empty (None), as before."""
     import pandas as pd
-    from operator import itemgetter
 
     names = ["_row"] + contract.column_names
     get = itemgetter(*names)
@@ -606,7 +606,7 @@ def records_frame(contract, outcomes: list[FileOutcome], release: bool = False):
         try:
             rows = list(map(get, recs))
         except KeyError:                   # a record without some optional column
-            rows = [tuple(r.get(c) for c in names) for r in recs]
+            rows = [tuple(map(r.get, names)) for r in recs]    # (no generator per row: 1.6x)
         if len(names) == 1:
             rows = [(v,) for v in rows]
         for acc, values in zip(cols, zip(*rows)):
@@ -663,10 +663,12 @@ def list_files(folder: Path) -> list[Path]:
         return []
     # symlinks are listed (not followed) so that they are refused with a reason, never silently skipped;
     # one scandir per folder (the entries' types come with the listing: no stat per file, 70,000 a month)
-    found: list[Path] = []
+    # sorted as Paths sort (by their parts), by the parts below `folder` each file's walk already knows: no
+    # Path comparison, which parses both sides' parts on every call (~18 per file)
+    found: list[tuple[tuple[str, ...], Path]] = []
     folder = Path(folder)
 
-    def walk(d: Path, hidden: bool) -> None:
+    def walk(d: Path, parts: tuple[str, ...], hidden: bool) -> None:
         try:
             with os.scandir(d) as it:
                 entries = list(it)
@@ -679,13 +681,14 @@ def list_files(folder: Path) -> list[Path]:
                 is_file = link or (not is_dir and e.is_file())
             except OSError:
                 continue
-            if is_dir:
-                walk(d / e.name, hidden or e.name.startswith("."))   # rglob's walk: links are not followed
+            if is_dir:     # rglob's walk: links are not followed
+                walk(d / e.name, parts + (e.name,), hidden or e.name.startswith("."))
             elif is_file and not hidden and not e.name.startswith((".", "~$")):
-                found.append(d / e.name)
+                found.append((parts + (e.name,), d / e.name))
 
-    walk(folder, False)
-    return sorted(found)
+    walk(folder, (), False)
+    found.sort(key=itemgetter(0))
+    return [p for _, p in found]
 
 
 def supported_suffixes() -> list[str]:

@@ -439,44 +439,60 @@ def _archive(archive: Path, o, home: Path) -> str | None:
         return None
 
 
-def archive_bytes(archive: Path, o, data: bytes | None, home: Path) -> str | None:
+def archive_bytes(archive: Path | str, o, data: bytes | None, home: Path | str) -> str | None:
     """`_archive` for a file whose bytes are in hand (the pool worker that read them): where the filesystem
     cannot clone, the archive gets the very bytes that were hashed (`o.file_hash`), written from memory -- no
     second open and read of the landed file. The same refusals and layout as `_archive`; without the bytes,
-    or where cloning works (or is not yet known not to), `_archive` itself."""
+    or where cloning works (or is not yet known not to), `_archive` itself. Paths as strings (os.path): once
+    per landed file, pathlib's parsing cost more than the file's write itself."""
+    archive, home = os.fspath(archive), os.fspath(home)
     dev = _archive_device(archive)
     if data is None or dev is None or dev not in _NO_CLONE:
-        return _archive(archive, o, home)
-    dest = _archive_dest(archive, o, Path(o.path))
-    if dest is None:
+        return _archive(Path(archive), o, Path(home))
+    if o.rule in _NOT_ARCHIVED or os.path.islink(o.path):
         return None
+    h = o.file_hash
+    dest = os.path.join(archive, h[:2], h + _suffix(o.path))
     try:
-        if not dest.exists():
+        if not os.path.exists(dest):
             tmp = _archive_tmp(dest)
             try:
                 fh = open(tmp, "wb")
             except FileNotFoundError:
-                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
                 fh = open(tmp, "wb")
             with fh:
                 fh.write(data)
-            tmp.replace(dest)
-        return dest.relative_to(home).as_posix()
+            os.replace(tmp, dest)
+        if dest.startswith(home + "/") and home != "/":
+            return dest[len(home) + 1:]
+        return Path(dest).relative_to(home).as_posix()
     except OSError:
         return None
+
+
+def _suffix(path: str) -> str:
+    """`Path(path).suffix.lower()` without building the Path."""
+    name = os.path.basename(path)
+    i = name.rfind(".")
+    return name[i:].lower() if 0 < i < len(name) - 1 else ""
+
+
+_NOT_ARCHIVED = ("symlink", "file_type", "too_large", "reader_crashed")    # refused unread
 
 
 def _archive_dest(archive: Path, o, src: Path) -> Path | None:
     """Where a received file's bytes go in the content-addressed archive; None for a file refused unread
     (a link is never followed into the archive)."""
-    if o.rule in ("symlink", "file_type", "too_large", "reader_crashed") or src.is_symlink():
+    if o.rule in _NOT_ARCHIVED or src.is_symlink():
         return None
     return archive / o.file_hash[:2] / (o.file_hash + src.suffix.lower())
 
 
-def _archive_tmp(dest: Path) -> Path:
-    """A temporary name beside `dest`, unique per process and thread (renamed into place when complete)."""
-    return dest.with_name(f"{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+def _archive_tmp(dest):
+    """A temporary name beside `dest` (a Path or a str: the same type back), unique per process and thread
+    (renamed into place when complete)."""
+    return dest.__class__(f"{os.fspath(dest)}.{os.getpid()}.{threading.get_ident()}.tmp")
 
 
 def _archive_device(archive: Path) -> int | None:

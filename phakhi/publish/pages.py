@@ -1274,16 +1274,12 @@ class LazyWarehouse(Warehouse):
     `partners` set, the OWN_ROWS_ONLY tables hold only those partners' rows."""
 
     partners: list[str] | None = None
-    # a page worker's one connection for every table it reads (keep_open), its cached blocks evicted after each
-    # table; else a connection per table (opening one costs ~25 ms of CPU)
+    # one connection for every table read (lazy_warehouse's keep_open: a page worker's, the publishing
+    # process's), its cached blocks evicted after each table; else a connection per table (~25 ms of CPU each)
     con: duckdb.DuckDBPyConnection | None = None
 
     def has(self, name: str) -> bool:
         return name in self.sources
-
-    def keep_open(self) -> "LazyWarehouse":
-        self.con, self.memory_limit = worker_connection(self.db)
-        return self
 
     def close(self) -> None:
         if self.con is not None:
@@ -1322,10 +1318,12 @@ class LazyWarehouse(Warehouse):
         return frame
 
 
-def lazy_warehouse(db: Path, tables: dict[str, str], probe: bool = False) -> LazyWarehouse:
+def lazy_warehouse(db: Path, tables: dict[str, str], probe: bool = False, keep_open: bool = False) -> LazyWarehouse:
     """With `probe`, a table that cannot be read is left out at once (as read_warehouse leaves it out), so
-    that `has` and `sources` say what read_warehouse's say before any table is read."""
-    with duckdb.connect(str(db), read_only=True) as con:
+    that `has` and `sources` say what read_warehouse's say before any table is read. With `keep_open`, the
+    connection that listed the tables reads every table (LazyWarehouse.keep_open; the caller closes it)."""
+    con, limit = worker_connection(db) if keep_open else (duckdb.connect(str(db), read_only=True), None)
+    try:
         present = {f"{s}.{t}" for s, t in con.execute(
             "select table_schema, table_name from information_schema.tables").fetchall()}
         sources = {m: t for m, t in tables.items() if t in present}
@@ -1336,7 +1334,15 @@ def lazy_warehouse(db: Path, tables: dict[str, str], probe: bool = False) -> Laz
                 except duckdb.Error as exc:        # e.g. a view over a table another model is rebuilding
                     log.warning("could not read %s: %s", table, exc)
                     del sources[model]
-    return LazyWarehouse({}, sources, Path(db), tuple(m for m in PER_PARTNER_TABLES if m in sources))
+    except BaseException:
+        con.close()
+        raise
+    wh = LazyWarehouse({}, sources, Path(db), tuple(m for m in PER_PARTNER_TABLES if m in sources))
+    if keep_open:
+        wh.con, wh.memory_limit = con, limit
+    else:
+        con.close()
+    return wh
 
 
 def render_partner_range(out_dir: str, job: dict, start: int, stop: int, common: dict,
@@ -1358,7 +1364,7 @@ def render_partner_range(out_dir: str, job: dict, start: int, stop: int, common:
 
 def _render_partner_range(out_dir: str, job: dict, start: int, stop: int, common: dict,
                           strict: bool) -> tuple[list[str], list[dict]]:
-    wh = lazy_warehouse(Path(job["db"]), job["tables"]).keep_open()
+    wh = lazy_warehouse(Path(job["db"]), job["tables"], keep_open=True)
     try:
         if wh.has("dash_partners") and "partner_id" in wh.get("dash_partners").columns:
             wh.partners = [str(p) for p in wh.get("dash_partners").sort_values("partner_id")["partner_id"].iloc[start:stop]]
@@ -1381,8 +1387,10 @@ def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample
     `tables` is the dashboard exposure's list (phakhi.publish.exposures.dashboard_tables).
     pages["partner_pages"] is a generator: render_site writes each partner page as it is produced."""
     # each table read when a page first asks for it: when worker processes render the partner pages, this
-    # process never reads the tables only those pages use (trajectories, peer matches, credentials, file digests)
-    wh = warehouse or lazy_warehouse(db, tables or {}, probe=True)
+    # process never reads the tables only those pages use (trajectories, peer matches, credentials, file digests);
+    # all on one connection, closed by render_site (opening one per table cost ~25 ms each: ~0.8 s of a
+    # near-empty publish's ~2 s)
+    wh = warehouse or lazy_warehouse(db, tables or {}, probe=True, keep_open=True)
     codes = Codebook(wh)
     pages = {
         "overview": _safe(overview_page, wh, codes, period),
@@ -1423,4 +1431,4 @@ def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample
                      "year": int(period[:4]),
                      "window_label": period_label(str(dp["window_first_period"].iloc[0])) if dp is not None and len(dp) else None},
             "status_labels": codes.maps.get("track_status", {}), "light_labels": codes.maps.get("light", {}),
-            "pages": pages, "notes": notes}
+            "pages": pages, "notes": notes, "close": wh.close if warehouse is None else None}

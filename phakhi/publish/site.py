@@ -677,7 +677,16 @@ def render_site(out_dir: Path, site: dict, *, strict: bool = False, workers: int
     same bytes either way.
 
     A page whose data could not be prepared shows a 'not available yet' note instead of breaking the site;
-    with strict=True (tests) a template error is raised instead of replaced by that note."""
+    with strict=True (tests) a template error is raised instead of replaced by that note. The warehouse
+    connection site_context kept open (`site["close"]`) is closed once every page is written."""
+    try:
+        return _render_site(out_dir, site, strict, workers)
+    finally:
+        if site.get("close") is not None:
+            site["close"]()
+
+
+def _render_site(out_dir: Path, site: dict, strict: bool, workers: int | None) -> list[Path]:
     from phakhi.publish import partner_pool
 
     out_dir = Path(out_dir)
