@@ -88,12 +88,14 @@ def refresh(period: Optional[str] = typer.Option(None, help="Month to refresh, Y
     # at exit whatever happens (and, after a crash, by the supervisor with the whole process group)
     early = start_early_server()
     with paused_gc():             # the stack's imports: long-lived objects only, frozen once imported
-        if early is not None:     # dbt's process imports dbt (~2.5 s CPU) beside the server's start and the
-            from phakhi.transform import prestart_dbt_early     # stack's imports: started after them, it was
+        # dbt's process imports dbt (~2.5 s CPU) beside the server's start and the stack's imports: started
+        # after them, it was still importing when the flow asked it to parse (its parse then ended ~1 s after the
+        # build was asked for, on a near-empty home). The flow asks for the month's parse once Prefect's settings
+        # are final (the parse is keyed by the environment dbt will see).
+        if early is not None:
+            from phakhi.transform import prestart_dbt_early
 
-            prestart_dbt_early(paths)   # still importing when the flow asked it to parse (its parse then ended
-            # ~1 s after the build was asked for, on a near-empty home). The flow asks for the month's parse once
-            # Prefect's settings are final (the parse is keyed by the environment dbt will see).
+            prestart_dbt_early(paths)
         from flows.pipeline import GateFailed, PublishFailed, TransformFailed, monthly_refresh
         from phakhi.lock import refresh_lock
 
