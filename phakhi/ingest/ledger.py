@@ -449,10 +449,9 @@ def archive_bytes(archive: Path | str, o, data: bytes | None, home: Path | str) 
     dev = _archive_device(archive)
     if data is None or dev is None or dev not in _NO_CLONE:
         return _archive(Path(archive), o, Path(home))
-    if o.rule in _NOT_ARCHIVED or os.path.islink(o.path):
+    dest = _archive_name(archive, o, o.path)
+    if dest is None:
         return None
-    h = o.file_hash
-    dest = os.path.join(archive, h[:2], h + _suffix(o.path))
     try:
         if not os.path.exists(dest):
             tmp = _archive_tmp(dest)
@@ -481,12 +480,18 @@ def _suffix(path: str) -> str:
 _NOT_ARCHIVED = ("symlink", "file_type", "too_large", "reader_crashed")    # refused unread
 
 
-def _archive_dest(archive: Path, o, src: Path) -> Path | None:
+def _archive_name(archive: str, o, src: str) -> str | None:
     """Where a received file's bytes go in the content-addressed archive; None for a file refused unread
     (a link is never followed into the archive)."""
-    if o.rule in _NOT_ARCHIVED or src.is_symlink():
+    if o.rule in _NOT_ARCHIVED or os.path.islink(src):
         return None
-    return archive / o.file_hash[:2] / (o.file_hash + src.suffix.lower())
+    return os.path.join(archive, o.file_hash[:2], o.file_hash + _suffix(src))
+
+
+def _archive_dest(archive: Path, o, src: Path) -> Path | None:
+    """_archive_name as a Path."""
+    name = _archive_name(os.fspath(archive), o, os.fspath(src))
+    return None if name is None else Path(name)
 
 
 def _archive_tmp(dest):

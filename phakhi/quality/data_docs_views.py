@@ -22,16 +22,20 @@ def _cache(directory: str) -> FileSystemBytecodeCache:
     return _CACHES[directory]
 
 
-class CachedPageView(DefaultJinjaPageView):
+class _CachedTemplates:
+    """A GX page view whose Jinja environment loads compiled templates from `template_cache`."""
+
     def __init__(self, template_cache: str, custom_styles_directory=None, custom_views_directory=None) -> None:
         super().__init__(custom_styles_directory, custom_views_directory)
         self.env.bytecode_cache = _cache(template_cache)
 
 
-class CachedIndexPageView(DefaultJinjaIndexPageView):
-    def __init__(self, template_cache: str, custom_styles_directory=None, custom_views_directory=None) -> None:
-        super().__init__(custom_styles_directory, custom_views_directory)
-        self.env.bytecode_cache = _cache(template_cache)
+class CachedPageView(_CachedTemplates, DefaultJinjaPageView):
+    pass
+
+
+class CachedIndexPageView(_CachedTemplates, DefaultJinjaIndexPageView):
+    pass
 
 
 def data_docs_site(site: dict, template_cache: Path) -> dict:
