@@ -15,7 +15,7 @@ codes); a later step reports through its files (the docs page exists or not). St
 and partial parse from disk as a `dbt` process would, and dbt-duckdb closes the warehouse when a command ends.
 Empty stdin (the refresh needed no dbt): exits at once.
 
-Before the job a line {"parse": step} may come (phakhi.transform.prestart_dbt, once the month is known): dbt
+Before the job a line {"parse": step} may come (phakhi.transform.prestart_dbt; the month need not be known): dbt
 parses the project then (`dbt parse` into its own target folder, the partial parse kept there), while the
 refresh loads and plans, and the job's steps run on that manifest (dbtRunner(manifest=...), dbt's programmatic
 API) instead of each reading the project again: a step whose "parse_key" (environment, working folder, project,
@@ -76,11 +76,19 @@ def parse_ahead(step: dict):
             os.replace(dest + ".tmp", dest)     # whole or not at all
         except OSError:
             pass
-    return {"key": step["parse_key"], "manifest": result.result}
+    # The parse key leaves the month out (the project reads it only when compiling to run); a parse that did read
+    # it while parsing (dbt records such env vars in the manifest) serves only steps of the month it was made with.
+    period_env = step.get("period_env")
+    period_read = bool(period_env) and period_env in (getattr(result.result, "env_vars", None) or {})
+    return {"key": step["parse_key"], "manifest": result.result,
+            "period": step["env"].get(period_env) if period_read else None, "period_env": period_env,
+            "period_read": period_read}
 
 
 def reuses(step: dict, parsed: dict | None) -> bool:
     if not parsed or step.get("parse_key") != parsed["key"]:
+        return False
+    if parsed.get("period_read") and (step.get("env") or {}).get(parsed["period_env"]) != parsed["period"]:
         return False
     args = list(step["args"])
     return args[:1] == ["build"] or (args[:2] == ["docs", "generate"] and "--no-compile" in args)

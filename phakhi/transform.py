@@ -95,16 +95,23 @@ def dbt_step(paths: Paths, period: str, command: str = "build", extra: list[str]
             "parse_key": key}
 
 
+# The month's variable, read only when dbt compiles to run (macros/phakhi_period.sql), never while parsing: not
+# part of the parse key, so the project can be parsed before the month is known (phakhi/dbt_worker.py checks the
+# parse: one that did read it serves only its own month).
+PERIOD_ENV = "PHAKHI_PERIOD"
+
+
 def parse_key(env: dict, args: list[str]) -> str:
     """What dbt's parse of the project depends on besides its files (which a refresh does not change): the
-    environment, the working folder, the project and profile and the vars - not the command, its selection or
-    target folder. Steps with the same key can share one parse (phakhi/dbt_worker.py)."""
+    environment but the month (PERIOD_ENV), the working folder, the project and profile and the vars - not the
+    command, its selection or target folder. Steps with the same key can share one parse (phakhi/dbt_worker.py)."""
     import hashlib
 
     def value(flag: str) -> str:
         return args[args.index(flag) + 1] if flag in args else ""
 
-    return hashlib.sha256(json.dumps([sorted(env.items()), str(DBT_PROJECT_DIR), value("--project-dir"),
+    return hashlib.sha256(json.dumps([sorted((k, v) for k, v in env.items() if k != PERIOD_ENV),
+                                      str(DBT_PROJECT_DIR), value("--project-dir"),
                                       value("--profiles-dir"), value("--vars")]).encode()).hexdigest()
 
 
@@ -112,21 +119,22 @@ def parse_key(env: dict, args: list[str]) -> str:
 PARSE_MARK = "==> phakhi dbt parsed ahead"
 
 
-def parse_step(paths: Paths, period: str) -> dict:
-    """`dbt parse` for the build of `period` (same environment and vars as dbt_step's), in its own target folder
+def parse_step(paths: Paths, period: str | None) -> dict:
+    """`dbt parse` for the build of `period` (same environment and vars as dbt_step's; None: the month is not
+    known yet, and the parse serves any month's build unless it read the month), in its own target folder
     (the build's keeps the last build's files until the build replaces them); its partial parse is seeded from
     the build's and copied back there once made (what a documentation command in another process reads)."""
     target, build_target = paths.dbt_work / "parse-target", paths.dbt_work / "target"
     target.mkdir(parents=True, exist_ok=True)
     if not (target / "partial_parse.msgpack").exists() and (build_target / "partial_parse.msgpack").exists():
         shutil.copyfile(build_target / "partial_parse.msgpack", target / "partial_parse.msgpack")
-    env = {**dbt_env(paths), "PHAKHI_PERIOD": period}
+    env = {**dbt_env(paths), **({PERIOD_ENV: period} if period else {})}
     args = ["--quiet", "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
             "--target-path", str(target), "--no-write-json",
             "--vars", json.dumps({k: v for k, v in dbt_vars(paths, period).items() if k != "period"})]
     build_target.mkdir(parents=True, exist_ok=True)
     return {"args": args, "env": env, "cwd": str(DBT_PROJECT_DIR), "parse_key": parse_key(env, args),
-            "mark": PARSE_MARK,
+            "mark": PARSE_MARK, "period_env": PERIOD_ENV,
             "copy": [[str(target / "partial_parse.msgpack"), str(build_target / "partial_parse.msgpack")]]}
 
 
@@ -222,15 +230,15 @@ _PARSING: dict[int, str] = {}
 def prestart_dbt(paths: Paths | None = None, period: str | None = None) -> None:
     """Start dbt's process now (phakhi/dbt_worker.py): it imports dbt (~3 s CPU) while the refresh ingests,
     loads and plans; the next run_dbt of this process uses it. With `paths` and `period` (known once the landing
-    is ingested), it also parses the project for that month's build, which then skips its own parse. Call only
-    when a dbt command may follow, and discard_dbt_process when none will."""
+    is ingested; or `paths` alone: any month's), it also parses the project for the build, which then skips its
+    own parse. Call only when a dbt command may follow, and discard_dbt_process when none will."""
     proc = _EARLY.get("dbt")
     if proc is None or proc.poll() is not None:
         proc = _start_dbt_process()
         if proc is None:
             return
         _EARLY["dbt"] = proc
-    if paths is not None and period is not None:
+    if paths is not None:
         step = parse_step(paths, period)
         if _PARSING.get(proc.pid) == step["parse_key"]:     # asked already, for the same build
             return
@@ -243,11 +251,12 @@ def prestart_dbt(paths: Paths | None = None, period: str | None = None) -> None:
 
 
 def prestart_dbt_early(paths: Paths, period: str | None = None) -> None:
-    """At the start of a refresh, before ingest: dbt's process imports while the landing is ingested - and,
-    when the month is already known (`period`: asked for, or the scheduled month), parses for it too - when a
+    """At the start of a refresh, before ingest: dbt's process imports and parses the project (for any month
+    when `period`, asked for or scheduled, is not known yet: the parse does not read it) while the landing is
+    ingested - when a
     file landed since the live publication (landed_since_publication), on a small home only (fewer raw rows than the gate's warm-up threshold in the published warehouse): on a large
-    one ingest makes the tree's memory peak, which dbt's ~200 MB must not add to (issue 17: <= 2 GB). A month
-    that turns out otherwise is parsed again when prestart_dbt names it."""
+    one ingest makes the tree's memory peak, which dbt's ~200 MB must not add to (issue 17: <= 2 GB). A parse
+    that read the month serves only its own (phakhi/dbt_worker.py): another month's build parses itself."""
     from phakhi.warm_imports import WARM_GX_DURING_DBT_BELOW_ROWS, raw_rows
 
     if paths.published_db.exists() and raw_rows(paths.published_db) < WARM_GX_DURING_DBT_BELOW_ROWS \

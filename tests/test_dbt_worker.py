@@ -175,8 +175,9 @@ def test_dbt_log_file_is_info_unless_asked(monkeypatch, tmp_path):
 
 
 def test_the_parse_ahead_is_for_the_builds_environment_and_vars_only(home):
-    """One parse serves the build and the documentation of the same month (same environment, project, profile
-    and vars, whatever the command, selection or target folder); another month or other vars: its own."""
+    """One parse serves the build and the documentation (same environment, project, profile and vars, whatever
+    the command, selection or target folder), of any month - the project reads the month only when compiling to
+    run, so it can be parsed before the month is known; another warehouse or other vars: its own."""
     import phakhi.transform as transform
 
     ahead = transform.parse_step(home, "2025-12")
@@ -186,7 +187,9 @@ def test_the_parse_ahead_is_for_the_builds_environment_and_vars_only(home):
     assert ahead["parse_key"] == build["parse_key"] == docs["parse_key"]
     assert ahead["args"][:2] == ["--quiet", "parse"] and "--no-write-json" in ahead["args"]
     assert str(home.dbt_work / "target") not in ahead["args"]         # the last build's files stay as they are
-    assert transform.dbt_step(home, "2026-01")["parse_key"] != ahead["parse_key"]
+    assert transform.dbt_step(home, "2026-01")["parse_key"] == ahead["parse_key"]
+    unknown = transform.parse_step(home, None)                       # before ingest: the month is not known yet
+    assert unknown["parse_key"] == ahead["parse_key"] and transform.PERIOD_ENV not in unknown["env"]
     assert transform.dbt_step(home, "2025-12", warehouse=home.home / "other.duckdb")["parse_key"] != ahead["parse_key"]
 
 
@@ -201,6 +204,12 @@ def test_which_steps_reuse_the_manifest_parsed_ahead():
     assert not reuses({"args": ["build"], "parse_key": "other"}, parsed)
     assert not reuses({"args": ["build"], "parse_key": "k"}, None)              # no parse, or it failed
     assert not reuses({"args": ["build"]}, parsed)
+    # a parse that read the month while parsing (dbt's manifest.env_vars) serves only that month's steps
+    read = {**parsed, "period_read": True, "period_env": "PHAKHI_PERIOD", "period": "2025-12"}
+    assert reuses({"args": ["build"], "parse_key": "k", "env": {"PHAKHI_PERIOD": "2025-12"}}, read)
+    assert not reuses({"args": ["build"], "parse_key": "k", "env": {"PHAKHI_PERIOD": "2026-01"}}, read)
+    assert reuses({"args": ["build"], "parse_key": "k", "env": {"PHAKHI_PERIOD": "2026-01"}},
+                  {**read, "period_read": False})
 
 
 def test_the_parse_aheads_output_is_not_the_builds(home, monkeypatch):
@@ -246,8 +255,8 @@ def test_the_build_on_the_manifest_parsed_ahead(copy_sample, tmp_path, monkeypat
     (docs / "phakhi_docs_key.txt").unlink(missing_ok=True)          # the page is due
     trace = tmp_path / "timeline.jsonl"
     monkeypatch.setenv("PHAKHI_TIMELINE", str(trace))
-    transform.prestart_dbt(paths, period)
-    transform.prestart_dbt(paths, period)                            # asked twice: one parse
+    transform.prestart_dbt(paths)                                    # before ingest: the month is not known
+    transform.prestart_dbt(paths, period)                            # asked again with the month: one parse
     outcome = transform.build_planned(paths, period, BuildPlan("incremental", ["publication_origin+"]))
     assert outcome.success, outcome.failures
     events = [json.loads(line)["event"] for line in trace.read_text().splitlines()]
@@ -257,7 +266,7 @@ def test_the_build_on_the_manifest_parsed_ahead(copy_sample, tmp_path, monkeypat
     assert "Done." in outcome.log_tail and transform.PARSE_MARK not in outcome.log_tail
     assert (paths.dbt_work / "parse-target" / "partial_parse.msgpack").exists()
     manifest = json.loads((paths.dbt_work / "target" / "manifest.json").read_text())
-    assert manifest["nodes"]["model.phakhi.publication_origin"]["compiled_code"]
+    assert period in manifest["nodes"]["model.phakhi.publication_origin"]["compiled_code"]   # the month, compiled
     page = docs / "static_index.html"
     assert page.exists() and "publication_origin" in page.read_text(encoding="utf-8")
 
