@@ -227,18 +227,19 @@ def _discard(proc: subprocess.Popen) -> None:
 _PARSING: dict[int, str] = {}
 
 
-def prestart_dbt(paths: Paths | None = None, period: str | None = None) -> None:
+def prestart_dbt(paths: Paths | None = None, period: str | None = None, parse: bool = False) -> None:
     """Start dbt's process now (phakhi/dbt_worker.py): it imports dbt (~3 s CPU) while the refresh ingests,
     loads and plans; the next run_dbt of this process uses it. With `paths` and `period` (known once the landing
-    is ingested; or `paths` alone: any month's), it also parses the project for the build, which then skips its
-    own parse. Call only when a dbt command may follow, and discard_dbt_process when none will."""
+    is ingested; or `parse` without it: any month's), it also parses the project for the build, which then skips
+    its own parse - asked from the flow only, whose environment is the build's (the parse key's). Call only when
+    a dbt command may follow, and discard_dbt_process when none will."""
     proc = _EARLY.get("dbt")
     if proc is None or proc.poll() is not None:
         proc = _start_dbt_process()
         if proc is None:
             return
         _EARLY["dbt"] = proc
-    if paths is not None:
+    if paths is not None and (period is not None or parse):
         step = parse_step(paths, period)
         if _PARSING.get(proc.pid) == step["parse_key"]:     # asked already, for the same build
             return
@@ -250,10 +251,10 @@ def prestart_dbt(paths: Paths | None = None, period: str | None = None) -> None:
         _PARSING[proc.pid] = step["parse_key"]
 
 
-def prestart_dbt_early(paths: Paths, period: str | None = None) -> None:
-    """At the start of a refresh, before ingest: dbt's process imports and parses the project (for any month
-    when `period`, asked for or scheduled, is not known yet: the parse does not read it) while the landing is
-    ingested - when a
+def prestart_dbt_early(paths: Paths, period: str | None = None, parse: bool = False) -> None:
+    """At the start of a refresh, before ingest: dbt's process imports and - with `period` (asked for or
+    scheduled) or `parse` (the flow's call: any month, the parse does not read it) - parses the project while
+    the landing is ingested, when a
     file landed since the live publication (landed_since_publication), on a small home only (fewer raw rows than the gate's warm-up threshold in the published warehouse): on a large
     one ingest makes the tree's memory peak, which dbt's ~200 MB must not add to (issue 17: <= 2 GB). A parse
     that read the month serves only its own (phakhi/dbt_worker.py): another month's build parses itself."""
@@ -261,7 +262,7 @@ def prestart_dbt_early(paths: Paths, period: str | None = None) -> None:
 
     if paths.published_db.exists() and raw_rows(paths.published_db) < WARM_GX_DURING_DBT_BELOW_ROWS \
             and landed_since_publication(paths):
-        prestart_dbt(paths, period)
+        prestart_dbt(paths, period, parse)
 
 
 def landed_since_publication(paths: Paths) -> bool:

@@ -255,7 +255,7 @@ def test_the_build_on_the_manifest_parsed_ahead(copy_sample, tmp_path, monkeypat
     (docs / "phakhi_docs_key.txt").unlink(missing_ok=True)          # the page is due
     trace = tmp_path / "timeline.jsonl"
     monkeypatch.setenv("PHAKHI_TIMELINE", str(trace))
-    transform.prestart_dbt(paths)                                    # before ingest: the month is not known
+    transform.prestart_dbt(paths, parse=True)                        # before ingest: the month is not known
     transform.prestart_dbt(paths, period)                            # asked again with the month: one parse
     outcome = transform.build_planned(paths, period, BuildPlan("incremental", ["publication_origin+"]))
     assert outcome.success, outcome.failures
@@ -277,7 +277,7 @@ def test_the_early_start_is_for_a_small_home_with_something_landed_since_publica
     import phakhi.transform as transform
 
     started = []
-    monkeypatch.setattr(transform, "prestart_dbt", lambda paths=None, period=None: started.append(period))
+    monkeypatch.setattr(transform, "prestart_dbt", lambda paths=None, period=None, parse=False: started.append(period))
     transform.prestart_dbt_early(home, "2025-12")
     assert started == []                                       # no publication yet: nothing to go by
     home.warehouse_dir.mkdir(parents=True, exist_ok=True)
