@@ -251,36 +251,58 @@ def prestart_dbt(paths: Paths | None = None, period: str | None = None, parse: b
         _PARSING[proc.pid] = step["parse_key"]
 
 
+# A large home's refresh starts dbt's process before ingest when at most this many files landed since the live
+# publication (~3 national months: 6,217 files a month). Ingest makes the tree's memory peak, and it grows with
+# the files it reads (national, measured: 1,051 MB for a month's 6,217 files, 1,958 MB for 67,490): a month's
+# ingest leaves room for dbt's process (~200-300 MB once parsed) under issue 17's 2 GB; a backlog of months or a
+# re-landed history does not.
+EARLY_DBT_MAX_NEW_FILES = 20_000
+
+
 def prestart_dbt_early(paths: Paths, period: str | None = None, parse: bool = False) -> None:
     """At the start of a refresh, before ingest: dbt's process imports and - with `period` (asked for or
     scheduled) or `parse` (the flow's call: any month, the parse does not read it) - parses the project while
-    the landing is ingested, when a
-    file landed since the live publication (landed_since_publication), on a small home only (fewer raw rows than the gate's warm-up threshold in the published warehouse): on a large
-    one ingest makes the tree's memory peak, which dbt's ~200 MB must not add to (issue 17: <= 2 GB). A parse
-    that read the month serves only its own (phakhi/dbt_worker.py): another month's build parses itself."""
+    the landing is ingested, when files landed since the live publication (landed_since_publication): any on a
+    small home (fewer raw rows than the gate's warm-up threshold in the published warehouse), at most
+    EARLY_DBT_MAX_NEW_FILES on a large one (a month's; a larger ingest's memory peak must not get dbt's on top).
+    A parse that read the month serves only its own (phakhi/dbt_worker.py): another month's build parses itself."""
     from phakhi.warm_imports import WARM_GX_DURING_DBT_BELOW_ROWS, raw_rows
 
-    if paths.published_db.exists() and raw_rows(paths.published_db) < WARM_GX_DURING_DBT_BELOW_ROWS \
-            and landed_since_publication(paths):
+    if not paths.published_db.exists():
+        return
+    most = None if raw_rows(paths.published_db) < WARM_GX_DURING_DBT_BELOW_ROWS else EARLY_DBT_MAX_NEW_FILES
+    if 0 < landed_since_publication(paths, 1 if most is None else most + 1) <= (most or 1):
         prestart_dbt(paths, period, parse)
 
 
-def landed_since_publication(paths: Paths) -> bool:
-    """A landed file modified after the live publication's switch: then this refresh most likely builds (a
-    refresh with nothing new stops after ingest, and would only pay dbt's import for nothing). A guess for
-    timing only - ingest decides what changed; a wrong guess costs a process start, either way."""
+_LANDED: dict[tuple, int] = {}      # (landing, publication's mtime, up_to) -> count: the CLI and the flow both ask
+
+
+def landed_since_publication(paths: Paths, up_to: int = 1) -> int:
+    """How many landed files were modified after the live publication's switch, counted up to `up_to`: when
+    any, this refresh most likely builds (a refresh with nothing new stops after ingest, and would only pay
+    dbt's import for nothing). A guess for timing only - ingest decides what changed; a wrong guess costs a
+    process start, either way. Counted once per process (the CLI asks before the flow, the flow again)."""
     try:
         since = paths.published_inputs.stat().st_mtime
     except OSError:
-        return False
+        return 0
+    key = (str(paths.landing), since, up_to)
+    if key in _LANDED:
+        return _LANDED[key]
+    found = 0
     for root, _dirs, files in os.walk(paths.landing):
         for name in files:
             try:
                 if os.stat(os.path.join(root, name)).st_mtime > since:
-                    return True
+                    found += 1
+                    if found >= up_to:
+                        _LANDED[key] = found
+                        return found
             except OSError:
                 continue
-    return False
+    _LANDED[key] = found
+    return found
 
 
 def take_dbt_process() -> subprocess.Popen | None:

@@ -271,13 +271,14 @@ def test_the_build_on_the_manifest_parsed_ahead(copy_sample, tmp_path, monkeypat
     assert page.exists() and "publication_origin" in page.read_text(encoding="utf-8")
 
 
-def test_the_early_start_is_for_a_small_home_with_something_landed_since_publication(home, monkeypatch):
+def test_the_early_start_is_for_a_home_with_a_months_files_landed_since_publication(home, monkeypatch):
     import os
 
     import phakhi.transform as transform
 
     started = []
     monkeypatch.setattr(transform, "prestart_dbt", lambda paths=None, period=None, parse=False: started.append(period))
+    monkeypatch.setattr(transform, "_LANDED", {})
     transform.prestart_dbt_early(home, "2025-12")
     assert started == []                                       # no publication yet: nothing to go by
     home.warehouse_dir.mkdir(parents=True, exist_ok=True)
@@ -291,10 +292,16 @@ def test_the_early_start_is_for_a_small_home_with_something_landed_since_publica
     assert not transform.landed_since_publication(home)
     transform.prestart_dbt_early(home, "2025-12")
     assert started == []                                       # nothing new landed: most likely nothing to build
-    (home.landing / "activity_reports" / "new.csv").write_text("a\n2\n")
-    assert transform.landed_since_publication(home)
+    for name in ("new.csv", "newer.csv"):
+        (home.landing / "activity_reports" / name).write_text("a\n2\n")
+    transform._LANDED.clear()                                  # (counted once per process)
+    assert transform.landed_since_publication(home) == 1       # counted up to what is asked
+    assert transform.landed_since_publication(home, 5) == 2
     transform.prestart_dbt_early(home, "2025-12")
     assert started == ["2025-12"]
     monkeypatch.setattr("phakhi.warm_imports.WARM_GX_DURING_DBT_BELOW_ROWS", 1)
-    transform.prestart_dbt_early(home, "2025-12")
-    assert started == ["2025-12"]                              # a large home: ingest's memory peak comes first
+    transform.prestart_dbt_early(home, "2026-01")
+    assert started == ["2025-12", "2026-01"]                   # a large home with a month's files landed
+    monkeypatch.setattr(transform, "EARLY_DBT_MAX_NEW_FILES", 1)
+    transform.prestart_dbt_early(home, "2026-02")
+    assert started == ["2025-12", "2026-01"]                   # more: ingest's memory peak comes first
