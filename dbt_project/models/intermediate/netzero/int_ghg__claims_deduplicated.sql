@@ -11,6 +11,12 @@
 -- is_duplicate and count 0 in every roll-up.
 -- Not detectable: a parent reporting a consolidated figure with neither the child's project id nor its
 -- credential (docs/monitor.md).
+--
+-- A table, not a view like the other intermediate models: the recursive linking is the costliest query of the
+-- GHG chain, and a view is computed again by each of its ~6 reads in a build (fct_ghg_reductions and its
+-- vanished-keys post-hook, their column checks' scans and sums): 1.4 s of thread time for its own check alone
+-- on a quarter-scale month (issue 17).
+{{ config(materialized='table') }}
 with recursive claims as (
     select
         c.*,
