@@ -214,7 +214,7 @@ def _refresh(paths: Paths, period: str | None, run_id: str, force: bool = False,
     landing.limit_malloc_arenas()     # memory: the ingest threads' freed memory goes back to few arenas
     from phakhi.transform import discard_dbt_process, prestart_dbt_early
 
-    prestart_dbt_early(paths, period, parse=True)  # small home: dbt's process imports and parses while the landing is ingested
+    prestart_dbt_early(paths, period, parse=True)  # a month landed: dbt's process imports and parses while it is ingested
     results = ingest_landing(paths)
     landing.release_ingest_workers()  # memory: no later stage reads a landed file
     period, held = publishable_period(period, partners_by_month(results))
