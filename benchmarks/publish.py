@@ -31,6 +31,23 @@ the open-data tables ~10 %.
 Quarter scale, 12th month on the 11-month publications (py-spy, 2026-12-01): page workers 76 % of the samples,
 the publishing process 24 %; creating files (os.open, makedirs: kernel time) ~20 %, page templates ~18 %,
 credentials and linking sections ~30 % cumulative, the per-partner CSVs ~19 %.
+That "credentials and linking ~30 %" is the generator chain, not their work: partner_stream is
+with_credentials(with_linking_sections(partner_pages(...))), so every sample taken inside partner_pages has
+both wrappers on its stack. One worker's share alone (render_partner_range in one process, partners 0-999 of
+1,999, py-spy at 200 Hz, 2026-12-01, load ~5): month (the 11-month publication's store and index present)
+~4.6 s CPU, ~25 % of it kernel; page templates ~28 % (chart JSON 4 %), writing the ~20 files a partner ~22 %
+(16,750 hard links from the store + 3,120 new files per 1,000 partners: strace counts 19.9k link, 29k stat,
+4.4k open), the fact batches (new month's rows, latest rows, CSV) ~17 %, the worker's start (marts, group
+digests, templates compiled) ~0.55 s a task, the two sections' own per-page work ~1 %. Full (no earlier
+publication): CSV formatting (to_csv ~18 %, formula check 7 % before it was made a join + regex) and reading
+the batches' rows (~11 %) lead, and kernel time is 25-55 % of the CPU and varies 2x between identical runs:
+perf shows ext4 allocating inodes (recently_deleted, find_get_block_common, find_inode_bit ~20 % of all
+samples) - a file system without a journal skips inodes freed in the last minutes, so it depends on what was
+deleted before, not on the syscalls per file. Those are already one open/write/fstat/close (+ one link into
+the store) per new file, one stat + one link per unchanged one; no temporary name and rename per file (the
+building folder is renamed into place whole, files.finalise). Evicting DuckDB's cached blocks after each
+batch (drop_cached_blocks) costs little (3.3-3.7 vs 3.4-4.8 s CPU without it, three runs each: within the
+noise) and keeps a worker's memory bounded: kept.
 
 The work home gets warehouse/build.duckdb (a copy of the source's published phakhi.duckdb), its
 history.duckdb, the source's dbt folder (manifest, docs) and its last gate.json: exactly what the flow's

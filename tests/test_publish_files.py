@@ -15,6 +15,24 @@ def test_formula_payloads_are_neutralised_but_numbers_are_not():
     assert out["value"].tolist() == [-1.5, 2, 3, 4, 5, 6]
 
 
+@pytest.mark.parametrize("cells", [
+    ["ok", "fine"],                            # text only, no formula: left as it is
+    ["ok", "\t=tab", "x"],                    # a formula among text only
+    ["line one\n=not a cell start", "ok"],    # a newline inside a cell: no cell starts with a prefix
+    ["ok", None, "-3"],                        # text and a missing value
+    ["ok", 7, "@x"],                           # text and a number (mixed-integer)
+    [None, None],                              # nothing at all
+    [1.5, -2.5],                               # numbers only: data, never changed
+    [b"=bytes", "ok"],                         # bytes are not text
+])
+def test_neutralise_formulas_changes_exactly_the_cells_that_start_with_a_prefix(cells):
+    df = pd.DataFrame({"c": pd.Series(cells, dtype=object)})
+    out = neutralise_formulas(df)
+    expected = ["'" + v if isinstance(v, str) and v[:1] in "=+-@\t\r" and v else v for v in cells]
+    assert out["c"].tolist() == expected
+    assert df["c"].tolist() == cells            # the input frame is not changed
+
+
 def test_write_table_writes_csv_with_bom_and_parquet(tmp_path):
     df = pd.DataFrame({"name_th": ["เทศบาล", "=cmd"], "n": [1, 2]})
     csv_path, pq = write_table(df, tmp_path, "t")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import uuid
 from contextlib import contextmanager
@@ -19,18 +20,49 @@ def _neutralise(v):
     return "'" + v if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v
 
 
+# pandas' .str accessor takes these kinds of object column (infer_dtype, "bytes" apart): for them,
+# `.str.startswith(FORMULA_PREFIXES).eq(True).any()` is "some cell is a str starting with a prefix"
+_TEXT_KINDS = frozenset({"string", "empty", "mixed", "mixed-integer"})
+
+
+# a cell's start: after the newline put before each cell (a literal first: the regex engine skips ahead to it)
+_FORMULA_START = re.compile("\n[" + re.escape("".join(FORMULA_PREFIXES)) + "]")
+
+
+def _formula_like(v) -> bool:
+    return isinstance(v, str) and v.startswith(FORMULA_PREFIXES)
+
+
+def _any_formula_like(values) -> bool:
+    """Whether some cell is a str starting with a formula prefix. A column of str only: one join and one regex
+    search (C speed; a newline inside a cell may give a false "yes": the caller then maps cell by cell, which
+    is exact); else cell by cell."""
+    try:
+        text = "\n" + "\n".join(values)
+    except TypeError:            # None, NaN or a number among the cells
+        return any(map(_formula_like, values))
+    return _FORMULA_START.search(text) is not None
+
+
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     """Text cells that a spreadsheet would run as a formula get a leading apostrophe (OWASP CSV injection).
     Numbers are left alone: a negative number is data, not a formula."""
+    from pandas.api.types import infer_dtype
+
     out = df.copy()
     for c in out.columns:
         col = out[c]
         if col.dtype == object:
-            try:            # one vectorised test: most text columns hold no formula-like cell at all
-                if not col.str.startswith(FORMULA_PREFIXES).eq(True).any():
+            values = col.to_numpy()
+            if infer_dtype(values, skipna=True) in _TEXT_KINDS:
+                if not _any_formula_like(values):    # most text columns hold no formula-like cell at all
                     continue
-            except (AttributeError, TypeError):          # no text in the column (or bytes): cell by cell
-                pass
+            else:
+                try:        # no text, or bytes: pandas' .str accessor decides, as it always did
+                    if not col.str.startswith(FORMULA_PREFIXES).eq(True).any():
+                        continue
+                except (AttributeError, TypeError):          # no text in the column (or bytes): cell by cell
+                    pass
             out[c] = col.map(_neutralise)
         elif pd.api.types.is_string_dtype(col):
             out[c] = col.map(_neutralise)

@@ -161,9 +161,11 @@ def group_digests(con, table: str, pids: list[str], context: str) -> dict[str, l
         f"select partner_id, coalesce(period, 'undated') as month, count(*), sum(hash(t)), sum(hash(t, 'phakhi')) "
         f"from {table} t where partner_id in (select unnest($1::varchar[])) group by all", [pids]).fetchall()
     out: dict[str, list[tuple[str, str, int]]] = {}
+    shown_as: dict[str, str] = {}           # a dozen months among thousands of groups: each tested once
     for pid, month, n, h1, h2 in rows:
-        # readable where it names a partner's month (the index can be checked by hand), hashed where not
-        shown = month if re.fullmatch(r"[A-Za-z0-9_-]{1,20}", month) else "other"
+        shown = shown_as.get(month)
+        if shown is None:       # readable where it names a partner's month (the index can be checked by hand)
+            shown = shown_as[month] = month if re.fullmatch(r"[A-Za-z0-9_-]{1,20}", month) else "other"
         key = f"{shown}/{hashlib.sha256(f'{context}|{pid}|{month}|{n}|{h1}|{h2}'.encode('utf-8')).hexdigest()[:32]}"
         out.setdefault(str(pid), []).append((str(month), key, int(n)))
     for groups in out.values():

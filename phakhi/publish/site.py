@@ -14,6 +14,7 @@ import functools
 import json
 import logging
 import math
+import os
 import re
 import shutil
 import types
@@ -596,7 +597,7 @@ def write_assets(out_dir: Path) -> Path:
     return assets
 
 
-def write_csv(frame: pd.DataFrame | bytes, path: Path) -> Path:
+def write_csv(frame: pd.DataFrame | bytes, path: Path | str) -> Path | str:
     """A small per-page data file (e.g. one partner's claims for a month), UTF-8 with BOM: a frame, or the CSV
     bytes already formatted (pages.PartnerMonthCsv). The caller has neutralised spreadsheet formulas
     (once per table, not once per partner)."""
@@ -656,12 +657,13 @@ def write_partner_pages(out_dir: Path, stream, env: Environment, common: dict, n
     """Write each partner page of `stream` - with its small data files - as soon as it is built, then drop it."""
     ctx = partner_context(common)
     written = []
+    base = os.fspath(out_dir) + os.sep      # ~20 small files a partner: their names as strings, no Path each
     # in a publication being built, a page or file a new month did not change becomes another name of the
     # stored copy at once (files.sharing_into): most partners' files, at national scale
     with sharing_into(store_of(out_dir)):
         for slug, data in (stream.items() if isinstance(stream, dict) else stream):
             for rel, frame in data.pop("files", []):
-                write_csv(frame, out_dir / rel)
+                write_csv(frame, base + rel)
             written.append(render_page(env, "partner.html.j2", out_dir / "partners" / f"{slug}.html", "partners",
                                        "../", data, ctx, common, notes, strict))
     return written
