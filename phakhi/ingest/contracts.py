@@ -1094,6 +1094,7 @@ def _failing_rows(chk: Check, skip: set | None, n: int, unmapped: set, typed: di
 _BLANK_CELL = (None, None)        # a text cell's cache entry when the cell counts as blank
 _OK, _RESULT = itemgetter(0), itemgetter(1)       # of a cache entry: parsed (True), failed (False), blank (None)
 _TEXT, _NUMBER = {str}, {float}
+_BULK_FROM = 8                    # a shorter column is typed cell by cell (the bulk steps cost more than they save)
 
 
 def type_column(col: Column, values, labels: dict | None = None) -> tuple[list, list]:
@@ -1130,7 +1131,7 @@ def type_column(col: Column, values, labels: dict | None = None) -> tuple[list, 
 
     # a column of one kind (the usual sheet) at C speed: texts all looked up in the cache at once, numbers
     # all in range at once; any other column cell by cell below. The same results either way.
-    kinds = set(map(type, values))
+    kinds = set(map(type, values)) if len(values) >= _BULK_FROM else None
     if kinds == _TEXT:
         hits = list(map(cache.get, values))
         if None in hits:
