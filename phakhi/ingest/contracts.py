@@ -1071,16 +1071,17 @@ def _failing_rows(chk: Check, skip: set | None, n: int, unmapped: set, typed: di
     check, a chained comparison, or an error the row-by-row evaluation may raise on some row itself)."""
     if chk.vfn is None or skip is None:
         return None
-    rows = [k for k in range(n) if k not in skip and k not in unmapped]
+    rows = [k for k in range(n) if k not in skip and k not in unmapped] if skip or unmapped else range(n)
     if not rows:
         return set()
+    every = len(rows) == n              # the typed columns as they are (the check only reads them)
     cache: dict[str, list] = {}
 
     def column(name: str) -> list:
         got = cache.get(name)
         if got is None:
             values = typed.get(name)
-            got = ([values[k] for k in rows] if values is not None
+            got = ((values if every else [values[k] for k in rows]) if values is not None
                    else [fill.get(name)] * len(rows))      # a title-block value, or absent (None)
             cache[name] = got
         return got
