@@ -1027,18 +1027,14 @@ def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] 
         i, raw = data[k]
         row_no = i + 1
         if k in unmapped:
-            texts = [str(c).strip() for c in raw if not is_blank(c)]
-            problems.append(_problem(sheet_name, row_no, "", "", "; ".join(texts)[:200], "not_a_data_row",
-                                     "a row of the table's columns",
-                                     "values only in columns the contract does not use; the row was not loaded",
-                                     "มีข้อมูลเฉพาะในคอลัมน์ที่ไม่อยู่ในแบบฟอร์ม แถวนี้จึงไม่ถูกนำเข้า"))
+            problems.append(_not_a_row(sheet_name, row_no, raw, "a row of the table's columns",
+                                       "values only in columns the contract does not use; the row was not loaded",
+                                       "มีข้อมูลเฉพาะในคอลัมน์ที่ไม่อยู่ในแบบฟอร์ม แถวนี้จึงไม่ถูกนำเข้า"))
             continue
         if _is_summary_row(raw, record_at(k), key_cols):
-            texts = [str(c).strip() for c in raw if not is_blank(c)]
-            problems.append(_problem(sheet_name, row_no, "", "", "; ".join(texts)[:200], "not_a_data_row",
-                                     "one activity/record per row",
-                                     "a totals or note row, not a record (Phakhi computes totals itself); remove it",
-                                     "เป็นแถวผลรวมหรือหมายเหตุ ไม่ใช่ข้อมูลรายการ (ระบบคำนวณผลรวมเอง) กรุณาลบแถวนี้"))
+            problems.append(_not_a_row(sheet_name, row_no, raw, "one activity/record per row",
+                                       "a totals or note row, not a record (Phakhi computes totals itself); remove it",
+                                       "เป็นแถวผลรวมหรือหมายเหตุ ไม่ใช่ข้อมูลรายการ (ระบบคำนวณผลรวมเอง) กรุณาลบแถวนี้"))
             continue
         for name, head, value, rule, en, th, expected in cell_errors[k]:
             shown = None if value is None else _show(value)
@@ -1278,6 +1274,12 @@ def _col_letter(j: int) -> str:
         j, r = divmod(j - 1, 26)
         s = chr(65 + r) + s
     return s
+
+
+def _not_a_row(sheet, row, raw, expected, en, th) -> dict:
+    """A row that is not loaded as a whole (not a record): its non-blank cells shown."""
+    texts = [str(c).strip() for c in raw if not is_blank(c)]
+    return _problem(sheet, row, "", "", "; ".join(texts)[:200], "not_a_data_row", expected, en, th)
 
 
 def _problem(sheet, row, column, header, value, rule, expected, en, th) -> dict:
