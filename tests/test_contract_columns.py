@@ -89,6 +89,32 @@ def test_random_rows_type_as_row_by_row(family):
     _same(contract, _sheet(contract, rows), None)                   # no registry: no reference checks
 
 
+@pytest.mark.parametrize("family", ["activity_reports", "ghg_reductions", "partner_inventories"])
+def test_references_and_baselines_ask_and_judge_as_row_by_row(family):
+    """References and the partner-baseline check judged column by column: the same problems, coverage and
+    records, and the same look-ups recorded for the per-file cache (each id asked, with the same answer)."""
+    from phakhi.ingest.file_cache import _Probe
+
+    contract = load_contract(family)
+    rng = random.Random(23)
+    good = {c.name: _example(c) for c in contract.columns}
+    ids = ["P001", "P002", "P003", "P999", "p001", None, "x y", 7.0]
+    rows = [{**good, "partner_id": rng.choice(ids),
+             **({"reduction_tco2e": rng.choice([1.0, 9.5, 10.0, 10.5, 250.0, -1.0, None, "x"])}
+                if "reduction_tco2e" in good else {})} for _ in range(300)]
+    rows += [{}, {"partner_id": "P002"}, {c.name: None for c in contract.columns}]
+    known = {**KNOWN, "@partner_registry.baseline_tco2e": {"P001": 10.0, "P002": 0.0, "P999": 5.0}}
+    sheet = _sheet(contract, rows)
+    new_probes = {k: _Probe(v) for k, v in known.items()}
+    old_probes = {k: _Probe(v) for k, v in known.items()}
+    new, old = apply_contract(contract, sheet, new_probes), apply_contract_rowwise(contract, sheet, old_probes)
+    assert (new.records, new.quarantine, new.coverage) == (old.records, old.quarantine, old.coverage)
+    assert {k: p.asked for k, p in new_probes.items()} == {k: p.asked for k, p in old_probes.items()}
+    assert new_probes["partner_id"].asked                      # the ids were looked up at all
+    if "reduction_tco2e" in good:
+        assert any(p["rule"] == "above_partner_baseline" for p in new.quarantine)
+
+
 @pytest.mark.parametrize("family", ["activity_reports", "ghg_reductions"])
 def test_ragged_rows_and_values_beyond_the_table_as_row_by_row(family):
     """Rows shorter than the table (a CSV line cut short) or longer (values in unnamed columns), rows with

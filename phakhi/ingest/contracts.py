@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+from itertools import compress, repeat
 from operator import itemgetter
 import re
 from dataclasses import dataclass, field
@@ -928,10 +929,72 @@ def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] 
     names = [name for _, name, _, _, _ in plan]
     # a row none of whose mapped cells holds a value is not a data row
     unmapped = set.intersection(*blank_rows.values()) if blank_rows else set(range(read))
-    # which rows each row check skips (a failed value; a blank one unless the check evaluates blanks), from
-    # the columns' blank and failed rows; None: every row (a title-block value or a column that is absent)
-    check_plan = []
+    judged = [k for k in range(read) if k not in unmapped] if unmapped else range(read)
+    by_name = dict(zip(names, typed))
+    fills = list(fill.values())
+    keys = ("_row", *fill, *names)
+    row_nos = [i + 1 for i, _ in data]
+
+    def column(name: str) -> list:
+        """What record.get(name) gives in every row: a typed column, a title-block value, or None."""
+        got = by_name.get(name)
+        return got if got is not None else [fill.get(name)] * read
+
+    every: list[dict] = []
+
+    def records_all() -> list[dict]:
+        """Every row's record, built once (when a check is evaluated row by row, or for the rows loaded)."""
+        if not every and read:
+            every.extend(dict(zip(keys, t)) for t in zip(row_nos, *map(repeat, fills), *typed))
+        return every
+
+    def record_at(k: int) -> dict:
+        return every[k] if every else dict(zip(keys, (row_nos[k], *fills, *(c[k] for c in typed))))
+
+    # the row rules, column by column over the rows judged (those holding a mapped value); each appends to
+    # its rows' problem lists after the cells' own, in the order a row-by-row reading gave them:
+    # references, baselines, row checks
+    def add(k: int, problem: tuple) -> None:
+        cell_errors.setdefault(k, []).append(problem)
+
+    unknown_ref: set[int] = set()
+    for name, allowed in refs.items():
+        values = column(name)
+        # each distinct value asked once, in the order of the rows (the look-ups are recorded: file_cache)
+        distinct = dict.fromkeys(values[k] for k in judged)
+        unknown = {v for v in distinct if v is not None and v is not _FAILED and v not in allowed}
+        if not unknown:
+            continue
+        ref = contract.references.get(name, "partner_registry.partner_id")
+        head = _head(table, name)
+        for k in judged:
+            v = values[k]
+            if v in unknown:
+                unknown_ref.add(k)
+                add(k, (name, head, v, "reference", f"'{v}' is not in the {ref.split('.')[0].replace('_', ' ')}",
+                        f"ไม่พบ '{v}' ในทะเบียนภาคี", f"an id present in {ref}"))
+    for b, values in baselines:
+        vs, ids = column(b["column"]), column(b.get("key", "partner_id"))
+        ratio = float(b.get("max_ratio", 1.0))
+        head = _head(table, b["column"])
+        for k in judged:
+            v, pid = vs[k], ids[k]
+            base = values.get(pid)
+            if isinstance(v, (int, float)) and isinstance(base, (int, float)) and base > 0 and v > base * ratio:
+                add(k, (b["column"], head, v, b["rule"],
+                        f"{v:,.6g} is more than {ratio:g} x the partner's {b['baseline'].split('.')[-1]} "
+                        f"({base:,.6g}) in the registry ({pid}); is a unit or digit wrong?",
+                        f"{v:,.6g} มากกว่า {ratio:g} เท่าของค่าฐานของภาคี ({base:,.6g}) "
+                        f"ในทะเบียนภาคี ({pid}) กรุณาตรวจหน่วยหรือจำนวนหลัก",
+                        f"at most {ratio * base:,.6g}"))
+    # what the file is a submission for (supersession): keys that parsed and refer to known partners
+    if skey and judged:
+        key_values = zip(*map(column, skey))
+        coverage = {t for k, t in zip(range(read), key_values)
+                    if k not in unmapped and k not in unknown_ref and None not in t and _FAILED not in t}
     for chk in checks:
+        # the rows it skips: a failed value; a blank one unless the check evaluates blanks. None: every row
+        # (a title-block value or a column that is absent)
         skip: set | None = set()
         for c in chk.columns:
             if c in blank_rows:
@@ -941,73 +1004,50 @@ def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] 
             elif (v := fill.get(c)) is _FAILED or (v is None and chk.when_null != "evaluate"):
                 skip = None
                 break
-        check_plan.append((chk, skip, _failing_rows(chk, skip, read, unmapped, dict(zip(names, typed)), fill)))
-    for k, cells in enumerate(zip(*typed) if typed else [()] * read):
-        i, raw = data[k]
-        row_no = i + 1
-        record = {"_row": row_no, **fill}
-        record.update(zip(names, cells))
-        errors = cell_errors.pop(k, None) or []
-        n = len(raw)
-        if n > width:
-            for j in range(width, n):
+        if skip is None:
+            continue
+        failing = _failing_rows(chk, skip, read, unmapped, by_name, fill)
+        if failing is None:         # evaluated row by row
+            recs = records_all()
+            failing = [k for k in judged if k not in skip and chk.fn(recs[k]) is False]
+        if not failing:
+            continue
+        heads = ", ".join(_head(table, c) for c in chk.columns)
+        values = [column(c) for c in chk.columns]
+        for k in sorted(failing):
+            add(k, (chk.columns[0], heads, ", ".join(f"{c}={_show(v[k])}" for c, v in zip(chk.columns, values)),
+                    chk.rule, chk.message_en, chk.message_th, chk.expr))
+    if raws and max(map(len, raws)) > width:
+        for raw in raws:
+            for j in range(width, len(raw)):
                 if not is_blank(raw[j]):
                     orphan_cols.add(j)
+    # the rows not loaded, in row order: not data rows, summary rows, rows with problems
+    for k in sorted(unmapped.union(cell_errors)):
+        i, raw = data[k]
+        row_no = i + 1
         if k in unmapped:
-            texts = [str(c).strip() for c in raw if not is_blank(c)]
-            problems.append(_problem(sheet_name, row_no, "", "", "; ".join(texts)[:200], "not_a_data_row",
-                                     "a row of the table's columns",
-                                     "values only in columns the contract does not use; the row was not loaded",
-                                     "มีข้อมูลเฉพาะในคอลัมน์ที่ไม่อยู่ในแบบฟอร์ม แถวนี้จึงไม่ถูกนำเข้า"))
+            problems.append(_not_a_row(sheet_name, row_no, raw, "a row of the table's columns",
+                                       "values only in columns the contract does not use; the row was not loaded",
+                                       "มีข้อมูลเฉพาะในคอลัมน์ที่ไม่อยู่ในแบบฟอร์ม แถวนี้จึงไม่ถูกนำเข้า"))
             continue
-        unknown_ref = False
-        for name, allowed in refs.items():
-            v = record.get(name)
-            if v is not None and v is not _FAILED and v not in allowed:
-                unknown_ref = True
-                ref = contract.references.get(name, "partner_registry.partner_id")
-                errors.append((name, _head(table, name), v, "reference",
-                               f"'{v}' is not in the {ref.split('.')[0].replace('_', ' ')}",
-                               f"ไม่พบ '{v}' ในทะเบียนภาคี", f"an id present in {ref}"))
-        for b, values in baselines:
-            v, base = record.get(b["column"]), values.get(record.get(b.get("key", "partner_id")))
-            if isinstance(v, (int, float)) and isinstance(base, (int, float)) and base > 0 \
-                    and v > base * float(b.get("max_ratio", 1.0)):
-                pid = record.get(b.get("key", "partner_id"))
-                errors.append((b["column"], _head(table, b["column"]), v, b["rule"],
-                               f"{v:,.6g} is more than {float(b.get('max_ratio', 1.0)):g} x the partner's "
-                               f"{b['baseline'].split('.')[-1]} ({base:,.6g}) in the registry ({pid}); is a unit or "
-                               "digit wrong?",
-                               f"{v:,.6g} มากกว่า {float(b.get('max_ratio', 1.0)):g} เท่าของค่าฐานของภาคี ({base:,.6g}) "
-                               f"ในทะเบียนภาคี ({pid}) กรุณาตรวจหน่วยหรือจำนวนหลัก",
-                               f"at most {float(b.get('max_ratio', 1.0)) * base:,.6g}"))
-        # what the file is a submission for (supersession): keys that parsed and refer to known partners
-        if skey and not unknown_ref and all(record.get(k) not in (None, _FAILED) for k in skey):
-            coverage.add(tuple(record[k] for k in skey))
-        for chk, skip, failing in check_plan:
-            if skip is None or k in skip:      # a value failed, or is blank and the check skips blanks
-                continue
-            if (k in failing) if failing is not None else (chk.fn(record) is False):
-                errors.append((chk.columns[0], ", ".join(_head(table, c) for c in chk.columns),
-                               ", ".join(f"{c}={_show(record.get(c))}" for c in chk.columns),
-                               chk.rule, chk.message_en, chk.message_th, chk.expr))
-        if errors:
-            if _is_summary_row(raw, record, key_cols):
-                texts = [str(c).strip() for c in raw if not is_blank(c)]
-                problems.append(_problem(sheet_name, row_no, "", "", "; ".join(texts)[:200], "not_a_data_row",
-                                         "one activity/record per row",
-                                         "a totals or note row, not a record (Phakhi computes totals itself); remove it",
-                                         "เป็นแถวผลรวมหรือหมายเหตุ ไม่ใช่ข้อมูลรายการ (ระบบคำนวณผลรวมเอง) กรุณาลบแถวนี้"))
-                continue
-            for name, head, value, rule, en, th, expected in errors:
-                shown = None if value is None else _show(value)
-                if cols[name].private and value is not None:      # never let a private value out
-                    shown = PRIVATE_MASK
-                    en = f"the value does not pass the '{rule}' check (value withheld: private column)"
-                    th = f"ค่าในช่องนี้ไม่ผ่านการตรวจ '{rule}' (ไม่แสดงค่าเพราะเป็นข้อมูลส่วนบุคคล)"
-                problems.append(_problem(sheet_name, row_no, name, head, shown, rule, expected, en, th))
-        else:
-            records.append(record)
+        if _is_summary_row(raw, record_at(k), key_cols):
+            problems.append(_not_a_row(sheet_name, row_no, raw, "one activity/record per row",
+                                       "a totals or note row, not a record (Phakhi computes totals itself); remove it",
+                                       "เป็นแถวผลรวมหรือหมายเหตุ ไม่ใช่ข้อมูลรายการ (ระบบคำนวณผลรวมเอง) กรุณาลบแถวนี้"))
+            continue
+        for name, head, value, rule, en, th, expected in cell_errors[k]:
+            shown = None if value is None else _show(value)
+            if cols[name].private and value is not None:      # never let a private value out
+                shown = PRIVATE_MASK
+                en = f"the value does not pass the '{rule}' check (value withheld: private column)"
+                th = f"ค่าในช่องนี้ไม่ผ่านการตรวจ '{rule}' (ไม่แสดงค่าเพราะเป็นข้อมูลส่วนบุคคล)"
+            problems.append(_problem(sheet_name, row_no, name, head, shown, rule, expected, en, th))
+    # the rows loaded: every other row, built in one pass
+    rows_out = every or zip(row_nos, *map(repeat, fills), *typed)
+    if unmapped or cell_errors:
+        rows_out = compress(rows_out, [k not in unmapped and k not in cell_errors for k in range(read)])
+    records = list(rows_out) if every else [dict(zip(keys, t)) for t in rows_out]
     if fill:
         notes.append("taken from the title block: " + ", ".join(f"{k}={_show(v)}" for k, v in fill.items()))
     if footer:
@@ -1027,16 +1067,17 @@ def _failing_rows(chk: Check, skip: set | None, n: int, unmapped: set, typed: di
     check, a chained comparison, or an error the row-by-row evaluation may raise on some row itself)."""
     if chk.vfn is None or skip is None:
         return None
-    rows = [k for k in range(n) if k not in skip and k not in unmapped]
+    rows = [k for k in range(n) if k not in skip and k not in unmapped] if skip or unmapped else range(n)
     if not rows:
         return set()
+    every = len(rows) == n              # the typed columns as they are (the check only reads them)
     cache: dict[str, list] = {}
 
     def column(name: str) -> list:
         got = cache.get(name)
         if got is None:
             values = typed.get(name)
-            got = ([values[k] for k in rows] if values is not None
+            got = ((values if every else [values[k] for k in rows]) if values is not None
                    else [fill.get(name)] * len(rows))      # a title-block value, or absent (None)
             cache[name] = got
         return got
@@ -1048,6 +1089,9 @@ def _failing_rows(chk: Check, skip: set | None, n: int, unmapped: set, typed: di
 
 
 _BLANK_CELL = (None, None)        # a text cell's cache entry when the cell counts as blank
+_OK, _RESULT = itemgetter(0), itemgetter(1)       # of a cache entry: parsed (True), failed (False), blank (None)
+_TEXT, _NUMBER = {str}, {float}
+_BULK_FROM = 8                    # a shorter column is typed cell by cell (the bulk steps cost more than they save)
 
 
 def type_column(col: Column, values, labels: dict | None = None) -> tuple[list, list]:
@@ -1077,6 +1121,35 @@ def type_column(col: Column, values, labels: dict | None = None) -> tuple[list, 
     lo = -math.inf if col.min is None else col.min
     hi = math.inf if col.max is None else col.max
     limit = 2 ** (63 if col.int_bits == 64 else 31) - 1
+
+    def text_hit(v: str):
+        s = v.strip()
+        return _keep(cache, v, _BLANK_CELL if not s or (not_string and s in _DASHES) else _attempt(raw, v))
+
+    # a column of one kind (the usual sheet) at C speed: texts all looked up in the cache at once, numbers
+    # all in range at once; any other column cell by cell below. The same results either way.
+    kinds = set(map(type, values)) if len(values) >= _BULK_FROM else None
+    if kinds == _TEXT:
+        hits = list(map(cache.get, values))
+        if None in hits:
+            hits = [h if h is not None else text_hit(v) for h, v in zip(hits, values)]
+        out = list(map(_RESULT, hits))
+        if all(map(_OK, hits)):
+            return out, []
+        errs = []
+        for k, h in enumerate(hits):
+            if not h[0]:
+                if h is _BLANK_CELL:
+                    errs.append((k, None, None))
+                else:
+                    out[k] = _FAILED
+                    errs.append((k, values[k], h[1]))
+        return out, errs
+    if fast and kinds == _NUMBER and all(map(math.isfinite, values)):
+        least, most = min(values), max(values)
+        if lo <= least and most <= hi and (not whole or (
+                -limit <= least and most <= limit and all(map(float.is_integer, values)))):
+            return (list(map(int, values)) if whole else list(values)), []    # what the parser returns
     out: list = []
     errs: list = []
     append = out.append
@@ -1085,8 +1158,7 @@ def type_column(col: Column, values, labels: dict | None = None) -> tuple[list, 
         if cls is str:
             hit = cache.get(v)
             if hit is None:
-                s = v.strip()
-                hit = _keep(cache, v, _BLANK_CELL if not s or (not_string and s in _DASHES) else _attempt(raw, v))
+                hit = text_hit(v)
         elif v is None:
             hit = _BLANK_CELL
         elif cls is float:
@@ -1202,6 +1274,12 @@ def _col_letter(j: int) -> str:
         j, r = divmod(j - 1, 26)
         s = chr(65 + r) + s
     return s
+
+
+def _not_a_row(sheet, row, raw, expected, en, th) -> dict:
+    """A row that is not loaded as a whole (not a record): its non-blank cells shown."""
+    texts = [str(c).strip() for c in raw if not is_blank(c)]
+    return _problem(sheet, row, "", "", "; ".join(texts)[:200], "not_a_data_row", expected, en, th)
 
 
 def _problem(sheet, row, column, header, value, rule, expected, en, th) -> dict:
