@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from types import SimpleNamespace
 
 from phakhi.ingest import archive, ledger
@@ -42,6 +43,13 @@ def test_a_torn_or_unfinished_pack_is_never_read(tmp_path):
     (arch / "packs" / "killed.pack.123.456.tmp").write_bytes(whole.read_bytes())   # a writer killed mid-write
     assert archive.pack_entries(str(torn)) == {}
     assert archive.list_packs(str(arch)) == sorted([whole.name, "torn.pack"])
+    # a killed writer's leftover is removed once old (a live writer's recent one is left alone)
+    archive.settle_packs(str(arch), [whole.name])
+    assert (arch / "packs" / "killed.pack.123.456.tmp").exists()
+    old = time.time() - 7200
+    os.utime(arch / "packs" / "killed.pack.123.456.tmp", (old, old))
+    archive.settle_packs(str(arch), [whole.name])
+    assert not (arch / "packs" / "killed.pack.123.456.tmp").exists() and whole.exists()
 
 
 def test_the_ledger_catalogues_packs_and_reads_old_layout_paths(tmp_path):

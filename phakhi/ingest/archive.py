@@ -58,6 +58,7 @@ class PackWriter:
         self.parts: list[bytes] = []
         self.index: dict[str, list] = {}
         self.size = 0
+        self.name: str | None = None         # the last pack written
 
     def add(self, file_hash: str, data: bytes, ext: str = "") -> None:
         if file_hash in self.index:
@@ -83,7 +84,7 @@ class PackWriter:
                 fh.write(_TAIL.pack(len(index), MAGIC))
             os.replace(tmp, dest)
         out = {h: pack_ref(name, off, n) for h, (off, n, _) in self.index.items()}
-        self.parts, self.index, self.size = [], {}, 0
+        self.parts, self.index, self.size, self.name = [], {}, 0, name
         return out
 
 
@@ -112,6 +113,38 @@ def list_packs(archive: str) -> list[str]:
         return sorted(n for n in os.listdir(packs_dir(archive)) if n.endswith(".pack"))
     except OSError:
         return []
+
+
+def settle_packs(archive: str, names: list[str], stale_after: float = 3600.0) -> None:
+    """Before the ledger records references to these packs: their bytes on disk (fsync: a renamed pack is
+    whole after a crash of the process, this makes it whole after a power cut too), and the leftovers of
+    writers killed mid-write (`.tmp` older than `stale_after` seconds: a live writer's are recent) removed."""
+    import time
+
+    folder = packs_dir(archive)
+    for name in names:
+        try:
+            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)                  # the renames themselves
+        finally:
+            os.close(fd)
+        now = time.time()
+        for name in os.listdir(folder):
+            if name.endswith(".tmp"):
+                path = os.path.join(folder, name)
+                if now - os.stat(path).st_mtime > stale_after:
+                    os.unlink(path)
+    except OSError:
+        pass
 
 
 def read_ref(home: str, ref: str) -> bytes | None:

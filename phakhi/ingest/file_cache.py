@@ -374,10 +374,10 @@ def ingest_files_cached(family: str | None, files: list[Path], landing: Path | N
     archived: set[str] = set()
     if archive is not None and todo:
         # contents archived before (e.g. read again after a code change) are not written again; a ledger
-        # locked for long by another process only costs a second copy in the archive
+        # locked for long (10 s) by another process only costs a second copy in the archive
         from phakhi.ingest.ledger import archive_refs
 
-        archived = set(archive_refs(archive[1], list(hash_of.values()), attempts=8))
+        archived = set(archive_refs(archive[1], list(hash_of.values())))
     reused = len(files) - len(todo)
     if progress and reused:
         progress(reused)

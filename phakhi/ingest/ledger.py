@@ -453,6 +453,7 @@ def _catalog_packs(con, archive: Path, run_at: datetime) -> None:
     if not new:
         return
     folder = _arch.packs_dir(os.fspath(archive))
+    _arch.settle_packs(os.fspath(archive), new)
     refs: dict[str, str] = {}
     for name in new:
         for h, ref in _arch.pack_entries(os.path.join(folder, name)).items():
@@ -505,6 +506,8 @@ def _place(con, archive: Path, home: Path, run_at: datetime, outcomes: list) -> 
             pack.add(o.file_hash, data, _arch.suffix(o.path))
     try:
         written = pack.close()
+        if written:
+            _arch.settle_packs(arch, [pack.name])
     except OSError:
         written = {}
     _note_places(con, written)
