@@ -26,10 +26,10 @@ def test_a_pack_holds_each_content_once_and_reads_back_by_hash(tmp_path):
     (path,) = list((arch / "packs").iterdir())
     assert path.stat().st_size < 2 * (len(a) + len(b)) + 200
     assert archive.pack_entries(str(path)) == refs and set(refs) == {ha, hb}
-    assert archive.read_archived(tmp_path, ha, refs[ha]) == a
-    assert archive.read_archived(tmp_path, hb) == b             # no ledger: found in the packs
-    assert archive.read_archived(tmp_path, hashlib.sha256(b"other").hexdigest()) is None
-    assert archive.read_archived(tmp_path, hb, refs[ha]) is None  # the bytes at a place must match the hash
+    assert ledger.read_archived(tmp_path, ha, refs[ha]) == a
+    assert ledger.read_archived(tmp_path, hb) == b             # no ledger: found in the packs
+    assert ledger.read_archived(tmp_path, hashlib.sha256(b"other").hexdigest()) is None
+    assert ledger.read_archived(tmp_path, hb, refs[ha]) is None  # the bytes at a place must match the hash
 
 
 def test_a_torn_or_unfinished_pack_is_never_read(tmp_path):
@@ -81,7 +81,7 @@ def test_the_ledger_catalogues_packs_and_reads_old_layout_paths(tmp_path):
     assert places[h_old] == f"landing_archive/{h_old[:2]}/{h_old}.xlsx"
     assert "#" in places[os_["packed"].file_hash] and "#" in places[os_["loose"].file_hash]
     for name, o in os_.items():
-        assert archive.read_archived(home, o.file_hash, places[o.file_hash]) == blobs[name]
+        assert ledger.read_archived(home, o.file_hash, places[o.file_hash]) == blobs[name]
     assert ledger.archive_refs(home, [os_["packed"].file_hash]) == {os_["packed"].file_hash: places[os_["packed"].file_hash]}
     assert len(archive.list_packs(str(arch))) == 2
 

@@ -7,7 +7,8 @@ import pickle
 from datetime import datetime
 from pathlib import Path
 
-from phakhi.ingest.archive import pack_entries, read_archived
+from phakhi.ingest.archive import pack_entries
+from phakhi.ingest.ledger import read_archived
 from phakhi.ingest.file_cache import FileOutcomeCache, ingest_files_cached
 from phakhi.ingest.files import assemble_family, ingest_files
 

@@ -13,7 +13,7 @@ import pytest
 
 from phakhi.settings import use_home
 from phakhi.ingest import landing, ledger
-from phakhi.ingest.archive import read_archived
+from phakhi.ingest.ledger import read_archived
 from phakhi.ingest.files import ingest_files
 
 from test_ingest import REG_HEAD, REG_GOOD, REG_NAMES, rows_for, write_csv, write_xlsx

@@ -8,8 +8,9 @@ month; appending the same bytes to a pack costs a tenth of that (BENCHMARKS.md).
 Crash safety: a pack is written under a temporary name and renamed into place when complete, so a `.pack` is
 whole or absent (a killed writer leaves only a `.tmp`, never read); a pack whose tail is not a valid index
 is ignored. The ledger records where each content is (`pack_ref`: pack, offset, length) only for complete
-packs. Homes of the old layout (`landing_archive/<sha[:2]>/<sha><ext>`, one file per content) keep working:
-their recorded paths are plain files, read as they are.
+packs; `ledger.read_archived` reads a content back by its hash. Homes of the old layout
+(`landing_archive/<sha[:2]>/<sha><ext>`, one file per content) keep working: their recorded paths are plain
+files, read as they are.
 
 Never a hard link or a clone of the landed file: the archive keeps the bytes as received when a landed file
 is later overwritten in place (tests/test_ingest_landing.py::test_new_content_at_the_same_path...).
@@ -162,22 +163,9 @@ def read_ref(home: str, ref: str) -> bytes | None:
         return None
 
 
-def read_archived(home, file_hash: str, ref: str | None = None) -> bytes | None:
-    """The archived bytes of a content, by its sha256 (checked): at `ref` when given, else where the landing
-    ledger recorded it, else found in the archive itself (an old-layout file or a pack); None when absent.
-    What tests and `phakhi doctor` read the archive with."""
-    home = os.fspath(home)
-    if ref is None:
-        from phakhi.ingest.ledger import archive_refs
-
-        ref = archive_refs(home, [file_hash]).get(file_hash) or _find(home, file_hash)
-    data = read_ref(home, ref) if ref else None
-    return data if data is not None and hashlib.sha256(data).hexdigest() == file_hash else None
-
-
-def _find(home: str, file_hash: str) -> str | None:
-    """A content's place by looking through the archive (no ledger entry: e.g. archived by a run that
-    crashed before recording)."""
+def find(home: str, file_hash: str) -> str | None:
+    """A content's place by looking through the archive itself (no ledger entry: e.g. archived by a run
+    that crashed before recording); None when absent."""
     archive = os.path.join(home, "landing_archive")
     try:
         for name in os.listdir(os.path.join(archive, file_hash[:2])):

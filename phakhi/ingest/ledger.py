@@ -549,3 +549,14 @@ def archive_refs(home, hashes: list[str], attempts: int = 40) -> dict[str, str]:
         finally:
             con.close()
     return dict(rows)
+
+
+def read_archived(home, file_hash: str, ref: str | None = None) -> bytes | None:
+    """The archived bytes of a content, by its sha256 (checked): at `ref` when given, else where the ledger
+    recorded it, else found in the archive itself (an old-layout file or a pack); None when absent. What
+    tests and `phakhi doctor` read the archive with."""
+    home = os.fspath(home)
+    if ref is None:
+        ref = archive_refs(home, [file_hash]).get(file_hash) or _arch.find(home, file_hash)
+    data = _arch.read_ref(home, ref) if ref else None
+    return data if data is not None and hashlib.sha256(data).hexdigest() == file_hash else None
