@@ -233,9 +233,9 @@ def _refresh(paths: Paths, period: str | None, run_id: str, force: bool = False,
 
     prestart_dbt(paths, period)       # dbt's process imports dbt and parses while the warehouse is loaded and planned
     mode = start_build(paths, inputs, full)
-    from phakhi.selection import raw_digests, record_snapshot
+    from phakhi.selection import raw_before, record_snapshot
 
-    before = raw_digests(paths.build_db) if mode == "incremental" else None   # the published raw tables
+    before = raw_before(paths, mode)  # the published raw tables
     ingest_report = load_raw(paths, results)
     if hasattr(results, "release"):   # the rows are in the warehouse now: later stages read it, not these frames
         results.release()

@@ -61,6 +61,19 @@ def raw_digests(db_path: Path, schema: str = RAW_SCHEMA) -> dict[str, str]:
     return out
 
 
+def raw_before(paths, mode: str) -> dict[str, str] | None:
+    """The raw digests of the build warehouse before this run's load (incremental mode; else None): those
+    the live publication's sidecar recorded for that very warehouse, which the build warehouse is a copy of
+    (the sidecar is removed before the published warehouse is replaced: no sidecar, no trust) -- not every raw
+    row hashed again each month; without them, digested from the copy."""
+    if mode != "incremental":
+        return None
+    from phakhi.refresh_inputs import read_inputs
+
+    raw = (read_inputs(paths.published_inputs) or {}).get("raw")
+    return dict(raw) if isinstance(raw, dict) and raw else raw_digests(paths.build_db)
+
+
 def changed_tables(before: dict[str, str], after: dict[str, str]) -> set[str]:
     """Raw tables added, removed or with other content."""
     return {t for t in set(before) | set(after) if before.get(t) != after.get(t)}

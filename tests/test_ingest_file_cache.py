@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import pickle
 from datetime import datetime
+from pathlib import Path
 
+from phakhi.ingest.archive import pack_entries
+from phakhi.ingest.ledger import read_archived
 from phakhi.ingest.file_cache import FileOutcomeCache, ingest_files_cached
 from phakhi.ingest.files import assemble_family, ingest_files
 
@@ -176,7 +179,12 @@ def test_pool_workers_write_packs_that_later_runs_reuse(tmp_path, monkeypatch):
                                 archive=(archive, tmp_path / "home"))
     cache.save_index()
     assert list((store / "outcomes" / "packs").glob("*.pkl")) and _entries(store) == len(files)
-    assert len(list(archive.rglob("*.xlsx"))) == len({o.file_hash for o in first})
+    packed = {}
+    for pack in archive.rglob("*.pack"):
+        packed.update(pack_entries(str(pack)))
+    assert set(packed) == {o.file_hash for o in first}           # each content archived once, in packs
+    assert all(read_archived(tmp_path / "home", o.file_hash) == o_path.read_bytes()
+               for o, o_path in ((o, Path(o.path)) for o in first))
     plain = ingest_files("activity_reports", files, landing, None, workers=1)
     assert _plain(first) == _plain(plain)
     again = FileOutcomeCache(store, code_fingerprint="c", index_name="activity_reports")

@@ -13,6 +13,7 @@ import pytest
 
 from phakhi.settings import use_home
 from phakhi.ingest import landing, ledger
+from phakhi.ingest.ledger import read_archived
 from phakhi.ingest.files import ingest_files
 
 from test_ingest import REG_HEAD, REG_GOOD, REG_NAMES, rows_for, write_csv, write_xlsx
@@ -103,7 +104,7 @@ def test_corrected_resubmission_supersedes_and_both_stay_in_history(home):
         ("superseded", 2, 2, 0)
     # both contents are archived
     for h in (old_hash, new_hash):
-        assert (home.landing_archive / h[:2] / f"{h}.xlsx").is_file()
+        assert read_archived(home.home, h) is not None
     # history survives: a later run (fresh plan, fresh build warehouse) still excludes the old file
     res3 = _run(home)["activity_reports"]
     assert len(res3.loaded[res3.loaded.partner_id == "P001"]) == 3
@@ -121,8 +122,9 @@ def test_new_content_at_the_same_path_supersedes_the_old_one(home):
     m = ledger.read_table(home.home).set_index("file_hash")
     new_hash = res.file_report.iloc[0]["file_hash"]
     assert (m.loc[old_hash, "status"], m.loc[old_hash, "superseded_by"]) == ("superseded", new_hash)
-    archived = home.home / m.loc[old_hash, "archive_path"]
-    assert archived.read_bytes() != path.read_bytes() and archived.stat().st_size > 0
+    archived = read_archived(home.home, old_hash, m.loc[old_hash, "archive_path"])
+    assert archived is not None and archived != path.read_bytes() and len(archived) > 0
+    assert read_archived(home.home, old_hash) == archived      # found by its hash alone, too
 
 
 def test_an_unreadable_resubmission_does_not_supersede(home):

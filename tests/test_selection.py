@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from phakhi.selection import (BuildPlan, ProjectMap, changed_tables, period_macros, plan_build, plan_selectors,
-                              raw_digests, record_snapshot, scan_project, snapshot_is_stale)
+                              raw_before, raw_digests, record_snapshot, scan_project, snapshot_is_stale)
 from phakhi.transform import ALL_BUT_SEEDS, DbtOutcome
 
 
@@ -88,6 +88,21 @@ def test_raw_digests_follow_the_content_not_the_row_order(tmp_path):
         first = now
     assert changed_tables(first, {"b": first["b"]}) == {"a"}
     assert raw_digests(tmp_path / "missing.duckdb") == {}
+
+
+def test_the_raw_tables_before_the_load_are_the_published_sidecars_else_digested(home):
+    """The published warehouse's sidecar recorded its raw digests: the copy is not hashed again; without a
+    sidecar (or without digests in it) the copy is digested; a fresh warehouse has no 'before'."""
+    from phakhi.refresh_inputs import write_inputs
+
+    digested = _warehouse(home)
+    assert raw_before(home, "fresh") is None
+    assert raw_before(home, "incremental") == digested                  # no sidecar: the copy digested
+    write_inputs(home.published_inputs, {"period": "2025-12"})
+    assert raw_before(home, "incremental") == digested                  # a sidecar without digests
+    recorded = {"partner_registry": "recorded", "survey_waves": digested["survey_waves"]}
+    write_inputs(home.published_inputs, {"period": "2025-12", "raw": recorded})
+    assert raw_before(home, "incremental") == recorded
 
 
 # ------------------------------------------------------------------ the plan

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
+from phakhi.ingest.archive import PackWriter, archivable, suffix
 from phakhi.ingest.files import (MIN_FILES_FOR_POOL, FileOutcome, _pool, _rel, default_workers, ingest_file,
                                  shutdown_pool)
 
@@ -117,28 +118,40 @@ def _probed_isolated(family, path: Path, landing, known) -> tuple[FileOutcome, d
 
 
 def _work_chunk(family, items, landing, known, store=None):
-    """A chunk of files in a pool worker. With `store` (cache folder, code fingerprint, (archive folder, home)
-    or None), the worker also writes the chunk's cache entries -- one pack file for the chunk, not one file
-    per outcome -- and puts the bytes into the landing archive: in parallel, not one by one in the process
-    that settles. Returns ([(outcome, asked)], pack id or None)."""
+    """A chunk of files in a pool worker. With `store` (cache folder, code fingerprint, (landing archive,
+    contents already archived) or None), the worker also writes the chunk's cache entries -- one pack file
+    for the chunk, not one file per outcome -- and puts the bytes it read into the landing archive, one
+    archive pack for the chunk: in parallel, not one by one in the process that settles. Returns
+    ([(outcome, asked)], pack id or None)."""
     if store is None:
         return [ingest_file_probed(family, Path(p), landing, known) for p in items]
     folder, code, archive = store
-    out = [_ingest_archived(family, Path(p), landing, known, archive) for p in items]
+    pack = None if archive is None else (PackWriter(archive[0]), archive[1])
+    out = [_ingest_archived(family, Path(p), landing, known, pack) for p in items]
+    if pack is not None:
+        _close_pack(pack[0])
     return out, _put_pack(Path(folder), code, family, out)
 
 
-def _ingest_archived(family, path: Path, landing, known, archive) -> tuple[FileOutcome, dict]:
-    """`ingest_file_probed`, and with `archive` = (landing archive, PHAKHI_HOME) the bytes it read put into
-    the landing archive (ledger.archive_bytes: from memory, the very bytes that were hashed)."""
-    if archive is None:
+def _ingest_archived(family, path: Path, landing, known, pack) -> tuple[FileOutcome, dict]:
+    """`ingest_file_probed`, and with `pack` = (an archive PackWriter, contents already archived) the very
+    bytes it read and hashed added to the pack (the caller closes it) unless already archived."""
+    if pack is None:
         return ingest_file_probed(family, path, landing, known)
-    from phakhi.ingest.ledger import archive_bytes
-
     sink: list[bytes] = []
     outcome, asked = ingest_file_probed(family, path, landing, known, sink=sink)
-    archive_bytes(archive[0], outcome, sink[0] if sink else None, archive[1])
+    if sink and outcome.file_hash not in pack[1] and archivable(outcome, outcome.path):
+        pack[0].add(outcome.file_hash, sink[0], suffix(outcome.path))
     return outcome, asked
+
+
+def _close_pack(pack: PackWriter) -> None:
+    """Write an archive pack; a failed write (disk full) is not the ingest's failure: the ledger then
+    archives those contents from the landing area (ledger._place)."""
+    try:
+        pack.close()
+    except OSError:
+        pass
 
 
 def _put_pack(folder: Path, code: str, family: str | None, items: list[tuple[FileOutcome, dict]]) -> str | None:
@@ -339,12 +352,13 @@ def ingest_files_cached(family: str | None, files: list[Path], landing: Path | N
     """Like `files.ingest_files` (same outcomes, input order), but a file whose content was already checked
     with the same code, contracts and reference answers is not read again. `answers`, when given, is filled
     with each file's reference look-ups and their answers (input order). `archive` = (landing archive,
-    PHAKHI_HOME): files read in the pool are also put into the landing archive there, by the worker that
-    read them (content-addressed, so the ledger later finds them in place; ledger._archive)."""
+    PHAKHI_HOME): the files read are also put into the landing archive there, by the worker that read them
+    (one pack per chunk of files, only contents not archived before; the ledger catalogues the packs)."""
     files = [Path(f) for f in files]
     asked_by: list[dict | None] = [None] * len(files)
     out: list[FileOutcome | None] = [None] * len(files)
     todo: list[int] = []
+    hash_of: dict[int, str] = {}
     for k, f in enumerate(files):
         try:
             h = cache.content_hash(f)
@@ -356,6 +370,14 @@ def ingest_files_cached(family: str | None, files: list[Path], landing: Path | N
             out[k], asked_by[k] = _as_found(hit[0], f, landing), hit[1]
         else:
             todo.append(k)
+            hash_of[k] = h
+    archived: set[str] = set()
+    if archive is not None and todo:
+        # contents archived before (e.g. read again after a code change) are not written again; a ledger
+        # locked for long (10 s) by another process only costs a second copy in the archive
+        from phakhi.ingest.ledger import archive_refs
+
+        archived = set(archive_refs(archive[1], list(hash_of.values())))
     reused = len(files) - len(todo)
     if progress and reused:
         progress(reused)
@@ -367,21 +389,25 @@ def ingest_files_cached(family: str | None, files: list[Path], landing: Path | N
 
     workers = default_workers() if workers is None else max(1, workers)
     if workers == 1 or len(todo) < MIN_FILES_FOR_POOL:
+        pack = None if archive is None else (PackWriter(str(archive[0])), archived)
         for k in todo:
-            keep(k, *_ingest_archived(family, files[k], landing, known,
-                                      None if archive is None else (str(archive[0]), str(archive[1]))))
+            keep(k, *_ingest_archived(family, files[k], landing, known, pack))
             if progress:
                 progress(1)
+        if pack is not None:
+            _close_pack(pack[0])
     else:
         size = max(4, min(64, len(todo) // (workers * 6) or 1))
         chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
         done = set()
         try:
             pool = _pool(workers)
-            store = (str(cache.folder), cache.code,
-                     None if archive is None else (str(archive[0]), str(archive[1])))
-            futures = {pool.submit(_work_chunk, family, [files[k] for k in chunk], landing, known, store): c
-                       for c, chunk in enumerate(chunks)}
+            futures = {}
+            for c, chunk in enumerate(chunks):
+                chunk_files = [files[k] for k in chunk]
+                store = (str(cache.folder), cache.code, None if archive is None else
+                         (str(archive[0]), archived & {hash_of.get(k) for k in chunk}))
+                futures[pool.submit(_work_chunk, family, chunk_files, landing, known, store)] = c
             for fut in as_completed(futures):
                 c = futures[fut]
                 results, pid = fut.result()

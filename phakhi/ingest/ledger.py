@@ -1,9 +1,9 @@
 """The landing ledger: every file content Phakhi ever received, and what became of it.
 
 It lives in its own DuckDB file, `$PHAKHI_HOME/landing_manifest.duckdb` (the build warehouse is rebuilt
-every refresh; this is not), with the received bytes in a content-addressed archive,
-`$PHAKHI_HOME/landing_archive/<sha256[:2]>/<sha256><ext>`, so a superseded or overwritten file stays
-retrievable.
+every refresh; this is not), with the received bytes in a content-addressed archive (phakhi.ingest.archive: packs under
+`$PHAKHI_HOME/landing_archive/packs/`; older homes also hold one file per content,
+`landing_archive/<sha256[:2]>/<sha256><ext>`), so a superseded or overwritten file stays retrievable.
 
 Tables
     landing_files   one row per content (sha256): family, file (landing path when first received), size,
@@ -15,6 +15,8 @@ Tables
                     transaction: a family settled on top of that very state records only its new files
                     (`_record_files(only_new=True)`); any other run (no mark, another mark: a crash between
                     the state and the ledger) records every file, as before
+    landing_archive        where each archived content is (archive_path: a pack ref, archive.pack_ref), for
+                           every content of the complete packs catalogued so far (landing_archive_packs)
 
 Statuses: current (its rows are in the raw tables, some may be quarantined), rejected (unreadable or no
 table), superseded (a later file covers it, or new content arrived at its path; sticky), withdrawn (no longer
@@ -22,13 +24,15 @@ in the landing area). Receiving the same content again changes nothing: the ledg
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import shutil
 import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+
+from phakhi.ingest import archive as _arch
 
 
 _DDL = """
@@ -67,6 +71,14 @@ create table if not exists landing_events (
     file varchar,
     event varchar,
     detail varchar
+);
+create table if not exists landing_archive (
+    file_hash varchar primary key,
+    archive_path varchar
+);
+create table if not exists landing_archive_packs (
+    pack varchar primary key,
+    catalogued_at timestamp
 );
 create table if not exists landing_marks (
     family varchar primary key,
@@ -230,6 +242,7 @@ def _record(home: Path, results, run_at: datetime | None = None) -> dict:
     buf: dict[str, list] = {t: [] for t in _BUF_COLUMNS}
     try:
         con.execute("begin transaction")
+        _catalog_packs(con, archive, run_at)
         owner = _Owners(con)
         marks = dict(con.execute("select family, mark from landing_marks").fetchall())
         for res in results:
@@ -304,7 +317,7 @@ def _record_files(con, buf, home, archive, run_at, fam, files, changes, owner: _
         "where f.family = ?", [fam])}
     owner.load(hashes)
     owners = owner.map
-    seen_hashes, path_now = set(), {}
+    seen_hashes, path_now, unplaced = set(), {}, []
     for o in files:
         path_now[o.file] = o.file_hash
         if (o.file_hash, o.file) not in known_paths:
@@ -323,7 +336,6 @@ def _record_files(con, buf, home, archive, run_at, fam, files, changes, owner: _
         status = _status(o)
         row = existing.get(o.file_hash)
         if row is None:
-            arch = _archive(archive, o, home)
             values = {
                 "file_hash": o.file_hash, "family": fam, "file": o.file, "size_bytes": o.size_bytes,
                 "partner_id": o.partner_id, "period": o.period,
@@ -334,8 +346,9 @@ def _record_files(con, buf, home, archive, run_at, fam, files, changes, owner: _
                 "superseded_at": run_at if status == "superseded" else None,
                 "rows_read": o.rows_read, "rows_loaded": o.rows_loaded, "rows_quarantined": o.rows_quarantined,
                 "rule": o.rule, "reason_en": o.reason_en, "reason_th": o.reason_th,
-                "contract_version": o.contract_version, "archive_path": arch}
+                "contract_version": o.contract_version, "archive_path": None}
             buf["landing_files"].append([values[c] for c in FILE_COLUMNS])
+            unplaced.append((buf["landing_files"][-1], o))
             _event(buf, run_at, fam, o.file_hash, o.file, "received", status)
             changes["received"] += 1
             if status == "superseded":
@@ -363,6 +376,9 @@ def _record_files(con, buf, home, archive, run_at, fam, files, changes, owner: _
         if update:
             sets = ", ".join(f"{k} = ?" for k in update)
             con.execute(f"update landing_files set {sets} where file_hash = ?", [*update.values(), o.file_hash])
+    places = _place(con, archive, home, run_at, [o for _, o in unplaced])
+    for values, o in unplaced:
+        values[_ARCHIVE_COL] = places.get(o.file_hash)
     if only_new:
         return
     # contents no longer in the landing area: overwritten at their path (superseded) or withdrawn
@@ -417,110 +433,130 @@ def _flush(con, buf) -> None:
         rows.clear()
 
 
-def _archive(archive: Path, o, home: Path) -> str | None:
-    """Put the received bytes into the content-addressed archive (once per content, so in proportion to new
-    contents): a copy-on-write clone where the filesystem has them (btrfs, XFS), else a copy.
+_ARCHIVE_COL = FILE_COLUMNS.index("archive_path")
 
-    Never a hard link: the archive must keep the bytes as received when a landed file is later overwritten
-    in place (an SMB share, `cp` over it, a workbook saved in place) -- a link would change with it and the
-    superseded content would be lost (tests/test_ingest_landing.py::test_new_content_at_the_same_path...)."""
-    src = Path(o.path)
-    dest = _archive_dest(archive, o, src)
-    if dest is None:
-        return None
+
+def _catalog_packs(con, archive: Path, run_at: datetime) -> None:
+    """Note where the contents of the complete packs not yet catalogued are (written by pool workers since the
+    last record, or by a run that crashed before recording): read their indexes, once per pack."""
+    names = _arch.list_packs(os.fspath(archive))
+    if not names:
+        return
+    import pandas as pd
+
+    con.register("_packs", pd.DataFrame({"pack": names}))
     try:
-        if not dest.exists():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = _archive_tmp(dest)
-            _clone_or_copy(src, tmp)
-            tmp.replace(dest)
-        return dest.relative_to(home).as_posix()
-    except OSError:
-        return None
-
-
-def archive_bytes(archive: Path | str, o, data: bytes | None, home: Path | str) -> str | None:
-    """`_archive` for a file whose bytes are in hand (the pool worker that read them): where the filesystem
-    cannot clone, the archive gets the very bytes that were hashed (`o.file_hash`), written from memory -- no
-    second open and read of the landed file. The same refusals and layout as `_archive`; without the bytes,
-    or where cloning works (or is not yet known not to), `_archive` itself. Paths as strings (os.path): once
-    per landed file, pathlib's parsing cost more than the file's write itself."""
-    archive, home = os.fspath(archive), os.fspath(home)
-    dev = _archive_device(archive)
-    if data is None or dev is None or dev not in _NO_CLONE:
-        return _archive(Path(archive), o, Path(home))
-    dest = _archive_name(archive, o, o.path)
-    if dest is None:
-        return None
+        new = [r[0] for r in con.execute("select p.pack from _packs p anti join landing_archive_packs c "
+                                         "using (pack)").fetchall()]
+    finally:
+        con.unregister("_packs")
+    if not new:
+        return
+    folder = _arch.packs_dir(os.fspath(archive))
+    _arch.settle_packs(os.fspath(archive), new)
+    refs: dict[str, str] = {}
+    for name in new:
+        for h, ref in _arch.pack_entries(os.path.join(folder, name)).items():
+            refs.setdefault(h, ref)
+    _note_places(con, refs)
+    con.register("_packs", pd.DataFrame({"pack": new, "catalogued_at": [run_at] * len(new)}))
     try:
-        if not os.path.exists(dest):
-            tmp = _archive_tmp(dest)
-            try:
-                fh = open(tmp, "wb")
-            except FileNotFoundError:
-                os.makedirs(os.path.dirname(dest), exist_ok=True)
-                fh = open(tmp, "wb")
-            with fh:
-                fh.write(data)
-            os.replace(tmp, dest)
-        if dest.startswith(home + "/") and home != "/":
-            return dest[len(home) + 1:]
-        return Path(dest).relative_to(home).as_posix()
-    except OSError:
-        return None
+        con.execute("insert or ignore into landing_archive_packs select pack, catalogued_at from _packs")
+    finally:
+        con.unregister("_packs")
 
 
-def _suffix(path: str) -> str:
-    """`Path(path).suffix.lower()` without building the Path."""
-    name = os.path.basename(path)
-    i = name.rfind(".")
-    return name[i:].lower() if 0 < i < len(name) - 1 else ""
+def _note_places(con, refs: dict[str, str]) -> None:
+    """Record archived contents' places (the first place of a content stays its place)."""
+    if not refs:
+        return
+    import pandas as pd
 
-
-_NOT_ARCHIVED = ("symlink", "file_type", "too_large", "reader_crashed")    # refused unread
-
-
-def _archive_name(archive: str, o, src: str) -> str | None:
-    """Where a received file's bytes go in the content-addressed archive; None for a file refused unread
-    (a link is never followed into the archive)."""
-    if o.rule in _NOT_ARCHIVED or os.path.islink(src):
-        return None
-    return os.path.join(archive, o.file_hash[:2], o.file_hash + _suffix(src))
-
-
-def _archive_dest(archive: Path, o, src: Path) -> Path | None:
-    """_archive_name as a Path."""
-    name = _archive_name(os.fspath(archive), o, os.fspath(src))
-    return None if name is None else Path(name)
-
-
-def _archive_tmp(dest):
-    """A temporary name beside `dest` (a Path or a str: the same type back), unique per process and thread
-    (renamed into place when complete)."""
-    return dest.__class__(f"{os.fspath(dest)}.{os.getpid()}.{threading.get_ident()}.tmp")
-
-
-def _archive_device(archive: Path) -> int | None:
+    con.register("_refs", pd.DataFrame({"file_hash": list(refs), "archive_path": list(refs.values())}))
     try:
-        return os.stat(archive).st_dev
-    except OSError:
-        return None
+        con.execute("insert or ignore into landing_archive select file_hash, archive_path from _refs")
+    finally:
+        con.unregister("_refs")
 
 
-_FICLONE = 0x40049409             # linux/fs.h: share the source's extents, copy-on-write
-_NO_CLONE: set[int] = set()       # devices where cloning failed once: copy straight away
-
-
-def _clone_or_copy(src: Path, dest: Path) -> None:
-    dev = os.stat(dest.parent).st_dev
-    if dev not in _NO_CLONE:
+def _place(con, archive: Path, home: Path, run_at: datetime, outcomes: list) -> dict[str, str]:
+    """{sha256: archive_path} of new contents: where a pool worker archived them (a catalogued pack), the
+    old layout's file, or -- read from the landing area here, only when the bytes are still the ones
+    received (sha256 checked) -- a new pack. A file refused unread has no place."""
+    outcomes = [o for o in outcomes if _arch.archivable(o, o.path)]
+    if not outcomes:
+        return {}
+    places = dict(_rows_for(con, "select f.file_hash, f.archive_path from landing_archive f",
+                            sorted({o.file_hash for o in outcomes})))
+    arch, home_s = os.fspath(archive), os.fspath(home)
+    pack = _arch.PackWriter(arch)
+    for o in outcomes:
+        if o.file_hash in places:
+            continue
+        old = os.path.join(arch, o.file_hash[:2], o.file_hash + _arch.suffix(o.path))
+        if os.path.isfile(old):               # archived in the old layout (one file per content)
+            places[o.file_hash] = os.path.relpath(old, home_s)
+            continue
         try:
-            import fcntl
+            with open(o.path, "rb") as fh:
+                data = fh.read()
+        except OSError:
+            continue
+        if hashlib.sha256(data).hexdigest() == o.file_hash:
+            pack.add(o.file_hash, data, _arch.suffix(o.path))
+    try:
+        written = pack.close()
+        if written:
+            _arch.settle_packs(arch, [pack.name])
+    except OSError:
+        written = {}
+    _note_places(con, written)
+    return {**places, **written}
 
-            with open(src, "rb") as fs, open(dest, "wb") as fd:
-                fcntl.ioctl(fd.fileno(), _FICLONE, fs.fileno())
-            return
-        except (OSError, ImportError):
-            _NO_CLONE.add(dev)
-            dest.unlink(missing_ok=True)
-    shutil.copyfile(src, dest)
+
+def _archive(archive: Path, o, home: Path) -> str | None:
+    """Put one received file's bytes into the archive (a pack of one: what `phakhi doctor` probes); where
+    it is, None for a file refused unread."""
+    if not _arch.archivable(o, o.path):
+        return None
+    with open(o.path, "rb") as fh:
+        data = fh.read()
+    pack = _arch.PackWriter(os.fspath(archive))
+    pack.add(o.file_hash, data, _arch.suffix(o.path))
+    return pack.close().get(o.file_hash)
+
+
+def archive_refs(home, hashes: list[str], attempts: int = 40) -> dict[str, str]:
+    """{sha256: archive_path} of those contents the ledger knows to be archived (a pack or an old-layout
+    file); {} without a ledger, or when it stays locked for `attempts` quarter seconds."""
+    path = ledger_path(Path(home))
+    if not hashes or not path.exists():
+        return {}
+    with _LOCK:
+        try:
+            con = _connect(path, read_only=True, attempts=attempts)
+        except RuntimeError:
+            return {}
+        try:
+            tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+            want = sorted(set(hashes))
+            rows = []
+            if "landing_files" in tables:
+                rows += _rows_for(con, "select f.file_hash, f.archive_path from landing_files f", want,
+                                  "where f.archive_path is not null")
+            if "landing_archive" in tables:
+                rows += _rows_for(con, "select f.file_hash, f.archive_path from landing_archive f", want)
+        finally:
+            con.close()
+    return dict(rows)
+
+
+def read_archived(home, file_hash: str, ref: str | None = None) -> bytes | None:
+    """The archived bytes of a content, by its sha256 (checked): at `ref` when given, else where the ledger
+    recorded it, else found in the archive itself (an old-layout file or a pack); None when absent. What
+    tests and `phakhi doctor` read the archive with."""
+    home = os.fspath(home)
+    if ref is None:
+        ref = archive_refs(home, [file_hash]).get(file_hash) or _arch.find(home, file_hash)
+    data = _arch.read_ref(home, ref) if ref else None
+    return data if data is not None and hashlib.sha256(data).hexdigest() == file_hash else None
