@@ -252,7 +252,9 @@ def print_timeline(name: str, events: list[dict]) -> None:
 
 class ProcessCpu:
     """CPU seconds of this process's descendants by role, from /proc (Linux; empty elsewhere)."""
-    ROLES = (("prefect server", ("uvicorn", "-m phakhi.prefect_api")), ("dbt", ("dbt",)), ("refresh", ("",)))
+    # by what the process runs, not by its path (a checkout in a folder named like "wt-dbt24" is no dbt process)
+    ROLES = (("prefect server", ("uvicorn", "-m phakhi.prefect_api")), ("dbt", ("-m phakhi.dbt_worker", "bin/dbt ")),
+             ("refresh", ("",)))
 
     def __init__(self, interval: float = 0.05):
         self.interval, self.seen, self.stop = interval, {}, threading.Event()
