@@ -16,8 +16,12 @@ from phakhi.publish.pointers import write_pointers
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _formula_like(v) -> bool:
+    return isinstance(v, str) and v.startswith(FORMULA_PREFIXES)
+
+
 def _neutralise(v):
-    return "'" + v if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v
+    return "'" + v if _formula_like(v) else v
 
 
 # pandas' .str accessor takes these kinds of object column (infer_dtype, "bytes" apart): for them,
@@ -27,10 +31,6 @@ _TEXT_KINDS = frozenset({"string", "empty", "mixed", "mixed-integer"})
 
 # a cell's start: after the newline put before each cell (a literal first: the regex engine skips ahead to it)
 _FORMULA_START = re.compile("\n[" + re.escape("".join(FORMULA_PREFIXES)) + "]")
-
-
-def _formula_like(v) -> bool:
-    return isinstance(v, str) and v.startswith(FORMULA_PREFIXES)
 
 
 def _any_formula_like(values) -> bool:
