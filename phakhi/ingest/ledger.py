@@ -442,16 +442,12 @@ def _catalog_packs(con, archive: Path, run_at: datetime) -> None:
     names = _arch.list_packs(os.fspath(archive))
     if not names:
         return
-    import pandas as pd
-
-    con.register("_packs", pd.DataFrame({"pack": names}))
-    try:
-        new = [r[0] for r in con.execute("select p.pack from _packs p anti join landing_archive_packs c "
-                                         "using (pack)").fetchall()]
-    finally:
-        con.unregister("_packs")
+    done = {r[0] for r in con.execute("select pack from landing_archive_packs").fetchall()}
+    new = [n for n in names if n not in done]
     if not new:
         return
+    import pandas as pd
+
     folder = _arch.packs_dir(os.fspath(archive))
     _arch.settle_packs(os.fspath(archive), new)
     refs: dict[str, str] = {}
@@ -553,8 +549,8 @@ def archive_refs(home, hashes: list[str], attempts: int = 40) -> dict[str, str]:
 
 def read_archived(home, file_hash: str, ref: str | None = None) -> bytes | None:
     """The archived bytes of a content, by its sha256 (checked): at `ref` when given, else where the ledger
-    recorded it, else found in the archive itself (an old-layout file or a pack); None when absent. What
-    tests and `phakhi doctor` read the archive with."""
+    recorded it, else found in the archive itself (an old-layout file or a pack); None when absent (what the
+    tests read the archive with; `phakhi doctor` only probes that a link is never archived)."""
     home = os.fspath(home)
     if ref is None:
         ref = archive_refs(home, [file_hash]).get(file_hash) or _arch.find(home, file_hash)
