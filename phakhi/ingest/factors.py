@@ -14,9 +14,8 @@ import csv
 from datetime import date
 from functools import lru_cache
 
-import yaml
-
 from phakhi.settings import CONTRACTS_DIR, SEEDS_DIR
+from phakhi.yaml_files import read_yaml
 
 GHG_CONTRACT = "ghg_reductions"
 
@@ -24,8 +23,7 @@ GHG_CONTRACT = "ghg_reductions"
 @lru_cache(maxsize=1)
 def unit_activities() -> dict[str, tuple[str, str]]:
     """unit code -> (emission-factor activity, factor unit), from the GHG contract."""
-    spec = yaml.load((CONTRACTS_DIR / f"{GHG_CONTRACT}.yml").read_text(encoding="utf-8"),
-                     Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))      # libyaml's parser: faster
+    spec = read_yaml(CONTRACTS_DIR / f"{GHG_CONTRACT}.yml")
     col = next(c for c in spec["columns"] if c["name"] == "activity_unit")
     return {code: (m["activity"], str(m["ef_unit"]).lower()) for code, m in (col.get("units") or {}).items()}
 

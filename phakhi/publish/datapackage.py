@@ -8,9 +8,9 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from phakhi.settings import DBT_PROJECT_DIR
+from phakhi.yaml_files import read_yaml
 
 # Thai (and English) titles and Thai descriptions of every published model and column, beside the dbt docs
 # (the English descriptions stay in the models' YAML). Kept in one file so the translation is reviewed as one.
@@ -50,9 +50,7 @@ def thai_dictionary(path: Path = DICTIONARY_TH) -> dict[str, dict]:
     """model -> {title_th, title_en, description_th, columns: {column: {title_th, title_en, description_th}}}."""
     if not path.exists():
         return {}
-    from phakhi.ingest.contracts import SAFE_LOADER         # libyaml's parser: ~0.15 s of every publish before
-
-    raw = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER) or {}
+    raw = read_yaml(path) or {}
     out = {}
     for model, doc in raw.items():
         cols = {}
