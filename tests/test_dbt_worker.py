@@ -305,3 +305,24 @@ def test_the_early_start_is_for_a_home_with_a_months_files_landed_since_publicat
     monkeypatch.setattr(transform, "EARLY_DBT_MAX_NEW_FILES", 1)
     transform.prestart_dbt_early(home, "2026-02")
     assert started == ["2025-12", "2026-01"]                   # more: ingest's memory peak comes first
+
+def test_secrets_are_listed_once_per_command_and_still_scrubbed(monkeypatch):
+    """dbt lists the DBT_ENV_SECRET_* values from the whole environment for every log line it formats; the
+    worker lists them once per command (its environment is set then) and dbt still scrubs them."""
+    import dbt_common.exceptions
+    from dbt_common.events import functions
+
+    from phakhi.dbt_worker import list_secrets_once
+
+    monkeypatch.setattr(functions, "env_secrets", functions.env_secrets)         # put back after the test
+    listed = []
+    real = dbt_common.exceptions.env_secrets
+    monkeypatch.setattr(dbt_common.exceptions, "env_secrets", lambda: listed.append(1) or real())
+    monkeypatch.setenv("DBT_ENV_SECRET_TOKEN", "s3cr3t")
+    list_secrets_once()
+    assert [functions.env_scrubber(f"line {i}: token s3cr3t") for i in range(3)] == \
+        [f"line {i}: token *****" for i in range(3)]
+    assert len(listed) == 1                                                       # once, not once per line
+    monkeypatch.setenv("DBT_ENV_SECRET_TOKEN", "other")                           # the next command's environment
+    list_secrets_once()
+    assert functions.env_scrubber("other s3cr3t") == "***** s3cr3t"
