@@ -150,6 +150,41 @@ alone, machine at load 0.3-2 with other helpers):
   the dbt docs key 2. FastAPI builds each router's routes on its first request (~0.3 s of the server's CPU,
   most of flow called -> body). GX's ephemeral context serializes its whole configuration to YAML on every
   asset and batch definition added (~9 % of the gate).
+
+fix25 (2026-12-01; machine at load 3-7 with three other helpers: read CPU seconds):
+- Why one_new builds 114 nodes: the month changed, and 34 of the 39 models rebuilt read it (24 call
+  phakhi_period; the rest are their descendants); the new file adds 5 - stg_partner_reports__activities and
+  fct_activities (raw activity_reports), stg_ingestion__files, dash_quality_files and dash_quality_ingest (the
+  file ledger, source ingestion.ingest_manifest: the quality page lists the new file). The other 75 nodes are
+  55 tests (39 phakhi_columns, one per rebuilt model; 8 singular; 8 more) and 20 exposures (NO-OP, 0.15 s in
+  all). Each is reached by what changed: nothing to narrow soundly.
+- Per node (run_results at load 5): models 15.8 s of execution time (compile 1.5, execute 13.8), tests 8.9 s
+  (compile 2.8, execute 5.3). The same build run in-process at load 4: its 411 DuckDB statements (~3.6 per node)
+  took 1.2 s of the build's 6.6 s CPU; the rest is dbt's own Python, ~45 ms per node (a macro namespace of
+  ~1,470 macros built per node, each node's Jinja compiled, ~45 events per node, its compiled and run SQL
+  written; manifest.json and run_results.json at the end ~0.08 s). Left as dbt makes it. Parse ahead 1.0-1.6 s
+  CPU (off the path unless the machine is loaded).
+- dbt formats every event it fires (~2,560 per build, debug ones too) for the console and for the file before
+  their level drops it, and each line lists the DBT_ENV_SECRET_* values from the whole environment: 5,132
+  listings, 0.26 s CPU at 47 variables (more with a larger environment). dbt_worker.list_secrets_once lists
+  them once per command (the worker sets each command's environment); the same values are scrubbed.
+  fixed_overhead, alternating with main f8952b3 (PYTHONPATH), dbt process CPU of one_new: main 11.4/11.1/11.8 s,
+  this 10.6/11.9/9.8 s (load 3-6; the second run of each pair was the slower one in wall, whichever it was).
+- The documentation step (0.7-1.0 s wall at load 4-6): needed for a new month (the page shows each model's
+  compiled SQL with its month), skipped already when code, month and vars are the last page's (docs_needed).
+  Overlapping it with the gate would save up to ~0.6 s at idle, but dbt-duckdb opens the warehouse read-write
+  and the gate opens it read-only from another process (DuckDB refuses both): it needs a read-only docs target
+  (config_options access_mode, the history attached read_only) and the flow to wait for dbt's process before
+  the warehouse switch. Not built.
+- flow called -> flow body: a probe (start_early_server, one trivial flow with the refresh's decorators, load
+  3-4): the first call 0.58-1.1 s, of which the server used 0.48-0.67 s CPU (its first requests: routes built,
+  mappers configured, first sessions) and the client 0.12-0.17 s; the next calls on the same server 0.12-0.24 s
+  (server 0.04-0.10 s). The server's first-request warm-up cannot overlap anything: the server is the
+  critical path until /health, and the refresh's flow call follows /health at once.
+- Tried and dropped: seven more server services off (cancellation_cleanup, foreman, late_runs, scheduler,
+  pause_expirations, repossessor, cleanup_reconciler): server CPU 5.44/5.76/4.97 s -> 5.66/5.45/5.31 s
+  (a first batch had looked like -0.5 s: noise). `dbt build --no-populate-cache`: build CPU 6.99/6.53/7.12 ->
+  6.18/7.20/6.65 s. dbt-duckdb's `SET threads` per cursor: 0.23 ms each, ~25 ms a build.
 """
 from __future__ import annotations
 
