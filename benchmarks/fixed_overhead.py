@@ -168,8 +168,9 @@ fix25 (2026-12-01; machine at load 3-7 with three other helpers: read CPU second
   their level drops it, and each line lists the DBT_ENV_SECRET_* values from the whole environment: 5,132
   listings, 0.26 s CPU at 47 variables (more with a larger environment). dbt_worker.list_secrets_once lists
   them once per command (the worker sets each command's environment); the same values are scrubbed.
-  fixed_overhead, alternating with main f8952b3 (PYTHONPATH), dbt process CPU of one_new: main 11.4/11.1/11.8 s,
-  this 10.6/11.9/9.8 s (load 3-6; the second run of each pair was the slower one in wall, whichever it was).
+  fixed_overhead, four pairs alternating with main (PYTHONPATH; two pairs each way round), dbt process CPU of
+  one_new: main 11.4/11.1/11.8/14.1 s, this 10.6/11.9/9.8/13.9 s (load 1-6; the second run of each pair was the
+  slower one in wall, whichever it was: within the noise at this load).
 - The documentation step (0.7-1.0 s wall at load 4-6): needed for a new month (the page shows each model's
   compiled SQL with its month), skipped already when code, month and vars are the last page's (docs_needed).
   Overlapping it with the gate would save up to ~0.6 s at idle, but dbt-duckdb opens the warehouse read-write
