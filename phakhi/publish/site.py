@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, Undefined, nodes, select_autoescape
+from jinja2 import Environment, FileSystemLoader, Template, Undefined, nodes, select_autoescape
 from jinja2.compiler import CodeGenerator
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
@@ -474,6 +474,19 @@ class PageContext(Context):
         return super().call(__obj, *args, **kwargs)
 
 
+class PageTemplate(Template):
+    """Jinja's template, importing the macros module (`{% import "_macros.html.j2" as m %}`: four times a
+    partner page) without Jinja's question of which globals of the importing page the module lacks - a set
+    difference against a ChainMap's keys, walked in Python. When every global of the page is an environment
+    global (as on every page here), every template of the environment has it: there is none, and Jinja's
+    answer is the module it cached, which this gives at once."""
+
+    def _get_default_module(self, ctx: Context | None = None):
+        if ctx is not None and ctx.globals_keys <= self.environment.globals.keys():
+            ctx = None
+        return super()._get_default_module(ctx)
+
+
 class PageEnvironment(Environment):
     """Jinja's environment with a faster `x.name` on the page dicts (ten thousand pages a month, each reading a
     few thousand fields): Jinja tries getattr(x, name) first and takes x[name] when that raises AttributeError.
@@ -483,6 +496,7 @@ class PageEnvironment(Environment):
 
     code_generator_class = PageCodeGenerator
     context_class = PageContext
+    template_class = PageTemplate
     page_escape = staticmethod(page_escape)
 
     def getattr(self, obj, attribute):
