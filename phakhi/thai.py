@@ -88,6 +88,10 @@ def arabic_to_thai_digits(s: str) -> str:
 _EMPTY_MARKS = {"", "-", "–", "—"}
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _GROUPED_NUMBER = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
+# A plain ASCII number with nothing around it (most text cells of a CSV): every rule below leaves it as it is
+# and ends in float() of it, so it is read at once (a CSV wave's cells went through three regexes each).
+_ASCII_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+_SPACES = re.compile(r"\s+")
 
 
 def parse_number(value) -> float | None:
@@ -115,7 +119,9 @@ def parse_number(value) -> float | None:
             f"Not a number: cannot read a number from a {type(value).__name__}.",
             f"ไม่ใช่ตัวเลข: อ่านตัวเลขจากข้อมูลชนิด {type(value).__name__} ไม่ได้",
         )
-    s = re.sub(r"\s+", "", thai_digits_to_arabic(value)).replace("\u2212", "-")
+    if _ASCII_NUMBER.fullmatch(value):
+        return float(value)
+    s = _SPACES.sub("", thai_digits_to_arabic(value)).replace("\u2212", "-")
     if s in _EMPTY_MARKS:
         return None
     if not re.fullmatch(r"[-+\d.,eE]+", s) and re.match(r"[+-]?[\d.,]*\d", s):

@@ -195,3 +195,32 @@ def test_pool_workers_write_packs_that_later_runs_reuse(tmp_path, monkeypatch):
     third = FileOutcomeCache(store, code_fingerprint="c", index_name="activity_reports")
     out = ingest_files_cached("activity_reports", files, landing, None, third, workers=2)
     assert third.stats.ingested == len(files) and _plain(out) == _plain(plain)
+
+
+def test_known_sets_shipped_once_to_the_pool_give_the_same_outcomes_and_answers(tmp_path, monkeypatch):
+    """The pool's chunks carry the known-id sets pickled once (PickledKnown); outcomes and recorded look-ups
+    equal one process's, and a worker holding another family's (or an older registry's) sets reads the new
+    ones."""
+    from phakhi.ingest import file_cache, files as load
+    from phakhi.ingest.file_cache import PickledKnown, _unpickled
+
+    monkeypatch.setattr(file_cache, "MIN_FILES_FOR_POOL", 1)
+    landing = tmp_path / "landing"
+    paths = _files(landing / "activity_reports")
+    load.shutdown_pool()
+    try:
+        for known in ({"partner_id": {"P001"}}, {"partner_id": {"P001", "P002"}}):
+            answers_one, answers_pool = [], []
+            one = ingest_files_cached("activity_reports", paths, landing, known,
+                                      FileOutcomeCache(tmp_path / "one", code_fingerprint="c"), workers=1,
+                                      answers=answers_one)
+            pool = ingest_files_cached("activity_reports", paths, landing, known,
+                                       FileOutcomeCache(tmp_path / "pool", code_fingerprint="c"), workers=2,
+                                       answers=answers_pool)
+            assert _plain(pool) == _plain(one) and answers_pool == answers_one
+    finally:
+        load.shutdown_pool()
+    first, second = PickledKnown({"partner_id": {"P001"}}), PickledKnown({"partner_id": {"P002"}})
+    assert _unpickled(first) == {"partner_id": {"P001"}} and _unpickled(first) is _unpickled(PickledKnown(
+        {"partner_id": {"P001"}}))                                    # the same bytes: unpickled once
+    assert _unpickled(second) == {"partner_id": {"P002"}} and _unpickled(None) is None

@@ -571,7 +571,10 @@ def read_bounded_stat(path: Path) -> tuple[bytes, os.stat_result]:
         st = os.fstat(fh.fileno())
         if st.st_size > MAX_FILE_BYTES:
             raise _file_too_big(st.st_size)
-        data = fh.read(MAX_FILE_BYTES + 1)
+        # sized by the stat, one byte over to see growth: read(MAX_FILE_BYTES + 1) allocated 100 MiB per file
+        data = fh.read(st.st_size + 1)
+        if len(data) > st.st_size:          # it grew since the stat: the rest, up to the bound
+            data += fh.read(MAX_FILE_BYTES + 1 - len(data))
     if len(data) > MAX_FILE_BYTES:
         raise _file_too_big(len(data))
     return data, st
