@@ -11,8 +11,9 @@ import yaml
 
 DBT = Path(__file__).resolve().parents[1] / "dbt_project"
 CHECKS = ("not_null", "unique", "accepted_values", "relationships", "between", "unique_combination")
-# the row expressions and reconciliations of a model, folded into the same test (issue 17: one node, not one each)
-FOLDED = ("expressions", "sums")
+# the row expressions, reconciliations and row count bounds of a model, folded into the same test (issue 17: one
+# node, not one each)
+FOLDED = ("expressions", "sums", "row_count")
 # every phakhi_unique_combination key the models and seeds declared before they joined phakhi_columns (issue 17)
 UNIQUE_COMBINATIONS = {
     ("int_survey__item_scores", ("wave", "respondent_id", "item_code")),
@@ -227,3 +228,23 @@ def test_a_folded_expression_or_sum_fails_the_models_column_test_naming_it(copy_
     assert "sum_matches reduction_tco2e" not in facts
     assert "expression change_ci_low <= change and change <= change_ci_high (1 row; expected true where change is not null)" \
         in messages["columns_mart_awareness_ace_overlay"]
+
+
+@pytest.mark.integration
+def test_a_row_count_outside_its_bounds_fails_the_models_column_test(copy_sample, tmp_path):
+    """Row count bounds are checks of phakhi_columns (one node per model, not one more): too few rows, or none
+    where at least one is required, fail the model's test naming the count and the bounds."""
+    from phakhi.transform import run_dbt
+
+    work = _sample_work_home(copy_sample, tmp_path)
+    select = ["--select", "columns_dim_provinces columns_mart_practice_cases columns_mart_sector_progress"]
+    clean = run_dbt(work, "2025-12", "test", extra=select)
+    assert clean.success and clean.counts == {"pass": 3}, clean.failures
+    with duckdb.connect(str(work.build_db)) as con:
+        con.execute("delete from marts.dim_provinces where province_code in ('TH-10', 'TH-11')")
+        con.execute("delete from marts.mart_practice_cases")
+    broken = run_dbt(work, "2025-12", "test", extra=select)
+    messages = {f["node"].split(".")[2]: f["message"] for f in broken.failures}
+    assert set(messages) == {"columns_dim_provinces", "columns_mart_practice_cases"}     # 5 sectors still there
+    assert "row_count rows (75 rows; expected between 77 and 77)" in messages["columns_dim_provinces"]
+    assert "row_count rows (0 rows; expected at least 1)" in messages["columns_mart_practice_cases"]

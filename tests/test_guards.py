@@ -19,8 +19,8 @@ SAME_AS_DBT = {
     "expect_column_values_to_be_in_set": {"accepted_values", "relationships"},
     "expect_column_values_to_be_between": {"phakhi_between"},
     "expect_compound_columns_to_be_unique": {"phakhi_unique_combination"},
-    "expect_table_row_count_to_equal": {"phakhi_row_count_between"},
-    "expect_table_row_count_to_be_between": {"phakhi_row_count_between"},
+    "expect_table_row_count_to_equal": {"row_count"},
+    "expect_table_row_count_to_be_between": {"row_count"},
 }
 
 
@@ -52,6 +52,8 @@ def dbt_tests() -> dict[tuple[str, str | None], set[str]]:
                         out.setdefault((m["name"], column), set()).add(check)
                 if _test_name(t) == "phakhi_columns" and t["phakhi_columns"]["arguments"].get("unique_combination"):
                     out[(m["name"], None)].add("phakhi_unique_combination")     # its keys: a model-level check
+                if _test_name(t) == "phakhi_columns" and t["phakhi_columns"]["arguments"].get("row_count"):
+                    out[(m["name"], None)].add("row_count")                     # its row count bounds: the same
     return out
 
 

@@ -16,6 +16,7 @@
                 - {expression: "partner_a < partner_b", where: "link_type = 'joint_activity'"}
               sums:                                              # as phakhi_sum_matches (tolerance 0.001)
                 - {column: weight, compare_model: ref('x'), compare_column: 1, where: .., compare_where: .., tolerance: 0}
+              row_count: [77, 77]                                # rows in the model: [min] or [min, max], inclusive
     Same meaning as dbt's tests of those names: nulls pass unique, accepted_values, relationships, between; values
     are compared as quoted literals. A column check with its own config (where, severity) stays a plain dbt
     test. tests/test_guards.py reads each listed column as guarded by the named check.
@@ -24,7 +25,10 @@
     expected. An expression's row names the expression ("expression partner_a < partner_b (1 row; expected
     true)"); a sum's names its column and both totals ("sum_matches weight (10 against 12; expected the sum of 1
     of its comparison within 0)"). The row expressions and reconciliations of a model were 27 nodes of their own
-    (issue 17); only those with a config of their own (severity warn) stay plain tests. With the default severity (error) and no store_failures the test stops the build with a message
+    (issue 17); only those with a config of their own (severity warn) stay plain tests. A model's row count
+    bounds too (the scan counts its rows already): each was a node of its own, ~65 ms of dbt's CPU per build
+    whatever the rows (benchmarks/checks.py, quarter-scale month: the month's 62 test nodes cost ~4 s of dbt's CPU,
+    their SQL 0.9 s). With the default severity (error) and no store_failures the test stops the build with a message
     naming every failing check, column and value - "phakhi_columns failed on dim_provinces: not_null region
     (2 rows; expected a value); unique province_code (2 rows: TH-10; expected each value once (1 value
     repeated))" - through DuckDB's error(), since dbt's own message only counts result rows. With severity warn
@@ -34,10 +38,13 @@
     a model's relationships add their parents to this test, so a model downstream of the tested model but not
     of a parent no longer waits for it. The build still fails (dbt exits non-zero: nothing is published). -#}
 {% test phakhi_columns(model, not_null=[], unique=[], accepted_values={}, relationships=[], between={},
-                       unique_combination=[], expressions=[], sums=[]) %}
+                       unique_combination=[], expressions=[], sums=[], row_count=[]) %}
 {%- if not (not_null or unique or accepted_values or relationships or between or unique_combination
-            or expressions or sums) -%}
-    {{ exceptions.raise_compiler_error("phakhi_columns on " ~ model ~ ": declare not_null, unique, accepted_values, relationships, between, unique_combination, expressions or sums") }}
+            or expressions or sums or row_count) -%}
+    {{ exceptions.raise_compiler_error("phakhi_columns on " ~ model ~ ": declare not_null, unique, accepted_values, relationships, between, unique_combination, expressions, sums or row_count") }}
+{%- endif -%}
+{%- if row_count and (row_count | length > 2 or row_count[0] is none) -%}
+    {{ exceptions.raise_compiler_error("phakhi_columns on " ~ model ~ ": row_count is [min] or [min, max]") }}
 {%- endif -%}
 {%- set raise_error = config.get('severity', 'error') | lower == 'error' and not should_store_failures() -%}
 {%- set accepted = accepted_values.items() | list -%}
@@ -153,6 +160,12 @@ failures as (
            'true{{ (" where " ~ e.where) | replace("'", "''") if e.get('where') }}'
     from scan where {{ adapter.quote('ex_' ~ loop.index) }} > 0
 {%- endfor %}
+{%- if row_count %}
+    union all
+    select 'row_count', 'rows', total_rows, null,
+           '{{ "between " ~ row_count[0] ~ " and " ~ row_count[1] if row_count | length > 1 else "at least " ~ row_count[0] }}'
+    from scan where total_rows < {{ row_count[0] }}{% if row_count | length > 1 %} or total_rows > {{ row_count[1] }}{% endif %}
+{%- endif %}
 {%- for m in sums %}
     union all
     select 'sum_matches', '{{ m.column | string | replace("'", "''") }}', null,
