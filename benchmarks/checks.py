@@ -69,10 +69,7 @@ def gate_suites(warehouse: Path) -> list[dict]:
         catalog = gate.table_columns(con)
         for spec in gate.load_suites():
             c0 = time.process_time()
-            frame, row_hashes = gate.frame_for(con, spec, catalog, row_hashes=True)
-            parameters = gate.suite_parameters(con, spec)
-            gate.suite_digest(spec, frame, row_hashes, parameters)
-            frame = gate.with_tolerance(frame, spec)
+            frame, parameters, _digest = gate.read_suite(con, spec, catalog)
             c1 = time.process_time()
             gate._validate(ctx.ctx, ctx.source, spec, frame, parameters)
             c2 = time.process_time()

@@ -256,6 +256,16 @@ def suite_digest(spec: dict, frame: pd.DataFrame, row_hashes, parameters: dict |
     return h.hexdigest()[:32]
 
 
+def read_suite(con: duckdb.DuckDBPyConnection, spec: dict,
+               catalog: dict[tuple[str, str], list[str]] | None = None) -> tuple[pd.DataFrame, dict, str]:
+    """What the gate validates for one suite: its rows (tolerance columns added), its parameters and the digest
+    that lets an unchanged suite keep its checks (taken before the tolerance columns, which derive from the rows)."""
+    frame, row_hashes = frame_for(con, spec, catalog, row_hashes=True)
+    parameters = suite_parameters(con, spec)
+    digest = suite_digest(spec, frame, row_hashes, parameters)
+    return with_tolerance(frame, spec), parameters, digest
+
+
 def run_gate(warehouse: Path, suites: list[dict] | None = None, previous: dict | None = None,
              template_cache: Path | None = None) -> GateResult:
     """Every suite over the warehouse. `previous` (GateResult.memo() of the live publication's gate, same code):
@@ -281,10 +291,7 @@ def run_gate(warehouse: Path, suites: list[dict] | None = None, previous: dict |
         catalog = table_columns(con)
         for spec in suites:
             name = spec["name"]
-            frame, row_hashes = frame_for(con, spec, catalog, row_hashes=True)
-            parameters[name] = suite_parameters(con, spec)
-            digests[name] = suite_digest(spec, frame, row_hashes, parameters[name])
-            frame = with_tolerance(frame, spec)
+            frame, parameters[name], digests[name] = read_suite(con, spec, catalog)
             memo = (previous or {}).get(name)
             if memo and memo.get("digest") == digests[name] and memo.get("checks"):
                 reused.append(name)
