@@ -1128,7 +1128,9 @@ def type_column(col: Column, values, labels: dict | None = None) -> tuple[list, 
     if kinds == _TEXT:
         hits = list(map(cache.get, values))
         if None in hits:
-            hits = [h if h is not None else text_hit(v) for h, v in zip(hits, values)]
+            # looked up again: a text new to the cache is parsed once, not once per row (a GHG file's month
+            # is on all of its ~8,800 rows)
+            hits = [h if h is not None else (cache.get(v) or text_hit(v)) for h, v in zip(hits, values)]
         out = list(map(_RESULT, hits))
         if all(map(_OK, hits)):
             return out, []

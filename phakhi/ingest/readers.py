@@ -220,7 +220,9 @@ _DIMENSION = re.compile(rb"<(?:[A-Za-z0-9_]+:)?dimension\s+ref=\"([A-Z]{0,3})([0
 # Any cell reference _CELL_REF could read as beyond column ZZ (702) or row 999 (a superset: a reference
 # elsewhere only sends the sheet to the precise scan). A sheet without one is within every bound (702 x 999
 # cells), so the common small report skips the per-reference scan (it cost nearly as much as calamine's read).
-_BIG_REF = re.compile(rb'r="[A-Z]{1,2}[0-9]{4}|r="[A-Z]{3}')      # literal first: a fast scan (a leading \b was 10x slower)
+# (r="[A-Z]{1,2}[0-9]{4} or r="[A-Z]{3}, written as one literal-led pattern whose branches each fail at once:
+# 23 % fewer instructions per sheet than the two alternatives; a leading \b was 10x slower)
+_BIG_REF = re.compile(rb'r="[A-Z](?:[A-Z][A-Z]|[0-9]{4}|[A-Z][0-9]{4})')
 _REPEATED = re.compile(rb"number-(rows|columns)-repeated=\"([0-9]+)\"")
 
 
@@ -398,12 +400,16 @@ def _plain_zip(data: bytes) -> list[_PlainMember] | None:
         raw = cd[pos + 46:pos + 46 + fnlen]
         if b"\x00" in raw:
             return None
-        try:
-            name = raw.decode("utf-8") if flags & 0x800 else raw.decode("cp437")
-        except UnicodeDecodeError:
-            return None
-        if name == "content.xml" or name.startswith("xl/worksheets/"):     # only these are checked
-            members.append(_PlainMember(name, usize, csize, offset, crc, flags, ctype))
+        # only these are checked; the test on the bytes is the test on the name (both codecs read ASCII as
+        # ASCII), and only a UTF-8 name can fail to decode (cp437 decodes any byte): the others are not decoded
+        wanted = raw == b"content.xml" or raw.startswith(b"xl/worksheets/")
+        if wanted or flags & 0x800:
+            try:
+                name = raw.decode("utf-8") if flags & 0x800 else raw.decode("cp437")
+            except UnicodeDecodeError:
+                return None
+            if wanted:
+                members.append(_PlainMember(name, usize, csize, offset, crc, flags, ctype))
         pos += 46 + fnlen + extralen + commentlen
     return members
 
