@@ -912,6 +912,9 @@ def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] 
     for (j, name, col, required, head), values in zip(plan, columns):
         out, errs = type_column(col, values, label_maps.get(j))
         typed.append(out)
+        if not errs:                           # the usual column: every cell typed
+            blank_rows[name], failed_rows[name] = set(), set()
+            continue
         blank_rows[name] = {k for k, _, err in errs if err is None}
         failed_rows[name] = {k for k, _, err in errs if err is not None}
         for k, value, err in errs:
@@ -1108,15 +1111,7 @@ def type_column(col: Column, values, labels: dict | None = None) -> tuple[list, 
     cache = col._cells
     if cache is None:
         cache = col._cells = {}
-    dates = col._dates
-    if dates is None:
-        dates = col._dates = {}
     not_string = col.type != "string"
-    fast = col.type in ("number", "integer")
-    whole = col.type == "integer"
-    lo = -math.inf if col.min is None else col.min
-    hi = math.inf if col.max is None else col.max
-    limit = 2 ** (63 if col.int_bits == 64 else 31) - 1
 
     def text_hit(v: str):
         s = v.strip()
@@ -1143,11 +1138,19 @@ def type_column(col: Column, values, labels: dict | None = None) -> tuple[list, 
                     out[k] = _FAILED
                     errs.append((k, values[k], h[1]))
         return out, errs
+    fast = col.type in ("number", "integer")
+    whole = col.type == "integer"
+    lo = -math.inf if col.min is None else col.min
+    hi = math.inf if col.max is None else col.max
+    limit = 2 ** (63 if col.int_bits == 64 else 31) - 1
     if fast and kinds == _NUMBER and all(map(math.isfinite, values)):
         least, most = min(values), max(values)
         if lo <= least and most <= hi and (not whole or (
                 -limit <= least and most <= limit and all(map(float.is_integer, values)))):
             return (list(map(int, values)) if whole else list(values)), []    # what the parser returns
+    dates = col._dates
+    if dates is None:
+        dates = col._dates = {}
     out: list = []
     errs: list = []
     append = out.append
