@@ -871,15 +871,14 @@ def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] 
     plan = [(j, name, cols[name], cols[name].required, table.headers[j]) for j, name in mapping]
     labels = sheet.value_labels or {}
     label_maps = {j: labels[table.headers[j]] for j, name in mapping
-                  if table.headers[j] in labels and cols[name].type in ("enum", "province")}
+                  if table.headers[j] in labels and cols[name].type in ("enum", "province")} if labels else {}
     checks = contract.compiled_checks
     refs = {k: v for k, v in (known or {}).items() if k in cols and k in contract.references}
     baselines = [(b, (known or {}).get("@" + b["baseline"])) for b in contract.baseline_checks]
     baselines = [(b, values) for b, values in baselines if values]
     skey = [k for k in contract.submission_key if k in cols]
     key_cols = set(contract.key)
-    mapped_idx = {j for j, _ in mapping}
-    width = max(mapped_idx) + 1
+    width = mapping[-1][0] + 1                 # (sorted by sheet column)
 
     records, problems, coverage, notes = [], [], set(), []
     blank = footer = 0
@@ -888,6 +887,9 @@ def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] 
     data: list[tuple[int, list]] = []          # (sheet row index, cells) of the rows that are read
     for i in range(table.first_data_row, len(rows)):
         raw = rows[i]
+        if raw and raw[0].__class__ is float and raw[0] == raw[0]:
+            data.append((i, raw))                # a number first (the usual row number): neither blank nor footer
+            continue
         if _blank_row(raw):
             blank += 1
             continue
