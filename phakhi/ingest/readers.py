@@ -270,9 +270,10 @@ def check_workbook_bounds(data: bytes) -> None:
 
     plain = _plain_zip(data)
     if plain is not None:
-        # the members' CRCs are checked only when the check would refuse the file or hand it to zipfile: a
-        # member with a bad CRC ends zipfile's check there without a verdict, and the usual verdict (none)
-        # does not depend on them (a CRC per sheet was a tenth of the check)
+        # a sheet's CRC is checked once the check goes past it (the next sheet), or would refuse the file or
+        # hand it to zipfile: a bad CRC ends zipfile's check there without a verdict, and the usual verdict
+        # (none) does not depend on it. So the usual report's one sheet is not CRC-checked here (calamine's
+        # zip reader checks it as it reads): a CRC per sheet was a tenth of the check
         unchecked: list[tuple[bytes, int]] = []
         try:
             _check_members(plain, lambda m: _plain_member_chunks(data, m, unchecked))
@@ -437,8 +438,14 @@ def _plain_member_chunks(data: bytes, m: _PlainMember, unchecked: list | None = 
     """A member's bytes as zipfile's `ZipFile.open(m).read(1 << 20)` calls give them (a member under 1 MiB:
     one read), raising where zipfile raises (bad local header, bad CRC, corrupt deflate data); _NotPlain for
     what only zipfile should judge (encryption, other compressions, larger or truncated members). With
-    `unchecked`, the CRC is not checked here: (bytes, CRC) is added to it for the caller to check."""
+    `unchecked`, this member's CRC is left there, (bytes, CRC), for the caller to check, and the member left
+    there before is checked now: at most one member's bytes are held."""
     import zlib
+
+    if unchecked:
+        if not _crcs_hold(unchecked):
+            raise _BadMember("bad CRC")        # the member before this one: zipfile's check ends there
+        unchecked.clear()
 
     if m.flag_bits & 0x61 or m.compress_type not in (0, 8) or m.file_size >= _PLAIN_MAX \
             or m.compress_size > _PLAIN_MAX:
@@ -471,7 +478,7 @@ def _plain_member_chunks(data: bytes, m: _PlainMember, unchecked: list | None = 
         out = comp
     out = out[:m.file_size]
     if unchecked is not None:
-        unchecked.append((out, m.CRC))
+        unchecked.append((out, m.CRC))          # (emptied above)
     elif zlib.crc32(out) != m.CRC:
         raise _BadMember("bad CRC")
     return [out] if out else []
