@@ -14,6 +14,13 @@ landing, with the registry's ids as the reference sets; each checkout runs in it
 --parts splits one pass of this checkout by step (CPU per file): read_bytes (read_bounded_stat), bounds
 (check_workbook_bounds), calamine (the workbook and sheet reads, without the bounds check), find_table
 (_choose_table minus its reading), contract (apply_contract), and the rest of ingest_file.
+
+--instructions N counts the instructions of one warm pass over the first N of those activity workbooks and
+N/8 inventories (no GHG file: thousands of rows each, slow under valgrind), each checkout in its own
+valgrind (callgrind, counting only inside the pass: `operator.call` marks it). Exact and the same on a loaded
+machine, where CPU seconds are not; ~1-2 min per checkout.
+
+    .venv/bin/python benchmarks/ingest_worker.py --home H --repo /work/main --repo . --instructions 100
 """
 from __future__ import annotations
 
@@ -113,6 +120,44 @@ def parts(home: Path) -> dict:
             "us_per_file": {k: round(v / n * 1e6) for k, v in sorted(spent.items(), key=lambda kv: -kv[1])}}
 
 
+def count_pass(home: Path, n: int) -> None:
+    """In a child under callgrind: a warm pass, then the counted one (inside `operator.call`)."""
+    import operator
+
+    os.environ["PHAKHI_HOME"] = str(home)
+    import phakhi  # noqa: F401
+    from phakhi.ingest.file_cache import ingest_file_probed
+
+    landing = home / "landing"
+    fams, known = _files(landing), _known(home)
+    chosen = {"activity_reports": fams["activity_reports"][:n],
+              "partner_inventories": fams["partner_inventories"][:max(1, n // 8)]}
+
+    def one_pass():
+        for fam, fs in chosen.items():
+            for p in fs:
+                ingest_file_probed(fam, p, landing, known[fam])
+    one_pass()
+    operator.call(one_pass)
+    print(json.dumps({fam: len(fs) for fam, fs in chosen.items()}))
+
+
+def instructions(repo: Path, home: Path, n: int) -> tuple[int, dict]:
+    """(instructions of the counted pass, files per family) for one checkout."""
+    import re
+
+    python = repo / ".venv" / "bin" / "python"
+    run = subprocess.run(["valgrind", "--tool=callgrind", "--toggle-collect=_operator_call",
+                          "--callgrind-out-file=/dev/null", str(python if python.exists() else sys.executable),
+                          str(Path(__file__).resolve()), "--home", str(home), "--one", str(repo), "--ir", str(n)],
+                         capture_output=True, text=True, cwd=repo,
+                         env={**os.environ, "PYTHONPATH": str(repo), "PHAKHI_PROGRESS": "0"})
+    got = re.search(r"Collected : ([0-9]+)", run.stderr)
+    if run.returncode or not got:
+        raise SystemExit(run.stderr[-2000:])
+    return int(got.group(1)), json.loads(run.stdout.strip().splitlines()[-1])
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--home", type=Path, required=True)
@@ -121,13 +166,26 @@ def main(argv=None) -> int:
     ap.add_argument("--passes", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=2, help="A/B rounds (each checkout once a round)")
     ap.add_argument("--parts", action="store_true")
+    ap.add_argument("--instructions", type=int, default=0, metavar="N",
+                    help="instructions of one pass over N activity workbooks (and N/8 inventories), under valgrind")
     ap.add_argument("--one", type=Path, default=None, help=argparse.SUPPRESS)   # a child: measure that checkout
+    ap.add_argument("--ir", type=int, default=0, help=argparse.SUPPRESS)        # a child under callgrind
     args = ap.parse_args(argv)
+    if args.instructions:
+        for repo in [r.resolve() for r in (args.repo or [REPO])]:
+            total, files = instructions(repo, args.home.resolve(), args.instructions)
+            print(f"{repo}: {total:,} instructions, {total / sum(files.values()):,.0f} per file "
+                  f"({', '.join(f'{f} {k}' for f, k in files.items())})")
+        return 0
     if args.parts:
         sys.path.insert(0, str(REPO))
         out = parts(args.home.resolve())
         print(f"{out['files']:,} files, {out['cpu_s']:.2f} s CPU; per file (µs): "
               + ", ".join(f"{k} {v}" for k, v in out["us_per_file"].items()))
+        return 0
+    if args.one and args.ir:
+        sys.path.insert(0, str(args.one))
+        count_pass(args.home.resolve(), args.ir)
         return 0
     if args.one:
         sys.path.insert(0, str(args.one))

@@ -76,3 +76,41 @@ def test_damaged_copies_are_judged_as_zipfile_judges_them(name):
     variants += [b"PK\x03\x04junk" + data, data + b"trailing", data[:-2] + b"\x05\x00hello"]
     for v in variants:
         assert _judge(v, plain=True) == _judge(v, plain=False)
+
+
+@pytest.mark.parametrize("cell", ["Z900000", "AB900000", "ALM2"])
+def test_a_far_cell_behind_a_small_declared_size_is_refused(cell):
+    """Each spelling of a far reference (one or two letters and a long row, three letters) reaches the
+    precise scan when the declared size says the sheet is small (readers._BIG_REF's branches)."""
+    import re
+
+    from phakhi.doctor import ACTIVITY_HEADER, _patch_xlsx, activity_row, xlsx_bytes
+
+    data = _patch_xlsx(xlsx_bytes([ACTIVITY_HEADER, activity_row(1)], {cell: "x"}),
+                       lambda n, b: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:B2"', b)
+                       if n.startswith("xl/worksheets/") else b)
+    assert b'<dimension ref="A1:B2"' in zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
+    assert _judge(data, plain=True)[0] == "too_large"
+    assert _judge(data, plain=True) == _judge(data, plain=False)
+
+
+def test_a_bad_crc_before_a_far_sheet_leaves_the_file_to_calamine_as_zipfile_does():
+    """The plain path checks a sheet's CRC only once it goes past it: a first sheet with a bad CRC still ends
+    the check without a verdict, before the second sheet's far cell (as zipfile's reading does)."""
+    from openpyxl import Workbook
+
+    from phakhi.doctor import ACTIVITY_HEADER, activity_row
+
+    wb = Workbook()
+    for r in [ACTIVITY_HEADER, activity_row(1)]:
+        wb.active.append(r)
+    wb.create_sheet("two")["Z900000"] = "far"
+    buf = io.BytesIO()
+    wb.save(buf)
+    data = buf.getvalue()
+    assert _judge(data, plain=True)[0] == "too_large"
+    crc = zipfile.ZipFile(io.BytesIO(data)).getinfo("xl/worksheets/sheet1.xml").CRC.to_bytes(4, "little")
+    bad = data.replace(crc, bytes(b ^ 0xFF for b in crc))        # in the local header and the directory
+    assert bad != data
+    assert _judge(bad, plain=True) is None
+    assert _judge(bad, plain=False) is None

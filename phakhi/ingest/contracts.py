@@ -502,7 +502,8 @@ def compile_check_columns(expr: str) -> Callable[[Callable[[str], list], int], l
             return lambda col, n: [(x is not None) == want for x in a(col, n)]
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "ym" and len(node.args) == 1:
             a = build(node.args[0])
-            return lambda col, n: [_ym(x) for x in a(col, n)]
+            # _ym inlined (a call per row was most of this check's cost)
+            return lambda col, n: [None if d is None else f"{d.year:04d}-{d.month:02d}" for d in a(col, n)]
         raise _RowWise
 
     return build(ast.parse(expr, mode="eval"))
@@ -871,15 +872,14 @@ def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] 
     plan = [(j, name, cols[name], cols[name].required, table.headers[j]) for j, name in mapping]
     labels = sheet.value_labels or {}
     label_maps = {j: labels[table.headers[j]] for j, name in mapping
-                  if table.headers[j] in labels and cols[name].type in ("enum", "province")}
+                  if table.headers[j] in labels and cols[name].type in ("enum", "province")} if labels else {}
     checks = contract.compiled_checks
     refs = {k: v for k, v in (known or {}).items() if k in cols and k in contract.references}
     baselines = [(b, (known or {}).get("@" + b["baseline"])) for b in contract.baseline_checks]
     baselines = [(b, values) for b, values in baselines if values]
     skey = [k for k in contract.submission_key if k in cols]
     key_cols = set(contract.key)
-    mapped_idx = {j for j, _ in mapping}
-    width = max(mapped_idx) + 1
+    width = mapping[-1][0] + 1                 # (sorted by sheet column)
 
     records, problems, coverage, notes = [], [], set(), []
     blank = footer = 0
@@ -888,6 +888,9 @@ def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] 
     data: list[tuple[int, list]] = []          # (sheet row index, cells) of the rows that are read
     for i in range(table.first_data_row, len(rows)):
         raw = rows[i]
+        if raw and raw[0].__class__ is float and raw[0] == raw[0]:
+            data.append((i, raw))                # a number first (the usual row number): neither blank nor footer
+            continue
         if _blank_row(raw):
             blank += 1
             continue
@@ -912,6 +915,9 @@ def apply_contract(contract: Contract, sheet: Sheet, known: dict[str, set[str]] 
     for (j, name, col, required, head), values in zip(plan, columns):
         out, errs = type_column(col, values, label_maps.get(j))
         typed.append(out)
+        if not errs:                           # the usual column: every cell typed
+            blank_rows[name], failed_rows[name] = set(), set()
+            continue
         blank_rows[name] = {k for k, _, err in errs if err is None}
         failed_rows[name] = {k for k, _, err in errs if err is not None}
         for k, value, err in errs:
@@ -1108,15 +1114,7 @@ def type_column(col: Column, values, labels: dict | None = None) -> tuple[list, 
     cache = col._cells
     if cache is None:
         cache = col._cells = {}
-    dates = col._dates
-    if dates is None:
-        dates = col._dates = {}
     not_string = col.type != "string"
-    fast = col.type in ("number", "integer")
-    whole = col.type == "integer"
-    lo = -math.inf if col.min is None else col.min
-    hi = math.inf if col.max is None else col.max
-    limit = 2 ** (63 if col.int_bits == 64 else 31) - 1
 
     def text_hit(v: str):
         s = v.strip()
@@ -1128,7 +1126,9 @@ def type_column(col: Column, values, labels: dict | None = None) -> tuple[list, 
     if kinds == _TEXT:
         hits = list(map(cache.get, values))
         if None in hits:
-            hits = [h if h is not None else text_hit(v) for h, v in zip(hits, values)]
+            # looked up again: a text new to the cache is parsed once, not once per row (a GHG file's month
+            # is on all of its ~8,800 rows)
+            hits = [h if h is not None else (cache.get(v) or text_hit(v)) for h, v in zip(hits, values)]
         out = list(map(_RESULT, hits))
         if all(map(_OK, hits)):
             return out, []
@@ -1141,11 +1141,19 @@ def type_column(col: Column, values, labels: dict | None = None) -> tuple[list, 
                     out[k] = _FAILED
                     errs.append((k, values[k], h[1]))
         return out, errs
+    fast = col.type in ("number", "integer")
+    whole = col.type == "integer"
+    lo = -math.inf if col.min is None else col.min
+    hi = math.inf if col.max is None else col.max
+    limit = 2 ** (63 if col.int_bits == 64 else 31) - 1
     if fast and kinds == _NUMBER and all(map(math.isfinite, values)):
         least, most = min(values), max(values)
         if lo <= least and most <= hi and (not whole or (
                 -limit <= least and most <= limit and all(map(float.is_integer, values)))):
             return (list(map(int, values)) if whole else list(values)), []    # what the parser returns
+    dates = col._dates
+    if dates is None:
+        dates = col._dates = {}
     out: list = []
     errs: list = []
     append = out.append

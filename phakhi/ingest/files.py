@@ -160,7 +160,8 @@ def ingest_file(family: str | None, path: Path | str, landing: Path | None = Non
     out.sheet, out.encoding = sheet.name, sheet.encoding
     res = apply_contract(contract, sheet, known, table)
     out.records, out.coverage, out.notes = res.records, res.coverage, res.notes
-    out.key_cols = [k for k in contract.submission_key if k in contract.column_names]
+    names = contract.column_names            # (a list built per call)
+    out.key_cols = [k for k in contract.submission_key if k in names]
     out.problems = [{"family": contract.name, "file": out.file, "file_hash": out.file_hash, **p} for p in res.quarantine]
     out.rows_read, out.blank_rows = res.rows_read, res.blank_rows
     if res.rows_read == 0:

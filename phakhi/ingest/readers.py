@@ -220,7 +220,9 @@ _DIMENSION = re.compile(rb"<(?:[A-Za-z0-9_]+:)?dimension\s+ref=\"([A-Z]{0,3})([0
 # Any cell reference _CELL_REF could read as beyond column ZZ (702) or row 999 (a superset: a reference
 # elsewhere only sends the sheet to the precise scan). A sheet without one is within every bound (702 x 999
 # cells), so the common small report skips the per-reference scan (it cost nearly as much as calamine's read).
-_BIG_REF = re.compile(rb'r="[A-Z]{1,2}[0-9]{4}|r="[A-Z]{3}')      # literal first: a fast scan (a leading \b was 10x slower)
+# (r="[A-Z]{1,2}[0-9]{4} or r="[A-Z]{3}, written as one literal-led pattern whose branches each fail at once:
+# 23 % fewer instructions per sheet than the two alternatives; a leading \b was 10x slower)
+_BIG_REF = re.compile(rb'r="[A-Z](?:[A-Z][A-Z]|[0-9]{4}|[A-Z][0-9]{4})')
 _REPEATED = re.compile(rb"number-(rows|columns)-repeated=\"([0-9]+)\"")
 
 
@@ -268,11 +270,21 @@ def check_workbook_bounds(data: bytes) -> None:
 
     plain = _plain_zip(data)
     if plain is not None:
+        # a sheet's CRC is checked once the check goes past it (the next sheet), or would refuse the file or
+        # hand it to zipfile: a bad CRC ends zipfile's check there without a verdict, and the usual verdict
+        # (none) does not depend on it. So the usual report's one sheet is not CRC-checked here (calamine's
+        # zip reader checks it as it reads): a CRC per sheet was a tenth of the check
+        unchecked: list[tuple[bytes, int]] = []
         try:
-            _check_members(plain, lambda m: _plain_member_chunks(data, m))
+            _check_members(plain, lambda m: _plain_member_chunks(data, m, unchecked))
+            return
+        except UnreadableFile:
+            if _crcs_hold(unchecked):
+                raise
             return
         except _NotPlain:
-            pass
+            if not _crcs_hold(unchecked):
+                return
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         members = zf.infolist()
@@ -398,12 +410,16 @@ def _plain_zip(data: bytes) -> list[_PlainMember] | None:
         raw = cd[pos + 46:pos + 46 + fnlen]
         if b"\x00" in raw:
             return None
-        try:
-            name = raw.decode("utf-8") if flags & 0x800 else raw.decode("cp437")
-        except UnicodeDecodeError:
-            return None
-        if name == "content.xml" or name.startswith("xl/worksheets/"):     # only these are checked
-            members.append(_PlainMember(name, usize, csize, offset, crc, flags, ctype))
+        # only these are checked; the test on the bytes is the test on the name (both codecs read ASCII as
+        # ASCII), and only a UTF-8 name can fail to decode (cp437 decodes any byte): the others are not decoded
+        wanted = raw == b"content.xml" or raw.startswith(b"xl/worksheets/")
+        if wanted or flags & 0x800:
+            try:
+                name = raw.decode("utf-8") if flags & 0x800 else raw.decode("cp437")
+            except UnicodeDecodeError:
+                return None
+            if wanted:
+                members.append(_PlainMember(name, usize, csize, offset, crc, flags, ctype))
         pos += 46 + fnlen + extralen + commentlen
     return members
 
@@ -412,11 +428,24 @@ class _BadMember(Exception):
     """What zipfile raises reading this member (the bounds check then leaves it to calamine)."""
 
 
-def _plain_member_chunks(data: bytes, m: _PlainMember) -> list[bytes]:
+def _crcs_hold(unchecked: list[tuple[bytes, int]]) -> bool:
+    import zlib
+
+    return all(zlib.crc32(out) == crc for out, crc in unchecked)
+
+
+def _plain_member_chunks(data: bytes, m: _PlainMember, unchecked: list | None = None) -> list[bytes]:
     """A member's bytes as zipfile's `ZipFile.open(m).read(1 << 20)` calls give them (a member under 1 MiB:
     one read), raising where zipfile raises (bad local header, bad CRC, corrupt deflate data); _NotPlain for
-    what only zipfile should judge (encryption, other compressions, larger or truncated members)."""
+    what only zipfile should judge (encryption, other compressions, larger or truncated members). With
+    `unchecked`, this member's CRC is left there, (bytes, CRC), for the caller to check, and the member left
+    there before is checked now: at most one member's bytes are held."""
     import zlib
+
+    if unchecked:
+        if not _crcs_hold(unchecked):
+            raise _BadMember("bad CRC")        # the member before this one: zipfile's check ends there
+        unchecked.clear()
 
     if m.flag_bits & 0x61 or m.compress_type not in (0, 8) or m.file_size >= _PLAIN_MAX \
             or m.compress_size > _PLAIN_MAX:
@@ -448,7 +477,9 @@ def _plain_member_chunks(data: bytes, m: _PlainMember) -> list[bytes]:
     else:
         out = comp
     out = out[:m.file_size]
-    if zlib.crc32(out) != m.CRC:
+    if unchecked is not None:
+        unchecked.append((out, m.CRC))          # (emptied above)
+    elif zlib.crc32(out) != m.CRC:
         raise _BadMember("bad CRC")
     return [out] if out else []
 
