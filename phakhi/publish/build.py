@@ -16,18 +16,14 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from phakhi.publish.datapackage import descriptor, field_types, model_docs
+from phakhi.publish.datapackage import descriptor, model_docs
 from phakhi.publish.exposures import dashboard_tables, published_tables
 from phakhi.publish.files import (building_dir, csv_bytes, discard_building, finalise, neutralise_formulas,
-                                  sharing_into, stable_frame, store_of, write_bytes, write_partitions)
+                                  sharing_into, store_of, write_bytes)
 from phakhi.publish.known_tables import KnownTables
 from phakhi.publish.pages import drop_cached_blocks, site_context
 from phakhi.publish.site import render_site
 from phakhi.settings import Paths
-
-
-def read_table(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
-    return stable_frame(con.execute(f"select * from {table} order by all").df())
 
 
 INPUT_COLUMNS = ["family", "file", "file_hash", "status", "rows_read", "rows_loaded", "rows_quarantined"]
@@ -127,7 +123,8 @@ def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result
 def _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out, docs) -> Path:
     dbt_manifest = paths.dbt_work / "target" / "manifest.json"
     open_data = {}
-    # tables (and months of a table) whose frame an earlier publication published: linked from the store
+    # tables (and months of a table) whose rows an earlier publication published: linked from the store, their
+    # rows never read (known_tables: keyed in DuckDB)
     known = KnownTables(store_of(out))
     parts = {}
     # one connection for every table (opening one costs ~25 ms of CPU), its cached blocks evicted after each
@@ -136,16 +133,12 @@ def _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out
     with sharing_into(store_of(out)), duckdb.connect(str(db), read_only=True) as con:
         limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
         for item in published:
-            frame = read_table(con, item.table)
+            months, types = known.publish(con, item.table, out / item.folder, item.name, item.partition_by)
             drop_cached_blocks(con, limit)
-            if item.partition_by and item.partition_by in frame.columns:
-                parts[item.name] = write_partitions(frame, out / item.folder / item.name, item.partition_by,
-                                                    known.write_table)
-            else:
-                known.write_table(frame, out / item.folder, item.name)
+            if months is not None:
+                parts[item.name] = months
             if item.folder == "data":       # the data package needs each column's type, not the rows
-                open_data[item.name] = (item.model, field_types(frame))
-            del frame                        # one table in memory at a time
+                open_data[item.name] = (item.model, types)
         # SAMPLE or real: decided by the home (phakhi init), carried through dbt (model publication_origin)
         is_sample = bool(con.execute("select is_sample from marts.publication_origin").fetchone()[0])
         inputs = con.execute(f"select {', '.join(INPUT_COLUMNS)} from marts.dash_quality_files "
