@@ -21,7 +21,8 @@ from phakhi.publish.exposures import dashboard_tables, published_tables
 from phakhi.publish.files import (building_dir, csv_bytes, discard_building, finalise, neutralise_formulas,
                                   sharing_into, store_of, write_bytes)
 from phakhi.publish.known_tables import KnownTables
-from phakhi.publish.pages import drop_cached_blocks, site_context
+from phakhi.publish import partner_pool
+from phakhi.publish.pages import drop_cached_blocks, render_partner_range, site_context
 from phakhi.publish.site import render_site
 from phakhi.settings import Paths
 
@@ -113,14 +114,31 @@ def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result
     # dbt's documentation (lineage from source to every published table), offline, linked from the quality
     # page: generated beside the rest when the publication is read from another file than the one dbt reads
     docs = DocsInBackground(paths, out / "docs" / "dbt", period) if db.resolve() != paths.build_db.resolve() else None
+    tables = dashboard_tables(dbt_manifest)
+    # the partner pages' worker processes start importing the page code now (~2 s each), while this process
+    # writes the open data; they render once the site's context is read (render_site)
+    workers = partner_pool.prestart(_partners(db, tables), render_partner_range)
     try:
-        return _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out, docs)
+        return _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out, docs, tables, workers)
     finally:
+        if workers is not None:         # render_site's pool shut it down; not when the build failed before
+            workers.shutdown(wait=True, cancel_futures=True)
         if docs is not None and docs.thread.is_alive():      # failed meanwhile: dbt never writes into a removed folder
             docs.thread.join()
 
 
-def _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out, docs) -> Path:
+def _partners(db: Path, tables: dict[str, str]) -> int:
+    """How many partner pages the site will have (what the worker pool is sized by; 0: cannot say yet)."""
+    if "dash_partners" not in tables:
+        return 0
+    try:
+        with duckdb.connect(str(db), read_only=True) as con:
+            return con.execute(f"select count(*) from {tables['dash_partners']}").fetchone()[0]
+    except duckdb.Error:
+        return 0
+
+
+def _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out, docs, tables, workers) -> Path:
     dbt_manifest = paths.dbt_work / "target" / "manifest.json"
     open_data = {}
     # tables (and months of a table) whose rows an earlier publication published: linked from the store, their
@@ -171,7 +189,8 @@ def _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out
     # The dashboard reads the models the `dashboard` exposure lists, from the audited warehouse (pages degrade
     # to "not available yet" when one is missing); see phakhi/publish/pages.py.
     site = site_context(db, out, period=period, pub_id=pub_id, is_sample=is_sample,
-                        tables=dashboard_tables(dbt_manifest), gate=gate_doc, drift=drift_ctx)
+                        tables=tables, gate=gate_doc, drift=drift_ctx)
+    site["partner_workers"] = workers
     if docs is not None:
         site["before_quality"] = lambda: _docs_done(docs, out, site)
     render_site(out, site)
