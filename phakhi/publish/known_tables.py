@@ -79,8 +79,9 @@ class TableRows:
         return {c: field_types(head[[c]] if c in text else values[[c]])[c] for c, _ in self.columns}
 
     @classmethod
-    def of(cls, con, table: str, name: str, partition_by: str | None, context: str) -> "TableRows | None":
-        """None when no key can be given (a partition column that is not text, or an empty partitioned table:
+    def of(cls, con, table: str, name: str, partition_by: str | None, context: str,
+           file: str | None = None) -> "TableRows | None":
+        """`file`: the name the key holds (default `name`). None when no key can be given (a partition column that is not text, or an empty partitioned table:
         the file names come from pandas' values then); the files are formatted from the rows read."""
         columns = [(c, t) for c, t, *_ in con.execute(f"describe select * from {table}").fetchall()]
         if not columns or (partition_by and (partition_by, "VARCHAR") not in columns):
@@ -100,15 +101,16 @@ class TableRows:
         head = [context, [(c, t, c in with_null) for c, t in columns]]
         keys = {}
         for stem, n, total, xor in groups:
-            text = json.dumps([*head, f"{name}/{stem}" if partition_by else name, n, total, xor], ensure_ascii=True)
+            text = json.dumps([*head, f"{file or name}/{stem}" if partition_by else file or name, n, total, xor],
+                              ensure_ascii=True)
             keys[str(stem)] = hashlib.sha256(text.encode("ascii")).hexdigest()[:40]
         return cls(table, partition_by, dict(sorted(keys.items())), columns, with_null)
 
 
 class KnownTables:
     """The index of one content store (`<key>.<csv|parquet>` -> the bytes' sha256 and size): read once per
-    publication; `publish` uses and remembers entries; `save()`
-    keeps the entries this publication used (atomic)."""
+    publication; `publish` uses and remembers entries; `save()` keeps the entries this publication used
+    (atomic)."""
 
     def __init__(self, store: Path | None):
         self.path = None if store is None else Path(store).parent / INDEX_FILE
@@ -125,7 +127,7 @@ class KnownTables:
         rows = None
         if self.path is not None:
             self._context = self._context or _context(con)
-            rows = TableRows.of(con, table, name, partition_by, self._context)
+            rows = TableRows.of(con, table, name, partition_by, self._context, f"{folder.name}/{name}")
         if rows is None:
             return self._format(read_table(con, table), folder, name, partition_by, {})
         here = folder / name if partition_by else folder
