@@ -16,18 +16,14 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from phakhi.publish.datapackage import descriptor, field_types, model_docs
+from phakhi.publish.datapackage import descriptor, model_docs
 from phakhi.publish.exposures import dashboard_tables, published_tables
-from phakhi.publish.files import (building_dir, csv_bytes, discard_building, finalise, neutralise_formulas,
-                                  sharing_into, stable_frame, store_of, write_bytes, write_partitions)
-from phakhi.publish.known_tables import KnownTables
-from phakhi.publish.pages import drop_cached_blocks, site_context
+from phakhi.publish.files import building_dir, csv_bytes, discard_building, finalise, neutralise_formulas, write_bytes
+from phakhi.publish import partner_pool
+from phakhi.publish.known_tables import OpenDataFiles
+from phakhi.publish.pages import render_partner_range, site_context
 from phakhi.publish.site import render_site
 from phakhi.settings import Paths
-
-
-def read_table(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
-    return stable_frame(con.execute(f"select * from {table} order by all").df())
 
 
 INPUT_COLUMNS = ["family", "file", "file_hash", "status", "rows_read", "rows_loaded", "rows_quarantined"]
@@ -117,40 +113,46 @@ def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result
     # dbt's documentation (lineage from source to every published table), offline, linked from the quality
     # page: generated beside the rest when the publication is read from another file than the one dbt reads
     docs = DocsInBackground(paths, out / "docs" / "dbt", period) if db.resolve() != paths.build_db.resolve() else None
+    tables = dashboard_tables(dbt_manifest)
+    # the partner pages' worker processes start now: they write the open data, then import the page code
+    # (~2 s each) and render once the site's context is read (render_site)
+    partners = _partners(db, tables)
+    workers = partner_pool.prestart(partners)
     try:
-        return _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out, docs)
+        return _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out, docs, tables,
+                      workers, partners)
     finally:
+        if workers is not None:         # render_site's pool shut it down; not when the build failed before
+            workers.shutdown(wait=True, cancel_futures=True)
         if docs is not None and docs.thread.is_alive():      # failed meanwhile: dbt never writes into a removed folder
             docs.thread.join()
 
 
-def _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out, docs) -> Path:
+def _partners(db: Path, tables: dict[str, str]) -> int:
+    """How many partner pages the site will have (what the worker pool is sized by; 0: cannot say yet)."""
+    if "dash_partners" not in tables:
+        return 0
+    try:
+        with duckdb.connect(str(db), read_only=True) as con:
+            return con.execute(f"select count(*) from {tables['dash_partners']}").fetchone()[0]
+    except duckdb.Error:
+        return 0
+
+
+def _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out, docs, tables, workers,
+           partners) -> Path:
     dbt_manifest = paths.dbt_work / "target" / "manifest.json"
-    open_data = {}
-    # tables (and months of a table) whose frame an earlier publication published: linked from the store
-    known = KnownTables(store_of(out))
-    parts = {}
-    # one connection for every table (opening one costs ~25 ms of CPU), its cached blocks evicted after each
-    # table: DuckDB keeps what a connection read cached until it closes (+56 MB of this process's peak at scale
-    # 0.25 if kept, growing with the data)
-    with sharing_into(store_of(out)), duckdb.connect(str(db), read_only=True) as con:
-        limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
-        for item in published:
-            frame = read_table(con, item.table)
-            drop_cached_blocks(con, limit)
-            if item.partition_by and item.partition_by in frame.columns:
-                parts[item.name] = write_partitions(frame, out / item.folder / item.name, item.partition_by,
-                                                    known.write_table)
-            else:
-                known.write_table(frame, out / item.folder, item.name)
-            if item.folder == "data":       # the data package needs each column's type, not the rows
-                open_data[item.name] = (item.model, field_types(frame))
-            del frame                        # one table in memory at a time
+    # the open data's files (known_tables: a table or month an earlier publication published is linked from
+    # the store, its rows never read), written by the partner pages' workers while this process writes the
+    # input lists and copies the quality and drift reports
+    files = OpenDataFiles(db, out, published, workers)
+    if workers is not None:          # then they import the page code, while this process reads the site's context
+        partner_pool.warm(workers, render_partner_range, partners)
+    with duckdb.connect(str(db), read_only=True) as con:
         # SAMPLE or real: decided by the home (phakhi init), carried through dbt (model publication_origin)
         is_sample = bool(con.execute("select is_sample from marts.publication_origin").fetchone()[0])
         inputs = con.execute(f"select {', '.join(INPUT_COLUMNS)} from marts.dash_quality_files "
                              "order by family, file").df()
-    known.save()
 
     quality = out / "quality"
     quality.mkdir(exist_ok=True)
@@ -161,14 +163,20 @@ def _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out
         shutil.copytree(gate.data_docs, quality / "data_docs")
         gate_doc["data_docs"] = "quality/data_docs/index.html"   # relative: the build's temp folder is gone
     (quality / "gate.json").write_text(json.dumps(gate_doc, default=str, indent=1, ensure_ascii=False), encoding="utf-8")
-    package = descriptor(pub_id, period, open_data, model_docs(dbt_manifest), is_sample, parts)
-    (out / "datapackage.json").write_text(json.dumps(package, indent=1, ensure_ascii=False), encoding="utf-8")
-
     drift_ctx = None
     if drift_result is not None:
         shutil.copytree(drift_result.html_path.parent, out / "drift")
         drift_ctx = {"baseline_wave": drift_result.baseline_wave, "current_wave": drift_result.current_wave,
                      "rows": drift_result.summary.to_dict("records")}
+
+    open_data, parts = {}, {}
+    for item, (months, types) in zip(published, files.finish()):
+        if months is not None:
+            parts[item.name] = months
+        if item.folder == "data":           # the data package needs each column's type, not the rows
+            open_data[item.name] = (item.model, types)
+    package = descriptor(pub_id, period, open_data, model_docs(dbt_manifest), is_sample, parts)
+    (out / "datapackage.json").write_text(json.dumps(package, indent=1, ensure_ascii=False), encoding="utf-8")
 
     if docs is None:
         from phakhi.transform import build_dbt_docs
@@ -178,7 +186,8 @@ def _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out
     # The dashboard reads the models the `dashboard` exposure lists, from the audited warehouse (pages degrade
     # to "not available yet" when one is missing); see phakhi/publish/pages.py.
     site = site_context(db, out, period=period, pub_id=pub_id, is_sample=is_sample,
-                        tables=dashboard_tables(dbt_manifest), gate=gate_doc, drift=drift_ctx)
+                        tables=tables, gate=gate_doc, drift=drift_ctx)
+    site["partner_workers"] = workers
     if docs is not None:
         site["before_quality"] = lambda: _docs_done(docs, out, site)
     render_site(out, site)

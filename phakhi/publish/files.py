@@ -283,7 +283,7 @@ def write_table(df: pd.DataFrame, folder: Path, name: str) -> list[Path]:
 def write_partitions(df: pd.DataFrame, folder: Path, column: str, writer=None) -> list[str]:
     """One CSV + Parquet pair per value of `column` (folder/<value>.csv), values in order; rows keep their
     order. Returns the values written. A month that did not change keeps byte-identical files. `writer`:
-    write_table's stand-in (known_tables.KnownTables.write_table links the files of a month it knows)."""
+    write_table's stand-in (known_tables.KnownTables writes only the months its store does not hold)."""
     write_table_ = writer or write_table
     key = df[column].astype("string").fillna("undated")
     values = []

@@ -108,17 +108,44 @@ def workers_for(job: dict | None, workers: int | None = None) -> int:
     return max(1, min(workers, n))
 
 
-def start(out_dir: Path, job: dict | None, common: dict, strict: bool = False,
-          workers: int | None = None) -> PartnerPool | None:
-    """Start rendering the partner pages in worker processes (workers_for); None when they are rendered in
-    this process."""
-    workers = workers_for(job, workers)
-    if workers <= 1:
-        return None
+def _warm(render) -> None:
+    """Unpickling `render` imported its module (the page code) in the worker; what the tasks before freed (the
+    open data's frames) is given back to the OS before the partner pages."""
+    return_freed_memory()
+
+
+def _executor(workers: int) -> ProcessPoolExecutor:
     import multiprocessing as mp
 
     return_freed_memory()           # the workers start beside this process: give back what it freed
-    executor = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+
+
+def prestart(partners: int, workers: int | None = None) -> ProcessPoolExecutor | None:
+    """The workers `start` will use for `partners` partner pages, made now (each process spawns at the first
+    task it is given: build.py's open-data files); None when the pages will be rendered in this process. The
+    caller shuts it down if `start` never takes it."""
+    workers = workers_for({"partners": partners}, workers)
+    return _executor(workers) if workers > 1 else None
+
+
+def warm(executor: ProcessPoolExecutor, render, partners: int, workers: int | None = None) -> None:
+    """Each worker of prestart(partners, workers) imports the page code (`render`'s module, ~2 s) after the
+    tasks already given, before the partner pages are."""
+    for _ in range(workers_for({"partners": partners}, workers)):
+        executor.submit(_warm, render)
+
+
+def start(out_dir: Path, job: dict | None, common: dict, strict: bool = False,
+          workers: int | None = None, executor: ProcessPoolExecutor | None = None) -> PartnerPool | None:
+    """Start rendering the partner pages in worker processes (workers_for), those of `executor` if given
+    (prestart); None when they are rendered in this process (`executor` is then shut down)."""
+    workers = workers_for(job, workers)
+    if workers <= 1:
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+        return None
+    executor = executor or _executor(workers)
     ctx = {"meta": common["meta"]}
     try:
         render = job["render"]          # pages.render_partner_range (passed in: this module imports no page code)

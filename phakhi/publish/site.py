@@ -694,7 +694,8 @@ def render_site(out_dir: Path, site: dict, *, strict: bool = False, workers: int
 
     A page whose data could not be prepared shows a 'not available yet' note instead of breaking the site;
     with strict=True (tests) a template error is raised instead of replaced by that note. The warehouse
-    connection site_context kept open (`site["close"]`) is closed once every page is written."""
+    connection site_context kept open (`site["close"]`) is closed once every page is written.
+    `site["partner_workers"]`: the pool's processes if already started (partner_pool.prestart)."""
     try:
         return _render_site(out_dir, site, strict, workers)
     finally:
@@ -706,15 +707,9 @@ def _render_site(out_dir: Path, site: dict, strict: bool, workers: int | None) -
     from phakhi.publish import partner_pool
 
     out_dir = Path(out_dir)
-    env = make_env(site.get("status_labels"))
-    write_assets(out_dir)
     notes = site.setdefault("notes", [])
     common = {"meta": site["meta"], "notes": notes}
     written: list[Path] = []
-
-    def render(template: str, path: Path, page_key: str, root: str, data: dict) -> None:
-        written.append(render_page(env, template, path, page_key, root, data, common, common, notes, strict))
-
     pages = site["pages"]
     if partner_pool.workers_for(site.get("partner_job"), workers) > 1:
         # rendered by the workers: this process drops its own (unstarted) stream, and with it the tables only
@@ -724,7 +719,14 @@ def _render_site(out_dir: Path, site: dict, strict: bool, workers: int | None) -
             stream.close()
         del stream
     take_used()                      # the per-partner file index entries of this publication only
-    pool = partner_pool.start(out_dir, site.get("partner_job"), common, strict, workers)
+    # the workers first (the longest part): this process writes the assets and the other pages meanwhile
+    pool = partner_pool.start(out_dir, site.get("partner_job"), common, strict, workers, site.get("partner_workers"))
+    env = make_env(site.get("status_labels"))
+    write_assets(out_dir)
+
+    def render(template: str, path: Path, page_key: str, root: str, data: dict) -> None:
+        written.append(render_page(env, template, path, page_key, root, data, common, common, notes, strict))
+
     if pool is None:
         written += write_partner_pages(out_dir, pages.get("partner_pages") or (), env, common, notes, strict)
     first_note = len(notes)          # partner pages' notes come first, as when they are rendered here
