@@ -116,4 +116,9 @@ def test_an_appended_month_cut_short_or_out_of_turn_loads_as_nothing(tmp_path):
 def test_an_earlier_versions_state_is_read(tmp_path):
     state = _state([_outcome("a1")], [], "m0")
     (tmp_path / "settled-activity_reports.pkl").write_bytes(pickle.dumps((2, state)))
-    _same(settled.load(tmp_path, FAMILY, "code"), state)
+    kept = settled.load(tmp_path, FAMILY, "code")
+    _same(kept, state)
+    month = _month(tmp_path, kept, ["b1"], "m1")             # its next month: written whole, in this format
+    with (tmp_path / "settled-activity_reports.pkl").open("rb") as fh:
+        assert pickle.load(fh)[0] == settled.FORMAT
+    _same(settled.load(tmp_path, FAMILY, "code"), month)

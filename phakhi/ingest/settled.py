@@ -76,6 +76,8 @@ def load(folder: Path, family: str, code: str) -> Settled | None:
             fmt, state = pickle.load(fh)
             if fmt not in READS or state.code != code or state.family != family:
                 return None
+            if fmt != FORMAT:     # an earlier version's file: written whole when next saved, never appended to
+                return replace(state, appended=MAX_APPENDED)
             size = os.fstat(fh.fileno()).st_size
             while fh.tell() < size:
                 state = _appended(state, pickle.load(fh))
