@@ -21,6 +21,10 @@ With `spill` (the refresh), the kept rows are not in the pickle but in a DuckDB 
 a new month merges the new files' rows with the kept ones there (in DuckDB, by file), and the refresh's
 spill file is a hard link to it. A new month thus neither loads nor writes the kept rows in Python, and a
 family without new rows copies nothing.
+
+Nor does it write the kept state again: a month that only adds files after every kept one appends what it
+adds to the state's file (`save` with `since`), and `load` applies the appended months in turn; every
+MAX_APPENDED months, or whenever a month changes more than that, the state is written whole.
 """
 from __future__ import annotations
 
