@@ -95,13 +95,14 @@ def load(folder: Path, family: str, code: str) -> Settled | None:
 def save(folder: Path, state: Settled, since: Settled | None = None) -> None:
     """Keep `state`. With `since` (the kept state it was settled on top of, as `load` gave it): when it only
     adds files after every kept one (the usual month), only what it adds is appended to the kept file --
-    writing the whole state again cost a national month ~0.75 s CPU, the part it adds ~1/12 of that; after
+    writing the whole state again cost a national month ~0.8 s CPU, the part it adds ~1/12 of that; after
     MAX_APPENDED months the state is written whole again (what `load` unpickles stays close to one pickle)."""
     if since is not None and since.appended < MAX_APPENDED:
         part = _added(since, state)
         if part is not None:
             with _path(folder, state.family).open("ab") as fh:     # one write; cut short, `load` gives None
                 fh.write(pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL))
+            _drop_rows_files(folder, state.family, keep=state.rows_db)
             return
     path = _path(folder, state.family)
     path.parent.mkdir(parents=True, exist_ok=True)
