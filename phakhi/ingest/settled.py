@@ -83,13 +83,15 @@ def load(folder: Path, family: str, code: str) -> Settled | None:
             if fmt != FORMAT:     # an earlier version's file: written whole when next saved, never appended to
                 return replace(state, appended=MAX_APPENDED)
             size = os.fstat(fh.fileno()).st_size
+            parts = []
             while fh.tell() < size:
-                state = _appended(state, pickle.load(fh))
-                if state is None:
-                    return None
+                parts.append(pickle.load(fh))
     except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
         return None
-    return state
+    try:
+        return _appended(state, parts) if parts else state
+    except (ValueError, TypeError, AttributeError):     # a part not of this shape: in full
+        return None
 
 
 def save(folder: Path, state: Settled, since: Settled | None = None) -> None:
@@ -144,26 +146,40 @@ def _added(kept: Settled, state: Settled) -> tuple | None:
             state.partner_months - kept.partner_months, state.rows, state.mark)
 
 
-def _appended(state: Settled, part: tuple) -> Settled | None:
-    """`state` with one appended month (`_added`) applied; None when it does not follow `state`."""
+def _appended(state: Settled, parts: list[tuple]) -> Settled | None:
+    """`state` with its appended months (`_added`) applied in turn -- their rows joined to the kept frames
+    once, not once a month; None when one does not follow its predecessor."""
     import pandas as pd
 
-    kind, kept_mark, n, files, report, quarantine, inputs, coverage, keys, pairs, rows, mark = part
     r = state.result
-    if kind != "month" or kept_mark != state.mark or n != len(r.files) or state.partner_months is None:
+    if state.partner_months is None:
         return None
+    files, reports, quarantines = list(r.files), [], []
+    inputs, coverage, keys, pairs = dict(state.inputs), set(state.coverage), state.keys, set(state.partner_months)
+    mark, rows = state.mark, state.rows
+    for part in parts:
+        kind, kept_mark, n, new_files, report, quarantine, new_inputs, new_coverage, new_keys, new_pairs, rows, \
+            new_mark = part
+        if kind != "month" or kept_mark != mark or n != len(files):
+            return None
+        files += new_files
+        reports.append(report)
+        quarantines.append(quarantine)
+        inputs.update(new_inputs)
+        coverage |= new_coverage
+        keys = _union(keys, new_keys)
+        pairs |= new_pairs
+        mark = new_mark
 
-    def joined(a, b):         # as _try_incremental's by_file joins the kept rows and the new ones
-        if not len(b):
-            return a
-        return pd.concat([a, b], ignore_index=True) if len(a) else b
+    def joined(a, tails):     # as _try_incremental's by_file joins the kept rows and each month's new ones
+        frames = ([a] if len(a) else []) + [t for t in tails if len(t)]
+        return a if not frames else frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
-    quarantine = joined(r.quarantine, quarantine)
+    quarantine = joined(r.quarantine, quarantines)
     quarantine["row"] = quarantine["row"].astype("Int64")
-    result = FamilyResult(r.family, r.loaded, quarantine, joined(r.file_report, report), r.files + files)
-    return replace(state, inputs={**state.inputs, **inputs}, result=result, coverage=state.coverage | coverage,
-                   keys=_union(state.keys, keys), rows=rows, mark=mark,
-                   partner_months=state.partner_months | pairs, appended=state.appended + 1)
+    result = FamilyResult(r.family, r.loaded, quarantine, joined(r.file_report, reports), files)
+    return replace(state, inputs=inputs, result=result, coverage=coverage, keys=keys, rows=rows, mark=mark,
+                   partner_months=frozenset(pairs), appended=state.appended + len(parts))
 
 
 def forget(folder: Path, family: str) -> None:
