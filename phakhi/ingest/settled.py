@@ -154,8 +154,9 @@ def _appended(state: Settled, parts: list[tuple]) -> Settled | None:
     r = state.result
     if state.partner_months is None:
         return None
-    files, reports, quarantines = list(r.files), [], []
-    inputs, coverage, keys, pairs = dict(state.inputs), set(state.coverage), state.keys, set(state.partner_months)
+    # the state was just unpickled (`load`): its containers are changed in place, not copied
+    files, reports, quarantines = r.files, [], []
+    inputs, coverage, keys, pairs = state.inputs, state.coverage, state.keys, set(state.partner_months)
     mark, rows = state.mark, state.rows
     for part in parts:
         kind, kept_mark, n, new_files, report, quarantine, new_inputs, new_coverage, new_keys, new_pairs, rows, \
