@@ -1375,11 +1375,11 @@ def lazy_warehouse(db: Path, tables: dict[str, str], probe: bool = False, keep_o
     return wh
 
 
-# At national scale a worker renders several ranges (partner_pool.PARTNERS_PER_TASK): the whole tables, what is
-# made from them (every partner's row, the landed files' digests, the partners' ties, the practice pages' files)
-# are read and made once per worker process, not once per range (with the templates, site.worker_env: ~0.4 s
-# of CPU a range at scale 0.25);
-# the tables holding only a range's partners (OWN_ROWS_ONLY) are dropped after each range.
+# At national scale a worker renders several ranges (partner_pool.PARTNERS_PER_TASK): the whole tables and what
+# is made from them (every partner's row, the landed files' digests, the partners' ties, the practice pages'
+# files) are read and made once per worker process, not once per range - with the compiled templates
+# (site.worker_env), ~0.3 s of CPU a range at scale 0.25; the tables holding only a range's partners
+# (OWN_ROWS_ONLY) are dropped after each range.
 _WORKER_KEPT: dict[tuple, LazyWarehouse] = {}
 
 
