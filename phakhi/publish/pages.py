@@ -36,8 +36,8 @@ from phakhi.publish.partner_csv import (CSV_BATCH, RECORD_END, ByPartner, KnownF
 from phakhi.publish.linking_pages import add_linking_pages, with_linking_sections
 from phakhi.publish.lists import list_index
 from phakhi.publish.partner_credentials import with_credentials
-from phakhi.publish.site import (STATUS, MissingData, NoSurveyWave, Unavailable, partner_slug, period_label,
-                                 plain, plain_records, worker_env, write_partner_pages)
+from phakhi.publish.site import (STATUS, WORKER_RELEASE, MissingData, NoSurveyWave, Unavailable, partner_slug,
+                                 period_label, plain, plain_records, worker_env, write_partner_pages)
 
 log = logging.getLogger("phakhi.publish.pages")
 
@@ -1381,6 +1381,7 @@ def lazy_warehouse(db: Path, tables: dict[str, str], probe: bool = False, keep_o
 # (site.worker_env), ~0.3 s of CPU a range at scale 0.25; the tables holding only a range's partners
 # (OWN_ROWS_ONLY) are dropped after each range.
 _WORKER_KEPT: dict[tuple, LazyWarehouse] = {}
+WORKER_RELEASE.append(_WORKER_KEPT.clear)
 
 
 def worker_warehouse(job: dict) -> LazyWarehouse:

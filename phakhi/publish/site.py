@@ -615,6 +615,10 @@ def make_env(status_labels: dict | None = None) -> Environment:
 
 
 _WORKER_ENVS: dict[str, Environment] = {}
+# what a worker's partner ranges keep for its next range (pages.worker_warehouse registers how to drop it): a
+# worker given pages of the site's own (render_static_pages) renders no further range - those tasks are queued
+# after every range - so it drops that first, and its peak stays what one range holds
+WORKER_RELEASE: list = []
 
 
 def worker_env(status_labels: dict | None = None) -> Environment:
@@ -817,6 +821,8 @@ def render_static_pages(out_dir: str, jobs: list[tuple], status_labels: dict | N
                         strict: bool) -> tuple[list[str], list[dict]]:
     """In a partner_pool worker: pages of the site's own (template, file, page key, root, data), rendered as
     render_site renders them here; returns the files written and the notes of pages that could not be."""
+    for release in WORKER_RELEASE:
+        release()
     env = worker_env(status_labels)
     notes: list[dict] = []
     ctx = {**common, "notes": notes}
