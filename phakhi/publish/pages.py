@@ -1379,7 +1379,8 @@ def lazy_warehouse(db: Path, tables: dict[str, str], probe: bool = False, keep_o
 # is made from them (every partner's row, the landed files' digests, the partners' ties, the practice pages'
 # files) are read and made once per worker process, not once per range - with the compiled templates
 # (site.worker_env), ~0.3 s of CPU a range at scale 0.25; the tables holding only a range's partners
-# (OWN_ROWS_ONLY) are dropped after each range.
+# (OWN_ROWS_ONLY) are dropped after each range, and everything after a range with none queued behind it
+# (render_partner_range's `more`): a worker holds no more between ranges than during one.
 _WORKER_KEPT: dict[tuple, LazyWarehouse] = {}
 WORKER_RELEASE.append(_WORKER_KEPT.clear)
 
@@ -1400,9 +1401,10 @@ def worker_warehouse(job: dict) -> LazyWarehouse:
 
 
 def render_partner_range(out_dir: str, job: dict, start: int, stop: int, common: dict,
-                         strict: bool) -> tuple[list[str], list[dict]]:
+                         strict: bool, more: bool = False) -> tuple[list[str], list[dict]]:
     """A partner_pool worker's share: the pages (and files) of partners [start, stop) in page order, read from
-    the warehouse file `job["db"]`; returns the files written and the notes of pages that could not be."""
+    the warehouse file `job["db"]`; returns the files written and the notes of pages that could not be. With
+    `more` (ranges are queued after this one), the worker keeps its whole tables for its next range."""
     import shutil
     import tempfile
 
@@ -1413,6 +1415,8 @@ def render_partner_range(out_dir: str, job: dict, start: int, stop: int, common:
     try:
         return _render_partner_range(out_dir, job, start, stop, common, strict)
     finally:
+        if not more:
+            _WORKER_KEPT.clear()
         shutil.rmtree(spill, ignore_errors=True)
 
 
