@@ -1,5 +1,5 @@
 """The label functions the templates call (m.t, m.tc, m.tt, m.year: phakhi/publish/site.py label_*) write the
-markup the Jinja macros they replaced wrote, for every kind of value a page passes (the macros are kept here
+markup the Jinja macros they replaced wrote (m.chart: label_chart too), for every kind of value a page passes (the macros are kept here
 as the reference)."""
 from __future__ import annotations
 
@@ -21,6 +21,14 @@ MACROS = """
 {% macro n(v, digits=1) %}<td class="n" data-v="{{ v if v is not none else '' }}">{{ v|fmt(digits) }}</td>{% endmacro %}
 {% macro p(v, digits=0) %}<td class="n" data-v="{{ v if v is not none else '' }}">{{ v|pct(digits) }}</td>{% endmacro %}
 {% macro th(pair, sort="text", cls="", col="") %}<th scope="col"{% if sort %} data-sort="{{ sort }}"{% endif %}{% if col %} data-col="{{ col }}"{% endif %}{% if cls %} class="{{ cls }}"{% endif %}>{% if sort %}<button type="button">{{ t(pair) }}</button>{% else %}{{ t(pair) }}{% endif %}</th>{% endmacro %}
+{% macro chart(c, label=none, lazy=false) %}
+{% if c %}
+<figure class="chart-box">
+  <div class="chart" id="{{ c.id }}" data-chart{% if lazy %} data-lazy{% endif %} role="img" aria-label="{{ label[1] if label else c.id }}"></div>
+  <script type="application/json" id="{{ c.id }}-spec">{{ c.spec|script_json }}</script>
+</figure>
+{% endif %}
+{% endmacro %}
 {% macro partner_link(root, r) %}<a href="{{ root }}partners/{{ r.partner_id|slug }}.html">{{ tt(r.name_th or r.partner_id, r.name_en or r.partner_id) }}</a>{% endmacro %}
 """
 
@@ -59,3 +67,16 @@ def test_label_functions_write_what_the_macros_wrote():
         for root in ("", "../"):
             assert _out(new.partner_link, root, r) == _out(old.partner_link, root, r), (root, r)
     assert str(new.t(("<ก>", "&"))) == '<span lang="th">&lt;ก&gt;</span><span lang="en">&amp;</span>'
+
+
+def test_label_chart_writes_what_the_chart_macro_wrote():
+    env = site.make_env()
+    env.loader = DictLoader({"old.html.j2": MACROS, "new.html.j2": (DASHBOARDS_DIR / "_macros.html.j2").read_text(encoding="utf-8")})
+    old, new = env.get_template("old.html.j2").module, env.get_template("new.html.j2").module
+    charts = [None, {}, {"id": "chart-a", "spec": {"data": [{"x": [1, 2.5], "name": {"th": "ไทย", "en": "A"}}], "layout": {}}},
+              {"id": "x<\"", "spec": {"t": "</script><!--&", "v": math.nan, "n": np.float64(1.5)}}, {"spec": {}}]
+    for c in charts:
+        for label in (None, ("", "Peer <groups>"), ("ไทย", "")):
+            for lazy in (False, True):
+                assert _out(new.chart, c, label, lazy) == _out(old.chart, c, label, lazy), (c, label, lazy)
+    assert 'id="chart-a"' in str(new.chart(charts[2])) and str(new.chart(None)) == ""

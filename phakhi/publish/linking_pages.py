@@ -208,11 +208,11 @@ def network_chart(rows, link_rows, clusters, isolated, codes) -> dict:
 # ------------------------------------------------------------------ partner pages: peers and ties
 def add_partner_sections(wh, codes, page_size: int = 25) -> Callable[[dict], dict]:
     """Split the peer matches and links by partner once; returns what adds them to one partner page."""
-    names = _names(wh)
+    names = wh.kept("partner_names", lambda: _names(wh))         # whole tables: a page worker's next range keeps them
     matches = wh.opt("mart_peer_matches")
     net = wh.opt("mart_partner_network")
     links = wh.opt("mart_partner_links")
-    case_file = case_files(wh, page_size)
+    case_file = wh.kept(f"case_files/{page_size}", lambda: case_files(wh, page_size))
     by_partner: dict[str, list[dict]] = {}
     if matches is not None:
         for r in plain_records(matches.sort_values(["partner_id", "match_rank"])):
@@ -222,12 +222,7 @@ def add_partner_sections(wh, codes, page_size: int = 25) -> Callable[[dict], dic
                  "peer_slug": partner_slug(r["peer_partner_id"]), "has_case": r["peer_partner_id"] in case_file,
                  "case_file": case_file.get(r["peer_partner_id"])})
     metrics = {r["partner_id"]: r for r in plain_records(net)} if net is not None else {}
-    ties: dict[str, list[dict]] = {}
-    if links is not None:
-        for r in plain_records(links.sort_values(["partner_a", "partner_b", "link_type"])):
-            for me, other in ((r["partner_a"], r["partner_b"]), (r["partner_b"], r["partner_a"])):
-                ties.setdefault(me, []).append({**r, "other": _partner(other, names, codes),
-                                                "type_label": codes("link_type", r["link_type"])})
+    ties = wh.kept("partner_ties", lambda: _ties(links, names, codes))
 
     def add(data: dict) -> dict:
         pid = ((data or {}).get("p") or {}).get("partner_id")
@@ -237,6 +232,17 @@ def add_partner_sections(wh, codes, page_size: int = 25) -> Callable[[dict], dic
                                else Unavailable.missing("mart_partner_network"))
         return data
     return add
+
+
+def _ties(links: pd.DataFrame | None, names: dict, codes) -> dict[str, list[dict]]:
+    """partner id -> its links to other partners (mart_partner_links, both ends)."""
+    ties: dict[str, list[dict]] = {}
+    if links is not None:
+        for r in plain_records(links.sort_values(["partner_a", "partner_b", "link_type"])):
+            for me, other in ((r["partner_a"], r["partner_b"]), (r["partner_b"], r["partner_a"])):
+                ties.setdefault(me, []).append({**r, "other": _partner(other, names, codes),
+                                                "type_label": codes("link_type", r["link_type"])})
+    return ties
 
 
 def _flag(v) -> bool:

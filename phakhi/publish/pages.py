@@ -20,6 +20,7 @@ import functools
 import hashlib
 import logging
 import math
+import os
 from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -35,8 +36,8 @@ from phakhi.publish.partner_csv import (CSV_BATCH, RECORD_END, ByPartner, KnownF
 from phakhi.publish.linking_pages import add_linking_pages, with_linking_sections
 from phakhi.publish.lists import list_index
 from phakhi.publish.partner_credentials import with_credentials
-from phakhi.publish.site import (STATUS, MissingData, NoSurveyWave, Unavailable, make_env, partner_slug, period_label,
-                                 plain, plain_records, write_partner_pages)
+from phakhi.publish.site import (STATUS, WORKER_RELEASE, MissingData, NoSurveyWave, Unavailable, partner_slug,
+                                 period_label, plain, plain_records, worker_env, write_partner_pages)
 
 log = logging.getLogger("phakhi.publish.pages")
 
@@ -77,9 +78,20 @@ class Warehouse:
     sources: dict[str, str]              # dbt model name -> warehouse table it was read from
     db: Path | None = None               # the warehouse file, for the tables below
     deferred: tuple[str, ...] = ()       # models in `sources` read batch by batch of partners (not in frames)
+    # values made from whole tables, kept for a page worker's next range (worker_warehouse); None: made each time
+    derived: dict | None = None
 
     def has(self, name: str) -> bool:
         return name in self.frames or name in self.deferred
+
+    def kept(self, name: str, make):
+        """make(), or the value a page worker kept from its previous range (`derived`): only for values made
+        from whole tables, never from one range's partners."""
+        if self.derived is None:
+            return make()
+        if name not in self.derived:
+            self.derived[name] = make()
+        return self.derived[name]
 
     def get(self, name: str) -> pd.DataFrame:
         if name in self.deferred and name not in self.frames:       # whole table on demand (not on the hot path)
@@ -525,12 +537,7 @@ def partner_pages(wh: Warehouse, codes: Codebook, period: str,
     """(slug, page) for every partner - or the partners rows[part[0]:part[1]] in page order (one worker's
     share, phakhi.publish.partner_pool) - one at a time. Each table is split by partner once (by_partner);
     the page carries its full claims and activities as small CSV files (`files`) and shows the latest rows."""
-    every = partner_rows(wh, codes)
-    by_id = {r["partner_id"]: r for r in every}
-    children: dict[str, list[dict]] = {}
-    for r in every:
-        if r.get("parent_partner_id"):
-            children.setdefault(r["parent_partner_id"], []).append(r)
+    every, by_id, children = wh.kept("every_partner", lambda: _every_partner(wh, codes))
     rows = every if part is None else every[part[0]:part[1]]
     summary = plain_records(wh.opt("dash_peer_summary")) if wh.has("dash_peer_summary") else None
     # the facts split by partner, batch by batch in page order; the per-partner CSV files: spreadsheet formulas
@@ -544,6 +551,17 @@ def partner_pages(wh: Warehouse, codes: Codebook, period: str,
     finally:
         for f in facts.values():
             f.close()
+
+
+def _every_partner(wh: Warehouse, codes: Codebook) -> tuple[list[dict], dict[str, dict], dict[str, list[dict]]]:
+    """Every partner's row in page order, by id, and each partner's members (by parent id)."""
+    every = partner_rows(wh, codes)
+    by_id = {r["partner_id"]: r for r in every}
+    children: dict[str, list[dict]] = {}
+    for r in every:
+        if r.get("parent_partner_id"):
+            children.setdefault(r["parent_partner_id"], []).append(r)
+    return every, by_id, children
 
 
 def partner_stream(wh: Warehouse, codes: Codebook, period: str, practices_size: int,
@@ -563,7 +581,7 @@ def _partner_pages(wh, codes, period, rows, by_id, children, summary, claims, ac
     except Exception:  # noqa: BLE001 - unexpected columns: each partner's chart says why (per-partner frames)
         traj, pledge = by_partner(wh.opt("dash_partner_trajectory")), by_partner(wh.opt("dash_partner_pledge_path"))
     disputes = by_partner(wh.opt("mart_partner_disputes"))
-    hashes = file_hashes(wh)
+    hashes = wh.kept("file_hashes", lambda: file_hashes(wh))
     empty = pd.DataFrame()
     for r in rows:
         pid, slug = r["partner_id"], r["slug"]
@@ -1357,10 +1375,36 @@ def lazy_warehouse(db: Path, tables: dict[str, str], probe: bool = False, keep_o
     return wh
 
 
+# At national scale a worker renders several ranges (partner_pool.PARTNERS_PER_TASK): the whole tables and what
+# is made from them (every partner's row, the landed files' digests, the partners' ties, the practice pages'
+# files) are read and made once per worker process, not once per range - with the compiled templates
+# (site.worker_env), ~0.3 s of CPU a range at scale 0.25; the tables holding only a range's partners
+# (OWN_ROWS_ONLY) are dropped after each range, and everything after a range with none queued behind it
+# (render_partner_range's `more`): a worker holds no more between ranges than during one.
+_WORKER_KEPT: dict[tuple, LazyWarehouse] = {}
+WORKER_RELEASE.append(_WORKER_KEPT.clear)
+
+
+def worker_warehouse(job: dict) -> LazyWarehouse:
+    """A partner_pool worker's warehouse, kept between its ranges while the warehouse file and the tables are
+    the same; its connection is opened for the range (the caller closes it)."""
+    st = os.stat(job["db"])
+    key = (job["db"], st.st_ino, st.st_size, st.st_mtime_ns, tuple(sorted(job["tables"].items())))
+    if key not in _WORKER_KEPT:
+        _WORKER_KEPT.clear()
+        wh = _WORKER_KEPT[key] = lazy_warehouse(Path(job["db"]), job["tables"], keep_open=True)
+        wh.derived = {}
+        return wh
+    wh = _WORKER_KEPT[key]
+    wh.con, wh.memory_limit = worker_connection(wh.db)
+    return wh
+
+
 def render_partner_range(out_dir: str, job: dict, start: int, stop: int, common: dict,
-                         strict: bool) -> tuple[list[str], list[dict]]:
+                         strict: bool, more: bool = False) -> tuple[list[str], list[dict]]:
     """A partner_pool worker's share: the pages (and files) of partners [start, stop) in page order, read from
-    the warehouse file `job["db"]`; returns the files written and the notes of pages that could not be."""
+    the warehouse file `job["db"]`; returns the files written and the notes of pages that could not be. With
+    `more` (ranges are queued after this one), the worker keeps its whole tables for its next range."""
     import shutil
     import tempfile
 
@@ -1371,22 +1415,26 @@ def render_partner_range(out_dir: str, job: dict, start: int, stop: int, common:
     try:
         return _render_partner_range(out_dir, job, start, stop, common, strict)
     finally:
+        if not more:
+            _WORKER_KEPT.clear()
         shutil.rmtree(spill, ignore_errors=True)
 
 
 def _render_partner_range(out_dir: str, job: dict, start: int, stop: int, common: dict,
                           strict: bool) -> tuple[list[str], list[dict]]:
-    wh = lazy_warehouse(Path(job["db"]), job["tables"], keep_open=True)
+    wh = worker_warehouse(job)
     try:
         if wh.has("dash_partners") and "partner_id" in wh.get("dash_partners").columns:
             wh.partners = [str(p) for p in wh.get("dash_partners").sort_values("partner_id")["partner_id"].iloc[start:stop]]
         codes = Codebook(wh)
         notes: list[dict] = []
         stream = partner_stream(wh, codes, job["period"], job["practices_size"], part=(start, stop))
-        written = write_partner_pages(Path(out_dir), stream, make_env(job.get("status_labels")),
+        written = write_partner_pages(Path(out_dir), stream, worker_env(job.get("status_labels")),
                                       {**common, "notes": []}, notes, strict)
     finally:
         wh.close()
+        for name in OWN_ROWS_ONLY:          # this range's partners only: the next range reads its own
+            wh.frames.pop(name, None)
     return [str(p) for p in written], notes
 
 

@@ -151,8 +151,11 @@ def start(out_dir: Path, job: dict | None, common: dict, strict: bool = False,
         render = job["render"]          # pages.render_partner_range (passed in: this module imports no page code)
         args = {k: v for k, v in job.items() if k != "render"}
         n = job["partners"]
-        futures = [executor.submit(_run, render, str(out_dir), args, a, b, ctx, strict)
-                   for a, b in ranges(n, max(workers, math.ceil(n / PARTNERS_PER_TASK)))]
+        parts = ranges(n, max(workers, math.ceil(n / PARTNERS_PER_TASK)))
+        # `more`: ranges are queued after this one (a worker keeps its whole tables for its next range); the
+        # last `workers` ranges have none after them, so no worker holds those tables once its ranges are done
+        futures = [executor.submit(_run, render, str(out_dir), args, a, b, ctx, strict, i < len(parts) - workers)
+                   for i, (a, b) in enumerate(parts)]
     except BaseException:
         executor.shutdown(wait=False, cancel_futures=True)
         raise
