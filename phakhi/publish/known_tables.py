@@ -241,10 +241,11 @@ def _publish_apart(db: str, out: str, table: str, folder: str, name: str, partit
     """In a worker process: one table's files; returns what the publishing process merges (OpenDataFiles)."""
     import duckdb
 
+    from phakhi.memory import return_freed_memory
+
     take_written()
     known = KnownTables(store_of(Path(out)))
-    # a connection a task (~25 ms; closing it frees DuckDB's cached blocks); the freed memory is given back to
-    # the OS once, before the partner pages (partner_pool.warm), not after every table (~40 ms each)
     with sharing_into(store_of(Path(out))), duckdb.connect(db, read_only=True) as con:
         months, types = known.publish(con, table, Path(out) / folder, name, partition_by)
+    return_freed_memory()           # the table's frame is gone: the worker renders partner pages next
     return months, types, known.used, known.linked, take_written()

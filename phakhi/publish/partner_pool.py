@@ -109,9 +109,7 @@ def workers_for(job: dict | None, workers: int | None = None) -> int:
 
 
 def _warm(render) -> None:
-    """Unpickling `render` imported its module (the page code) in the worker; what the tasks before freed (the
-    open data's frames) is given back to the OS before the partner pages."""
-    return_freed_memory()
+    """Nothing: unpickling `render` imported its module (the page code) in the worker."""
 
 
 def _executor(workers: int) -> ProcessPoolExecutor:
