@@ -19,9 +19,9 @@ import pandas as pd
 from phakhi.publish.datapackage import descriptor, model_docs
 from phakhi.publish.exposures import dashboard_tables, published_tables
 from phakhi.publish.files import building_dir, csv_bytes, discard_building, finalise, neutralise_formulas, write_bytes
+from phakhi.publish.known_tables import KnownTables
 from phakhi.publish import partner_pool
-from phakhi.publish.known_tables import OpenDataFiles
-from phakhi.publish.pages import render_partner_range, site_context
+from phakhi.publish.pages import drop_cached_blocks, render_partner_range, site_context
 from phakhi.publish.site import render_site
 from phakhi.settings import Paths
 
