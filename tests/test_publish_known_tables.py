@@ -144,38 +144,3 @@ def test_the_empty_table_and_a_partition_column_not_text_are_formatted_from_thei
         assert known.publish(empty, "ledger", out / "data", "no_rows")[0] is None
         assert len(known.publish(dated, "ledger", out / "data", "by_day", "period")[0]) == 28
     assert (out / "data" / "no_rows.csv").read_bytes().startswith(b"\xef\xbb\xbfperiod,partner_id")
-
-
-def test_open_data_written_by_worker_processes_equals_written_here(tmp_path):
-    """build.py gives each table to the partner pages' workers (OpenDataFiles with `workers`): the same files,
-    months, types and store index as written in the publishing process."""
-    from phakhi.publish import partner_pool
-    from phakhi.publish.exposures import Published
-    from phakhi.publish.files import read_store_index
-
-    db = tmp_path / "w.duckdb"
-    df = _ledger()
-    with duckdb.connect(str(db)) as con:
-        con.register("frame", df)
-        con.execute("create schema marts")
-        con.execute("create table marts.ledger as select * from frame")
-    published = [Published("data", "ghg_ledger", "m", "marts.ledger", "period"),
-                 Published("data", "whole", "m", "marts.ledger"),
-                 Published("quality", "whole", "m", "marts.ledger")]
-    results, trees, indexes = [], [], []
-    for run in ("here", "workers"):
-        pubs = tmp_path / run
-        for pub_id in ("one", "two"):               # the second finds the first's files in the store
-            out = building_dir(pubs, pub_id)
-            workers = partner_pool.prestart(2, workers=2) if run == "workers" else None
-            try:
-                files = K.OpenDataFiles(db, out, published, workers)
-                results.append((run, pub_id, files.finish(), files.known.linked))
-            finally:
-                if workers is not None:
-                    workers.shutdown()
-        trees.append(_tree(out))
-        indexes.append(read_store_index(pubs / K.INDEX_FILE))
-    (_, _, here, linked_here), (_, _, there, linked_there) = results[1], results[3]
-    assert here == there and linked_here == linked_there == (4 + 1 + 1) * 2     # 4 months, 2 whole tables
-    assert trees[0] == trees[1] and indexes[0] == indexes[1] and len(indexes[0]) == (4 + 1 + 1) * 2

@@ -18,7 +18,8 @@ import pandas as pd
 
 from phakhi.publish.datapackage import descriptor, model_docs
 from phakhi.publish.exposures import dashboard_tables, published_tables
-from phakhi.publish.files import building_dir, csv_bytes, discard_building, finalise, neutralise_formulas, write_bytes
+from phakhi.publish.files import (building_dir, csv_bytes, discard_building, finalise, neutralise_formulas,
+                                  sharing_into, store_of, write_bytes)
 from phakhi.publish.known_tables import KnownTables
 from phakhi.publish import partner_pool
 from phakhi.publish.pages import drop_cached_blocks, render_partner_range, site_context
@@ -114,13 +115,11 @@ def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result
     # page: generated beside the rest when the publication is read from another file than the one dbt reads
     docs = DocsInBackground(paths, out / "docs" / "dbt", period) if db.resolve() != paths.build_db.resolve() else None
     tables = dashboard_tables(dbt_manifest)
-    # the partner pages' worker processes start now: they write the open data, then import the page code
-    # (~2 s each) and render once the site's context is read (render_site)
-    partners = _partners(db, tables)
-    workers = partner_pool.prestart(partners)
+    # the partner pages' worker processes start importing the page code now (~2 s each), while this process
+    # writes the open data; they render once the site's context is read (render_site)
+    workers = partner_pool.prestart(_partners(db, tables), render_partner_range)
     try:
-        return _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out, docs, tables,
-                      workers, partners)
+        return _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out, docs, tables, workers)
     finally:
         if workers is not None:         # render_site's pool shut it down; not when the build failed before
             workers.shutdown(wait=True, cancel_futures=True)
@@ -139,20 +138,30 @@ def _partners(db: Path, tables: dict[str, str]) -> int:
         return 0
 
 
-def _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out, docs, tables, workers,
-           partners) -> Path:
+def _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out, docs, tables, workers) -> Path:
     dbt_manifest = paths.dbt_work / "target" / "manifest.json"
-    # the open data's files (known_tables: a table or month an earlier publication published is linked from
-    # the store, its rows never read), written by the partner pages' workers while this process writes the
-    # input lists and copies the quality and drift reports
-    files = OpenDataFiles(db, out, published, workers)
-    if workers is not None:          # then they import the page code, while this process reads the site's context
-        partner_pool.warm(workers, render_partner_range, partners)
-    with duckdb.connect(str(db), read_only=True) as con:
+    open_data = {}
+    # tables (and months of a table) whose rows an earlier publication published: linked from the store, their
+    # rows never read (known_tables: keyed in DuckDB)
+    known = KnownTables(store_of(out))
+    parts = {}
+    # one connection for every table (opening one costs ~25 ms of CPU), its cached blocks evicted after each
+    # table: DuckDB keeps what a connection read cached until it closes (+56 MB of this process's peak at scale
+    # 0.25 if kept, growing with the data)
+    with sharing_into(store_of(out)), duckdb.connect(str(db), read_only=True) as con:
+        limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
+        for item in published:
+            months, types = known.publish(con, item.table, out / item.folder, item.name, item.partition_by)
+            drop_cached_blocks(con, limit)
+            if months is not None:
+                parts[item.name] = months
+            if item.folder == "data":       # the data package needs each column's type, not the rows
+                open_data[item.name] = (item.model, types)
         # SAMPLE or real: decided by the home (phakhi init), carried through dbt (model publication_origin)
         is_sample = bool(con.execute("select is_sample from marts.publication_origin").fetchone()[0])
         inputs = con.execute(f"select {', '.join(INPUT_COLUMNS)} from marts.dash_quality_files "
                              "order by family, file").df()
+    known.save()
 
     quality = out / "quality"
     quality.mkdir(exist_ok=True)
@@ -163,20 +172,14 @@ def _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out
         shutil.copytree(gate.data_docs, quality / "data_docs")
         gate_doc["data_docs"] = "quality/data_docs/index.html"   # relative: the build's temp folder is gone
     (quality / "gate.json").write_text(json.dumps(gate_doc, default=str, indent=1, ensure_ascii=False), encoding="utf-8")
+    package = descriptor(pub_id, period, open_data, model_docs(dbt_manifest), is_sample, parts)
+    (out / "datapackage.json").write_text(json.dumps(package, indent=1, ensure_ascii=False), encoding="utf-8")
+
     drift_ctx = None
     if drift_result is not None:
         shutil.copytree(drift_result.html_path.parent, out / "drift")
         drift_ctx = {"baseline_wave": drift_result.baseline_wave, "current_wave": drift_result.current_wave,
                      "rows": drift_result.summary.to_dict("records")}
-
-    open_data, parts = {}, {}
-    for item, (months, types) in zip(published, files.finish()):
-        if months is not None:
-            parts[item.name] = months
-        if item.folder == "data":           # the data package needs each column's type, not the rows
-            open_data[item.name] = (item.model, types)
-    package = descriptor(pub_id, period, open_data, model_docs(dbt_manifest), is_sample, parts)
-    (out / "datapackage.json").write_text(json.dumps(package, indent=1, ensure_ascii=False), encoding="utf-8")
 
     if docs is None:
         from phakhi.transform import build_dbt_docs

@@ -25,9 +25,8 @@ from pathlib import Path
 import pandas as pd
 
 from phakhi.publish.datapackage import field_types
-from phakhi.publish.files import (FORMULA_PREFIXES, adopt_written, known_digest, link_known, read_store_index,
-                                  sharing_into, stable_frame, store_of, take_written, write_partitions,
-                                  write_store_index, write_table)
+from phakhi.publish.files import (FORMULA_PREFIXES, known_digest, link_known, read_store_index, stable_frame,
+                                  write_partitions, write_store_index, write_table)
 
 FORMAT = "2"                   # change when write_table's bytes or the key change: every entry is then unknown
 INDEX_FILE = ".open-data-files.tsv"
@@ -190,62 +189,3 @@ class KnownTables:
 
     def save(self) -> None:
         write_store_index(self.path, self.used)
-
-
-class OpenDataFiles:
-    """The files of every published table (exposures.Published) of the publication being built in `out`:
-    with `workers` (partner_pool.prestart's processes, idle until the partner pages start), one task a table
-    is submitted at once, each on its own read-only connection, and the publishing process does other work
-    meanwhile; without, the tables are written here, by `finish`. Either way `finish` returns, table by table,
-    (the months, or None; the columns' Table Schema types), and saves the store's index."""
-
-    def __init__(self, db: Path, out: Path, published: list, workers=None):
-        self.db, self.out, self.published = Path(db), Path(out), list(published)
-        self.known = KnownTables(store_of(self.out))
-        self.futures = None if workers is None else [
-            workers.submit(_publish_apart, str(self.db), str(self.out), item.table, item.folder, item.name,
-                           item.partition_by) for item in self.published]
-
-    def finish(self) -> list[tuple[list[str] | None, dict[str, str]]]:
-        if self.futures is None:
-            out = self._here()
-        else:
-            out = []
-            for future in self.futures:
-                months, types, used, linked, written = future.result()
-                adopt_written(written)          # share_unchanged_files never reads these files back
-                self.known.used.update(used)
-                self.known.linked += linked
-                out.append((months, types))
-        self.known.save()
-        return out
-
-    def _here(self) -> list[tuple[list[str] | None, dict[str, str]]]:
-        import duckdb
-
-        from phakhi.publish.pages import drop_cached_blocks
-
-        out = []
-        # one connection for every table (opening one costs ~25 ms of CPU), its cached blocks evicted after
-        # each table: DuckDB keeps what a connection read cached until it closes (+56 MB of this process's peak
-        # at scale 0.25 if kept, growing with the data)
-        with sharing_into(store_of(self.out)), duckdb.connect(str(self.db), read_only=True) as con:
-            limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
-            for item in self.published:
-                out.append(self.known.publish(con, item.table, self.out / item.folder, item.name, item.partition_by))
-                drop_cached_blocks(con, limit)
-        return out
-
-
-def _publish_apart(db: str, out: str, table: str, folder: str, name: str, partition_by: str | None):
-    """In a worker process: one table's files; returns what the publishing process merges (OpenDataFiles)."""
-    import duckdb
-
-    from phakhi.memory import return_freed_memory
-
-    take_written()
-    known = KnownTables(store_of(Path(out)))
-    with sharing_into(store_of(Path(out))), duckdb.connect(db, read_only=True) as con:
-        months, types = known.publish(con, table, Path(out) / folder, name, partition_by)
-    return_freed_memory()           # the table's frame is gone: the worker renders partner pages next
-    return months, types, known.used, known.linked, take_written()

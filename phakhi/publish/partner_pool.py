@@ -119,19 +119,17 @@ def _executor(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
 
 
-def prestart(partners: int, workers: int | None = None) -> ProcessPoolExecutor | None:
-    """The workers `start` will use for `partners` partner pages, made now (each process spawns at the first
-    task it is given: build.py's open-data files); None when the pages will be rendered in this process. The
-    caller shuts it down if `start` never takes it."""
+def prestart(partners: int, render, workers: int | None = None) -> ProcessPoolExecutor | None:
+    """The workers `start` will use for `partners` partner pages, started now: each spawns and imports the
+    page code (`render`'s module, ~2 s) while the publishing process writes the open data. None when the pages
+    will be rendered in this process. The caller shuts it down if `start` never takes it."""
     workers = workers_for({"partners": partners}, workers)
-    return _executor(workers) if workers > 1 else None
-
-
-def warm(executor: ProcessPoolExecutor, render, partners: int, workers: int | None = None) -> None:
-    """Each worker of prestart(partners, workers) imports the page code (`render`'s module, ~2 s) after the
-    tasks already given, before the partner pages are."""
-    for _ in range(workers_for({"partners": partners}, workers)):
+    if workers <= 1:
+        return None
+    executor = _executor(workers)
+    for _ in range(workers):        # one task each: the pool spawns a process per task while none is idle
         executor.submit(_warm, render)
+    return executor
 
 
 def start(out_dir: Path, job: dict | None, common: dict, strict: bool = False,
