@@ -125,3 +125,25 @@ def test_pages_built_into_the_store_twice_equal_pages_built_without_it(tmp_path,
 
     monkeypatch.setattr(P.PartnerBatches, "_rows", no_rows)
     assert _publish(db, tables, tmp_path / "pubs" / ".building-c", 1) == plain
+
+
+def test_workers_started_before_the_open_data_render_the_same_pages(tmp_path):
+    """build.py starts the pool (partner_pool.prestart: the workers import the page code) before it writes the
+    open data; render_site hands those workers their job: the same files as rendered in this process. Not
+    taken (no pool needed): shut down."""
+    from tests.test_dashboard_site import tiny_frames, tiny_warehouse
+
+    db, tables = tiny_warehouse(tmp_path, tiny_frames())
+    one = _publish(db, tables, tmp_path / "one", 1)
+    executor = partner_pool.prestart(2, P.render_partner_range, workers=2)
+    assert executor is not None and partner_pool.prestart(30, P.render_partner_range) is None
+    out = tmp_path / "pre"
+    out.mkdir()
+    ctx = P.site_context(db, out, period="2025-12", pub_id="2025-12-rpool", is_sample=True, tables=tables)
+    ctx["partner_workers"] = executor
+    render_site(out, ctx, strict=True, workers=2)
+    assert _tree(out) == one
+    unused = partner_pool.prestart(2, P.render_partner_range, workers=2)
+    assert partner_pool.start(tmp_path, None, {"meta": {}}, executor=unused) is None
+    with pytest.raises(RuntimeError):          # shut down: takes no more work
+        unused.submit(print)
