@@ -6,7 +6,7 @@ fingerprint gave; a file the index knows is linked from the store (files.link_kn
 read or formatted, and only the months not known are read. The bytes are the same either way
 (tests/test_publish_known_tables.py).
 
-The rows decide the files through `select * ... order by all` (build.read_table): the order is the rows' own
+The rows decide the files through `select * ... order by all` (`read_table` below): the order is the rows' own
 (a sum of row hashes is enough, no ordered digest), and pandas' types come from DuckDB's column types and from
 whether the WHOLE table has a NULL in a column (Int32 / boolean instead of int32 / bool), so both are in the
 key, and a month read alone is read with one row holding each such NULL (`_read_months`). The key also holds
