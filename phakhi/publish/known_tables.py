@@ -132,14 +132,17 @@ class KnownTables:
             return self._format(read_table(con, table), folder, name, partition_by, {})
         here = folder / name if partition_by else folder
         todo = [stem for stem, key in rows.keys.items() if not self._link(here, stem, key)]
+        types = None
         if todo:
-            self._format(self._read_months(con, rows, todo) if partition_by else read_table(con, table),
-                         folder, name, partition_by, {s: rows.keys[s] for s in todo})
+            _, made = self._format(self._read_months(con, rows, todo) if partition_by else read_table(con, table),
+                                   folder, name, partition_by, {s: rows.keys[s] for s in todo})
+            if not partition_by:      # the whole table was just read: its types, without reading it again
+                types = made
         for key in rows.keys.values():
             for kind in ("csv", "parquet"):
                 if f"{key}.{kind}" in self.entries:
                     self.used[f"{key}.{kind}"] = self.entries[f"{key}.{kind}"]
-        return (list(rows.keys) if partition_by else None), rows.field_types(con)
+        return (list(rows.keys) if partition_by else None), types if types is not None else rows.field_types(con)
 
     @staticmethod
     def _read_months(con, rows: TableRows, months: list[str]) -> pd.DataFrame:
