@@ -21,9 +21,9 @@ per_partner as (
         count(*) filter (where is_duplicate) as excluded_claims,
         min(period) as first_period,
         max(period) as last_period,
-        sum(reduction_tco2e) as claimed_tco2e,
-        sum(counted_tco2e) as counted_tco2e,
-        sum(reduction_tco2e) - sum(counted_tco2e) as excluded_tco2e,
+        {{ exact_sum("reduction_tco2e") }} as claimed_tco2e,
+        {{ exact_sum("counted_tco2e") }} as counted_tco2e,
+        {{ exact_sum("reduction_tco2e") }} - {{ exact_sum("counted_tco2e") }} as excluded_tco2e,
         bool_or(verification_status = 'verified') as any_verified,
         string_agg(distinct duplicate_rule, ', ' order by duplicate_rule) as duplicate_rules
     from claims

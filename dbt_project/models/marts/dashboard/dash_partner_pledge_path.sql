@@ -16,7 +16,7 @@ years as (
 ),
 
 annual as (
-    select partner_id, year, sum(reduction_tco2e) as reduced_tco2e
+    select partner_id, year, {{ exact_sum("reduction_tco2e") }} as reduced_tco2e
     from {{ ref('fct_ghg_reductions') }}
     group by all
 )

@@ -10,7 +10,7 @@ partners as (
 ),
 
 claims as (
-    select c.partner_id, c.period_start, sum(c.reduction_tco2e) as reduced_tco2e, sum(c.counted_tco2e) as counted_tco2e
+    select c.partner_id, c.period_start, {{ exact_sum("c.reduction_tco2e") }} as reduced_tco2e, {{ exact_sum("c.counted_tco2e") }} as counted_tco2e
     from {{ ref('fct_ghg_reductions') }} as c, params as p
     where c.period_start <= p.period_start
     group by all
@@ -46,8 +46,9 @@ select
     f.period_start,
     f.reduced_tco2e,
     f.counted_tco2e,
-    sum(f.reduced_tco2e) over (partition by f.partner_id order by f.period_start
-                               rows between 11 preceding and current row) as rolling_12m_tco2e,
+    -- exact as exact_sum: the frame's doubles summed as decimals (the same value whatever the order)
+    cast(sum(cast(f.reduced_tco2e as decimal(38, 9))) over (partition by f.partner_id order by f.period_start
+                               rows between 11 preceding and current row) as double) as rolling_12m_tco2e,
     {{ phakhi_required_path('pt.pledged_reduction_tco2e', 'pt.pledge_base_year', 'pt.target_year',
                             'year(f.period_start)') }} as required_path_tco2e
 from filled as f

@@ -39,7 +39,7 @@ counts as (
         sum(participants_male) as participants_male,
         sum(participants_unspecified_sex) as participants_unspecified_sex,
         sum(participants_youth) as participants_youth,
-        sum(budget_thb) as budget_thb
+        {{ exact_sum("budget_thb") }} as budget_thb
     from activities
     group by period, ace_element, province_code
 )

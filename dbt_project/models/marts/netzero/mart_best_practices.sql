@@ -34,8 +34,8 @@ activity_outcomes as (
         sum(participants_total) as participants_reached,
         sum(participants_youth) as youth_reached,
         sum(participants_female) as participants_female,
-        sum(budget_thb) as budget_12m_thb,
-        sum(case when ghg_project_id is not null then budget_thb else 0 end) as budget_linked_to_ghg_projects_thb,
+        {{ exact_sum("budget_thb") }} as budget_12m_thb,
+        {{ exact_sum("case when ghg_project_id is not null then budget_thb else 0 end") }} as budget_linked_to_ghg_projects_thb,
         string_agg(distinct ace_element, ', ' order by ace_element) as ace_element_tags,
         string_agg(distinct activity_type, ', ' order by activity_type) as practice_tags,
         string_agg(distinct climate_tag, ', ' order by climate_tag) as climate_tags

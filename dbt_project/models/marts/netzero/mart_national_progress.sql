@@ -97,9 +97,9 @@ path_rows as (
 partner_years as (
     select
         f.year,
-        sum(f.reduction_tco2e) as claimed_tco2e,
-        sum(case when f.is_duplicate then f.reduction_tco2e else 0 end) as duplicate_tco2e,
-        sum(f.counted_tco2e) as counted_tco2e,
+        {{ exact_sum("f.reduction_tco2e") }} as claimed_tco2e,
+        {{ exact_sum("case when f.is_duplicate then f.reduction_tco2e else 0 end") }} as duplicate_tco2e,
+        {{ exact_sum("f.counted_tco2e") }} as counted_tco2e,
         count(distinct f.period) as months_with_claims,
         max(f.period_start) as last_month
     from {{ ref('fct_ghg_reductions') }} as f, params as p

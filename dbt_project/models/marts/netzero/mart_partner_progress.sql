@@ -28,12 +28,12 @@ claims as (
 reductions as (
     select
         c.partner_id,
-        sum(c.reduction_tco2e) as reductions_12m_tco2e,
-        sum(c.counted_tco2e) as counted_12m_tco2e,
-        sum(case when c.is_duplicate then c.reduction_tco2e else 0 end) as duplicate_12m_tco2e,
+        {{ exact_sum("c.reduction_tco2e") }} as reductions_12m_tco2e,
+        {{ exact_sum("c.counted_tco2e") }} as counted_12m_tco2e,
+        {{ exact_sum("case when c.is_duplicate then c.reduction_tco2e else 0 end") }} as duplicate_12m_tco2e,
         count(*) filter (where c.is_duplicate) as duplicate_claims_12m,
-        sum(case when c.programme_third_party_verified and c.verification_status = 'verified'
-                 then c.reduction_tco2e else 0 end) as verified_12m_tco2e,
+        {{ exact_sum("case when c.programme_third_party_verified and c.verification_status = 'verified'
+                 then c.reduction_tco2e else 0 end") }} as verified_12m_tco2e,
         count(distinct c.period) as months_with_reductions,
         max(c.period) as last_reduction_period
     from claims as c, params as p
@@ -42,8 +42,8 @@ reductions as (
 ),
 
 to_date as (
-    select c.partner_id, sum(c.reduction_tco2e) as reductions_to_date_tco2e,
-           sum(c.counted_tco2e) as counted_to_date_tco2e, min(c.period) as first_reduction_period
+    select c.partner_id, {{ exact_sum("c.reduction_tco2e") }} as reductions_to_date_tco2e,
+           {{ exact_sum("c.counted_tco2e") }} as counted_to_date_tco2e, min(c.period) as first_reduction_period
     from claims as c, params as p
     where c.period_start <= p.period_start
     group by c.partner_id
@@ -62,7 +62,7 @@ reports as (
 ),
 
 inventories as (
-    select partner_id, inventory_year, sum(scope12_tco2e) as scope12_tco2e,
+    select partner_id, inventory_year, {{ exact_sum("scope12_tco2e") }} as scope12_tco2e,
            string_agg(distinct verification_status, ', ') as verification_status
     from {{ ref('stg_registry__partner_inventories') }}
     group by partner_id, inventory_year

@@ -20,9 +20,9 @@ partner_stats as (
         count(*) filter (where track_status = 'on_track') as partners_on_track,
         count(*) filter (where track_status = 'off_track') as partners_off_track,
         count(*) filter (where track_status = 'no_data') as partners_no_data,
-        sum(pledged_reduction_tco2e) as pledged_reduction_tco2e,
-        sum(required_path_tco2e) as required_path_tco2e,
-        avg(reporting_completeness) as mean_reporting_completeness
+        {{ exact_sum("pledged_reduction_tco2e") }} as pledged_reduction_tco2e,
+        {{ exact_sum("required_path_tco2e") }} as required_path_tco2e,
+        {{ exact_avg("reporting_completeness") }} as mean_reporting_completeness
     from progress
     group by province_code
 ),
@@ -30,9 +30,9 @@ partner_stats as (
 claims as (
     select
         f.province_code,
-        sum(f.reduction_tco2e) as reductions_12m_claimed_tco2e,
-        sum(case when f.is_duplicate then f.reduction_tco2e else 0 end) as duplicate_12m_tco2e,
-        sum(f.counted_tco2e) as reductions_12m_counted_tco2e,
+        {{ exact_sum("f.reduction_tco2e") }} as reductions_12m_claimed_tco2e,
+        {{ exact_sum("case when f.is_duplicate then f.reduction_tco2e else 0 end") }} as duplicate_12m_tco2e,
+        {{ exact_sum("f.counted_tco2e") }} as reductions_12m_counted_tco2e,
         count(*) filter (where f.is_duplicate) as duplicate_claims_12m
     from {{ ref('fct_ghg_reductions') }} as f, params as p
     where f.period_start between p.window_start and p.period_start
@@ -49,7 +49,7 @@ activities as (
         sum(a.participants_female) as participants_female_12m,
         sum(a.participants_male) as participants_male_12m,
         sum(a.participants_youth) as participants_youth_12m,
-        sum(a.budget_thb) as budget_12m_thb
+        {{ exact_sum("a.budget_thb") }} as budget_12m_thb
     from {{ ref('fct_activities') }} as a, params as p
     where a.period_start between p.window_start and p.period_start
     group by a.province_code

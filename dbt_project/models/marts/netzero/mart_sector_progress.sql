@@ -25,19 +25,19 @@ claims as (
         count(*) as claims_12m,
         count(distinct partner_id) as partners_claiming,
         count(distinct partner_id || '|' || project_id) as projects,
-        sum(reduction_tco2e) as reductions_12m_claimed_tco2e,
-        sum(case when is_duplicate then reduction_tco2e else 0 end) as duplicate_12m_tco2e,
+        {{ exact_sum("reduction_tco2e") }} as reductions_12m_claimed_tco2e,
+        {{ exact_sum("case when is_duplicate then reduction_tco2e else 0 end") }} as duplicate_12m_tco2e,
         count(*) filter (where is_duplicate) as duplicate_claims_12m,
-        sum(counted_tco2e) as reductions_12m_counted_tco2e,
-        sum(case when programme_third_party_verified and verification_status = 'verified'
-                 then counted_tco2e else 0 end) as verified_counted_tco2e,
-        sum(case when figure_kind = 'converted' then counted_tco2e else 0 end) as converted_counted_tco2e
+        {{ exact_sum("counted_tco2e") }} as reductions_12m_counted_tco2e,
+        {{ exact_sum("case when programme_third_party_verified and verification_status = 'verified'
+                 then counted_tco2e else 0 end") }} as verified_counted_tco2e,
+        {{ exact_sum("case when figure_kind = 'converted' then counted_tco2e else 0 end") }} as converted_counted_tco2e
     from window_claims
     group by sector
 ),
 
 ytd as (
-    select f.sector, sum(f.counted_tco2e) as reductions_ytd_counted_tco2e
+    select f.sector, {{ exact_sum("f.counted_tco2e") }} as reductions_ytd_counted_tco2e
     from {{ ref('fct_ghg_reductions') }} as f, params as p
     where f.year = p.period_year and f.period_start <= p.period_start
     group by f.sector
@@ -46,7 +46,7 @@ ytd as (
 main_sector as (
     select partner_id, sector
     from (
-        select partner_id, sector, sum(counted_tco2e) as counted_tco2e
+        select partner_id, sector, {{ exact_sum("counted_tco2e") }} as counted_tco2e
         from window_claims
         group by partner_id, sector
     )
@@ -55,14 +55,14 @@ main_sector as (
 ),
 
 paths as (
-    select m.sector, count(*) as partners_main_sector, sum(pp.required_path_tco2e) as required_path_tco2e
+    select m.sector, count(*) as partners_main_sector, {{ exact_sum("pp.required_path_tco2e") }} as required_path_tco2e
     from main_sector as m
     join {{ ref('mart_partner_progress') }} as pp using (partner_id)
     group by m.sector
 ),
 
 national as (
-    select sum(value_mtco2e) as value_mtco2e, max(year) as year, any_value(series_id) as series_id,
+    select {{ exact_sum("value_mtco2e") }} as value_mtco2e, max(year) as year, any_value(series_id) as series_id,
            any_value(source) as source
     from {{ ref('national_inventory') }}
     where series_id = 'eppo_energy_co2'
