@@ -288,9 +288,6 @@ class FileOutcomeCache:
                 self._pack_memo[pid] = entries
         return entries.get(key)
 
-    def content_hash(self, path: Path) -> str:
-        return self.content_hash_stat(path)[0]
-
     def content_hash_stat(self, path: Path) -> tuple[str, os.stat_result]:
         """The content hash and the stat it was checked against (one stat per file: 70,000 a month)."""
         st = path.stat()
