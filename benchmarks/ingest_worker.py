@@ -46,14 +46,14 @@ def _files(landing: Path) -> dict[str, list[Path]]:
 
 
 def _hashed(fams: dict[str, list[Path]]) -> dict[Path, tuple]:
-    """Each file's (sha256, (size, mtime_ns, inode)): what the settling process computes for the cache key."""
+    """Each file's (size, mtime_ns, inode, sha256): what the settling process computes for the cache key."""
     import hashlib
 
     out = {}
     for fs in fams.values():
         for p in fs:
             st = p.stat()
-            out[p] = (hashlib.sha256(p.read_bytes()).hexdigest(), (st.st_size, st.st_mtime_ns, st.st_ino))
+            out[p] = (st.st_size, st.st_mtime_ns, st.st_ino, hashlib.sha256(p.read_bytes()).hexdigest())
     return out
 
 

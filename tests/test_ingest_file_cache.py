@@ -238,12 +238,11 @@ def test_the_hash_computed_for_the_cache_key_is_the_outcomes_only_while_the_file
     f = _files(landing / "activity_reports")[0]
     st = f.stat()
     real = hashlib.sha256(f.read_bytes()).hexdigest()
-    sig = (st.st_size, st.st_mtime_ns, st.st_ino)
     calls, sha256 = [], hashlib.sha256
     monkeypatch.setattr(load.hashlib, "sha256", lambda b=b"": calls.append(len(b)) or sha256(b))
-    out, _ = ingest_file_probed("activity_reports", f, landing, None, (real, sig))
+    out, _ = ingest_file_probed("activity_reports", f, landing, None, (st.st_size, st.st_mtime_ns, st.st_ino, real))
     assert out.file_hash == real and calls == []                      # not hashed twice
-    stale = ("0" * 64, (st.st_size, st.st_mtime_ns - 1, st.st_ino))  # computed for an earlier state of the file
+    stale = (st.st_size, st.st_mtime_ns - 1, st.st_ino, "0" * 64)  # computed for an earlier state of the file
     out, _ = ingest_file_probed("activity_reports", f, landing, None, stale)
     assert out.file_hash == real and calls == [st.st_size]
     # the cached path hands its hashes to the reader: same outcomes as a plain ingest, hashed once per file

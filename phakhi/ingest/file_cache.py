@@ -290,20 +290,29 @@ class FileOutcomeCache:
 
     def content_hash_stat(self, path: Path) -> tuple[str, os.stat_result]:
         """The content hash and the stat it was checked against (one stat per file: 70,000 a month)."""
+        entry, st = self._indexed(path)
+        return entry[3], st
+
+    def content_entry(self, path: Path) -> tuple[int, int, int, str]:
+        """(size, mtime_ns, inode, sha256) of the file: the stat index's own entry (no new objects per file)."""
+        return self._indexed(path)[0]
+
+    def _indexed(self, path: Path) -> tuple[tuple, os.stat_result]:
         st = path.stat()
         sig = (st.st_size, st.st_mtime_ns, st.st_ino)
         key = str(path)
         with self._lock:
             hit = self._index.get(key)
         if hit is not None and hit[:3] == sig:
-            return hit[3], st
+            return hit, st
         with path.open("rb") as fh:
             digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        entry = (*sig, digest)
         with self._lock:
-            self._index[key] = (*sig, digest)
+            self._index[key] = entry
             self._dirty = True
             self.stats.hashed += 1
-        return digest, st
+        return entry, st
 
     # ---- outcomes
     def key(self, family: str | None, content_hash: str) -> str:
@@ -382,11 +391,13 @@ def ingest_files_cached(family: str | None, files: list[Path], landing: Path | N
     asked_by: list[dict | None] = [None] * len(files)
     out: list[FileOutcome | None] = [None] * len(files)
     todo: list[int] = []
-    hash_of: dict[int, str] = {}
-    stat_of: dict[int, tuple] = {}         # the stat each hash is of: a worker reading that file does not hash it again
+    # (size, mtime_ns, inode, sha256) of each file to read: the stat index's entries, handed to the workers
+    # (a worker reading a file with that stat does not hash its bytes again)
+    entry_of: dict[int, tuple] = {}
     for k, f in enumerate(files):
         try:
-            h, st = cache.content_hash_stat(f)
+            entry = cache.content_entry(f)
+            h = entry[3]
         except OSError:
             todo.append(k)           # vanished or unreadable: ingest_file reports it
             continue
@@ -395,15 +406,14 @@ def ingest_files_cached(family: str | None, files: list[Path], landing: Path | N
             out[k], asked_by[k] = _as_found(hit[0], f, landing), hit[1]
         else:
             todo.append(k)
-            hash_of[k] = h
-            stat_of[k] = (h, (st.st_size, st.st_mtime_ns, st.st_ino))
+            entry_of[k] = entry
     archived: set[str] = set()
     if archive is not None and todo:
         # contents archived before (e.g. read again after a code change) are not written again; a ledger
         # locked for long (10 s) by another process only costs a second copy in the archive
         from phakhi.ingest.ledger import archive_refs
 
-        archived = set(archive_refs(archive[1], list(hash_of.values())))
+        archived = set(archive_refs(archive[1], [e[3] for e in entry_of.values()]))
     reused = len(files) - len(todo)
     if progress and reused:
         progress(reused)
@@ -417,7 +427,7 @@ def ingest_files_cached(family: str | None, files: list[Path], landing: Path | N
     if workers == 1 or len(todo) < MIN_FILES_FOR_POOL:
         pack = None if archive is None else (PackWriter(str(archive[0])), archived)
         for k in todo:
-            keep(k, *_ingest_archived(family, files[k], landing, known, pack, stat_of.get(k)))
+            keep(k, *_ingest_archived(family, files[k], landing, known, pack, entry_of.get(k)))
             if progress:
                 progress(1)
         if pack is not None:
@@ -433,9 +443,9 @@ def ingest_files_cached(family: str | None, files: list[Path], landing: Path | N
             for c, chunk in enumerate(chunks):
                 chunk_files = [files[k] for k in chunk]
                 store = (str(cache.folder), cache.code, None if archive is None else
-                         (str(archive[0]), archived & {hash_of.get(k) for k in chunk}))
+                         (str(archive[0]), archived & {entry_of[k][3] for k in chunk if k in entry_of}))
                 futures[pool.submit(_work_chunk, family, chunk_files, landing, shipped, store,
-                                    [stat_of.get(k) for k in chunk])] = c
+                                    [entry_of.get(k) for k in chunk])] = c
             for fut in as_completed(futures):
                 c = futures[fut]
                 results, pid = fut.result()
