@@ -14,7 +14,7 @@ ingest pool's workers count).
 spends them (a part's time excludes the parts nested inside it), so the split adds up to the total:
 
     listing        list_files over the landing area
-    hash           stat index + content sha256 of new or changed files (FileOutcomeCache.content_hash)
+    hash           stat index + content sha256 of new or changed files (FileOutcomeCache.content_hash_stat)
     cache_get      per-file cache look-ups; cache_put: writing new outcomes (here, one process: one file per
                    outcome; with a pool, each worker writes its chunk's outcomes as one pack and archives them)
     read_bytes     the file's bytes (read_bounded);  bounds: the zip/sheet-size guard (check_workbook_bounds)
@@ -87,7 +87,10 @@ def install_parts() -> PartTimer:
     files.ingest_file = t.wrap("ingest_other", files.ingest_file)
     file_cache.ingest_file = files.ingest_file
     C = file_cache.FileOutcomeCache
-    C.content_hash = t.wrap("hash", C.content_hash)
+    if hasattr(C, "content_hash_stat"):
+        C.content_hash_stat = t.wrap("hash", C.content_hash_stat)
+    else:                           # an older checkout
+        C.content_hash = t.wrap("hash", C.content_hash)
     C.get = t.wrap("cache_get", C.get)
     C.put = t.wrap("cache_put", C.put)
     landing.list_files = t.wrap("listing", landing.list_files)

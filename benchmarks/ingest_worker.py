@@ -8,7 +8,9 @@ whole-run CPU times swing by 20 % or more.
 
 Each pass runs `file_cache.ingest_file_probed` (what `_work_chunk` runs for every file, without the cache
 pack and the archive copy) over every 4th activity workbook, every inventory and every GHG CSV of H's
-landing, with the registry's ids as the reference sets; each checkout runs in its own process. CPU seconds
+landing, with the registry's ids as the reference sets and each file's content hash and stat as the
+settling process hands them to the workers (computed before the timing; a checkout that does not take
+them hashes the bytes itself); each checkout runs in its own process. CPU seconds
 (process time); per family: the best pass.
 
 --parts splits one pass of this checkout by step (CPU per file): read_bytes (read_bounded_stat), bounds
@@ -43,6 +45,18 @@ def _files(landing: Path) -> dict[str, list[Path]]:
             "ghg_reductions": under("ghg_reductions")}
 
 
+def _hashed(fams: dict[str, list[Path]]) -> dict[Path, tuple]:
+    """Each file's (size, mtime_ns, inode, sha256): what the settling process computes for the cache key."""
+    import hashlib
+
+    out = {}
+    for fs in fams.values():
+        for p in fs:
+            st = p.stat()
+            out[p] = (st.st_size, st.st_mtime_ns, st.st_ino, hashlib.sha256(p.read_bytes()).hexdigest())
+    return out
+
+
 def _known(home: Path) -> dict:
     from phakhi.ingest import files, landing
     from phakhi.settings import Paths
@@ -63,12 +77,13 @@ def measure(home: Path, passes: int) -> dict:
 
     landing = home / "landing"
     fams, known = _files(landing), _known(home)
+    hashed = _hashed(fams)
     best: dict[str, float] = {}
     for _ in range(passes):
         for fam, fs in fams.items():
             t = time.process_time()
             for p in fs:
-                ingest_file_probed(fam, p, landing, known[fam])
+                ingest_file_probed(fam, p, landing, known[fam], hashed[p])
             best[fam] = min(best.get(fam, float("inf")), time.process_time() - t)
     return {fam: {"files": len(fams[fam]), "cpu_s": round(best[fam], 3),
                   "us_per_file": round(best[fam] / max(len(fams[fam]), 1) * 1e6)} for fam in fams}
@@ -108,11 +123,12 @@ def parts(home: Path) -> dict:
     files.apply_contract = wrap("contract", contracts.apply_contract)
     landing = home / "landing"
     fams, known = _files(landing), _known(home)
+    hashed = _hashed(fams)
     n = 0
     t = time.process_time()
     for fam, fs in fams.items():
         for p in fs:
-            ingest_file_probed(fam, p, landing, known[fam])
+            ingest_file_probed(fam, p, landing, known[fam], hashed[p])
             n += 1
     total = time.process_time() - t
     spent["rest of ingest_file"] = total - sum(spent.values())
@@ -132,11 +148,12 @@ def count_pass(home: Path, n: int) -> None:
     fams, known = _files(landing), _known(home)
     chosen = {"activity_reports": fams["activity_reports"][:n],
               "partner_inventories": fams["partner_inventories"][:max(1, n // 8)]}
+    hashed = _hashed(chosen)
 
     def one_pass():
         for fam, fs in chosen.items():
             for p in fs:
-                ingest_file_probed(fam, p, landing, known[fam])
+                ingest_file_probed(fam, p, landing, known[fam], hashed[p])
     one_pass()
     operator.call(one_pass)
     print(json.dumps({fam: len(fs) for fam, fs in chosen.items()}))

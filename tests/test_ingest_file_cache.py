@@ -138,10 +138,10 @@ def test_a_native_crash_in_a_reader_rejects_that_file_on_the_cached_path_too(tmp
     monkeypatch.setenv("PHAKHI_INGEST_START_METHOD", "fork")       # the patched reader reaches the workers
     real = file_cache.ingest_file
 
-    def crashing(family, path, landing=None, known=None):
+    def crashing(family, path, landing=None, known=None, **kw):
         if Path(path).name == "boom.csv":
             os.abort()
-        return real(family, path, landing, known)
+        return real(family, path, landing, known, **kw)
 
     monkeypatch.setattr(file_cache, "ingest_file", crashing)
     monkeypatch.setattr(file_cache, "MIN_FILES_FOR_POOL", 2)
@@ -224,3 +224,30 @@ def test_known_sets_shipped_once_to_the_pool_give_the_same_outcomes_and_answers(
     assert _unpickled(first) == {"partner_id": {"P001"}} and _unpickled(first) is _unpickled(PickledKnown(
         {"partner_id": {"P001"}}))                                    # the same bytes: unpickled once
     assert _unpickled(second) == {"partner_id": {"P002"}} and _unpickled(None) is None
+
+
+def test_the_hash_computed_for_the_cache_key_is_the_outcomes_only_while_the_file_has_that_stat(tmp_path, monkeypatch):
+    """The reader takes the caller's content hash instead of hashing the bytes again, but only for the very
+    file (size, mtime, inode) it was computed for: a file rewritten between the two is hashed again."""
+    import hashlib
+
+    from phakhi.ingest import files as load
+    from phakhi.ingest.file_cache import ingest_file_probed
+
+    landing = tmp_path / "landing"
+    f = _files(landing / "activity_reports")[0]
+    st = f.stat()
+    real = hashlib.sha256(f.read_bytes()).hexdigest()
+    calls, sha256 = [], hashlib.sha256
+    monkeypatch.setattr(load.hashlib, "sha256", lambda b=b"": calls.append(len(b)) or sha256(b))
+    out, _ = ingest_file_probed("activity_reports", f, landing, None, (st.st_size, st.st_mtime_ns, st.st_ino, real))
+    assert out.file_hash == real and calls == []                      # not hashed twice
+    stale = (st.st_size, st.st_mtime_ns - 1, st.st_ino, "0" * 64)  # computed for an earlier state of the file
+    out, _ = ingest_file_probed("activity_reports", f, landing, None, stale)
+    assert out.file_hash == real and calls == [st.st_size]
+    # the cached path hands its hashes to the reader: same outcomes as a plain ingest, hashed once per file
+    calls.clear()
+    cache = FileOutcomeCache(tmp_path / "cache", code_fingerprint="code-v1", index_name="activity_reports")
+    got = ingest_files_cached("activity_reports", [f], landing, None, cache, workers=1)
+    assert st.st_size not in calls and cache.stats.hashed == 1         # (cache keys are hashed too)
+    assert _plain(got) == _plain(ingest_files("activity_reports", [f], landing, None, workers=1))

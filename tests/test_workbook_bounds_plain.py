@@ -114,3 +114,45 @@ def test_a_bad_crc_before_a_far_sheet_leaves_the_file_to_calamine_as_zipfile_doe
     assert bad != data
     assert _judge(bad, plain=True) is None
     assert _judge(bad, plain=False) is None
+
+
+def _read(data: bytes, stored: bool):
+    """What the workbook reader gives for these bytes: every sheet's name, visibility and cells, or its
+    refusal; with `stored` False, calamine reads the bytes as received (no sheet stored by the check)."""
+    from pathlib import Path
+
+    real = readers._with_sheets_stored
+    if not stored:
+        readers._with_sheets_stored = lambda data, *_: data
+    try:
+        return [(s.name, s.hidden, s.rows) for s in readers.iter_xlsx(Path("report.xlsx"), data)]
+    except UnreadableFile as exc:
+        return exc.rule, exc.message_en
+    except BaseException as exc:         # (a panic in calamine: the same on both sides)
+        return type(exc).__name__
+    finally:
+        readers._with_sheets_stored = real
+
+
+def test_sheets_handed_to_calamine_stored_read_as_the_workbook_itself():
+    """The check hands calamine the sheets it inflated, stored: the same cells, or the same refusal, for every
+    workbook of the corpus and damaged copies of a report (flipped bytes anywhere, truncations; not of the
+    far-cell workbooks: a copy the check cannot judge goes to calamine, which may abort the process)."""
+    assert readers.check_workbook_bounds(WORKBOOKS["plain"]) != WORKBOOKS["plain"]      # (the usual report)
+    for name in ("plain",):
+        data = WORKBOOKS[name]
+        rng = random.Random(sum(name.encode()) + 1)
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        headers = [m.header_offset + k for m in zf.infolist() for k in range(0, 34)]     # the local headers
+        variants = [data]
+        for _ in range(400):
+            b = bytearray(data)
+            for _ in range(rng.randint(1, 3)):
+                i = rng.choice(headers) if rng.random() < 0.5 else rng.randrange(len(b))
+                b[i] = rng.randrange(256)
+            variants.append(bytes(b))
+        variants += [data[:k] for k in sorted(rng.sample(range(1, len(data)), 20))]
+        for v in variants:
+            assert _read(v, stored=True) == _read(v, stored=False)
+    for name, data in WORKBOOKS.items():
+        assert _read(data, stored=True) == _read(data, stored=False), name

@@ -95,11 +95,11 @@ class _Probe:
 
 
 def ingest_file_probed(family: str | None, path: Path, landing: Path | None, known: dict[str, set] | None,
-                       content_hash: str | None = None, sink: list | None = None) -> tuple[FileOutcome, dict[str, dict]]:
-    """`ingest_file`, plus the reference look-ups it made: {column: {value: known?}}."""
+                       hashed: tuple | None = None, sink: list | None = None) -> tuple[FileOutcome, dict[str, dict]]:
+    """`ingest_file`, plus the reference look-ups it made: {column: {value: known?}}. `hashed`: the content
+    hash and the stat it was computed for (`ingest_file`)."""
     probes = {col: _Probe(ids) for col, ids in (known or {}).items()}
-    out = (ingest_file(family, path, landing, probes or None) if sink is None else
-           ingest_file(family, path, landing, probes or None, sink=sink))
+    out = ingest_file(family, path, landing, probes or None, sink=sink, hashed=hashed)
     return out, {col: p.asked for col, p in probes.items()}
 
 
@@ -141,30 +141,32 @@ def _unpickled(known):
     return _UNPICKLED[1]
 
 
-def _work_chunk(family, items, landing, known, store=None):
+def _work_chunk(family, items, landing, known, store=None, hashed=None):
     """A chunk of files in a pool worker (`known` may be a PickledKnown). With `store` (cache folder, code
     fingerprint, (landing archive, contents already archived) or None), the worker also writes the chunk's
     cache entries -- one pack file for the chunk, not one file per outcome -- and puts the bytes it read
     into the landing archive, one archive pack for the chunk: in parallel, not one by one in the process
-    that settles. Returns ([(outcome, asked)], pack id or None)."""
+    that settles. `hashed`: per file, the content hash the caller computed and its stat, or None (see
+    `ingest_file`). Returns ([(outcome, asked)], pack id or None)."""
     known = _unpickled(known)
+    hashed = hashed or [None] * len(items)
     if store is None:
-        return [ingest_file_probed(family, Path(p), landing, known) for p in items]
+        return [ingest_file_probed(family, Path(p), landing, known, h) for p, h in zip(items, hashed)]
     folder, code, archive = store
     pack = None if archive is None else (PackWriter(archive[0]), archive[1])
-    out = [_ingest_archived(family, Path(p), landing, known, pack) for p in items]
+    out = [_ingest_archived(family, Path(p), landing, known, pack, h) for p, h in zip(items, hashed)]
     if pack is not None:
         _close_pack(pack[0])
     return out, _put_pack(Path(folder), code, family, out)
 
 
-def _ingest_archived(family, path: Path, landing, known, pack) -> tuple[FileOutcome, dict]:
+def _ingest_archived(family, path: Path, landing, known, pack, hashed=None) -> tuple[FileOutcome, dict]:
     """`ingest_file_probed`, and with `pack` = (an archive PackWriter, contents already archived) the very
     bytes it read and hashed added to the pack (the caller closes it) unless already archived."""
     if pack is None:
-        return ingest_file_probed(family, path, landing, known)
+        return ingest_file_probed(family, path, landing, known, hashed)
     sink: list[bytes] = []
-    outcome, asked = ingest_file_probed(family, path, landing, known, sink=sink)
+    outcome, asked = ingest_file_probed(family, path, landing, known, hashed, sink=sink)
     if sink and outcome.file_hash not in pack[1] and archivable(outcome, outcome.path):
         pack[0].add(outcome.file_hash, sink[0], suffix(outcome.path))
     return outcome, asked
@@ -286,25 +288,31 @@ class FileOutcomeCache:
                 self._pack_memo[pid] = entries
         return entries.get(key)
 
-    def content_hash(self, path: Path) -> str:
-        return self.content_hash_stat(path)[0]
-
     def content_hash_stat(self, path: Path) -> tuple[str, os.stat_result]:
         """The content hash and the stat it was checked against (one stat per file: 70,000 a month)."""
+        entry, st = self._indexed(path)
+        return entry[3], st
+
+    def content_entry(self, path: Path) -> tuple[int, int, int, str]:
+        """(size, mtime_ns, inode, sha256) of the file: the stat index's own entry (no new objects per file)."""
+        return self._indexed(path)[0]
+
+    def _indexed(self, path: Path) -> tuple[tuple, os.stat_result]:
         st = path.stat()
         sig = (st.st_size, st.st_mtime_ns, st.st_ino)
         key = str(path)
         with self._lock:
             hit = self._index.get(key)
         if hit is not None and hit[:3] == sig:
-            return hit[3], st
+            return hit, st
         with path.open("rb") as fh:
             digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        entry = (*sig, digest)
         with self._lock:
-            self._index[key] = (*sig, digest)
+            self._index[key] = entry
             self._dirty = True
             self.stats.hashed += 1
-        return digest, st
+        return entry, st
 
     # ---- outcomes
     def key(self, family: str | None, content_hash: str) -> str:
@@ -383,10 +391,13 @@ def ingest_files_cached(family: str | None, files: list[Path], landing: Path | N
     asked_by: list[dict | None] = [None] * len(files)
     out: list[FileOutcome | None] = [None] * len(files)
     todo: list[int] = []
-    hash_of: dict[int, str] = {}
+    # (size, mtime_ns, inode, sha256) of each file to read: the stat index's entries, handed to the workers
+    # (a worker reading a file with that stat does not hash its bytes again)
+    entry_of: dict[int, tuple] = {}
     for k, f in enumerate(files):
         try:
-            h = cache.content_hash(f)
+            entry = cache.content_entry(f)
+            h = entry[3]
         except OSError:
             todo.append(k)           # vanished or unreadable: ingest_file reports it
             continue
@@ -395,14 +406,14 @@ def ingest_files_cached(family: str | None, files: list[Path], landing: Path | N
             out[k], asked_by[k] = _as_found(hit[0], f, landing), hit[1]
         else:
             todo.append(k)
-            hash_of[k] = h
+            entry_of[k] = entry
     archived: set[str] = set()
     if archive is not None and todo:
         # contents archived before (e.g. read again after a code change) are not written again; a ledger
         # locked for long (10 s) by another process only costs a second copy in the archive
         from phakhi.ingest.ledger import archive_refs
 
-        archived = set(archive_refs(archive[1], list(hash_of.values())))
+        archived = set(archive_refs(archive[1], [e[3] for e in entry_of.values()]))
     reused = len(files) - len(todo)
     if progress and reused:
         progress(reused)
@@ -416,7 +427,7 @@ def ingest_files_cached(family: str | None, files: list[Path], landing: Path | N
     if workers == 1 or len(todo) < MIN_FILES_FOR_POOL:
         pack = None if archive is None else (PackWriter(str(archive[0])), archived)
         for k in todo:
-            keep(k, *_ingest_archived(family, files[k], landing, known, pack))
+            keep(k, *_ingest_archived(family, files[k], landing, known, pack, entry_of.get(k)))
             if progress:
                 progress(1)
         if pack is not None:
@@ -432,8 +443,9 @@ def ingest_files_cached(family: str | None, files: list[Path], landing: Path | N
             for c, chunk in enumerate(chunks):
                 chunk_files = [files[k] for k in chunk]
                 store = (str(cache.folder), cache.code, None if archive is None else
-                         (str(archive[0]), archived & {hash_of.get(k) for k in chunk}))
-                futures[pool.submit(_work_chunk, family, chunk_files, landing, shipped, store)] = c
+                         (str(archive[0]), archived & {entry_of[k][3] for k in chunk if k in entry_of}))
+                futures[pool.submit(_work_chunk, family, chunk_files, landing, shipped, store,
+                                    [entry_of.get(k) for k in chunk])] = c
             for fut in as_completed(futures):
                 c = futures[fut]
                 results, pid = fut.result()

@@ -193,10 +193,9 @@ def iter_xlsx(path: Path, data: bytes | None = None) -> Iterator[Sheet]:
 
     if data is None:
         data = path.read_bytes()
-    if data[:4] == _ZIP:
-        check_workbook_bounds(data)
+    book = check_workbook_bounds(data) if data[:4] == _ZIP else data
     try:
-        wb = CalamineWorkbook.from_filelike(io.BytesIO(data)) if data is not None else CalamineWorkbook.from_path(str(path))
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(book))
         meta = list(wb.sheets_metadata)
     except Exception as exc:  # calamine raises its own error types for corrupt files
         raise UnreadableFile(f"not a readable Excel workbook ({_short(exc)})",
@@ -257,11 +256,12 @@ def _col_name(n: int) -> str:
     return s or "A"
 
 
-def check_workbook_bounds(data: bytes) -> None:
+def check_workbook_bounds(data: bytes) -> bytes:
     """Refuse a zipped workbook (.xlsx/.xlsm/.ods) whose reading would exhaust memory: the used range of
     every worksheet (its largest cell reference, not only the declared <dimension>, which may lie), the
     uncompressed size of each sheet and the compression ratio (zip bombs). Streams the XML: the file is
-    never fully expanded in memory.
+    never fully expanded in memory. Returns the bytes calamine is to read: `data`, or the same workbook
+    with its worksheets stored as this check inflated them (`_with_sheets_stored`).
 
     A plain small workbook (the usual partner report) is read by `_plain_zip` -- the zip directory and each
     sheet's bytes exactly as `zipfile` gives them, without its per-member objects; anything else (zip64,
@@ -275,26 +275,64 @@ def check_workbook_bounds(data: bytes) -> None:
         # (none) does not depend on it. So the usual report's one sheet is not CRC-checked here (calamine's
         # zip reader checks it as it reads): a CRC per sheet was a tenth of the check
         unchecked: list[tuple[bytes, int]] = []
+        inflated: list[tuple[_PlainMember, bytes]] = []
         try:
-            _check_members(plain, lambda m: _plain_member_chunks(data, m, unchecked))
-            return
+            _check_members(plain, lambda m: _plain_member_chunks(data, m, unchecked, inflated))
+            return _with_sheets_stored(data, plain, inflated, unchecked)
         except UnreadableFile:
             if _crcs_hold(unchecked):
                 raise
-            return
+            return data
         except _NotPlain:
             if not _crcs_hold(unchecked):
-                return
+                return data
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         members = zf.infolist()
     except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError):
-        return                                   # not a zip after all: calamine says why
+        return data                              # not a zip after all: calamine says why
 
     def chunks(m):
         with zf.open(m) as fh:
             yield from iter(lambda: fh.read(1 << 20), b"")
     _check_members(members, chunks)
+    return data
+
+
+def _with_sheets_stored(data: bytes, plain: list[_PlainMember], inflated: list[tuple[_PlainMember, bytes]],
+                        unchecked: list[tuple[bytes, int]]) -> bytes:
+    """The workbook with each worksheet's XML, which the check has just inflated, stored uncompressed: the
+    same members, names, contents and CRCs, so calamine reads the same cells, but does not inflate each sheet
+    twice more (it reads a sheet's XML once for its cells and once more for its merged cells: ~10 % of
+    calamine's instructions for a usual report). The original's records stay where they are (a zip is read
+    from its directory); each stored sheet is a new record after them, and the directory points there.
+    `data` itself unless every worksheet was inflated whole, from a complete deflate stream, with its CRC
+    holding (anything else reaches calamine as it came, for calamine's own verdict)."""
+    deflated = [m.filename for m in plain if m.compress_type == 8 and m.filename.startswith("xl/worksheets/")
+                and m.filename.endswith(".xml")]
+    inflated = [(m, xml) for m, xml in inflated if m.filename.startswith("xl/worksheets/")]
+    # every CRC but the last sheet's was checked as the check went on (_plain_member_chunks)
+    if not deflated or [m.filename for m, _ in inflated] != deflated or not _crcs_hold(unchecked) \
+            or any(len(xml) != m.file_size for m, xml in inflated):
+        return data
+    n = len(data)
+    size_cd, offset_cd = struct.unpack_from("<LL", data, n - 22 + 12)
+    directory = bytearray(data[offset_cd:offset_cd + size_cd])
+    records, at = [], offset_cd
+    for m, xml in inflated:
+        e = m.cd_offset - offset_cd
+        (_, _, _, version, _, flags, _, time_, date_, crc, _, usize, fnlen, _, _, _, _, _, _) = _CD_ENTRY.unpack_from(
+            directory, e)
+        name = directory[e + 46:e + 46 + fnlen]
+        flags &= ~0x08                               # sizes in the header: no data descriptor follows
+        records += [_LOCAL.pack(b"PK\x03\x04", version, flags, 0, time_, date_, crc, usize, usize, fnlen, 0), name, xml]
+        struct.pack_into("<HH", directory, e + 8, flags, 0)        # flags, method: stored
+        struct.pack_into("<L", directory, e + 20, usize)           # compressed size
+        struct.pack_into("<L", directory, e + 42, at)              # where its record starts
+        at += _LOCAL.size + fnlen + usize
+    end = bytearray(data[n - 22:])
+    struct.pack_into("<L", end, 16, at)                            # where the directory starts
+    return b"".join([data[:offset_cd], *records, directory, end])
 
 
 def _check_members(members, chunks: Callable) -> None:
@@ -375,9 +413,11 @@ class _PlainMember:
     CRC: int
     flag_bits: int
     compress_type: int
+    cd_offset: int = -1        # where its central directory entry starts in the file
 
 
 _CD_ENTRY = struct.Struct("<4s4B4HL2L5H2L")   # a central directory entry (zipfile's layout)
+_LOCAL = struct.Struct("<4s5HL2L2H")           # a local file header
 _PLAIN_MAX = 1 << 20        # members up to this size are read in one call (zipfile's first 1 MiB read)
 
 
@@ -419,7 +459,7 @@ def _plain_zip(data: bytes) -> list[_PlainMember] | None:
             except UnicodeDecodeError:
                 return None
             if wanted:
-                members.append(_PlainMember(name, usize, csize, offset, crc, flags, ctype))
+                members.append(_PlainMember(name, usize, csize, offset, crc, flags, ctype, offset_cd + pos))
         pos += 46 + fnlen + extralen + commentlen
     return members
 
@@ -434,7 +474,8 @@ def _crcs_hold(unchecked: list[tuple[bytes, int]]) -> bool:
     return all(zlib.crc32(out) == crc for out, crc in unchecked)
 
 
-def _plain_member_chunks(data: bytes, m: _PlainMember, unchecked: list | None = None) -> list[bytes]:
+def _plain_member_chunks(data: bytes, m: _PlainMember, unchecked: list | None = None,
+                         inflated: list | None = None) -> list[bytes]:
     """A member's bytes as zipfile's `ZipFile.open(m).read(1 << 20)` calls give them (a member under 1 MiB:
     one read), raising where zipfile raises (bad local header, bad CRC, corrupt deflate data); _NotPlain for
     what only zipfile should judge (encryption, other compressions, larger or truncated members). With
@@ -469,14 +510,18 @@ def _plain_member_chunks(data: bytes, m: _PlainMember, unchecked: list | None = 
     comp = data[start:start + m.compress_size]
     if len(comp) != m.compress_size or start + m.compress_size > len(data):
         raise _NotPlain
+    whole = False
     if m.compress_type == 8:
         d = zlib.decompressobj(-15)
         out = d.decompress(comp, _PLAIN_MAX)
         if d.eof or not d.unconsumed_tail:
             out += d.flush()
+        whole = d.eof and not d.unused_data          # one complete deflate stream, nothing after it
     else:
         out = comp
     out = out[:m.file_size]
+    if whole and inflated is not None:
+        inflated.append((m, out))
     if unchecked is not None:
         unchecked.append((out, m.CRC))          # (emptied above)
     elif zlib.crc32(out) != m.CRC:
