@@ -25,8 +25,9 @@ from pathlib import Path
 import pandas as pd
 
 from phakhi.publish.datapackage import field_types
-from phakhi.publish.files import (FORMULA_PREFIXES, known_digest, link_known, read_store_index, stable_frame,
-                                  write_partitions, write_store_index, write_table)
+from phakhi.publish.files import (FORMULA_PREFIXES, adopt_written, known_digest, link_known, read_store_index,
+                                  sharing_into, stable_frame, store_of, take_written, write_partitions,
+                                  write_store_index, write_table)
 
 FORMAT = "2"                   # change when write_table's bytes or the key change: every entry is then unknown
 INDEX_FILE = ".open-data-files.tsv"
@@ -192,3 +193,107 @@ class KnownTables:
 
     def save(self) -> None:
         write_store_index(self.path, self.used)
+
+
+class OpenDataFiles:
+    """The files of every published table (exposures.Published) of the publication being built in `out`.
+
+    With `processes` > 1 they are written by that many spawned processes of their own, one task a table,
+    started at once: the publishing process reads the site's context meanwhile. `finish` waits for them and
+    the processes exit before the partner pages render, so what they held (a table's frames, pyarrow's and
+    DuckDB's memory) is the OS's again, not carried through the pages: written by the partner pages' own
+    workers instead (open26), each worker kept ~100 MB more through its pages and the national publish
+    peaked at 2,103 MB. With one process, the tables are written here by `finish`. Either way `finish`
+    returns, table by table, (the months, or None; the columns' Table Schema types) and saves the store's
+    index."""
+
+    def __init__(self, db: Path, out: Path, published: list, processes: int = 1):
+        self.db, self.out, self.published = Path(db), Path(out), list(published)
+        self.known = KnownTables(store_of(self.out))
+        self.executor = self.futures = None
+        if processes > 1 and len(self.published) > 1:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            # spawned, never forked: the flow's process runs Prefect's threads (see partner_pool)
+            self.executor = ProcessPoolExecutor(max_workers=min(processes, len(self.published)),
+                                                mp_context=mp.get_context("spawn"), initializer=_open_apart,
+                                                initargs=(str(self.db),))
+            try:
+                self.futures = [self.executor.submit(_publish_apart, str(self.out), item.table, item.folder,
+                                                     item.name, item.partition_by) for item in self.published]
+            except BaseException:
+                self.abandon()
+                raise
+
+    @property
+    def apart(self) -> bool:
+        """Written by processes of their own (else by `finish`, here)."""
+        return self.executor is not None
+
+    def finish(self) -> list[tuple[list[str] | None, dict[str, str]]]:
+        if self.executor is None:
+            out = self._here()
+        else:
+            out = []
+            try:
+                for future in self.futures:
+                    months, types, used, linked, written = future.result()
+                    adopt_written(written)          # share_unchanged_files never reads these files back
+                    self.known.used.update(used)
+                    self.known.linked += linked
+                    out.append((months, types))
+            finally:
+                self.abandon()
+        self.known.save()
+        return out
+
+    def abandon(self) -> None:
+        """Stop the processes, waiting for those running (none writes into a folder being removed); they exit."""
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+
+    def _here(self) -> list[tuple[list[str] | None, dict[str, str]]]:
+        import duckdb
+
+        from phakhi.publish.pages import drop_cached_blocks
+
+        out = []
+        # one connection for every table (opening one costs ~25 ms of CPU), its cached blocks evicted after
+        # each table: DuckDB keeps what a connection read cached until it closes (+56 MB of this process's peak
+        # at scale 0.25 if kept, growing with the data)
+        with sharing_into(store_of(self.out)), duckdb.connect(str(self.db), read_only=True) as con:
+            limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
+            for item in self.published:
+                out.append(self.known.publish(con, item.table, self.out / item.folder, item.name, item.partition_by))
+                drop_cached_blocks(con, limit)
+        return out
+
+
+_APART: dict = {}          # in an OpenDataFiles process: its connection, that connection's memory_limit
+
+
+def _open_apart(db: str) -> None:
+    """An OpenDataFiles process's start: one read-only connection for all its tables (opening one costs ~25 ms
+    of CPU), closed when the process exits."""
+    import duckdb
+
+    con = duckdb.connect(db, read_only=True)
+    _APART.update(con=con, limit=con.execute("select current_setting('memory_limit')").fetchone()[0])
+
+
+def _publish_apart(out: str, table: str, folder: str, name: str, partition_by: str | None):
+    """In an OpenDataFiles process: one table's files; returns what the publishing process merges. The table's
+    cached blocks are evicted and its frames' memory given back after it, as `_here` does between tables."""
+    from phakhi.memory import return_freed_memory
+    from phakhi.publish.pages import drop_cached_blocks
+
+    take_written()
+    known = KnownTables(store_of(Path(out)))
+    try:
+        with sharing_into(store_of(Path(out))):
+            months, types = known.publish(_APART["con"], table, Path(out) / folder, name, partition_by)
+        return months, types, known.used, known.linked, take_written()
+    finally:
+        drop_cached_blocks(_APART["con"], _APART["limit"])
+        return_freed_memory()
