@@ -196,3 +196,35 @@ def test_a_table_that_fails_apart_fails_finish_and_stops_the_processes(tmp_path)
     with pytest.raises(duckdb.CatalogException):
         files.finish()
     assert {p.pid for p in multiprocessing.active_children()} <= before
+
+
+def test_the_site_context_waits_for_the_open_data_before_the_pages_listing_files(tmp_path):
+    """build.py reads the site's context while other processes write the open data: `before_files` is called
+    after the tables are read, before the downloads and quality pages look at the publication's files."""
+    import json
+
+    from phakhi.publish import pages as P
+    from phakhi.publish.datapackage import descriptor
+    from phakhi.publish.files import write_partitions
+    from tests.test_dashboard_site import tiny_frames
+
+    df = pd.DataFrame({"reduction_id": ["a", "b"], "period": ["2025-11", "2025-12"], "reported_tco2e": [1.0, 2.0]})
+    calls = []
+
+    def written():
+        calls.append(1)
+        months = write_partitions(df, tmp_path / "data" / "ghg_ledger", "period")
+        write_table(df, tmp_path / "quality", "quarantine")
+        pkg = descriptor("2025-12-r1", "2025-12", {"ghg_ledger": ("mart_ghg_ledger", df)}, {}, True,
+                         {"ghg_ledger": months})
+        (tmp_path / "datapackage.json").write_text(json.dumps(pkg, ensure_ascii=False), encoding="utf-8")
+
+    frames = tiny_frames()
+    wh = P.Warehouse(frames, {k: f"marts.{k}" for k in frames})
+    ctx = P.site_context(tmp_path / "unused.duckdb", tmp_path, period="2025-12", pub_id="2025-12-rtest",
+                         is_sample=True, warehouse=wh, gate=None, before_files=written)
+    assert calls == [1]
+    downloads = ctx["pages"]["downloads"]
+    assert "unavailable" not in downloads and downloads["resources"][0]["months"]
+    assert "quality/quarantine.csv" in ctx["pages"]["quality"]["files"]
+    assert list(ctx["pages"])[:7] == ["overview", "national", "partners", "provinces", "ace", "awareness", "downloads"]
