@@ -149,9 +149,9 @@ def test_the_empty_table_and_a_partition_column_not_text_are_formatted_from_thei
 
 
 def test_open_data_written_by_processes_of_its_own_equals_written_here(tmp_path):
-    """build.py has the open data written by processes of their own (OpenDataFiles with processes > 1), one
-    task a table: the same files, months, types and store index as written in the publishing process, twice
-    (the second publication finds the first's files in the store); the processes have exited after finish."""
+    """build.py has the open data written by a process of their own (OpenDataFiles with `apart`), one task a
+    table: the same files, months, types and store index as written in the publishing process, twice (the
+    second publication finds the first's files in the store); the process has exited after finish."""
     from phakhi.publish.exposures import Published
     from phakhi.publish.files import read_store_index
 
@@ -164,13 +164,13 @@ def test_open_data_written_by_processes_of_its_own_equals_written_here(tmp_path)
                  Published("data", "whole", "m", "marts.ledger"),
                  Published("quality", "whole", "m", "marts.ledger")]
     results, trees, indexes = {}, {}, {}
-    for run, processes in (("here", 1), ("apart", 2)):
+    for run, apart in (("here", False), ("apart", True)):
         pubs = tmp_path / run
         for pub_id in ("one", "two"):
             out = building_dir(pubs, pub_id)
             before = {p.pid for p in multiprocessing.active_children()}
-            files = K.OpenDataFiles(db, out, published, processes)
-            assert files.apart == (processes > 1)
+            files = K.OpenDataFiles(db, out, published, apart)
+            assert files.apart == apart
             results[run, pub_id] = (files.finish(), files.known.linked)
             assert {p.pid for p in multiprocessing.active_children()} <= before     # its processes have exited
             trees[run, pub_id] = _tree(out)
@@ -182,7 +182,7 @@ def test_open_data_written_by_processes_of_its_own_equals_written_here(tmp_path)
     assert indexes["here"] == indexes["apart"] and len(indexes["here"]) == (4 + 1 + 1) * 2
 
 
-def test_a_table_that_fails_apart_fails_finish_and_stops_the_processes(tmp_path):
+def test_a_table_that_fails_apart_fails_finish_and_stops_the_process(tmp_path):
     from phakhi.publish.exposures import Published
 
     db = tmp_path / "w.duckdb"
@@ -192,7 +192,7 @@ def test_a_table_that_fails_apart_fails_finish_and_stops_the_processes(tmp_path)
         con.execute("create table marts.ledger as select * from frame")
     published = [Published("data", "whole", "m", "marts.ledger"), Published("data", "gone", "m", "marts.gone")]
     before = {p.pid for p in multiprocessing.active_children()}
-    files = K.OpenDataFiles(db, building_dir(tmp_path / "pubs", "one"), published, 2)
+    files = K.OpenDataFiles(db, building_dir(tmp_path / "pubs", "one"), published, apart=True)
     with pytest.raises(duckdb.CatalogException):
         files.finish()
     assert {p.pid for p in multiprocessing.active_children()} <= before

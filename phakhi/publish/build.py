@@ -116,10 +116,10 @@ def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result
     tables = dashboard_tables(dbt_manifest)
     partners = _partners(db, tables)
     # the open data's files (known_tables: a table or month an earlier publication published is linked from
-    # the store, its rows never read), written by processes of their own - as many as will render the partner
-    # pages, none below partner_pool.MIN_PARTNERS (their start-up would cost more) - while this process
-    # writes the rest and reads the site's context; they exit before the partner pages render
-    files = OpenDataFiles(db, out, published, partner_pool.workers_for({"partners": partners}))
+    # the store, its rows never read), written by a process of their own while this process writes the rest
+    # and reads the site's context - when worker processes render the partner pages (below
+    # partner_pool.MIN_PARTNERS its start-up costs more than it saves); it exits before they render
+    files = OpenDataFiles(db, out, published, apart=partner_pool.workers_for({"partners": partners}) > 1)
     workers = None
     try:
         # the partner pages' worker processes start importing the page code now (~2 s each); they render once

@@ -198,62 +198,58 @@ class KnownTables:
 class OpenDataFiles:
     """The files of every published table (exposures.Published) of the publication being built in `out`.
 
-    With `processes` > 1 they are written by that many spawned processes of their own, one task a table,
-    started at once: the publishing process reads the site's context meanwhile. `finish` waits for them and
-    the processes exit before the partner pages render, so what they held (a table's frames, pyarrow's and
-    DuckDB's memory) is the OS's again, not carried through the pages: written by the partner pages' own
-    workers instead (open26), each worker kept ~100 MB more through its pages and the national publish
-    peaked at 2,103 MB. With one process, the tables are written here by `finish`. Either way `finish`
-    returns, table by table, (the months, or None; the columns' Table Schema types) and saves the store's
-    index."""
+    With `apart`, they are written by one spawned process of their own, one task a table, started at once:
+    the publishing process reads the site's context meanwhile. `finish` waits for it, and the process exits
+    before the partner pages render, so what it held (a table's frames, pyarrow's and DuckDB's memory) is the
+    OS's again, not carried through the pages (open26 wrote the open data in the partner pages' workers: each
+    kept ~100 MB more through its pages, and the national publish peaked at 2,103 MB). One process, not one
+    per core: the site's context and the idle page workers are held meanwhile, and two such processes made
+    that moment the publish's peak (national full publish, benchmarks/publish.py: 1,964 MB against 1,556 MB
+    when the pages render; the ledger and the peer matches each take ~550-650 MB to format). Without `apart`,
+    the tables are written here by `finish`. Either way `finish` returns, table by table, (the months, or
+    None; the columns' Table Schema types) and saves the store's index."""
 
-    def __init__(self, db: Path, out: Path, published: list, processes: int = 1):
+    def __init__(self, db: Path, out: Path, published: list, apart: bool = False):
         self.db, self.out, self.published = Path(db), Path(out), list(published)
         self.known = KnownTables(store_of(self.out))
-        self.executor = self.futures = None
-        if processes > 1 and len(self.published) > 1:
+        self.executor = self.future = None
+        if apart:
             import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor
 
             # spawned, never forked: the flow's process runs Prefect's threads (see partner_pool)
-            self.executor = ProcessPoolExecutor(max_workers=min(processes, len(self.published)),
-                                                mp_context=mp.get_context("spawn"), initializer=_open_apart,
-                                                initargs=(str(self.db),))
+            self.executor = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
             try:
-                self.futures = [self.executor.submit(_publish_apart, str(self.out), item.table, item.folder,
-                                                     item.name, item.partition_by) for item in self.published]
+                self.future = self.executor.submit(_write_apart, str(self.db), str(self.out), self.published)
             except BaseException:
                 self.abandon()
                 raise
 
     @property
     def apart(self) -> bool:
-        """Written by processes of their own (else by `finish`, here)."""
+        """Written by a process of their own (else by `finish`, here)."""
         return self.executor is not None
 
     def finish(self) -> list[tuple[list[str] | None, dict[str, str]]]:
         if self.executor is None:
-            out = self._here()
+            out = self._write()
         else:
-            out = []
             try:
-                for future in self.futures:
-                    months, types, used, linked, written = future.result()
-                    adopt_written(written)          # share_unchanged_files never reads these files back
-                    self.known.used.update(used)
-                    self.known.linked += linked
-                    out.append((months, types))
+                out, used, linked, written = self.future.result()
             finally:
                 self.abandon()
+            adopt_written(written)          # share_unchanged_files never reads these files back
+            self.known.used.update(used)
+            self.known.linked += linked
         self.known.save()
         return out
 
     def abandon(self) -> None:
-        """Stop the processes, waiting for those running (none writes into a folder being removed); they exit."""
+        """Stop the process, waiting for it if it runs (it never writes into a folder being removed); it exits."""
         if self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)
 
-    def _here(self) -> list[tuple[list[str] | None, dict[str, str]]]:
+    def _write(self) -> list[tuple[list[str] | None, dict[str, str]]]:
         import duckdb
 
         from phakhi.publish.pages import drop_cached_blocks
@@ -270,30 +266,10 @@ class OpenDataFiles:
         return out
 
 
-_APART: dict = {}          # in an OpenDataFiles process: its connection, that connection's memory_limit
-
-
-def _open_apart(db: str) -> None:
-    """An OpenDataFiles process's start: one read-only connection for all its tables (opening one costs ~25 ms
-    of CPU), closed when the process exits."""
-    import duckdb
-
-    con = duckdb.connect(db, read_only=True)
-    _APART.update(con=con, limit=con.execute("select current_setting('memory_limit')").fetchone()[0])
-
-
-def _publish_apart(out: str, table: str, folder: str, name: str, partition_by: str | None):
-    """In an OpenDataFiles process: one table's files; returns what the publishing process merges. The table's
-    cached blocks are evicted and its frames' memory given back after it, as `_here` does between tables."""
-    from phakhi.memory import return_freed_memory
-    from phakhi.publish.pages import drop_cached_blocks
-
+def _write_apart(db: str, out: str, published: list):
+    """In the OpenDataFiles process: every table's files, written as here; returns what the publishing
+    process merges (their months and types, the store index entries used, the digests of the files written)."""
     take_written()
-    known = KnownTables(store_of(Path(out)))
-    try:
-        with sharing_into(store_of(Path(out))):
-            months, types = known.publish(_APART["con"], table, Path(out) / folder, name, partition_by)
-        return months, types, known.used, known.linked, take_written()
-    finally:
-        drop_cached_blocks(_APART["con"], _APART["limit"])
-        return_freed_memory()
+    files = OpenDataFiles(Path(db), Path(out), published)
+    written = files._write()
+    return written, files.known.used, files.known.linked, take_written()
