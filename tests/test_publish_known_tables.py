@@ -3,11 +3,13 @@
 and formatted by files.write_table / write_partitions."""
 from __future__ import annotations
 
+import multiprocessing
 import os
 
 import duckdb
 import numpy as np
 import pandas as pd
+import pytest
 
 from phakhi.publish import known_tables as K
 from phakhi.publish.datapackage import field_types
@@ -144,3 +146,85 @@ def test_the_empty_table_and_a_partition_column_not_text_are_formatted_from_thei
         assert known.publish(empty, "ledger", out / "data", "no_rows")[0] is None
         assert len(known.publish(dated, "ledger", out / "data", "by_day", "period")[0]) == 28
     assert (out / "data" / "no_rows.csv").read_bytes().startswith(b"\xef\xbb\xbfperiod,partner_id")
+
+
+def test_open_data_written_by_processes_of_its_own_equals_written_here(tmp_path):
+    """build.py has the open data written by a process of their own (OpenDataFiles with `apart`), one task a
+    table: the same files, months, types and store index as written in the publishing process, twice (the
+    second publication finds the first's files in the store); the process has exited after finish."""
+    from phakhi.publish.exposures import Published
+    from phakhi.publish.files import read_store_index
+
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.register("frame", _ledger())
+        con.execute("create schema marts")
+        con.execute("create table marts.ledger as select * from frame")
+    published = [Published("data", "ghg_ledger", "m", "marts.ledger", "period"),
+                 Published("data", "whole", "m", "marts.ledger"),
+                 Published("quality", "whole", "m", "marts.ledger")]
+    results, trees, indexes = {}, {}, {}
+    for run, apart in (("here", False), ("apart", True)):
+        pubs = tmp_path / run
+        for pub_id in ("one", "two"):
+            out = building_dir(pubs, pub_id)
+            before = {p.pid for p in multiprocessing.active_children()}
+            files = K.OpenDataFiles(db, out, published, apart)
+            assert files.apart == apart
+            results[run, pub_id] = (files.finish(), files.known.linked)
+            assert {p.pid for p in multiprocessing.active_children()} <= before     # its processes have exited
+            trees[run, pub_id] = _tree(out)
+        indexes[run] = read_store_index(pubs / K.INDEX_FILE)
+    assert results["here", "one"] == results["apart", "one"]
+    assert results["here", "two"] == results["apart", "two"]
+    assert results["apart", "two"][1] == (4 + 1 + 1) * 2          # 4 months, 2 whole tables: all linked
+    assert trees["here", "two"] == trees["apart", "two"] and trees["here", "one"] == trees["apart", "one"]
+    assert indexes["here"] == indexes["apart"] and len(indexes["here"]) == (4 + 1 + 1) * 2
+
+
+def test_a_table_that_fails_apart_fails_finish_and_stops_the_process(tmp_path):
+    from phakhi.publish.exposures import Published
+
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.register("frame", _ledger())
+        con.execute("create schema marts")
+        con.execute("create table marts.ledger as select * from frame")
+    published = [Published("data", "whole", "m", "marts.ledger"), Published("data", "gone", "m", "marts.gone")]
+    before = {p.pid for p in multiprocessing.active_children()}
+    files = K.OpenDataFiles(db, building_dir(tmp_path / "pubs", "one"), published, apart=True)
+    with pytest.raises(duckdb.CatalogException):
+        files.finish()
+    assert {p.pid for p in multiprocessing.active_children()} <= before
+
+
+def test_the_site_context_waits_for_the_open_data_before_the_pages_listing_files(tmp_path):
+    """build.py reads the site's context while other processes write the open data: `before_files` is called
+    after the tables are read, before the downloads and quality pages look at the publication's files."""
+    import json
+
+    from phakhi.publish import pages as P
+    from phakhi.publish.datapackage import descriptor
+    from phakhi.publish.files import write_partitions
+    from tests.test_dashboard_site import tiny_frames
+
+    df = pd.DataFrame({"reduction_id": ["a", "b"], "period": ["2025-11", "2025-12"], "reported_tco2e": [1.0, 2.0]})
+    calls = []
+
+    def written():
+        calls.append(1)
+        months = write_partitions(df, tmp_path / "data" / "ghg_ledger", "period")
+        write_table(df, tmp_path / "quality", "quarantine")
+        pkg = descriptor("2025-12-r1", "2025-12", {"ghg_ledger": ("mart_ghg_ledger", df)}, {}, True,
+                         {"ghg_ledger": months})
+        (tmp_path / "datapackage.json").write_text(json.dumps(pkg, ensure_ascii=False), encoding="utf-8")
+
+    frames = tiny_frames()
+    wh = P.Warehouse(frames, {k: f"marts.{k}" for k in frames})
+    ctx = P.site_context(tmp_path / "unused.duckdb", tmp_path, period="2025-12", pub_id="2025-12-rtest",
+                         is_sample=True, warehouse=wh, gate=None, before_files=written)
+    assert calls == [1]
+    downloads = ctx["pages"]["downloads"]
+    assert "unavailable" not in downloads and downloads["resources"][0]["months"]
+    assert "quality/quarantine.csv" in ctx["pages"]["quality"]["files"]
+    assert list(ctx["pages"])[:7] == ["overview", "national", "partners", "provinces", "ace", "awareness", "downloads"]

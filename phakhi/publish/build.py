@@ -18,11 +18,10 @@ import pandas as pd
 
 from phakhi.publish.datapackage import descriptor, model_docs
 from phakhi.publish.exposures import dashboard_tables, published_tables
-from phakhi.publish.files import (building_dir, csv_bytes, discard_building, finalise, neutralise_formulas,
-                                  sharing_into, store_of, write_bytes)
-from phakhi.publish.known_tables import KnownTables
+from phakhi.publish.files import building_dir, csv_bytes, discard_building, finalise, neutralise_formulas, write_bytes
+from phakhi.publish.known_tables import OpenDataFiles
 from phakhi.publish import partner_pool
-from phakhi.publish.pages import drop_cached_blocks, render_partner_range, site_context
+from phakhi.publish.pages import render_partner_range, site_context
 from phakhi.publish.site import render_site
 from phakhi.settings import Paths
 
@@ -115,12 +114,21 @@ def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result
     # page: generated beside the rest when the publication is read from another file than the one dbt reads
     docs = DocsInBackground(paths, out / "docs" / "dbt", period) if db.resolve() != paths.build_db.resolve() else None
     tables = dashboard_tables(dbt_manifest)
-    # the partner pages' worker processes start importing the page code now (~2 s each), while this process
-    # writes the open data; they render once the site's context is read (render_site)
-    workers = partner_pool.prestart(_partners(db, tables), render_partner_range)
+    partners = _partners(db, tables)
+    # the open data's files (known_tables: a table or month an earlier publication published is linked from
+    # the store, its rows never read), written by a process of their own while this process writes the rest
+    # and reads the site's context - when worker processes render the partner pages (below
+    # partner_pool.MIN_PARTNERS its start-up costs more than it saves); it exits before they render
+    files = OpenDataFiles(db, out, published, apart=partner_pool.workers_for({"partners": partners}) > 1)
+    workers = None
     try:
-        return _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out, docs, tables, workers)
+        # the partner pages' worker processes start importing the page code now (~2 s each); they render once
+        # the site's context is read and the open data written (render_site)
+        workers = partner_pool.prestart(partners, render_partner_range)
+        return _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out, docs, tables,
+                      workers, files)
     finally:
+        files.abandon()                 # done by then, unless the build failed before
         if workers is not None:         # render_site's pool shut it down; not when the build failed before
             workers.shutdown(wait=True, cancel_futures=True)
         if docs is not None and docs.thread.is_alive():      # failed meanwhile: dbt never writes into a removed folder
@@ -138,30 +146,14 @@ def _partners(db: Path, tables: dict[str, str]) -> int:
         return 0
 
 
-def _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out, docs, tables, workers) -> Path:
+def _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out, docs, tables, workers,
+           files: OpenDataFiles) -> Path:
     dbt_manifest = paths.dbt_work / "target" / "manifest.json"
-    open_data = {}
-    # tables (and months of a table) whose rows an earlier publication published: linked from the store, their
-    # rows never read (known_tables: keyed in DuckDB)
-    known = KnownTables(store_of(out))
-    parts = {}
-    # one connection for every table (opening one costs ~25 ms of CPU), its cached blocks evicted after each
-    # table: DuckDB keeps what a connection read cached until it closes (+56 MB of this process's peak at scale
-    # 0.25 if kept, growing with the data)
-    with sharing_into(store_of(out)), duckdb.connect(str(db), read_only=True) as con:
-        limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
-        for item in published:
-            months, types = known.publish(con, item.table, out / item.folder, item.name, item.partition_by)
-            drop_cached_blocks(con, limit)
-            if months is not None:
-                parts[item.name] = months
-            if item.folder == "data":       # the data package needs each column's type, not the rows
-                open_data[item.name] = (item.model, types)
+    with duckdb.connect(str(db), read_only=True) as con:
         # SAMPLE or real: decided by the home (phakhi init), carried through dbt (model publication_origin)
         is_sample = bool(con.execute("select is_sample from marts.publication_origin").fetchone()[0])
         inputs = con.execute(f"select {', '.join(INPUT_COLUMNS)} from marts.dash_quality_files "
                              "order by family, file").df()
-    known.save()
 
     quality = out / "quality"
     quality.mkdir(exist_ok=True)
@@ -172,15 +164,25 @@ def _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out
         shutil.copytree(gate.data_docs, quality / "data_docs")
         gate_doc["data_docs"] = "quality/data_docs/index.html"   # relative: the build's temp folder is gone
     (quality / "gate.json").write_text(json.dumps(gate_doc, default=str, indent=1, ensure_ascii=False), encoding="utf-8")
-    package = descriptor(pub_id, period, open_data, model_docs(dbt_manifest), is_sample, parts)
-    (out / "datapackage.json").write_text(json.dumps(package, indent=1, ensure_ascii=False), encoding="utf-8")
-
     drift_ctx = None
     if drift_result is not None:
         shutil.copytree(drift_result.html_path.parent, out / "drift")
         drift_ctx = {"baseline_wave": drift_result.baseline_wave, "current_wave": drift_result.current_wave,
                      "rows": drift_result.summary.to_dict("records")}
 
+    def open_data_written() -> None:
+        """The open data's files done, and the data package describing them."""
+        open_data, parts = {}, {}
+        for item, (months, types) in zip(published, files.finish()):
+            if months is not None:
+                parts[item.name] = months
+            if item.folder == "data":       # the data package needs each column's type, not the rows
+                open_data[item.name] = (item.model, types)
+        package = descriptor(pub_id, period, open_data, model_docs(dbt_manifest), is_sample, parts)
+        (out / "datapackage.json").write_text(json.dumps(package, indent=1, ensure_ascii=False), encoding="utf-8")
+
+    if not files.apart:             # written here: before the site's context is read, not beside it (memory)
+        open_data_written()
     if docs is None:
         from phakhi.transform import build_dbt_docs
 
@@ -189,7 +191,8 @@ def _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out
     # The dashboard reads the models the `dashboard` exposure lists, from the audited warehouse (pages degrade
     # to "not available yet" when one is missing); see phakhi/publish/pages.py.
     site = site_context(db, out, period=period, pub_id=pub_id, is_sample=is_sample,
-                        tables=tables, gate=gate_doc, drift=drift_ctx)
+                        tables=tables, gate=gate_doc, drift=drift_ctx,
+                        before_files=open_data_written if files.apart else None)
     site["partner_workers"] = workers
     if docs is not None:
         site["before_quality"] = lambda: _docs_done(docs, out, site)

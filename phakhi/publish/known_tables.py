@@ -25,8 +25,9 @@ from pathlib import Path
 import pandas as pd
 
 from phakhi.publish.datapackage import field_types
-from phakhi.publish.files import (FORMULA_PREFIXES, known_digest, link_known, read_store_index, stable_frame,
-                                  write_partitions, write_store_index, write_table)
+from phakhi.publish.files import (FORMULA_PREFIXES, adopt_written, known_digest, link_known, read_store_index,
+                                  sharing_into, stable_frame, store_of, take_written, write_partitions,
+                                  write_store_index, write_table)
 
 FORMAT = "2"                   # change when write_table's bytes or the key change: every entry is then unknown
 INDEX_FILE = ".open-data-files.tsv"
@@ -192,3 +193,83 @@ class KnownTables:
 
     def save(self) -> None:
         write_store_index(self.path, self.used)
+
+
+class OpenDataFiles:
+    """The files of every published table (exposures.Published) of the publication being built in `out`.
+
+    With `apart`, they are written by one spawned process of their own, one task a table, started at once:
+    the publishing process reads the site's context meanwhile. `finish` waits for it, and the process exits
+    before the partner pages render, so what it held (a table's frames, pyarrow's and DuckDB's memory) is the
+    OS's again, not carried through the pages (open26 wrote the open data in the partner pages' workers: each
+    kept ~100 MB more through its pages, and the national publish peaked at 2,103 MB). One process, not one
+    per core: the site's context and the idle page workers are held meanwhile, and two such processes made
+    that moment the publish's peak (national full publish, benchmarks/publish.py: 1,964 MB against 1,556 MB
+    when the pages render; the ledger and the peer matches each take ~550-650 MB to format). Without `apart`,
+    the tables are written here by `finish`. Either way `finish` returns, table by table, (the months, or
+    None; the columns' Table Schema types) and saves the store's index."""
+
+    def __init__(self, db: Path, out: Path, published: list, apart: bool = False):
+        self.db, self.out, self.published = Path(db), Path(out), list(published)
+        self.known = KnownTables(store_of(self.out))
+        self.executor = self.future = None
+        if apart:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            # spawned, never forked: the flow's process runs Prefect's threads (see partner_pool)
+            self.executor = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
+            try:
+                self.future = self.executor.submit(_write_apart, str(self.db), str(self.out), self.published)
+            except BaseException:
+                self.abandon()
+                raise
+
+    @property
+    def apart(self) -> bool:
+        """Written by a process of their own (else by `finish`, here)."""
+        return self.executor is not None
+
+    def finish(self) -> list[tuple[list[str] | None, dict[str, str]]]:
+        if self.executor is None:
+            out = self._write()
+        else:
+            try:
+                out, used, linked, written = self.future.result()
+            finally:
+                self.abandon()
+            adopt_written(written)          # share_unchanged_files never reads these files back
+            self.known.used.update(used)
+            self.known.linked += linked
+        self.known.save()
+        return out
+
+    def abandon(self) -> None:
+        """Stop the process, waiting for it if it runs (it never writes into a folder being removed); it exits."""
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+
+    def _write(self) -> list[tuple[list[str] | None, dict[str, str]]]:
+        import duckdb
+
+        from phakhi.publish.pages import drop_cached_blocks
+
+        out = []
+        # one connection for every table (opening one costs ~25 ms of CPU), its cached blocks evicted after
+        # each table: DuckDB keeps what a connection read cached until it closes (+56 MB of this process's peak
+        # at scale 0.25 if kept, growing with the data)
+        with sharing_into(store_of(self.out)), duckdb.connect(str(self.db), read_only=True) as con:
+            limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
+            for item in self.published:
+                out.append(self.known.publish(con, item.table, self.out / item.folder, item.name, item.partition_by))
+                drop_cached_blocks(con, limit)
+        return out
+
+
+def _write_apart(db: str, out: str, published: list):
+    """In the OpenDataFiles process: every table's files, written as here; returns what the publishing
+    process merges (their months and types, the store index entries used, the digests of the files written)."""
+    take_written()
+    files = OpenDataFiles(Path(db), Path(out), published)
+    written = files._write()
+    return written, files.known.used, files.known.linked, take_written()

@@ -21,7 +21,7 @@ import hashlib
 import logging
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -1442,10 +1442,12 @@ def _render_partner_range(out_dir: str, job: dict, start: int, stop: int, common
 # ------------------------------------------------------------------ the whole site
 def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample: bool, tables: dict[str, str] | None = None,
                  gate: dict | None = None, drift: dict | None = None, warehouse: Warehouse | None = None,
-                 page_sizes: dict[str, int] | None = None) -> dict:
+                 page_sizes: dict[str, int] | None = None, before_files: Callable[[], None] | None = None) -> dict:
     """Everything the templates need, page by page. Pages whose data is missing are `Unavailable`.
     `tables` is the dashboard exposure's list (phakhi.publish.exposures.dashboard_tables).
-    pages["partner_pages"] is a generator: render_site writes each partner page as it is produced."""
+    pages["partner_pages"] is a generator: render_site writes each partner page as it is produced.
+    `before_files` is called before the pages that list the publication's own files (downloads, quality) are
+    made: build.py waits there for the open data, written by other processes while the tables are read."""
     # each table read when a page first asks for it: when worker processes render the partner pages, this
     # process never reads the tables only those pages use (trajectories, peer matches, credentials, file digests);
     # all on one connection, closed by render_site (opening one per table cost ~25 ms each: ~0.8 s of a
@@ -1459,10 +1461,18 @@ def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample
         "provinces": _safe(provinces_page, wh, codes),
         "ace": _safe(ace_page, wh, codes),
         "awareness": _safe(awareness_page, wh, codes, drift),
-        "downloads": _safe(downloads_page, out_dir),
+        "downloads": None,                          # below: it lists the publication's files
     }
     practices_size = (page_sizes or {}).get("practices") or LIST_PAGE_SIZE["practices"]
     add_linking_pages(pages, wh, codes, _safe, practices_size)    # network, practices (curated), awareness beside ACE, map colour
+    if before_files is not None:
+        try:
+            before_files()
+        except BaseException:
+            if warehouse is None:
+                wh.close()
+            raise
+    pages["downloads"] = _safe(downloads_page, out_dir)
     if no_survey_wave(wh):                          # a first day on real data: say so, invent no figure
         pages["awareness_ace"] = Unavailable.no_survey_wave()
     pages = {k: ({"unavailable": v} if isinstance(v, Unavailable) else v) for k, v in pages.items()}
