@@ -70,16 +70,12 @@ def _files_of(batches, order):
     return {pid: batches.files(pid) for pid in order}
 
 
-@pytest.mark.parametrize("at_once", [P.UNKNOWN_ROWS_AT_ONCE, 0], ids=["unknown-rows-at-once", "batch-by-batch"])
-def test_known_months_are_linked_not_formatted_and_give_the_same_bytes(warehouse, tmp_path, monkeypatch, at_once):
+def test_known_months_are_linked_not_formatted_and_give_the_same_bytes(warehouse, tmp_path):
     """Written into a content store, the monthly files come with digests: a second publication gets every
     month it has already stored as a KnownFile (no rows read, no formatting), the same bytes; a month whose rows
-    changed is formatted again; the latest rows and counts stay what the whole-table split gives. The unknown
-    months' rows read by one query for every batch or batch by batch (more than UNKNOWN_ROWS_AT_ONCE): the same."""
+    changed is formatted again; the latest rows and counts stay what the whole-table split gives."""
     from phakhi.publish import files as F
     from phakhi.publish import partner_csv as C
-
-    monkeypatch.setattr(P, "UNKNOWN_ROWS_AT_ONCE", at_once)
 
     tables = {"fct_activities": "marts.fct_activities"}
     whole = P.read_warehouse(warehouse, tables, defer=())

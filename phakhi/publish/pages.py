@@ -180,12 +180,6 @@ def worker_connection(db: Path) -> tuple[duckdb.DuckDBPyConnection, str]:
     return con, WORKER_DUCKDB.get("memory_limit") or con.execute("select current_setting('memory_limit')").fetchone()[0]
 
 
-# A page worker reads the rows of the months its store's index does not know by one query for all its partners
-# when there are no more than this (a new month at national scale: ~21k activity rows for a 2,000-partner range,
-# less than one batch of a full refresh holds: 200 partners x ~140 rows), else batch by batch.
-UNKNOWN_ROWS_AT_ONCE = 25_000
-
-
 class PartnerBatches:
     """One per-partner table for the partner pages, in page order: its rows split by partner (`get`) and as
     monthly CSV files (`files`). A table the warehouse defers (PER_PARTNER_TABLES) is read from DuckDB one
@@ -205,7 +199,6 @@ class PartnerBatches:
         self.loaded: tuple | None = None      # (batch, ByPartner, PartnerMonthCsv, latest rows)
         self.digests: dict[str, list[tuple[str, str, int]]] | None = None
         self.latest_rows: ByPartner | None = None      # with digests: every partner's latest rows, read once
-        self.unknown_all: ByPartner | bool | None = None    # with digests: every page's unknown rows, if few
         if model in wh.frames:
             df = wh.frames[model]
             self.whole: tuple[ByPartner, PartnerMonthCsv] | None = (ByPartner(df), PartnerMonthCsv(df))
@@ -266,37 +259,12 @@ class PartnerBatches:
                 df = self._rows(pids)
                 self.loaded = (b, ByPartner(df), PartnerMonthCsv(df, self.date_formats), self._latest_rows(df))
             else:                                   # only the months the index does not know; latest rows apart
-                unknown = self._unknown(pids)
-                df = self._unknown_rows(sorted({p for p, _ in unknown}), sorted({m for _, m in unknown})) \
-                    if unknown else None
+                unknown = [(str(p), m) for p in pids for m, key, _ in self.digests.get(str(p), ())
+                           if key not in self.index]
+                df = self._rows(sorted({p for p, _ in unknown}), sorted({m for _, m in unknown})) if unknown else None
                 self.loaded = (b, None, PartnerMonthCsv(df, self.date_formats), self._latest_sql(pids))
             drop_cached_blocks(self.con, self.memory_limit)
         return self.loaded[1], self.loaded[2]
-
-    def _unknown(self, pids: list[str]) -> list[tuple[str, str]]:
-        """(partner, month) of `pids` whose digest the store's index does not know."""
-        return [(str(p), m) for p in pids for m, key, _ in self.digests.get(str(p), ()) if key not in self.index]
-
-    def _unknown_rows(self, pids: list[str], months: list[str]) -> pd.DataFrame:
-        """_rows(pids, months) of one batch. When every batch's unknown rows together are few (a new month: ~10
-        rows a partner), they are read by one query for all the pages (the first batch) and each batch takes
-        its own from them - a query scans the whole table, whatever the batch - else batch by batch (a full
-        refresh: every row unknown). The same rows in the same order: a subset of `order by all`."""
-        if self.unknown_all is None:
-            every = self._unknown(list(self.batch_of))
-            rows = {(p, m): n for p in {p for p, _ in every} for m, _, n in self.digests[p]}
-            self.unknown_all = ByPartner(self._rows(sorted({p for p, _ in every}), sorted({m for _, m in every}))) \
-                if sum(rows[u] for u in every) <= UNKNOWN_ROWS_AT_ONCE else False
-        if self.unknown_all is False:
-            return self._rows(pids, months)
-        import numpy as np
-
-        every = self.unknown_all
-        pos = [every.rows[p] for p in pids if p in every.rows]
-        df = every.df.take(np.sort(np.concatenate(pos))) if pos else every.df.iloc[:0]
-        if "period" in df.columns:
-            df = df[df["period"].astype("string").fillna("undated").isin(months)]
-        return df.reset_index(drop=True)
 
     def _latest_rows(self, df: pd.DataFrame) -> dict[str, tuple[list[dict], int]]:
         """Each partner of a batch: its last INLINE_ROWS rows in page order (sort_keys) as dicts, and its row
@@ -387,7 +355,7 @@ class PartnerBatches:
     closed = False
 
     def close(self) -> None:
-        self.loaded = self.unknown_all = None
+        self.loaded = None
         if self.whole is None and not self.closed:
             self.con.close()
             self.closed = True
