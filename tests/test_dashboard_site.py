@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from phakhi.publish import pages as P
-from phakhi.publish.site import (NAV, fmt, partner_slug, pct, period_label, plain, render_site, script_json,
-                                signed)
+from phakhi.publish.site import (NAV, fmt, partner_slug, pct, period_label, plain, plain_records, render_site,
+                                script_json, signed)
 
 XSS = "<script>alert(1)</script>"
 QUOTED = 'Sample "Green" O\'Brien & Sons'
@@ -31,6 +31,19 @@ def test_script_json_cannot_close_the_script_element_and_round_trips():
 def test_plain_makes_json_safe_values():
     assert plain({"a": [np.float64("nan"), pd.NA, np.bool_(True), pd.Timestamp("2025-01-31")]}) == \
         {"a": [None, None, True, "2025-01-31"]}
+
+
+def test_plain_records_of_dates_are_each_values_plain():
+    """Date columns take numpy's day strings (no Timestamp per value): the text plain() gives each value, for
+    every resolution, NaT, times before 1970 and years below 1000 (the slow path), and with a time zone."""
+    values = ["2025-01-31", "2025-03-04 13:45:00", None, "1969-12-31 23:00:00", "1999-12-31 23:59:59.999"]
+    frames = [pd.DataFrame({"d": pd.Series(pd.to_datetime(values, format="mixed")).astype(f"datetime64[{u}]")})
+              for u in ("ns", "us", "ms", "s")]
+    frames += [pd.DataFrame({"d": pd.Series(np.array(["0999-01-01", "2020-02-29"], dtype="datetime64[s]"))}),
+               pd.DataFrame({"d": pd.to_datetime(values, format="mixed", utc=True)})]
+    for df in frames:
+        assert plain_records(df) == [plain(r) for r in df.to_dict("records")]
+    assert plain_records(frames[0])[0] == {"d": "2025-01-31"} and plain_records(frames[0])[2] == {"d": None}
 
 
 def test_number_and_period_formatting():

@@ -183,7 +183,14 @@ def store_of(folder: Path) -> Path | None:
 
 def _ensure_dir(parent: str) -> None:
     if parent not in _MADE_DIRS:
-        os.makedirs(parent or ".", exist_ok=True)
+        # one mkdir: a partner's folder is new and its parent made already (makedirs first stats the parent)
+        try:
+            os.mkdir(parent)
+        except FileExistsError:
+            if not os.path.isdir(parent):
+                raise
+        except FileNotFoundError:       # its parent is missing too (or `parent` is "")
+            os.makedirs(parent or ".", exist_ok=True)
         _MADE_DIRS.add(parent)
 
 

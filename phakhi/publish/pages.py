@@ -17,6 +17,7 @@ picks the reader's language before plotting (`bi()` below makes such a pair).
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import logging
 import math
@@ -1400,6 +1401,9 @@ def worker_warehouse(job: dict) -> LazyWarehouse:
     return wh
 
 
+GC_YOUNG_EVERY = 14_000         # allocations between the cyclic collector's young collections in a page worker
+
+
 def render_partner_range(out_dir: str, job: dict, start: int, stop: int, common: dict,
                          strict: bool, more: bool = False) -> tuple[list[str], list[dict]]:
     """A partner_pool worker's share: the pages (and files) of partners [start, stop) in page order, read from
@@ -1412,9 +1416,15 @@ def render_partner_range(out_dir: str, job: dict, start: int, stop: int, common:
     # beside the published warehouse that is the name promote_warehouse copies the next warehouse to
     spill = tempfile.mkdtemp(prefix="phakhi-pages-duckdb-")
     WORKER_DUCKDB.update(WORKER_DUCKDB_SETTINGS, temp_directory=spill)
+    # a page's data (row dicts, labels, chart specs) is freed by refcounting once the page is written; the cyclic
+    # collector's default young collection (every 700 allocations) ran ~330 times per 1,000 pages (scale 0.25,
+    # 0.14-0.16 s of ~4 s CPU); every GC_YOUNG_EVERY: ~13 times, 0.05 s. What it frees is the same.
+    threshold = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_EVERY, *threshold[1:])
     try:
         return _render_partner_range(out_dir, job, start, stop, common, strict)
     finally:
+        gc.set_threshold(*threshold)
         if not more:
             _WORKER_KEPT.clear()
         shutil.rmtree(spill, ignore_errors=True)

@@ -234,6 +234,10 @@ def plain(value):
 def _plain_column(col: pd.Series) -> list:
     """plain() of every value of a column, by the column's dtype (what `to_dict("records")` then plain() give)."""
     kind = col.dtype.kind
+    if kind == "M" and isinstance(col.dtype, np.dtype):     # no Timestamp per value (a page's dates: ~8 a row)
+        days = np.datetime_as_string(col.to_numpy(), unit="D").tolist()
+        if all(len(v) == 10 or v == "NaT" for v in days):      # years 1000-9999: isoformat()[:10]'s text
+            return [None if v == "NaT" else v for v in days]
     values = col.tolist()
     if kind in "iub" and not isinstance(col.dtype, pd.api.extensions.ExtensionDtype):
         return values                                   # Python ints / bools already
