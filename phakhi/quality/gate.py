@@ -276,7 +276,11 @@ def read_suite(con: duckdb.DuckDBPyConnection, spec: dict,
     frame, row_hashes = frame_for(con, spec, catalog, row_hashes=True)
     parameters = suite_parameters(con, spec)
     digest = suite_digest(spec, frame, row_hashes, parameters)
-    return with_tolerance(widened(frame), spec), parameters, digest
+    # consolidated (a deep copy has one block per dtype): GX filters the whole frame by a boolean mask several times
+    # per expectation, and pandas merged the blocks of every filtered copy again when the frame's were split - as
+    # popping the row hashes, widening and tolerating split them (fct_ghg_reductions' validation 0.30 -> 0.17 s CPU
+    # at national size)
+    return with_tolerance(widened(frame), spec).copy(), parameters, digest
 
 
 def run_gate(warehouse: Path, suites: list[dict] | None = None, previous: dict | None = None,
