@@ -380,7 +380,11 @@ def _validate(ctx, source, spec: dict, frame: pd.DataFrame, parameters: dict) ->
     suite = ctx.suites.add(gx.ExpectationSuite(name=spec["name"], expectations=spec["expectations"]))
     batch = source.get_asset(spec["name"]).get_batch_definition("all_rows")
     vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=spec["name"], data=batch, suite=suite))
-    result_format = {"result_format": "SUMMARY", "partial_unexpected_count": 10}
+    # No "unexpected index query": for a DataFrame GX writes every failing row's position in this in-memory frame
+    # into a `df.filter(items=[...])` string that no check and no Data Docs page shows (the failing rows' ids are
+    # in the sample), at the cost of a filter of the frame per expectation (~8 % of the validation's CPU at
+    # national size).
+    result_format = {"result_format": "SUMMARY", "partial_unexpected_count": 10, "return_unexpected_index_query": False}
     if spec.get("row_id"):
         result_format["unexpected_index_column_names"] = spec["row_id"]
     # No UpdateDataDocsAction per checkpoint: it rebuilt the whole Data Docs site (recompiling its Jinja
