@@ -62,12 +62,13 @@ def gate_suites(warehouse: Path) -> list[dict]:
 
     from phakhi.quality import gate
 
-    ctx = gate._LazyContext()
+    suites = gate.load_suites()
+    ctx = gate._LazyContext(assets=[spec["name"] for spec in suites])
     ctx.ctx                                      # GX's import and context: not any suite's cost
     rows = []
     with duckdb.connect(str(warehouse), read_only=True) as con:
         catalog = gate.table_columns(con)
-        for spec in gate.load_suites():
+        for spec in suites:
             c0 = time.process_time()
             frame, parameters, _digest = gate.read_suite(con, spec, catalog)
             c1 = time.process_time()

@@ -114,3 +114,25 @@ def test_data_docs_templates_are_compiled_once_and_make_the_same_pages(tmp_path,
     monkeypatch.setattr(jinja2.Environment, "compile", lambda self, *a, **k: compiled.append(1) or real_compile(self, *a, **k))
     assert pages(run_gate(db, suites, template_cache=cache).data_docs) == plain
     assert compiled == []
+
+
+def test_narrow_integers_are_validated_as_int64_with_the_same_verdicts_and_digest(tmp_path):
+    """DuckDB's INTEGER arrives as int32, which GX checks value by value in Python: the gate widens it to int64
+    (vectorised) after the digest, so the verdicts, samples and the digest (of the rows as read) stay the same."""
+    from phakhi.quality.gate import frame_for, read_suite, suite_digest, suite_parameters
+
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema marts; create table marts.t as select id::integer as id, n::integer as n, "
+                    "n::bigint as wide from (values (1, 5), (2, 70000), (3, 8)) v(id, n)")
+    spec = {"name": "t", "table": "marts.t", "row_id": ["id"], "expectations": [
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": c, "min_value": 0, "max_value": 20000},
+         "severity": "critical"} for c in ("n", "wide")]}
+    with duckdb.connect(str(db), read_only=True) as con:
+        frame, _params, digest = read_suite(con, spec)
+        raw, hashes = frame_for(con, spec, row_hashes=True)
+        assert str(raw["n"].dtype) == "int32" and str(frame["n"].dtype) == "int64"
+        assert digest == suite_digest(spec, raw, hashes, suite_parameters(con, spec))
+    gate = run_gate(db, [spec])
+    assert [(c.column, c.sample, c.sample_rows, c.unexpected_count) for c in gate.blocking] == [
+        ("n", [70000], [{"n": 70000, "id": 2}], 1), ("wide", [70000], [{"wide": 70000, "id": 2}], 1)]

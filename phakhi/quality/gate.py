@@ -256,14 +256,31 @@ def suite_digest(spec: dict, frame: pd.DataFrame, row_hashes, parameters: dict |
     return h.hexdigest()[:32]
 
 
+# GX compares a column with its bounds in one vectorised step only for int64 and float64 columns; any other integer
+# (DuckDB's INTEGER arrives as int32) goes value by value through Python (Series.map): the participants of every
+# activity, a million rows at national size. The same values as int64 give the same verdicts.
+_NARROW_INTS = ("int8", "int16", "int32", "uint8", "uint16", "uint32")
+
+
+def widened(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with its narrow integer columns as int64 (a new frame when any is, sharing the other columns)."""
+    narrow = {c: "int64" for c, t in frame.dtypes.items() if str(t) in _NARROW_INTS}
+    return frame.astype(narrow, copy=False) if narrow else frame
+
+
 def read_suite(con: duckdb.DuckDBPyConnection, spec: dict,
                catalog: dict[tuple[str, str], list[str]] | None = None) -> tuple[pd.DataFrame, dict, str]:
-    """What the gate validates for one suite: its rows (tolerance columns added), its parameters and the digest
-    that lets an unchanged suite keep its checks (taken before the tolerance columns, which derive from the rows)."""
+    """What the gate validates for one suite: its rows (narrow integers widened, tolerance columns added), its
+    parameters and the digest that lets an unchanged suite keep its checks (taken of the rows as DuckDB gave them:
+    widening and tolerance derive from the rows)."""
     frame, row_hashes = frame_for(con, spec, catalog, row_hashes=True)
     parameters = suite_parameters(con, spec)
     digest = suite_digest(spec, frame, row_hashes, parameters)
-    return with_tolerance(frame, spec), parameters, digest
+    # consolidated (a deep copy has one block per dtype): GX filters the whole frame by a boolean mask several times
+    # per expectation, and pandas merged the blocks of every filtered copy again when the frame's were split - as
+    # popping the row hashes, widening and tolerating split them (fct_ghg_reductions' validation 0.30 -> 0.17 s CPU
+    # at national size)
+    return with_tolerance(widened(frame), spec).copy(), parameters, digest
 
 
 def run_gate(warehouse: Path, suites: list[dict] | None = None, previous: dict | None = None,
@@ -279,7 +296,7 @@ def run_gate(warehouse: Path, suites: list[dict] | None = None, previous: dict |
     # GX in the background while the first suites' rows are read, unless imported already (while dbt ran)
     warming = None if "great_expectations" in sys.modules else warm_imports("great_expectations")
     suites = load_suites() if suites is None else suites
-    gx_context = _LazyContext(warming, template_cache)
+    gx_context = _LazyContext(warming, template_cache, [s["name"] for s in suites])
     parameters, digests, reused = {}, {}, []
     checks: list[Check] = []
     order = {s["name"]: i for i, s in enumerate(suites)}
@@ -318,12 +335,14 @@ def run_gate(warehouse: Path, suites: list[dict] | None = None, previous: dict |
 
 class _LazyContext:
     """One ephemeral GX context for every suite, made when first needed: reading and digesting the suites'
-    rows needs no GX, so its import (started in the background by run_gate) overlaps them."""
+    rows needs no GX, so its import (started in the background by run_gate) overlaps them. Its pandas data
+    source holds one DataFrame asset per suite in `assets` (named for the suite, batch definition "all_rows")."""
 
-    def __init__(self, warming=None, template_cache: Path | None = None):
+    def __init__(self, warming=None, template_cache: Path | None = None, assets: list[str] = ()):
         self._ctx = self._source = None
         self._warming = warming
         self._template_cache = template_cache
+        self._assets = list(assets)
 
     @property
     def ctx(self):
@@ -340,7 +359,12 @@ class _LazyContext:
                 sites = self._ctx.variables.data_docs_sites
                 self._ctx.variables.data_docs_sites = {name: data_docs_site(site, self._template_cache)
                                                        for name, site in sites.items()}
-            self._source = self._ctx.data_sources.add_pandas("phakhi_warehouse")
+            # Every asset in the data source's configuration at once: GX saves the context's whole configuration
+            # (as YAML) after each asset or batch definition added, so adding them one by one grew with the
+            # square of the suites (~6 % of a national month's gate).
+            self._source = self._ctx.data_sources.add_pandas("phakhi_warehouse", assets=[
+                {"name": name, "type": "dataframe", "batch_definitions": [{"name": "all_rows"}]}
+                for name in self._assets])
         return self._ctx
 
     @property
@@ -354,9 +378,13 @@ def _validate(ctx, source, spec: dict, frame: pd.DataFrame, parameters: dict) ->
     import great_expectations as gx
 
     suite = ctx.suites.add(gx.ExpectationSuite(name=spec["name"], expectations=spec["expectations"]))
-    batch = source.add_dataframe_asset(spec["name"]).add_batch_definition_whole_dataframe("all_rows")
+    batch = source.get_asset(spec["name"]).get_batch_definition("all_rows")
     vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=spec["name"], data=batch, suite=suite))
-    result_format = {"result_format": "SUMMARY", "partial_unexpected_count": 10}
+    # No "unexpected index query": for a DataFrame GX writes every failing row's position in this in-memory frame
+    # into a `df.filter(items=[...])` string that no check and no Data Docs page shows (the failing rows' ids are
+    # in the sample), at the cost of a filter of the frame per expectation (~8 % of the validation's CPU at
+    # national size).
+    result_format = {"result_format": "SUMMARY", "partial_unexpected_count": 10, "return_unexpected_index_query": False}
     if spec.get("row_id"):
         result_format["unexpected_index_column_names"] = spec["row_id"]
     # No UpdateDataDocsAction per checkpoint: it rebuilt the whole Data Docs site (recompiling its Jinja
