@@ -156,3 +156,29 @@ def test_sheets_handed_to_calamine_stored_read_as_the_workbook_itself():
             assert _read(v, stored=True) == _read(v, stored=False)
     for name, data in WORKBOOKS.items():
         assert _read(data, stored=True) == _read(data, stored=False), name
+
+
+def _with_extra_parts(data: bytes, parts: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for m in src.infolist():
+            dst.writestr(m.filename, src.read(m))
+        for name, body in parts.items():
+            dst.writestr(name, body)
+    return out.getvalue()
+
+
+def test_a_sheet_with_relationships_is_still_handed_over_stored():
+    rels = b'<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"/>'
+    data = _with_extra_parts(WORKBOOKS["plain"], {"xl/worksheets/_rels/sheet1.xml.rels": rels})
+    assert readers.check_workbook_bounds(data) != data
+    assert _read(data, stored=True) == _read(data, stored=False)
+
+
+def test_what_the_check_holds_to_store_sheets_is_bounded(monkeypatch):
+    """Past _STORED_MAX of inflated sheet XML the workbook reaches calamine as it came (a file of many small
+    sheets cannot make a worker hold them all)."""
+    data = WORKBOOKS["plain"]
+    monkeypatch.setattr(readers, "_STORED_MAX", 100)
+    assert readers.check_workbook_bounds(data) is data
+    assert _read(data, stored=True) == _read(data, stored=False)

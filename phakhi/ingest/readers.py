@@ -308,9 +308,7 @@ def _with_sheets_stored(data: bytes, plain: list[_PlainMember], inflated: list[t
     from its directory); each stored sheet is a new record after them, and the directory points there.
     `data` itself unless every worksheet was inflated whole, from a complete deflate stream, with its CRC
     holding (anything else reaches calamine as it came, for calamine's own verdict)."""
-    deflated = [m.filename for m in plain if m.compress_type == 8 and m.filename.startswith("xl/worksheets/")
-                and m.filename.endswith(".xml")]
-    inflated = [(m, xml) for m, xml in inflated if m.filename.startswith("xl/worksheets/")]
+    deflated = [m.filename for m in plain if m.compress_type == 8 and _is_sheet(m.filename)]
     # every CRC but the last sheet's was checked as the check went on (_plain_member_chunks)
     if not deflated or [m.filename for m, _ in inflated] != deflated or not _crcs_hold(unchecked) \
             or any(len(xml) != m.file_size for m, xml in inflated):
@@ -419,6 +417,12 @@ class _PlainMember:
 _CD_ENTRY = struct.Struct("<4s4B4HL2L5H2L")   # a central directory entry (zipfile's layout)
 _LOCAL = struct.Struct("<4s5HL2L2H")           # a local file header
 _PLAIN_MAX = 1 << 20        # members up to this size are read in one call (zipfile's first 1 MiB read)
+_STORED_MAX = 8 << 20       # inflated worksheet XML held to hand calamine stored sheets (usual report: ~30 KB)
+
+
+def _is_sheet(name: str) -> bool:
+    """A worksheet's XML part (not its relationships: xl/worksheets/_rels/sheetN.xml.rels)."""
+    return name.startswith("xl/worksheets/") and name.endswith(".xml") and "/_rels/" not in name
 
 
 def _plain_zip(data: bytes) -> list[_PlainMember] | None:
@@ -520,7 +524,10 @@ def _plain_member_chunks(data: bytes, m: _PlainMember, unchecked: list | None = 
     else:
         out = comp
     out = out[:m.file_size]
-    if whole and inflated is not None:
+    # a worksheet's XML kept for _with_sheets_stored, up to _STORED_MAX in all (a file of many small sheets
+    # then reaches calamine as it came: what a worker holds stays bounded whatever a file declares)
+    if whole and inflated is not None and _is_sheet(m.filename) \
+            and sum(len(x) for _, x in inflated) + len(out) <= _STORED_MAX:
         inflated.append((m, out))
     if unchecked is not None:
         unchecked.append((out, m.CRC))          # (emptied above)
