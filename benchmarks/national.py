@@ -11,7 +11,9 @@ The shapes are SAMPLE's (phakhi/sample.py: the registry writer, Thai title block
 Thai month names, the survey design); partners are spread over every province. Each file draws from its own
 random stream keyed by (seed, partner, month), so `--months 11` then `--months 12` adds exactly one new month
 and leaves the earlier files' bytes untouched (the incremental-month benchmark relies on it). Workbooks are
-written in parallel, one process per core.
+written in parallel, one process per core. `--months 12 --resubmissions 40` also has 40 partners resend their
+11th month, corrected (`<partner>_<month>_v2.xlsx`): a month as it really arrives, where a resubmission
+supersedes a workbook already settled.
 """
 from __future__ import annotations
 
@@ -68,50 +70,64 @@ HEADERS = ["ลำดับ", "รหัสภาคี", "เดือนที
            "ด้าน (ลดก๊าซ/ปรับตัว)", "รหัสโครงการลดก๊าซ", "บทเรียนที่ได้รับ"]
 
 
-def _write_workbooks(args) -> int:
-    """One worker's share: every (partner, month) workbook of the given partners (SAMPLE's layout)."""
-    from openpyxl import Workbook
+def _reports(idx: int, p, period: str, seed: int) -> bool:
+    """Whether partner `p` (index `idx`) sent a workbook for `period`, and the stream that drew it said so."""
+    y, m = map(int, period.split("-"))
+    return not (date(y, m, 28) < p.join or np.random.default_rng([seed, idx, y, m]).random() > p.diligence)
 
-    partners, periods, folder, seed = args
+
+def _write_workbooks(args) -> int:
+    """One worker's share: every (partner, month) workbook of the given partners (SAMPLE's layout). With
+    version 2, each given (partner, month) gets a resubmission: the same partner-month drawn again from a
+    stream of its own, named `..._v2.xlsx` (received later, it supersedes the first workbook)."""
+    partners, periods, folder, seed = args[:4]
+    version = args[4] if len(args) > 4 else 1
     prov = S.provinces().set_index("province_code")
-    aces, acts = list(S.ACE_THAI), list(S.ACTIVITY_THAI)
     n = 0
     for idx, p in partners:
         for period in periods:
-            y, m = map(int, period.split("-"))
-            rng = np.random.default_rng([seed, idx, y, m])
-            if date(y, m, 28) < p.join or rng.random() > p.diligence:
+            if not _reports(idx, p, period, seed):
                 continue
-            path = folder / period / f"{p.partner_id}_{period}.xlsx"
-            if path.exists():            # earlier months stay byte-identical
-                n += 1
-                continue
-            wb = Workbook()
-            ws = wb.active
-            ws.title = "รายงาน"
-            ws.append(["แบบรายงานกิจกรรมเสริมพลังด้านสภาพภูมิอากาศ (ACE) ประจำเดือน — ข้อมูลตัวอย่าง / SAMPLE"])
-            ws.append([f"ภาคี: {p.name_th}", None, f"รหัส: {p.partner_id}"])
-            ws.append([f"เดือนที่รายงาน: {S.thai_month(period)}"])
-            ws.append([])
-            ws.append(HEADERS)
-            for k in range(int(rng.integers(*ROWS_PER_WORKBOOK))):
-                total = int(rng.integers(10, 400))
-                female = int(rng.binomial(total, 0.52))
-                male = int(rng.binomial(total - female, 0.95))
-                day = date(y, m, int(rng.integers(1, 29)))
-                tag = ["ลดก๊าซเรือนกระจก", "ปรับตัว", "ทั้งสองด้าน"][int(rng.integers(0, 3))]
-                ws.append([k + 1, p.partner_id, S.thai_month(period, abbr=True), S.ACE_THAI[aces[int(rng.integers(0, 6))]],
-                           S.ACTIVITY_THAI[acts[int(rng.integers(0, len(acts)))]],
-                           S.TITLES[int(rng.integers(0, len(S.TITLES)))], prov.loc[p.province_code, "name_th"], None,
-                           S.be_date(day), total, female, male, int(rng.binomial(total, 0.3)),
-                           round(float(rng.uniform(2_000, 150_000)), -2), tag,
-                           f"{p.partner_id}-G1" if tag != "ปรับตัว" else None,
-                           S.LESSONS[int(rng.integers(0, len(S.LESSONS)))]])
-            tmp = path.with_suffix(".tmp")
-            wb.save(tmp)
-            tmp.replace(path)
+            suffix = "" if version == 1 else f"_v{version}"
+            path = folder / period / f"{p.partner_id}_{period}{suffix}.xlsx"
+            if not path.exists():        # earlier months stay byte-identical
+                _workbook(path, idx, p, period, seed, version, prov)
             n += 1
     return n
+
+
+def _workbook(path: Path, idx: int, p, period: str, seed: int, version: int, prov) -> None:
+    from openpyxl import Workbook
+
+    y, m = map(int, period.split("-"))
+    aces, acts = list(S.ACE_THAI), list(S.ACTIVITY_THAI)
+    rng = np.random.default_rng([seed, idx, y, m] + ([version] if version > 1 else []))
+    if version == 1:
+        rng.random()                     # the draw `_reports` made (the stream's bytes as before)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "รายงาน"
+    ws.append(["แบบรายงานกิจกรรมเสริมพลังด้านสภาพภูมิอากาศ (ACE) ประจำเดือน — ข้อมูลตัวอย่าง / SAMPLE"])
+    ws.append([f"ภาคี: {p.name_th}", None, f"รหัส: {p.partner_id}"])
+    ws.append([f"เดือนที่รายงาน: {S.thai_month(period)}"])
+    ws.append([])
+    ws.append(HEADERS)
+    for k in range(int(rng.integers(*ROWS_PER_WORKBOOK))):
+        total = int(rng.integers(10, 400))
+        female = int(rng.binomial(total, 0.52))
+        male = int(rng.binomial(total - female, 0.95))
+        day = date(y, m, int(rng.integers(1, 29)))
+        tag = ["ลดก๊าซเรือนกระจก", "ปรับตัว", "ทั้งสองด้าน"][int(rng.integers(0, 3))]
+        ws.append([k + 1, p.partner_id, S.thai_month(period, abbr=True), S.ACE_THAI[aces[int(rng.integers(0, 6))]],
+                   S.ACTIVITY_THAI[acts[int(rng.integers(0, len(acts)))]],
+                   S.TITLES[int(rng.integers(0, len(S.TITLES)))], prov.loc[p.province_code, "name_th"], None,
+                   S.be_date(day), total, female, male, int(rng.binomial(total, 0.3)),
+                   round(float(rng.uniform(2_000, 150_000)), -2), tag,
+                   f"{p.partner_id}-G1" if tag != "ปรับตัว" else None,
+                   S.LESSONS[int(rng.integers(0, len(S.LESSONS)))]])
+    tmp = path.with_suffix(".tmp")
+    wb.save(tmp)
+    tmp.replace(path)
 
 
 def write_activity_reports(partners, periods, folder: Path, seed: int, workers: int) -> int:
@@ -123,6 +139,14 @@ def write_activity_reports(partners, periods, folder: Path, seed: int, workers: 
         return sum(map(_write_workbooks, shares))
     with ProcessPoolExecutor(workers) as pool:
         return sum(pool.map(_write_workbooks, shares))
+
+
+def write_resubmissions(partners, period: str, folder: Path, seed: int, n: int) -> int:
+    """`n` partners (drawn by the seed) who reported `period` send a corrected workbook for it: what a real
+    month carries besides its own month (a resubmission supersedes the partner-month's first workbook)."""
+    order = np.random.default_rng([seed, 2, *map(int, period.split("-"))]).permutation(len(partners))
+    chosen = [(int(k), partners[k]) for k in order if _reports(int(k), partners[k], period, seed)][:n]
+    return _write_workbooks((chosen, [period], folder, seed, 2))
 
 
 def write_ghg(partners, periods, folder: Path, seed: int) -> int:
@@ -178,8 +202,9 @@ def write_survey(folder: Path, scale: float, seed: int) -> int:
 
 
 def generate(landing: Path, scale: float = 0.05, months: int = 12, seed: int = S.SEED,
-             workers: int | None = None) -> dict:
-    """Write (or complete) the national landing area under `landing`; returns what it holds."""
+             workers: int | None = None, resubmissions: int = 0) -> dict:
+    """Write (or complete) the national landing area under `landing`; returns what it holds. With
+    `resubmissions`, that many partners also resend the month before the last one, corrected."""
     if not 0 < scale <= 1.0:
         raise ValueError("--scale must be in (0, 1]")
     if not 1 <= months <= 12:
@@ -198,13 +223,16 @@ def generate(landing: Path, scale: float = 0.05, months: int = 12, seed: int = S
     if not (folders["partner_registry"] / "partner_registry.csv").exists():
         S.write_registry(partners, folders["partner_registry"])
     n_act = write_activity_reports(partners, periods, folders["activity_reports"], seed, workers)
+    n_resent = write_resubmissions(partners, periods[-2], folders["activity_reports"], seed, resubmissions) \
+        if resubmissions and months > 1 else 0
     ghg_rows = write_ghg(partners, periods, folders["ghg_reductions"], seed)
     respondents = write_survey(folders["survey_waves"], scale, seed)
     if not any(folders["partner_inventories"].iterdir()):
         n_inv = S.write_inventories(partners, folders["partner_inventories"], seed)
     else:
         n_inv = sum(1 for _ in folders["partner_inventories"].iterdir())
-    return {"scale": scale, "months": months, "partners": len(partners), "activity_files": n_act,
+    return {"scale": scale, "months": months, "partners": len(partners), "activity_files": n_act + n_resent,
+            "resubmissions": n_resent,
             "ghg_rows": ghg_rows, "inventory_files": n_inv, "survey_waves": len(WAVES), "respondents": respondents}
 
 
@@ -214,9 +242,12 @@ def main(argv=None) -> dict:
     ap.add_argument("--months", type=int, default=12, help="months of 2025 to write (1-12; add one later = new month)")
     ap.add_argument("--home", type=Path, required=True, help="PHAKHI_HOME to write into (its landing/ folder)")
     ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--resubmissions", type=int, default=0,
+                    help="partners who also resend the month before the last one, corrected (a real month's mix)")
     args = ap.parse_args(argv)
     t = time.perf_counter()
-    counts = generate(args.home / "landing", args.scale, args.months, workers=args.workers)
+    counts = generate(args.home / "landing", args.scale, args.months, workers=args.workers,
+                      resubmissions=args.resubmissions)
     print(f"{counts} in {time.perf_counter() - t:.1f}s under {args.home / 'landing'}")
     return counts
 

@@ -49,3 +49,26 @@ def test_national_partners_cover_every_province():
 
     partners = _national().national_partners(400, seed=17)
     assert {p.province_code for p in partners} == set(provinces()["province_code"])
+
+
+def test_resubmissions_supersede_the_month_before(tmp_path):
+    """`resubmissions`: that many partners resend the month before the last, as `_v2` workbooks of the same
+    partner-month, and nothing else changes; ingested, each supersedes its first workbook."""
+    nat = _national()
+    landing = tmp_path / "landing"
+    nat.generate(landing, scale=0.002, months=2, workers=1)
+    before = _digests(landing)
+    counts = nat.generate(landing, scale=0.002, months=3, workers=1, resubmissions=2)
+    after = _digests(landing)
+    assert counts["resubmissions"] == 2
+    assert {k for k in before if before[k] != after[k]} <= {k for k in before if k.name == "SAMPLE_README.txt"}
+    resent = sorted(k for k in set(after) - set(before) if k.stem.endswith("_v2"))
+    assert len(resent) == 2 and all(k.parent.name == "2025-02" for k in resent)
+    for k in resent:                      # the same partner-month as a workbook already there
+        assert landing / k.parent / f"{k.stem[:-3]}.xlsx" in {landing / p for p in before}
+
+    results = ingest_landing(Paths.from_env(tmp_path).ensure(), record=False, workers=1)
+    acts = next(r for r in results if r.family == "activity_reports")
+    assert acts.totals["files"] == counts["activity_files"] and acts.totals["files_superseded"] == 2
+    superseded = acts.file_report[acts.file_report["status"] == "superseded"]["file"].tolist()
+    assert sorted(superseded) == sorted(str(k.with_name(f"{k.stem[:-3]}.xlsx")) for k in resent)
