@@ -92,6 +92,12 @@ def test_recording_only_new_files_gives_the_full_ledger_and_falls_back_after_dri
     paths_a = step(2)
     assert paths_a["activity_reports"] is True and paths_a["ghg_reductions"] is True
     assert len(_tables(a.home)["marks"]) >= 4
+    nat.generate(landing, scale=0.002, months=3, workers=1, resubmissions=2)   # 2025-02 corrected twice:
+    paths_a = step(2.5)                              # only the new files and the two they supersede recorded
+    assert modes["activity_reports"] == "incremental" and paths_a["activity_reports"] is True
+    con = duckdb.connect(str(ledger.ledger_path(a.home)), read_only=True)
+    assert con.execute("select count(*) from landing_files where status = 'superseded'").fetchone()[0] == 2
+    con.close()
 
     con = duckdb.connect(str(ledger.ledger_path(a.home)), read_only=True)
     current = con.execute("select min(file) from landing_files where family = 'activity_reports' "

@@ -46,6 +46,13 @@ def test_each_step_of_a_history_settles_as_from_scratch(tmp_path):
     assert modes["ghg_reductions"]["mode"] == "incremental"
     assert modes["partner_registry"]["mode"] == "incremental" and modes["partner_registry"]["new"] == 0
 
+    nat.generate(paths.landing, scale=0.002, months=3, workers=1, resubmissions=2)   # 2025-02 corrected twice:
+    modes = _step(paths)                                                 # the two supersede kept files
+    assert modes["activity_reports"] == {"mode": "incremental", "kept": modes["activity_reports"]["kept"],
+                                         "new": 2}
+    statuses = {o.file: o.status for r in ingest_landing_settled(paths, record=False) for o in r.files}
+    assert sum(s == "superseded" for s in statuses.values()) == 2
+
     one = sorted(acts.rglob("*2025-03*.xlsx"))[0]
     shutil.copy2(one, acts / "copy_of_a_report.xlsx")                  # identical content, new name: full
     assert _step(paths)["activity_reports"]["mode"] == "full"

@@ -81,6 +81,11 @@ def test_each_step_of_a_history_loads_the_raw_tables_of_a_settle_from_scratch(tm
     assert modes["loads"]["activity_reports"] == "appended"
     assert _step(paths, tmp_path, apart)["activity_reports"] == {"mode": "incremental", "kept": modes[
         "activity_reports"]["kept"] + modes["activity_reports"]["new"], "new": 0}     # nothing changed
+    nat.generate(paths.landing, scale=0.002, months=3, workers=1, resubmissions=2)   # 2025-02 corrected twice
+    modes = _step(paths, tmp_path, apart)
+    assert modes["activity_reports"]["mode"] == "incremental" and modes["activity_reports"]["new"] == 2
+    assert modes["loads"]["activity_reports"] == "copied"             # kept rows left: a new rows file
+    assert _step(paths, tmp_path, apart)["activity_reports"]["new"] == 0
 
     one = sorted(acts.rglob("*2025-03*.xlsx"))[0]
     shutil.copy2(one, acts / "copy_of_a_report.xlsx")                  # identical content, new name: full

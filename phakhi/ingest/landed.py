@@ -118,10 +118,11 @@ def table_types(con, relation: str) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in con.execute(f"describe select * from {relation}").fetchall()]
 
 
-def merge_rows(kept: Path, fresh, out: Path, family: str, after_kept: bool) -> bool:
+def merge_rows(kept: Path, fresh, out: Path, family: str, after_kept: bool, drop_files: list[str] = ()) -> bool:
     """`out` (a new file) gets raw.<family>: the kept file's rows and the `fresh` frame's (typed rows of new
     files), in the order of their files (`_file`; within a file as they were) -- what `by_file` gives the two
     frames concatenated. `after_kept`: every fresh file sorts after every kept one (no sort needed).
+    `drop_files`: kept files whose rows are left out (superseded by a resubmission).
 
     False (and no file) when the fresh rows' types would change a kept column's type (a date column empty so
     far that now has dates): the caller settles the whole family instead."""
@@ -138,16 +139,22 @@ def merge_rows(kept: Path, fresh, out: Path, family: str, after_kept: bool) -> b
         if not _compatible(kt, table_types(con, "_fresh")):
             return False
         cols = ", ".join(_q(n) for n, _ in kt)
+        keep = ""
+        if drop_files:
+            import pandas as pd
+
+            con.register("_dropped", pd.DataFrame({"f": list(drop_files)}))
+            keep = ' where "_file" not in (select f from _dropped)'
         con.execute("create schema if not exists raw")
         if after_kept or not len(frame):
-            sel = f"select {cols} from {src} union all select {cols} from _fresh"
+            sel = f"select {cols} from {src}{keep} union all select {cols} from _fresh"
         else:
             # rowid: a kept row's position in its file (the file was written in order); the fresh rows'
             # positions come with the frame
             frame["__pos"] = range(len(frame))
             con.unregister("_fresh")
             con.register("_fresh", frame)
-            sel = (f"select {cols} from (select {cols}, 0 as __src, rowid as __pos from {src} union all "
+            sel = (f"select {cols} from (select {cols}, 0 as __src, rowid as __pos from {src}{keep} union all "
                    f"select {cols}, 1 as __src, __pos from _fresh) order by \"_file\", __src, __pos")
         con.execute(f"create table raw.{_q(family)} as {sel}")
         ok = True

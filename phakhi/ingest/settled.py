@@ -211,8 +211,12 @@ def _row_keys(contract, outcomes: list[FileOutcome]):
     month ~0.25 GB and a second to load; their hashes cost 8 MB. Two equal keys always have equal hashes,
     so a key a new file shares with a kept one is always seen; a rare collision of two different keys only
     sends the family to a full settle."""
-    import numpy as np
+    out = _key_rows(contract, outcomes)
+    return _key_hashes(out, len(contract.key)) if out else _no_keys()
 
+
+def _key_rows(contract, outcomes: list[FileOutcome]) -> list[tuple]:
+    """Every complete row key among the readable outcomes' records, as tuples (`_row_keys` hashes them)."""
     key = list(contract.key)
     out = []
     if key:
@@ -222,7 +226,13 @@ def _row_keys(contract, outcomes: list[FileOutcome]):
                     k = tuple(map(r.get, key))
                     if None not in k:
                         out.append(k)
-    return _key_hashes(out, len(key)) if out else np.empty(0, dtype=np.uint64)
+    return out
+
+
+def _no_keys():
+    import numpy as np
+
+    return np.empty(0, dtype=np.uint64)
 
 
 def _norm(v) -> str:
@@ -240,11 +250,17 @@ def _norm(v) -> str:
 
 def _key_hashes(keys: list[tuple], width: int):
     import numpy as np
+
+    return np.unique(_hash_each(keys, width))
+
+
+def _hash_each(keys: list[tuple], width: int):
+    """Each key's 64-bit hash, in order."""
+    import numpy as np
     import pandas as pd
 
     cols = {k: pd.Series([_norm(t[k]) for t in keys], dtype=object) for k in range(width)}
-    h = pd.util.hash_pandas_object(pd.DataFrame(cols), index=False).to_numpy(dtype=np.uint64)
-    return np.unique(h)
+    return pd.util.hash_pandas_object(pd.DataFrame(cols), index=False).to_numpy(dtype=np.uint64)
 
 
 def _shares_a_key(new, kept) -> bool:
@@ -391,14 +407,16 @@ def _try_incremental(state: Settled, contract, new_files: list[Path], landing, k
                 return None
     elif any(not present and kept.files[k].status != "duplicate" for k, (present, _) in odd.items()):
         return None
-    # new files must not interact with the kept ones: no shared content, coverage or row key
+    # new files must not interact with the kept ones: no shared content or row key, and a shared coverage
+    # only as a resubmission that supersedes kept files (`_superseded_kept`)
     if any(o.file_hash in kept_hashes for o in outcomes):
         return None
-    for o in outcomes:
-        if o.readable and (o.coverage & state.coverage):
-            return None
-    new_keys = _row_keys(contract, outcomes)
-    if _shares_a_key(new_keys, state.keys):
+    resubmitted = any(o.readable and (o.coverage & state.coverage) for o in outcomes)
+    if resubmitted and contract.duplicate_keys == "latest_wins":
+        return None         # a superseded entry's row may have been the one a kept row lost to
+    new_rows_keys = _key_rows(contract, outcomes)
+    new_keys = _key_hashes(new_rows_keys, len(contract.key)) if new_rows_keys else _no_keys()
+    if not resubmitted and _shares_a_key(new_keys, state.keys):
         return None
     fresh = assemble_family(family, outcomes, history, run_at, consume=True)
     # received_at as a full settle gives it: the ledger's, else this run's (a duplicate file is never in the ledger)
@@ -411,6 +429,15 @@ def _try_incremental(state: Settled, contract, new_files: list[Path], landing, k
         if when != o.received_at:
             o, changed = replace(o, received_at=when), True
         files_kept.append(o)
+    gone: dict[int, FileOutcome] = {}        # kept file index -> the kept file, superseded now
+    if resubmitted:
+        if changed:
+            return None
+        gone = _superseded_kept(files_kept, fresh.files, outcomes, history)
+        if gone is None or not _keys_only_of(folder, state, contract, gone, new_rows_keys):
+            return None
+        for k, o in gone.items():
+            files_kept[k] = o
     merged_files = sorted(files_kept + fresh.files, key=lambda o: o.file)
     order = {o.file: k for k, o in enumerate(merged_files)}
 
@@ -425,33 +452,42 @@ def _try_incremental(state: Settled, contract, new_files: list[Path], landing, k
 
     if not new_files and not changed:
         return kept, state, []
-    report_kept = kept.file_report
+    report_kept, kept_quarantine, kept_loaded = kept.file_report, kept.quarantine, kept.loaded
     if changed:
         report_kept = report_kept.copy()
         when = {o.file: o.received_at for o in files_kept}
         report_kept["received_at"] = report_kept["file"].map(when)
+    dropped = sorted(kept.files[k].file for k in gone)     # their rows and problems leave; their report rows change
+    if gone:
+        from phakhi.ingest.files import FILE_REPORT_COLUMNS
+
+        now = pd.DataFrame([o.file_report_row() for o in gone.values()], columns=FILE_REPORT_COLUMNS)
+        report_kept = by_file(report_kept[~report_kept["file"].isin(dropped)].reset_index(drop=True), now, "file")
+        kept_quarantine = kept_quarantine[~kept_quarantine["file"].isin(dropped)].reset_index(drop=True)
+        if state.rows_db is None:
+            kept_loaded = kept_loaded[~kept_loaded["_file"].isin(dropped)].reset_index(drop=True)
     rows_db, rows = state.rows_db, state.rows
     if rows_db is None:
-        loaded = by_file(kept.loaded, fresh.loaded, "_file")
+        loaded = by_file(kept_loaded, fresh.loaded, "_file")
         rows = len(loaded)
     else:                  # the kept rows stay in their file: the new rows are merged with them in DuckDB
         from phakhi.ingest.landed import append_rows, merge_rows
 
         loaded = kept.loaded                  # empty: the frame's columns and dtypes
-        if len(fresh.loaded):
+        if len(fresh.loaded) or gone:
             last_kept = max((o.file for o in kept.files), default="")
-            if fresh.loaded["_file"].min() > last_kept:       # the usual month: appended to the kept file
+            if not gone and fresh.loaded["_file"].min() > last_kept:   # the usual month: appended to the kept file
                 if not append_rows(Path(folder) / rows_db, fresh.loaded, family, rows):
                     return None
-            else:                                             # files among the kept ones: merged into a new file
+            else:             # files among the kept ones, or kept files superseded: merged into a new file
                 rows_db = _rows_name(family)
                 if not merge_rows(Path(folder) / state.rows_db, fresh.loaded, Path(folder) / rows_db, family,
-                                  after_kept=False):
+                                  after_kept=False, drop_files=dropped):
                     return None
-            rows += len(fresh.loaded)
+            rows += len(fresh.loaded) - sum(kept.files[k].rows_loaded for k in gone)
     if rows != sum(o.rows_loaded for o in merged_files):
         return None
-    quarantine = by_file(kept.quarantine, fresh.quarantine, "file")
+    quarantine = by_file(kept_quarantine, fresh.quarantine, "file")
     quarantine["row"] = quarantine["row"].astype("Int64")
     file_report = by_file(report_kept, fresh.file_report, "file")
     result = FamilyResult(family, loaded, quarantine, file_report, merged_files)
@@ -459,13 +495,87 @@ def _try_incremental(state: Settled, contract, new_files: list[Path], landing, k
     for o, asked in zip(outcomes, answers):
         inputs[o.file] = (o.file_hash, o.mtime, asked or {})
     pairs = None
-    if rows_db is not None and state.partner_months is not None:    # the kept rows' pairs and the new rows'
-        from phakhi.ingest.landed import frame_partner_months
+    if rows_db is not None and state.partner_months is not None and not gone:   # kept rows' pairs and the new
+        from phakhi.ingest.landed import frame_partner_months                   # rows' (else counted again)
 
         pairs = state.partner_months | frame_partner_months(fresh.loaded)
     new_state = Settled(cache.code, family, inputs, result, state.coverage | _coverage(outcomes),
                         _union(state.keys, new_keys), state.known_columns, rows_db, rows, uuid.uuid4().hex, pairs)
-    return result, new_state, fresh.files
+    # the ledger records the new files and the kept files they superseded (ledger.record: only these change)
+    return result, new_state, fresh.files + list(gone.values())
+
+
+def _superseded_kept(kept_files: list[FileOutcome], fresh_files: list[FileOutcome], new: list[FileOutcome],
+                     history: dict) -> dict[int, FileOutcome] | None:
+    """Which kept files the new ones supersede, as a full settle's step 2 decides (files.assemble_family):
+    {kept index: a superseded copy of it}. None when a new file meets a kept one any other way -- it covers
+    only part of the kept file's submission keys, or sorts before it -- and the family settles in full."""
+    from phakhi.ingest.files import _supersede
+
+    dup = {o.file for o in fresh_files if o.status == "duplicate"}
+    when = {o.file: o.received_at for o in fresh_files}       # received_at as the full settle gives it
+    by_key: dict[tuple, list[FileOutcome]] = {}               # the new live files holding each submission key
+    for b in new:
+        if (b.readable and b.status != "superseded" and b.file not in dup
+                and (history.get(b.file_hash) or {}).get("status") != "superseded"):
+            for key in b.coverage:
+                by_key.setdefault(key, []).append(b)
+    out = {}
+    for k, a in enumerate(kept_files):
+        if not (a.readable and a.status != "superseded"):
+            continue
+        met = {b.file: b for key in a.coverage for b in by_key.get(key, ())}
+        if not met:
+            continue
+        rank = (a.received_at, a.mtime, a.file)
+        ranks = {f: (when[f], b.mtime, f) for f, b in met.items()}
+        if any(r <= rank for r in ranks.values()):      # a new file before a kept one it meets: in full
+            return None
+        later = [f for f, b in met.items() if a.coverage <= b.coverage]
+        if not later:                                    # only partly covered: both stay current -- in full
+            return None
+        # the full settle's pick: the first live file after it that covers it -- a new one (a kept file
+        # after it that covered it would have superseded it already)
+        by = met[min(later, key=ranks.__getitem__)]
+        copy = replace(a, records=[], problems=[], notes=list(a.notes))
+        _supersede(copy, by.file_hash)
+        out[k] = copy
+    return out
+
+
+def _keys_only_of(folder: Path | None, state: Settled, contract, gone: dict[int, FileOutcome],
+                  new_rows_keys: list[tuple]) -> bool:
+    """The new rows share row keys with kept rows only where those are rows of the files they supersede (a
+    key shared with any other kept row is a duplicate a full settle quarantines: settle in full). Compared as
+    values, not only hashes (a collision must never hide a duplicate). A kept file superseded now must not
+    have been in a duplicate-key pair either (the other row of the pair would now load)."""
+    import numpy as np
+
+    files = [o.file for o in gone.values()]
+    q = state.result.quarantine
+    if len(q) and q[q["file"].isin(files)]["rule"].isin(["duplicate_key", "replaced_by_later_entry"]).any():
+        return False
+    if state.keys is None or not new_rows_keys or not contract.key:
+        return True
+    width = len(contract.key)
+    shared = np.isin(_hash_each(new_rows_keys, width), state.keys)
+    if not shared.any():
+        return True
+    key = list(contract.key)
+    if state.rows_db is None:
+        rows = state.result.loaded
+        part = rows[rows["_file"].isin(files)]
+        theirs = zip(*(part[c].astype(object).where(part[c].notna(), None).tolist() for c in key))
+    else:
+        import duckdb
+
+        from phakhi.ingest.landed import _q
+
+        with duckdb.connect(str(Path(folder) / state.rows_db), read_only=True) as con:
+            theirs = con.execute(f"select {', '.join(_q(c) for c in key)} from raw.{_q(state.family)} "
+                                 "where list_contains(?, \"_file\")", [files]).fetchall()
+    theirs = {tuple(map(_norm, t)) for t in theirs if None not in t}
+    return all(tuple(map(_norm, t)) in theirs for t, hit in zip(new_rows_keys, shared) if hit)
 
 
 def _union(a, b):
