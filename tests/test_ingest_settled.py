@@ -77,6 +77,44 @@ def test_each_step_of_a_history_settles_as_from_scratch(tmp_path):
     assert len(q) == 1 and q.iloc[0]["rule"] == "type" and q.iloc[0]["value"] == "ไม่ทราบ"
 
 
+@pytest.mark.integration
+def test_a_resubmission_meeting_kept_files_otherwise_settles_in_full(tmp_path):
+    """Only a resubmission that covers all of a kept file's partner-months supersedes it incrementally: one
+    covering part of a kept file's months, or one received before it, settles the family in full -- and
+    either way the result is a full settle's."""
+    import csv
+
+    nat = _national()
+    paths = Paths.from_env(tmp_path).ensure()
+    nat.generate(paths.landing, scale=0.002, months=2, workers=1)
+    acts = paths.landing / "activity_reports"
+    head = ["รหัสภาคี", "เดือน", "ลำดับ", "องค์ประกอบ ACE", "ประเภทกิจกรรม", "ชื่อกิจกรรม", "จังหวัด", "จำนวนผู้เข้าร่วม"]
+
+    def write(name, rows, mtime):
+        path = acts / name
+        with path.open("w", encoding="utf-8-sig", newline="") as fh:
+            csv.writer(fh).writerows([head, *rows])
+        os.utime(path, (mtime, mtime))
+
+    def row(month, no, n):
+        return ["P0001", month, str(no), "public_awareness", "campaign", "รณรงค์ลดใช้ถุงพลาสติก", "ลำปาง", str(n)]
+
+    now = time.time()
+    write("two_months.csv", [row("ม.ค. 2568", 91, 10), row("ก.พ. 2568", 91, 20)], now - 100)
+    _step(paths)
+    write("one_of_them.csv", [row("ม.ค. 2568", 92, 30)], now)           # covers one of its two months
+    assert _step(paths)["activity_reports"]["mode"] == "full"
+    write("both_again.csv", [row("ม.ค. 2568", 93, 40), row("ก.พ. 2568", 93, 50)], now + 100)
+    modes = _step(paths)                     # covers both: supersedes both files, in step
+    assert modes["activity_reports"] == {"mode": "incremental", "kept": modes["activity_reports"]["kept"], "new": 1}
+    write("older.csv", [row("ก.พ. 2568", 94, 60)], now - 1000)           # one month of both_again's
+    assert _step(paths)["activity_reports"]["mode"] == "full"
+    write("same_key.csv", [row("ม.ค. 2568", 93, 70)], now + 200)         # a key of both_again's: both quarantined
+    assert _step(paths)["activity_reports"]["mode"] == "full"
+    write("all_again.csv", [row("ม.ค. 2568", 95, 80), row("ก.พ. 2568", 95, 90)], now + 300)
+    assert _step(paths)["activity_reports"]["mode"] == "full"            # supersedes a file of a duplicate pair
+
+
 def _spoil_a_number(path):
     """Write text into the last numeric cell of the workbook's last row (a row to quarantine)."""
     from openpyxl import load_workbook
