@@ -141,12 +141,13 @@ def write_activity_reports(partners, periods, folder: Path, seed: int, workers: 
         return sum(pool.map(_write_workbooks, shares))
 
 
-def write_resubmissions(partners, period: str, folder: Path, seed: int, n: int) -> int:
+def write_resubmissions(partners, period: str, folder: Path, seed: int, n: int, version: int = 2) -> int:
     """`n` partners (drawn by the seed) who reported `period` send a corrected workbook for it: what a real
-    month carries besides its own month (a resubmission supersedes the partner-month's first workbook)."""
+    month carries besides its own month (a resubmission supersedes the partner-month's latest workbook).
+    `version` 3, 4, ...: the same partners correct it again."""
     order = np.random.default_rng([seed, 2, *map(int, period.split("-"))]).permutation(len(partners))
     chosen = [(int(k), partners[k]) for k in order if _reports(int(k), partners[k], period, seed)][:n]
-    return _write_workbooks((chosen, [period], folder, seed, 2))
+    return _write_workbooks((chosen, [period], folder, seed, version))
 
 
 def write_ghg(partners, periods, folder: Path, seed: int) -> int:

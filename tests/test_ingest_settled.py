@@ -52,6 +52,11 @@ def test_each_step_of_a_history_settles_as_from_scratch(tmp_path):
                                          "new": 2}
     statuses = {o.file: o.status for r in ingest_landing_settled(paths, record=False) for o in r.files}
     assert sum(s == "superseded" for s in statuses.values()) == 2
+    from phakhi.sample import SEED                      # corrected again: row keys of both earlier versions
+    nat.write_resubmissions(nat.national_partners(16, SEED), "2025-02", acts, SEED, 2, version=3)
+    modes = _step(paths)
+    assert modes["activity_reports"] == {"mode": "incremental", "kept": modes["activity_reports"]["kept"],
+                                         "new": 2}
 
     one = sorted(acts.rglob("*2025-03*.xlsx"))[0]
     shutil.copy2(one, acts / "copy_of_a_report.xlsx")                  # identical content, new name: full

@@ -211,12 +211,8 @@ def _row_keys(contract, outcomes: list[FileOutcome]):
     month ~0.25 GB and a second to load; their hashes cost 8 MB. Two equal keys always have equal hashes,
     so a key a new file shares with a kept one is always seen; a rare collision of two different keys only
     sends the family to a full settle."""
-    out = _key_rows(contract, outcomes)
-    return _key_hashes(out, len(contract.key)) if out else _no_keys()
+    import numpy as np
 
-
-def _key_rows(contract, outcomes: list[FileOutcome]) -> list[tuple]:
-    """Every complete row key among the readable outcomes' records, as tuples (`_row_keys` hashes them)."""
     key = list(contract.key)
     out = []
     if key:
@@ -226,13 +222,7 @@ def _key_rows(contract, outcomes: list[FileOutcome]) -> list[tuple]:
                     k = tuple(map(r.get, key))
                     if None not in k:
                         out.append(k)
-    return out
-
-
-def _no_keys():
-    import numpy as np
-
-    return np.empty(0, dtype=np.uint64)
+    return _key_hashes(out, len(key)) if out else np.empty(0, dtype=np.uint64)
 
 
 def _norm(v) -> str:
@@ -250,17 +240,11 @@ def _norm(v) -> str:
 
 def _key_hashes(keys: list[tuple], width: int):
     import numpy as np
-
-    return np.unique(_hash_each(keys, width))
-
-
-def _hash_each(keys: list[tuple], width: int):
-    """Each key's 64-bit hash, in order."""
-    import numpy as np
     import pandas as pd
 
     cols = {k: pd.Series([_norm(t[k]) for t in keys], dtype=object) for k in range(width)}
-    return pd.util.hash_pandas_object(pd.DataFrame(cols), index=False).to_numpy(dtype=np.uint64)
+    h = pd.util.hash_pandas_object(pd.DataFrame(cols), index=False).to_numpy(dtype=np.uint64)
+    return np.unique(h)
 
 
 def _shares_a_key(new, kept) -> bool:
@@ -408,14 +392,13 @@ def _try_incremental(state: Settled, contract, new_files: list[Path], landing, k
     elif any(not present and kept.files[k].status != "duplicate" for k, (present, _) in odd.items()):
         return None
     # new files must not interact with the kept ones: no shared content or row key, and a shared coverage
-    # only as a resubmission that supersedes kept files (`_superseded_kept`)
+    # only as a resubmission that supersedes kept files (`_superseded_kept`, `_keys_stay_apart`)
     if any(o.file_hash in kept_hashes for o in outcomes):
         return None
     resubmitted = any(o.readable and (o.coverage & state.coverage) for o in outcomes)
     if resubmitted and contract.duplicate_keys == "latest_wins":
         return None         # a superseded entry's row may have been the one a kept row lost to
-    new_rows_keys = _key_rows(contract, outcomes)
-    new_keys = _key_hashes(new_rows_keys, len(contract.key)) if new_rows_keys else _no_keys()
+    new_keys = _row_keys(contract, outcomes)
     if not resubmitted and _shares_a_key(new_keys, state.keys):
         return None
     fresh = assemble_family(family, outcomes, history, run_at, consume=True)
@@ -434,7 +417,7 @@ def _try_incremental(state: Settled, contract, new_files: list[Path], landing, k
         if changed:
             return None
         gone = _superseded_kept(files_kept, fresh.files, outcomes, history)
-        if gone is None or not _keys_only_of(folder, state, contract, gone, new_rows_keys):
+        if gone is None or not _keys_stay_apart(state, contract, gone):
             return None
         for k, o in gone.items():
             files_kept[k] = o
@@ -543,39 +526,16 @@ def _superseded_kept(kept_files: list[FileOutcome], fresh_files: list[FileOutcom
     return out
 
 
-def _keys_only_of(folder: Path | None, state: Settled, contract, gone: dict[int, FileOutcome],
-                  new_rows_keys: list[tuple]) -> bool:
-    """The new rows share row keys with kept rows only where those are rows of the files they supersede (a
-    key shared with any other kept row is a duplicate a full settle quarantines: settle in full). Compared as
-    values, not only hashes (a collision must never hide a duplicate). A kept file superseded now must not
-    have been in a duplicate-key pair either (the other row of the pair would now load)."""
-    import numpy as np
-
+def _keys_stay_apart(state: Settled, contract, gone: dict[int, FileOutcome]) -> bool:
+    """Whether a new row can share a row key only with rows of the kept files it supersedes: so when every
+    row key holds the submission key (a kept current row with a new row's key is then in a file the new
+    one met -- superseded now, else the family settles in full), and no superseded file was in a
+    duplicate-key pair (the pair's other row would now load). Otherwise the family settles in full."""
+    if not contract.key or not set(contract.submission_key) <= set(contract.key):
+        return False
     files = [o.file for o in gone.values()]
     q = state.result.quarantine
-    if len(q) and q[q["file"].isin(files)]["rule"].isin(["duplicate_key", "replaced_by_later_entry"]).any():
-        return False
-    if state.keys is None or not new_rows_keys or not contract.key:
-        return True
-    width = len(contract.key)
-    shared = np.isin(_hash_each(new_rows_keys, width), state.keys)
-    if not shared.any():
-        return True
-    key = list(contract.key)
-    if state.rows_db is None:
-        rows = state.result.loaded
-        part = rows[rows["_file"].isin(files)]
-        theirs = zip(*(part[c].astype(object).where(part[c].notna(), None).tolist() for c in key))
-    else:
-        import duckdb
-
-        from phakhi.ingest.landed import _q
-
-        with duckdb.connect(str(Path(folder) / state.rows_db), read_only=True) as con:
-            theirs = con.execute(f"select {', '.join(_q(c) for c in key)} from raw.{_q(state.family)} "
-                                 "where list_contains(?, \"_file\")", [files]).fetchall()
-    theirs = {tuple(map(_norm, t)) for t in theirs if None not in t}
-    return all(tuple(map(_norm, t)) in theirs for t, hit in zip(new_rows_keys, shared) if hit)
+    return not (len(q) and q[q["file"].isin(files)]["rule"].isin(["duplicate_key", "replaced_by_later_entry"]).any())
 
 
 def _union(a, b):
