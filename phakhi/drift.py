@@ -368,7 +368,7 @@ REPORT_FILES = ("drift_report.html", "drift_report.json")
 
 class PendingDrift:
     """A drift report being computed in a child process (start_survey_drift). A context manager: leaving the
-    block stops a child whose result was not taken (a failed gate, a crash of the refresh) and removes what it
+    block stops a child whose result was not taken (a failed gate, any error of the refresh) and removes what it
     wrote, so nothing of it is left for a publication to pick up."""
 
     def __init__(self, process, out_dir: Path, outputs: tuple = ()):
