@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from contextlib import nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -150,9 +151,10 @@ def audit(paths: Paths, dbt_outcome, previous: dict | None = None) -> "GateResul
 
 @task(cache_policy=NO_CACHE)
 @_timed("drift")
-def drift(paths: Paths, out_dir: Path, reuse_from: Path | None = None):
+def drift(paths: Paths, out_dir: Path, reuse_from: Path | None = None, pending=None):
     """The drift report; `reuse_from`: a publication built from the same survey waves and code, whose report
-    is copied instead of recomputed (phakhi/selection.py decides)."""
+    is copied instead of recomputed (phakhi/selection.py decides). `pending`: its computation, started beside
+    the gate (start_drift); this stage then times the wait for it, and counts all of its CPU."""
     if reuse_from is not None:
         from phakhi.drift import reuse_drift_report
 
@@ -161,7 +163,7 @@ def drift(paths: Paths, out_dir: Path, reuse_from: Path | None = None):
             get_run_logger().info("drift report reused from publication %s: no survey wave (and no code) changed "
                                   "since it was computed", Path(reuse_from).name)
             return reused
-    return survey_drift(paths.build_db, out_dir)
+    return (pending or start_drift(paths, out_dir)).result()
 
 
 @task(cache_policy=NO_CACHE)
@@ -248,24 +250,29 @@ def _refresh(paths: Paths, period: str | None, run_id: str, force: bool = False,
     if not dbt_outcome.success and not dbt_outcome.counts:
         record_attempt(paths.publications, "blocked", period, run_id, [f"dbt: {f['node']}" for f in dbt_outcome.failures])
         raise TransformFailed(_dbt_summary(dbt_outcome))
-    gate = audit(paths, dbt_outcome, None if full_gate else previous_gate(paths, inputs))
-    gate.dbt["build"] = plan.to_dict()          # the audit record says what this run built
-    if dbt_outcome.success and gate.passed:     # what the build was made of, for the switch to carry over
-        write_inputs(paths.build_inputs, {**inputs, "run_id": run_id, "gate": gate.memo(), "raw": plan.raw})
     run_dir = paths.runs / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "gate.json").write_text(json.dumps(gate.to_dict(), default=str, indent=1), encoding="utf-8")
-    if gate.data_docs is not None:
-        shutil.copytree(gate.data_docs, run_dir / "data_docs", dirs_exist_ok=True)
-    report_run(ingest_report, gate, run_id, period, None)
-    if not gate.passed:
-        record_attempt(paths.publications, "blocked", period, run_id, gate.summary().splitlines(),
-                       details=str(run_dir / "gate.json"))
-        raise GateFailed(f"quality gate failed for {period}; nothing published, "
-                         f"the last good publication stays live.\n{gate.summary()}\n(details: {run_dir / 'gate.json'})")
-    if review_days() > 0:       # right of reply: a candidate first, published once DCCE approves
-        return hold_for_review(paths, period, run_id, ingest_report)
-    drift_result = drift(paths, run_dir / "drift", plan.drift_from)
+    # The drift report, when it must be computed, runs in its child process beside the gate (2 cores: each
+    # ~1); both only read the built warehouse. Its result is taken only once the gate has passed; a failed gate
+    # (or any error) stops it and removes what it wrote on leaving this block (phakhi/drift.py:PendingDrift).
+    beside = dbt_outcome.success and plan.drift_from is None and review_days() <= 0
+    with start_drift(paths, run_dir / "drift") if beside else nullcontext() as pending:
+        gate = audit(paths, dbt_outcome, None if full_gate else previous_gate(paths, inputs))
+        gate.dbt["build"] = plan.to_dict()          # the audit record says what this run built
+        if dbt_outcome.success and gate.passed:     # what the build was made of, for the switch to carry over
+            write_inputs(paths.build_inputs, {**inputs, "run_id": run_id, "gate": gate.memo(), "raw": plan.raw})
+        (run_dir / "gate.json").write_text(json.dumps(gate.to_dict(), default=str, indent=1), encoding="utf-8")
+        if gate.data_docs is not None:
+            shutil.copytree(gate.data_docs, run_dir / "data_docs", dirs_exist_ok=True)
+        report_run(ingest_report, gate, run_id, period, None)
+        if not gate.passed:
+            record_attempt(paths.publications, "blocked", period, run_id, gate.summary().splitlines(),
+                           details=str(run_dir / "gate.json"))
+            raise GateFailed(f"quality gate failed for {period}; nothing published, "
+                             f"the last good publication stays live.\n{gate.summary()}\n(details: {run_dir / 'gate.json'})")
+        if review_days() > 0:       # right of reply: a candidate first, published once DCCE approves
+            return hold_for_review(paths, period, run_id, ingest_report)
+        drift_result = drift(paths, run_dir / "drift", plan.drift_from, pending)
     pub = publish(paths, period, run_id, gate, drift_result)
     record_attempt(paths.publications, "published", period, run_id, publication_id=pub.name)
     report_run(ingest_report, gate, run_id, period, pub.name)
@@ -299,13 +306,13 @@ def partners_by_month(results: list[FamilyResult]) -> dict[str, int]:
     return {p: len(v) for p, v in seen.items()}
 
 
-def survey_drift(db_path: Path, out_dir: Path):
-    """Baseline (earliest) wave vs the latest wave, per core item, design-adjusted (Rao-Scott). Computed in a
-    child process (phakhi.drift.survey_drift_in_child): evidently and the report's frames stay out of the
-    refresh's process, which publishes next (memory, issue 17)."""
-    from phakhi.drift import survey_drift_in_child
+def start_drift(paths: Paths, out_dir: Path):
+    """Baseline (earliest) wave vs the latest wave, per core item, design-adjusted (Rao-Scott), started now in
+    a child process (phakhi.drift.start_survey_drift): evidently and the report's frames stay out of the
+    refresh's process, which publishes next (memory, issue 17). `.result()` waits for it."""
+    from phakhi.drift import start_survey_drift
 
-    return survey_drift_in_child(db_path, out_dir)
+    return start_survey_drift(paths.build_db, out_dir)
 
 
 def hold_for_review(paths: Paths, period: str, run_id: str, ingest_report: pd.DataFrame) -> str:

@@ -321,13 +321,23 @@ def read_drift_report(report_dir: Path) -> DriftResult | None:
 
 
 def survey_drift_in_child(db_path: Path, out_dir: Path) -> DriftResult | None:
-    """`survey_drift_from_warehouse` in a child Python process, read back from the files it writes (issue 17:
-    memory). evidently (+~95 MB of modules, ~2 s CPU to import: scikit-learn, plotly) and the report's frames
-    then never enter the refresh's own process, which goes on to publish - the full refresh's peak stage.
-    The child's log records are passed on to this process's `phakhi.drift` logger (Prefect's run log). A
-    failure raises DriftFailed with the child's last error line; None when there is nothing to compare."""
+    """`survey_drift_from_warehouse` in a child process, waited for at once (start_survey_drift)."""
+    return start_survey_drift(db_path, out_dir).result()
+
+
+def start_survey_drift(db_path: Path, out_dir: Path) -> "PendingDrift":
+    """`survey_drift_from_warehouse` started now in a child Python process; its result is read back from the
+    files it writes when asked (PendingDrift.result), or it is stopped (PendingDrift.cancel).
+
+    A child (issue 17: memory): evidently (+~95 MB of modules, ~2 s CPU to import: scikit-learn, plotly) and the
+    report's frames never enter the refresh's own process, which goes on to publish - the full refresh's peak
+    stage. Started early: the refresh starts it as soon as dbt has built the warehouse and runs the gate
+    meanwhile, each on one core (the child only reads the warehouse, read-only, as the gate does). The child's
+    log records are passed on to this process's `phakhi.drift` logger (Prefect's run log). Nothing is started
+    when there is nothing to compare (result: None)."""
     import subprocess
     import sys
+    import tempfile
 
     from phakhi.settings import REPO_ROOT
 
@@ -335,37 +345,99 @@ def survey_drift_in_child(db_path: Path, out_dir: Path) -> DriftResult | None:
 
     with duckdb.connect(str(db_path), read_only=True) as con:       # nothing to compare: no process started
         waves = loaded_waves(con)
+    out_dir = Path(out_dir)
     if len(waves) < 2:
         _log_skipped(waves)
-        return None
-    out_dir = Path(out_dir)
-    for name in ("drift_report.html", "drift_report.json"):       # never read back a stale report
+        return PendingDrift(None, out_dir)
+    for name in REPORT_FILES:                                       # never read back a stale report
         (out_dir / name).unlink(missing_ok=True)
     path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
-    proc = subprocess.run([sys.executable, "-c", "import sys; from phakhi.drift import _main; _main(sys.argv[1:])",
-                           str(db_path), str(out_dir)], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": path})
-    outcome = None
-    for line in proc.stdout.splitlines():
-        kind, _, text = line.partition("\t")
-        if kind == _OUTCOME:
-            outcome = text
-        elif kind.isdigit():
-            log.log(int(kind), json.loads(text))
-    if proc.returncode != 0 or outcome is None:
-        lines = [x for x in proc.stderr.strip().splitlines() if x.strip()]
-        raised = [x for x in lines if re.match(r"[A-Za-z_][\w.]*(Error|Exception|Failed)\b", x)]   # the exception's line
-        why = (f"died of signal {-proc.returncode}" if proc.returncode < 0 else
-               (raised or lines or [f"exit {proc.returncode}"])[-1])
-        raise DriftFailed(f"the drift report could not be computed: {why}")
-    if proc.stderr.strip():           # a library's warnings, as they would have shown in this process
-        sys.stderr.write(proc.stderr)
-    if outcome == "none":
-        return None
-    result = read_drift_report(out_dir)
-    if result is None:
-        raise DriftFailed(f"the drift report's process wrote no complete report in {out_dir}")
-    return result
+    # its output goes to files, not pipes: nothing reads it while the gate runs, and a full pipe would stall it
+    stdout, stderr = tempfile.TemporaryFile("w+", encoding="utf-8"), tempfile.TemporaryFile("w+", encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from phakhi.drift import _main; _main(sys.argv[1:])",
+                             str(db_path), str(out_dir)], stdout=stdout, stderr=stderr, text=True,
+                            env={**os.environ, "PYTHONPATH": path})
+    from phakhi.timing import counted_when_waited
+
+    counted_when_waited(proc)        # its CPU is the drift stage's (which waits for it), not the gate's
+    return PendingDrift(proc, out_dir, (stdout, stderr))
+
+
+REPORT_FILES = ("drift_report.html", "drift_report.json")
+
+
+class PendingDrift:
+    """A drift report being computed in a child process (start_survey_drift). A context manager: leaving the
+    block stops a child whose result was not taken (a failed gate, any error of the refresh) and removes what it
+    wrote, so nothing of it is left for a publication to pick up."""
+
+    def __init__(self, process, out_dir: Path, outputs: tuple = ()):
+        self.process, self.out_dir, self.outputs = process, Path(out_dir), outputs
+
+    def __enter__(self) -> "PendingDrift":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.cancel()
+
+    def result(self) -> DriftResult | None:
+        """Wait for the child; its report, None when there was nothing to compare. A failure raises DriftFailed
+        with the child's last error line."""
+        if self.process is None:
+            return None
+        returncode = self.process.wait()
+        stdout, stderr = self._read_outputs()
+        self.process = None
+        outcome = None
+        for line in stdout.splitlines():
+            kind, _, text = line.partition("\t")
+            if kind == _OUTCOME:
+                outcome = text
+            elif kind.isdigit():
+                log.log(int(kind), json.loads(text))
+        if returncode != 0 or outcome is None:
+            lines = [x for x in stderr.strip().splitlines() if x.strip()]
+            raised = [x for x in lines if re.match(r"[A-Za-z_][\w.]*(Error|Exception|Failed)\b", x)]   # the exception's line
+            why = (f"died of signal {-returncode}" if returncode < 0 else
+                   (raised or lines or [f"exit {returncode}"])[-1])
+            raise DriftFailed(f"the drift report could not be computed: {why}")
+        if stderr.strip():                # a library's warnings, as they would have shown in this process
+            import sys
+
+            sys.stderr.write(stderr)
+        if outcome == "none":
+            return None
+        result = read_drift_report(self.out_dir)
+        if result is None:
+            raise DriftFailed(f"the drift report's process wrote no complete report in {self.out_dir}")
+        return result
+
+    def cancel(self) -> None:
+        """Stop the child unless its result was taken, and remove the report files it may have written (and
+        their folder, when nothing else is in it)."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self._read_outputs()
+        self.process = None
+        for name in REPORT_FILES:
+            (self.out_dir / name).unlink(missing_ok=True)
+        try:
+            self.out_dir.rmdir()
+        except OSError:                   # absent, or holding something this child did not write
+            pass
+
+    def _read_outputs(self) -> tuple[str, str]:
+        texts = []
+        for fh in self.outputs:
+            fh.seek(0)
+            texts.append(fh.read())
+            fh.close()
+        self.outputs = ()
+        stdout, stderr = texts or ("", "")
+        return stdout, stderr
 
 
 class DriftFailed(RuntimeError):

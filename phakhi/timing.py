@@ -15,12 +15,25 @@ import logging
 import os
 import threading
 import time
+import weakref
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 log = logging.getLogger("phakhi.timing")
 SAMPLE_EVERY_S = 0.5    # each sample walks /proc for the tree: at 0.2 s, ~6 % of a national publish's CPU
+_WAITED_BY_OWN_STAGE = weakref.WeakSet()     # subprocess.Popen objects: see counted_when_waited
+
+
+def counted_when_waited(process) -> None:
+    """A child (subprocess.Popen) started in one stage and waited for in a later one (the drift report, computed
+    beside the gate): its CPU counts once, in the stage that waits for it (os.times), never in a stage that only
+    saw it running; its memory counts wherever it is alive (the stages' peaks are the tree's)."""
+    _WAITED_BY_OWN_STAGE.add(process)
+
+
+def _not_yet_waited() -> set[int]:
+    return {p.pid for p in list(_WAITED_BY_OWN_STAGE) if p.returncode is None}    # once waited, its pid may be reused
 
 
 @dataclass
@@ -88,8 +101,9 @@ class _TreeSampler(threading.Thread):
     def live_children_cpu(self) -> float:
         """CPU seconds of the children still alive at the last sample (the ingest pool's workers): os.times()
         counts only children that were waited for."""
+        apart = _not_yet_waited()
         return sum(v - self.cpu_start.get(pid, 0.0) for pid, v in self.cpu_seen.items()
-                   if pid in self.alive and pid != self.me.pid)
+                   if pid in self.alive and pid != self.me.pid and pid not in apart)
 
 
 @contextmanager

@@ -1,5 +1,6 @@
 """The drift report computed in a child process (phakhi.drift.survey_drift_in_child, issue 17: memory): the same
-result as in this process, nothing started when there is nothing to compare, a clear error when it fails."""
+result as in this process, nothing started when there is nothing to compare, a clear error when it fails, and
+nothing left behind when it is stopped before its result is taken (a failed gate: flows/pipeline.py)."""
 from __future__ import annotations
 
 import logging
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from phakhi.drift import DriftFailed, survey_drift_from_warehouse, survey_drift_in_child
+from phakhi.drift import DriftFailed, start_survey_drift, survey_drift_from_warehouse, survey_drift_in_child
 from phakhi.survey.instrument import load_instrument
 
 
@@ -43,7 +44,7 @@ def test_nothing_to_compare_is_skipped_with_a_message_and_starts_no_process(tmp_
     def no_process(*a, **k):
         raise AssertionError("no child process for a warehouse with one wave")
 
-    monkeypatch.setattr(subprocess, "run", no_process)
+    monkeypatch.setattr(subprocess, "Popen", no_process)
     with caplog.at_level(logging.WARNING, logger="phakhi.drift"):
         assert survey_drift_in_child(db, tmp_path / "drift") is None
     assert "only one survey wave (1) has been loaded" in caplog.text
@@ -57,6 +58,24 @@ def test_a_failing_child_raises_with_its_error_and_leaves_no_stale_report(tmp_pa
     with pytest.raises(DriftFailed, match="could not be computed: .*(Binder|column)"):
         survey_drift_in_child(db, out)
     assert not (out / "drift_report.json").exists()
+
+
+def test_a_stopped_child_is_gone_and_leaves_no_report(tmp_path):
+    db = _warehouse(tmp_path / "w.duckdb", {1: 120, 2: 120})
+    out = tmp_path / "run" / "drift"
+    with start_survey_drift(db, out) as pending:
+        process = pending.process
+        assert process.poll() is None                 # running (python + evidently start in seconds)
+    assert process.returncode == -9                   # stopped on leaving the block: its result was not taken
+    assert not out.exists()
+    pending.cancel()                                  # again: nothing to do
+
+
+def test_a_result_taken_is_kept_when_the_block_ends(tmp_path):
+    db = _warehouse(tmp_path / "w.duckdb", {1: 120, 2: 120})
+    with start_survey_drift(db, tmp_path / "drift") as pending:
+        result = pending.result()
+    assert result.json_path.is_file() and result.html_path.is_file()
 
 
 @pytest.mark.integration

@@ -96,6 +96,30 @@ def test_a_crashed_child_takes_the_supervisors_server_with_it(tmp_path):
         server.wait()
 
 
+def test_a_group_whose_members_have_all_exited_is_not_waited_for():
+    """A member that exited and was not reaped yet (a zombie: init reaps an orphan when it gets to it) is not
+    running; a running member is, and stop_group still stops it."""
+    from phakhi.supervise import group_running, stop_group
+
+    exited = subprocess.Popen(["true"], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while not _gone(exited.pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _gone(exited.pid) and exited.returncode is None      # exited, not reaped: a zombie of its group
+        assert not group_running(exited.pid)
+    finally:
+        exited.wait()
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    try:
+        assert group_running(running.pid)
+        stop_group(running.pid)
+        assert running.wait(timeout=10) == -15 and not group_running(running.pid)
+    finally:
+        running.kill()
+        running.wait()
+
+
 @pytest.mark.integration
 def test_the_supervisor_starts_the_server_and_the_child_uses_it(tmp_path):
     """run_supervised(prefect_server=True) with a child that adopts the server, runs a flow on it and exits:
