@@ -453,6 +453,9 @@ def settle_family_cached(paths: Paths, family: str, files: list[Path], known: di
                                                spill, only="incremental")
         if result is not None:
             return result
+        # memory: the kept state the incremental attempt loaded is freed; handed back to the system before the
+        # child's peak (a resubmission settled in full: both processes at their largest at once, issue 17)
+        return_freed_memory()
         with _settling("apart"):
             return settle_family_apart(paths, family, files, known, run_at, spill, workers, progress)
     with _settling("here" if spill is not None else None):
@@ -579,7 +582,12 @@ def settle_family_apart(paths: Paths, family: str, files: list[Path], known: dic
 
     from phakhi.ingest import settled
 
-    history = ledger.read_history(paths.home, family, ledger.SETTLE_COLUMNS).get(family)
+    import pickle
+
+    # pickled here, once: the child gets the bytes (a fraction of the row dicts' memory, which are freed
+    # now rather than held here -- by the child's Process object -- through the child's peak)
+    history = pickle.dumps(ledger.read_history(paths.home, family, ledger.SETTLE_COLUMNS).get(family),
+                           protocol=pickle.HIGHEST_PROTOCOL)
     ctx = mp.get_context("spawn")          # from a Prefect worker thread: never fork
     q = ctx.Queue()
     child = ctx.Process(target=_settle_apart_child, name=f"phakhi-settle-{family}",
@@ -620,7 +628,8 @@ def settle_family_apart(paths: Paths, family: str, files: list[Path], known: dic
 def _settle_apart_child(q, home: str, family: str, files: list[str], known, run_at, spill: str, history,
                         workers, report_progress: bool) -> None:
     """In the child: what `_settle_family_cached` does up to the ledger (read through the per-file cache, copy
-    into the archive, settle, keep the settled state), then spill; the result goes back on `q`."""
+    into the archive, settle, keep the settled state), then spill; the result goes back on `q`. `history`: the
+    family's ledger history, pickled (settle_family_apart)."""
     import pickle
     import traceback
 
@@ -632,6 +641,7 @@ def _settle_apart_child(q, home: str, family: str, files: list[str], known, run_
         def progress(n: int) -> None:
             q.put(("progress", n, None))
 
+        history = pickle.loads(history)
         with gc_paused():
             result = settled.settle_family(paths.ingest_cache, family, [Path(f) for f in files], paths.landing,
                                            known, lambda: history, run_at, workers,
