@@ -95,7 +95,8 @@ def ingest_landing(paths: Paths) -> "landing.LandingResults":
         return [f.result().value for f in futures]
 
     with timed_stage("ingest", paths), landing.progress_bar(landing.plan_landing(paths, batch_size=1 << 62)) as plan:
-        return landing.ingest_landing_settled(paths, run_families=run_families, plan=plan)
+        # freeze: what ingest leaves alive is not walked by the collector again (landing.gc_paused)
+        return landing.ingest_landing_settled(paths, run_families=run_families, plan=plan, freeze=True)
 
 
 @task(cache_policy=NO_CACHE)

@@ -12,6 +12,7 @@ import pytest
 
 from phakhi.ingest import ledger, report, settled
 from phakhi.ingest.landing import ingest_landing_settled, plan_landing
+from phakhi.publish.files import neutralise_formulas
 from phakhi.settings import Paths
 from test_benchmarks_national import _national
 from test_ingest_settled import _spoil_a_number
@@ -81,6 +82,10 @@ def test_recording_only_new_files_gives_the_full_ledger_and_falls_back_after_dri
                 if record:      # the run report's "all files" rows, partly from the kept rows: as rendered whole
                     page = (p.quarantine / "ingest_report.html").read_text(encoding="utf-8")
                     assert _undated(page) == _undated(report.render_ingest_report_html(got)), k
+                    # ... and ingest_files.csv, partly the kept lines: the bytes to_csv writes for the whole table
+                    whole = tmp_path / "whole.csv"
+                    neutralise_formulas(report.file_table(got)).to_csv(whole, index=False, encoding="utf-8-sig")
+                    assert (p.quarantine / "ingest_files.csv").read_bytes() == whole.read_bytes(), k
         got, want = _tables(a.home), _tables(b.home)
         for t in ("landing_files", "landing_paths", "landing_events"):
             assert got[t] == want[t], (k, t)

@@ -362,12 +362,34 @@ def _put(folder: Path, code: str, family: str | None, outcome: FileOutcome, aske
 
 def answers_hold(asked: dict[str, dict], known: dict[str, set] | None) -> bool:
     """Whether the reference look-ups a file made (`asked`) get the same answers from today's `known`."""
-    known = known or {}
-    for col, answers in asked.items():
-        ids = known.get(col)
-        if ids is None or any(_answer(ids, v) != hit for v, hit in answers.items()):
-            return False             # the registry changed for an id this file names: read it again
-    return not (set(known) - set(asked))   # else: checked without a reference it must now be checked against
+    return AnswerCheck(known)(asked)
+
+
+class AnswerCheck:
+    """`answers_hold` for many files against one `known`, each (column, question) answered once: a family's
+    files ask about the same few thousand partner ids (a national month checked 73,000 kept files' look-ups
+    one by one, ~0.1 s). Equal questions get equal answers (`in`, `.get`), so equal keys may share one."""
+
+    def __init__(self, known: dict[str, set] | None):
+        self.known = known or {}
+        self.columns = set(self.known)
+        self.memo: dict[tuple, object] = {}
+
+    def __call__(self, asked: dict[str, dict]) -> bool:
+        known, memo = self.known, self.memo
+        for col, answers in asked.items():
+            ids = known.get(col)
+            if ids is None:
+                return False
+            for v, hit in answers.items():
+                key = (col, v)
+                try:
+                    now = memo[key]
+                except KeyError:
+                    now = memo[key] = _answer(ids, v)
+                if now != hit:
+                    return False     # the registry changed for an id this file names: read it again
+        return not (self.columns - asked.keys())  # else: checked without a reference it must now be checked against
 
 
 def _as_found(outcome: FileOutcome, path: Path, landing: Path | None) -> FileOutcome:

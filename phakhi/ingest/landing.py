@@ -397,12 +397,18 @@ _GC_HOLDS = 0
 
 
 @contextmanager
-def gc_paused():
+def gc_paused(freeze: bool = False):
     """Python's cycle collector off while a family is ingested (re-entrant; families run in threads), one
     collection after. Ingest builds millions of small acyclic containers (a dict per row, tuples, outcomes):
     each of them kept triggering collections that walk everything alive, a growing share of the ingest's
     CPU (and of loading the settled state: 2x). Nothing is lost: refcounting frees the acyclic garbage as
-    before, and the few cycles wait for the collection at the end."""
+    before, and the few cycles wait for the collection at the end.
+
+    `freeze` (the outermost pause decides): no collection at the end; what is alive then goes into the
+    collector's permanent generation (gc.freeze, as the refresh's start-up heap: phakhi/supervise.py), where
+    no later collection walks it. For the refresh: the kept settled states it loaded (~670k objects at
+    national scale) stay alive until load_raw releases them -- refcounting frees them then -- and walking
+    them once more cost a "nothing new" run 0.6-0.8 s CPU to find a few cyclic objects (0-9 measured)."""
     import gc
 
     global _GC_HOLDS
@@ -412,6 +418,7 @@ def gc_paused():
         if _GC_HOLDS == 1:
             gc.disable()
             gc_paused.restore = was_enabled
+            gc_paused.freeze = freeze
     try:
         yield
     finally:
@@ -420,11 +427,14 @@ def gc_paused():
             last = _GC_HOLDS == 0
             if last and gc_paused.restore:
                 gc.enable()
-        if last:
+        if last and gc_paused.freeze:
+            gc.freeze()
+        elif last:
             gc.collect()
 
 
 gc_paused.restore = True
+gc_paused.freeze = False
 
 
 def settle_family_cached(paths: Paths, family: str, files: list[Path], known: dict[str, set[str]] | None,
@@ -443,6 +453,9 @@ def settle_family_cached(paths: Paths, family: str, files: list[Path], known: di
                                                spill, only="incremental")
         if result is not None:
             return result
+        # memory: the kept state the incremental attempt loaded is freed; handed back to the system before the
+        # child's peak (a resubmission settled in full: both processes at their largest at once, issue 17)
+        return_freed_memory()
         with _settling("apart"):
             return settle_family_apart(paths, family, files, known, run_at, spill, workers, progress)
     with _settling("here" if spill is not None else None):
@@ -507,12 +520,12 @@ def _settle_family_cached(paths: Paths, family: str, files: list[Path], known: d
 
 def ingest_landing_settled(paths: Paths, run_families: Callable[[list[Job], datetime], list[FamilyResult]] | None = None,
                            record: bool = True, plan: LandingPlan | None = None, workers: int | None = None,
-                           progress: Callable[[int], None] | None = None) -> "LandingResults":
+                           progress: Callable[[int], None] | None = None, freeze: bool = False) -> "LandingResults":
     """Every family through `settle_family_cached` — the registry first (its ids are what the other
     families refer to), then the others (mapped by `run_families`, e.g. as concurrent Prefect tasks; each
     records its own family in the landing ledger) — then the run's report. What `ingest_landing`, the
-    refresh and `phakhi ingest --landing` run."""
-    with gc_paused():
+    refresh and `phakhi ingest --landing` run. `freeze`: see gc_paused (the refresh)."""
+    with gc_paused(freeze=freeze):
         return _ingest_landing_settled(paths, run_families, record, plan, workers, progress)
 
 
@@ -569,7 +582,12 @@ def settle_family_apart(paths: Paths, family: str, files: list[Path], known: dic
 
     from phakhi.ingest import settled
 
-    history = ledger.read_history(paths.home, family, ledger.SETTLE_COLUMNS).get(family)
+    import pickle
+
+    # pickled here, once: the child gets the bytes (a fraction of the row dicts' memory, which are freed
+    # now rather than held here -- by the child's Process object -- through the child's peak)
+    history = pickle.dumps(ledger.read_history(paths.home, family, ledger.SETTLE_COLUMNS).get(family),
+                           protocol=pickle.HIGHEST_PROTOCOL)
     ctx = mp.get_context("spawn")          # from a Prefect worker thread: never fork
     q = ctx.Queue()
     child = ctx.Process(target=_settle_apart_child, name=f"phakhi-settle-{family}",
@@ -610,7 +628,8 @@ def settle_family_apart(paths: Paths, family: str, files: list[Path], known: dic
 def _settle_apart_child(q, home: str, family: str, files: list[str], known, run_at, spill: str, history,
                         workers, report_progress: bool) -> None:
     """In the child: what `_settle_family_cached` does up to the ledger (read through the per-file cache, copy
-    into the archive, settle, keep the settled state), then spill; the result goes back on `q`."""
+    into the archive, settle, keep the settled state), then spill; the result goes back on `q`. `history`: the
+    family's ledger history, pickled (settle_family_apart)."""
     import pickle
     import traceback
 
@@ -622,6 +641,7 @@ def _settle_apart_child(q, home: str, family: str, files: list[str], known, run_
         def progress(n: int) -> None:
             q.put(("progress", n, None))
 
+        history = pickle.loads(history)
         with gc_paused():
             result = settled.settle_family(paths.ingest_cache, family, [Path(f) for f in files], paths.landing,
                                            known, lambda: history, run_at, workers,

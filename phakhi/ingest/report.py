@@ -219,7 +219,7 @@ def _file_rows(env, results, files, cache: "FileRowsCache | None") -> str:
     `cache` when it holds the family's kept rows: then only the rows of its new files are rendered."""
     template = env.from_string(_FILE_ROWS)
 
-    def render(part) -> str:
+    def render(part, offset: int = 0) -> str:
         return template.render(files=[_plain(r) for r in part.reindex(columns=ROW_COLUMNS).to_dict("records")])
 
     if cache is None:
@@ -242,15 +242,16 @@ class FileRowsCache:
     `settled_mark`) in `folder/report-rows-<family>.pkl`. A family settled on top of that very state, its new
     files after every kept one (the usual month), renders only the new rows; anything else renders all of the
     family's rows again. Deleting the files is always safe."""
-    FORMAT = 1
+    FORMAT = 2                # 2: with the rows' formats (`formats`)
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, kind: str = "rows"):
         self.folder = Path(folder)
+        self.kind = kind              # "rows": the HTML's "all files" rows; "csv": ingest_files.csv's lines
         self._dirty: dict[str, tuple] = {}
         self.stats = {"rendered": 0, "reused": 0}
 
     def _path(self, family: str) -> Path:
-        return self.folder / f"report-rows-{family}.pkl"
+        return self.folder / f"report-{self.kind}-{family}.pkl"
 
     def _load(self, family: str):
         import pickle
@@ -262,24 +263,28 @@ class FileRowsCache:
         except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
             return None
 
-    def rows(self, result, part, kinds: str, render) -> str:
+    def rows(self, result, part, kinds: str, render, formats: list | None = None) -> str:
+        """The family's text: `render(rows, offset)` of all of `part` (its rows in the whole table), or the kept
+        text and `render` of the new rows only. `formats` (run lengths, `_runs`): how each row of `part` is
+        written in the whole table, where it is not by its values alone; kept text is used only for rows
+        written the same way now."""
         mark, since = result.settled_mark, result.settled_since
         kept = self._load(result.family) if mark is not None and since is not None else None
         text = None
         if kept is not None:
-            kept_mark, kept_kinds, n, last_file, kept_text = kept
+            kept_mark, kept_kinds, n, last_file, kept_formats, kept_text = kept
             new = sorted(o.file for o in since[1])
             if (kept_mark == since[0] and kept_kinds == kinds and n + len(new) == len(part) and n > 0
                     and part["file"].iat[n - 1] == last_file and sorted(part["file"].iloc[n:]) == new
-                    and (not new or new[0] > last_file)):
-                text = kept_text + render(part.iloc[n:])
+                    and (not new or new[0] > last_file) and kept_formats == _head(formats, n)):
+                text = kept_text + render(part.iloc[n:], n)
                 self.stats["reused"] += n
                 self.stats["rendered"] += len(part) - n
         if text is None:
-            text = render(part)
+            text = render(part, 0)
             self.stats["rendered"] += len(part)
         if mark is not None:
-            self._dirty[result.family] = (mark, kinds, len(part), part["file"].iat[-1], text)
+            self._dirty[result.family] = (mark, kinds, len(part), part["file"].iat[-1], formats, text)
         return text
 
     def save(self) -> None:
@@ -295,6 +300,91 @@ class FileRowsCache:
                 pickle.dump((self.FORMAT, entry), fh, protocol=pickle.HIGHEST_PROTOCOL)
             tmp.replace(path)
         self._dirty.clear()
+
+
+class _Apart(Exception):
+    """Rows that `to_csv` would write otherwise on their own than within the whole table."""
+
+
+def _files_csv(results, frame, cache: FileRowsCache) -> str | None:
+    """ingest_files.csv's text (`frame`: the file table as written), as `frame.to_csv(index=False)` gives it,
+    family by family: a family settled on top of its kept state writes only its new files' lines (`cache`),
+    the rest all of theirs -- rewriting the whole file every run cost a national "nothing new" refresh
+    ~0.5 s CPU. A line is its row's values' own text but for a datetime column: to_csv writes each chunk
+    of rows by that chunk's resolution (microseconds shown or not, dates only), so rows written apart must
+    fall in chunks of the same formats (`_runs`) as in the whole table; else None (the caller writes it
+    whole), as for any column of another kind."""
+    if not all(_per_value(frame[c].dtype) for c in frame.columns):
+        return None
+    chunk = max(1, 100_000 // max(1, len(frame.columns)))    # to_csv's rows per chunk (pandas 2's default)
+    stamps = [c for c in frame.columns if frame[c].dtype.kind == "M"]
+    whole = _runs(frame, stamps, 0, len(frame), chunk)
+    kinds = repr([(c, str(frame[c].dtype)) for c in frame.columns])
+    out, start = [frame.iloc[:0].to_csv(index=False)], 0
+    try:
+        for r in results:
+            n = len(r.file_report) if r.file_report is not None else 0
+            at, start = start, start + n
+            if not n:
+                continue
+
+            def render(rows, offset: int, at=at) -> str:
+                lo = at + offset
+                if stamps and _runs(frame, stamps, lo, lo + len(rows), chunk) != _cut(whole, lo, lo + len(rows)):
+                    raise _Apart
+                return rows.to_csv(index=False, header=False, chunksize=chunk)
+
+            out.append(cache.rows(r, frame.iloc[at:start], kinds, render, _cut(whole, at, start)))
+    except _Apart:
+        return None
+    cache.save()
+    return "".join(out)
+
+
+def _per_value(dtype) -> bool:
+    """Whether to_csv writes each value of a column of this dtype by itself alone (naive datetimes: by
+    their chunk's resolution too, see `_runs`)."""
+    import pandas as pd
+
+    if isinstance(dtype, pd.StringDtype):
+        return True
+    return getattr(dtype, "kind", None) in ("O", "i", "u", "f", "b") or (dtype.kind == "M" and
+                                                                      getattr(dtype, "tz", None) is None)
+
+
+def _runs(frame, stamps: list[str], lo: int, hi: int, chunk: int) -> list[list]:
+    """How rows lo..hi of `frame`, written by one to_csv call, show their datetime columns: run lengths
+    [[rows, format], ...] where a format is each column's (dates only?, resolution) over the row's chunk --
+    what pandas' DatetimeArray._format_native_types decides the text by."""
+    runs: list[list] = []
+    for a in range(lo, hi, chunk):
+        b = min(hi, a + chunk)
+        fmt = tuple((frame[c].array[a:b]._is_dates_only, frame[c].array[a:b]._resolution_obj) for c in stamps)
+        if runs and runs[-1][1] == fmt:
+            runs[-1][0] += b - a
+        else:
+            runs.append([b - a, fmt])
+    return runs
+
+
+def _cut(runs: list[list] | None, lo: int, hi: int) -> list[list] | None:
+    """Rows lo..hi of run lengths (`_runs`)."""
+    if runs is None:
+        return None
+    out, at = [], 0
+    for n, fmt in runs:
+        a, b = max(lo, at), min(hi, at + n)
+        if a < b:
+            if out and out[-1][1] == fmt:
+                out[-1][0] += b - a
+            else:
+                out.append([b - a, fmt])
+        at += n
+    return out
+
+
+def _head(runs: list[list] | None, n: int) -> list[list] | None:
+    return _cut(runs, 0, n)
 
 
 def _plain(d: dict) -> dict:
@@ -325,7 +415,15 @@ def write_ingest_report(results, out_dir: Path | str, rows_cache: Path | None = 
     written = {}
     for name, frame in paths.items():
         # staff open these in Excel too: a partner's "=HYPERLINK(...)" is shown, never run (as published CSVs)
-        neutralise_formulas(frame).to_csv(out_dir / name, index=False, encoding="utf-8-sig")   # BOM: Excel, Thai
+        frame = neutralise_formulas(frame)
+        text = None
+        if name == "ingest_files.csv" and rows_cache is not None:      # the kept families' lines: kept
+            text = _files_csv(results, frame, FileRowsCache(rows_cache, kind="csv"))
+        if text is None:
+            frame.to_csv(out_dir / name, index=False, encoding="utf-8-sig")   # BOM: Excel, Thai
+        else:
+            with (out_dir / name).open("w", encoding="utf-8-sig", newline="") as fh:    # as to_csv writes it
+                fh.write(text)
         written[name] = out_dir / name
     html = out_dir / "ingest_report.html"
     cache = FileRowsCache(rows_cache) if rows_cache is not None else None

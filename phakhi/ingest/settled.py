@@ -38,7 +38,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from phakhi.ingest.file_cache import FileOutcomeCache, _rel, answers_hold, ingest_files_cached
+from phakhi.ingest.file_cache import AnswerCheck, FileOutcomeCache, _rel, ingest_files_cached
 from phakhi.ingest.files import FamilyResult, FileOutcome, assemble_family
 
 FORMAT = 3                # 3: months may be appended to the kept state (`save`); 2 (before): never
@@ -272,7 +272,7 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
 
     cache = cache or FileOutcomeCache(folder, index_name=family or "any")
     contract = load_contract(family)
-    files = [Path(f) for f in files]
+    files = [f if isinstance(f, Path) else Path(f) for f in files]    # Path(a Path) parses it again: ~2 µs each
     folder = Path(folder)
     state = load(folder, family, cache.code)
     if state is not None and ((state.rows_db is None) != (spill is None) or
@@ -351,6 +351,7 @@ def _new_files(state: Settled, files: list[Path], rel: list[str], cache: FileOut
     """Indexes of the files new since the kept result, or None when a kept file changed or is gone."""
     seen = set()
     new = []
+    holds = AnswerCheck(known)
     for k, (f, r) in enumerate(zip(files, rel)):
         before = state.inputs.get(r)
         if before is None:
@@ -361,7 +362,7 @@ def _new_files(state: Settled, files: list[Path], rel: list[str], cache: FileOut
             mtime = st.st_mtime
         except OSError:
             return None
-        if (h, mtime) != before[:2] or not answers_hold(before[2], known):
+        if (h, mtime) != before[:2] or not holds(before[2]):
             return None
         seen.add(r)
     return new if len(seen) == len(state.inputs) else None
