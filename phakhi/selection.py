@@ -48,7 +48,7 @@ def raw_digests(db_path: Path, schema: str = RAW_SCHEMA) -> dict[str, str]:
 
     Tables with a `period` column also get one digest per period, under PERIODS_KEY ({table: {period: digest}},
     same content, same pass: the table's sums are the sums of its periods'), which tells the build plan which
-    months' rows changed (test_scope)."""
+    months' rows changed (scoped_nodes)."""
     import duckdb
 
     if not Path(db_path).exists():
@@ -201,20 +201,22 @@ def plan_selectors(changed: set[str], period_changed: bool, project: ProjectMap,
     return sorted(set(out))
 
 
-# ------------------------------------------------------------------ tests scoped to the changed months
-def scoped_tests(manifest: dict, before: dict, after: dict, period_changed: bool, snapshot_stale: bool,
-                 project: ProjectMap) -> dict[str, list[str]]:
-    """{model: [periods]}: the column tests (phakhi_columns with a `scope_column`) that an incremental build
-    may run on the rows of those periods only (issue 17 item 4: "gate suites scoped to what changed where that
-    is sound"). The model's last build passed its test on every row; a test is scoped when every input it
-    reads, through all its ancestors, is unchanged or changed only in known periods:
+# ------------------------------------------------------------------ tests and facts scoped to the changed months
+def scoped_nodes(manifest: dict, before: dict, after: dict, period_changed: bool, snapshot_stale: bool,
+                 project: ProjectMap) -> dict[str, dict[str, list[str]]]:
+    """{"tests": {model: [periods]}, "models": {model: [periods]}}: the column tests (phakhi_columns with a
+    `scope_column`) an incremental build may run on the rows of those periods only (issue 17 item 4: "scoped to
+    what changed where that is sound"), and the incremental facts (phakhi_incremental_fact with a
+    `scope_column`) it may recompute for those periods only. The last build (same code) checked, and built,
+    every row; a node is scoped when every input it reads, through all its ancestors, is unchanged or changed
+    only in known periods:
     - each changed raw table among its ancestors has per-period digests (changed_periods): the periods are
       their union; a changed raw table without them (the registry, the units), none;
-    - no ancestor reads the month when the month changed, no ancestor is a stale snapshot; seeds are the
-      published warehouse's (same code and seeds: phakhi/publish/warehouse.py).
-    The declaration says the rest (dbt_project/tests/generic/phakhi_columns.sql): a row's `scope_column` is
-    the period of the raw rows it comes from, and every key its checks group by includes it, so rows of other
-    periods are the last build's, checked then. `manifest`: the last successful build's, of this code."""
+    - nothing it reads (itself included) reads the month when the month changed, no ancestor is a stale
+      snapshot; seeds are the published warehouse's (same code and seeds: phakhi/publish/warehouse.py).
+    The declaration says the rest (phakhi_columns.sql, phakhi_incremental.sql): a row's `scope_column` is the
+    period of the raw rows it comes from, and its key includes it, so rows of other periods are the last
+    build's. `manifest`: the last successful build's, of this code."""
     nodes = {**manifest.get("nodes", {}), **manifest.get("sources", {})}
     changed = changed_tables(before, after)
     readers: dict[str, set[str]] = {}
@@ -222,30 +224,38 @@ def scoped_tests(manifest: dict, before: dict, after: dict, period_changed: bool
         for m in models:
             readers.setdefault(m, set()).add(table)
     period_models = set(project.period_models)
-    scopes: dict[str, set[str] | None] = {}
-    for uid, node in manifest.get("nodes", {}).items():
-        meta = node.get("test_metadata") or {}
-        if node.get("resource_type") != "test" or meta.get("name") != "phakhi_columns" or \
-                not (meta.get("kwargs") or {}).get("scope_column"):
-            continue
-        periods: set[str] | None = set()
-        for a in _ancestors(uid, nodes):
+
+    def periods_of(uid: str) -> set[str] | None:
+        periods: set[str] = set()
+        for a in _ancestors(uid, nodes) | {uid}:
             n = nodes[a]
+            if (period_changed and n["name"] in period_models) or (snapshot_stale and n["resource_type"] == "snapshot"):
+                return None
             tables = {n.get("identifier") or n["name"]} if n["resource_type"] == "source" and \
                 n.get("schema") == RAW_SCHEMA else readers.get(n["name"], set())
-            if (period_changed and n["name"] in period_models) or (snapshot_stale and n["resource_type"] == "snapshot"):
-                periods = None
             for table in tables & changed:
-                more = changed_periods(before, after, table) if periods is not None else None
-                periods = None if more is None or NULL_PERIOD in more else periods | more
-            if periods is None:
-                break
-        model = nodes.get(node.get("attached_node") or "")
-        if model:       # the scope is the model's: every scoped test of it must be sound, over all their periods
-            name = model.get("alias") or model["name"]
-            known = scopes.get(name, set())
-            scopes[name] = None if periods is None or known is None else known | periods
-    return {name: sorted(p) for name, p in scopes.items() if p is not None}
+                more = changed_periods(before, after, table)
+                if more is None or NULL_PERIOD in more:
+                    return None
+                periods |= more
+        return periods
+
+    scopes: dict[str, dict[str, set[str] | None]] = {"tests": {}, "models": {}}
+    for uid, node in manifest.get("nodes", {}).items():
+        meta = node.get("test_metadata") or {}
+        if node.get("resource_type") == "test" and meta.get("name") == "phakhi_columns" and \
+                (meta.get("kwargs") or {}).get("scope_column"):
+            kind, model = "tests", nodes.get(node.get("attached_node") or "")
+        elif node.get("resource_type") == "model" and ((node.get("config") or {}).get("meta") or {}).get("scope_column") \
+                and (node.get("config") or {}).get("materialized") == "incremental":
+            kind, model = "models", node
+        else:
+            continue
+        if model:       # a test's scope is its model's: every scoped test of it must be sound, over all their periods
+            name, periods = model.get("alias") or model["name"], periods_of(uid)
+            known = scopes[kind].get(name, set())
+            scopes[kind][name] = None if periods is None or known is None else known | periods
+    return {kind: {name: sorted(p) for name, p in found.items() if p is not None} for kind, found in scopes.items()}
 
 
 def _ancestors(uid: str, nodes: dict) -> set[str]:
@@ -285,7 +295,7 @@ class BuildPlan:
     snapshot_stale: bool = False
     raw: dict = field(default_factory=dict)     # raw table digests after this run's load
     drift_from: Path | None = None              # publication whose drift report is reused (survey unchanged)
-    test_scope: dict = field(default_factory=dict)     # model -> periods its column tests check (scoped_tests)
+    scope: dict = field(default_factory=dict)   # {"tests"/"models": {model: periods}} (scoped_nodes)
 
     def dbt_args(self) -> list[str] | None:
         """Extra arguments for `dbt build`: None builds everything (seeds too) on a fresh warehouse."""
@@ -317,7 +327,7 @@ class BuildPlan:
         return {"mode": self.mode, "selectors": self.selectors, "changed": self.changed,
                 "period_changed": self.period_changed, "snapshot_stale": self.snapshot_stale,
                 "drift_reused_from": self.drift_from.name if self.drift_from else None,
-                "tests_scoped_to_periods": self.test_scope}
+                "scoped_to_periods": self.scope}
 
 
 # ------------------------------------------------------------------ the history database's sidecar
@@ -348,7 +358,7 @@ def plan_build(paths, mode: str, period: str, before: dict | None, published: di
     """The build plan after this run's raw tables are loaded into the build warehouse. `before`: the copy's
     raw digests taken before the load (incremental mode); `published`: the live publication's inputs sidecar
     (its period, publication id, code). `scoped`: column tests may check only the changed months' rows where
-    that is sound (scoped_tests); False (a full gate) checks every row."""
+    that is sound, and the facts rebuild only those months (scoped_nodes); False (a full gate): every row."""
     raw = raw_digests(paths.build_db)
     if mode != "incremental" or before is None or not published or not published.get("period"):
         return BuildPlan("fresh" if mode != "incremental" else mode, None, raw=raw)
@@ -365,5 +375,5 @@ def plan_build(paths, mode: str, period: str, before: dict | None, published: di
         if (folder / "drift" / "drift_report.json").is_file():
             drift_from = folder
     manifest = last_build_manifest(paths, published.get("code")) if scoped and selectors else None
-    scope = scoped_tests(manifest, before, raw, period_changed, stale, project) if manifest else {}
+    scope = scoped_nodes(manifest, before, raw, period_changed, stale, project) if manifest else {}
     return BuildPlan(mode, selectors, sorted(changed), period_changed, stale, raw, drift_from, scope)

@@ -14,7 +14,7 @@ CHECKS = ("not_null", "unique", "accepted_values", "relationships", "between", "
 # the row expressions, reconciliations and row count bounds of a model, folded into the same test (issue 17: one
 # node, not one each)
 FOLDED = ("expressions", "sums", "row_count")
-# how a model's checks may be scoped to the changed months (phakhi/selection.py:scoped_tests), not a check
+# how a model's checks may be scoped to the changed months (phakhi/selection.py:scoped_nodes), not a check
 SCOPE = ("scope_column",)
 # every phakhi_unique_combination key the models and seeds declared before they joined phakhi_columns (issue 17)
 UNIQUE_COMBINATIONS = {
@@ -254,7 +254,7 @@ def test_a_row_count_outside_its_bounds_fails_the_models_column_test(copy_sample
 
 @pytest.mark.integration
 def test_a_scoped_column_test_checks_the_rows_of_its_months_only(copy_sample, tmp_path):
-    """With a scope (an incremental build's plan, phakhi/selection.py:scoped_tests) the activities' checks read
+    """With a scope (an incremental build's plan, phakhi/selection.py:scoped_nodes) the activities' checks read
     the rows of the listed months - the comparison's too - and name them; without one, every row."""
     from phakhi.transform import run_dbt
 
@@ -267,16 +267,16 @@ def test_a_scoped_column_test_checks_the_rows_of_its_months_only(copy_sample, tm
                     f"where activity_id = (select min(activity_id) from marts.fct_activities where period = '{months[0]}')")
     old, new = months[0], months[-1]
     fct = "test.phakhi.columns_fct_activities"
-    scoped = run_dbt(work, "2025-12", "test", extra=select, test_scope={"fct_activities": [new]})
+    scoped = run_dbt(work, "2025-12", "test", extra=select, scope={"tests": {"fct_activities": [new]}})
     assert scoped.success and scoped.counts == {"pass": 2}, scoped.failures
     whole = run_dbt(work, "2025-12", "test", extra=select)
     assert not whole.success and [f["node"].split(".")[2] for f in whole.failures] == ["columns_fct_activities"]
     assert "phakhi_columns failed on fct_activities: " in whole.failures[0]["message"]
     for scope in ({"fct_activities": [old, new]}, {"fct_activities": [old], "other_model": []}):
-        broken = run_dbt(work, "2025-12", "test", extra=select, test_scope=scope)
+        broken = run_dbt(work, "2025-12", "test", extra=select, scope={"tests": scope})
         message = broken.failures[0]["message"]
         assert not broken.success and broken.failures[0]["node"].startswith(fct), broken.failures
         assert f"phakhi_columns failed on fct_activities (rows of {', '.join(scope['fct_activities'])}): " in message
         assert "between budget_thb (1 row: -1.0;" in message and "sum_matches participants_total (" in message
     # no month to check (nothing it reads changed): it passes without reading a row
-    assert run_dbt(work, "2025-12", "test", extra=select, test_scope={"fct_activities": []}).success
+    assert run_dbt(work, "2025-12", "test", extra=select, scope={"tests": {"fct_activities": []}, "models": {"fct_activities": []}}).success

@@ -8,7 +8,7 @@ import pytest
 
 from phakhi.selection import (PERIODS_KEY, BuildPlan, ProjectMap, changed_periods, changed_tables, period_macros,
                               plan_build, plan_selectors, raw_before, raw_digests, record_snapshot, scan_project,
-                              scoped_tests, snapshot_is_stale)
+                              scoped_nodes, snapshot_is_stale)
 from phakhi.transform import ALL_BUT_SEEDS, DbtOutcome
 
 
@@ -123,6 +123,8 @@ def _manifest(*tests):
              "model.p.fct": node("model", "fct", ["model.p.stg", "model.p.reg", "seed.p.codes"]),
              "seed.p.codes": node("seed", "codes"),
              "model.p.mart": node("model", "mart", ["model.p.fct"])}
+    nodes["model.p.fct"]["config"] = {"materialized": "incremental", "meta": {"scope_column": "period"}}
+    nodes["model.p.mart"]["config"] = {"materialized": "table", "meta": {"scope_column": "period"}}   # not incremental
     for name, model, deps in tests:
         nodes[f"test.p.{name}"] = node("test", name, deps, attached_node=f"model.p.{model}",
                                        test_metadata={"name": "phakhi_columns", "kwargs": {"scope_column": "period"}})
@@ -133,6 +135,12 @@ def _manifest(*tests):
     return {"nodes": nodes, "sources": sources}
 
 
+def _tests(*args):
+    found = scoped_nodes(*args)
+    assert set(found) == {"tests", "models"}
+    return found["tests"]
+
+
 def test_column_tests_are_scoped_to_the_changed_months_only_where_every_input_says_so():
     manifest = _manifest(("columns_stg", "stg", ["model.p.stg"]), ("columns_fct", "fct", ["model.p.fct", "model.p.reg"]),
                          ("columns_mart", "mart", ["model.p.mart"]))
@@ -140,32 +148,43 @@ def test_column_tests_are_scoped_to_the_changed_months_only_where_every_input_sa
     before = {"rows": "a", "registry": "r", "manifest": "m", PERIODS_KEY: {"rows": {"2025-11": "x", "2025-12": "y"}}}
     one_month = {**before, "rows": "b", "manifest": "n", PERIODS_KEY: {"rows": {"2025-11": "x", "2025-12": "z"}}}
     # a month of rows changed (and a table the tests do not read): each scoped test checks that month
-    assert scoped_tests(manifest, before, one_month, False, False, pm) == \
+    assert _tests(manifest, before, one_month, False, False, pm) == \
         {"stg": ["2025-12"], "fct": ["2025-12"], "mart": ["2025-12"]}
     # a new month: what reads it (mart) checks every row; a stale registry snapshot has no snapshot here
-    assert scoped_tests(manifest, before, one_month, True, False, pm) == {"stg": ["2025-12"], "fct": ["2025-12"]}
+    assert _tests(manifest, before, one_month, True, False, pm) == {"stg": ["2025-12"], "fct": ["2025-12"]}
     # the registry changed (no periods): the fact's rows may all have changed; the staging rows may not
     registry = {**one_month, "registry": "s"}
-    assert scoped_tests(manifest, before, registry, False, False, pm) == {"stg": ["2025-12"]}
+    assert _tests(manifest, before, registry, False, False, pm) == {"stg": ["2025-12"]}
     # no per-period digests recorded before (an older sidecar): nothing scoped
-    assert scoped_tests(manifest, {k: v for k, v in before.items() if k != PERIODS_KEY}, one_month, False, False,
+    assert _tests(manifest, {k: v for k, v in before.items() if k != PERIODS_KEY}, one_month, False, False,
                         pm) == {}
     # rows without a period changed: no period filter would select them
     nulls = {**one_month, PERIODS_KEY: {"rows": {"2025-11": "x", "2025-12": "y", "@null": "q"}}}
-    assert scoped_tests(manifest, before, nulls, False, False, pm) == {}
+    assert _tests(manifest, before, nulls, False, False, pm) == {}
     # nothing the tests read changed: they check no row (every row is the last build's)
-    assert scoped_tests(manifest, before, {**before, "manifest": "n"}, False, False, pm) == \
+    assert _tests(manifest, before, {**before, "manifest": "n"}, False, False, pm) == \
         {"stg": [], "fct": [], "mart": []}
     # a raw table read without source() by an ancestor counts as its input
     reader = ProjectMap(readers={"manifest": ["reg"]})
-    assert scoped_tests(manifest, before, one_month, False, False, reader) == {"stg": ["2025-12"]}
+    assert _tests(manifest, before, one_month, False, False, reader) == {"stg": ["2025-12"]}
+
+
+def test_an_incremental_fact_declaring_its_period_column_is_rebuilt_for_the_changed_months_only():
+    manifest = _manifest()
+    pm = ProjectMap(period_models=["fct"])
+    before = {"rows": "a", "registry": "r", PERIODS_KEY: {"rows": {"2025-11": "x", "2025-12": "y"}}}
+    one_month = {**before, "rows": "b", PERIODS_KEY: {"rows": {"2025-11": "x", "2025-12": "z"}}}
+    assert scoped_nodes(manifest, before, one_month, False, False, pm) == {"tests": {}, "models": {"fct": ["2025-12"]}}
+    # the fact itself reads the month, which changed; the registry (no periods) changed: every row
+    assert scoped_nodes(manifest, before, one_month, True, False, pm)["models"] == {}
+    assert scoped_nodes(manifest, before, {**one_month, "registry": "s"}, False, False, pm)["models"] == {}
 
 
 def test_a_model_is_scoped_only_when_all_its_scoped_tests_are():
     manifest = _manifest(("a", "stg", ["model.p.stg"]), ("b", "stg", ["model.p.stg", "model.p.reg"]))
     before = {"rows": "a", "registry": "r", PERIODS_KEY: {"rows": {"2025-12": "y"}}}
     after = {"rows": "b", "registry": "s", PERIODS_KEY: {"rows": {"2025-12": "z"}}}
-    assert scoped_tests(manifest, before, after, False, False, ProjectMap()) == {}
+    assert _tests(manifest, before, after, False, False, ProjectMap()) == {}
 
 
 def test_the_raw_tables_before_the_load_are_the_published_sidecars_else_digested(home):

@@ -35,8 +35,8 @@
     or store_failures the rows are returned (and stored), as dbt does.
 
     Scoped to the changed months (issue 17 item 4): with `scope_column: period`, an incremental build whose plan
-    found every input of the test unchanged or changed only in some months (phakhi/selection.py:scoped_tests;
-    env PHAKHI_TEST_SCOPE, read only when the test compiles to run, never while parsing) checks the rows of
+    found every input of the test unchanged or changed only in some months (phakhi/selection.py:scoped_nodes,
+    macros/phakhi_scope.sql) checks the rows of
     those months only, the comparison model's of a sum too; a fresh build, a full gate (--full-gate) and any
     test without the declaration check every row. Declare it only where that is sound: the column is the period
     of the raw rows each row comes from, and every unique / unique_combination key includes it (or a value
@@ -58,14 +58,11 @@
     {{ exceptions.raise_compiler_error("phakhi_columns on " ~ model ~ ": scope_column cannot go with row_count (it counts every row)") }}
 {%- endif -%}
 {%- set raise_error = config.get('severity', 'error') | lower == 'error' and not should_store_failures() -%}
-{#- the months this build checks (none: every row); read only when compiling to run, as phakhi_period -#}
+{#- the months this build checks (none: every row): macros/phakhi_scope.sql -#}
 {%- set model_name = model.identifier if model.identifier is defined else none -%}
-{%- set scope = fromjson(env_var('PHAKHI_TEST_SCOPE', '{}')) if (execute and scope_column and model_name) else {} -%}
-{%- set periods = scope.get(model_name) -%}
-{%- if periods is not none -%}
-    {%- set quoted_periods = [] -%}
-    {%- for p in periods %}{% do quoted_periods.append("'" ~ (p | string | replace("'", "''")) ~ "'") %}{% endfor -%}
-    {%- set in_scope = scope_column ~ " in (" ~ quoted_periods | join(", ") ~ ")" if periods else "false" -%}
+{%- set in_scope = phakhi_scope_condition('tests', model_name, scope_column) -%}
+{%- set periods = phakhi_scope_periods('tests', model_name) if in_scope else none -%}
+{%- if in_scope -%}
     {%- set rows = "(select * from " ~ model ~ " where " ~ in_scope ~ ")" -%}
 {%- else -%}
     {%- set rows = model -%}
@@ -133,7 +130,7 @@ with scan as (   -- one pass for the null counts and the values outside their li
 {{ adapter.quote('sm_' ~ loop.index) }} as (    -- the model's total (from the scan) and the other's, as phakhi_sum_matches
     select s.{{ adapter.quote('smt_' ~ loop.index) }} as model_total,
            (select coalesce(sum({{ m.compare_column }}), 0) from {{ m.compare_model }}
-            {%- set compare_filters = ([m.compare_where] if m.get('compare_where') else []) + ([in_scope] if periods is not none else []) %}
+            {%- set compare_filters = ([m.compare_where] if m.get('compare_where') else []) + ([in_scope] if in_scope else []) %}
             {% if compare_filters %}where ({{ compare_filters | join(') and (') }}){% endif %}) as compare_total
     from scan as s
 ),
