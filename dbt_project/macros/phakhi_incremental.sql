@@ -72,10 +72,13 @@
 
 {# The incremental filter every fact ends with: on an incremental run only rows that are new or whose
    fingerprint (row_hash) changed; on a full refresh every row. #}
-{% macro phakhi_changed_rows(unique_key, alias='h') -%}
+{% macro phakhi_changed_rows(unique_key, alias='h', scope_column=none) -%}
     {%- if is_incremental() %}
+    {#- scoped (phakhi_scoped_rows): the key includes the period, so only the table's rows of the scope can match -#}
+    {%- set in_scope = phakhi_scope_condition('models', this.identifier, 't.' ~ scope_column if scope_column else none) %}
 where not exists (
     select 1 from {{ this }} as t where t.{{ unique_key }} = {{ alias }}.{{ unique_key }} and t.row_hash = {{ alias }}.row_hash
+    {%- if in_scope %} and {{ in_scope }}{% endif %}
 )
     {%- endif -%}
 {%- endmacro %}

@@ -57,4 +57,4 @@ hashed as (
 select h.*
 from hashed as h
 -- incremental run: only activities that are new or whose content changed
-{{ phakhi_changed_rows('activity_id') }}
+{{ phakhi_changed_rows('activity_id', scope_column='period') }}
