@@ -116,14 +116,15 @@ def start_build(paths: Paths, inputs: dict | None, full: bool) -> str:
     return mode
 
 
-def plan_build(paths: Paths, mode: str, period: str, before: dict | None):
+def plan_build(paths: Paths, mode: str, period: str, before: dict | None, scoped: bool = True):
     """What dbt builds (phakhi/selection.py): everything on a fresh warehouse; on a copy of the published one,
-    only what the changed raw tables, the month and the registry history reach (seeds are never reloaded)."""
+    only what the changed raw tables, the month and the registry history reach (seeds are never reloaded);
+    `scoped`: column tests may check only the changed months' rows where sound (not on a full gate)."""
     from phakhi.refresh_inputs import read_inputs
     from phakhi.selection import plan_build as plan
 
     with timed_stage("plan_build", paths):
-        build_plan = plan(paths, mode, period, before, read_inputs(paths.published_inputs))
+        build_plan = plan(paths, mode, period, before, read_inputs(paths.published_inputs), scoped=scoped)
     get_run_logger().info(build_plan.describe())
     return build_plan
 
@@ -243,7 +244,7 @@ def _refresh(paths: Paths, period: str | None, run_id: str, force: bool = False,
     if hasattr(results, "release"):   # the rows are in the warehouse now: later stages read it, not these frames
         results.release()
     logger.info("ingested:\n%s", ingest_report.to_string(index=False))
-    plan = plan_build(paths, mode, period, before)
+    plan = plan_build(paths, mode, period, before, scoped=not full_gate)
     # GX for the gate while dbt runs: on small homes, or when the survey's models (dbt's peak) are not rebuilt
     warm_gate_imports_during_dbt(paths.build_db, survey_models_kept=plan.drift_from is not None)
     dbt_outcome = build_warehouse(paths, period, plan=plan)

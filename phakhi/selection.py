@@ -44,22 +44,45 @@ RAW_SCHEMA = "raw"
 def raw_digests(db_path: Path, schema: str = RAW_SCHEMA) -> dict[str, str]:
     """{table: digest} of every table of `schema` in the DuckDB file (empty when the file is missing).
     Equal digests, equal tables: column names and types, row count, and two sums of 64-bit row hashes
-    (order-free: DuckDB's parallel load order does not matter). About 20 ms at SAMPLE scale."""
+    (order-free: DuckDB's parallel load order does not matter). About 20 ms at SAMPLE scale.
+
+    Tables with a `period` column also get one digest per period, under PERIODS_KEY ({table: {period: digest}},
+    same content, same pass: the table's sums are the sums of its periods'), which tells the build plan which
+    months' rows changed (scoped_nodes)."""
     import duckdb
 
     if not Path(db_path).exists():
         return {}
-    out = {}
+    out, periods = {}, {}
     with duckdb.connect(str(db_path), read_only=True) as con:
         cols = con.execute(
-            "select table_name, list(column_name || ' ' || data_type order by ordinal_position) "
+            "select table_name, list(column_name || ' ' || data_type order by ordinal_position), "
+            "bool_or(column_name = 'period') "
             "from information_schema.columns where table_schema = ? and table_catalog = current_database() "
             "group by table_name order by table_name", [schema]).fetchall()
-        for table, columns in cols:
-            n, s1, s2 = con.execute(f'select count(*), sum(hash(t)::hugeint), sum(hash(t, 1)::hugeint) '
-                                    f'from "{schema}"."{table}" as t').fetchone()
-            out[table] = hashlib.sha256(f"{columns}|{n}|{s1}|{s2}".encode()).hexdigest()[:32]
+        for table, columns, has_period in cols:
+            by = "cast(period as varchar)" if has_period else "null"
+            parts = con.execute(f'select {by}, count(*), sum(hash(t)::hugeint), sum(hash(t, 1)::hugeint) '
+                                f'from "{schema}"."{table}" as t group by all').fetchall()
+            # the table's count and sums from its groups' (an empty table's sums are null, as ungrouped)
+            n, s1, s2 = (sum(p[i] for p in parts if p[i] is not None) if any(p[i] is not None for p in parts)
+                         else (0 if i == 1 else None) for i in (1, 2, 3))
+            out[table] = _digest(columns, n, s1, s2)
+            if has_period:
+                periods[table] = {NULL_PERIOD if p is None else p: _digest(columns, c, a, b) for p, c, a, b in parts}
+    if periods:
+        out[PERIODS_KEY] = periods
     return out
+
+
+# The per-period digests' key in raw_digests' dict: not a table name (a raw table is never called so); and the
+# key of the rows without a period (which no period filter selects: a change there scopes nothing).
+PERIODS_KEY = "@periods"
+NULL_PERIOD = "@null"
+
+
+def _digest(columns, n, s1, s2) -> str:
+    return hashlib.sha256(f"{columns}|{n}|{s1}|{s2}".encode()).hexdigest()[:32]
 
 
 def raw_before(paths, mode: str) -> dict[str, str] | None:
@@ -77,7 +100,16 @@ def raw_before(paths, mode: str) -> dict[str, str] | None:
 
 def changed_tables(before: dict[str, str], after: dict[str, str]) -> set[str]:
     """Raw tables added, removed or with other content."""
-    return {t for t in set(before) | set(after) if before.get(t) != after.get(t)}
+    return {t for t in set(before) | set(after) if t != PERIODS_KEY and before.get(t) != after.get(t)}
+
+
+def changed_periods(before: dict, after: dict, table: str) -> set[str] | None:
+    """The periods of raw `table` whose rows differ between two raw_digests (None: not known per period -
+    no per-period digests on either side, or other columns, which every period's digest then shows)."""
+    old, new = ((d.get(PERIODS_KEY) or {}).get(table) for d in (before, after))
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return None
+    return {p for p in set(old) | set(new) if old.get(p) != new.get(p)}
 
 
 # ------------------------------------------------------------------ what the dbt project reads
@@ -169,6 +201,90 @@ def plan_selectors(changed: set[str], period_changed: bool, project: ProjectMap,
     return sorted(set(out))
 
 
+# ------------------------------------------------------------------ tests and facts scoped to the changed months
+def scoped_nodes(manifest: dict, before: dict, after: dict, period_changed: bool, snapshot_stale: bool,
+                 project: ProjectMap) -> dict[str, dict[str, list[str]]]:
+    """{"tests": {model: [periods]}, "models": {model: [periods]}}: the column tests (phakhi_columns with a
+    `scope_column`) an incremental build may run on the rows of those periods only (issue 17 item 4: "scoped to
+    what changed where that is sound"), and the incremental facts (phakhi_incremental_fact with a
+    `scope_column`) it may recompute for those periods only. The last build (same code) checked, and built,
+    every row; a node is scoped when every input it reads, through all its ancestors, is unchanged or changed
+    only in known periods:
+    - each changed raw table among its ancestors has per-period digests (changed_periods): the periods are
+      their union; a changed raw table without them (the registry, the units), none;
+    - nothing it reads (itself included) reads the month when the month changed, no ancestor is a stale
+      snapshot; seeds are the published warehouse's (same code and seeds: phakhi/publish/warehouse.py).
+    The declaration says the rest (phakhi_columns.sql, phakhi_incremental.sql): a row's `scope_column` is the
+    period of the raw rows it comes from, and its key includes it, so rows of other periods are the last
+    build's. `manifest`: the last successful build's, of this code."""
+    nodes = {**manifest.get("nodes", {}), **manifest.get("sources", {})}
+    changed = changed_tables(before, after)
+    readers: dict[str, set[str]] = {}
+    for table, models in project.readers.items():
+        for m in models:
+            readers.setdefault(m, set()).add(table)
+    period_models = set(project.period_models)
+
+    def periods_of(uid: str) -> set[str] | None:
+        periods: set[str] = set()
+        for a in _ancestors(uid, nodes) | {uid}:
+            n = nodes[a]
+            if (period_changed and n["name"] in period_models) or (snapshot_stale and n["resource_type"] == "snapshot"):
+                return None
+            tables = {n.get("identifier") or n["name"]} if n["resource_type"] == "source" and \
+                n.get("schema") == RAW_SCHEMA else readers.get(n["name"], set())
+            for table in tables & changed:
+                more = changed_periods(before, after, table)
+                if more is None or NULL_PERIOD in more:
+                    return None
+                periods |= more
+        return periods
+
+    scopes: dict[str, dict[str, set[str] | None]] = {"tests": {}, "models": {}}
+    for uid, node in manifest.get("nodes", {}).items():
+        meta = node.get("test_metadata") or {}
+        if node.get("resource_type") == "test" and meta.get("name") == "phakhi_columns" and \
+                (meta.get("kwargs") or {}).get("scope_column"):
+            kind, model = "tests", nodes.get(node.get("attached_node") or "")
+        elif node.get("resource_type") == "model" and ((node.get("config") or {}).get("meta") or {}).get("scope_column") \
+                and (node.get("config") or {}).get("materialized") == "incremental":
+            kind, model = "models", node
+        else:
+            continue
+        if model:       # a test's scope is its model's: every scoped test of it must be sound, over all their periods
+            name, periods = model.get("alias") or model["name"], periods_of(uid)
+            known = scopes[kind].get(name, set())
+            scopes[kind][name] = None if periods is None or known is None else known | periods
+    return {kind: {name: sorted(p) for name, p in found.items() if p is not None} for kind, found in scopes.items()}
+
+
+def _ancestors(uid: str, nodes: dict) -> set[str]:
+    seen, todo = set(), [uid]
+    while todo:
+        for d in (nodes.get(todo.pop(), {}).get("depends_on") or {}).get("nodes") or ():
+            if d in nodes and d not in seen:
+                seen.add(d)
+                todo.append(d)
+    return seen
+
+
+def last_build_manifest(paths, code: str | None) -> dict | None:
+    """The manifest of the last dbt build in this home when it succeeded with the code `code` (the graph the
+    tests are scoped on); None otherwise."""
+    import json
+
+    from phakhi.transform import BUILT_CODE
+
+    target = paths.dbt_work / "target"
+    try:
+        if not code or (target / BUILT_CODE).read_text(encoding="utf-8") != code:
+            return None
+        manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) else None
+
+
 @dataclass
 class BuildPlan:
     """What this refresh's dbt build runs, and why (logged, and recorded in the build sidecar)."""
@@ -179,6 +295,7 @@ class BuildPlan:
     snapshot_stale: bool = False
     raw: dict = field(default_factory=dict)     # raw table digests after this run's load
     drift_from: Path | None = None              # publication whose drift report is reused (survey unchanged)
+    scope: dict = field(default_factory=dict)   # {"tests"/"models": {model: periods}} (scoped_nodes)
 
     def dbt_args(self) -> list[str] | None:
         """Extra arguments for `dbt build`: None builds everything (seeds too) on a fresh warehouse."""
@@ -209,7 +326,8 @@ class BuildPlan:
     def to_dict(self) -> dict:
         return {"mode": self.mode, "selectors": self.selectors, "changed": self.changed,
                 "period_changed": self.period_changed, "snapshot_stale": self.snapshot_stale,
-                "drift_reused_from": self.drift_from.name if self.drift_from else None}
+                "drift_reused_from": self.drift_from.name if self.drift_from else None,
+                "scoped_to_periods": self.scope}
 
 
 # ------------------------------------------------------------------ the history database's sidecar
@@ -236,17 +354,19 @@ def record_snapshot(paths, plan: BuildPlan, outcome) -> None:
 
 # ------------------------------------------------------------------ the plan
 def plan_build(paths, mode: str, period: str, before: dict | None, published: dict | None,
-               project: ProjectMap | None = None) -> BuildPlan:
+               project: ProjectMap | None = None, scoped: bool = True) -> BuildPlan:
     """The build plan after this run's raw tables are loaded into the build warehouse. `before`: the copy's
     raw digests taken before the load (incremental mode); `published`: the live publication's inputs sidecar
-    (its period, publication id)."""
+    (its period, publication id, code). `scoped`: column tests may check only the changed months' rows where
+    that is sound, and the facts rebuild only those months (scoped_nodes); False (a full gate): every row."""
     raw = raw_digests(paths.build_db)
     if mode != "incremental" or before is None or not published or not published.get("period"):
         return BuildPlan("fresh" if mode != "incremental" else mode, None, raw=raw)
     changed = changed_tables(before, raw)
     period_changed = published.get("period") != period
     stale = snapshot_is_stale(paths, raw)
-    selectors = plan_selectors(changed, period_changed, project or scan_project(), stale)
+    project = project or scan_project()
+    selectors = plan_selectors(changed, period_changed, project, stale)
     drift_from = None
     pub_id = published.get("publication_id")
     survey_tables = {"survey_waves", "survey_instrument_items"}
@@ -254,4 +374,6 @@ def plan_build(paths, mode: str, period: str, before: dict | None, published: di
         folder = paths.publications / pub_id
         if (folder / "drift" / "drift_report.json").is_file():
             drift_from = folder
-    return BuildPlan(mode, selectors, sorted(changed), period_changed, stale, raw, drift_from)
+    manifest = last_build_manifest(paths, published.get("code")) if scoped and selectors else None
+    scope = scoped_nodes(manifest, before, raw, period_changed, stale, project) if manifest else {}
+    return BuildPlan(mode, selectors, sorted(changed), period_changed, stale, raw, drift_from, scope)

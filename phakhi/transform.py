@@ -74,9 +74,11 @@ def dbt_vars(paths: Paths, period: str) -> dict:
 
 
 def dbt_step(paths: Paths, period: str, command: str = "build", extra: list[str] | None = None,
-             warehouse: Path | None = None, target: Path | None = None) -> dict:
+             warehouse: Path | None = None, target: Path | None = None, scope: dict | None = None) -> dict:
     """One dbt command as phakhi/dbt_worker.py runs it: its arguments, environment and working folder (what
-    `dbt <args>` gets as a process of its own), with its target folder made ready."""
+    `dbt <args>` gets as a process of its own), with its target folder made ready. `scope`: the column tests
+    and facts that check / rebuild only some months' rows, {"tests"/"models": {model: [periods]}}
+    (phakhi/selection.py:scoped_nodes)."""
     target = target or paths.dbt_work / "target"
     # The month travels as PHAKHI_PERIOD (read by macros/phakhi_period.sql), not --vars: changed --vars make
     # dbt throw away its partial parse and parse the whole project again every new month; a changed env var
@@ -85,6 +87,9 @@ def dbt_step(paths: Paths, period: str, command: str = "build", extra: list[str]
             "--target-path", str(target),
             "--vars", json.dumps({k: v for k, v in dbt_vars(paths, period).items() if k != "period"}), *(extra or [])]
     env = {**dbt_env(paths, warehouse), "PHAKHI_PERIOD": period}
+    env.pop(SCOPE_ENV, None)                            # only ever this build's plan's
+    if scope:
+        env[SCOPE_ENV] = json.dumps(scope, sort_keys=True)
     key = parse_key(env, args)
     target.mkdir(parents=True, exist_ok=True)
     (target / "phakhi_period.txt").write_text(period, encoding="utf-8")
@@ -99,6 +104,9 @@ def dbt_step(paths: Paths, period: str, command: str = "build", extra: list[str]
 # part of the parse key, so the project can be parsed before the month is known (phakhi/dbt_worker.py checks the
 # parse: one that did read it serves only its own month).
 PERIOD_ENV = "PHAKHI_PERIOD"
+# The months the scoped column tests check and the scoped facts rebuild (macros/phakhi_scope.sql), likewise read
+# only when a node compiles to run: not part of the parse key either.
+SCOPE_ENV = "PHAKHI_SCOPE"
 
 
 def parse_key(env: dict, args: list[str]) -> str:
@@ -110,7 +118,7 @@ def parse_key(env: dict, args: list[str]) -> str:
     def value(flag: str) -> str:
         return args[args.index(flag) + 1] if flag in args else ""
 
-    return hashlib.sha256(json.dumps([sorted((k, v) for k, v in env.items() if k != PERIOD_ENV),
+    return hashlib.sha256(json.dumps([sorted((k, v) for k, v in env.items() if k not in (PERIOD_ENV, SCOPE_ENV)),
                                       str(DBT_PROJECT_DIR), value("--project-dir"),
                                       value("--profiles-dir"), value("--vars")]).encode()).hexdigest()
 
@@ -139,8 +147,8 @@ def parse_step(paths: Paths, period: str | None) -> dict:
 
 
 def run_dbt(paths: Paths, period: str, command: str = "build", extra: list[str] | None = None,
-            warehouse: Path | None = None, target: Path | None = None) -> DbtOutcome:
-    return run_steps(paths, [dbt_step(paths, period, command, extra, warehouse, target)])
+            warehouse: Path | None = None, target: Path | None = None, scope: dict | None = None) -> DbtOutcome:
+    return run_steps(paths, [dbt_step(paths, period, command, extra, warehouse, target, scope)])
 
 
 def run_steps(paths: Paths, steps: list[dict], code: str | None = None) -> DbtOutcome:
@@ -325,7 +333,8 @@ def build_planned(paths: Paths, period: str, plan) -> DbtOutcome:
     if plan is not None and plan.nothing_to_build:
         discard_dbt_process()
         return DbtOutcome(True, [], 0.0, log_tail=plan.describe())
-    steps = [dbt_step(paths, period, extra=plan.dbt_args() if plan is not None else None)]
+    steps = [dbt_step(paths, period, extra=plan.dbt_args() if plan is not None else None,
+                      scope=plan.scope if plan is not None else None)]
     from phakhi.refresh_inputs import code_fingerprint
 
     code = code_fingerprint()                               # once for the build's checks and records

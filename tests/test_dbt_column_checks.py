@@ -14,6 +14,8 @@ CHECKS = ("not_null", "unique", "accepted_values", "relationships", "between", "
 # the row expressions, reconciliations and row count bounds of a model, folded into the same test (issue 17: one
 # node, not one each)
 FOLDED = ("expressions", "sums", "row_count")
+# how a model's checks may be scoped to the changed months (phakhi/selection.py:scoped_nodes), not a check
+SCOPE = ("scope_column",)
 # every phakhi_unique_combination key the models and seeds declared before they joined phakhi_columns (issue 17)
 UNIQUE_COMBINATIONS = {
     ("int_survey__item_scores", ("wave", "respondent_id", "item_code")),
@@ -33,7 +35,7 @@ def declared() -> dict[str, dict]:
                     assert entry["name"] not in out, f"{entry['name']}: one phakhi_columns test per model"
                     assert t["phakhi_columns"]["name"] == f"columns_{entry['name']}"
                     args = t["phakhi_columns"]["arguments"]
-                    assert set(args) <= set(CHECKS) | set(FOLDED), args
+                    assert set(args) <= set(CHECKS) | set(FOLDED) | set(SCOPE), args
                     out[entry["name"]] = {"not_null": list(args.get("not_null") or []),
                                           "unique": list(args.get("unique") or []),
                                           "accepted_values": dict(args.get("accepted_values") or {}),
@@ -248,3 +250,33 @@ def test_a_row_count_outside_its_bounds_fails_the_models_column_test(copy_sample
     assert set(messages) == {"columns_dim_provinces", "columns_mart_practice_cases"}     # 5 sectors still there
     assert "row_count rows (75 rows; expected between 77 and 77)" in messages["columns_dim_provinces"]
     assert "row_count rows (0 rows; expected at least 1)" in messages["columns_mart_practice_cases"]
+
+
+@pytest.mark.integration
+def test_a_scoped_column_test_checks_the_rows_of_its_months_only(copy_sample, tmp_path):
+    """With a scope (an incremental build's plan, phakhi/selection.py:scoped_nodes) the activities' checks read
+    the rows of the listed months - the comparison's too - and name them; without one, every row."""
+    from phakhi.transform import run_dbt
+
+    work = _sample_work_home(copy_sample, tmp_path)
+    select = ["--select", "columns_fct_activities columns_stg_partner_reports__activities"]
+    with duckdb.connect(str(work.build_db)) as con:
+        months = [r[0] for r in con.execute("select distinct period from marts.fct_activities order by 1").fetchall()]
+        # an old month's broken row: its budget out of range, its participants no longer those reported
+        con.execute(f"update marts.fct_activities set budget_thb = -1, participants_total = participants_total + 7 "
+                    f"where activity_id = (select min(activity_id) from marts.fct_activities where period = '{months[0]}')")
+    old, new = months[0], months[-1]
+    fct = "test.phakhi.columns_fct_activities"
+    scoped = run_dbt(work, "2025-12", "test", extra=select, scope={"tests": {"fct_activities": [new]}})
+    assert scoped.success and scoped.counts == {"pass": 2}, scoped.failures
+    whole = run_dbt(work, "2025-12", "test", extra=select)
+    assert not whole.success and [f["node"].split(".")[2] for f in whole.failures] == ["columns_fct_activities"]
+    assert "phakhi_columns failed on fct_activities: " in whole.failures[0]["message"]
+    for scope in ({"fct_activities": [old, new]}, {"fct_activities": [old], "other_model": []}):
+        broken = run_dbt(work, "2025-12", "test", extra=select, scope={"tests": scope})
+        message = broken.failures[0]["message"]
+        assert not broken.success and broken.failures[0]["node"].startswith(fct), broken.failures
+        assert f"phakhi_columns failed on fct_activities (rows of {', '.join(scope['fct_activities'])}): " in message
+        assert "between budget_thb (1 row: -1.0;" in message and "sum_matches participants_total (" in message
+    # no month to check (nothing it reads changed): it passes without reading a row
+    assert run_dbt(work, "2025-12", "test", extra=select, scope={"tests": {"fct_activities": []}, "models": {"fct_activities": []}}).success

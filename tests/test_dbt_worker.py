@@ -188,6 +188,9 @@ def test_the_parse_ahead_is_for_the_builds_environment_and_vars_only(home):
     assert ahead["args"][:2] == ["--quiet", "parse"] and "--no-write-json" in ahead["args"]
     assert str(home.dbt_work / "target") not in ahead["args"]         # the last build's files stay as they are
     assert transform.dbt_step(home, "2026-01")["parse_key"] == ahead["parse_key"]
+    scoped = transform.dbt_step(home, "2025-12", scope={"tests": {"fct_activities": ["2025-12"]}})   # read when run
+    assert scoped["parse_key"] == ahead["parse_key"] and scoped["env"][transform.SCOPE_ENV] == \
+        '{"tests": {"fct_activities": ["2025-12"]}}' and transform.SCOPE_ENV not in build["env"]
     unknown = transform.parse_step(home, None)                       # before ingest: the month is not known yet
     assert unknown["parse_key"] == ahead["parse_key"] and transform.PERIOD_ENV not in unknown["env"]
     assert transform.dbt_step(home, "2025-12", warehouse=home.home / "other.duckdb")["parse_key"] != ahead["parse_key"]

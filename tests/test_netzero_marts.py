@@ -365,6 +365,56 @@ def test_incremental_facts_equal_a_full_refresh(refreshed, tmp_path):
     assert "P001|2025-01|1" not in set(incremental["fct_activities"]["activity_id"])
 
 
+def test_facts_scoped_to_the_changed_months_equal_a_full_refresh(refreshed, tmp_path):
+    """A build the plan scoped (phakhi/selection.py:scoped_nodes: only some months' raw rows changed) recomputes
+    the claims' verdicts and both facts for those months only - and gives the full refresh's tables; a scope
+    missing a changed month would not (the scope is really applied)."""
+    from phakhi.settings import Paths
+    from phakhi.transform import run_dbt
+
+    paths, _ = refreshed
+    work = Paths(tmp_path / "home").ensure()
+    shutil.copyfile(paths.build_db, work.build_db)
+    shutil.copyfile(paths.history_db, work.history_db)
+    facts = ["--select", "int_ghg__claims_deduplicated", "fct_ghg_reductions", "fct_activities"]
+    keys = (("int_ghg__claims_deduplicated", "reduction_id"), ("fct_ghg_reductions", "reduction_id"),
+            ("fct_activities", "activity_id"))
+
+    def tables():
+        with duckdb.connect(str(work.build_db), read_only=True) as con:
+            return {n: con.execute(f"select * from {'intermediate' if n.startswith('int_') else 'marts'}.{n} "
+                                   f"order by {k}").df() for n, k in keys}
+
+    with duckdb.connect(str(work.build_db)) as con:
+        # a corrected claim (its group may change), a withdrawn one, a late one; activities corrected and withdrawn
+        con.execute("update raw.ghg_reductions set activity_amount = activity_amount * 1.1, credential_id = "
+                    "(select min(credential_id) from raw.ghg_reductions where period = '2025-05') "
+                    "where partner_id = 'P031' and period = '2025-05'")
+        con.execute("delete from raw.ghg_reductions where partner_id = 'P002' and period = '2025-07'")
+        con.execute("insert into raw.ghg_reductions select * replace ('2025-12' as period) from raw.ghg_reductions "
+                    "where partner_id = 'P036' and period = '2025-10'")
+        con.execute("delete from raw.activity_reports where partner_id = 'P001' and period = '2025-01' and activity_no = 1")
+        con.execute("update raw.activity_reports set participants_total = participants_total + 7 "
+                    "where partner_id = 'P002' and period = '2025-02'")
+    ghg, acts = ["2025-05", "2025-07", "2025-12"], ["2025-01", "2025-02"]
+    scope = {"models": {"int_ghg__claims_deduplicated": ghg, "fct_ghg_reductions": ghg, "fct_activities": acts}}
+    shutil.copyfile(work.build_db, tmp_path / "changed.duckdb")
+    outcome = run_dbt(work, PERIOD, "run", extra=facts, scope=scope)
+    assert outcome.success, outcome.failures
+    results = json.loads((work.dbt_work / "target" / "run_results.json").read_text())["results"]
+    assert all("'2025-07'" in r["compiled_code"] for r in results if "ghg" in r["unique_id"])
+    scoped = tables()
+    assert run_dbt(work, PERIOD, "run", extra=[*facts, "--full-refresh"]).success
+    full = tables()
+    for name in full:
+        pd.testing.assert_frame_equal(scoped[name], full[name], check_exact=False, rtol=1e-12)
+    assert "P002|P002-G1|2025-07" not in set(scoped["fct_ghg_reductions"]["reduction_id"])
+    shutil.copyfile(tmp_path / "changed.duckdb", work.build_db)          # the same changes, a month left out
+    short = {"models": {**scope["models"], "fct_activities": ["2025-02"]}}
+    assert run_dbt(work, PERIOD, "run", extra=facts, scope=short).success
+    assert "P001|2025-01|1" in set(tables()["fct_activities"]["activity_id"])
+
+
 def test_a_mid_year_refresh_judges_against_the_target_then_in_force(refreshed, tmp_path):
     """As of June 2025 NDC 2.0 was in force (NDC 3.0 came on 4 Nov 2025); the year is half over."""
     from phakhi.settings import Paths

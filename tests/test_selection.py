@@ -6,8 +6,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from phakhi.selection import (BuildPlan, ProjectMap, changed_tables, period_macros, plan_build, plan_selectors,
-                              raw_before, raw_digests, record_snapshot, scan_project, snapshot_is_stale)
+from phakhi.selection import (PERIODS_KEY, BuildPlan, ProjectMap, changed_periods, changed_tables, period_macros,
+                              plan_build, plan_selectors, raw_before, raw_digests, record_snapshot, scan_project,
+                              scoped_nodes, snapshot_is_stale)
 from phakhi.transform import ALL_BUT_SEEDS, DbtOutcome
 
 
@@ -88,6 +89,102 @@ def test_raw_digests_follow_the_content_not_the_row_order(tmp_path):
         first = now
     assert changed_tables(first, {"b": first["b"]}) == {"a"}
     assert raw_digests(tmp_path / "missing.duckdb") == {}
+
+
+def test_per_period_digests_name_the_months_whose_rows_changed(tmp_path):
+    """A table with a period column gets one digest per month too (same pass); the table's own digest is the one
+    it had without them. Rows without a period are a group of their own."""
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema raw; create table raw.r as select * from (values ('2025-11', 1), ('2025-12', 2), "
+                    "('2025-12', 3)) v(period, n); create table raw.b as select 1 as id; create table raw.e (period varchar);"
+                    "create table raw.z (id int)")
+        s1, s2 = con.execute("select sum(hash(t)::hugeint), sum(hash(t, 1)::hugeint) from raw.r as t").fetchone()
+    first = raw_digests(db)
+    import hashlib
+    assert first["r"] == hashlib.sha256(f"['period VARCHAR', 'n INTEGER']|3|{s1}|{s2}".encode()).hexdigest()[:32]
+    assert set(first[PERIODS_KEY]) == {"r", "e"} and set(first[PERIODS_KEY]["r"]) == {"2025-11", "2025-12"}
+    for table, columns in (("e", "['period VARCHAR']"), ("z", "['id INTEGER']")):      # empty: null sums, as before
+        assert first[table] == hashlib.sha256(f"{columns}|0|None|None".encode()).hexdigest()[:32]
+    with duckdb.connect(str(db)) as con:
+        con.execute("update raw.r set n = 4 where n = 3; insert into raw.r values ('2026-01', 5), (null, 6)")
+    now = raw_digests(db)
+    assert changed_tables(first, now) == {"r"}          # the per-period digests are not a table
+    assert changed_periods(first, now, "r") == {"2025-12", "2026-01", "@null"}
+    assert changed_periods(first, now, "b") is None and changed_periods({}, now, "r") is None
+
+
+def _manifest(*tests):
+    """A manifest shaped like dbt's: raw source -> staging -> fact, the registry beside, a month-reading mart."""
+    def node(kind, name, deps=(), **more):
+        return {"resource_type": kind, "name": name, "alias": name, "depends_on": {"nodes": list(deps)}, **more}
+    nodes = {"model.p.stg": node("model", "stg", ["source.p.feed.rows"]),
+             "model.p.reg": node("model", "reg", ["source.p.feed.registry"]),
+             "model.p.fct": node("model", "fct", ["model.p.stg", "model.p.reg", "seed.p.codes"]),
+             "seed.p.codes": node("seed", "codes"),
+             "model.p.mart": node("model", "mart", ["model.p.fct"])}
+    nodes["model.p.fct"]["config"] = {"materialized": "incremental", "meta": {"scope_column": "period"}}
+    nodes["model.p.mart"]["config"] = {"materialized": "table", "meta": {"scope_column": "period"}}   # not incremental
+    for name, model, deps in tests:
+        nodes[f"test.p.{name}"] = node("test", name, deps, attached_node=f"model.p.{model}",
+                                       test_metadata={"name": "phakhi_columns", "kwargs": {"scope_column": "period"}})
+    nodes["test.p.plain"] = node("test", "plain", ["model.p.stg"], attached_node="model.p.stg",
+                                 test_metadata={"name": "phakhi_columns", "kwargs": {}})
+    sources = {f"source.p.feed.{t}": {"resource_type": "source", "name": t, "identifier": t, "schema": "raw"}
+               for t in ("rows", "registry", "manifest")}
+    return {"nodes": nodes, "sources": sources}
+
+
+def _tests(*args):
+    found = scoped_nodes(*args)
+    assert set(found) == {"tests", "models"}
+    return found["tests"]
+
+
+def test_column_tests_are_scoped_to_the_changed_months_only_where_every_input_says_so():
+    manifest = _manifest(("columns_stg", "stg", ["model.p.stg"]), ("columns_fct", "fct", ["model.p.fct", "model.p.reg"]),
+                         ("columns_mart", "mart", ["model.p.mart"]))
+    pm = ProjectMap(period_models=["mart"])
+    before = {"rows": "a", "registry": "r", "manifest": "m", PERIODS_KEY: {"rows": {"2025-11": "x", "2025-12": "y"}}}
+    one_month = {**before, "rows": "b", "manifest": "n", PERIODS_KEY: {"rows": {"2025-11": "x", "2025-12": "z"}}}
+    # a month of rows changed (and a table the tests do not read): each scoped test checks that month
+    assert _tests(manifest, before, one_month, False, False, pm) == \
+        {"stg": ["2025-12"], "fct": ["2025-12"], "mart": ["2025-12"]}
+    # a new month: what reads it (mart) checks every row; a stale registry snapshot has no snapshot here
+    assert _tests(manifest, before, one_month, True, False, pm) == {"stg": ["2025-12"], "fct": ["2025-12"]}
+    # the registry changed (no periods): the fact's rows may all have changed; the staging rows may not
+    registry = {**one_month, "registry": "s"}
+    assert _tests(manifest, before, registry, False, False, pm) == {"stg": ["2025-12"]}
+    # no per-period digests recorded before (an older sidecar): nothing scoped
+    assert _tests(manifest, {k: v for k, v in before.items() if k != PERIODS_KEY}, one_month, False, False,
+                        pm) == {}
+    # rows without a period changed: no period filter would select them
+    nulls = {**one_month, PERIODS_KEY: {"rows": {"2025-11": "x", "2025-12": "y", "@null": "q"}}}
+    assert _tests(manifest, before, nulls, False, False, pm) == {}
+    # nothing the tests read changed: they check no row (every row is the last build's)
+    assert _tests(manifest, before, {**before, "manifest": "n"}, False, False, pm) == \
+        {"stg": [], "fct": [], "mart": []}
+    # a raw table read without source() by an ancestor counts as its input
+    reader = ProjectMap(readers={"manifest": ["reg"]})
+    assert _tests(manifest, before, one_month, False, False, reader) == {"stg": ["2025-12"]}
+
+
+def test_an_incremental_fact_declaring_its_period_column_is_rebuilt_for_the_changed_months_only():
+    manifest = _manifest()
+    pm = ProjectMap(period_models=["fct"])
+    before = {"rows": "a", "registry": "r", PERIODS_KEY: {"rows": {"2025-11": "x", "2025-12": "y"}}}
+    one_month = {**before, "rows": "b", PERIODS_KEY: {"rows": {"2025-11": "x", "2025-12": "z"}}}
+    assert scoped_nodes(manifest, before, one_month, False, False, pm) == {"tests": {}, "models": {"fct": ["2025-12"]}}
+    # the fact itself reads the month, which changed; the registry (no periods) changed: every row
+    assert scoped_nodes(manifest, before, one_month, True, False, pm)["models"] == {}
+    assert scoped_nodes(manifest, before, {**one_month, "registry": "s"}, False, False, pm)["models"] == {}
+
+
+def test_a_model_is_scoped_only_when_all_its_scoped_tests_are():
+    manifest = _manifest(("a", "stg", ["model.p.stg"]), ("b", "stg", ["model.p.stg", "model.p.reg"]))
+    before = {"rows": "a", "registry": "r", PERIODS_KEY: {"rows": {"2025-12": "y"}}}
+    after = {"rows": "b", "registry": "s", PERIODS_KEY: {"rows": {"2025-12": "z"}}}
+    assert _tests(manifest, before, after, False, False, ProjectMap()) == {}
 
 
 def test_the_raw_tables_before_the_load_are_the_published_sidecars_else_digested(home):

@@ -28,9 +28,13 @@
     hash({{ relation_alias }})
 {%- endmacro %}
 
-{# Post-hook: delete rows whose key is no longer produced by the model's source. #}
-{% macro phakhi_delete_vanished(key, source_relation) -%}
-    {%- if is_incremental() -%}
+{# Post-hook: delete rows whose key is no longer produced by the model's source (of the scope's months only, when
+   the build is scoped: phakhi_scoped_rows). #}
+{% macro phakhi_delete_vanished(key, source_relation, scope_column=none) -%}
+    {%- set in_scope = phakhi_scope_condition('models', this.identifier, scope_column) if is_incremental() else none -%}
+    {%- if in_scope -%}
+    delete from {{ this }} where {{ in_scope }} and {{ key }} not in (select {{ key }} from {{ source_relation }} where {{ in_scope }})
+    {%- elif is_incremental() -%}
     delete from {{ this }} where {{ key }} not in (select {{ key }} from {{ source_relation }})
     {%- else -%}
     select 1 -- first build: nothing can have vanished
@@ -38,25 +42,43 @@
 {%- endmacro %}
 
 {# The shared header of every incremental fact: call it first in the model, e.g.
-       {{ phakhi_incremental_fact('activity_id', 'stg_partner_reports__activities') }}
+       {{ phakhi_incremental_fact('activity_id', 'stg_partner_reports__activities', scope_column='period') }}
    delete+insert on the key, columns follow the model, and the post-hook removes keys that left `source_model`.
-   One place for the header (issue 11 item 5, issue 17): a fact added later cannot drift from the pattern. #}
-{% macro phakhi_incremental_fact(unique_key, source_model) -%}
+   One place for the header (issue 11 item 5, issue 17): a fact added later cannot drift from the pattern.
+   `scope_column` (meta, read by phakhi/selection.py:scoped_nodes): the fact may recompute only the months whose
+   inputs changed (phakhi_scoped_rows) - declare it only where a row's value there is the period of the source
+   rows it comes from, the key includes it, and no row depends on rows of another period. #}
+{% macro phakhi_incremental_fact(unique_key, source_model, scope_column=none) -%}
     {{- config(
         materialized='incremental',
         unique_key=unique_key,
         incremental_strategy='delete+insert',
         on_schema_change='sync_all_columns',
-        post_hook="{{ phakhi_delete_vanished('" ~ unique_key ~ "', ref('" ~ source_model ~ "')) }}"
+        meta={'scope_column': scope_column} if scope_column else {},
+        post_hook="{{ phakhi_delete_vanished('" ~ unique_key ~ "', ref('" ~ source_model ~ "')"
+                  ~ (", '" ~ scope_column ~ "'" if scope_column else "") ~ ") }}"
     ) -}}
+{%- endmacro %}
+
+{# The filter a scoped fact puts on its source rows: on an incremental build the plan scoped (phakhi_scope.sql),
+   only the rows of the months whose inputs changed - the other months' rows in the table are already what a
+   full build makes, since nothing they are made of changed (issue 17: the national fct_activities recomputed
+   and fingerprinted a million rows for one changed file). Every row otherwise. Use it where the source is read:
+       select * from {{ ref('stg_partner_reports__activities') }} {{ phakhi_scoped_rows('period') }} #}
+{% macro phakhi_scoped_rows(scope_column) -%}
+    {%- set in_scope = phakhi_scope_condition('models', this.identifier, scope_column) if is_incremental() else none -%}
+    {%- if in_scope %}where {{ in_scope }}{% endif -%}
 {%- endmacro %}
 
 {# The incremental filter every fact ends with: on an incremental run only rows that are new or whose
    fingerprint (row_hash) changed; on a full refresh every row. #}
-{% macro phakhi_changed_rows(unique_key, alias='h') -%}
+{% macro phakhi_changed_rows(unique_key, alias='h', scope_column=none) -%}
     {%- if is_incremental() %}
+    {#- scoped (phakhi_scoped_rows): the key includes the period, so only the table's rows of the scope can match -#}
+    {%- set in_scope = phakhi_scope_condition('models', this.identifier, 't.' ~ scope_column if scope_column else none) %}
 where not exists (
     select 1 from {{ this }} as t where t.{{ unique_key }} = {{ alias }}.{{ unique_key }} and t.row_hash = {{ alias }}.row_hash
+    {%- if in_scope %} and {{ in_scope }}{% endif %}
 )
     {%- endif -%}
 {%- endmacro %}

@@ -34,11 +34,19 @@
     repeated))" - through DuckDB's error(), since dbt's own message only counts result rows. With severity warn
     or store_failures the rows are returned (and stored), as dbt does.
 
+    Scoped to the changed months (issue 17 item 4): with `scope_column: period`, an incremental build whose plan
+    found every input of the test unchanged or changed only in some months (phakhi/selection.py:scoped_nodes,
+    macros/phakhi_scope.sql) checks the rows of
+    those months only, the comparison model's of a sum too; a fresh build, a full gate (--full-gate) and any
+    test without the declaration check every row. Declare it only where that is sound: the column is the period
+    of the raw rows each row comes from, and every unique / unique_combination key includes it (or a value
+    made of it), so the rows of other months are the last build's, which this test passed. Not with row_count.
+
     What differs from one node per check: dbt build skips a model when a test of all its ancestors failed;
     a model's relationships add their parents to this test, so a model downstream of the tested model but not
     of a parent no longer waits for it. The build still fails (dbt exits non-zero: nothing is published). -#}
 {% test phakhi_columns(model, not_null=[], unique=[], accepted_values={}, relationships=[], between={},
-                       unique_combination=[], expressions=[], sums=[], row_count=[]) %}
+                       unique_combination=[], expressions=[], sums=[], row_count=[], scope_column=none) %}
 {%- if not (not_null or unique or accepted_values or relationships or between or unique_combination
             or expressions or sums or row_count) -%}
     {{ exceptions.raise_compiler_error("phakhi_columns on " ~ model ~ ": declare not_null, unique, accepted_values, relationships, between, unique_combination, expressions, sums or row_count") }}
@@ -46,7 +54,19 @@
 {%- if row_count and (row_count | length > 2 or row_count[0] is none) -%}
     {{ exceptions.raise_compiler_error("phakhi_columns on " ~ model ~ ": row_count is [min] or [min, max]") }}
 {%- endif -%}
+{%- if scope_column and row_count -%}
+    {{ exceptions.raise_compiler_error("phakhi_columns on " ~ model ~ ": scope_column cannot go with row_count (it counts every row)") }}
+{%- endif -%}
 {%- set raise_error = config.get('severity', 'error') | lower == 'error' and not should_store_failures() -%}
+{#- the months this build checks (none: every row): macros/phakhi_scope.sql -#}
+{%- set model_name = model.identifier if model.identifier is defined else none -%}
+{%- set in_scope = phakhi_scope_condition('tests', model_name, scope_column) -%}
+{%- set periods = phakhi_scope_periods('tests', model_name) if in_scope else none -%}
+{%- if in_scope -%}
+    {%- set rows = "(select * from " ~ model ~ " where " ~ in_scope ~ ")" -%}
+{%- else -%}
+    {%- set rows = model -%}
+{%- endif %}
 {%- set accepted = accepted_values.items() | list -%}
 {%- set ranges = between.items() | list -%}
 {%- set in_list = {} -%}
@@ -80,12 +100,12 @@ with scan as (   -- one pass for the null counts and the values outside their li
         coalesce(sum({{ m.column }}){% if m.get('where') %} filter (where {{ m.where }}){% endif %}, 0)
             as {{ adapter.quote('smt_' ~ loop.index) }}
     {%- endfor %}
-    from {{ model }}
+    from {{ rows }}
 ),
 {%- for column in unique %}
 {{ adapter.quote('dup_' ~ loop.index) }} as (
     select count(*) as n_values, sum(n) as n_rows, list(cast(k as varchar) order by k)[1:5] as examples
-    from (select {{ column }} as k, count(*) as n from {{ model }} where {{ column }} is not null
+    from (select {{ column }} as k, count(*) as n from {{ rows }} as m where {{ column }} is not null
           group by {{ column }} having count(*) > 1) as d
 ),
 {%- endfor %}
@@ -94,14 +114,14 @@ with scan as (   -- one pass for the null counts and the values outside their li
     select count(*) as n_values, sum(n) as n_rows,
            list('(' || concat_ws(', ', {% for c in columns %}coalesce(cast({{ c }} as varchar), 'null'){{ ", " if not loop.last }}{% endfor %}) || ')'
                 order by {{ columns | join(', ') }})[1:5] as examples
-    from (select {{ columns | join(', ') }}, count(*) as n from {{ model }}
+    from (select {{ columns | join(', ') }}, count(*) as n from {{ rows }} as m
           group by {{ columns | join(', ') }} having count(*) > 1) as d
 ),
 {%- endfor %}
 {%- for r in relationships %}
 {{ adapter.quote('rel_' ~ loop.index) }} as (    -- values with no match in the parent, as dbt's relationships test
     select count(*) as n_rows, list(distinct cast(child.k as varchar)) as orphans
-    from (select {{ r.column }} as k from {{ model }} where {{ r.column }} is not null) as child
+    from (select {{ r.column }} as k from {{ rows }} as m where {{ r.column }} is not null) as child
     left join (select {{ r.field }} as k from {{ r.to }}) as parent on child.k = parent.k
     where parent.k is null
 ),
@@ -109,7 +129,9 @@ with scan as (   -- one pass for the null counts and the values outside their li
 {%- for m in sums %}
 {{ adapter.quote('sm_' ~ loop.index) }} as (    -- the model's total (from the scan) and the other's, as phakhi_sum_matches
     select s.{{ adapter.quote('smt_' ~ loop.index) }} as model_total,
-           (select coalesce(sum({{ m.compare_column }}), 0) from {{ m.compare_model }} {% if m.get('compare_where') %}where {{ m.compare_where }}{% endif %}) as compare_total
+           (select coalesce(sum({{ m.compare_column }}), 0) from {{ m.compare_model }}
+            {%- set compare_filters = ([m.compare_where] if m.get('compare_where') else []) + ([in_scope] if in_scope else []) %}
+            {% if compare_filters %}where ({{ compare_filters | join(') and (') }}){% endif %}) as compare_total
     from scan as s
 ),
 {%- endfor %}
@@ -189,6 +211,6 @@ from failures as f, summary as s
 -- error() in the filter, not the select list: dbt wraps the test in `select count(*) ...`, which would never
 -- evaluate a column. A case, so that it runs only when a check failed.
 where case when s.found is null then true
-           else error('phakhi_columns failed on {{ model.identifier if model.identifier is defined else model }}: ' || s.found) is null end
+           else error('phakhi_columns failed on {{ model.identifier if model.identifier is defined else model }}{{ " (rows of " ~ (periods | join(", ") | replace("'", "''")) ~ ")" if periods }}: ' || s.found) is null end
 {%- endif %}
 {% endtest %}

@@ -16,7 +16,12 @@
 -- GHG chain, and a view is computed again by each of its ~6 reads in a build (fct_ghg_reductions and its
 -- vanished-keys post-hook, their column checks' scans and sums): 1.4 s of thread time for its own check alone
 -- on a quarter-scale month (issue 17).
-{{ config(materialized='table') }}
+-- Incremental with the facts' header (macros/phakhi_incremental.sql) but no fingerprints: every claim of the
+-- months built is written again. A claim's group and verdict depend on the claims of its own month only (links
+-- join on the period; the rank only orders a group's members), so a build the plan scoped to the months whose
+-- claims changed (phakhi_scoped_rows) recomputes those months, and the others are what a full build makes
+-- (issue 17: the recursive grouping of every month's claims was the month's third model). Unscoped: every claim.
+{{ phakhi_incremental_fact('reduction_id', 'int_ghg__reductions_converted', scope_column='period') }}
 with recursive claims as (
     select
         c.*,
@@ -27,6 +32,7 @@ with recursive claims as (
     from {{ ref('int_ghg__reductions_converted') }} as c
     left join {{ ref('int_partners__families') }} as f using (partner_id)
     left join {{ ref('ghg_programmes') }} as pg on pg.programme_code = c.method
+    {{ phakhi_scoped_rows('c.period') }}
 ),
 
 ranked as (

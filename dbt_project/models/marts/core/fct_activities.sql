@@ -4,10 +4,10 @@
 -- participants_unspecified_sex = total - female - male (people whose sex was not recorded).
 --
 -- Incremental, like fct_ghg_reductions (macros/phakhi_incremental.sql); --full-refresh rebuilds it whole.
-{{ phakhi_incremental_fact('activity_id', 'stg_partner_reports__activities') }}
+{{ phakhi_incremental_fact('activity_id', 'stg_partner_reports__activities', scope_column='period') }}
 
-with activities as (
-    select * from {{ ref('stg_partner_reports__activities') }}
+with activities as (    -- scoped: the months whose rows changed (a row depends on its report row and partner only)
+    select * from {{ ref('stg_partner_reports__activities') }} {{ phakhi_scoped_rows('period') }}
 ),
 
 partners as (
@@ -57,4 +57,4 @@ hashed as (
 select h.*
 from hashed as h
 -- incremental run: only activities that are new or whose content changed
-{{ phakhi_changed_rows('activity_id') }}
+{{ phakhi_changed_rows('activity_id', scope_column='period') }}

@@ -6,10 +6,10 @@
 -- Incremental (see macros/phakhi_incremental.sql): an incremental run rewrites only rows that are new or
 -- changed - including every converted row when an emission factor is revised - and deletes rows whose claim
 -- left the source; `dbt build --full-refresh` rebuilds it whole. Both give the same table (tested).
-{{ phakhi_incremental_fact('reduction_id', 'int_ghg__claims_deduplicated') }}
+{{ phakhi_incremental_fact('reduction_id', 'int_ghg__claims_deduplicated', scope_column='period') }}
 
-with claims as (
-    select * from {{ ref('int_ghg__claims_deduplicated') }}
+with claims as (    -- scoped: the months whose claims changed (a row depends on its claim and partner only)
+    select * from {{ ref('int_ghg__claims_deduplicated') }} {{ phakhi_scoped_rows('period') }}
 ),
 
 partners as (
@@ -71,4 +71,4 @@ hashed as (
 select h.*
 from hashed as h
 -- incremental run: only claims that are new or whose content changed
-{{ phakhi_changed_rows('reduction_id') }}
+{{ phakhi_changed_rows('reduction_id', scope_column='period') }}
