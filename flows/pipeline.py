@@ -95,8 +95,7 @@ def ingest_landing(paths: Paths) -> "landing.LandingResults":
         return [f.result().value for f in futures]
 
     with timed_stage("ingest", paths), landing.progress_bar(landing.plan_landing(paths, batch_size=1 << 62)) as plan:
-        # freeze: what ingest leaves alive is not walked by the collector again (landing.gc_paused)
-        return landing.ingest_landing_settled(paths, run_families=run_families, plan=plan, freeze=True)
+        return landing.ingest_landing_settled(paths, run_families=run_families, plan=plan)
 
 
 @task(cache_policy=NO_CACHE)

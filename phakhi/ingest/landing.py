@@ -397,18 +397,15 @@ _GC_HOLDS = 0
 
 
 @contextmanager
-def gc_paused(freeze: bool = False):
+def gc_paused():
     """Python's cycle collector off while a family is ingested (re-entrant; families run in threads), one
     collection after. Ingest builds millions of small acyclic containers (a dict per row, tuples, outcomes):
     each of them kept triggering collections that walk everything alive, a growing share of the ingest's
     CPU (and of loading the settled state: 2x). Nothing is lost: refcounting frees the acyclic garbage as
-    before, and the few cycles wait for the collection at the end.
-
-    `freeze` (the outermost pause decides): no collection at the end; what is alive then goes into the
-    collector's permanent generation (gc.freeze, as the refresh's start-up heap: phakhi/supervise.py), where
-    no later collection walks it. For the refresh: the kept settled states it loaded (~670k objects at
-    national scale) stay alive until load_raw releases them -- refcounting frees them then -- and walking
-    them once more cost a "nothing new" run 0.6-0.8 s CPU to find a few cyclic objects (0-9 measured)."""
+    before, and the few cycles wait for the collection at the end. (Not gc.freeze() instead of that
+    collection: what ingest leaves alive includes cyclic pandas frames that die once load_raw releases the
+    results; frozen, they were never collected -- the national month's refresh held ~170 MB more from
+    then on, through publish.)"""
     import gc
 
     global _GC_HOLDS
@@ -418,7 +415,6 @@ def gc_paused(freeze: bool = False):
         if _GC_HOLDS == 1:
             gc.disable()
             gc_paused.restore = was_enabled
-            gc_paused.freeze = freeze
     try:
         yield
     finally:
@@ -427,14 +423,11 @@ def gc_paused(freeze: bool = False):
             last = _GC_HOLDS == 0
             if last and gc_paused.restore:
                 gc.enable()
-        if last and gc_paused.freeze:
-            gc.freeze()
-        elif last:
+        if last:
             gc.collect()
 
 
 gc_paused.restore = True
-gc_paused.freeze = False
 
 
 def settle_family_cached(paths: Paths, family: str, files: list[Path], known: dict[str, set[str]] | None,
@@ -520,12 +513,12 @@ def _settle_family_cached(paths: Paths, family: str, files: list[Path], known: d
 
 def ingest_landing_settled(paths: Paths, run_families: Callable[[list[Job], datetime], list[FamilyResult]] | None = None,
                            record: bool = True, plan: LandingPlan | None = None, workers: int | None = None,
-                           progress: Callable[[int], None] | None = None, freeze: bool = False) -> "LandingResults":
+                           progress: Callable[[int], None] | None = None) -> "LandingResults":
     """Every family through `settle_family_cached` — the registry first (its ids are what the other
     families refer to), then the others (mapped by `run_families`, e.g. as concurrent Prefect tasks; each
     records its own family in the landing ledger) — then the run's report. What `ingest_landing`, the
-    refresh and `phakhi ingest --landing` run. `freeze`: see gc_paused (the refresh)."""
-    with gc_paused(freeze=freeze):
+    refresh and `phakhi ingest --landing` run."""
+    with gc_paused():
         return _ingest_landing_settled(paths, run_families, record, plan, workers, progress)
 
 
