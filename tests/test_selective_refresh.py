@@ -62,10 +62,13 @@ def test_a_late_workbook_rebuilds_only_what_it_reaches_and_publishes_what_full_d
     assert build["selectors"] == ["source:ingestion.ingest_manifest+", "source:partner_reports.activity_reports+"]
     assert build["drift_reused_from"] == live and not build["period_changed"]
     # only the workbook's month changed in what the activities read: their column tests check its rows, the fact
-    # recomputes it (the ghg staging's test runs through the file ledger's source but reads no changed row)
-    assert build["scoped_to_periods"] == {"models": {"fct_activities": ["2025-12"]}, "tests": {
-        "fct_activities": ["2025-12"], "stg_partner_reports__activities": ["2025-12"],
-        "stg_partner_reports__ghg_reductions": []}}
+    # recomputes it (the GHG claims' models and tests run through the file ledger's source but read no changed
+    # row: scoped to no month)
+    assert build["scoped_to_periods"] == {
+        "models": {"fct_activities": ["2025-12"], "fct_ghg_reductions": [], "int_ghg__claims_deduplicated": []},
+        "tests": {"fct_activities": ["2025-12"], "stg_partner_reports__activities": ["2025-12"],
+                  "fct_ghg_reductions": [], "int_ghg__claims_deduplicated": [], "int_ghg__reductions_converted": [],
+                  "stg_partner_reports__ghg_reductions": []}}
     ran = json.loads((home.dbt_work / "target" / "run_results.json").read_text())["results"]
     ran_ids = {r["unique_id"] for r in ran}
     assert "model.phakhi.fct_activities" in ran_ids and "model.phakhi.mart_partner_progress" in ran_ids
