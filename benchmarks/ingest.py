@@ -40,7 +40,8 @@ PARTNERS = [f"P{i:03d}" for i in range(1, 401)]
 def make_files(folder: Path, n: int, seed: int = 2568) -> list[Path]:
     """N activity-report workbooks (cached: reused when the folder already holds them)."""
     import numpy as np
-    from openpyxl import Workbook
+
+    from phakhi.sample import activity_report_workbook
 
     folder.mkdir(parents=True, exist_ok=True)
     files = sorted(folder.glob("*.xlsx"))
@@ -52,13 +53,7 @@ def make_files(folder: Path, n: int, seed: int = 2568) -> list[Path]:
     out = []
     for k in range(n):
         partner, month = PARTNERS[k % len(PARTNERS)], k // len(PARTNERS) % 12 + 1
-        wb = Workbook()
-        ws = wb.active
-        ws.title = "รายงาน"
-        ws.append(["แบบรายงานกิจกรรมเสริมพลังด้านสภาพภูมิอากาศ (ACE) ประจำเดือน — BENCHMARK"])
-        ws.append([f"ภาคี: ภาคีทดสอบ {partner}", None, f"รหัส: {partner}"])
-        ws.append([f"เดือนที่รายงาน: {MONTHS[month - 1]} 2568"])
-        ws.append([])
+        wb, ws = activity_report_workbook(f"ภาคีทดสอบ {partner}", partner, f"{MONTHS[month - 1]} 2568", "BENCHMARK")
         ws.append(HEADERS)
         bad = rng.random() < 0.02
         for a in range(int(rng.integers(1, 5))):

@@ -97,20 +97,12 @@ def _write_workbooks(args) -> int:
 
 
 def _workbook(path: Path, idx: int, p, period: str, seed: int, version: int, prov) -> None:
-    from openpyxl import Workbook
-
     y, m = map(int, period.split("-"))
     aces, acts = list(S.ACE_THAI), list(S.ACTIVITY_THAI)
     rng = np.random.default_rng([seed, idx, y, m] + ([version] if version > 1 else []))
     if version == 1:
         rng.random()                     # the draw `_reports` made (the stream's bytes as before)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "รายงาน"
-    ws.append(["แบบรายงานกิจกรรมเสริมพลังด้านสภาพภูมิอากาศ (ACE) ประจำเดือน — ข้อมูลตัวอย่าง / SAMPLE"])
-    ws.append([f"ภาคี: {p.name_th}", None, f"รหัส: {p.partner_id}"])
-    ws.append([f"เดือนที่รายงาน: {S.thai_month(period)}"])
-    ws.append([])
+    wb, ws = S.activity_report_workbook(p.name_th, p.partner_id, S.thai_month(period))
     ws.append(HEADERS)
     for k in range(int(rng.integers(*ROWS_PER_WORKBOOK))):
         total = int(rng.integers(10, 400))

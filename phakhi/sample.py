@@ -280,9 +280,23 @@ def variant_row(partner_id: str, row: list, day: date) -> list:
     return row
 
 
-def write_activity_reports(partners: list[SamplePartner], folder: Path, rng: np.random.Generator) -> int:
+def activity_report_workbook(name_th: str, partner_id: str, month_th: str, label: str = "ข้อมูลตัวอย่าง / SAMPLE"):
+    """A monthly activity report's workbook as partners fill it in: the sheet "รายงาน" with its Thai title
+    block (form title, partner, month) and a blank line; the caller appends the header row and the rows.
+    Returns (workbook, sheet). Shared by SAMPLE and the benchmarks' national and ingest generators."""
     from openpyxl import Workbook
 
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "รายงาน"
+    ws.append([f"แบบรายงานกิจกรรมเสริมพลังด้านสภาพภูมิอากาศ (ACE) ประจำเดือน — {label}"])
+    ws.append([f"ภาคี: {name_th}", None, f"รหัส: {partner_id}"])
+    ws.append([f"เดือนที่รายงาน: {month_th}"])
+    ws.append([])
+    return wb, ws
+
+
+def write_activity_reports(partners: list[SamplePartner], folder: Path, rng: np.random.Generator) -> int:
     prov = provinces().set_index("province_code")
     headers = ["ลำดับ", "รหัสภาคี", "เดือนที่รายงาน", "องค์ประกอบ ACE", "ประเภทกิจกรรม", "ชื่อกิจกรรม", "จังหวัด",
                "อำเภอ/เขต", "วันที่จัดกิจกรรม", "ผู้เข้าร่วมทั้งหมด", "หญิง", "ชาย", "เยาวชน", "งบประมาณ (บาท)",
@@ -297,13 +311,7 @@ def write_activity_reports(partners: list[SamplePartner], folder: Path, rng: np.
         for p in partners:
             if date(y, m, 28) < p.join or rng.random() > p.diligence:
                 continue
-            wb = Workbook()
-            ws = wb.active
-            ws.title = "รายงาน"
-            ws.append(["แบบรายงานกิจกรรมเสริมพลังด้านสภาพภูมิอากาศ (ACE) ประจำเดือน — ข้อมูลตัวอย่าง / SAMPLE"])
-            ws.append([f"ภาคี: {p.name_th}", None, f"รหัส: {p.partner_id}"])
-            ws.append([f"เดือนที่รายงาน: {thai_month(period)}"])
-            ws.append([])
+            wb, ws = activity_report_workbook(p.name_th, p.partner_id, thai_month(period))
             for row in variant_headers(p.partner_id, headers):
                 ws.append(row)
             for k in range(int(rng.integers(1, 5))):
