@@ -214,15 +214,26 @@ def _row_keys(contract, outcomes: list[FileOutcome]):
     import numpy as np
 
     key = list(contract.key)
-    out = []
-    if key:
+    out: list[tuple] = []
+    parts = []        # hashed a chunk of keys at a time: a million keys' tuples and texts at once cost a
+    if key:           # national full settle ~0.25 GB at a moment its outcomes' rows are all in memory
         for o in outcomes:
             if o.status in READABLE:
                 for r in o.records:
                     k = tuple(map(r.get, key))
                     if None not in k:
                         out.append(k)
-    return _key_hashes(out, len(key)) if out else np.empty(0, dtype=np.uint64)
+                if len(out) >= KEYS_HASHED_AT_ONCE:
+                    parts.append(_key_hashes(out, len(key)))
+                    out = []
+        if out:
+            parts.append(_key_hashes(out, len(key)))
+    if len(parts) > 1:
+        return np.unique(np.concatenate(parts))
+    return parts[0] if parts else np.empty(0, dtype=np.uint64)
+
+
+KEYS_HASHED_AT_ONCE = 100_000
 
 
 def _norm(v) -> str:
@@ -274,7 +285,7 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
     contract = load_contract(family)
     files = [f if isinstance(f, Path) else Path(f) for f in files]    # Path(a Path) parses it again: ~2 µs each
     folder = Path(folder)
-    state = load(folder, family, cache.code)
+    state = None if only == "full" else load(folder, family, cache.code)     # (not loaded only to be dropped)
     if state is not None and ((state.rows_db is None) != (spill is None) or
                               (state.rows_db is not None and not (folder / state.rows_db).exists())):
         state = None          # its rows kept the other way (in a file / in memory), or the file is gone: in full
