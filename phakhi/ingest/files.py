@@ -526,6 +526,7 @@ def assemble_family(family: str, outcomes: list[FileOutcome], history: dict[str,
                     "rule": "duplicate_key", "expected": "one row per " + key_text,
                     "message_en": f"the same {key_text} appears more than once ({where})",
                     "message_th": f"ข้อมูลซ้ำ: {key_text} เดียวกันปรากฏมากกว่าหนึ่งครั้ง ({where})"})
+        del seen          # (~0.15 GB at national scale: free before the rows are built into frames)
         if dup_ids:
             for o in current:
                 o.records = [r for r in o.records if id(r) not in dup_ids]
