@@ -270,7 +270,8 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
                   history: Callable[[], dict | None], run_at: datetime, workers: int | None = None,
                   progress: Callable[[int], None] | None = None, cache: FileOutcomeCache | None = None,
                   stats: dict | None = None, archive: tuple[Path, Path] | None = None,
-                  spill: Path | None = None, only: str | None = None) -> FamilyResult | None:
+                  spill: Path | None = None, only: str | None = None,
+                  read: Callable[[], None] | None = None) -> FamilyResult | None:
     """One family's files settled: incrementally on top of the kept result when only unrelated new files
     arrived, else in full. `history` returns the family's ledger history (read only when needed).
 
@@ -278,7 +279,9 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
     landed.SpilledResult whose file is `spill/<family>.duckdb` (a hard link to the kept rows).
 
     `only="incremental"`: None instead of a full settle (the caller settles in full elsewhere: a large
-    family in its own process); `only="full"`: no incremental attempt (that caller's second call)."""
+    family in its own process); `only="full"`: no incremental attempt (that caller's second call).
+    `read`: called once a full settle's files are read, before their rows are settled (that process stops
+    its ingest pool: idle workers would wait beside its peak)."""
     from phakhi.ingest.contracts import load_contract
 
     cache = cache or FileOutcomeCache(folder, index_name=family or "any")
@@ -323,6 +326,8 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
     answers: list = []
     outcomes = ingest_files_cached(family, files, landing, known, cache, workers, progress, answers, archive)
     cache.save_index()
+    if read is not None:
+        read()
     keys = _row_keys(contract, outcomes)
     if spill is None:
         result = assemble_family(family, outcomes, history(), run_at, consume=True)    # frees the row dicts
