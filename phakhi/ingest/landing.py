@@ -435,10 +435,11 @@ gc_paused.restore = True
 def settle_family_cached(paths: Paths, family: str, files: list[Path], known: dict[str, set[str]] | None,
                          run_at: datetime, workers: int | None = None,
                          progress: Callable[[int], None] | None = None, record: bool = True,
-                         spill: Path | None = None) -> FamilyResult:
+                         spill: Path | None = None, apart: Callable[[], None] | None = None) -> FamilyResult:
     """`_settle_family_cached` with the cycle collector paused; with `spill` (a folder: the refresh passes
     `landed_dir(paths)`), the settled rows go to a DuckDB file there as they settle (streamed, or merged with
-    the family's kept rows: phakhi/ingest/settled.py) and the result returned holds no rows in memory."""
+    the family's kept rows: phakhi/ingest/settled.py) and the result returned holds no rows in memory.
+    `apart`: called before a family settles in full in its own process (the ingest's peak)."""
     if spill is not None and record and family != REGISTRY and len(files) >= APART_FROM_FILES:
         # a new month settles here: only its new files are read and its rows merge with the kept ones in
         # DuckDB (no family frame); a full settle builds the family's row dicts: in its own process
@@ -451,6 +452,8 @@ def settle_family_cached(paths: Paths, family: str, files: list[Path], known: di
         # memory: the kept state the incremental attempt loaded is freed; handed back to the system before the
         # child's peak (a resubmission settled in full: both processes at their largest at once, issue 17)
         return_freed_memory()
+        if apart is not None:
+            apart()
         with _settling("apart"):
             return settle_family_apart(paths, family, files, known, run_at, spill, workers, progress)
     with _settling("here" if spill is not None else None):
