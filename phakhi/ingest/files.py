@@ -401,7 +401,7 @@ class FamilyResult:
 
 def assemble_family(family: str, outcomes: list[FileOutcome], history: dict[str, dict] | None = None,
                     run_at: datetime | None = None, consume: bool = False,
-                    sink: Callable | None = None) -> FamilyResult:
+                    sink: Callable | None = None, in_place: bool = False) -> FamilyResult:
     """Settle one family's files into its raw table, quarantine and file report (one row per file).
 
     1. identical content under two names: the second is a `duplicate` (not loaded twice);
@@ -419,6 +419,10 @@ def assemble_family(family: str, outcomes: list[FileOutcome], history: dict[str,
     maybe empty) instead of being built into one frame: the result's `loaded` is then empty (its columns and
     dtypes only). Each chunk's row dicts are freed once its frame is made, so the family's frame never
     exists whole (landed.RowsWriter streams it into a DuckDB file).
+
+    With `in_place` (implies `consume`), the given outcomes themselves are settled, not copies: for a caller
+    that reads only their file, hash, mtime and coverage afterwards (a full settle: its 73,700 copies cost
+    ~0.1 GB at a national full settle's peak).
     """
     import pandas as pd
 
@@ -426,13 +430,16 @@ def assemble_family(family: str, outcomes: list[FileOutcome], history: dict[str,
     given = outcomes
     history = history or {}
     run_at = run_at or datetime.now()
-    # work on copies: the outcomes may be a (cached) task result that another run reads again -- unless they
-    # are handed over (`consume`): a national family's 73,700 copies cost its full settle ~0.1 GB at its peak
-    if consume:
+    # work on copies: the outcomes may be a (cached) task result that another run reads again, or the caller
+    # reads their statuses as they were (settled._try_incremental) -- unless `in_place`
+    if in_place:
         outcomes = sorted(given, key=lambda o: o.file)
     else:
-        outcomes = sorted((replace(o, records=list(o.records), problems=list(o.problems), notes=list(o.notes))
-                           for o in outcomes), key=lambda o: o.file)
+        outcomes = sorted((replace(o, records=o.records if consume else list(o.records), problems=list(o.problems),
+                                   notes=list(o.notes)) for o in outcomes), key=lambda o: o.file)
+        if consume:
+            for o in given:
+                o.records = []
 
     # 1. identical copies: keep the one at the path the ledger knows, else the oldest file (then shortest name)
     by_hash: dict[str, list[FileOutcome]] = {}

@@ -330,7 +330,7 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
         read()
     keys = _row_keys(contract, outcomes)
     if spill is None:
-        result = assemble_family(family, outcomes, history(), run_at, consume=True)    # frees the row dicts
+        result = assemble_family(family, outcomes, history(), run_at, in_place=True)    # frees the row dicts
         state = _state(cache.code, family, known, outcomes, answers, result, keys)
         save(folder, state)
         return _marked(result, state.mark, None)
@@ -339,7 +339,7 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
     name = _rows_name(family)
     writer = RowsWriter(folder / name, family)
     try:      # the rows stream into the file a chunk of files at a time: the family's frame never exists
-        result = assemble_family(family, outcomes, history(), run_at, consume=True, sink=writer.append)
+        result = assemble_family(family, outcomes, history(), run_at, in_place=True, sink=writer.append)
         writer.close()
     except BaseException:
         writer.abort()
