@@ -721,8 +721,10 @@ def find_table(rows: list[list[object]], match: Callable[[object], str | None], 
         if get is None:
             hits = len({m for cell in row if cell.__class__ is str and cell and (m := match(cell)) is not None})
         else:
-            texts = [cell for cell in row if cell.__class__ is str and cell]
-            if len(texts) <= best_hits:        # cannot match more columns than the best row: not asked
+            # a row with no more cells, or no more texts, than the best row's matches cannot match more
+            # columns: not asked (a data row under a header that names every column is not even looked at)
+            if len(row) <= best_hits or len(texts := [cell for cell in row if cell.__class__ is str and cell]) \
+                    <= best_hits:
                 hits = 0
             else:
                 found = list(map(get, texts))
