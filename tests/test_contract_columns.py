@@ -315,3 +315,15 @@ def test_the_header_search_skips_rows_too_short_to_win_and_finds_the_same_table(
         assert got == want
         contract._match_cache = None
         assert contract.find_table(Sheet(name="s", rows=rows)) == want     # with the contract's memo
+
+
+def test_a_column_whose_parser_is_reset_types_with_its_new_rules():
+    """type_column's per-column constants go with the column's parser: a parser reset (a contract changed in
+    place, as a test does) makes both again, so a free-text column given a pattern is checked against it."""
+    from phakhi.ingest.contracts import Column
+
+    col = Column(name="email", type="string")
+    assert type_column(col, ["somchai at example"] * 9) == (["somchai at example"] * 9, [])
+    col.pattern, col._parse = r"^\S+@\S+$", None
+    out, errs = type_column(col, ["somchai at example"] * 9)
+    assert out == [_FAILED] * 9 and {err.rule for _, _, err in errs} == {"pattern"}

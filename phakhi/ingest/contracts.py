@@ -1128,9 +1128,9 @@ def type_column(col: Column, values, labels: dict | None = None) -> tuple[list, 
     if labels is not None:
         return _type_column_labelled(col, values, labels)
     typing = col._typing
-    if typing is None:
+    if typing is None or typing[0] is not col._parse:      # (a parser reset to None: both made again)
         typing = col._typing = _typing_of(col)
-    raw, not_string, free_text, fast, whole, lo, hi, limit = typing
+    _, raw, not_string, free_text, fast, whole, lo, hi, limit = typing
     if free_text and values and set(map(type, values)) == _TEXT:
         # a free-text column (no pattern): its parser only strips, and its texts rarely repeat (titles,
         # lessons learned), so they are stripped here, not looked up, parsed and kept in the cache one by one
@@ -1220,12 +1220,12 @@ def type_column(col: Column, values, labels: dict | None = None) -> tuple[list, 
 
 
 def _typing_of(col: Column) -> tuple:
-    """What type_column needs of a column, computed once: (the parser without its cache, not a string
-    column, a string column without a pattern (its parser only strips), a number column, an integer column,
-    the range, the integer limit)."""
+    """What type_column needs of a column, computed with its parser (and again when the parser is): (the
+    parser, the parser without its cache, not a string column, a string column without a pattern (its parser
+    only strips), a number column, an integer column, the range, the integer limit)."""
     if col._parse is None:
         col._parse = _compile_parser(col)
-    return (col._parse.raw, col.type != "string", col.type == "string" and not col.pattern,
+    return (col._parse, col._parse.raw, col.type != "string", col.type == "string" and not col.pattern,
             col.type in ("number", "integer"), col.type == "integer",
             -math.inf if col.min is None else col.min, math.inf if col.max is None else col.max,
             2 ** (63 if col.int_bits == 64 else 31) - 1)
