@@ -12,6 +12,7 @@ private value: values of private contract columns are already withheld in the qu
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 
 STATUS_TH = {"loaded": "นำเข้าครบ", "partially_loaded": "นำเข้าบางส่วน", "quarantined": "กักทุกแถว",
@@ -184,8 +185,9 @@ code{font-size:.85em}details{margin:.5rem 0}
 </body></html>
 """
 
-# the "all files" table's rows: rendered on their own, a family at a time, so a family settled on top of its kept
-# state renders only its new files' rows (FileRowsCache); rendering rows apart and joining them gives the same text
+# the "all files" table's rows: each row's text depends on its values alone (and the table's dtypes), so a row
+# rendered by an earlier run is reused (FileRowsCache) and only rows with new values are rendered; rendering rows
+# apart and joining them gives the same text as rendering the table whole
 _FILE_ROWS = """{% for r in files %}<tr><td><code>{{ r.file }}</code></td><td class="s-{{ r.status }}">{{ r.status }}</td><td class="n">{{ r.rows_read }}</td>
 <td class="n">{{ r.rows_loaded }}</td><td class="n">{{ r.rows_quarantined }}</td><td class="n">{{ r.rows_superseded }}</td>
 <td><code>{{ (r.file_hash or "")[:12] }}</code></td></tr>{% endfor %}"""
@@ -215,77 +217,121 @@ def render_ingest_report_html(results, max_problems: int = 500, rows_cache: "Fil
 
 
 def _file_rows(env, results, files, cache: "FileRowsCache | None") -> str:
-    """The "all files" rows, family by family (the file table is the families' reports in order), each from
-    `cache` when it holds the family's kept rows: then only the rows of its new files are rendered."""
+    """The "all files" rows, family by family (the file table is the families' reports in order): with
+    `cache`, only the rows no earlier run rendered with the same values are rendered."""
     template = env.from_string(_FILE_ROWS)
 
-    def render(part, offset: int = 0) -> str:
+    def render(part) -> str:
         return template.render(files=[_plain(r) for r in part.reindex(columns=ROW_COLUMNS).to_dict("records")])
 
     if cache is None:
         return render(files)
     kinds = repr([(c, str(files[c].dtype)) for c in ROW_COLUMNS])   # values print by the whole table's dtypes
-    out, start = [], 0
-    for r in results:
-        n = len(r.file_report) if r.file_report is not None else 0
-        part = files.iloc[start:start + n]
-        start += n
-        if not n:
-            continue
-        out.append(cache.rows(r, part, kinds, render))
+    keys = row_keys(files, ROW_COLUMNS)
+    out = []
+    for r, at, end in _family_spans(results):
+        part = files.iloc[at:end]
+
+        def render_rows(idx, part=part) -> list[str]:
+            text = render(part.iloc[idx])
+            rows = text.split("</tr>")         # each row's text ends with its one "</tr>" (values are escaped)
+            if len(rows) == len(idx) + 1 and rows[-1] == "":
+                return [t + "</tr>" for t in rows[:-1]]
+            return [render(part.iloc[[i]]) for i in idx]
+
+        out.append(cache.rows(r.family, (_FILE_ROWS, kinds), keys[at:end], render_rows))
     cache.save()
     return "".join(out)
 
 
+def _family_spans(results):
+    """(result, first row, end row) of each family with rows in the file table (`file_table`: in order)."""
+    start = 0
+    for r in results:
+        n = len(r.file_report) if r.file_report is not None else 0
+        if n:
+            yield r, start, start + n
+        start += n
+
+
+def row_keys(frame, columns: list[str], extra: list | None = None) -> list[tuple]:
+    """Each row's values in `columns` (and its item of `extra`) as a hashable key that tells apart any two rows
+    printed differently: equal Python values of other types (1, 1.0, True) or of another float sign (0.0, -0.0)
+    get other keys, and missing values (NaN, NaT, None, pd.NA) keys that match from one run to the next."""
+    cols = [_key_values(frame[c]) for c in columns]
+    if extra is not None:
+        cols.append(extra)
+    return list(zip(*cols))
+
+
+def _key_values(s) -> list:
+    import numpy as np
+
+    kind = s.dtype.kind if isinstance(s.dtype, np.dtype) else "O"    # extension dtypes: by their values
+    if kind == "M":
+        return s.array.asi8.tolist()        # NaT: its own integer
+    if kind in "iub":
+        return s.tolist()
+    if kind == "f":
+        return [v if v and v == v else repr(v) for v in s.tolist()]          # NaN, 0.0 and -0.0 by their text
+    return [v if v.__class__ is str else (v.__class__.__qualname__, repr(v)) for v in s.tolist()]
+
+
+@lru_cache(maxsize=1)
+def _code_stamp() -> str:
+    """What renders a row besides its key: this module's code and the pandas and jinja2 that run it."""
+    import hashlib
+
+    import jinja2
+    import pandas as pd
+
+    return f"{pd.__version__}:{jinja2.__version__}:{hashlib.sha256(Path(__file__).read_bytes()).hexdigest()}"
+
+
 class FileRowsCache:
-    """A family's rendered "all files" rows, kept with the mark of the settled state they show (settled.py:
-    `settled_mark`) in `folder/report-rows-<family>.pkl`. A family settled on top of that very state, its new
-    files after every kept one (the usual month), renders only the new rows; anything else renders all of the
-    family's rows again. Deleting the files is always safe."""
-    FORMAT = 2                # 2: with the rows' formats (`formats`)
+    """The text each row of a family's "all files" table (kind "rows": ingest_report.html's rows; "csv":
+    ingest_files.csv's lines) was rendered to, by the row's key (`row_keys`: its values, and anything else its
+    text depends on), in `folder/report-<kind>-<family>.pkl`. A row whose key the last run rendered reuses that
+    text -- a month's new files, or a resubmission that supersedes a kept file in the middle of the table, render
+    only their own rows. The text is a function of the key and of the `stamp` (template, dtypes, pandas) the
+    entry was made under (with this module's code: `_code_stamp`), so it is never stale; deleting the files is
+    always safe."""
+    FORMAT = 3                # 3: text by each row's key (2: the kept state's text, reused as a prefix)
 
     def __init__(self, folder: Path, kind: str = "rows"):
         self.folder = Path(folder)
-        self.kind = kind              # "rows": the HTML's "all files" rows; "csv": ingest_files.csv's lines
+        self.kind = kind
         self._dirty: dict[str, tuple] = {}
         self.stats = {"rendered": 0, "reused": 0}
 
     def _path(self, family: str) -> Path:
         return self.folder / f"report-{self.kind}-{family}.pkl"
 
-    def _load(self, family: str):
+    def _load(self, family: str, stamp) -> dict:
         import pickle
 
         try:
             with self._path(family).open("rb") as fh:
-                fmt, entry = pickle.load(fh)
-            return entry if fmt == self.FORMAT else None
-        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
-            return None
+                fmt, kept_stamp, texts = pickle.load(fh)
+            return texts if fmt == self.FORMAT and kept_stamp == stamp else {}
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, ImportError):
+            return {}
 
-    def rows(self, result, part, kinds: str, render, formats: list | None = None) -> str:
-        """The family's text: `render(rows, offset)` of all of `part` (its rows in the whole table), or the kept
-        text and `render` of the new rows only. `formats` (run lengths, `_runs`): how each row of `part` is
-        written in the whole table, where it is not by its values alone; kept text is used only for rows
-        written the same way now."""
-        mark, since = result.settled_mark, result.settled_since
-        kept = self._load(result.family) if mark is not None and since is not None else None
-        text = None
-        if kept is not None:
-            kept_mark, kept_kinds, n, last_file, kept_formats, kept_text = kept
-            new = sorted(o.file for o in since[1])
-            if (kept_mark == since[0] and kept_kinds == kinds and n + len(new) == len(part) and n > 0
-                    and part["file"].iat[n - 1] == last_file and sorted(part["file"].iloc[n:]) == new
-                    and (not new or new[0] > last_file) and kept_formats == _head(formats, n)):
-                text = kept_text + render(part.iloc[n:], n)
-                self.stats["reused"] += n
-                self.stats["rendered"] += len(part) - n
-        if text is None:
-            text = render(part, 0)
-            self.stats["rendered"] += len(part)
-        if mark is not None:
-            self._dirty[result.family] = (mark, kinds, len(part), part["file"].iat[-1], formats, text)
-        return text
+    def rows(self, family: str, stamp, keys: list[tuple], render) -> str:
+        """The text of the family's rows (`keys`, in order): kept text where the key was rendered under the
+        same `stamp`, else `render(positions)` -> the texts of the rows at those positions."""
+        stamp = (_code_stamp(), stamp)
+        kept = self._load(family, stamp)
+        texts = [kept.get(k) for k in keys]
+        missing = [i for i, t in enumerate(texts) if t is None]
+        if missing:
+            for i, t in zip(missing, render(missing)):
+                texts[i] = t
+            # only the rows shown now are kept: the table's size bounds the file
+            self._dirty[family] = (stamp, dict(zip(keys, texts)))
+        self.stats["rendered"] += len(missing)
+        self.stats["reused"] += len(keys) - len(missing)
+        return "".join(texts)
 
     def save(self) -> None:
         import os
@@ -293,11 +339,11 @@ class FileRowsCache:
 
         if self._dirty:
             self.folder.mkdir(parents=True, exist_ok=True)
-        for family, entry in self._dirty.items():
+        for family, (stamp, texts) in self._dirty.items():
             path = self._path(family)
             tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
             with tmp.open("wb") as fh:
-                pickle.dump((self.FORMAT, entry), fh, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump((self.FORMAT, stamp, texts), fh, protocol=pickle.HIGHEST_PROTOCOL)
             tmp.replace(path)
         self._dirty.clear()
 
@@ -308,33 +354,43 @@ class _Apart(Exception):
 
 def _files_csv(results, frame, cache: FileRowsCache) -> str | None:
     """ingest_files.csv's text (`frame`: the file table as written), as `frame.to_csv(index=False)` gives it,
-    family by family: a family settled on top of its kept state writes only its new files' lines (`cache`),
-    the rest all of theirs -- rewriting the whole file every run cost a national "nothing new" refresh
-    ~0.5 s CPU. A line is its row's values' own text but for a datetime column: to_csv writes each chunk
-    of rows by that chunk's resolution (microseconds shown or not, dates only), so rows written apart must
-    fall in chunks of the same formats (`_runs`) as in the whole table; else None (the caller writes it
-    whole), as for any column of another kind."""
+    from each row's kept line where an earlier run wrote the same values (`cache`): only new or changed rows
+    are written -- rewriting the whole file every run cost a national "nothing new" refresh ~0.5 s CPU, and a
+    month of resubmissions, which changes kept rows in the middle, the whole family. A line is its row's
+    values' own text but for a datetime column: to_csv writes each chunk of rows by that chunk's resolution
+    (microseconds shown or not, dates only), so a row's key holds the format of its chunk in the whole table
+    (`_runs`), and rows written apart must be written in that format; else None (the caller writes the table
+    whole), as for any column of another kind or a value spanning lines."""
+    import os
+
     if not all(_per_value(frame[c].dtype) for c in frame.columns):
         return None
     chunk = max(1, 100_000 // max(1, len(frame.columns)))    # to_csv's rows per chunk (pandas 2's default)
     stamps = [c for c in frame.columns if frame[c].dtype.kind == "M"]
-    whole = _runs(frame, stamps, 0, len(frame), chunk)
+    formats = [f for n, f in _runs(frame, stamps, 0, len(frame), chunk) for _ in range(n)] if stamps else None
+    keys = row_keys(frame, list(frame.columns), formats)
     kinds = repr([(c, str(frame[c].dtype)) for c in frame.columns])
-    out, start = [frame.iloc[:0].to_csv(index=False)], 0
+    out = [frame.iloc[:0].to_csv(index=False)]
     try:
-        for r in results:
-            n = len(r.file_report) if r.file_report is not None else 0
-            at, start = start, start + n
-            if not n:
-                continue
+        for r, at, end in _family_spans(results):
+            part = frame.iloc[at:end]
 
-            def render(rows, offset: int, at=at) -> str:
-                lo = at + offset
-                if stamps and _runs(frame, stamps, lo, lo + len(rows), chunk) != _cut(whole, lo, lo + len(rows)):
-                    raise _Apart
-                return rows.to_csv(index=False, header=False, chunksize=chunk)
+            def render(idx, part=part, at=at) -> list[str]:
+                texts: dict[int, str] = {}
+                groups: dict = {}
+                for i in idx:                                # rows of one chunk format together
+                    groups.setdefault(formats[at + i] if formats else None, []).append(i)
+                for fmt, group in groups.items():
+                    rows = part.iloc[group]
+                    if stamps and any(f != fmt for _, f in _runs(rows, stamps, 0, len(rows), chunk)):
+                        raise _Apart
+                    lines = rows.to_csv(index=False, header=False, chunksize=chunk).split(os.linesep)
+                    if len(lines) != len(group) + 1 or lines[-1] != "":
+                        raise _Apart                         # a value with a line break: lines are not rows
+                    texts.update(zip(group, (line + os.linesep for line in lines)))
+                return [texts[i] for i in idx]
 
-            out.append(cache.rows(r, frame.iloc[at:start], kinds, render, _cut(whole, at, start)))
+            out.append(cache.rows(r.family, kinds, keys[at:end], render))
     except _Apart:
         return None
     cache.save()
@@ -367,26 +423,6 @@ def _runs(frame, stamps: list[str], lo: int, hi: int, chunk: int) -> list[list]:
     return runs
 
 
-def _cut(runs: list[list] | None, lo: int, hi: int) -> list[list] | None:
-    """Rows lo..hi of run lengths (`_runs`)."""
-    if runs is None:
-        return None
-    out, at = [], 0
-    for n, fmt in runs:
-        a, b = max(lo, at), min(hi, at + n)
-        if a < b:
-            if out and out[-1][1] == fmt:
-                out[-1][0] += b - a
-            else:
-                out.append([b - a, fmt])
-        at += n
-    return out
-
-
-def _head(runs: list[list] | None, n: int) -> list[list] | None:
-    return _cut(runs, 0, n)
-
-
 def _plain(d: dict) -> dict:
     return {k: (None if _na(v) else v) for k, v in d.items()}
 
@@ -400,8 +436,8 @@ def _na(v) -> bool:
 
 def write_ingest_report(results, out_dir: Path | str, rows_cache: Path | None = None) -> dict[str, Path]:
     """Write ingest_report.html and the CSV files it links to into `out_dir`; returns their paths. With
-    `rows_cache` (a folder: the refresh's ingest cache), the "all files" rows of a family settled on top of
-    its kept state are rendered only for its new files (FileRowsCache)."""
+    `rows_cache` (a folder: the refresh's ingest cache), only the rows of the "all files" table and of
+    ingest_files.csv that no earlier run rendered with the same values are rendered (FileRowsCache)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {
