@@ -78,14 +78,19 @@ def test_a_row_whose_csv_chunk_format_changes_is_written_again(tmp_path):
     assert _both(_results(shifted), tmp_path / "c", tmp_path) == (0, 0)
 
 
-def test_keys_tell_apart_rows_printed_differently_and_match_missing_values():
-    frame = pd.DataFrame({"o": [1, 1.0, True, "1", None, float("nan"), pd.NA],
-                          "f": [0.0, -0.0, float("nan"), 1.5, 2.0, 2.0, 2.0]})
-    keys = report.row_keys(frame, ["o", "f"])
-    assert len(set(keys)) == len(keys)
-    assert report.row_keys(frame.copy(), ["o", "f"]) == keys                     # NaN, None, NA: the same again
-    stamps = pd.DataFrame({"t": pd.Series([T0, None], dtype="datetime64[ns]")})
-    assert report.row_keys(stamps, ["t"]) == report.row_keys(stamps.copy(), ["t"])
+def test_rows_match_by_file_and_values_of_one_type_and_missing_values_match():
+    kept = pd.DataFrame({"file": list("abcdefghi"), "o": [1, 1.0, True, "1", None, float("nan"), pd.NA, 2, "x"],
+                         "f": [0.0, -0.0, float("nan"), 1.5, 2.0, 2.0, 2.0, 2.0, 2.0]})
+    new = pd.DataFrame({"file": list("abcdefgzi"), "o": [1.0, 1, 1, 1, float("nan"), pd.NA, None, 2, "x"],
+                        "f": [0.0, -0.0, float("nan"), 1.5, 2.0, 2.0, 2.0, 2.0, -0.0]})
+    assert report.same_rows(kept, new).tolist() == [-1, -1, -1, -1, 4, 5, 6, -1, -1]
+    assert report.same_rows(kept, new.iloc[::-1]).tolist() == [-1, -1, 6, 5, 4, -1, -1, -1, -1]
+    assert report.same_rows(kept, kept.copy()).tolist() == list(range(9))
+    assert report.same_rows(kept, kept, [[9, "x"]], [[8, "x"], [1, "y"]]).tolist() == list(range(8)) + [-1]
+    twice = pd.concat([kept, kept], ignore_index=True)                          # a file twice: in place only
+    assert report.same_rows(twice, kept.iloc[::-1]).tolist() == [-1] * 4 + [4] + [-1] * 4
+    stamps = pd.DataFrame({"file": ["a", "b"], "t": pd.Series([T0, None], dtype="datetime64[ns]")})
+    assert report.same_rows(stamps, stamps.copy()).tolist() == [0, 1]
 
 
 def test_a_kept_entry_of_another_code_or_a_spoilt_file_is_rendered_again(tmp_path):
@@ -95,7 +100,8 @@ def test_a_kept_entry_of_another_code_or_a_spoilt_file_is_rendered_again(tmp_pat
         path.write_bytes(b"not a pickle")
     assert _both(results, tmp_path / "c", tmp_path) == (50, 50)
     rows = report.FileRowsCache(tmp_path / "c")
-    assert rows.rows("activity_reports", "another template", [("x",)], lambda idx: ["<tr>x</tr>"]) == "<tr>x</tr>"
+    values = results[0].file_report[report.ROW_COLUMNS].head(1)
+    assert rows.rows("activity_reports", "another template", values, lambda idx: ["<tr>x</tr>"]) == "<tr>x</tr>"
     assert rows.stats == {"rendered": 1, "reused": 0}
 
 

@@ -198,11 +198,13 @@ DOWNLOADS = [("ingest_summary.csv", "ingest_summary.csv"), ("ingest_files.csv", 
              ("ingest_quarantine.csv", "ingest_quarantine.csv")]
 
 
-def render_ingest_report_html(results, max_problems: int = 500, rows_cache: "FileRowsCache | None" = None) -> str:
+def render_ingest_report_html(results, max_problems: int = 500, rows_cache: "FileRowsCache | None" = None,
+                              files=None) -> str:
+    """The page; `files`: `file_table(results)` when the caller has it already (a national one: ~0.5 s)."""
     import jinja2
     from markupsafe import Markup
 
-    files = file_table(results)
+    files = file_table(results) if files is None else files
     q = quarantine_rows(results)
     attention = files[files["status"] != "loaded"] if len(files) else files
     env = jinja2.Environment(autoescape=True)
@@ -227,7 +229,6 @@ def _file_rows(env, results, files, cache: "FileRowsCache | None") -> str:
     if cache is None:
         return render(files)
     kinds = repr([(c, str(files[c].dtype)) for c in ROW_COLUMNS])   # values print by the whole table's dtypes
-    keys = row_keys(files, ROW_COLUMNS)
     out = []
     for r, at, end in _family_spans(results):
         part = files.iloc[at:end]
@@ -239,7 +240,7 @@ def _file_rows(env, results, files, cache: "FileRowsCache | None") -> str:
                 return [t + "</tr>" for t in rows[:-1]]
             return [render(part.iloc[[i]]) for i in idx]
 
-        out.append(cache.rows(r.family, (_FILE_ROWS, kinds), keys[at:end], render_rows))
+        out.append(cache.rows(r.family, (_FILE_ROWS, kinds), part[ROW_COLUMNS], render_rows))
     cache.save()
     return "".join(out)
 
@@ -254,32 +255,9 @@ def _family_spans(results):
         start += n
 
 
-def row_keys(frame, columns: list[str], extra: list | None = None) -> list[tuple]:
-    """Each row's values in `columns` (and its item of `extra`) as a hashable key that tells apart any two rows
-    printed differently: equal Python values of other types (1, 1.0, True) or of another float sign (0.0, -0.0)
-    get other keys, and missing values (NaN, NaT, None, pd.NA) keys that match from one run to the next."""
-    cols = [_key_values(frame[c]) for c in columns]
-    if extra is not None:
-        cols.append(extra)
-    return list(zip(*cols))
-
-
-def _key_values(s) -> list:
-    import numpy as np
-
-    kind = s.dtype.kind if isinstance(s.dtype, np.dtype) else "O"    # extension dtypes: by their values
-    if kind == "M":
-        return s.array.asi8.tolist()        # NaT: its own integer
-    if kind in "iub":
-        return s.tolist()
-    if kind == "f":
-        return [v if v and v == v else repr(v) for v in s.tolist()]          # NaN, 0.0 and -0.0 by their text
-    return [v if v.__class__ is str else (v.__class__.__qualname__, repr(v)) for v in s.tolist()]
-
-
 @lru_cache(maxsize=1)
 def _code_stamp() -> str:
-    """What renders a row besides its key: this module's code and the pandas and jinja2 that run it."""
+    """What renders a row besides its values: this module's code and the pandas and jinja2 that run it."""
     import hashlib
 
     import jinja2
@@ -289,14 +267,13 @@ def _code_stamp() -> str:
 
 
 class FileRowsCache:
-    """The text each row of a family's "all files" table (kind "rows": ingest_report.html's rows; "csv":
-    ingest_files.csv's lines) was rendered to, by the row's key (`row_keys`: its values, and anything else its
-    text depends on), in `folder/report-<kind>-<family>.pkl`. A row whose key the last run rendered reuses that
-    text -- a month's new files, or a resubmission that supersedes a kept file in the middle of the table, render
-    only their own rows. The text is a function of the key and of the `stamp` (template, dtypes, pandas) the
-    entry was made under (with this module's code: `_code_stamp`), so it is never stale; deleting the files is
-    always safe."""
-    FORMAT = 3                # 3: text by each row's key (2: the kept state's text, reused as a prefix)
+    """The text a family's "all files" table (kind "rows": ingest_report.html's rows; "csv": ingest_files.csv's
+    lines) was rendered to, with the values it was rendered from, in `folder/report-<kind>-<family>.pkl`. A
+    row whose file has the same values (and CSV chunk format) as when kept reuses its text: a month's new
+    files, or a resubmission that supersedes a kept file in the middle of the table, render only their own
+    rows. Rows are compared by value and type (`same_rows`) under the `stamp` (template, dtypes, this module's
+    code, pandas) the text was made with, so kept text is never stale; deleting the files is always safe."""
+    FORMAT = 3                # 3: kept rows matched by file and values (2: the kept state's text as a prefix)
 
     def __init__(self, folder: Path, kind: str = "rows"):
         self.folder = Path(folder)
@@ -307,31 +284,52 @@ class FileRowsCache:
     def _path(self, family: str) -> Path:
         return self.folder / f"report-{self.kind}-{family}.pkl"
 
-    def _load(self, family: str, stamp) -> dict:
+    def _load(self, family: str, stamp):
         import pickle
 
         try:
             with self._path(family).open("rb") as fh:
-                fmt, kept_stamp, texts = pickle.load(fh)
-            return texts if fmt == self.FORMAT and kept_stamp == stamp else {}
+                fmt, kept_stamp, entry = pickle.load(fh)
+            return entry if fmt == self.FORMAT and kept_stamp == stamp else None
         except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, ImportError):
-            return {}
+            return None
 
-    def rows(self, family: str, stamp, keys: list[tuple], render) -> str:
-        """The text of the family's rows (`keys`, in order): kept text where the key was rendered under the
-        same `stamp`, else `render(positions)` -> the texts of the rows at those positions."""
+    def rows(self, family: str, stamp, values, render, formats: list | None = None) -> str:
+        """The text of the family's rows: `values` (a frame of what the text depends on, with its "file"),
+        each row's text kept where the same file had the same values and format (`formats`: run lengths
+        of anything else its text depends on, `_runs`) under the same `stamp`, else `render(positions)` -> the texts of the rows
+        at those positions."""
+        import numpy as np
+
         stamp = (_code_stamp(), stamp)
+        values = values.reset_index(drop=True)
         kept = self._load(family, stamp)
-        texts = [kept.get(k) for k in keys]
-        missing = [i for i, t in enumerate(texts) if t is None]
-        if missing:
-            for i, t in zip(missing, render(missing)):
-                texts[i] = t
-            # only the rows shown now are kept: the table's size bounds the file
-            self._dirty[family] = (stamp, dict(zip(keys, texts)))
+        n = len(values)
+        if kept is None:
+            pos, kept_text, kept_ends = np.full(n, -1), "", np.zeros(0, dtype=np.int64)
+        else:
+            kept_values, kept_formats, kept_text, kept_ends = kept
+            pos = same_rows(kept_values, values, kept_formats, formats)
+        missing = np.flatnonzero(pos < 0)
+        texts = render(missing.tolist()) if len(missing) else []
+        starts = np.concatenate([[0], kept_ends[:-1]])
+        lens = np.where(pos >= 0, (kept_ends - starts)[np.maximum(pos, 0)] if len(kept_ends) else 0, 0)
+        lens[missing] = [len(t) for t in texts]
+        # runs of rows kept one after another are one slice of the kept text
+        cut = np.flatnonzero((pos[1:] < 0) | (pos[:-1] < 0) | (pos[1:] != pos[:-1] + 1)) + 1
+        out, j = [], 0                          # j: the next rendered row's text
+        for a, b in zip(np.concatenate([[0], cut]).tolist(), np.concatenate([cut, [n]]).tolist()):
+            if pos[a] >= 0:
+                out.append(kept_text[starts[pos[a]]:kept_ends[pos[b - 1]]])
+            else:
+                out.append("".join(texts[j:j + b - a]))
+                j += b - a
+        text = "".join(out)
         self.stats["rendered"] += len(missing)
-        self.stats["reused"] += len(keys) - len(missing)
-        return "".join(texts)
+        self.stats["reused"] += n - len(missing)
+        if kept is None or len(missing) or n != len(kept_ends) or not np.array_equal(pos, np.arange(n)):
+            self._dirty[family] = (stamp, (values, formats, text, np.cumsum(lens)))
+        return text
 
     def save(self) -> None:
         import os
@@ -339,13 +337,75 @@ class FileRowsCache:
 
         if self._dirty:
             self.folder.mkdir(parents=True, exist_ok=True)
-        for family, (stamp, texts) in self._dirty.items():
+        for family, (stamp, entry) in self._dirty.items():
             path = self._path(family)
             tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
             with tmp.open("wb") as fh:
-                pickle.dump((self.FORMAT, stamp, texts), fh, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump((self.FORMAT, stamp, entry), fh, protocol=pickle.HIGHEST_PROTOCOL)
             tmp.replace(path)
         self._dirty.clear()
+
+
+def same_rows(kept, new, kept_formats: list | None = None, new_formats: list | None = None):
+    """For each row of the frame `new`, the position of the row of `kept` with the same "file" and the same
+    values in every column -- equal and of the same type, so printed alike -- and the same format (run
+    lengths, `_runs`);
+    -1 where there is none. Missing values (None, NaN, NaT, pd.NA) match each other: every one prints alike."""
+    import numpy as np
+    import pandas as pd
+
+    n = len(new)
+    if list(kept.columns) != list(new.columns) or (kept_formats is None) != (new_formats is None) or not len(kept):
+        return np.full(n, -1)
+    m = min(n, len(kept))          # most files keep their place: looked up by name only where they moved
+    pos = np.full(n, -1)
+    pos[:m] = np.where(kept["file"].to_numpy()[:m] == new["file"].to_numpy()[:m], np.arange(m), -1)
+    moved = np.flatnonzero(pos < 0)
+    if len(moved):
+        try:
+            pos[moved] = pd.Index(kept["file"]).get_indexer(new["file"].to_numpy()[moved])
+        except pd.errors.InvalidIndexError:                 # a file twice: matched in place only
+            pass
+    ok = pos >= 0
+    take = np.where(ok, pos, 0)
+    for c in new.columns:
+        if kept[c].dtype != new[c].dtype:
+            return np.full(n, -1)
+        ok &= _same_values(kept[c].to_numpy()[take], new[c].to_numpy())
+    if new_formats is not None:
+        codes: dict = {}
+        ok &= _row_codes(kept_formats, codes)[take] == _row_codes(new_formats, codes)
+    return np.where(ok, pos, -1)
+
+
+def _row_codes(runs: list[list], codes: dict):
+    """Each row's format (run lengths, `_runs`) as a number, the same in `codes` for the same format."""
+    import numpy as np
+
+    return np.repeat([codes.setdefault(f, len(codes)) for _, f in runs], [n for n, _ in runs])
+
+
+def _same_values(a, b):
+    """Where two arrays of one dtype hold values printed alike: the same bits for numbers and stamps (0.0 and
+    -0.0 apart), equal values of one type for objects, and missing on both sides."""
+    import numpy as np
+    import pandas as pd
+    from pandas.api.types import infer_dtype
+
+    if a.dtype.kind in "fmM":
+        return a.view(f"u{a.dtype.itemsize}") == b.view(f"u{b.dtype.itemsize}")
+    if a.dtype.kind in "iub":
+        return a == b
+    na, nb = pd.isna(a), pd.isna(b)
+    out = na & nb
+    both = ~na & ~nb
+    x, y = a[both], b[both]
+    kind = infer_dtype(x, skipna=False)
+    if kind == infer_dtype(y, skipna=False) and kind in ("string", "integer", "boolean", "empty"):
+        out[both] = x == y                                  # one type each side: == is printed alike
+    else:
+        out[both] = [u.__class__ is v.__class__ and repr(u) == repr(v) for u, v in zip(x, y)]
+    return out
 
 
 class _Apart(Exception):
@@ -354,32 +414,35 @@ class _Apart(Exception):
 
 def _files_csv(results, frame, cache: FileRowsCache) -> str | None:
     """ingest_files.csv's text (`frame`: the file table as written), as `frame.to_csv(index=False)` gives it,
-    from each row's kept line where an earlier run wrote the same values (`cache`): only new or changed rows
-    are written -- rewriting the whole file every run cost a national "nothing new" refresh ~0.5 s CPU, and a
-    month of resubmissions, which changes kept rows in the middle, the whole family. A line is its row's
-    values' own text but for a datetime column: to_csv writes each chunk of rows by that chunk's resolution
-    (microseconds shown or not, dates only), so a row's key holds the format of its chunk in the whole table
-    (`_runs`), and rows written apart must be written in that format; else None (the caller writes the table
-    whole), as for any column of another kind or a value spanning lines."""
+    from each row's kept line where an earlier run wrote the same file with the same values (`cache`): only
+    new or changed rows are written -- rewriting the whole file every run cost a national "nothing new"
+    refresh ~0.5 s CPU, and a month of resubmissions, which changes kept rows in the middle, the whole family.
+    A line is its row's values' own text but for a datetime column: to_csv writes each chunk of rows by that
+    chunk's resolution (microseconds shown or not, dates only), so a row is kept only with the format of its
+    chunk in the whole table (`_runs`), and rows written apart must be written in that format; else None (the
+    caller writes the table whole), as for any column of another kind or a value spanning lines."""
     import os
 
     if not all(_per_value(frame[c].dtype) for c in frame.columns):
         return None
     chunk = max(1, 100_000 // max(1, len(frame.columns)))    # to_csv's rows per chunk (pandas 2's default)
     stamps = [c for c in frame.columns if frame[c].dtype.kind == "M"]
-    formats = [f for n, f in _runs(frame, stamps, 0, len(frame), chunk) for _ in range(n)] if stamps else None
-    keys = row_keys(frame, list(frame.columns), formats)
+    whole = _runs(frame, stamps, 0, len(frame), chunk) if stamps else None
     kinds = repr([(c, str(frame[c].dtype)) for c in frame.columns])
     out = [frame.iloc[:0].to_csv(index=False)]
     try:
         for r, at, end in _family_spans(results):
             part = frame.iloc[at:end]
+            fmts = _cut(whole, at, end)
 
-            def render(idx, part=part, at=at) -> list[str]:
+            def render(idx, part=part, fmts=fmts) -> list[str]:
                 texts: dict[int, str] = {}
                 groups: dict = {}
+                codes: dict = {None: 0}
+                row_fmt = _row_codes(fmts, codes) if fmts else [0] * len(part)
+                every = list(codes)                          # each format by its code
                 for i in idx:                                # rows of one chunk format together
-                    groups.setdefault(formats[at + i] if formats else None, []).append(i)
+                    groups.setdefault(every[row_fmt[i]], []).append(i)
                 for fmt, group in groups.items():
                     rows = part.iloc[group]
                     if stamps and any(f != fmt for _, f in _runs(rows, stamps, 0, len(rows), chunk)):
@@ -390,7 +453,7 @@ def _files_csv(results, frame, cache: FileRowsCache) -> str | None:
                     texts.update(zip(group, (line + os.linesep for line in lines)))
                 return [texts[i] for i in idx]
 
-            out.append(cache.rows(r.family, kinds, keys[at:end], render))
+            out.append(cache.rows(r.family, kinds, part, render, fmts))
     except _Apart:
         return None
     cache.save()
@@ -421,6 +484,22 @@ def _runs(frame, stamps: list[str], lo: int, hi: int, chunk: int) -> list[list]:
         else:
             runs.append([b - a, fmt])
     return runs
+
+
+def _cut(runs: list[list] | None, lo: int, hi: int) -> list[list] | None:
+    """Rows lo..hi of run lengths (`_runs`)."""
+    if runs is None:
+        return None
+    out, at = [], 0
+    for n, fmt in runs:
+        a, b = max(lo, at), min(hi, at + n)
+        if a < b:
+            if out and out[-1][1] == fmt:
+                out[-1][0] += b - a
+            else:
+                out.append([b - a, fmt])
+        at += n
+    return out
 
 
 def _plain(d: dict) -> dict:
@@ -463,7 +542,8 @@ def write_ingest_report(results, out_dir: Path | str, rows_cache: Path | None = 
         written[name] = out_dir / name
     html = out_dir / "ingest_report.html"
     cache = FileRowsCache(rows_cache) if rows_cache is not None else None
-    html.write_text(render_ingest_report_html(results, rows_cache=cache), encoding="utf-8")
+    html.write_text(render_ingest_report_html(results, rows_cache=cache, files=paths["ingest_files.csv"]),
+                    encoding="utf-8")
     written["ingest_report.html"] = html
     return written
 
