@@ -91,6 +91,10 @@ def test_rows_match_by_file_and_values_of_one_type_and_missing_values_match():
     assert report.same_rows(twice, kept.iloc[::-1]).tolist() == [-1] * 4 + [4] + [-1] * 4
     stamps = pd.DataFrame({"file": ["a", "b"], "t": pd.Series([T0, None], dtype="datetime64[ns]")})
     assert report.same_rows(stamps, stamps.copy()).tolist() == [0, 1]
+    ext = pd.DataFrame({"file": ["a", "b"], "n": pd.array([1, None], dtype="Int64"),
+                        "s": pd.array(["x", None], dtype="string")})
+    assert report.same_rows(ext, ext.copy()).tolist() == [0, 1]
+    assert report.same_rows(ext, ext.assign(n=pd.array([2, None], dtype="Int64"))).tolist() == [-1, 1]
 
 
 def test_a_kept_entry_of_another_code_or_a_spoilt_file_is_rendered_again(tmp_path):

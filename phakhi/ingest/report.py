@@ -296,9 +296,9 @@ class FileRowsCache:
 
     def rows(self, family: str, stamp, values, render, formats: list | None = None) -> str:
         """The text of the family's rows: `values` (a frame of what the text depends on, with its "file"),
-        each row's text kept where the same file had the same values and format (`formats`: run lengths
-        of anything else its text depends on, `_runs`) under the same `stamp`, else `render(positions)` -> the texts of the rows
-        at those positions."""
+        each row's text kept where the same file had the same values and format (`formats`: run lengths of
+        anything else its text depends on, `_runs`) under the same `stamp`, else `render(positions)` -> the
+        texts of the rows at those positions."""
         import numpy as np
 
         stamp = (_code_stamp(), stamp)
@@ -349,8 +349,8 @@ class FileRowsCache:
 def same_rows(kept, new, kept_formats: list | None = None, new_formats: list | None = None):
     """For each row of the frame `new`, the position of the row of `kept` with the same "file" and the same
     values in every column -- equal and of the same type, so printed alike -- and the same format (run
-    lengths, `_runs`);
-    -1 where there is none. Missing values (None, NaN, NaT, pd.NA) match each other: every one prints alike."""
+    lengths, `_runs`); -1 where there is none. Missing values (None, NaN, NaT, pd.NA) match each other: every
+    one prints alike."""
     import numpy as np
     import pandas as pd
 
@@ -371,7 +371,7 @@ def same_rows(kept, new, kept_formats: list | None = None, new_formats: list | N
     for c in new.columns:
         if kept[c].dtype != new[c].dtype:
             return np.full(n, -1)
-        ok &= _same_values(kept[c].to_numpy()[take], new[c].to_numpy())
+        ok &= _same_values(_array(kept[c])[take], _array(new[c]))
     if new_formats is not None:
         codes: dict = {}
         ok &= _row_codes(kept_formats, codes)[take] == _row_codes(new_formats, codes)
@@ -385,10 +385,16 @@ def _row_codes(runs: list[list], codes: dict):
     return np.repeat([codes.setdefault(f, len(codes)) for _, f in runs], [n for n, _ in runs])
 
 
+def _array(s):
+    """A column's values as numpy holds them; an extension dtype's (nullable, string, category) as objects."""
+    import numpy as np
+
+    return s.to_numpy() if isinstance(s.dtype, np.dtype) else s.to_numpy(dtype=object)
+
+
 def _same_values(a, b):
     """Where two arrays of one dtype hold values printed alike: the same bits for numbers and stamps (0.0 and
     -0.0 apart), equal values of one type for objects, and missing on both sides."""
-    import numpy as np
     import pandas as pd
     from pandas.api.types import infer_dtype
 
