@@ -8,7 +8,8 @@ nothing new, a month on top and a month of resubmissions (kept files superseded 
 
 The file reports are synthetic, shaped like a national refresh's (19 columns, microsecond arrival stamps);
 each case starts from a cache kept by the case before it, as the monthly refreshes keep it. The results carry
-the settled marks a refresh gives them (a checkout whose cache reuses a settled prefix reads them).
+the settled marks a refresh gives them (a checkout whose cache reuses a settled prefix reads them) -- but for the
+resubmissions, which get none: a prefix cache given their new files would keep the superseded rows' old text.
 """
 from __future__ import annotations
 
