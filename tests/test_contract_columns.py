@@ -137,6 +137,53 @@ def test_a_repeated_text_is_typed_once_and_blank_or_failed_cells_are_marked():
     assert errs[0][2] is None and isinstance(errs[2][2], CellError) and errs[2][2].rule == "type"
 
 
+@pytest.mark.parametrize("values", [
+    ["  งานปลูกป่า ", "งานปลูกป่า", "", "   ", "-", "—", "x", "\tแท็บ\n", "P001", "ไม่มี"],     # blanks; dashes are text
+    ["ชื่อกิจกรรม"] * 12, ["a", "b"], [""], ["  ", "x"], [],
+    ["a", None, "b"], ["a", 1.0, "b"], ["a", float("nan"), "b", "c", "d", "e", "f", "g", "h"]])   # not all text
+def test_a_free_text_column_types_as_its_parser_does_cell_by_cell(values):
+    """A string column without a pattern (titles, lessons learned) is stripped, not cached: each cell typed
+    as Column.parse types it alone, a blank marked as one; nothing is kept in the column's cell cache."""
+    col = load_contract("activity_reports").column("title")
+    assert col.type == "string" and not col.pattern
+    col._cells = None
+    out, errs = type_column(col, values)
+    want, blanks = [], []
+    for k, v in enumerate(values):
+        if v is None or (v.__class__ is str and not v.strip()) or (v.__class__ is float and v != v):
+            want.append(None)
+            blanks.append((k, None, None))
+        else:
+            want.append(col.parse(v))
+    assert out == want and [type(x) for x in out] == [type(x) for x in want] and errs == blanks
+    if all(v.__class__ is str for v in values):
+        assert not col._cells
+
+
+def test_a_patterned_string_column_still_goes_through_its_parser():
+    col = load_contract("activity_reports").column("partner_id")
+    out, errs = type_column(col, [" p001 ", "P 002", "x", "", "P001"] * 2)
+    assert out[:2] == ["P001", "P002"] and out[2] is _FAILED and out[3] is None
+    assert [(k, err and err.rule) for k, _, err in errs[:2]] == [(2, "pattern"), (3, None)]
+
+
+def test_the_month_of_a_date_is_remembered_boundedly_and_as_formatted():
+    """ym() over a column: what _ym gives each value (a datetime and a date of one month alike), errors as
+    _ym raises them, and the memo never past its limit."""
+    from phakhi.ingest import contracts
+
+    values = [date(2025, 3, 1), None, datetime(2025, 3, 31, 23, 59), date(1999, 12, 31), date(2025, 3, 1)]
+    assert contracts._ym_column(values) == [contracts._ym(v) for v in values]
+    assert contracts._ym_column(values) == [contracts._ym(v) for v in values]      # from the memo
+    with pytest.raises(AttributeError):
+        contracts._ym_column([date(2025, 1, 1), "2025-01"])
+    with pytest.raises(TypeError):
+        contracts._ym_column([[2025, 1]])          # unhashable: the check is then evaluated row by row
+    many = [date(2000, 1, 1) + (date(2000, 1, 2) - date(2000, 1, 1)) * k for k in range(contracts._CACHE_LIMIT + 50)]
+    assert contracts._ym_column(many) == [contracts._ym(v) for v in many]
+    assert len(contracts._YMS) <= contracts._CACHE_LIMIT
+
+
 @pytest.mark.parametrize("value", [1e20, -1.0, 2.0 ** 31, 1.5, float("inf"), float("-inf")])
 def test_the_fast_number_path_leaves_every_refusal_to_the_parser(value):
     col = load_contract("activity_reports").column("participants_total")
@@ -219,8 +266,9 @@ CHECK_VALUES = [None, 0, 1, 2.5, -3.0, 10, "x", "dispute", "verified", True, Fal
                 datetime(2025, 4, 2), "2025-03", float("inf")]
 
 
+@pytest.mark.parametrize("kind", ["mixed", "no_blank", "numbers"])    # no blank: the columns' C-speed paths
 @pytest.mark.parametrize("expr", CHECK_EXPRS)
-def test_checks_over_columns_give_each_row_its_row_by_row_result(expr):
+def test_checks_over_columns_give_each_row_its_row_by_row_result(expr, kind):
     """compile_check_columns: for every row the result compile_check gives it (None/True/False), or an error,
     after which apply_contract evaluates that check row by row."""
     from phakhi.ingest.contracts import _RowWise, compile_check, compile_check_columns
@@ -228,7 +276,11 @@ def test_checks_over_columns_give_each_row_its_row_by_row_result(expr):
     names = {"a", "b", "c", "d", "p"}
     rng = random.Random(sum(expr.encode()))
     dates = [None, date(2025, 3, 1), datetime(2025, 4, 2)]        # a date column holds dates (ym() needs one)
-    rows = [{k: rng.choice(dates if k == "d" else CHECK_VALUES) for k in names} for _ in range(300)]
+    values = {"mixed": CHECK_VALUES, "no_blank": [v for v in CHECK_VALUES if v is not None],
+              "numbers": [0, 1, 2.5, -3.0, 10, 4, 0.0, float("inf")]}[kind]
+    if kind != "mixed":
+        dates = dates[1:]
+    rows = [{k: rng.choice(dates if k == "d" else values) for k in names} for _ in range(300)]
     row_fn = compile_check(expr, names)
     try:
         vec = compile_check_columns(expr)
@@ -240,3 +292,38 @@ def test_checks_over_columns_give_each_row_its_row_by_row_result(expr):
         return           # apply_contract evaluates this sheet's check row by row: the same by construction
     want = [row_fn(r) for r in rows]                        # never raises where the columns did not
     assert got == want and [type(g) for g in got] == [type(w) for w in want]
+
+
+def test_the_header_search_skips_rows_too_short_to_win_and_finds_the_same_table():
+    """find_table with its memo does not ask about a row with no more texts than the best row's matches (it
+    cannot match more columns): the same header row and mapping as the search that asks about every row."""
+    from phakhi.ingest.readers import find_table
+
+    contract = load_contract("activity_reports")
+    head = [c.label_th or c.name for c in contract.columns]
+    rng = random.Random(29)
+    layouts = [
+        [["รายงาน"], ["ภาคี: P001"], [], head[:3], ["a", "b", "c", "d"], head, ["x"] * 30, head[:5]],
+        [["ลำดับ", "รหัสภาคี"], ["ข้อความ"] * 3, head[:4] + ["อื่น"] * 9, [1.0, "P001"], head],
+        [[rng.choice(head + ["ข้อความ", "", None, 3.0]) for _ in range(rng.randrange(0, 25))] for _ in range(45)],
+        [["ผู้เข้าร่วม (คน)", None, None], ["ทั้งหมด", "หญิง", "ชาย"], [12.0, 5.0, 7.0]],
+        [[], [None, ""], [3.0]],
+    ]
+    for rows in layouts:
+        want = find_table(rows, contract.match_header)                      # every row asked
+        got = find_table(rows, contract.match_header, seen={})
+        assert got == want
+        contract._match_cache = None
+        assert contract.find_table(Sheet(name="s", rows=rows)) == want     # with the contract's memo
+
+
+def test_a_column_whose_parser_is_reset_types_with_its_new_rules():
+    """type_column's per-column constants go with the column's parser: a parser reset (a contract changed in
+    place, as a test does) makes both again, so a free-text column given a pattern is checked against it."""
+    from phakhi.ingest.contracts import Column
+
+    col = Column(name="email", type="string")
+    assert type_column(col, ["somchai at example"] * 9) == (["somchai at example"] * 9, [])
+    col.pattern, col._parse = r"^\S+@\S+$", None
+    out, errs = type_column(col, ["somchai at example"] * 9)
+    assert out == [_FAILED] * 9 and {err.rule for _, _, err in errs} == {"pattern"}

@@ -149,6 +149,7 @@ def test_code_fingerprint_covers_ingest_code_and_contracts():
     covered = {p.name for p in cache.INGEST_CODE}
     assert {"ingest", "contracts", "instrument"} <= covered
     assert all(p.is_dir() for p in cache.INGEST_CODE)
+    assert set(cache.INGEST_DATA) <= set(cache.INGEST_CODE)
 
 
 # ---------------------------------------------------------------- failure webhook

@@ -1,7 +1,9 @@
-"""The fingerprint of what decides an ingest result besides the files themselves: the ingestion code, the
-contracts and the seeds they look up. The per-file cache (file_cache.py) keys every stored outcome with it."""
+"""The fingerprints of what decides an ingest result besides the files themselves: the ingestion code, the
+contracts and the seeds they look up. The per-file cache (file_cache.py) keys every stored outcome with
+`outcome_code_fingerprint`, a family's settled state (settled.py) with `ingest_code_fingerprint`."""
 from __future__ import annotations
 
+import ast
 import hashlib
 from functools import lru_cache
 from pathlib import Path
@@ -9,18 +11,60 @@ from typing import Iterable
 
 from phakhi.settings import CONTRACTS_DIR, REPO_ROOT, SEEDS_DIR
 
-# What else decides an ingest result besides the landing files: the ingestion code, the source contracts and
-# the seeds they look up (emission factors in force: phakhi/ingest/factors.py).
-INGEST_CODE = (REPO_ROOT / "phakhi" / "ingest", CONTRACTS_DIR, REPO_ROOT / "sources" / "instrument", SEEDS_DIR)
+# What decides a result besides the landing files and the code: the source contracts and the seeds they look up
+# (emission factors in force: phakhi/ingest/factors.py).
+INGEST_DATA = (CONTRACTS_DIR, REPO_ROOT / "sources" / "instrument", SEEDS_DIR)
+# The code that reads and judges one file: files.py and every module of the package it imports, at any depth
+# (thai.py's parsers included), and file_cache.py, whose worker runs it. Reporting, settling and the ledger are
+# not in it: changing them must not make a national refresh read every file again.
+OUTCOME_ENTRIES = (REPO_ROOT / "phakhi" / "ingest" / "files.py",)
+OUTCOME_CODE_ALSO = (REPO_ROOT / "phakhi" / "ingest" / "file_cache.py",)
+# A settled state (settled.py) depends on all of the ingestion code besides.
+INGEST_CODE = (REPO_ROOT / "phakhi" / "ingest", *INGEST_DATA)
+
+
+def imported_files(entries: Iterable[Path], root: Path = REPO_ROOT, package: str = "phakhi") -> list[Path]:
+    """`entries` and the source file of every module of `package` they import, at any depth: read from the
+    source, nothing imported, imports inside functions included (most are, here)."""
+    def source(module: str) -> Path | None:
+        base = root.joinpath(*module.split("."))
+        for p in (base.with_suffix(".py"), base / "__init__.py"):
+            if p.is_file():
+                return p
+        return None
+
+    seen: set[Path] = set()
+    todo = [Path(p) for p in entries]
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]   # a name may be a module
+            else:
+                continue
+            for name in names:
+                parts = name.split(".")
+                if parts[0] != package:
+                    continue
+                for k in range(1, len(parts) + 1):            # a module's packages run their __init__ too
+                    p = source(".".join(parts[:k]))
+                    if p is not None and p not in seen:
+                        todo.append(p)
+    return sorted(seen)
 
 
 def _files_under(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
 
 
-def fingerprint(folders: Iterable[Path]) -> str:
+def fingerprint(folders: Iterable[Path], files: Iterable[Path] = (), root: Path = REPO_ROOT) -> str:
     """sha256 over (relative path, content sha256) of every file under the folders — hidden files included:
-    a changed file can only cause a cache miss, never a stale hit."""
+    a changed file can only cause a cache miss, never a stale hit — then of `files` (paths below `root`)."""
     h = hashlib.sha256()
     for folder in folders:
         folder = Path(folder)
@@ -28,14 +72,36 @@ def fingerprint(folders: Iterable[Path]) -> str:
         if not folder.is_dir():
             continue
         for p in _files_under(folder):
-            h.update(str(p.relative_to(folder)).encode("utf-8", "surrogateescape") + b"\0")
-            with p.open("rb") as fh:
-                h.update(hashlib.file_digest(fh, "sha256").digest())
+            _add(h, p, p.relative_to(folder))
+    for p in sorted(files):
+        _add(h, p, Path(p).relative_to(root))
     return h.hexdigest()
+
+
+def _add(h, path: Path, name: Path) -> None:
+    h.update(str(name).encode("utf-8", "surrogateescape") + b"\0")
+    with Path(path).open("rb") as fh:
+        h.update(hashlib.file_digest(fh, "sha256").digest())
+
+
+@lru_cache(maxsize=1)
+def outcome_code_files() -> list[Path]:
+    return sorted(set(imported_files(OUTCOME_ENTRIES)) | set(OUTCOME_CODE_ALSO))
+
+
+@lru_cache(maxsize=1)
+def outcome_code_fingerprint() -> str:
+    """What one file's outcome depends on besides its bytes (and its reference look-ups' answers)."""
+    from phakhi import __version__
+
+    return f"{__version__}:{fingerprint(INGEST_DATA, outcome_code_files())}"
 
 
 @lru_cache(maxsize=1)
 def ingest_code_fingerprint() -> str:
+    """What a family's settled state depends on besides its files: all of the ingestion code, the modules
+    outside it that judge a file, the contracts and seeds."""
     from phakhi import __version__
 
-    return f"{__version__}:{fingerprint(INGEST_CODE)}"
+    outside = [p for p in outcome_code_files() if (REPO_ROOT / "phakhi" / "ingest") not in p.parents]
+    return f"{__version__}:{fingerprint(INGEST_CODE, outside)}"

@@ -71,6 +71,7 @@ class Column:
     _parse: Callable | None = field(default=None, repr=False, compare=False)
     _cells: dict | None = field(default=None, repr=False, compare=False)     # type_column's caches
     _dates: dict | None = field(default=None, repr=False, compare=False)
+    _typing: tuple | None = field(default=None, repr=False, compare=False)   # type_column's constants
 
     def __post_init__(self):
         if self.type not in TYPES:
@@ -457,6 +458,8 @@ def compile_check_columns(expr: str) -> Callable[[Callable[[str], list], int], l
             def arith(col, n):
                 xs, ys = a(col, n), b(col, n)
                 try:
+                    if None not in xs and None not in ys:      # no blank (the usual sheet): at C speed
+                        return list(map(f, xs, ys))
                     return [None if x is None or y is None else f(x, y) for x, y in zip(xs, ys)]
                 except (ZeroDivisionError, TypeError):
                     return [_arith_one(f, x, y) for x, y in zip(xs, ys)]
@@ -490,6 +493,8 @@ def compile_check_columns(expr: str) -> Callable[[Callable[[str], list], int], l
                 def compare1(col, n):
                     xs, ys = first(col, n), g(col, n)
                     try:
+                        if None not in xs and None not in ys:  # no blank (the usual sheet): at C speed
+                            return list(map(bool, map(f, xs, ys)))
                         return [None if x is None or y is None else (True if f(x, y) else False)
                                 for x, y in zip(xs, ys)]
                     except TypeError:
@@ -502,11 +507,23 @@ def compile_check_columns(expr: str) -> Callable[[Callable[[str], list], int], l
             return lambda col, n: [(x is not None) == want for x in a(col, n)]
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "ym" and len(node.args) == 1:
             a = build(node.args[0])
-            # _ym inlined (a call per row was most of this check's cost)
-            return lambda col, n: [None if d is None else f"{d.year:04d}-{d.month:02d}" for d in a(col, n)]
+            return lambda col, n: _ym_column(a(col, n))
         raise _RowWise
 
     return build(ast.parse(expr, mode="eval"))
+
+
+_YMS: dict = {}          # a date's 'YYYY-MM': a sheet's dates repeat, and so do the months of every sheet
+
+
+def _ym_column(dates: list) -> list:
+    """_ym of every value, looked up at C speed (a blank looks up None: None); a date new to the memo is
+    formatted once (anything else raises, as _ym does)."""
+    out = list(map(_YMS.get, dates))
+    if None in out:
+        out = [y if y is not None or d is None else _keep(_YMS, d, f"{d.year:04d}-{d.month:02d}")
+               for y, d in zip(out, dates)]
+    return out
 
 
 class _RowWise(Exception):
@@ -1087,6 +1104,8 @@ def _failing_rows(chk: Check, skip: set | None, n: int, unmapped: set, typed: di
         results = chk.vfn(column, len(rows))
     except Exception:
         return None
+    if False not in results:            # (0 == False too: then the rows are looked at one by one)
+        return set()
     return {k for k, r in zip(rows, results) if r is False}
 
 
@@ -1108,13 +1127,25 @@ def type_column(col: Column, values, labels: dict | None = None) -> tuple[list, 
     else -- Thai digits, B.E. years, units, dates, SPSS labels -- goes through the parser itself."""
     if labels is not None:
         return _type_column_labelled(col, values, labels)
-    if col._parse is None:
-        col._parse = _compile_parser(col)
-    raw = col._parse.raw
+    typing = col._typing
+    if typing is None or typing[0] is not col._parse:      # (a parser reset to None: both made again)
+        typing = col._typing = _typing_of(col)
+    _, raw, not_string, free_text, fast, whole, lo, hi, limit = typing
+    if free_text and values and set(map(type, values)) == _TEXT:
+        # a free-text column (no pattern): its parser only strips, and its texts rarely repeat (titles,
+        # lessons learned), so they are stripped here, not looked up, parsed and kept in the cache one by one
+        out = [v.strip() for v in values]
+        if all(out):
+            return out, []
+        errs = []
+        for k, s in enumerate(out):
+            if not s:
+                out[k] = None
+                errs.append((k, None, None))
+        return out, errs
     cache = col._cells
     if cache is None:
         cache = col._cells = {}
-    not_string = col.type != "string"
 
     def text_hit(v: str):
         s = v.strip()
@@ -1141,11 +1172,6 @@ def type_column(col: Column, values, labels: dict | None = None) -> tuple[list, 
                     out[k] = _FAILED
                     errs.append((k, values[k], h[1]))
         return out, errs
-    fast = col.type in ("number", "integer")
-    whole = col.type == "integer"
-    lo = -math.inf if col.min is None else col.min
-    hi = math.inf if col.max is None else col.max
-    limit = 2 ** (63 if col.int_bits == 64 else 31) - 1
     if fast and kinds == _NUMBER and all(map(math.isfinite, values)):
         least, most = min(values), max(values)
         if lo <= least and most <= hi and (not whole or (
@@ -1191,6 +1217,18 @@ def type_column(col: Column, values, labels: dict | None = None) -> tuple[list, 
             append(_FAILED)
             errs.append((k, v, hit[1]))
     return out, errs
+
+
+def _typing_of(col: Column) -> tuple:
+    """What type_column needs of a column, computed with its parser (and again when the parser is): (the
+    parser, the parser without its cache, not a string column, a string column without a pattern (its parser
+    only strips), a number column, an integer column, the range, the integer limit)."""
+    if col._parse is None:
+        col._parse = _compile_parser(col)
+    return (col._parse, col._parse.raw, col.type != "string", col.type == "string" and not col.pattern,
+            col.type in ("number", "integer"), col.type == "integer",
+            -math.inf if col.min is None else col.min, math.inf if col.max is None else col.max,
+            2 ** (63 if col.int_bits == 64 else 31) - 1)
 
 
 def _type_column_labelled(col: Column, values, labels: dict) -> tuple[list, list]:

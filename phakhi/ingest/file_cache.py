@@ -1,8 +1,8 @@
 """Ingest in proportion to what changed: a per-file outcome cache keyed by content, not by batch position.
 
 A file's outcome (typed records, quarantine records, counts) depends on its bytes, its family (or the contract
-it was recognised by), the ingestion code and contracts (`cache.ingest_code_fingerprint`) and — for reference
-columns — whether the ids it names are in the registry. So the cache key is
+it was recognised by), the code that reads and judges a file and the contracts (`cache.outcome_code_fingerprint`)
+and — for reference columns — whether the ids it names are in the registry. So the cache key is
 
     sha256(family, file content sha256, code/contract fingerprint)
 
@@ -210,10 +210,12 @@ class FileOutcomeCache:
     """The per-file outcome cache of one PHAKHI_HOME (thread-safe: families may run concurrently)."""
 
     def __init__(self, folder: Path, code_fingerprint: str | None = None, index_name: str = "all"):
-        from phakhi.ingest.cache import ingest_code_fingerprint
+        from phakhi.ingest.cache import ingest_code_fingerprint, outcome_code_fingerprint
 
         self.folder = Path(folder)
-        self.code = code_fingerprint or ingest_code_fingerprint()
+        # outcomes are kept under the code that judges a file; a settled state (settled.py) under all of ingest's
+        self.code = code_fingerprint or outcome_code_fingerprint()
+        self.state_code = code_fingerprint or ingest_code_fingerprint()
         self._lock = threading.Lock()
         self.stats = CacheStats()
         # one stat index per family: families ingested concurrently (or in other processes) never overwrite

@@ -650,17 +650,30 @@ def read_bounded_stat(path: Path) -> tuple[bytes, os.stat_result]:
     """`read_bounded`, with the stat of the file the bytes were read from (no second look-up by name)."""
     refuse_link(path)
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fh.fileno())
+    try:                                    # the descriptor read directly: a file object cost more than the read
+        st = os.fstat(fd)
         if st.st_size > MAX_FILE_BYTES:
             raise _file_too_big(st.st_size)
         # sized by the stat, one byte over to see growth: read(MAX_FILE_BYTES + 1) allocated 100 MiB per file
-        data = fh.read(st.st_size + 1)
+        data = _read_fd(fd, st.st_size + 1)
         if len(data) > st.st_size:          # it grew since the stat: the rest, up to the bound
-            data += fh.read(MAX_FILE_BYTES + 1 - len(data))
+            data += _read_fd(fd, MAX_FILE_BYTES + 1 - len(data))
+    finally:
+        os.close(fd)
     if len(data) > MAX_FILE_BYTES:
         raise _file_too_big(len(data))
     return data, st
+
+
+def _read_fd(fd: int, n: int) -> bytes:
+    """Up to n bytes, fewer only at the end of the file (what a buffered file's read(n) gives)."""
+    data = os.read(fd, n)
+    while 0 < len(data) < n:               # a short read, or the end: read on until the end says so
+        more = os.read(fd, n - len(data))
+        if not more:
+            break
+        data += more
+    return data
 
 
 # --------------------------------------------------------------------------- header row
@@ -708,11 +721,16 @@ def find_table(rows: list[list[object]], match: Callable[[object], str | None], 
         if get is None:
             hits = len({m for cell in row if cell.__class__ is str and cell and (m := match(cell)) is not None})
         else:
-            texts = [cell for cell in row if cell.__class__ is str and cell]
-            found = list(map(get, texts))
-            if None in found:                  # not asked before: match() answers (and memoises)
-                found = [(match(t) or "") if m is None else m for m, t in zip(found, texts)]
-            hits = len(set(found)) - ("" in found)
+            # a row with no more cells, or no more texts, than the best row's matches cannot match more
+            # columns: not asked (a data row under a header that names every column is not even looked at)
+            if len(row) <= best_hits or len(texts := [cell for cell in row if cell.__class__ is str and cell]) \
+                    <= best_hits:
+                hits = 0
+            else:
+                found = list(map(get, texts))
+                if None in found:                  # not asked before: match() answers (and memoises)
+                    found = [(match(t) or "") if m is None else m for m, t in zip(found, texts)]
+                hits = len(set(found)) - ("" in found)
         if hits > best_hits:
             best, best_hits = i, hits
         elif best_hits >= 3 and i - best >= 4:

@@ -12,6 +12,7 @@ private value: values of private contract columns are already withheld in the qu
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 
 STATUS_TH = {"loaded": "นำเข้าครบ", "partially_loaded": "นำเข้าบางส่วน", "quarantined": "กักทุกแถว",
@@ -184,8 +185,9 @@ code{font-size:.85em}details{margin:.5rem 0}
 </body></html>
 """
 
-# the "all files" table's rows: rendered on their own, a family at a time, so a family settled on top of its kept
-# state renders only its new files' rows (FileRowsCache); rendering rows apart and joining them gives the same text
+# the "all files" table's rows: each row's text depends on its values alone (and the table's dtypes), so a row
+# rendered by an earlier run is reused (FileRowsCache) and only rows with new values are rendered; rendering rows
+# apart and joining them gives the same text as rendering the table whole
 _FILE_ROWS = """{% for r in files %}<tr><td><code>{{ r.file }}</code></td><td class="s-{{ r.status }}">{{ r.status }}</td><td class="n">{{ r.rows_read }}</td>
 <td class="n">{{ r.rows_loaded }}</td><td class="n">{{ r.rows_quarantined }}</td><td class="n">{{ r.rows_superseded }}</td>
 <td><code>{{ (r.file_hash or "")[:12] }}</code></td></tr>{% endfor %}"""
@@ -196,11 +198,13 @@ DOWNLOADS = [("ingest_summary.csv", "ingest_summary.csv"), ("ingest_files.csv", 
              ("ingest_quarantine.csv", "ingest_quarantine.csv")]
 
 
-def render_ingest_report_html(results, max_problems: int = 500, rows_cache: "FileRowsCache | None" = None) -> str:
+def render_ingest_report_html(results, max_problems: int = 500, rows_cache: "FileRowsCache | None" = None,
+                              files=None) -> str:
+    """The page; `files`: `file_table(results)` when the caller has it already (a national one: ~0.5 s)."""
     import jinja2
     from markupsafe import Markup
 
-    files = file_table(results)
+    files = file_table(results) if files is None else files
     q = quarantine_rows(results)
     attention = files[files["status"] != "loaded"] if len(files) else files
     env = jinja2.Environment(autoescape=True)
@@ -215,76 +219,116 @@ def render_ingest_report_html(results, max_problems: int = 500, rows_cache: "Fil
 
 
 def _file_rows(env, results, files, cache: "FileRowsCache | None") -> str:
-    """The "all files" rows, family by family (the file table is the families' reports in order), each from
-    `cache` when it holds the family's kept rows: then only the rows of its new files are rendered."""
+    """The "all files" rows, family by family (the file table is the families' reports in order): with
+    `cache`, only the rows no earlier run rendered with the same values are rendered."""
     template = env.from_string(_FILE_ROWS)
 
-    def render(part, offset: int = 0) -> str:
+    def render(part) -> str:
         return template.render(files=[_plain(r) for r in part.reindex(columns=ROW_COLUMNS).to_dict("records")])
 
     if cache is None:
         return render(files)
     kinds = repr([(c, str(files[c].dtype)) for c in ROW_COLUMNS])   # values print by the whole table's dtypes
-    out, start = [], 0
-    for r in results:
-        n = len(r.file_report) if r.file_report is not None else 0
-        part = files.iloc[start:start + n]
-        start += n
-        if not n:
-            continue
-        out.append(cache.rows(r, part, kinds, render))
+    out = []
+    for r, at, end in _family_spans(results):
+        part = files.iloc[at:end]
+
+        def render_rows(idx, part=part) -> list[str]:
+            text = render(part.iloc[idx])
+            rows = text.split("</tr>")         # each row's text ends with its one "</tr>" (values are escaped)
+            if len(rows) == len(idx) + 1 and rows[-1] == "":
+                return [t + "</tr>" for t in rows[:-1]]
+            return [render(part.iloc[[i]]) for i in idx]
+
+        out.append(cache.rows(r.family, (_FILE_ROWS, kinds), part[ROW_COLUMNS], render_rows))
     cache.save()
     return "".join(out)
 
 
+def _family_spans(results):
+    """(result, first row, end row) of each family with rows in the file table (`file_table`: in order)."""
+    start = 0
+    for r in results:
+        n = len(r.file_report) if r.file_report is not None else 0
+        if n:
+            yield r, start, start + n
+        start += n
+
+
+@lru_cache(maxsize=1)
+def _code_stamp() -> str:
+    """What renders a row besides its values: this module's code and the pandas and jinja2 that run it."""
+    import hashlib
+
+    import jinja2
+    import pandas as pd
+
+    return f"{pd.__version__}:{jinja2.__version__}:{hashlib.sha256(Path(__file__).read_bytes()).hexdigest()}"
+
+
 class FileRowsCache:
-    """A family's rendered "all files" rows, kept with the mark of the settled state they show (settled.py:
-    `settled_mark`) in `folder/report-rows-<family>.pkl`. A family settled on top of that very state, its new
-    files after every kept one (the usual month), renders only the new rows; anything else renders all of the
-    family's rows again. Deleting the files is always safe."""
-    FORMAT = 2                # 2: with the rows' formats (`formats`)
+    """The text a family's "all files" table (kind "rows": ingest_report.html's rows; "csv": ingest_files.csv's
+    lines) was rendered to, with the values it was rendered from, in `folder/report-<kind>-<family>.pkl`. A
+    row whose file has the same values (and CSV chunk format) as when kept reuses its text: a month's new
+    files, or a resubmission that supersedes a kept file in the middle of the table, render only their own
+    rows. Rows are compared by value and type (`same_rows`) under the `stamp` (template, dtypes, this module's
+    code, pandas) the text was made with, so kept text is never stale; deleting the files is always safe."""
+    FORMAT = 3                # 3: kept rows matched by file and values (2: the kept state's text as a prefix)
 
     def __init__(self, folder: Path, kind: str = "rows"):
         self.folder = Path(folder)
-        self.kind = kind              # "rows": the HTML's "all files" rows; "csv": ingest_files.csv's lines
+        self.kind = kind
         self._dirty: dict[str, tuple] = {}
         self.stats = {"rendered": 0, "reused": 0}
 
     def _path(self, family: str) -> Path:
         return self.folder / f"report-{self.kind}-{family}.pkl"
 
-    def _load(self, family: str):
+    def _load(self, family: str, stamp):
         import pickle
 
         try:
             with self._path(family).open("rb") as fh:
-                fmt, entry = pickle.load(fh)
-            return entry if fmt == self.FORMAT else None
-        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
+                fmt, kept_stamp, entry = pickle.load(fh)
+            return entry if fmt == self.FORMAT and kept_stamp == stamp else None
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, ImportError):
             return None
 
-    def rows(self, result, part, kinds: str, render, formats: list | None = None) -> str:
-        """The family's text: `render(rows, offset)` of all of `part` (its rows in the whole table), or the kept
-        text and `render` of the new rows only. `formats` (run lengths, `_runs`): how each row of `part` is
-        written in the whole table, where it is not by its values alone; kept text is used only for rows
-        written the same way now."""
-        mark, since = result.settled_mark, result.settled_since
-        kept = self._load(result.family) if mark is not None and since is not None else None
-        text = None
-        if kept is not None:
-            kept_mark, kept_kinds, n, last_file, kept_formats, kept_text = kept
-            new = sorted(o.file for o in since[1])
-            if (kept_mark == since[0] and kept_kinds == kinds and n + len(new) == len(part) and n > 0
-                    and part["file"].iat[n - 1] == last_file and sorted(part["file"].iloc[n:]) == new
-                    and (not new or new[0] > last_file) and kept_formats == _head(formats, n)):
-                text = kept_text + render(part.iloc[n:], n)
-                self.stats["reused"] += n
-                self.stats["rendered"] += len(part) - n
-        if text is None:
-            text = render(part, 0)
-            self.stats["rendered"] += len(part)
-        if mark is not None:
-            self._dirty[result.family] = (mark, kinds, len(part), part["file"].iat[-1], formats, text)
+    def rows(self, family: str, stamp, values, render, formats: list | None = None) -> str:
+        """The text of the family's rows: `values` (a frame of what the text depends on, with its "file"),
+        each row's text kept where the same file had the same values and format (`formats`: run lengths of
+        anything else its text depends on, `_runs`) under the same `stamp`, else `render(positions)` -> the
+        texts of the rows at those positions."""
+        import numpy as np
+
+        stamp = (_code_stamp(), stamp)
+        values = values.reset_index(drop=True)
+        kept = self._load(family, stamp)
+        n = len(values)
+        if kept is None:
+            pos, kept_text, kept_ends = np.full(n, -1), "", np.zeros(0, dtype=np.int64)
+        else:
+            kept_values, kept_formats, kept_text, kept_ends = kept
+            pos = same_rows(kept_values, values, kept_formats, formats)
+        missing = np.flatnonzero(pos < 0)
+        texts = render(missing.tolist()) if len(missing) else []
+        starts = np.concatenate([[0], kept_ends[:-1]])
+        lens = np.where(pos >= 0, (kept_ends - starts)[np.maximum(pos, 0)] if len(kept_ends) else 0, 0)
+        lens[missing] = [len(t) for t in texts]
+        # runs of rows kept one after another are one slice of the kept text
+        cut = np.flatnonzero((pos[1:] < 0) | (pos[:-1] < 0) | (pos[1:] != pos[:-1] + 1)) + 1
+        out, j = [], 0                          # j: the next rendered row's text
+        for a, b in zip(np.concatenate([[0], cut]).tolist(), np.concatenate([cut, [n]]).tolist()):
+            if pos[a] >= 0:
+                out.append(kept_text[starts[pos[a]]:kept_ends[pos[b - 1]]])
+            else:
+                out.append("".join(texts[j:j + b - a]))
+                j += b - a
+        text = "".join(out)
+        self.stats["rendered"] += len(missing)
+        self.stats["reused"] += n - len(missing)
+        if kept is None or len(missing) or n != len(kept_ends) or not np.array_equal(pos, np.arange(n)):
+            self._dirty[family] = (stamp, (values, formats, text, np.cumsum(lens)))
         return text
 
     def save(self) -> None:
@@ -293,13 +337,81 @@ class FileRowsCache:
 
         if self._dirty:
             self.folder.mkdir(parents=True, exist_ok=True)
-        for family, entry in self._dirty.items():
+        for family, (stamp, entry) in self._dirty.items():
             path = self._path(family)
             tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
             with tmp.open("wb") as fh:
-                pickle.dump((self.FORMAT, entry), fh, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump((self.FORMAT, stamp, entry), fh, protocol=pickle.HIGHEST_PROTOCOL)
             tmp.replace(path)
         self._dirty.clear()
+
+
+def same_rows(kept, new, kept_formats: list | None = None, new_formats: list | None = None):
+    """For each row of the frame `new`, the position of the row of `kept` with the same "file" and the same
+    values in every column -- equal and of the same type, so printed alike -- and the same format (run
+    lengths, `_runs`); -1 where there is none. Missing values (None, NaN, NaT, pd.NA) match each other: every
+    one prints alike."""
+    import numpy as np
+    import pandas as pd
+
+    n = len(new)
+    if list(kept.columns) != list(new.columns) or (kept_formats is None) != (new_formats is None) or not len(kept):
+        return np.full(n, -1)
+    m = min(n, len(kept))          # most files keep their place: looked up by name only where they moved
+    pos = np.full(n, -1)
+    pos[:m] = np.where(kept["file"].to_numpy()[:m] == new["file"].to_numpy()[:m], np.arange(m), -1)
+    moved = np.flatnonzero(pos < 0)
+    if len(moved):
+        try:
+            pos[moved] = pd.Index(kept["file"]).get_indexer(new["file"].to_numpy()[moved])
+        except pd.errors.InvalidIndexError:                 # a file twice: matched in place only
+            pass
+    ok = pos >= 0
+    take = np.where(ok, pos, 0)
+    for c in new.columns:
+        if kept[c].dtype != new[c].dtype:
+            return np.full(n, -1)
+        ok &= _same_values(_array(kept[c])[take], _array(new[c]))
+    if new_formats is not None:
+        codes: dict = {}
+        ok &= _row_codes(kept_formats, codes)[take] == _row_codes(new_formats, codes)
+    return np.where(ok, pos, -1)
+
+
+def _row_codes(runs: list[list], codes: dict):
+    """Each row's format (run lengths, `_runs`) as a number, the same in `codes` for the same format."""
+    import numpy as np
+
+    return np.repeat([codes.setdefault(f, len(codes)) for _, f in runs], [n for n, _ in runs])
+
+
+def _array(s):
+    """A column's values as numpy holds them; an extension dtype's (nullable, string, category) as objects."""
+    import numpy as np
+
+    return s.to_numpy() if isinstance(s.dtype, np.dtype) else s.to_numpy(dtype=object)
+
+
+def _same_values(a, b):
+    """Where two arrays of one dtype hold values printed alike: the same bits for numbers and stamps (0.0 and
+    -0.0 apart), equal values of one type for objects, and missing on both sides."""
+    import pandas as pd
+    from pandas.api.types import infer_dtype
+
+    if a.dtype.kind in "fmM":
+        return a.view(f"u{a.dtype.itemsize}") == b.view(f"u{b.dtype.itemsize}")
+    if a.dtype.kind in "iub":
+        return a == b
+    na, nb = pd.isna(a), pd.isna(b)
+    out = na & nb
+    both = ~na & ~nb
+    x, y = a[both], b[both]
+    kind = infer_dtype(x, skipna=False)
+    if kind == infer_dtype(y, skipna=False) and kind in ("string", "integer", "boolean", "empty"):
+        out[both] = x == y                                  # one type each side: == is printed alike
+    else:
+        out[both] = [u.__class__ is v.__class__ and repr(u) == repr(v) for u, v in zip(x, y)]
+    return out
 
 
 class _Apart(Exception):
@@ -308,33 +420,46 @@ class _Apart(Exception):
 
 def _files_csv(results, frame, cache: FileRowsCache) -> str | None:
     """ingest_files.csv's text (`frame`: the file table as written), as `frame.to_csv(index=False)` gives it,
-    family by family: a family settled on top of its kept state writes only its new files' lines (`cache`),
-    the rest all of theirs -- rewriting the whole file every run cost a national "nothing new" refresh
-    ~0.5 s CPU. A line is its row's values' own text but for a datetime column: to_csv writes each chunk
-    of rows by that chunk's resolution (microseconds shown or not, dates only), so rows written apart must
-    fall in chunks of the same formats (`_runs`) as in the whole table; else None (the caller writes it
-    whole), as for any column of another kind."""
+    from each row's kept line where an earlier run wrote the same file with the same values (`cache`): only
+    new or changed rows are written -- rewriting the whole file every run cost a national "nothing new"
+    refresh ~0.5 s CPU, and a month of resubmissions, which changes kept rows in the middle, the whole family.
+    A line is its row's values' own text but for a datetime column: to_csv writes each chunk of rows by that
+    chunk's resolution (microseconds shown or not, dates only), so a row is kept only with the format of its
+    chunk in the whole table (`_runs`), and rows written apart must be written in that format; else None (the
+    caller writes the table whole), as for any column of another kind or a value spanning lines."""
+    import os
+
     if not all(_per_value(frame[c].dtype) for c in frame.columns):
         return None
     chunk = max(1, 100_000 // max(1, len(frame.columns)))    # to_csv's rows per chunk (pandas 2's default)
     stamps = [c for c in frame.columns if frame[c].dtype.kind == "M"]
-    whole = _runs(frame, stamps, 0, len(frame), chunk)
+    whole = _runs(frame, stamps, 0, len(frame), chunk) if stamps else None
     kinds = repr([(c, str(frame[c].dtype)) for c in frame.columns])
-    out, start = [frame.iloc[:0].to_csv(index=False)], 0
+    out = [frame.iloc[:0].to_csv(index=False)]
     try:
-        for r in results:
-            n = len(r.file_report) if r.file_report is not None else 0
-            at, start = start, start + n
-            if not n:
-                continue
+        for r, at, end in _family_spans(results):
+            part = frame.iloc[at:end]
+            fmts = _cut(whole, at, end)
 
-            def render(rows, offset: int, at=at) -> str:
-                lo = at + offset
-                if stamps and _runs(frame, stamps, lo, lo + len(rows), chunk) != _cut(whole, lo, lo + len(rows)):
-                    raise _Apart
-                return rows.to_csv(index=False, header=False, chunksize=chunk)
+            def render(idx, part=part, fmts=fmts) -> list[str]:
+                texts: dict[int, str] = {}
+                groups: dict = {}
+                codes: dict = {None: 0}
+                row_fmt = _row_codes(fmts, codes) if fmts else [0] * len(part)
+                every = list(codes)                          # each format by its code
+                for i in idx:                                # rows of one chunk format together
+                    groups.setdefault(every[row_fmt[i]], []).append(i)
+                for fmt, group in groups.items():
+                    rows = part.iloc[group]
+                    if stamps and any(f != fmt for _, f in _runs(rows, stamps, 0, len(rows), chunk)):
+                        raise _Apart
+                    lines = rows.to_csv(index=False, header=False, chunksize=chunk).split(os.linesep)
+                    if len(lines) != len(group) + 1 or lines[-1] != "":
+                        raise _Apart                         # a value with a line break: lines are not rows
+                    texts.update(zip(group, (line + os.linesep for line in lines)))
+                return [texts[i] for i in idx]
 
-            out.append(cache.rows(r, frame.iloc[at:start], kinds, render, _cut(whole, at, start)))
+            out.append(cache.rows(r.family, kinds, part, render, fmts))
     except _Apart:
         return None
     cache.save()
@@ -383,10 +508,6 @@ def _cut(runs: list[list] | None, lo: int, hi: int) -> list[list] | None:
     return out
 
 
-def _head(runs: list[list] | None, n: int) -> list[list] | None:
-    return _cut(runs, 0, n)
-
-
 def _plain(d: dict) -> dict:
     return {k: (None if _na(v) else v) for k, v in d.items()}
 
@@ -400,8 +521,8 @@ def _na(v) -> bool:
 
 def write_ingest_report(results, out_dir: Path | str, rows_cache: Path | None = None) -> dict[str, Path]:
     """Write ingest_report.html and the CSV files it links to into `out_dir`; returns their paths. With
-    `rows_cache` (a folder: the refresh's ingest cache), the "all files" rows of a family settled on top of
-    its kept state are rendered only for its new files (FileRowsCache)."""
+    `rows_cache` (a folder: the refresh's ingest cache), only the rows of the "all files" table and of
+    ingest_files.csv that no earlier run rendered with the same values are rendered (FileRowsCache)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -427,7 +548,8 @@ def write_ingest_report(results, out_dir: Path | str, rows_cache: Path | None = 
         written[name] = out_dir / name
     html = out_dir / "ingest_report.html"
     cache = FileRowsCache(rows_cache) if rows_cache is not None else None
-    html.write_text(render_ingest_report_html(results, rows_cache=cache), encoding="utf-8")
+    html.write_text(render_ingest_report_html(results, rows_cache=cache, files=paths["ingest_files.csv"]),
+                    encoding="utf-8")
     written["ingest_report.html"] = html
     return written
 

@@ -288,7 +288,7 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
     contract = load_contract(family)
     files = [f if isinstance(f, Path) else Path(f) for f in files]    # Path(a Path) parses it again: ~2 µs each
     folder = Path(folder)
-    state = None if only == "full" else load(folder, family, cache.code)     # (not loaded only to be dropped)
+    state = None if only == "full" else load(folder, family, cache.state_code)  # (not loaded only to be dropped)
     if state is not None and ((state.rows_db is None) != (spill is None) or
                               (state.rows_db is not None and not (folder / state.rows_db).exists())):
         state = None          # its rows kept the other way (in a file / in memory), or the file is gone: in full
@@ -331,7 +331,7 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
     keys = _row_keys(contract, outcomes)
     if spill is None:
         result = assemble_family(family, outcomes, history(), run_at, in_place=True)    # frees the row dicts
-        state = _state(cache.code, family, known, outcomes, answers, result, keys)
+        state = _state(cache.state_code, family, known, outcomes, answers, result, keys)
         save(folder, state)
         return _marked(result, state.mark, None)
     from phakhi.ingest.landed import RowsWriter
@@ -344,7 +344,7 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
     except BaseException:
         writer.abort()
         raise
-    state = _state(cache.code, family, known, outcomes, answers, result, keys, name, writer.rows)
+    state = _state(cache.state_code, family, known, outcomes, answers, result, keys, name, writer.rows)
     state = replace(state, partner_months=_pairs_in(folder, state))
     save(folder, state)
     return _marked(_spilled(folder, state, result, spill), state.mark, None)
@@ -499,7 +499,7 @@ def _try_incremental(state: Settled, contract, new_files: list[Path], landing, k
         from phakhi.ingest.landed import frame_partner_months                   # rows' (else counted again)
 
         pairs = state.partner_months | frame_partner_months(fresh.loaded)
-    new_state = Settled(cache.code, family, inputs, result, state.coverage | _coverage(outcomes),
+    new_state = Settled(cache.state_code, family, inputs, result, state.coverage | _coverage(outcomes),
                         _union(state.keys, new_keys), state.known_columns, rows_db, rows, uuid.uuid4().hex, pairs)
     # the ledger records the new files and the kept files they superseded (ledger.record: only these change)
     return result, new_state, fresh.files + list(gone.values())
