@@ -81,9 +81,14 @@ def ingest_family(paths: Paths, family: str, files: list[Path], known, run_at) -
     settle the family (copies, resubmissions, duplicate keys, accounting). Returned inside `landing.Carried`:
     Prefect walks a task's return value, and a FamilyResult (a dataclass with one outcome per file) cost
     +440 MB for 16,000 files while it did (issue 17); a Dask runner still gets the whole result back."""
+    from phakhi.transform import discard_dbt_process
+
+    # apart: a full settle of a large family (a changed or withdrawn kept workbook) is the refresh's peak
+    # (national: its child ~1.2 GB); dbt's early process (~210 MB once parsed) does not wait beside it -- it
+    # starts again once ingest is done (prestart_dbt in _refresh), as after any large landing
     return landing.Carried(landing.settle_family_cached(
         paths, family, files, known, run_at, progress=landing.progress_hook(),
-        spill=landing.landed_dir(paths)))       # rows on disk until load_raw (memory)
+        spill=landing.landed_dir(paths), apart=discard_dbt_process))       # rows on disk until load_raw (memory)
 
 
 def ingest_landing(paths: Paths) -> "landing.LandingResults":

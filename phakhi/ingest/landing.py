@@ -340,15 +340,17 @@ class LandingResults:
         return_freed_memory()
 
 
-def release_ingest_workers() -> None:
+def release_ingest_workers(give_back: bool = True) -> None:
     """Once the landing is ingested, stop the ingest process pool: its workers keep the memory of the last
     files they read (and count in the refresh's process tree through load_raw, dbt, gate and publish), while
-    no later stage reads a landed file. A later ingest in this process starts a new pool."""
+    no later stage reads a landed file. A later ingest in this process starts a new pool. `give_back`: then
+    collect and return freed memory to the system."""
     from phakhi.ingest.files import shutdown_pool
 
     shutdown_pool()
     stop_forkserver()
-    return_freed_memory()
+    if give_back:
+        return_freed_memory()
 
 
 def stop_forkserver() -> bool:
@@ -433,10 +435,11 @@ gc_paused.restore = True
 def settle_family_cached(paths: Paths, family: str, files: list[Path], known: dict[str, set[str]] | None,
                          run_at: datetime, workers: int | None = None,
                          progress: Callable[[int], None] | None = None, record: bool = True,
-                         spill: Path | None = None) -> FamilyResult:
+                         spill: Path | None = None, apart: Callable[[], None] | None = None) -> FamilyResult:
     """`_settle_family_cached` with the cycle collector paused; with `spill` (a folder: the refresh passes
     `landed_dir(paths)`), the settled rows go to a DuckDB file there as they settle (streamed, or merged with
-    the family's kept rows: phakhi/ingest/settled.py) and the result returned holds no rows in memory."""
+    the family's kept rows: phakhi/ingest/settled.py) and the result returned holds no rows in memory.
+    `apart`: called before a family settles in full in its own process (the ingest's peak)."""
     if spill is not None and record and family != REGISTRY and len(files) >= APART_FROM_FILES:
         # a new month settles here: only its new files are read and its rows merge with the kept ones in
         # DuckDB (no family frame); a full settle builds the family's row dicts: in its own process
@@ -449,6 +452,8 @@ def settle_family_cached(paths: Paths, family: str, files: list[Path], known: di
         # memory: the kept state the incremental attempt loaded is freed; handed back to the system before the
         # child's peak (a resubmission settled in full: both processes at their largest at once, issue 17)
         return_freed_memory()
+        if apart is not None:
+            apart()
         with _settling("apart"):
             return settle_family_apart(paths, family, files, known, run_at, spill, workers, progress)
     with _settling("here" if spill is not None else None):
@@ -618,6 +623,12 @@ def settle_family_apart(paths: Paths, family: str, files: list[Path], known: dic
     return result
 
 
+def _files_read() -> None:
+    """In the settling child, once its files are read: its ingest pool's workers (~150 MB after a cold read)
+    would otherwise wait through the settle's peak. (No collection: it would walk every row dict just read.)"""
+    release_ingest_workers(give_back=False)
+
+
 def _settle_apart_child(q, home: str, family: str, files: list[str], known, run_at, spill: str, history,
                         workers, report_progress: bool) -> None:
     """In the child: what `_settle_family_cached` does up to the ledger (read through the per-file cache, copy
@@ -640,7 +651,7 @@ def _settle_apart_child(q, home: str, family: str, files: list[str], known, run_
                                            known, lambda: history, run_at, workers,
                                            progress if report_progress else None,
                                            archive=(paths.landing_archive, paths.home), spill=Path(spill),
-                                           only="full")
+                                           only="full", read=_files_read)
         q.put(("result", result, dict(settled.LAST.get(family, {}))))
     except BaseException as exc:           # noqa: BLE001 -- handed to the refresh's process, raised there
         try:

@@ -214,15 +214,26 @@ def _row_keys(contract, outcomes: list[FileOutcome]):
     import numpy as np
 
     key = list(contract.key)
-    out = []
-    if key:
+    out: list[tuple] = []
+    parts = []        # hashed a chunk of keys at a time: a million keys' tuples and texts at once cost a
+    if key:           # national full settle ~0.25 GB at a moment its outcomes' rows are all in memory
         for o in outcomes:
             if o.status in READABLE:
                 for r in o.records:
                     k = tuple(map(r.get, key))
                     if None not in k:
                         out.append(k)
-    return _key_hashes(out, len(key)) if out else np.empty(0, dtype=np.uint64)
+                if len(out) >= KEYS_HASHED_AT_ONCE:
+                    parts.append(_key_hashes(out, len(key)))
+                    out = []
+        if out:
+            parts.append(_key_hashes(out, len(key)))
+    if len(parts) > 1:
+        return np.unique(np.concatenate(parts))
+    return parts[0] if parts else np.empty(0, dtype=np.uint64)
+
+
+KEYS_HASHED_AT_ONCE = 100_000
 
 
 def _norm(v) -> str:
@@ -259,7 +270,8 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
                   history: Callable[[], dict | None], run_at: datetime, workers: int | None = None,
                   progress: Callable[[int], None] | None = None, cache: FileOutcomeCache | None = None,
                   stats: dict | None = None, archive: tuple[Path, Path] | None = None,
-                  spill: Path | None = None, only: str | None = None) -> FamilyResult | None:
+                  spill: Path | None = None, only: str | None = None,
+                  read: Callable[[], None] | None = None) -> FamilyResult | None:
     """One family's files settled: incrementally on top of the kept result when only unrelated new files
     arrived, else in full. `history` returns the family's ledger history (read only when needed).
 
@@ -267,14 +279,16 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
     landed.SpilledResult whose file is `spill/<family>.duckdb` (a hard link to the kept rows).
 
     `only="incremental"`: None instead of a full settle (the caller settles in full elsewhere: a large
-    family in its own process); `only="full"`: no incremental attempt (that caller's second call)."""
+    family in its own process); `only="full"`: no incremental attempt (that caller's second call).
+    `read`: called once a full settle's files are read, before their rows are settled (that process stops
+    its ingest pool: idle workers would wait beside its peak)."""
     from phakhi.ingest.contracts import load_contract
 
     cache = cache or FileOutcomeCache(folder, index_name=family or "any")
     contract = load_contract(family)
     files = [f if isinstance(f, Path) else Path(f) for f in files]    # Path(a Path) parses it again: ~2 µs each
     folder = Path(folder)
-    state = load(folder, family, cache.state_code)
+    state = None if only == "full" else load(folder, family, cache.state_code)  # (not loaded only to be dropped)
     if state is not None and ((state.rows_db is None) != (spill is None) or
                               (state.rows_db is not None and not (folder / state.rows_db).exists())):
         state = None          # its rows kept the other way (in a file / in memory), or the file is gone: in full
@@ -312,9 +326,11 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
     answers: list = []
     outcomes = ingest_files_cached(family, files, landing, known, cache, workers, progress, answers, archive)
     cache.save_index()
+    if read is not None:
+        read()
     keys = _row_keys(contract, outcomes)
     if spill is None:
-        result = assemble_family(family, outcomes, history(), run_at, consume=True)    # frees the row dicts
+        result = assemble_family(family, outcomes, history(), run_at, in_place=True)    # frees the row dicts
         state = _state(cache.state_code, family, known, outcomes, answers, result, keys)
         save(folder, state)
         return _marked(result, state.mark, None)
@@ -323,7 +339,7 @@ def settle_family(folder: Path, family: str, files: list[Path], landing: Path | 
     name = _rows_name(family)
     writer = RowsWriter(folder / name, family)
     try:      # the rows stream into the file a chunk of files at a time: the family's frame never exists
-        result = assemble_family(family, outcomes, history(), run_at, consume=True, sink=writer.append)
+        result = assemble_family(family, outcomes, history(), run_at, in_place=True, sink=writer.append)
         writer.close()
     except BaseException:
         writer.abort()
