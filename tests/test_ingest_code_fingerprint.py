@@ -60,7 +60,14 @@ def test_a_parser_change_outside_ingest_changes_the_key_and_a_report_change_does
     assert key() != before
 
 
-def test_a_settled_state_is_kept_under_all_of_ingest_and_an_outcome_under_its_own_code(tmp_path):
+def test_a_settled_state_is_keyed_by_the_code_that_settles_and_not_by_the_report():
+    state = _names(cache.imported_files(cache.STATE_ENTRIES))
+    assert {"phakhi/ingest/settled.py", "phakhi/ingest/files.py", "phakhi/ingest/landed.py",
+            "phakhi/ingest/ledger.py", "phakhi/thai.py"} <= state
+    assert not state & {"phakhi/ingest/report.py", "phakhi/ingest/landing.py", "phakhi/ingest/cli.py"}
+
+
+def test_a_settled_state_and_an_outcome_are_kept_under_their_own_code(tmp_path):
     from phakhi.ingest.file_cache import FileOutcomeCache
 
     c = FileOutcomeCache(tmp_path / "c")

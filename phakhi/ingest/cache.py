@@ -19,8 +19,10 @@ INGEST_DATA = (CONTRACTS_DIR, REPO_ROOT / "sources" / "instrument", SEEDS_DIR)
 # not in it: changing them must not make a national refresh read every file again.
 OUTCOME_ENTRIES = (REPO_ROOT / "phakhi" / "ingest" / "files.py",)
 OUTCOME_CODE_ALSO = (REPO_ROOT / "phakhi" / "ingest" / "file_cache.py",)
-# A settled state (settled.py) depends on all of the ingestion code besides.
-INGEST_CODE = (REPO_ROOT / "phakhi" / "ingest", *INGEST_DATA)
+# A family's settled state: settled.py and every module it imports (assembling, the rows file, the ledger's
+# history), besides the outcome code. Not the run report, nor the landing's orchestration (they decide no
+# settled row): a change there must not settle the country again either.
+STATE_ENTRIES = (REPO_ROOT / "phakhi" / "ingest" / "settled.py",)
 
 
 def imported_files(entries: Iterable[Path], root: Path = REPO_ROOT, package: str = "phakhi") -> list[Path]:
@@ -99,9 +101,9 @@ def outcome_code_fingerprint() -> str:
 
 @lru_cache(maxsize=1)
 def ingest_code_fingerprint() -> str:
-    """What a family's settled state depends on besides its files: all of the ingestion code, the modules
-    outside it that judge a file, the contracts and seeds."""
+    """What a family's settled state depends on besides its files: the code that settles it and judges its
+    files, the contracts and seeds."""
     from phakhi import __version__
 
-    outside = [p for p in outcome_code_files() if (REPO_ROOT / "phakhi" / "ingest") not in p.parents]
-    return f"{__version__}:{fingerprint(INGEST_CODE, outside)}"
+    code = set(imported_files(STATE_ENTRIES)) | set(outcome_code_files())
+    return f"{__version__}:{fingerprint(INGEST_DATA, code)}"
