@@ -42,22 +42,29 @@ def imported_files(entries: Iterable[Path], root: Path = REPO_ROOT, package: str
         if path in seen:
             continue
         seen.add(path)
-        for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]   # a name may be a module
-            else:
+        st = path.stat()
+        for name in _imported_names(path, st.st_mtime_ns, st.st_size):
+            parts = name.split(".")
+            if parts[0] != package:
                 continue
-            for name in names:
-                parts = name.split(".")
-                if parts[0] != package:
-                    continue
-                for k in range(1, len(parts) + 1):            # a module's packages run their __init__ too
-                    p = source(".".join(parts[:k]))
-                    if p is not None and p not in seen:
-                        todo.append(p)
+            for k in range(1, len(parts) + 1):                # a module's packages run their __init__ too
+                p = source(".".join(parts[:k]))
+                if p is not None and p not in seen:
+                    todo.append(p)
     return sorted(seen)
+
+
+@lru_cache(maxsize=256)
+def _imported_names(path: Path, mtime_ns: int, size: int) -> tuple[str, ...]:
+    """Every name a source file imports (absolute imports; a from-import's names too: a name may be a module),
+    parsed once per version of the file in this process (both fingerprints walk the same modules)."""
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names += [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+    return tuple(names)
 
 
 def _files_under(folder: Path) -> list[Path]:
