@@ -213,7 +213,7 @@ class FileOutcomeCache:
         from phakhi.ingest.cache import ingest_code_fingerprint, outcome_code_fingerprint
 
         self.folder = Path(folder)
-        # outcomes are kept under the code that judges a file; a settled state (settled.py) under all of ingest's
+        # outcomes are kept under the code that judges a file; a settled state under the code that settles it too
         self.code = code_fingerprint or outcome_code_fingerprint()
         self.state_code = code_fingerprint or ingest_code_fingerprint()
         self._lock = threading.Lock()
