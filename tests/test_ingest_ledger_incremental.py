@@ -84,7 +84,8 @@ def test_recording_only_new_files_gives_the_full_ledger_and_falls_back_after_dri
                     assert _undated(page) == _undated(report.render_ingest_report_html(got)), k
                     # ... and ingest_files.csv, partly the kept lines: the bytes to_csv writes for the whole table
                     whole = tmp_path / "whole.csv"
-                    neutralise_formulas(report.file_table(got)).to_csv(whole, index=False, encoding="utf-8-sig")
+                    neutralise_formulas(report.file_table(got)).to_csv(whole, index=False, encoding="utf-8-sig",
+                                                                       date_format=report.CSV_DATE_FORMAT)
                     assert (p.quarantine / "ingest_files.csv").read_bytes() == whole.read_bytes(), k
         got, want = _tables(a.home), _tables(b.home)
         for t in ("landing_files", "landing_paths", "landing_events"):

@@ -1,5 +1,5 @@
 """ingest_files.csv written family by family from kept lines (report._files_csv) is the very file to_csv
-writes for the whole table -- also where a datetime column's text depends on its chunk of rows."""
+writes for the whole table, its datetimes in one format whatever their chunk of rows."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -25,7 +25,8 @@ def _result(name, frame, mark, since=None):
 
 
 def _whole(results, path) -> bytes:
-    neutralise_formulas(report.file_table(results)).to_csv(path, index=False, encoding="utf-8-sig")
+    neutralise_formulas(report.file_table(results)).to_csv(path, index=False, encoding="utf-8-sig",
+                                                           date_format=report.CSV_DATE_FORMAT)
     return path.read_bytes()
 
 
@@ -52,13 +53,17 @@ def test_kept_lines_give_the_whole_tables_bytes(tmp_path):
     assert report._files_csv(runs[-1], frame, rows) is not None and rows.stats["reused"] >= 6000
 
 
-def test_rows_written_otherwise_apart_are_written_whole(tmp_path):
-    # a family of midnight stamps alone in its chunk is written as dates; inside a chunk with times, not
+def test_midnight_stamps_print_their_time_alone_or_among_others(tmp_path):
+    # left to itself, to_csv writes a chunk of midnight stamps alone as dates, and among times with its time
     stamp = datetime(2025, 1, 1, 8, 0, 0, 123456)
     a, _ = _family("activity_reports", 30, stamp)
     b, _ = _family("ghg_reductions", 30, datetime(2025, 2, 1))
     b["received_at"] = pd.Series([datetime(2025, 2, 1)] * 30, dtype="datetime64[ns]")
-    results = [_result("activity_reports", a, "m1"), _result("ghg_reductions", b, "g1")]
-    frame = neutralise_formulas(report.file_table(results))
-    assert report._files_csv(results, frame, report.FileRowsCache(tmp_path / "c", kind="csv")) is None
-    assert b"2025-02-01 00:00:00" in _whole(results, tmp_path / "whole.csv")     # not as the family alone gives
+    cache = tmp_path / "c"
+    for results in ([_result("ghg_reductions", b, "g1")],
+                     [_result("activity_reports", a, "m1"), _result("ghg_reductions", b, "g1")]):
+        text = report._files_csv(results, neutralise_formulas(report.file_table(results)),
+                                 report.FileRowsCache(cache, kind="csv"))
+        whole = _whole(results, tmp_path / "whole.csv")
+        assert text is not None and ("\ufeff" + text).encode() == whole
+        assert b",2025-02-01 00:00:00.000000," in whole

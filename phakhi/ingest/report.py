@@ -269,11 +269,11 @@ def _code_stamp() -> str:
 class FileRowsCache:
     """The text a family's "all files" table (kind "rows": ingest_report.html's rows; "csv": ingest_files.csv's
     lines) was rendered to, with the values it was rendered from, in `folder/report-<kind>-<family>.pkl`. A
-    row whose file has the same values (and CSV chunk format) as when kept reuses its text: a month's new
+    row whose file has the same values as when kept reuses its text: a month's new
     files, or a resubmission that supersedes a kept file in the middle of the table, render only their own
     rows. Rows are compared by value and type (`same_rows`) under the `stamp` (template, dtypes, this module's
     code, pandas) the text was made with, so kept text is never stale; deleting the files is always safe."""
-    FORMAT = 3                # 3: kept rows matched by file and values (2: the kept state's text as a prefix)
+    FORMAT = 4                # 4: CSV lines in one date format (3: by their chunk's format; 2: a prefix)
 
     def __init__(self, folder: Path, kind: str = "rows"):
         self.folder = Path(folder)
@@ -294,11 +294,10 @@ class FileRowsCache:
         except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, ImportError):
             return None
 
-    def rows(self, family: str, stamp, values, render, formats: list | None = None) -> str:
+    def rows(self, family: str, stamp, values, render) -> str:
         """The text of the family's rows: `values` (a frame of what the text depends on, with its "file"),
-        each row's text kept where the same file had the same values and format (`formats`: run lengths of
-        anything else its text depends on, `_runs`) under the same `stamp`, else `render(positions)` -> the
-        texts of the rows at those positions."""
+        each row's text kept where the same file had the same values under the same `stamp`, else
+        `render(positions)` -> the texts of the rows at those positions."""
         import numpy as np
 
         stamp = (_code_stamp(), stamp)
@@ -308,8 +307,8 @@ class FileRowsCache:
         if kept is None:
             pos, kept_text, kept_ends = np.full(n, -1), "", np.zeros(0, dtype=np.int64)
         else:
-            kept_values, kept_formats, kept_text, kept_ends = kept
-            pos = same_rows(kept_values, values, kept_formats, formats)
+            kept_values, kept_text, kept_ends = kept
+            pos = same_rows(kept_values, values)
         missing = np.flatnonzero(pos < 0)
         texts = render(missing.tolist()) if len(missing) else []
         starts = np.concatenate([[0], kept_ends[:-1]])
@@ -328,7 +327,7 @@ class FileRowsCache:
         self.stats["rendered"] += len(missing)
         self.stats["reused"] += n - len(missing)
         if kept is None or len(missing) or n != len(kept_ends) or not np.array_equal(pos, np.arange(n)):
-            self._dirty[family] = (stamp, (values, formats, text, np.cumsum(lens)))
+            self._dirty[family] = (stamp, (values, text, np.cumsum(lens)))
         return text
 
     def save(self) -> None:
@@ -346,16 +345,15 @@ class FileRowsCache:
         self._dirty.clear()
 
 
-def same_rows(kept, new, kept_formats: list | None = None, new_formats: list | None = None):
+def same_rows(kept, new):
     """For each row of the frame `new`, the position of the row of `kept` with the same "file" and the same
-    values in every column -- equal and of the same type, so printed alike -- and the same format (run
-    lengths, `_runs`); -1 where there is none. Missing values (None, NaN, NaT, pd.NA) match each other: every
+    values in every column -- equal and of the same type, so printed alike --; -1 where there is none. Missing values (None, NaN, NaT, pd.NA) match each other: every
     one prints alike."""
     import numpy as np
     import pandas as pd
 
     n = len(new)
-    if list(kept.columns) != list(new.columns) or (kept_formats is None) != (new_formats is None) or not len(kept):
+    if list(kept.columns) != list(new.columns) or not len(kept):
         return np.full(n, -1)
     m = min(n, len(kept))          # most files keep their place: looked up by name only where they moved
     pos = np.full(n, -1)
@@ -372,17 +370,7 @@ def same_rows(kept, new, kept_formats: list | None = None, new_formats: list | N
         if kept[c].dtype != new[c].dtype:
             return np.full(n, -1)
         ok &= _same_values(_array(kept[c])[take], _array(new[c]))
-    if new_formats is not None:
-        codes: dict = {}
-        ok &= _row_codes(kept_formats, codes)[take] == _row_codes(new_formats, codes)
     return np.where(ok, pos, -1)
-
-
-def _row_codes(runs: list[list], codes: dict):
-    """Each row's format (run lengths, `_runs`) as a number, the same in `codes` for the same format."""
-    import numpy as np
-
-    return np.repeat([codes.setdefault(f, len(codes)) for _, f in runs], [n for n, _ in runs])
 
 
 def _array(s):
@@ -418,48 +406,37 @@ class _Apart(Exception):
     """Rows that `to_csv` would write otherwise on their own than within the whole table."""
 
 
+# ingest_files.csv's datetimes (received_at), one format for every row: left to itself, to_csv picks a
+# format per chunk of ~5,000 rows (microseconds shown or not, dates only), so a row's text would depend on
+# its neighbours -- and a kept line could not be reused without following pandas' chunks
+CSV_DATE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+
 def _files_csv(results, frame, cache: FileRowsCache) -> str | None:
-    """ingest_files.csv's text (`frame`: the file table as written), as `frame.to_csv(index=False)` gives it,
-    from each row's kept line where an earlier run wrote the same file with the same values (`cache`): only
-    new or changed rows are written -- rewriting the whole file every run cost a national "nothing new"
-    refresh ~0.5 s CPU, and a month of resubmissions, which changes kept rows in the middle, the whole family.
-    A line is its row's values' own text but for a datetime column: to_csv writes each chunk of rows by that
-    chunk's resolution (microseconds shown or not, dates only), so a row is kept only with the format of its
-    chunk in the whole table (`_runs`), and rows written apart must be written in that format; else None (the
-    caller writes the table whole), as for any column of another kind or a value spanning lines."""
+    """ingest_files.csv's text (`frame`: the file table as written), as `frame.to_csv(index=False,
+    date_format=CSV_DATE_FORMAT)` gives it, from each row's kept line where an earlier run wrote the same file
+    with the same values (`cache`): only new or changed rows are written -- rewriting the whole file every run
+    cost a national "nothing new" refresh ~0.5 s CPU, and a month of resubmissions, which changes kept rows in
+    the middle, the whole family. A line is its row's values' own text (one date format for every row);
+    None (the caller writes the table whole) for a column of another kind or a value spanning lines."""
     import os
 
     if not all(_per_value(frame[c].dtype) for c in frame.columns):
         return None
-    chunk = max(1, 100_000 // max(1, len(frame.columns)))    # to_csv's rows per chunk (pandas 2's default)
-    stamps = [c for c in frame.columns if frame[c].dtype.kind == "M"]
-    whole = _runs(frame, stamps, 0, len(frame), chunk) if stamps else None
     kinds = repr([(c, str(frame[c].dtype)) for c in frame.columns])
     out = [frame.iloc[:0].to_csv(index=False)]
     try:
         for r, at, end in _family_spans(results):
             part = frame.iloc[at:end]
-            fmts = _cut(whole, at, end)
 
-            def render(idx, part=part, fmts=fmts) -> list[str]:
-                texts: dict[int, str] = {}
-                groups: dict = {}
-                codes: dict = {None: 0}
-                row_fmt = _row_codes(fmts, codes) if fmts else [0] * len(part)
-                every = list(codes)                          # each format by its code
-                for i in idx:                                # rows of one chunk format together
-                    groups.setdefault(every[row_fmt[i]], []).append(i)
-                for fmt, group in groups.items():
-                    rows = part.iloc[group]
-                    if stamps and any(f != fmt for _, f in _runs(rows, stamps, 0, len(rows), chunk)):
-                        raise _Apart
-                    lines = rows.to_csv(index=False, header=False, chunksize=chunk).split(os.linesep)
-                    if len(lines) != len(group) + 1 or lines[-1] != "":
-                        raise _Apart                         # a value with a line break: lines are not rows
-                    texts.update(zip(group, (line + os.linesep for line in lines)))
-                return [texts[i] for i in idx]
+            def render(idx, part=part) -> list[str]:
+                lines = part.iloc[idx].to_csv(index=False, header=False, date_format=CSV_DATE_FORMAT) \
+                    .split(os.linesep)
+                if len(lines) != len(idx) + 1 or lines[-1] != "":
+                    raise _Apart                             # a value with a line break: lines are not rows
+                return [line + os.linesep for line in lines[:-1]]
 
-            out.append(cache.rows(r.family, kinds, part, render, fmts))
+            out.append(cache.rows(r.family, (kinds, CSV_DATE_FORMAT), part, render))
     except _Apart:
         return None
     cache.save()
@@ -468,44 +445,13 @@ def _files_csv(results, frame, cache: FileRowsCache) -> str | None:
 
 def _per_value(dtype) -> bool:
     """Whether to_csv writes each value of a column of this dtype by itself alone (naive datetimes: by
-    their chunk's resolution too, see `_runs`)."""
+    CSV_DATE_FORMAT)."""
     import pandas as pd
 
     if isinstance(dtype, pd.StringDtype):
         return True
     return getattr(dtype, "kind", None) in ("O", "i", "u", "f", "b") or (dtype.kind == "M" and
                                                                       getattr(dtype, "tz", None) is None)
-
-
-def _runs(frame, stamps: list[str], lo: int, hi: int, chunk: int) -> list[list]:
-    """How rows lo..hi of `frame`, written by one to_csv call, show their datetime columns: run lengths
-    [[rows, format], ...] where a format is each column's (dates only?, resolution) over the row's chunk --
-    what pandas' DatetimeArray._format_native_types decides the text by."""
-    runs: list[list] = []
-    for a in range(lo, hi, chunk):
-        b = min(hi, a + chunk)
-        fmt = tuple((frame[c].array[a:b]._is_dates_only, frame[c].array[a:b]._resolution_obj) for c in stamps)
-        if runs and runs[-1][1] == fmt:
-            runs[-1][0] += b - a
-        else:
-            runs.append([b - a, fmt])
-    return runs
-
-
-def _cut(runs: list[list] | None, lo: int, hi: int) -> list[list] | None:
-    """Rows lo..hi of run lengths (`_runs`)."""
-    if runs is None:
-        return None
-    out, at = [], 0
-    for n, fmt in runs:
-        a, b = max(lo, at), min(hi, at + n)
-        if a < b:
-            if out and out[-1][1] == fmt:
-                out[-1][0] += b - a
-            else:
-                out.append([b - a, fmt])
-        at += n
-    return out
 
 
 def _plain(d: dict) -> dict:
@@ -541,7 +487,8 @@ def write_ingest_report(results, out_dir: Path | str, rows_cache: Path | None = 
         if name == "ingest_files.csv" and rows_cache is not None:      # the kept families' lines: kept
             text = _files_csv(results, frame, FileRowsCache(rows_cache, kind="csv"))
         if text is None:
-            frame.to_csv(out_dir / name, index=False, encoding="utf-8-sig")   # BOM: Excel, Thai
+            frame.to_csv(out_dir / name, index=False, encoding="utf-8-sig",   # BOM: Excel, Thai
+                         date_format=CSV_DATE_FORMAT)
         else:
             with (out_dir / name).open("w", encoding="utf-8-sig", newline="") as fh:    # as to_csv writes it
                 fh.write(text)
