@@ -122,3 +122,27 @@ def test_an_earlier_versions_state_is_read(tmp_path):
     with (tmp_path / "settled-activity_reports.pkl").open("rb") as fh:
         assert pickle.load(fh)[0] == settled.FORMAT
     _same(settled.load(tmp_path, FAMILY, "code"), month)
+
+
+def test_an_earlier_versions_state_with_appended_months_is_read_whole_and_then_written_whole(tmp_path):
+    """A state written by the previous format (3: no header) may have months appended to it: they are read
+    with it, and its next month writes it whole, with the header (settled.load refuses stale code by it)."""
+    kept = _state([_outcome("a1")], [], "m0")
+    settled.save(tmp_path, kept)
+    kept = settled.load(tmp_path, FAMILY, "code")
+    month = _month(tmp_path, kept, ["b1"], "m1")
+    path = tmp_path / "settled-activity_reports.pkl"
+    with path.open("rb") as fh:
+        assert pickle.load(fh) == (settled.FORMAT, "code", FAMILY)
+        whole, tail = pickle.load(fh), fh.read()
+    assert tail                                                               # the month appended
+    path.write_bytes(pickle.dumps((3, whole), protocol=pickle.HIGHEST_PROTOCOL) + tail)      # as format 3 wrote it
+    got = settled.load(tmp_path, FAMILY, "code")
+    _same(got, month)
+    assert got.appended == settled.MAX_APPENDED
+    after = _month(tmp_path, got, ["c1"], "m2")
+    with path.open("rb") as fh:
+        assert pickle.load(fh) == (settled.FORMAT, "code", FAMILY)
+        pickle.load(fh)
+        assert not fh.read()                                                  # written whole
+    _same(settled.load(tmp_path, FAMILY, "code"), after)

@@ -77,7 +77,9 @@ def test_release_ingest_workers_also_stops_the_fork_server_and_a_later_pool_star
 
 def test_the_pool_stops_when_the_last_family_settling_here_ends_while_one_settles_apart(monkeypatch):
     """A family settling in its own process (landing.settle_family_apart) has its own pool; once no family
-    settles in the refresh's process, that process's idle pool is stopped rather than kept beside the child."""
+    settles in the refresh's process, that process's idle pool is stopped rather than kept beside the child:
+    when the last family here ends during the child, or when the child starts with none here (the full
+    settles here end before it: landing._FullSettles)."""
     from phakhi.ingest import landing
 
     stopped = []
@@ -85,12 +87,57 @@ def test_the_pool_stops_when_the_last_family_settling_here_ends_while_one_settle
     with landing._settling("here"):          # the registry, alone: nothing settles apart
         pass
     assert stopped == []
+    here = landing._settling("here")
+    here.__enter__()
     with landing._settling("apart"):
         with landing._settling("here"):
-            with landing._settling("here"):
-                pass
-            assert stopped == []             # one family still settles here
+            pass
+        assert stopped == []                 # one family still settles here
+        here.__exit__(None, None, None)
         assert stopped == [True]
+    with landing._settling("apart"):         # none settles here
+        assert stopped == [True, True]
     with landing._settling(None):            # not a refresh (nothing spilled): never counted
         pass
-    assert stopped == [True] and landing._SETTLING == {"here": 0, "apart": 0}
+    assert stopped == [True, True] and landing._SETTLING == {"here": 0, "apart": 0}
+
+
+def test_a_full_settle_apart_never_runs_beside_full_settles_here():
+    """When every family settles in full (a change to the settling code), the activities' child waits for the
+    full settles in the refresh's process to end, and one starting later waits for the child
+    (landing._FullSettles): the child's peak never adds to theirs. Full settles here run together."""
+    import threading
+
+    from phakhi.ingest.landing import _FullSettles
+
+    gate = _FullSettles()
+    inside, events = threading.Event(), []
+
+    def apart():
+        with gate.apart():
+            events.append("apart in")
+            inside.set()
+            release.wait()
+            events.append("apart out")
+
+    release = threading.Event()
+    with gate.here(), gate.here():           # two families here at once
+        child = threading.Thread(target=apart)
+        child.start()
+        assert not inside.wait(0.3)          # waits for both
+        events.append("here out")
+    assert inside.wait(10)
+    with_gate = []
+
+    def later():
+        with gate.here():
+            with_gate.append(list(events))
+
+    late = threading.Thread(target=later)
+    late.start()
+    late.join(0.3)
+    assert late.is_alive() and not with_gate  # a family here waits for the child
+    release.set()
+    child.join(10)
+    late.join(10)
+    assert events == ["here out", "apart in", "apart out"] and with_gate == [events]

@@ -439,37 +439,80 @@ def settle_family_cached(paths: Paths, family: str, files: list[Path], known: di
     """`_settle_family_cached` with the cycle collector paused; with `spill` (a folder: the refresh passes
     `landed_dir(paths)`), the settled rows go to a DuckDB file there as they settle (streamed, or merged with
     the family's kept rows: phakhi/ingest/settled.py) and the result returned holds no rows in memory.
-    `apart`: called before a family settles in full in its own process (the ingest's peak)."""
-    if spill is not None and record and family != REGISTRY and len(files) >= APART_FROM_FILES:
-        # a new month settles here: only its new files are read and its rows merge with the kept ones in
-        # DuckDB (no family frame); a full settle builds the family's row dicts: in its own process
-        with _settling("here"):
+    `apart`: called before a family settles in full in its own process (the ingest's peak).
+    A spilled family tries the incremental settle first; one that must settle in full waits for its turn
+    (`_FullSettles`): never beside a family settling in full in its own process."""
+    if spill is None or family == REGISTRY:
+        # the registry's rows stay in memory: they are what later families are checked against
+        with _settling("here" if spill is not None else None):
             with gc_paused():
-                result = _settle_family_cached(paths, family, files, known, run_at, workers, progress, record,
-                                               spill, only="incremental")
-        if result is not None:
-            return result
-        # memory: the kept state the incremental attempt loaded is freed; handed back to the system before the
-        # child's peak (a resubmission settled in full: both processes at their largest at once, issue 17)
-        return_freed_memory()
-        if apart is not None:
-            apart()
-        with _settling("apart"):
-            return settle_family_apart(paths, family, files, known, run_at, spill, workers, progress)
-    with _settling("here" if spill is not None else None):
+                return _settle_family_cached(paths, family, files, known, run_at, workers, progress, record, None)
+    # a new month settles here: only its new files are read and its rows merge with the kept ones in
+    # DuckDB (no family frame)
+    with _settling("here"):
         with gc_paused():
-            # the registry's rows stay in memory: they are what later families are checked against
             result = _settle_family_cached(paths, family, files, known, run_at, workers, progress, record,
-                                           spill if family != REGISTRY else None)
-        if spill is not None and family != REGISTRY and files and _settled_in_full(family):
+                                           spill, only="incremental")
+    if result is not None:
+        return result
+    if record and len(files) >= APART_FROM_FILES:
+        # a full settle builds the family's row dicts: in its own process, once the full settles here ended
+        with FULL_SETTLES.apart():
+            # memory: the kept state the incremental attempt loaded and what the full settles here freed go
+            # back to the system before the child's peak (issue 17)
+            return_freed_memory()
+            if apart is not None:
+                apart()
+            with _settling("apart"):
+                return settle_family_apart(paths, family, files, known, run_at, spill, workers, progress)
+    with FULL_SETTLES.here(), _settling("here"):
+        with gc_paused():
+            result = _settle_family_cached(paths, family, files, known, run_at, workers, progress, record,
+                                           spill, only="full")
+        if files:
             return_freed_memory()     # a full settle's row dicts were freed (a new month's few: not worth a
     return result                     # collection walking every kept file outcome)
 
 
-def _settled_in_full(family: str) -> bool:
-    from phakhi.ingest import settled
+class _FullSettles:
+    """Which full settles may run at once: any number here (in this process's threads), or one apart (in
+    its own process) alone. When a change to the settling code re-settles every family, the activities'
+    child (national ~1.3 GB) ran beside this process's full settles of the other families, which leave
+    this process ~0.3 GB larger through the child's peak (2,086 MB the tree): now the child starts once
+    they ended and their memory went back, and one that starts later waits for the child. Only full
+    settles wait: a usual month's settle never does."""
 
-    return settled.LAST.get(family, {}).get("mode", "full") == "full"
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._here = 0
+        self._apart = False
+
+    @contextmanager
+    def here(self):
+        with self._cond:
+            self._cond.wait_for(lambda: not self._apart)
+            self._here += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._here -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def apart(self):
+        with self._cond:
+            self._cond.wait_for(lambda: not self._apart and not self._here)
+            self._apart = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._apart = False
+                self._cond.notify_all()
+
+
+FULL_SETTLES = _FullSettles()
 
 
 _SETTLING = {"here": 0, "apart": 0}
@@ -478,14 +521,17 @@ _SETTLING_LOCK = threading.Lock()
 
 @contextmanager
 def _settling(where: str | None):
-    """Count the refresh's families settling here and apart. When the last one settling here ends while a
-    family still settles apart, this process's ingest pool is stopped: its idle workers and fork server
-    (~150 MB) would otherwise wait beside the child through its peak. A later family here starts it again."""
+    """Count the refresh's families settling here and apart. When a family starts settling apart while none
+    settles here, or the last one settling here ends while a family still settles apart, this process's
+    ingest pool is stopped: its idle workers and fork server (~150 MB) would otherwise wait beside the child
+    through its peak. A later family here starts it again."""
     if where is None:
         yield
         return
     with _SETTLING_LOCK:
         _SETTLING[where] += 1
+        if where == "apart" and _SETTLING["here"] == 0:     # the families here ended before it (_FullSettles)
+            release_ingest_workers()
     try:
         yield
     finally:
