@@ -151,6 +151,6 @@ def test_a_state_of_other_code_is_refused_by_its_header_without_unpickling_it(tm
     real = pickle.load
     monkeypatch.setattr(pickle, "load", lambda fh: unpickled.append(real(fh)) or unpickled[-1])
     assert settled.load(tmp_path, "activity_reports", "code-b") is None
-    assert unpickled == [(settled.FORMAT, "code-a", "activity_reports")]      # the header only
+    assert unpickled == [("code-a", "activity_reports")]      # the header only
     assert settled.load(tmp_path, "activity_reports", "code-a").mark == "m"
     assert settled.load(tmp_path, "ghg_reductions", "code-a") is None       # another family's name
