@@ -79,7 +79,7 @@ def test_the_pool_stops_when_the_last_family_settling_here_ends_while_one_settle
     """A family settling in its own process (landing.settle_family_apart) has its own pool; once no family
     settles in the refresh's process, that process's idle pool is stopped rather than kept beside the child:
     when the last family here ends during the child, or when the child starts with none here (the full
-    settles here end before it: landing._FullSettles)."""
+    settles here end before it: landing.FULL_SETTLE)."""
     from phakhi.ingest import landing
 
     stopped = []
@@ -102,42 +102,51 @@ def test_the_pool_stops_when_the_last_family_settling_here_ends_while_one_settle
     assert stopped == [True, True] and landing._SETTLING == {"here": 0, "apart": 0}
 
 
-def test_a_full_settle_apart_never_runs_beside_full_settles_here():
-    """When every family settles in full (a change to the settling code), the activities' child waits for the
-    full settles in the refresh's process to end, and one starting later waits for the child
-    (landing._FullSettles): the child's peak never adds to theirs. Full settles here run together."""
+def test_a_full_settle_apart_never_runs_beside_a_full_settle_here(monkeypatch, tmp_path):
+    """When every family settles in full (a change to the settling code), the activities' child waits for a
+    full settle in the refresh's process to end, and one starting later waits for the child
+    (landing.FULL_SETTLE): the child's peak never adds to theirs. A usual month's settle never waits."""
     import threading
 
-    from phakhi.ingest.landing import _FullSettles
+    from phakhi.ingest import landing
 
-    gate = _FullSettles()
-    inside, events = threading.Event(), []
+    events, entered, release = [], {"small": threading.Event(), "big": threading.Event()}, threading.Event()
 
-    def apart():
-        with gate.apart():
-            events.append("apart in")
-            inside.set()
-            release.wait()
-            events.append("apart out")
+    def settle_here(paths, family, files, known, run_at, workers, progress, record, spill, only=None):
+        if only == "incremental":
+            return "settled incrementally" if family == "month" else None
+        events.append(f"{family} in")
+        entered[family].set()
+        release.wait(10)
+        events.append(f"{family} out")
+        return family
 
-    release = threading.Event()
-    with gate.here(), gate.here():           # two families here at once
-        child = threading.Thread(target=apart)
-        child.start()
-        assert not inside.wait(0.3)          # waits for both
-        events.append("here out")
-    assert inside.wait(10)
-    with_gate = []
+    def settle_apart(paths, family, *args):
+        events.append(f"{family} in")
+        entered[family].set()
+        events.append(f"{family} out")
+        return family
 
-    def later():
-        with gate.here():
-            with_gate.append(list(events))
+    monkeypatch.setattr(landing, "_settle_family_cached", settle_here)
+    monkeypatch.setattr(landing, "settle_family_apart", settle_apart)
+    monkeypatch.setattr(landing, "release_ingest_workers", lambda: None)
+    monkeypatch.setattr(landing, "APART_FROM_FILES", 2)
+    got = {}
 
-    late = threading.Thread(target=later)
-    late.start()
-    late.join(0.3)
-    assert late.is_alive() and not with_gate  # a family here waits for the child
+    def run(family, n):
+        got[family] = landing.settle_family_cached(tmp_path, family, [tmp_path / f"{k}.xlsx" for k in range(n)],
+                                                   None, None, spill=tmp_path)
+
+    small = threading.Thread(target=run, args=("small", 1))
+    small.start()
+    assert entered["small"].wait(10)
+    big = threading.Thread(target=run, args=("big", 2))
+    big.start()
+    run("month", 1)                            # an incremental settle: not held up
+    assert got["month"] == "settled incrementally"
+    assert not entered["big"].wait(0.3)        # the child waits for the full settle here
     release.set()
-    child.join(10)
-    late.join(10)
-    assert events == ["here out", "apart in", "apart out"] and with_gate == [events]
+    small.join(10)
+    big.join(10)
+    assert events == ["small in", "small out", "big in", "big out"] and got == {
+        "month": "settled incrementally", "small": "small", "big": "big"}

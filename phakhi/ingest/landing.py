@@ -441,7 +441,7 @@ def settle_family_cached(paths: Paths, family: str, files: list[Path], known: di
     the family's kept rows: phakhi/ingest/settled.py) and the result returned holds no rows in memory.
     `apart`: called before a family settles in full in its own process (the ingest's peak).
     A spilled family tries the incremental settle first; one that must settle in full waits for its turn
-    (`_FullSettles`): never beside a family settling in full in its own process."""
+    (`FULL_SETTLE`)."""
     if spill is None or family == REGISTRY:
         # the registry's rows stay in memory: they are what later families are checked against
         with _settling("here" if spill is not None else None):
@@ -457,7 +457,7 @@ def settle_family_cached(paths: Paths, family: str, files: list[Path], known: di
         return result
     if record and len(files) >= APART_FROM_FILES:
         # a full settle builds the family's row dicts: in its own process, once the full settles here ended
-        with FULL_SETTLES.apart():
+        with FULL_SETTLE:
             # memory: the kept state the incremental attempt loaded and what the full settles here freed go
             # back to the system before the child's peak (issue 17)
             return_freed_memory()
@@ -465,7 +465,7 @@ def settle_family_cached(paths: Paths, family: str, files: list[Path], known: di
                 apart()
             with _settling("apart"):
                 return settle_family_apart(paths, family, files, known, run_at, spill, workers, progress)
-    with FULL_SETTLES.here(), _settling("here"):
+    with FULL_SETTLE, _settling("here"):
         with gc_paused():
             result = _settle_family_cached(paths, family, files, known, run_at, workers, progress, record,
                                            spill, only="full")
@@ -474,45 +474,13 @@ def settle_family_cached(paths: Paths, family: str, files: list[Path], known: di
     return result                     # collection walking every kept file outcome)
 
 
-class _FullSettles:
-    """Which full settles may run at once: any number here (in this process's threads), or one apart (in
-    its own process) alone. When a change to the settling code re-settles every family, the activities'
-    child (national ~1.3 GB) ran beside this process's full settles of the other families, which leave
-    this process ~0.3 GB larger through the child's peak (2,086 MB the tree): now the child starts once
-    they ended and their memory went back, and one that starts later waits for the child. Only full
-    settles wait: a usual month's settle never does."""
-
-    def __init__(self):
-        self._cond = threading.Condition()
-        self._here = 0
-        self._apart = False
-
-    @contextmanager
-    def here(self):
-        with self._cond:
-            self._cond.wait_for(lambda: not self._apart)
-            self._here += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._here -= 1
-                self._cond.notify_all()
-
-    @contextmanager
-    def apart(self):
-        with self._cond:
-            self._cond.wait_for(lambda: not self._apart and not self._here)
-            self._apart = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._apart = False
-                self._cond.notify_all()
-
-
-FULL_SETTLES = _FullSettles()
+# One full settle at a time, in this process or in its own (a large family's). When a change to the settling
+# code re-settles every family, the activities' child (national ~1.4 GB) ran beside this process's full
+# settles of the other families, whose row dicts -- built in several threads at once, so interleaved in
+# memory -- left this process ~0.3 GB larger through the child's peak, though freed (2,086-2,159 MB the
+# tree). Settled one after the other they leave little behind. Only full settles wait: a usual month's
+# incremental settles never do.
+FULL_SETTLE = threading.Lock()
 
 
 _SETTLING = {"here": 0, "apart": 0}
@@ -530,7 +498,7 @@ def _settling(where: str | None):
         return
     with _SETTLING_LOCK:
         _SETTLING[where] += 1
-        if where == "apart" and _SETTLING["here"] == 0:     # the families here ended before it (_FullSettles)
+        if where == "apart" and _SETTLING["here"] == 0:     # the families here ended before it (FULL_SETTLE)
             release_ingest_workers()
     try:
         yield
