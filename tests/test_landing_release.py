@@ -102,51 +102,85 @@ def test_the_pool_stops_when_the_last_family_settling_here_ends_while_one_settle
     assert stopped == [True, True] and landing._SETTLING == {"here": 0, "apart": 0}
 
 
-def test_a_full_settle_apart_never_runs_beside_a_full_settle_here(monkeypatch, tmp_path):
-    """When every family settles in full (a change to the settling code), the activities' child waits for a
-    full settle in the refresh's process to end, and one starting later waits for the child
-    (landing.FULL_SETTLE): the child's peak never adds to theirs. A usual month's settle never waits."""
+def _fake_settles(monkeypatch, landing, gates):
+    """settle_family_cached's two settles replaced: each records when it runs and waits for its gate."""
+    import threading
+
+    events, entered = [], {f: threading.Event() for f in gates}
+
+    def settle(family, result):
+        events.append(f"{family} in")
+        entered[family].set()
+        assert gates[family].wait(10)
+        events.append(f"{family} out")
+        return result
+
+    def settle_here(paths, family, files, known, run_at, workers, progress, record, spill, only=None):
+        if only == "incremental":
+            if family == "big":
+                assert gates["decide"].wait(10)
+            return "settled incrementally" if family == "month" else None
+        return settle(family, family)
+
+    monkeypatch.setattr(landing, "_settle_family_cached", settle_here)
+    monkeypatch.setattr(landing, "settle_family_apart", lambda paths, family, *a: settle(family, family))
+    monkeypatch.setattr(landing, "release_ingest_workers", lambda: None)
+    monkeypatch.setattr(landing, "APART_FROM_FILES", 2)
+    return events, entered
+
+
+def _settle_in_thread(landing, tmp_path, family, n, got):
+    import threading
+
+    def run():
+        got[family] = landing.settle_family_cached(tmp_path, family, [tmp_path / f"{k}.xlsx" for k in range(n)],
+                                                   None, None, spill=tmp_path)
+    t = threading.Thread(target=run)
+    t.start()
+    return t
+
+
+def test_a_full_settle_here_waits_for_a_large_family_deciding_and_settling_apart(monkeypatch, tmp_path):
+    """When every family settles in full (a change to the settling code), the families here settle after the
+    large family's child, not beside it (landing._FullSettles): this process is at its smallest through the
+    child's peak. A usual month's settle never waits."""
     import threading
 
     from phakhi.ingest import landing
 
-    events, entered, release = [], {"small": threading.Event(), "big": threading.Event()}, threading.Event()
-
-    def settle_here(paths, family, files, known, run_at, workers, progress, record, spill, only=None):
-        if only == "incremental":
-            return "settled incrementally" if family == "month" else None
-        events.append(f"{family} in")
-        entered[family].set()
-        release.wait(10)
-        events.append(f"{family} out")
-        return family
-
-    def settle_apart(paths, family, *args):
-        events.append(f"{family} in")
-        entered[family].set()
-        events.append(f"{family} out")
-        return family
-
-    monkeypatch.setattr(landing, "_settle_family_cached", settle_here)
-    monkeypatch.setattr(landing, "settle_family_apart", settle_apart)
-    monkeypatch.setattr(landing, "release_ingest_workers", lambda: None)
-    monkeypatch.setattr(landing, "APART_FROM_FILES", 2)
+    gates = {"decide": threading.Event(), "big": threading.Event(), "small": threading.Event()}
+    events, entered = _fake_settles(monkeypatch, landing, gates)
     got = {}
-
-    def run(family, n):
-        got[family] = landing.settle_family_cached(tmp_path, family, [tmp_path / f"{k}.xlsx" for k in range(n)],
-                                                   None, None, spill=tmp_path)
-
-    small = threading.Thread(target=run, args=("small", 1))
-    small.start()
-    assert entered["small"].wait(10)
-    big = threading.Thread(target=run, args=("big", 2))
-    big.start()
-    run("month", 1)                            # an incremental settle: not held up
-    assert got["month"] == "settled incrementally"
-    assert not entered["big"].wait(0.3)        # the child waits for the full settle here
-    release.set()
-    small.join(10)
+    big = _settle_in_thread(landing, tmp_path, "big", 2, got)
+    small = _settle_in_thread(landing, tmp_path, "small", 1, got)
+    _settle_in_thread(landing, tmp_path, "month", 1, got).join(10)
+    assert got == {"month": "settled incrementally"}          # an incremental settle: not held up
+    assert not entered["small"].wait(0.3)      # the big family is still deciding
+    gates["decide"].set()
+    assert entered["big"].wait(10) and not entered["small"].wait(0.3)      # ... then settles apart, alone
+    gates["big"].set()
+    gates["small"].set()
     big.join(10)
-    assert events == ["small in", "small out", "big in", "big out"] and got == {
-        "month": "settled incrementally", "small": "small", "big": "big"}
+    small.join(10)
+    assert events == ["big in", "big out", "small in", "small out"]
+    assert got == {"month": "settled incrementally", "big": "big", "small": "small"}
+
+
+def test_a_full_settle_apart_waits_for_a_full_settle_here_already_running(monkeypatch, tmp_path):
+    import threading
+
+    from phakhi.ingest import landing
+
+    gates = {"decide": threading.Event(), "big": threading.Event(), "small": threading.Event()}
+    events, entered = _fake_settles(monkeypatch, landing, gates)
+    gates["decide"].set()
+    got = {}
+    small = _settle_in_thread(landing, tmp_path, "small", 1, got)
+    assert entered["small"].wait(10)
+    big = _settle_in_thread(landing, tmp_path, "big", 2, got)
+    assert not entered["big"].wait(0.3)        # the child waits for the full settle here
+    gates["small"].set()
+    gates["big"].set()
+    big.join(10)
+    small.join(10)
+    assert events == ["small in", "small out", "big in", "big out"] and got == {"big": "big", "small": "small"}
