@@ -139,3 +139,18 @@ def test_settled_state_is_ignored_when_the_code_changes(tmp_path):
     assert settled.load(tmp_path, "activity_reports", "code-b") is None
     (tmp_path / "settled-activity_reports.pkl").write_bytes(b"not a pickle")
     assert settled.load(tmp_path, "activity_reports", "code-a") is None
+
+
+def test_a_state_of_other_code_is_refused_by_its_header_without_unpickling_it(tmp_path, monkeypatch):
+    """A change to the settling code makes every kept state stale: the file's header says so, and the state
+    (national activities: ~0.4 GB unpickled) is not read only to be dropped."""
+    import pickle
+
+    settled.save(tmp_path, settled.Settled("code-a", "activity_reports", {}, None, mark="m"))
+    unpickled = []
+    real = pickle.load
+    monkeypatch.setattr(pickle, "load", lambda fh: unpickled.append(real(fh)) or unpickled[-1])
+    assert settled.load(tmp_path, "activity_reports", "code-b") is None
+    assert unpickled == [("code-a", "activity_reports")]      # the header only
+    assert settled.load(tmp_path, "activity_reports", "code-a").mark == "m"
+    assert settled.load(tmp_path, "ghg_reductions", "code-a") is None       # another family's name

@@ -77,7 +77,9 @@ def test_release_ingest_workers_also_stops_the_fork_server_and_a_later_pool_star
 
 def test_the_pool_stops_when_the_last_family_settling_here_ends_while_one_settles_apart(monkeypatch):
     """A family settling in its own process (landing.settle_family_apart) has its own pool; once no family
-    settles in the refresh's process, that process's idle pool is stopped rather than kept beside the child."""
+    settles in the refresh's process, that process's idle pool is stopped rather than kept beside the child:
+    when the last family here ends during the child, or when the child starts with none here (the full
+    settles here end before it: landing.FULL_SETTLE)."""
     from phakhi.ingest import landing
 
     stopped = []
@@ -85,12 +87,100 @@ def test_the_pool_stops_when_the_last_family_settling_here_ends_while_one_settle
     with landing._settling("here"):          # the registry, alone: nothing settles apart
         pass
     assert stopped == []
+    here = landing._settling("here")
+    here.__enter__()
     with landing._settling("apart"):
         with landing._settling("here"):
-            with landing._settling("here"):
-                pass
-            assert stopped == []             # one family still settles here
+            pass
+        assert stopped == []                 # one family still settles here
+        here.__exit__(None, None, None)
         assert stopped == [True]
+    with landing._settling("apart"):         # none settles here
+        assert stopped == [True, True]
     with landing._settling(None):            # not a refresh (nothing spilled): never counted
         pass
-    assert stopped == [True] and landing._SETTLING == {"here": 0, "apart": 0}
+    assert stopped == [True, True] and landing._SETTLING == {"here": 0, "apart": 0}
+
+
+def _fake_settles(monkeypatch, landing, gates):
+    """settle_family_cached's two settles replaced: each records when it runs and waits for its gate."""
+    import threading
+
+    events, entered = [], {f: threading.Event() for f in gates}
+
+    def settle(family, result):
+        events.append(f"{family} in")
+        entered[family].set()
+        assert gates[family].wait(10)
+        events.append(f"{family} out")
+        return result
+
+    def settle_here(paths, family, files, known, run_at, workers, progress, record, spill, only=None):
+        if only == "incremental":
+            if family == "big":
+                assert gates["decide"].wait(10)
+            return "settled incrementally" if family == "month" else None
+        return settle(family, family)
+
+    monkeypatch.setattr(landing, "_settle_family_cached", settle_here)
+    monkeypatch.setattr(landing, "settle_family_apart", lambda paths, family, *a: settle(family, family))
+    monkeypatch.setattr(landing, "release_ingest_workers", lambda: None)
+    monkeypatch.setattr(landing, "APART_FROM_FILES", 2)
+    return events, entered
+
+
+def _settle_in_thread(landing, tmp_path, family, n, got):
+    import threading
+
+    def run():
+        got[family] = landing.settle_family_cached(tmp_path, family, [tmp_path / f"{k}.xlsx" for k in range(n)],
+                                                   None, None, spill=tmp_path)
+    t = threading.Thread(target=run)
+    t.start()
+    return t
+
+
+def test_a_full_settle_here_waits_for_a_large_family_deciding_and_settling_apart(monkeypatch, tmp_path):
+    """When every family settles in full (a change to the settling code), the families here settle after the
+    large family's child, not beside it (landing._FullSettles): this process is at its smallest through the
+    child's peak. A usual month's settle never waits."""
+    import threading
+
+    from phakhi.ingest import landing
+
+    gates = {"decide": threading.Event(), "big": threading.Event(), "small": threading.Event()}
+    events, entered = _fake_settles(monkeypatch, landing, gates)
+    got = {}
+    big = _settle_in_thread(landing, tmp_path, "big", 2, got)
+    small = _settle_in_thread(landing, tmp_path, "small", 1, got)
+    _settle_in_thread(landing, tmp_path, "month", 1, got).join(10)
+    assert got == {"month": "settled incrementally"}          # an incremental settle: not held up
+    assert not entered["small"].wait(0.3)      # the big family is still deciding
+    gates["decide"].set()
+    assert entered["big"].wait(10) and not entered["small"].wait(0.3)      # ... then settles apart, alone
+    gates["big"].set()
+    gates["small"].set()
+    big.join(10)
+    small.join(10)
+    assert events == ["big in", "big out", "small in", "small out"]
+    assert got == {"month": "settled incrementally", "big": "big", "small": "small"}
+
+
+def test_a_full_settle_apart_waits_for_a_full_settle_here_already_running(monkeypatch, tmp_path):
+    import threading
+
+    from phakhi.ingest import landing
+
+    gates = {"decide": threading.Event(), "big": threading.Event(), "small": threading.Event()}
+    events, entered = _fake_settles(monkeypatch, landing, gates)
+    gates["decide"].set()
+    got = {}
+    small = _settle_in_thread(landing, tmp_path, "small", 1, got)
+    assert entered["small"].wait(10)
+    big = _settle_in_thread(landing, tmp_path, "big", 2, got)
+    assert not entered["big"].wait(0.3)        # the child waits for the full settle here
+    gates["small"].set()
+    gates["big"].set()
+    big.join(10)
+    small.join(10)
+    assert events == ["small in", "small out", "big in", "big out"] and got == {"big": "big", "small": "small"}

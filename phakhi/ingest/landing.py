@@ -439,37 +439,98 @@ def settle_family_cached(paths: Paths, family: str, files: list[Path], known: di
     """`_settle_family_cached` with the cycle collector paused; with `spill` (a folder: the refresh passes
     `landed_dir(paths)`), the settled rows go to a DuckDB file there as they settle (streamed, or merged with
     the family's kept rows: phakhi/ingest/settled.py) and the result returned holds no rows in memory.
-    `apart`: called before a family settles in full in its own process (the ingest's peak)."""
-    if spill is not None and record and family != REGISTRY and len(files) >= APART_FROM_FILES:
-        # a new month settles here: only its new files are read and its rows merge with the kept ones in
-        # DuckDB (no family frame); a full settle builds the family's row dicts: in its own process
+    `apart`: called before a family settles in full in its own process (the ingest's peak).
+    A spilled family tries the incremental settle first; one that must settle in full waits for its turn
+    (`_FullSettles`)."""
+    if spill is None or family == REGISTRY:
+        # the registry's rows stay in memory: they are what later families are checked against
+        with _settling("here" if spill is not None else None):
+            with gc_paused():
+                return _settle_family_cached(paths, family, files, known, run_at, workers, progress, record, None)
+    # a new month settles here: only its new files are read and its rows merge with the kept ones in
+    # DuckDB (no family frame); a full settle builds the family's row dicts: a large one in its own process
+    large = record and len(files) >= APART_FROM_FILES
+    with FULL_SETTLES.deciding(family if large else None):
         with _settling("here"):
             with gc_paused():
                 result = _settle_family_cached(paths, family, files, known, run_at, workers, progress, record,
                                                spill, only="incremental")
         if result is not None:
             return result
-        # memory: the kept state the incremental attempt loaded is freed; handed back to the system before the
-        # child's peak (a resubmission settled in full: both processes at their largest at once, issue 17)
-        return_freed_memory()
-        if apart is not None:
-            apart()
-        with _settling("apart"):
-            return settle_family_apart(paths, family, files, known, run_at, spill, workers, progress)
-    with _settling("here" if spill is not None else None):
+        if large:
+            with FULL_SETTLES.apart(family):
+                # memory: the kept state the incremental attempt loaded goes back to the system before the
+                # child's peak (issue 17)
+                return_freed_memory()
+                if apart is not None:
+                    apart()
+                with _settling("apart"):
+                    return settle_family_apart(paths, family, files, known, run_at, spill, workers, progress)
+    with FULL_SETTLES.here(), _settling("here"):
         with gc_paused():
-            # the registry's rows stay in memory: they are what later families are checked against
             result = _settle_family_cached(paths, family, files, known, run_at, workers, progress, record,
-                                           spill if family != REGISTRY else None)
-        if spill is not None and family != REGISTRY and files and _settled_in_full(family):
+                                           spill, only="full")
+        if files:
             return_freed_memory()     # a full settle's row dicts were freed (a new month's few: not worth a
     return result                     # collection walking every kept file outcome)
 
 
-def _settled_in_full(family: str) -> bool:
-    from phakhi.ingest import settled
+class _FullSettles:
+    """One full settle at a time, in this process or in its own (a large family's), and a large family first.
+    When a change to the settling code re-settles every family, the activities' child (national ~1.4 GB) ran
+    beside this process's full settles of the other families, whose row dicts -- built in several threads
+    at once, so interleaved in memory -- left this process ~0.3 GB larger through the child's peak, though
+    freed (2,086-2,159 MB the tree). So a full settle here also waits while a large family is still deciding
+    whether it settles incrementally (`deciding`: from its start, the families' tasks start together) or
+    settles apart: this process is then at its smallest through the child's peak, and the families here
+    settle after it. Only full settles wait: a usual month's incremental settles never do."""
 
-    return settled.LAST.get(family, {}).get("mode", "full") == "full"
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._busy = False
+        self._deciding: list[str] = []
+
+    @contextmanager
+    def deciding(self, family: str | None):
+        if family is None:
+            yield
+            return
+        with self._cond:
+            self._deciding.append(family)
+        try:
+            yield
+        finally:
+            self._decided(family)
+
+    def _decided(self, family: str) -> None:
+        with self._cond:
+            if family in self._deciding:
+                self._deciding.remove(family)
+                self._cond.notify_all()
+
+    @contextmanager
+    def apart(self, family: str):
+        with self._turn(lambda: not self._busy):
+            self._decided(family)            # its turn taken: the families here wait for the lock now
+            yield
+
+    def here(self):
+        return self._turn(lambda: not self._busy and not self._deciding)
+
+    @contextmanager
+    def _turn(self, ready):
+        with self._cond:
+            self._cond.wait_for(ready)
+            self._busy = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+
+
+FULL_SETTLES = _FullSettles()
 
 
 _SETTLING = {"here": 0, "apart": 0}
@@ -478,14 +539,17 @@ _SETTLING_LOCK = threading.Lock()
 
 @contextmanager
 def _settling(where: str | None):
-    """Count the refresh's families settling here and apart. When the last one settling here ends while a
-    family still settles apart, this process's ingest pool is stopped: its idle workers and fork server
-    (~150 MB) would otherwise wait beside the child through its peak. A later family here starts it again."""
+    """Count the refresh's families settling here and apart. When a family starts settling apart while none
+    settles here, or the last one settling here ends while a family still settles apart, this process's
+    ingest pool is stopped: its idle workers and fork server (~150 MB) would otherwise wait beside the child
+    through its peak. A later family here starts it again."""
     if where is None:
         yield
         return
     with _SETTLING_LOCK:
         _SETTLING[where] += 1
+        if where == "apart" and _SETTLING["here"] == 0:     # none settles here now (_FullSettles)
+            release_ingest_workers()
     try:
         yield
     finally:
