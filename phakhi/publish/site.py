@@ -34,6 +34,7 @@ from phakhi.publish.files import (csv_bytes, link_known, sharing_into, store_of,
                                   write_text)
 from phakhi.publish.partner_csv import KnownFile, index_path, take_used
 from phakhi.settings import DASHBOARDS_DIR
+from phakhi.timing import milestone
 
 log = logging.getLogger("phakhi.publish.site")
 
@@ -731,7 +732,8 @@ def render_site(out_dir: Path, site: dict, *, strict: bool = False, workers: int
     A page whose data could not be prepared shows a 'not available yet' note instead of breaking the site;
     with strict=True (tests) a template error is raised instead of replaced by that note. The warehouse
     connection site_context kept open (`site["close"]`) is closed once every page is written.
-    `site["partner_workers"]`: the pool's processes if already started (partner_pool.prestart)."""
+    `site["partner_pool"]`: the partner pages' pool if already started on them (partner_pool.start: build.py
+    starts it before the rest of the site's context is read)."""
     try:
         return _render_site(out_dir, site, strict, workers)
     finally:
@@ -747,7 +749,8 @@ def _render_site(out_dir: Path, site: dict, strict: bool, workers: int | None) -
     common = {"meta": site["meta"], "notes": notes}
     written: list[Path] = []
     pages = site["pages"]
-    if partner_pool.workers_for(site.get("partner_job"), workers) > 1:
+    pool = site.get("partner_pool")
+    if pool is not None or partner_pool.workers_for(site.get("partner_job"), workers) > 1:
         # rendered by the workers: this process drops its own (unstarted) stream, and with it the tables only
         # the partner pages use, before they start
         stream = pages.pop("partner_pages", None)
@@ -756,7 +759,8 @@ def _render_site(out_dir: Path, site: dict, strict: bool, workers: int | None) -
         del stream
     take_used()                      # the per-partner file index entries of this publication only
     # the workers first (the longest part): this process writes the assets and the other pages meanwhile
-    pool = partner_pool.start(out_dir, site.get("partner_job"), common, strict, workers, site.get("partner_workers"))
+    if pool is None:
+        pool = partner_pool.start(out_dir, site.get("partner_job"), common, strict, workers)
     env = make_env(site.get("status_labels"))
     write_assets(out_dir)
 
@@ -772,14 +776,17 @@ def _render_site(out_dir: Path, site: dict, strict: bool, workers: int | None) -
         later.append((len(written), len(notes), pool.render_pages(
             render_static_pages, str(out_dir), jobs, site.get("status_labels"), {"meta": site["meta"]}, strict)))
 
+    milestone("publish: partner pages started, other pages render")
     try:
         _render_pages(out_dir, pages, render, submit if pool is not None else None)
     except BaseException:
         if pool is not None:
             pool.abandon()
         raise
+    milestone("publish: other pages rendered")
     if pool is not None:
         partner_written, partner_notes, static = pool.finish()
+        milestone("publish: partner pages done")
         for (at_file, at_note, _), (paths, part_notes) in reversed(list(zip(later, static))):
             written[at_file:at_file] = paths
             notes[at_note:at_note] = part_notes
@@ -827,6 +834,7 @@ def render_static_pages(out_dir: str, jobs: list[tuple], status_labels: dict | N
                         strict: bool) -> tuple[list[str], list[dict]]:
     """In a partner_pool worker: pages of the site's own (template, file, page key, root, data), rendered as
     render_site renders them here; returns the files written and the notes of pages that could not be."""
+    milestone(f"publish: {len(jobs)} static pages start")
     for release in WORKER_RELEASE:
         release()
     env = worker_env(status_labels)
@@ -834,4 +842,5 @@ def render_static_pages(out_dir: str, jobs: list[tuple], status_labels: dict | N
     ctx = {**common, "notes": notes}
     written = [str(render_page(env, template, Path(out_dir) / file, key, root, data, ctx, ctx, notes, strict))
                for template, file, key, root, data in jobs]
+    milestone(f"publish: {len(jobs)} static pages end")
     return written, notes
