@@ -198,13 +198,12 @@ class KnownTables:
 class OpenDataFiles:
     """The files of every published table (exposures.Published) of the publication being built in `out`.
 
-    `write_in(executor)` has them written by a process of the partner pages' pool (partner_pool.start calls it
-    before it queues the partner ranges): one worker writes the open data while the other starts on the pages
-    and the publishing process reads the site's context. One task for every table, not one a table: two
-    processes formatting tables at once made that moment the publish's peak (national full publish,
+    `write_in(executor)` has them written by a process of the partner pages' pool, as its first task
+    (partner_pool.start calls it before it queues the partner ranges): one worker writes the open data while the
+    other starts on the pages and the publishing process reads the site's context. Every table in that one
+    task: two processes formatting tables at once made that moment the publish's peak (national full publish,
     benchmarks/publish.py: 1,964 MB against 1,556 MB when the pages render; the ledger and the peer matches
-    each take ~550-650 MB to format), so one worker formats while one renders (open26 had both workers format:
-    2,103 MB). Without it (no pool), the tables are written here by `finish`. Either way `finish` returns,
+    each take ~550-650 MB to format); open26 had both workers format (2,103 MB). Without it (no pool), the tables are written here by `finish`. Either way `finish` returns,
     table by table, (the months, or None; the columns' Table Schema types) and saves the store's index."""
 
     def __init__(self, db: Path, out: Path, published: list):
@@ -256,10 +255,10 @@ def _write_apart(db: str, out: str, published: list):
     from phakhi.memory import return_freed_memory
     from phakhi.timing import milestone
 
-    milestone("publish: open data process starts")
+    milestone("publish: open data starts")
     take_written()
     files = OpenDataFiles(Path(db), Path(out), published)
     written = files._write()
     return_freed_memory()           # the tables' frames are gone: this worker renders partner pages next
-    milestone("publish: open data process ends")
+    milestone("publish: open data written")
     return written, files.known.used, files.known.linked, take_written()

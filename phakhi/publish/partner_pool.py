@@ -1,7 +1,9 @@
 """Partner pages rendered in parallel (issue 17): a pool of spawned worker processes, each opening the audited
-warehouse file read-only and rendering contiguous ranges of partners (in page order; PARTNERS_PER_TASK at a
-time) straight into the publication's building folder. A worker returns only small results: the files it wrote with their digests
-(files.adopt_written: share_unchanged_files never reads them back) and the notes of pages it could not render.
+warehouse file read-only and rendering contiguous ranges of partners (in page order; `ranges`: large first,
+small last) straight into the publication's building folder. A worker returns only small results: the files it
+wrote with their digests (files.adopt_written: share_unchanged_files never reads them back) and the notes of
+pages it could not render. The pool starts before the site's context is read (build.py), its first task the
+open data (known_tables.OpenDataFiles.write_in).
 
 Spawned, never forked: the flow's process runs Prefect's threads, and a fork taken while another thread holds
 a lock can leave the child hung. Each worker reads only the tables the partner pages use, when they first use

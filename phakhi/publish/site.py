@@ -776,7 +776,7 @@ def _render_site(out_dir: Path, site: dict, strict: bool, workers: int | None) -
         later.append((len(written), len(notes), pool.render_pages(
             render_static_pages, str(out_dir), jobs, site.get("status_labels"), {"meta": site["meta"]}, strict)))
 
-    milestone("publish: partner pages started, other pages render")
+    milestone("publish: other pages render")
     try:
         _render_pages(out_dir, pages, render, submit if pool is not None else None)
     except BaseException:
