@@ -33,13 +33,9 @@ def _same_site(db, tables, tmp_path, workers=2) -> dict[str, bytes]:
 
 
 def test_ranges_cover_every_partner_once():
-    assert partner_pool.ranges(10, 2, most=4, least=1) == [(0, 3), (3, 5), (5, 7), (7, 8), (8, 9), (9, 10)]
-    assert partner_pool.ranges(2, 4, least=1) == [(0, 1), (1, 2)]
+    assert partner_pool.ranges(10, 3) == [(0, 4), (4, 8), (8, 10)]
+    assert partner_pool.ranges(2, 4) == [(0, 1), (1, 2)]
     assert partner_pool.ranges(0, 2) == []
-    # national: large first, never under `least` partners but the last
-    parts = partner_pool.ranges(8000, 2)
-    assert parts[0] == (0, 2000) and parts[-1][1] == 8000 and all(b - a >= 500 for a, b in parts[:-1])
-    assert all(p[1] == q[0] for p, q in zip(parts, parts[1:]))
 
 
 def test_too_few_partners_stay_in_this_process_unless_workers_are_asked_for(tmp_path):
@@ -131,20 +127,23 @@ def test_pages_built_into_the_store_twice_equal_pages_built_without_it(tmp_path,
     assert _publish(db, tables, tmp_path / "pubs" / ".building-c", 1) == plain
 
 
-def test_workers_started_before_the_site_context_render_the_same_pages(tmp_path):
-    """build.py reads the pages' header and the partner job first (site_head), starts the workers on the
-    partner pages, then reads the rest of the context from the same warehouse (site_context(head=...)):
-    render_site takes that pool: the same files as rendered in this process."""
+def test_workers_started_before_the_open_data_render_the_same_pages(tmp_path):
+    """build.py starts the pool (partner_pool.prestart: the workers import the page code) before it writes the
+    open data; render_site hands those workers their job: the same files as rendered in this process. Not
+    taken (no pool needed): shut down."""
     from tests.test_dashboard_site import tiny_frames, tiny_warehouse
 
     db, tables = tiny_warehouse(tmp_path, tiny_frames())
     one = _publish(db, tables, tmp_path / "one", 1)
+    executor = partner_pool.prestart(2, P.render_partner_range, workers=2)
+    assert executor is not None and partner_pool.prestart(30, P.render_partner_range) is None
     out = tmp_path / "pre"
     out.mkdir()
-    head = P.site_head(db, period="2025-12", pub_id="2025-12-rpool", is_sample=True, tables=tables)
-    pool = partner_pool.start(out, head["partner_job"], {"meta": head["meta"]}, strict=True, workers=2)
-    assert pool is not None
-    ctx = P.site_context(db, out, period="2025-12", pub_id="2025-12-rpool", is_sample=True, head=head)
-    ctx["partner_pool"] = pool
-    render_site(out, ctx, strict=True)
+    ctx = P.site_context(db, out, period="2025-12", pub_id="2025-12-rpool", is_sample=True, tables=tables)
+    ctx["partner_workers"] = executor
+    render_site(out, ctx, strict=True, workers=2)
     assert _tree(out) == one
+    unused = partner_pool.prestart(2, P.render_partner_range, workers=2)
+    assert partner_pool.start(tmp_path, None, {"meta": {}}, executor=unused) is None
+    with pytest.raises(RuntimeError):          # shut down: takes no more work
+        unused.submit(print)

@@ -3,6 +3,7 @@
 and formatted by files.write_table / write_partitions."""
 from __future__ import annotations
 
+import multiprocessing
 import os
 
 import duckdb
@@ -148,10 +149,9 @@ def test_the_empty_table_and_a_partition_column_not_text_are_formatted_from_thei
 
 
 def test_open_data_written_by_processes_of_its_own_equals_written_here(tmp_path):
-    """build.py has the open data written by a process of the partner pages' pool (OpenDataFiles.write_in):
-    the same files, months, types and store index as written in the publishing process, twice (the second
-    publication finds the first's files in the store)."""
-    from phakhi.publish import partner_pool
+    """build.py has the open data written by a process of their own (OpenDataFiles with `apart`), one task a
+    table: the same files, months, types and store index as written in the publishing process, twice (the
+    second publication finds the first's files in the store); the process has exited after finish."""
     from phakhi.publish.exposures import Published
     from phakhi.publish.files import read_store_index
 
@@ -168,16 +168,11 @@ def test_open_data_written_by_processes_of_its_own_equals_written_here(tmp_path)
         pubs = tmp_path / run
         for pub_id in ("one", "two"):
             out = building_dir(pubs, pub_id)
-            files = K.OpenDataFiles(db, out, published)
-            executor = partner_pool._executor(1) if apart else None
-            if executor is not None:
-                files.write_in(executor)
+            before = {p.pid for p in multiprocessing.active_children()}
+            files = K.OpenDataFiles(db, out, published, apart)
             assert files.apart == apart
-            try:
-                results[run, pub_id] = (files.finish(), files.known.linked)
-            finally:
-                if executor is not None:
-                    executor.shutdown()
+            results[run, pub_id] = (files.finish(), files.known.linked)
+            assert {p.pid for p in multiprocessing.active_children()} <= before     # its processes have exited
             trees[run, pub_id] = _tree(out)
         indexes[run] = read_store_index(pubs / K.INDEX_FILE)
     assert results["here", "one"] == results["apart", "one"]
@@ -187,8 +182,7 @@ def test_open_data_written_by_processes_of_its_own_equals_written_here(tmp_path)
     assert indexes["here"] == indexes["apart"] and len(indexes["here"]) == (4 + 1 + 1) * 2
 
 
-def test_a_table_that_fails_apart_fails_finish(tmp_path):
-    from phakhi.publish import partner_pool
+def test_a_table_that_fails_apart_fails_finish_and_stops_the_process(tmp_path):
     from phakhi.publish.exposures import Published
 
     db = tmp_path / "w.duckdb"
@@ -197,14 +191,11 @@ def test_a_table_that_fails_apart_fails_finish(tmp_path):
         con.execute("create schema marts")
         con.execute("create table marts.ledger as select * from frame")
     published = [Published("data", "whole", "m", "marts.ledger"), Published("data", "gone", "m", "marts.gone")]
-    files = K.OpenDataFiles(db, building_dir(tmp_path / "pubs", "one"), published)
-    executor = partner_pool._executor(1)
-    files.write_in(executor)
-    try:
-        with pytest.raises(duckdb.CatalogException):
-            files.finish()
-    finally:
-        executor.shutdown()
+    before = {p.pid for p in multiprocessing.active_children()}
+    files = K.OpenDataFiles(db, building_dir(tmp_path / "pubs", "one"), published, apart=True)
+    with pytest.raises(duckdb.CatalogException):
+        files.finish()
+    assert {p.pid for p in multiprocessing.active_children()} <= before
 
 
 def test_the_site_context_waits_for_the_open_data_before_the_pages_listing_files(tmp_path):

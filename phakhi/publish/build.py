@@ -21,7 +21,7 @@ from phakhi.publish.exposures import dashboard_tables, published_tables
 from phakhi.publish.files import building_dir, csv_bytes, discard_building, finalise, neutralise_formulas, write_bytes
 from phakhi.publish.known_tables import OpenDataFiles
 from phakhi.publish import partner_pool
-from phakhi.publish.pages import site_context, site_head
+from phakhi.publish.pages import render_partner_range, site_context
 from phakhi.publish.site import render_site
 from phakhi.settings import Paths
 from phakhi.timing import milestone
@@ -116,35 +116,44 @@ def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result
     # page: generated beside the rest when the publication is read from another file than the one dbt reads
     docs = DocsInBackground(paths, out / "docs" / "dbt", period) if db.resolve() != paths.build_db.resolve() else None
     tables = dashboard_tables(dbt_manifest)
-    files = pool = head = None
+    partners = _partners(db, tables)
+    # the open data's files (known_tables: a table or month an earlier publication published is linked from
+    # the store, its rows never read), written by a process of their own while this process writes the rest
+    # and reads the site's context - when worker processes render the partner pages (below
+    # partner_pool.MIN_PARTNERS its start-up costs more than it saves); it exits before they render
+    files = OpenDataFiles(db, out, published, apart=partner_pool.workers_for({"partners": partners}) > 1)
+    workers = None
     try:
-        with duckdb.connect(str(db), read_only=True) as con:
-            # SAMPLE or real: decided by the home (phakhi init), carried through dbt (model publication_origin)
-            is_sample = bool(con.execute("select is_sample from marts.publication_origin").fetchone()[0])
-        # every page's header and the partner pages' job first: worker processes (partner_pool; none below
-        # MIN_PARTNERS, where their start-up costs more than it saves) render the partner pages - the longest
-        # part - from now on, while this process writes the rest and reads the site's context
-        head = site_head(db, period=period, pub_id=pub_id, is_sample=is_sample, tables=tables)
-        # the open data's files (known_tables: a table or month an earlier publication published is linked from
-        # the store, its rows never read): the pool's first task when there is a pool, one worker writing them
-        # while the other renders; else written here, before the site's context is read
-        files = OpenDataFiles(db, out, published)
-        pool = partner_pool.start(out, head["partner_job"], {"meta": head["meta"]}, first=files.write_in)
-        return _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out, docs, is_sample,
-                      head, pool, files)
+        # the partner pages' worker processes start importing the page code now (~2 s each); they render once
+        # the site's context is read and the open data written (render_site)
+        workers = partner_pool.prestart(partners, render_partner_range)
+        return _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out, docs, tables,
+                      workers, files)
     finally:
-        if pool is not None:            # render_site's finish shut it down; not when the build failed before
-            pool.abandon()
-        if head is not None and head["close"] is not None:      # render_site closed it, unless the build failed
-            head["close"]()
+        files.abandon()                 # done by then, unless the build failed before
+        if workers is not None:         # render_site's pool shut it down; not when the build failed before
+            workers.shutdown(wait=True, cancel_futures=True)
         if docs is not None and docs.thread.is_alive():      # failed meanwhile: dbt never writes into a removed folder
             docs.thread.join()
 
 
-def _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out, docs, is_sample, head, pool,
+def _partners(db: Path, tables: dict[str, str]) -> int:
+    """How many partner pages the site will have (what the worker pool is sized by; 0: cannot say yet)."""
+    if "dash_partners" not in tables:
+        return 0
+    try:
+        with duckdb.connect(str(db), read_only=True) as con:
+            return con.execute(f"select count(*) from {tables['dash_partners']}").fetchone()[0]
+    except duckdb.Error:
+        return 0
+
+
+def _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out, docs, tables, workers,
            files: OpenDataFiles) -> Path:
     dbt_manifest = paths.dbt_work / "target" / "manifest.json"
     with duckdb.connect(str(db), read_only=True) as con:
+        # SAMPLE or real: decided by the home (phakhi init), carried through dbt (model publication_origin)
+        is_sample = bool(con.execute("select is_sample from marts.publication_origin").fetchone()[0])
         inputs = con.execute(f"select {', '.join(INPUT_COLUMNS)} from marts.dash_quality_files "
                              "order by family, file").df()
 
@@ -185,10 +194,10 @@ def _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out
     # The dashboard reads the models the `dashboard` exposure lists, from the audited warehouse (pages degrade
     # to "not available yet" when one is missing); see phakhi/publish/pages.py.
     site = site_context(db, out, period=period, pub_id=pub_id, is_sample=is_sample,
-                        gate=gate_doc, drift=drift_ctx,
-                        before_files=open_data_written if files.apart else None, head=head)
+                        tables=tables, gate=gate_doc, drift=drift_ctx,
+                        before_files=open_data_written if files.apart else None)
     milestone("publish: site context read")
-    site["partner_pool"] = pool
+    site["partner_workers"] = workers
     if docs is not None:
         site["before_quality"] = lambda: _docs_done(docs, out, site)
     render_site(out, site)

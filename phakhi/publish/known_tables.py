@@ -198,38 +198,56 @@ class KnownTables:
 class OpenDataFiles:
     """The files of every published table (exposures.Published) of the publication being built in `out`.
 
-    `write_in(executor)` has them written by a process of the partner pages' pool, as its first task
-    (partner_pool.start calls it before it queues the partner ranges): one worker writes the open data while the
-    other starts on the pages and the publishing process reads the site's context. Every table in that one
-    task: two processes formatting tables at once made that moment the publish's peak (national full publish,
-    benchmarks/publish.py: 1,964 MB against 1,556 MB when the pages render; the ledger and the peer matches
-    each take ~550-650 MB to format); open26 had both workers format (2,103 MB). Without it (no pool), the tables are written here by `finish`. Either way `finish` returns,
-    table by table, (the months, or None; the columns' Table Schema types) and saves the store's index."""
+    With `apart`, they are written by one spawned process of their own, one task a table, started at once:
+    the publishing process reads the site's context meanwhile. `finish` waits for it, and the process exits
+    before the partner pages render, so what it held (a table's frames, pyarrow's and DuckDB's memory) is the
+    OS's again, not carried through the pages (open26 wrote the open data in the partner pages' workers: each
+    kept ~100 MB more through its pages, and the national publish peaked at 2,103 MB). One process, not one
+    per core: the site's context and the idle page workers are held meanwhile, and two such processes made
+    that moment the publish's peak (national full publish, benchmarks/publish.py: 1,964 MB against 1,556 MB
+    when the pages render; the ledger and the peer matches each take ~550-650 MB to format). Without `apart`,
+    the tables are written here by `finish`. Either way `finish` returns, table by table, (the months, or
+    None; the columns' Table Schema types) and saves the store's index."""
 
-    def __init__(self, db: Path, out: Path, published: list):
+    def __init__(self, db: Path, out: Path, published: list, apart: bool = False):
         self.db, self.out, self.published = Path(db), Path(out), list(published)
         self.known = KnownTables(store_of(self.out))
-        self.future = None
+        self.executor = self.future = None
+        if apart:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
 
-    def write_in(self, executor) -> None:
-        """Queue the writing in `executor` (a spawned process pool: see partner_pool)."""
-        self.future = executor.submit(_write_apart, str(self.db), str(self.out), self.published)
+            # spawned, never forked: the flow's process runs Prefect's threads (see partner_pool)
+            self.executor = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
+            try:
+                self.future = self.executor.submit(_write_apart, str(self.db), str(self.out), self.published)
+            except BaseException:
+                self.abandon()
+                raise
 
     @property
     def apart(self) -> bool:
-        """Written by another process (else by `finish`, here)."""
-        return self.future is not None
+        """Written by a process of their own (else by `finish`, here)."""
+        return self.executor is not None
 
     def finish(self) -> list[tuple[list[str] | None, dict[str, str]]]:
-        if self.future is None:
+        if self.executor is None:
             out = self._write()
         else:
-            out, used, linked, written = self.future.result()
+            try:
+                out, used, linked, written = self.future.result()
+            finally:
+                self.abandon()
             adopt_written(written)          # share_unchanged_files never reads these files back
             self.known.used.update(used)
             self.known.linked += linked
         self.known.save()
         return out
+
+    def abandon(self) -> None:
+        """Stop the process, waiting for it if it runs (it never writes into a folder being removed); it exits."""
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
 
     def _write(self) -> list[tuple[list[str] | None, dict[str, str]]]:
         import duckdb
@@ -249,16 +267,13 @@ class OpenDataFiles:
 
 
 def _write_apart(db: str, out: str, published: list):
-    """In a partner_pool worker (OpenDataFiles.write_in): every table's files, written as here; returns what
-    the publishing process merges (their months and types, the store index entries used, the digests of the
-    files written)."""
-    from phakhi.memory import return_freed_memory
+    """In the OpenDataFiles process: every table's files, written as here; returns what the publishing
+    process merges (their months and types, the store index entries used, the digests of the files written)."""
     from phakhi.timing import milestone
 
     milestone("publish: open data starts")
     take_written()
     files = OpenDataFiles(Path(db), Path(out), published)
     written = files._write()
-    return_freed_memory()           # the tables' frames are gone: this worker renders partner pages next
     milestone("publish: open data written")
     return written, files.known.used, files.known.linked, take_written()

@@ -1453,71 +1453,39 @@ def _render_partner_range(out_dir: str, job: dict, start: int, stop: int, common
 
 
 # ------------------------------------------------------------------ the whole site
-def site_head(db: Path, *, period: str, pub_id: str, is_sample: bool, tables: dict[str, str] | None = None,
-              warehouse: Warehouse | None = None, page_sizes: dict[str, int] | None = None) -> dict:
-    """The first part of site_context: every page's header (`meta`) and the partner pages' job for worker
-    processes, read from a few small tables. build.py starts the workers on the partner pages with it at once,
-    before the rest of the context is read and the open data written (a national month: the workers had idled
-    ~1/3 of the stage waiting for those), then passes it to site_context(head=...), which reads on from the
-    same warehouse: nothing read twice."""
+def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample: bool, tables: dict[str, str] | None = None,
+                 gate: dict | None = None, drift: dict | None = None, warehouse: Warehouse | None = None,
+                 page_sizes: dict[str, int] | None = None, before_files: Callable[[], None] | None = None) -> dict:
+    """Everything the templates need, page by page. Pages whose data is missing are `Unavailable`.
+    `tables` is the dashboard exposure's list (phakhi.publish.exposures.dashboard_tables).
+    pages["partner_pages"] is a generator: render_site writes each partner page as it is produced.
+    `before_files` is called before the pages that list the publication's own files (downloads, quality) are
+    made: build.py waits there for the open data, written by other processes while the tables are read."""
     # each table read when a page first asks for it: when worker processes render the partner pages, this
     # process never reads the tables only those pages use (trajectories, peer matches, credentials, file digests);
     # all on one connection, closed by render_site (opening one per table cost ~25 ms each: ~0.8 s of a
     # near-empty publish's ~2 s)
     wh = warehouse or lazy_warehouse(db, tables or {}, probe=True, keep_open=True)
-    try:
-        codes = Codebook(wh)
-        practices_size = (page_sizes or {}).get("practices") or LIST_PAGE_SIZE["practices"]
-        dp = wh.opt("dash_period")
-        meta = {"period": period, "period_label": period_label(period), "pub_id": pub_id, "is_sample": is_sample,
-                "months": _safe(month_status, wh, codes),
-                "year": int(period[:4]),
-                "window_label": period_label(str(dp["window_first_period"].iloc[0])) if dp is not None and len(dp) else None}
-        # partner pages can be rendered by worker processes, each reading the warehouse file itself
-        # (phakhi.publish.partner_pool): only when this context was read from that file
-        job = {"db": str(db), "tables": dict(tables or {}), "period": period, "practices_size": practices_size,
-               "partners": len(wh.get("dash_partners")), "status_labels": codes.maps.get("track_status", {}),
-               "render": render_partner_range} \
-            if warehouse is None and wh.has("dash_partners") and Path(db).is_file() else None
-    except BaseException:
-        if warehouse is None:
-            wh.close()
-        raise
-    return {"wh": wh, "codes": codes, "meta": meta, "partner_job": job, "practices_size": practices_size,
-            "close": wh.close if warehouse is None else None}
-
-
-def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample: bool, tables: dict[str, str] | None = None,
-                 gate: dict | None = None, drift: dict | None = None, warehouse: Warehouse | None = None,
-                 page_sizes: dict[str, int] | None = None, before_files: Callable[[], None] | None = None,
-                 head: dict | None = None) -> dict:
-    """Everything the templates need, page by page. Pages whose data is missing are `Unavailable`.
-    `tables` is the dashboard exposure's list (phakhi.publish.exposures.dashboard_tables).
-    pages["partner_pages"] is a generator: render_site writes each partner page as it is produced.
-    `before_files` is called before the pages that list the publication's own files (downloads, quality) are
-    made: build.py waits there for the open data, written by other processes while the tables are read.
-    `head`: site_head's result for the same arguments, when already read (else read here)."""
-    head = head or site_head(db, period=period, pub_id=pub_id, is_sample=is_sample, tables=tables,
-                             warehouse=warehouse, page_sizes=page_sizes)
-    wh, codes, practices_size = head["wh"], head["codes"], head["practices_size"]
-    try:
-        pages = {
-            "overview": _safe(overview_page, wh, codes, period),
-            "national": _safe(national_page, wh, codes, period),
-            "partners": _safe(partners_page, wh, codes, (page_sizes or {}).get("partners")),
-            "provinces": _safe(provinces_page, wh, codes),
-            "ace": _safe(ace_page, wh, codes),
-            "awareness": _safe(awareness_page, wh, codes, drift),
-            "downloads": None,                          # below: it lists the publication's files
-        }
-        add_linking_pages(pages, wh, codes, _safe, practices_size)    # network, practices (curated), awareness beside ACE, map colour
-        if before_files is not None:
-            milestone("publish: site pages read, waiting for the open data")
+    codes = Codebook(wh)
+    pages = {
+        "overview": _safe(overview_page, wh, codes, period),
+        "national": _safe(national_page, wh, codes, period),
+        "partners": _safe(partners_page, wh, codes, (page_sizes or {}).get("partners")),
+        "provinces": _safe(provinces_page, wh, codes),
+        "ace": _safe(ace_page, wh, codes),
+        "awareness": _safe(awareness_page, wh, codes, drift),
+        "downloads": None,                          # below: it lists the publication's files
+    }
+    practices_size = (page_sizes or {}).get("practices") or LIST_PAGE_SIZE["practices"]
+    add_linking_pages(pages, wh, codes, _safe, practices_size)    # network, practices (curated), awareness beside ACE, map colour
+    if before_files is not None:
+        milestone("publish: site pages read, waiting for the open data")
+        try:
             before_files()
-    except BaseException:
-        if head["close"] is not None:
-            head["close"]()
-        raise
+        except BaseException:
+            if warehouse is None:
+                wh.close()
+            raise
     pages["downloads"] = _safe(downloads_page, out_dir)
     if no_survey_wave(wh):                          # a first day on real data: say so, invent no figure
         pages["awareness_ace"] = Unavailable.no_survey_wave()
@@ -1535,6 +1503,16 @@ def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample
     pages["quality"] = _safe(quality_page, gate, wh, out_dir, codes)
     if isinstance(pages["quality"], Unavailable):
         pages["quality"] = {"unavailable": pages["quality"]}
-    return {"partner_job": head["partner_job"], "meta": head["meta"],
+    dp = wh.opt("dash_period")
+    # partner pages can be rendered by worker processes, each reading the warehouse file itself
+    # (phakhi.publish.partner_pool): only when this context was read from that file
+    job = {"db": str(db), "tables": dict(tables or {}), "period": period, "practices_size": practices_size,
+           "partners": len(wh.get("dash_partners")), "status_labels": codes.maps.get("track_status", {}),
+           "render": render_partner_range} \
+        if warehouse is None and wh.has("dash_partners") and Path(db).is_file() else None
+    return {"partner_job": job, "meta": {"period": period, "period_label": period_label(period), "pub_id": pub_id, "is_sample": is_sample,
+                     "months": _safe(month_status, wh, codes),
+                     "year": int(period[:4]),
+                     "window_label": period_label(str(dp["window_first_period"].iloc[0])) if dp is not None and len(dp) else None},
             "status_labels": codes.maps.get("track_status", {}), "light_labels": codes.maps.get("light", {}),
-            "pages": pages, "notes": notes, "close": head["close"]}
+            "pages": pages, "notes": notes, "close": wh.close if warehouse is None else None}

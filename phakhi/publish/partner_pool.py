@@ -1,9 +1,7 @@
 """Partner pages rendered in parallel (issue 17): a pool of spawned worker processes, each opening the audited
-warehouse file read-only and rendering contiguous ranges of partners (in page order; `ranges`: large first,
-small last) straight into the publication's building folder. A worker returns only small results: the files it
-wrote with their digests (files.adopt_written: share_unchanged_files never reads them back) and the notes of
-pages it could not render. The pool starts before the site's context is read (build.py), its first task the
-open data (known_tables.OpenDataFiles.write_in).
+warehouse file read-only and rendering contiguous ranges of partners (in page order; PARTNERS_PER_TASK at a
+time) straight into the publication's building folder. A worker returns only small results: the files it wrote with their digests
+(files.adopt_written: share_unchanged_files never reads them back) and the notes of pages it could not render.
 
 Spawned, never forked: the flow's process runs Prefect's threads, and a fork taken while another thread holds
 a lock can leave the child hung. Each worker reads only the tables the partner pages use, when they first use
@@ -34,9 +32,6 @@ MIN_PER_WORKER = 200
 # digests and file-index entries of its partners, the files it wrote) grows with its range, and is freed when
 # the task returns; each task re-reads the small per-partner marts (~1-2 s at national scale).
 PARTNERS_PER_TASK = 2000
-# ... and of at least this many (but the last): the tasks shrink towards the end (ranges) so that workers that
-# started at different times (one writes the open data first) end together.
-LEAST_PER_TASK = 500
 
 
 def default_workers() -> int:
@@ -94,16 +89,10 @@ class PartnerPool:
         self.executor.shutdown(wait=True, cancel_futures=True)
 
 
-def ranges(n: int, workers: int, most: int = PARTNERS_PER_TASK, least: int = LEAST_PER_TASK) -> list[tuple[int, int]]:
-    """[0, n) in contiguous ranges, in order, each 1/(2 x workers) of what is left, between `least` and `most`
-    long: large first (few tasks, each re-reading the per-partner marts), small last (a worker that started
-    late, or drew slow partners, is waited for less than one large range)."""
-    parts, a = [], 0
-    while a < n:
-        size = min(most, max(least, math.ceil((n - a) / (2 * max(1, workers)))))
-        parts.append((a, min(n, a + size)))
-        a += size
-    return parts
+def ranges(n: int, workers: int) -> list[tuple[int, int]]:
+    """[0, n) in `workers` contiguous ranges of near-equal size."""
+    size = math.ceil(n / max(1, workers)) if n else 0
+    return [(i, min(n, i + size)) for i in range(0, n, size)] if size else []
 
 
 def workers_for(job: dict | None, workers: int | None = None) -> int:
@@ -119,6 +108,10 @@ def workers_for(job: dict | None, workers: int | None = None) -> int:
     return max(1, min(workers, n))
 
 
+def _warm(render) -> None:
+    """Nothing: unpickling `render` imported its module (the page code) in the worker."""
+
+
 def _executor(workers: int) -> ProcessPoolExecutor:
     import multiprocessing as mp
 
@@ -126,23 +119,35 @@ def _executor(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
 
 
-def start(out_dir: Path, job: dict | None, common: dict, strict: bool = False,
-          workers: int | None = None, first=None) -> PartnerPool | None:
-    """Start rendering the partner pages in worker processes (workers_for); None when they are rendered in
-    this process. `first(executor)`: queues work the pool does before the partner pages (the open data:
-    known_tables.OpenDataFiles.write_in)."""
-    workers = workers_for(job, workers)
+def prestart(partners: int, render, workers: int | None = None) -> ProcessPoolExecutor | None:
+    """The workers `start` will use for `partners` partner pages, started now: each spawns and imports the
+    page code (`render`'s module, ~2 s) while the publishing process writes the open data. None when the pages
+    will be rendered in this process. The caller shuts it down if `start` never takes it."""
+    workers = workers_for({"partners": partners}, workers)
     if workers <= 1:
         return None
     executor = _executor(workers)
+    for _ in range(workers):        # one task each: the pool spawns a process per task while none is idle
+        executor.submit(_warm, render)
+    return executor
+
+
+def start(out_dir: Path, job: dict | None, common: dict, strict: bool = False,
+          workers: int | None = None, executor: ProcessPoolExecutor | None = None) -> PartnerPool | None:
+    """Start rendering the partner pages in worker processes (workers_for), those of `executor` if given
+    (prestart); None when they are rendered in this process (`executor` is then shut down)."""
+    workers = workers_for(job, workers)
+    if workers <= 1:
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+        return None
+    executor = executor or _executor(workers)
     ctx = {"meta": common["meta"]}
     try:
-        if first is not None:
-            first(executor)
         render = job["render"]          # pages.render_partner_range (passed in: this module imports no page code)
         args = {k: v for k, v in job.items() if k != "render"}
         n = job["partners"]
-        parts = ranges(n, workers)
+        parts = ranges(n, max(workers, math.ceil(n / PARTNERS_PER_TASK)))
         # `more`: ranges are queued after this one (a worker keeps its whole tables for its next range); the
         # last `workers` ranges have none after them, so no worker holds those tables once its ranges are done
         futures = [executor.submit(_run, render, str(out_dir), args, a, b, ctx, strict, i < len(parts) - workers)

@@ -732,8 +732,7 @@ def render_site(out_dir: Path, site: dict, *, strict: bool = False, workers: int
     A page whose data could not be prepared shows a 'not available yet' note instead of breaking the site;
     with strict=True (tests) a template error is raised instead of replaced by that note. The warehouse
     connection site_context kept open (`site["close"]`) is closed once every page is written.
-    `site["partner_pool"]`: the partner pages' pool if already started on them (partner_pool.start: build.py
-    starts it before the rest of the site's context is read)."""
+    `site["partner_workers"]`: the pool's processes if already started (partner_pool.prestart)."""
     try:
         return _render_site(out_dir, site, strict, workers)
     finally:
@@ -749,8 +748,7 @@ def _render_site(out_dir: Path, site: dict, strict: bool, workers: int | None) -
     common = {"meta": site["meta"], "notes": notes}
     written: list[Path] = []
     pages = site["pages"]
-    pool = site.get("partner_pool")
-    if pool is not None or partner_pool.workers_for(site.get("partner_job"), workers) > 1:
+    if partner_pool.workers_for(site.get("partner_job"), workers) > 1:
         # rendered by the workers: this process drops its own (unstarted) stream, and with it the tables only
         # the partner pages use, before they start
         stream = pages.pop("partner_pages", None)
@@ -759,8 +757,7 @@ def _render_site(out_dir: Path, site: dict, strict: bool, workers: int | None) -
         del stream
     take_used()                      # the per-partner file index entries of this publication only
     # the workers first (the longest part): this process writes the assets and the other pages meanwhile
-    if pool is None:
-        pool = partner_pool.start(out_dir, site.get("partner_job"), common, strict, workers)
+    pool = partner_pool.start(out_dir, site.get("partner_job"), common, strict, workers, site.get("partner_workers"))
     env = make_env(site.get("status_labels"))
     write_assets(out_dir)
 
