@@ -49,6 +49,22 @@ building folder is renamed into place whole, files.finalise). Evicting DuckDB's 
 batch (drop_cached_blocks) costs little (3.3-3.7 vs 3.4-4.8 s CPU without it, three runs each: within the
 noise) and keeps a worker's memory bounded: kept.
 
+Where a national month's publish waits (pub30, 2026-12-01, PHAKHI_TIMELINE milestones: `publish: ...` from the
+publishing process, the open data's writer and each partner range; /work/p30's 12th-month warehouse on
+/work/p30-full-snap's 11-month publications; load 4.5-7 from other work, so walls are inflated): 66.2 s wall,
+63.4 CPU. The page workers start their first range only at 19.0 s, once the site's context is read (0.4-19 s:
+input lists 4.4 s, site pages to 14.9 s, then waiting for the open data's process, done at 18.7 s); then four
+ranges of 2,000 partners, ~19 s each, both workers ending at 57-58 s; the practices' static pages and the merge
+to 64.0 s. Tried and dropped: the workers on their ranges at once (the pages' header and job read first,
+the open data as the pool's first task so one worker formats while the other renders, ranges shrinking from
+2,000 to 500 so both end together; pages and indexes byte-identical): 77.1 / 80.2 / 91.7 s wall, 65.2 / 67.7 /
+64.2 CPU, peak 1,321-1,342 MB, against main alternated with it 94.3 / 57.8 / 59.0 s, 60.4 / 65.2 / 57.5 CPU,
+1,267-1,297 MB. Both workers ended within ~5 s, but a range costs ~2.5 s of wall whatever its size under that
+load (500 partners took 7-8 s, 2,000 took 19 s: the per-range re-reads), the nine ranges +4-6 s of user CPU,
+and with four equal ranges the late worker (after the open data) left the other idle ~18 s at the end (88.0 s
+wall, 74.3 CPU). What would make it pay: a range's fixed cost gone (the per-partner marts read once a worker,
+not once a range), then the early start with a few large ranges.
+
 The work home gets warehouse/build.duckdb (a copy of the source's published phakhi.duckdb), its
 history.duckdb, the source's dbt folder (manifest, docs) and its last gate.json: exactly what the flow's
 publish task receives (phakhi/publish/warehouse.py:publish_switching).

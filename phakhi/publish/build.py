@@ -24,6 +24,7 @@ from phakhi.publish import partner_pool
 from phakhi.publish.pages import render_partner_range, site_context
 from phakhi.publish.site import render_site
 from phakhi.settings import Paths
+from phakhi.timing import milestone
 
 
 INPUT_COLUMNS = ["family", "file", "file_hash", "status", "rows_read", "rows_loaded", "rows_quarantined"]
@@ -105,6 +106,7 @@ def build_publication(paths: Paths, period: str, run_id: str, gate, drift_result
     """The publication of `period`, read from the warehouse file `db` (the promoted copy of the build warehouse
     when publish_switching calls it; the build warehouse itself by default)."""
     pub_id = f"{period}-{run_id}"
+    milestone("publish: build starts")
     dbt_manifest = paths.dbt_work / "target" / "manifest.json"
     published = published_tables(dbt_manifest)
     discard_building(paths.publications)
@@ -159,6 +161,7 @@ def _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out
     quality.mkdir(exist_ok=True)
     input_lists = write_input_lists(inputs, quality)
     del inputs
+    milestone("publish: input lists written")
     gate_doc = gate.to_dict()
     if gate.data_docs is not None and gate.data_docs.exists():
         shutil.copytree(gate.data_docs, quality / "data_docs")
@@ -193,6 +196,7 @@ def _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out
     site = site_context(db, out, period=period, pub_id=pub_id, is_sample=is_sample,
                         tables=tables, gate=gate_doc, drift=drift_ctx,
                         before_files=open_data_written if files.apart else None)
+    milestone("publish: site context read")
     site["partner_workers"] = workers
     if docs is not None:
         site["before_quality"] = lambda: _docs_done(docs, out, site)
@@ -208,4 +212,5 @@ def _build(paths, period, run_id, gate, drift_result, db, pub_id, published, out
         "inputs": input_lists,          # the file-by-file list: quality/inputs/<landing folder>.csv
         "dbt": gate.dbt, "gate": {"passed": gate.passed, "checks": len(gate.checks), "warnings": len(gate.warnings)},
     }, indent=1, default=str, ensure_ascii=False), encoding="utf-8")
+    milestone("publish: manifest written")
     return finalise(paths.publications, out, pub_id)

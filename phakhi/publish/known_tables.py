@@ -269,7 +269,11 @@ class OpenDataFiles:
 def _write_apart(db: str, out: str, published: list):
     """In the OpenDataFiles process: every table's files, written as here; returns what the publishing
     process merges (their months and types, the store index entries used, the digests of the files written)."""
+    from phakhi.timing import milestone
+
+    milestone("publish: open data starts")
     take_written()
     files = OpenDataFiles(Path(db), Path(out), published)
     written = files._write()
+    milestone("publish: open data written")
     return written, files.known.used, files.known.linked, take_written()

@@ -37,6 +37,7 @@ from phakhi.publish.partner_csv import (CSV_BATCH, RECORD_END, ByPartner, KnownF
 from phakhi.publish.linking_pages import add_linking_pages, with_linking_sections
 from phakhi.publish.lists import list_index
 from phakhi.publish.partner_credentials import with_credentials
+from phakhi.timing import milestone
 from phakhi.publish.site import (STATUS, WORKER_RELEASE, MissingData, NoSurveyWave, Unavailable, partner_slug,
                                  period_label, plain, plain_records, worker_env, write_partner_pages)
 
@@ -1412,6 +1413,7 @@ def render_partner_range(out_dir: str, job: dict, start: int, stop: int, common:
     import shutil
     import tempfile
 
+    milestone(f"publish: partner range {start}-{stop} starts")
     # DuckDB spills what exceeds memory_limit to a temp folder, by default `<warehouse>.tmp` beside the file:
     # beside the published warehouse that is the name promote_warehouse copies the next warehouse to
     spill = tempfile.mkdtemp(prefix="phakhi-pages-duckdb-")
@@ -1428,6 +1430,7 @@ def render_partner_range(out_dir: str, job: dict, start: int, stop: int, common:
         if not more:
             _WORKER_KEPT.clear()
         shutil.rmtree(spill, ignore_errors=True)
+        milestone(f"publish: partner range {start}-{stop} ends")
 
 
 def _render_partner_range(out_dir: str, job: dict, start: int, stop: int, common: dict,
@@ -1476,6 +1479,7 @@ def site_context(db: Path, out_dir: Path, *, period: str, pub_id: str, is_sample
     practices_size = (page_sizes or {}).get("practices") or LIST_PAGE_SIZE["practices"]
     add_linking_pages(pages, wh, codes, _safe, practices_size)    # network, practices (curated), awareness beside ACE, map colour
     if before_files is not None:
+        milestone("publish: site pages read, waiting for the open data")
         try:
             before_files()
         except BaseException:

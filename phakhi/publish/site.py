@@ -34,6 +34,7 @@ from phakhi.publish.files import (csv_bytes, link_known, sharing_into, store_of,
                                   write_text)
 from phakhi.publish.partner_csv import KnownFile, index_path, take_used
 from phakhi.settings import DASHBOARDS_DIR
+from phakhi.timing import milestone
 
 log = logging.getLogger("phakhi.publish.site")
 
@@ -772,14 +773,17 @@ def _render_site(out_dir: Path, site: dict, strict: bool, workers: int | None) -
         later.append((len(written), len(notes), pool.render_pages(
             render_static_pages, str(out_dir), jobs, site.get("status_labels"), {"meta": site["meta"]}, strict)))
 
+    milestone("publish: other pages render")
     try:
         _render_pages(out_dir, pages, render, submit if pool is not None else None)
     except BaseException:
         if pool is not None:
             pool.abandon()
         raise
+    milestone("publish: other pages rendered")
     if pool is not None:
         partner_written, partner_notes, static = pool.finish()
+        milestone("publish: partner pages done")
         for (at_file, at_note, _), (paths, part_notes) in reversed(list(zip(later, static))):
             written[at_file:at_file] = paths
             notes[at_note:at_note] = part_notes
@@ -827,6 +831,7 @@ def render_static_pages(out_dir: str, jobs: list[tuple], status_labels: dict | N
                         strict: bool) -> tuple[list[str], list[dict]]:
     """In a partner_pool worker: pages of the site's own (template, file, page key, root, data), rendered as
     render_site renders them here; returns the files written and the notes of pages that could not be."""
+    milestone(f"publish: {len(jobs)} static pages start")
     for release in WORKER_RELEASE:
         release()
     env = worker_env(status_labels)
@@ -834,4 +839,5 @@ def render_static_pages(out_dir: str, jobs: list[tuple], status_labels: dict | N
     ctx = {**common, "notes": notes}
     written = [str(render_page(env, template, Path(out_dir) / file, key, root, data, ctx, ctx, notes, strict))
                for template, file, key, root, data in jobs]
+    milestone(f"publish: {len(jobs)} static pages end")
     return written, notes

@@ -110,8 +110,10 @@ def publish_switching(paths, period: str, run_id: str, gate, drift_result) -> Pa
     building folder (a full disk is freed at once, not by some later run)."""
     from phakhi.publish import build
     from phakhi.publish.files import discard_own, share_unchanged_files
+    from phakhi.timing import milestone
 
     previous = promote_warehouse(paths)
+    milestone("publish: warehouse promoted")
     try:
         # read from the promoted copy: dbt's documentation reads the build warehouse meanwhile
         pub = build.build_publication(paths, period, run_id, gate, drift_result, paths.published_db)
@@ -123,7 +125,9 @@ def publish_switching(paths, period: str, run_id: str, gate, drift_result) -> Pa
                                 "last good publication and its warehouse stay live") from exc
         raise
     record_published_inputs(paths, pub.name)
+    milestone("publish: publication in place")
     share_unchanged_files(paths.publications, pub)     # hard links: an unchanged file costs no new disk
+    milestone("publish: unchanged files shared")
     if previous is not None:
         previous.unlink(missing_ok=True)
     return pub
