@@ -116,3 +116,15 @@ def test_peer_ties_on_size_closeness_go_to_the_lower_partner_id():
             for i in range(60, 0, -1)]
     partners = pd.DataFrame(rows)
     pd.testing.assert_frame_equal(match_peers(partners), oracle_peers.match_peers(partners), check_exact=True)
+
+
+@pytest.mark.parametrize("top", [2, 3, 8])
+def test_peer_matches_equal_the_pairwise_implementation_for_other_numbers_of_matches(monkeypatch, top):
+    # the candidates' boundary is found by score level (five rules of a point each), whatever MAX_MATCHES is
+    from phakhi.linking import peers
+
+    monkeypatch.setattr(peers, "MAX_MATCHES", top)
+    monkeypatch.setattr(oracle_peers, "MAX_MATCHES", top)
+    for seed in (3, 7, 11, 19):
+        partners = random_partners(seed)
+        pd.testing.assert_frame_equal(match_peers(partners), oracle_peers.match_peers(partners), check_exact=True)

@@ -88,6 +88,7 @@ _CELLS_PER_BLOCK = 2_000_000
 # Candidates whose size ratio is within this relative distance of the last one kept are re-ranked with the exact
 # key (math.log): |log| may round two different ratios to the same value, and then the partner id decides.
 _RATIO_MARGIN = 1e-9
+_TOP_SCORE = 5            # a pair's score: five rules of one point each (match_peers)
 
 
 def match_peers(partners: pd.DataFrame) -> pd.DataFrame:
@@ -179,11 +180,11 @@ def _candidates(score: np.ndarray, ratio: np.ndarray) -> np.ndarray:
     Candidates with a higher score than the last kept one are all in; among those on the boundary score, the
     ones whose ratio is up to the k-th smallest (plus a relative margin) - or, when the ratio is unknown for too
     many, the first by id - are ranked in Python with the rule's exact key (_top)."""
-    levels = np.stack([(score == level).sum(axis=1) for level in range(MAX_MATCHES, 0, -1)], axis=1)
+    levels = np.stack([(score == level).sum(axis=1) for level in range(_TOP_SCORE, 0, -1)], axis=1)
     reach = np.cumsum(levels, axis=1)                     # candidates scoring >= 5, >= 4, ... >= 1
     full = reach >= MAX_MATCHES
-    boundary = np.where(full.any(axis=1), MAX_MATCHES - np.argmax(full, axis=1), 0)
-    row, col = np.arange(len(score)), np.minimum(MAX_MATCHES - boundary, MAX_MATCHES - 1)  # the boundary's column
+    boundary = np.where(full.any(axis=1), _TOP_SCORE - np.argmax(full, axis=1), 0)
+    row, col = np.arange(len(score)), np.minimum(_TOP_SCORE - boundary, _TOP_SCORE - 1)   # the boundary's column
     above = np.where(boundary > 0, reach[row, col] - levels[row, col], 0)                 # scoring above it
     need = (MAX_MATCHES - above)[:, None]
     on = (score == boundary[:, None]) & (boundary[:, None] > 0)
