@@ -79,7 +79,7 @@ def test_the_pool_stops_when_the_last_family_settling_here_ends_while_one_settle
     """A family settling in its own process (landing.settle_family_apart) has its own pool; once no family
     settles in the refresh's process, that process's idle pool is stopped rather than kept beside the child:
     when the last family here ends during the child, or when the child starts with none here (the full
-    settles here end before it: landing.FULL_SETTLE)."""
+    settles here end before it: landing._FullSettles)."""
     from phakhi.ingest import landing
 
     stopped = []
