@@ -436,7 +436,7 @@ def _files_csv(results, frame, cache: FileRowsCache) -> str | None:
                     raise _Apart                             # a value with a line break: lines are not rows
                 return [line + os.linesep for line in lines[:-1]]
 
-            out.append(cache.rows(r.family, (kinds, CSV_DATE_FORMAT), part, render))
+            out.append(cache.rows(r.family, kinds, part, render))   # the format: in _code_stamp
     except _Apart:
         return None
     cache.save()
